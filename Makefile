@@ -1,0 +1,48 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything they need is installed here.
+PY        ?= python3
+VENV      := .venv
+BIN       := $(VENV)/bin
+STAMP     := $(VENV)/.installed
+HOME_DIR  ?= var
+SYS_PKGS  := mosquitto mosquitto-clients xvfb xauth chromium
+APT_SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test test-long bench lint sysdeps venv clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[kiosk,dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# OS packages: the broker, its command-line clients (used by the ACL tests), a virtual
+# display for the kiosk tests and Debian's Chromium for the browser tests.
+sysdeps:
+	@missing=""; for p in $(SYS_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing OS packages:$$missing"; \
+	  $(APT_SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(APT_SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+run: sysdeps venv
+	$(BIN)/relais --home $(HOME_DIR) demo-up
+
+test: sysdeps venv
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/pytest
+
+test-long: sysdeps venv
+	$(BIN)/pytest -m long
+
+bench: sysdeps venv
+	$(BIN)/relais bench
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) $(HOME_DIR)

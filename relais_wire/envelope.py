@@ -1,0 +1,361 @@
+"""The one JSON envelope every MQTT message carries, and its validation.
+
+Shape: ``{"v": 1, "type": KIND, "id": UUID, "ts": ms, ...}`` plus ``seq`` (per-terminal
+order of outbox items), ``sid`` (badge session) and the fields of the kind, flat.
+
+Parsing happens once, at the edge: ``decode_uplink`` returns a frozen ``Envelope``
+whose ``body`` is a frozen dataclass of the kind, or raises ``WireError`` naming the
+field at fault. Nothing that fails here may reach the database.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+import unicodedata
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from relais_wire import limits
+from relais_wire.drawing import Drawing, parse_drawing
+
+WIRE_VERSION = 1
+
+UPLINK_KINDS = frozenset({"login", "logout", "text", "photo", "drawing", "receipt", "sync"})
+DOWNLINK_KINDS = frozenset(
+    {"login", "logout", "text", "photo", "drawing", "notice", "state", "retract", "sync", "error"}
+)
+KINDS = UPLINK_KINDS | DOWNLINK_KINDS | {"receipt"}
+CONTENT_KINDS = frozenset({"text", "photo", "drawing"})
+
+# Receipt statuses a terminal may send.
+RECEIPT_STATUSES = frozenset({"received", "read", "seen", "acknowledged"})
+# Message states the relay reports to the sender.
+STATES = frozenset(
+    {"accepted", "held", "refused", "rejected", "delivered", "read", "retracted", "error"}
+)
+
+_MAX_TS = 2**53
+
+
+class WireError(ValueError):
+    """A payload that breaks the contract. ``code`` is stable, ``field`` names the culprit."""
+
+    def __init__(self, code: str, message: str, field: str | None = None, ref: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.field = field
+        self.message = message
+        self.ref = ref  # the envelope id, when it could be read, so the sender can match
+
+    def as_fields(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field:
+            out["field"] = self.field
+        if self.ref:
+            out["ref"] = self.ref
+        return out
+
+
+# --- kinds (uplink bodies) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Login:
+    badge: str
+    pin: str | None = None
+
+
+@dataclass(frozen=True)
+class Logout:
+    pass
+
+
+@dataclass(frozen=True)
+class Text:
+    to: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Photo:
+    to: int
+    image: bytes = field(repr=False)
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class DrawingMessage:
+    to: int
+    drawing: Drawing
+
+
+@dataclass(frozen=True)
+class Receipt:
+    ref: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Sync:
+    pass
+
+
+Body = Login | Logout | Text | Photo | DrawingMessage | Receipt | Sync
+
+
+@dataclass(frozen=True)
+class Envelope:
+    v: int
+    type: str
+    id: str
+    ts: int
+    body: Any
+    seq: int | None = None
+    sid: str | None = None
+
+
+# --- building --------------------------------------------------------------------------
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def envelope(kind: str, *, id: str | None = None, ts: int | None = None, **fields: Any) -> dict:
+    """A ready-to-encode envelope dict; ``None`` fields are left out."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
+    out: dict[str, Any] = {"v": WIRE_VERSION, "type": kind, "id": id or new_id(), "ts": ts or now_ms()}
+    out.update({k: v for k, v in fields.items() if v is not None})
+    return out
+
+
+def encode(env: Mapping[str, Any]) -> bytes:
+    return json.dumps(env, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+# --- parsing ---------------------------------------------------------------------------
+
+
+def _load(raw: bytes, max_bytes: int) -> dict[str, Any]:
+    if not isinstance(raw, bytes | bytearray):
+        raise WireError("bad_payload", "payload must be bytes")
+    if len(raw) > max_bytes:
+        raise WireError("too_large", f"payload is {len(raw)} bytes, the limit is {max_bytes}")
+    try:
+        text = bytes(raw).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WireError("bad_utf8", f"payload is not valid UTF-8 (byte {exc.start})") from None
+    try:
+        obj = json.loads(text, parse_constant=_no_constant)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise WireError("bad_json", f"payload is not valid JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise WireError("bad_json", "payload must be a JSON object")
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not allowed", name, 0)
+
+
+def _int(obj: Mapping[str, Any], name: str, *, lo: int, hi: int, required: bool = True) -> int | None:
+    value = obj.get(name)
+    if value is None:
+        if required:
+            raise WireError("missing_field", f"field '{name}' is required", name)
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise WireError("bad_field", f"field '{name}' must be an integer", name)
+    if not lo <= value <= hi:
+        raise WireError("bad_field", f"field '{name}' must be between {lo} and {hi}", name)
+    return value
+
+
+def _str(obj: Mapping[str, Any], name: str, *, required: bool = True) -> str | None:
+    value = obj.get(name)
+    if value is None:
+        if required:
+            raise WireError("missing_field", f"field '{name}' is required", name)
+        return None
+    if not isinstance(value, str):
+        raise WireError("bad_field", f"field '{name}' must be a string", name)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise WireError("bad_field", f"field '{name}' holds an invalid character", name) from None
+    return value
+
+
+def _uuid(obj: Mapping[str, Any], name: str, *, required: bool = True) -> str | None:
+    value = _str(obj, name, required=required)
+    if value is None:
+        return None
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        raise WireError("bad_field", f"field '{name}' must be a UUID", name) from None
+    if str(parsed) != value.lower() or len(value) != 36:
+        raise WireError("bad_field", f"field '{name}' must be a UUID in canonical form", name)
+    return value.lower()
+
+
+# Bidirectional overrides and isolates can disguise a message; zero-width characters can
+# hide words from the keyword filter. A French or English shop-floor message needs neither.
+_FORBIDDEN_CHARS = frozenset(
+    "\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c"
+)
+
+
+def clean_text(value: str, name: str, max_chars: int, *, allow_empty: bool = False) -> str:
+    """Human text: NFC, no control characters but newline and tab, no hidden characters."""
+    value = unicodedata.normalize("NFC", value)
+    for ch in value:
+        if ch in _FORBIDDEN_CHARS:
+            raise WireError(
+                "bad_text", f"field '{name}' holds a hidden or direction-changing character "
+                f"(U+{ord(ch):04X})", name)
+        if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") and ch not in "\n\t":
+            raise WireError(
+                "bad_text", f"field '{name}' holds a control or unassigned character "
+                f"(U+{ord(ch):04X})", name)
+    if len(value) > max_chars:
+        raise WireError("too_long", f"field '{name}' is longer than {max_chars} characters", name)
+    if not allow_empty and not value.strip():
+        raise WireError("empty", f"field '{name}' is empty", name)
+    return value
+
+
+def _header(obj: Mapping[str, Any], kinds: frozenset[str]) -> tuple[str, str, int]:
+    env_id = obj.get("id") if isinstance(obj.get("id"), str) else None
+    try:
+        v = obj.get("v")
+        if v is None:
+            raise WireError("missing_field", "field 'v' is required", "v")
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise WireError("bad_field", "field 'v' must be an integer", "v")
+        if v != WIRE_VERSION:
+            raise WireError("bad_version", f"wire version {v} is not supported (expected 1)", "v")
+        kind = _str(obj, "type")
+        assert kind is not None
+        if kind not in kinds:
+            raise WireError("unknown_type", f"unknown message type {kind[:40]!r}", "type")
+        msg_id = _uuid(obj, "id")
+        ts = _int(obj, "ts", lo=0, hi=_MAX_TS)
+    except WireError as err:
+        err.ref = _safe_ref(env_id)
+        raise
+    assert msg_id is not None and ts is not None
+    return kind, msg_id, ts
+
+
+def _safe_ref(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return str(uuid.UUID(value)) if len(value) == 36 else None
+    except ValueError:
+        return None
+
+
+def _image(obj: Mapping[str, Any]) -> bytes:
+    value = _str(obj, "image")
+    assert value is not None
+    if len(value) > (limits.MAX_PHOTO_BYTES * 4) // 3 + 4:
+        raise WireError("too_large", f"field 'image' is larger than {limits.MAX_PHOTO_BYTES} bytes",
+                        "image")
+    try:
+        data = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise WireError("bad_field", "field 'image' must be base64", "image") from None
+    if not data:
+        raise WireError("empty", "field 'image' is empty", "image")
+    if len(data) > limits.MAX_PHOTO_BYTES:
+        raise WireError("too_large", f"field 'image' is larger than {limits.MAX_PHOTO_BYTES} bytes",
+                        "image")
+    if not data.startswith(b"\xff\xd8\xff"):
+        raise WireError("bad_image", "field 'image' must be a JPEG", "image")
+    return data
+
+
+def _recipient(obj: Mapping[str, Any]) -> int:
+    to = _int(obj, "to", lo=1, hi=2**31 - 1)
+    assert to is not None
+    return to
+
+
+def _body(kind: str, obj: Mapping[str, Any]) -> Any:
+    if kind == "login":
+        badge = clean_text(_str(obj, "badge") or "", "badge", limits.MAX_BADGE_CHARS).strip()
+        pin = _str(obj, "pin", required=False)
+        if pin is not None and not (
+            pin.isascii() and pin.isdigit()
+            and limits.PIN_MIN_DIGITS <= len(pin) <= limits.PIN_MAX_DIGITS
+        ):
+            raise WireError("bad_field", f"field 'pin' must be {limits.PIN_MIN_DIGITS}-"
+                            f"{limits.PIN_MAX_DIGITS} digits", "pin")
+        return Login(badge=badge, pin=pin)
+    if kind == "logout":
+        return Logout()
+    if kind == "sync":
+        return Sync()
+    if kind == "text":
+        text = clean_text(_str(obj, "text") or "", "text", limits.MAX_TEXT_CHARS)
+        return Text(to=_recipient(obj), text=text)
+    if kind == "photo":
+        caption = _str(obj, "caption", required=False) or ""
+        caption = clean_text(caption, "caption", limits.MAX_CAPTION_CHARS, allow_empty=True)
+        return Photo(to=_recipient(obj), image=_image(obj), caption=caption)
+    if kind == "drawing":
+        return DrawingMessage(to=_recipient(obj), drawing=parse_drawing(obj.get("drawing")))
+    if kind == "receipt":
+        ref = _uuid(obj, "ref")
+        status = _str(obj, "status")
+        if status not in RECEIPT_STATUSES:
+            raise WireError("bad_field", "field 'status' must be one of "
+                            + ", ".join(sorted(RECEIPT_STATUSES)), "status")
+        assert ref is not None
+        return Receipt(ref=ref, status=status)
+    raise WireError("unknown_type", f"unknown message type {kind!r}", "type")  # pragma: no cover
+
+
+# Which kinds need a badge session id, and which are ordered outbox items with a seq.
+_NEEDS_SID = frozenset({"logout", "text", "photo", "drawing", "receipt"})
+_NEEDS_SEQ = CONTENT_KINDS
+
+
+def decode_uplink(raw: bytes) -> Envelope:
+    """Parse and validate what a terminal published. Raises ``WireError``."""
+    obj = _load(raw, limits.MAX_PAYLOAD_BYTES)
+    kind, msg_id, ts = _header(obj, UPLINK_KINDS)
+    try:
+        sid = _uuid(obj, "sid", required=kind in _NEEDS_SID)
+        seq = _int(obj, "seq", lo=0, hi=_MAX_TS, required=kind in _NEEDS_SEQ)
+        body = _body(kind, obj)
+    except WireError as err:
+        err.ref = msg_id
+        raise
+    return Envelope(v=WIRE_VERSION, type=kind, id=msg_id, ts=ts, body=body, seq=seq, sid=sid)
+
+
+def decode_downlink(raw: bytes) -> Envelope:
+    """Parse what the relay sent a terminal. The body stays a plain dict: the relay is
+    trusted, but the header is still checked so a stray payload cannot crash the kiosk."""
+    obj = _load(raw, limits.MAX_PAYLOAD_BYTES * 2)
+    kind, msg_id, ts = _header(obj, DOWNLINK_KINDS)
+    sid = _uuid(obj, "sid", required=False)
+    body = {k: v for k, v in obj.items() if k not in ("v", "type", "id", "ts", "sid")}
+    return Envelope(v=WIRE_VERSION, type=kind, id=msg_id, ts=ts, body=body, sid=sid)

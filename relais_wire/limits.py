@@ -1,0 +1,19 @@
+"""Size limits shared by the kiosk (which enforces them before sending) and the relay
+(which refuses anything beyond them). One number, one place."""
+
+MAX_PAYLOAD_BYTES = 512 * 1024  # one uplink envelope, photo included (base64)
+MAX_TEXT_CHARS = 1000
+MAX_CAPTION_CHARS = 200
+MAX_BADGE_CHARS = 64
+PIN_MIN_DIGITS = 4
+PIN_MAX_DIGITS = 8
+MAX_REASON_CHARS = 300
+
+MAX_PHOTO_BYTES = 250 * 1024  # a normalised JPEG
+MAX_PHOTO_SIDE = 1280  # pixels, long side
+
+DRAWING_MAX_SIDE = 2000  # canvas units
+DRAWING_MAX_STROKES = 300
+DRAWING_MAX_POINTS = 6000  # all strokes together
+DRAWING_MIN_WIDTH = 1
+DRAWING_MAX_WIDTH = 40
