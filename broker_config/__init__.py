@@ -1,0 +1,21 @@
+"""Mosquitto configuration for Relais: credentials, ACL, listeners and the broker process.
+
+The broker is configured from the database, never by hand: ``render`` projects accounts into
+mosquitto.conf, a ``$7$`` password file and a ``%u``-keyed ACL; ``reload`` applies them live.
+"""
+
+from broker_config.passwords import hash_password, new_password, verify_password
+from broker_config.process import BrokerProcess, free_port
+from broker_config.render import Account, BrokerSettings, reload, render
+
+__all__ = [
+    "Account",
+    "BrokerProcess",
+    "BrokerSettings",
+    "free_port",
+    "hash_password",
+    "new_password",
+    "reload",
+    "render",
+    "verify_password",
+]

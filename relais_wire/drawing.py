@@ -45,7 +45,9 @@ def _err(message: str, where: str) -> Exception:
 
 def _dim(obj: dict, key: str) -> int:
     value = obj.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limits.DRAWING_MAX_SIDE:
+    if isinstance(value, bool) or not isinstance(value, int) or not (
+        1 <= value <= limits.DRAWING_MAX_SIDE
+    ):
         raise _err(f"drawing.{key} must be an integer from 1 to {limits.DRAWING_MAX_SIDE}",
                    f"drawing.{key}")
     return value
@@ -68,7 +70,7 @@ def parse_drawing(obj: Any) -> Drawing:
         if not isinstance(s, dict):
             raise _err(f"{where} must be an object", where)
         colour = s.get("c")
-        if not isinstance(colour, str) or not _COLOUR.match(colour):
+        if not isinstance(colour, str) or not _COLOUR.fullmatch(colour):
             raise _err(f"{where}.c must be a colour like #1a2b3c", f"{where}.c")
         w = s.get("w")
         if isinstance(w, bool) or not isinstance(w, int) or not (

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import time
 import unicodedata
 import uuid
@@ -36,7 +37,7 @@ CONTENT_KINDS = frozenset({"text", "photo", "drawing"})
 RECEIPT_STATUSES = frozenset({"received", "read", "seen", "acknowledged"})
 # Message states the relay reports to the sender.
 STATES = frozenset(
-    {"accepted", "held", "refused", "rejected", "delivered", "read", "retracted", "error"}
+    {"accepted", "held", "approved", "refused", "rejected", "delivered", "read", "retracted", "error"}
 )
 
 _MAX_TS = 2**53
@@ -134,7 +135,8 @@ def envelope(kind: str, *, id: str | None = None, ts: int | None = None, **field
     """A ready-to-encode envelope dict; ``None`` fields are left out."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
-    out: dict[str, Any] = {"v": WIRE_VERSION, "type": kind, "id": id or new_id(), "ts": ts or now_ms()}
+    out: dict[str, Any] = {"v": WIRE_VERSION, "type": kind, "id": id or new_id(),
+                           "ts": now_ms() if ts is None else ts}
     out.update({k: v for k, v in fields.items() if v is not None})
     return out
 
@@ -160,8 +162,8 @@ def _load(raw: bytes, max_bytes: int) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise WireError("bad_utf8", f"payload is not valid UTF-8 (byte {exc.start})") from None
     try:
-        obj = json.loads(text, parse_constant=_no_constant)
-    except (json.JSONDecodeError, RecursionError) as exc:
+        obj = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError) as exc:  # ValueError: also int digit limit, 1e400
         raise WireError("bad_json", f"payload is not valid JSON: {exc}") from None
     if not isinstance(obj, dict):
         raise WireError("bad_json", "payload must be a JSON object")
@@ -172,7 +174,17 @@ def _no_constant(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not allowed", name, 0)
 
 
-def _int(obj: Mapping[str, Any], name: str, *, lo: int, hi: int, required: bool = True) -> int | None:
+def _finite_float(text: str) -> float:
+    # 1e400 would otherwise become inf, which encode() writes back as the forbidden Infinity.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
+def _int(
+    obj: Mapping[str, Any], name: str, *, lo: int, hi: int, required: bool = True
+) -> int | None:
     value = obj.get(name)
     if value is None:
         if required:
@@ -263,12 +275,15 @@ def _header(obj: Mapping[str, Any], kinds: frozenset[str]) -> tuple[str, str, in
 
 
 def _safe_ref(value: str | None) -> str | None:
-    if value is None:
+    # Only an id the sender will recognise: uuid.UUID also reads non-canonical spellings
+    # (dashes anywhere, underscores, non-ASCII digits) that would name another message.
+    if value is None or len(value) != 36:
         return None
     try:
-        return str(uuid.UUID(value)) if len(value) == 36 else None
+        ref = str(uuid.UUID(value))
     except ValueError:
         return None
+    return ref if ref == value.lower() else None
 
 
 def _image(obj: Mapping[str, Any]) -> bytes:
@@ -351,11 +366,39 @@ def decode_uplink(raw: bytes) -> Envelope:
     return Envelope(v=WIRE_VERSION, type=kind, id=msg_id, ts=ts, body=body, seq=seq, sid=sid)
 
 
+def _unencodable(value: Any) -> bool:
+    """True if a decoded JSON value holds a string UTF-8 cannot carry: a lone surrogate,
+    which only a ``\\ud800`` escape can produce. Iterative, so depth costs no stack."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def decode_downlink(raw: bytes) -> Envelope:
     """Parse what the relay sent a terminal. The body stays a plain dict: the relay is
     trusted, but the header is still checked so a stray payload cannot crash the kiosk."""
     obj = _load(raw, limits.MAX_PAYLOAD_BYTES * 2)
     kind, msg_id, ts = _header(obj, DOWNLINK_KINDS)
-    sid = _uuid(obj, "sid", required=False)
     body = {k: v for k, v in obj.items() if k not in ("v", "type", "id", "ts", "sid")}
+    try:
+        sid = _uuid(obj, "sid", required=False)
+        for key, value in body.items():
+            if _unencodable(key):
+                raise WireError("bad_field", "a field name holds an invalid character")
+            if _unencodable(value):
+                raise WireError("bad_field", f"field '{key}' holds an invalid character", key)
+    except WireError as err:
+        err.ref = msg_id
+        raise
     return Envelope(v=WIRE_VERSION, type=kind, id=msg_id, ts=ts, body=body, sid=sid)

@@ -18,7 +18,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 
 def valid_terminal_name(name: str) -> bool:
     """A terminal name is lower-case letters, digits and dashes, 1 to 32 long."""
-    return bool(_NAME.match(name))
+    return bool(_NAME.fullmatch(name))  # not match: '$' would allow a trailing newline
 
 
 def check_terminal_name(name: str) -> str:

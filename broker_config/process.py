@@ -1,0 +1,156 @@
+"""Run a Mosquitto broker from a rendered configuration (``relais up``, tests, chaos tests)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+from broker_config.render import BrokerSettings
+
+_POLL = 0.05
+_TAIL_BYTES = 4000
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (bind to port 0 and ask the kernel)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def mosquitto_executable() -> str:
+    """Debian installs the broker in /usr/sbin, which is not on every user's PATH."""
+    found = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
+    if found is None:
+        raise RuntimeError("mosquitto is not installed (Debian: apt-get install mosquitto)")
+    return found
+
+
+def _accepts(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _tail(path: Path) -> str:
+    try:
+        with path.open("rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - _TAIL_BYTES))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+class BrokerProcess:
+    """One ``mosquitto -c conf`` child process. ``render`` the settings before ``start``."""
+
+    def __init__(self, settings: BrokerSettings, log_path: Path | None = None) -> None:
+        self.settings = settings
+        # Mosquitto's stdout/stderr: config errors are printed there before its own log opens.
+        self.log_path = log_path if log_path is not None else settings.directory / "mosquitto.out"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def _failure(self, reason: str) -> RuntimeError:
+        parts = [f"mosquitto ({self.settings.conf_path}) {reason}"]
+        for path in (self.log_path, self.settings.log_path):
+            tail = _tail(path).strip()
+            if tail:
+                parts.append(f"--- {path} (tail) ---\n{tail}")
+        return RuntimeError("\n".join(parts))
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Spawn the broker and return once both listeners accept TCP connections.
+
+        Raises RuntimeError with the broker's log tail if it exits or is not ready in time.
+        """
+        if self.running:
+            raise RuntimeError("broker already running")
+        if not self.settings.conf_path.is_file():
+            raise RuntimeError(f"no broker configuration at {self.settings.conf_path}: render it")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as out:
+            self._proc = subprocess.Popen(
+                [mosquitto_executable(), "-c", str(self.settings.conf_path)],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.settings.directory,
+                # Its own session: a Ctrl-C meant for `relais up` is handled there, in order.
+                start_new_session=True,
+            )
+        # The terminal listener may be bound to a wildcard or another interface: probe it on
+        # loopback when it is a wildcard, else on its own address.
+        terminal_host = self.settings.terminal_bind
+        if terminal_host in ("0.0.0.0", "::", ""):
+            terminal_host = "127.0.0.1"
+        targets = [("127.0.0.1", self.settings.relay_port), (terminal_host, self.settings.terminal_port)]
+        deadline = time.monotonic() + timeout
+        while targets:
+            if self._proc.poll() is not None:
+                code = self._proc.returncode
+                self._proc = None
+                raise self._failure(f"exited with status {code} while starting")
+            if _accepts(*targets[0]):
+                targets.pop(0)
+                continue
+            if time.monotonic() > deadline:
+                self.kill()
+                raise self._failure(f"did not accept connections within {timeout:g}s")
+            time.sleep(_POLL)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """SIGTERM (Mosquitto saves its persistence snapshot), then SIGKILL after ``timeout``."""
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                proc.wait()
+        self._proc = None
+
+    def kill(self) -> None:
+        """SIGKILL: no snapshot is saved (chaos tests)."""
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+        proc.wait()
+        self._proc = None
+
+    def __enter__(self) -> BrokerProcess:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,389 @@
+"""Render Mosquitto's configuration, password file and ACL, and make a running broker reload them.
+
+The database is the source of truth for who may connect; these files are a projection of it.
+Everything is rewritten whole and swapped in atomically, so a broker reloading (SIGHUP) at the
+wrong moment never reads half a file. See DESIGN.md, "Decisions learned from probes" 1, 2 and 5.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import re
+import signal
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from broker_config.passwords import is_password_hash
+from relais_wire.topics import PREFIX, RELAY_USER_PREFIX, valid_terminal_name
+
+# Server accounts (relay, console) are told apart from terminals by the leading "_", which a
+# terminal name can never have. The rest stays in a character set that is safe in both files.
+_SERVER_NAME = re.compile(r"^_[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+# A burst (a notice to a whole site, a relay catching up) must never overflow a queue: Mosquitto
+# drops silently past these limits while still acking the publisher (decision 2). Memory is the
+# real bound instead, and the end-to-end receipts cover what memory_limit refuses.
+MAX_QUEUED_MESSAGES = 100_000
+MEMORY_LIMIT_BYTES = 512 * 1024 * 1024
+MAX_INFLIGHT_MESSAGES = 100
+MAX_PACKET_SIZE = 1024 * 1024  # payloads up to ~512 KB (photos) plus headroom
+# Count of changes (queued messages, retained, subscriptions) between snapshots. Each save
+# rewrites the whole database, so a small value makes bursts quadratic; the snapshot is only a
+# convenience anyway, the outbox and the relay's resends are what make delivery safe.
+AUTOSAVE_CHANGES = 1000
+PERSISTENT_CLIENT_EXPIRATION = "14d"
+
+CONF_NAME = "mosquitto.conf"
+PASSWD_NAME = "passwd"
+ACL_NAME = "acl"
+PID_NAME = "mosquitto.pid"
+LOG_NAME = "mosquitto.log"
+PERSISTENCE_NAME = "mosquitto.db"
+
+
+@dataclass(frozen=True)
+class Account:
+    """One broker login: a username and its ``$7$`` password hash (never the plaintext)."""
+
+    username: str
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    """Where one broker lives and listens. Two Relais homes get two of these, sharing nothing."""
+
+    directory: Path
+    terminal_port: int
+    relay_port: int
+    terminal_bind: str = "127.0.0.1"
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_ca: Path | None = None
+    run_as_user: str | None = None
+
+    def __post_init__(self) -> None:
+        # Absolute paths: the conf is read by a process whose working directory we don't control.
+        object.__setattr__(self, "directory", Path(self.directory).absolute())
+        for name in ("tls_cert", "tls_key", "tls_ca"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, Path(value).absolute())
+        for name in ("terminal_port", "relay_port"):
+            port = getattr(self, name)
+            if not isinstance(port, int) or not 0 < port < 65536:
+                raise ValueError(f"{name} must be a TCP port (1-65535), got {port!r}")
+        if self.terminal_port == self.relay_port:
+            raise ValueError("terminal_port and relay_port must differ")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key must be given together")
+        if self.tls_ca is not None and self.tls_cert is None:
+            raise ValueError("tls_ca needs tls_cert and tls_key")
+        _check_conf_value("terminal_bind", self.terminal_bind)
+        if not self.terminal_bind or any(c.isspace() for c in self.terminal_bind):
+            raise ValueError(f"invalid terminal_bind {self.terminal_bind!r}")
+        if self.run_as_user is not None:
+            _check_conf_value("run_as_user", self.run_as_user)
+
+    @property
+    def conf_path(self) -> Path:
+        return self.directory / CONF_NAME
+
+    @property
+    def passwd_path(self) -> Path:
+        return self.directory / PASSWD_NAME
+
+    @property
+    def acl_path(self) -> Path:
+        return self.directory / ACL_NAME
+
+    @property
+    def pid_path(self) -> Path:
+        return self.directory / PID_NAME
+
+    @property
+    def log_path(self) -> Path:
+        """The broker's own log (``log_dest file``)."""
+        return self.directory / LOG_NAME
+
+    @property
+    def persistence_path(self) -> Path:
+        return self.directory / PERSISTENCE_NAME
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None
+
+
+def _check_conf_value(what: str, value: str) -> None:
+    """A newline or NUL in a value would let it inject extra lines into a rendered file."""
+    if "\n" in value or "\r" in value or "\0" in value:
+        raise ValueError(f"{what} must not contain line breaks or NUL: {value!r}")
+
+
+def current_user() -> str:
+    """The effective user's name: Mosquitto started as root would otherwise drop to 'mosquitto'
+    and lose access to the home (decision 5)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError):
+        return getpass.getuser()
+
+
+def render_conf(settings: BrokerSettings) -> str:
+    """The text of mosquitto.conf (pure; ``render`` writes it)."""
+    d = settings.directory
+    for path in (d, settings.tls_cert, settings.tls_key, settings.tls_ca):
+        if path is not None:
+            _check_conf_value("path", str(path))
+    user = settings.run_as_user or current_user()
+    lines = [
+        "# Rendered by broker_config.render: every edit here is overwritten.",
+        "# One password file and one ACL for all listeners (no per_listener_settings):",
+        "# the relay is told apart by its username, terminals by theirs.",
+        "",
+        "allow_anonymous false",
+        f"password_file {settings.passwd_path}",
+        f"acl_file {settings.acl_path}",
+        "",
+        f"user {user}",
+        f"pid_file {settings.pid_path}",
+        "",
+        "persistence true",
+        f"persistence_location {d}/",
+        f"persistence_file {PERSISTENCE_NAME}",
+        "autosave_on_changes true",
+        f"autosave_interval {AUTOSAVE_CHANGES}",
+        f"persistent_client_expiration {PERSISTENT_CLIENT_EXPIRATION}",
+        "",
+        "# Never drop a queued QoS 1 message on count or bytes; memory is the bound.",
+        f"max_queued_messages {MAX_QUEUED_MESSAGES}",
+        "max_queued_bytes 0",
+        f"memory_limit {MEMORY_LIMIT_BYTES}",
+        f"max_inflight_messages {MAX_INFLIGHT_MESSAGES}",
+        f"max_packet_size {MAX_PACKET_SIZE}",
+        "set_tcp_nodelay true",
+        "",
+        f"log_dest file {settings.log_path}",
+        "log_type error",
+        "log_type warning",
+        "log_type notice",
+        "log_type information",
+        "connection_messages true",
+        "log_timestamp true",
+        "log_timestamp_format %Y-%m-%dT%H:%M:%S",
+        "",
+        "# Listener options below: use_username_as_clientid is one of them, and set before any",
+        "# listener it would open a default listener on 1883.",
+        "",
+        "# Relay and console: loopback only.",
+        f"listener {settings.relay_port} 127.0.0.1",
+        "# Identity is the username: a client cannot pick another terminal's client id.",
+        "use_username_as_clientid true",
+        "",
+        "# Terminals.",
+        f"listener {settings.terminal_port} {settings.terminal_bind}",
+        "use_username_as_clientid true",
+    ]
+    if settings.tls_cert is not None and settings.tls_key is not None:
+        lines += [f"certfile {settings.tls_cert}", f"keyfile {settings.tls_key}"]
+        if settings.tls_ca is not None:
+            lines.append(f"cafile {settings.tls_ca}")
+    return "\n".join(lines) + "\n"
+
+
+def _check_accounts(
+    server_accounts: Iterable[Account], terminals: Iterable[Account]
+) -> tuple[list[Account], list[Account]]:
+    servers, terms = list(server_accounts), list(terminals)
+    seen: set[str] = set()
+    for account in servers:
+        if not _SERVER_NAME.match(account.username):
+            raise ValueError(
+                f"invalid server account name {account.username!r}: it must start with "
+                f"{RELAY_USER_PREFIX!r} followed by letters, digits, '_' or '-'"
+            )
+    for account in terms:
+        if not valid_terminal_name(account.username):
+            raise ValueError(f"invalid terminal name {account.username!r}")
+    for account in servers + terms:
+        if account.username in seen:
+            raise ValueError(f"duplicate broker account {account.username!r}")
+        seen.add(account.username)
+        if not is_password_hash(account.password_hash):
+            raise ValueError(f"password hash for {account.username!r} is not in $7$ format")
+    return servers, terms
+
+
+def render_passwd(server_accounts: Iterable[Account], terminals: Iterable[Account]) -> str:
+    """The text of the password file (pure)."""
+    servers, terms = _check_accounts(server_accounts, terminals)
+    return "".join(f"{a.username}:{a.password_hash}\n" for a in servers + terms)
+
+
+def render_acl(server_accounts: Iterable[Account]) -> str:
+    """The text of the ACL (pure).
+
+    Terminals get ``pattern`` lines keyed on ``%u`` (never ``%c``: the client id is the
+    client's choice). Patterns apply to every user, so terminals need no lines of their own
+    and adding one needs only a password-file change.
+    """
+    servers, _ = _check_accounts(server_accounts, [])
+    t = f"{PREFIX}/t/%u"
+    lines = [
+        "# Rendered by broker_config.render: every edit here is overwritten.",
+        "# Terminals: own uplink (write), own status (retained presence, last will), own downlink.",
+        f"pattern write {t}/up",
+        f"pattern readwrite {t}/status",
+        f"pattern read {t}/down/#",
+        "",
+        "# Server accounts: the whole Relais tree (incl. $share/relais/... subscriptions).",
+    ]
+    for account in servers:
+        lines += [f"user {account.username}", f"topic readwrite {PREFIX}/#", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _write_atomic(path: Path, text: str, mode: int) -> None:
+    """Write via a temporary file in the same directory and rename, so readers see old or new."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fchmod(f.fileno(), mode)
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _chown_for_broker(settings: BrokerSettings, paths: Iterable[Path]) -> None:
+    """As root with another ``user``, Mosquitto reads its files after dropping privileges:
+    hand it the directory and the files it must read or write."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return
+    user = settings.run_as_user or current_user()
+    try:
+        import pwd
+
+        entry = pwd.getpwnam(user)
+    except (ImportError, KeyError):
+        return  # Mosquitto itself will refuse to start with a clear message
+    if entry.pw_uid == 0:
+        return
+    for path in paths:
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def render(
+    settings: BrokerSettings, server_accounts: Iterable[Account], terminals: Iterable[Account]
+) -> None:
+    """Write mosquitto.conf, the password file and the ACL atomically (passwd and ACL 0600).
+
+    Everything is validated before anything is written, so a bad account leaves the files as
+    they were. Call ``reload`` afterwards to apply it to a running broker.
+    """
+    servers, terms = _check_accounts(server_accounts, terminals)
+    conf = render_conf(settings)
+    passwd = render_passwd(servers, terms)
+    acl = render_acl(servers)
+    settings.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _write_atomic(settings.passwd_path, passwd, 0o600)
+    _write_atomic(settings.acl_path, acl, 0o600)
+    _write_atomic(settings.conf_path, conf, 0o644)
+    _chown_for_broker(
+        settings,
+        [settings.directory, settings.passwd_path, settings.acl_path, settings.conf_path],
+    )
+
+
+def read_pid(settings: BrokerSettings) -> int | None:
+    """The pid of the broker running for ``settings``, or None (no pid file, stale, not ours)."""
+    try:
+        pid = int(settings.pid_path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+    if pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, owned by someone else
+    # A stale pid file may name a pid since reused by an unrelated process: never signal it.
+    # A zombie (exited, not yet reaped) has an empty cmdline: not running either.
+    if Path("/proc/self").exists():
+        try:
+            argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0", 1)[0]
+        except OSError:
+            return None
+        if b"mosquitto" not in os.path.basename(argv0):
+            return None
+    return pid
+
+
+_RELOAD_MARK = b"Reloading config."
+
+
+def _log_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _await_log_mark(path: Path, offset: int, pid: int, timeout: float) -> bool:
+    """Wait until the broker logs the reload mark past ``offset`` (or dies, or time runs out)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with path.open("rb") as f:
+                if f.seek(0, os.SEEK_END) < offset:
+                    offset = 0  # log truncated or replaced meanwhile
+                f.seek(offset)
+                if _RELOAD_MARK in f.read():
+                    return True
+        except OSError:
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        time.sleep(0.01)
+
+
+def reload(settings: BrokerSettings, *, wait: float = 5.0) -> bool:
+    """SIGHUP the broker whose pid is in ``pid_path``; False if none is running.
+
+    Mosquitto then rereads the password file and the ACL and disconnects clients whose
+    credentials are gone or changed (listeners are not reloaded). The signal is handled on the
+    broker's next loop iteration, which logs "Reloading config." and then applies everything
+    before it touches another socket; so we wait (up to ``wait`` seconds, 0 = don't) for that
+    line: a client connecting after this returns meets the new credentials.
+    """
+    pid = read_pid(settings)
+    if pid is None:
+        return False
+    offset = _log_size(settings.log_path)
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except ProcessLookupError:
+        return False
+    if wait > 0:
+        _await_log_mark(settings.log_path, offset, pid, wait)
+    return True

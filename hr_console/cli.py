@@ -1,0 +1,432 @@
+"""The ``relais`` command. Every subcommand exits non-zero with a one-line reason when it
+cannot do its job (DESIGN.md, "Running it")."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hr_console import config as config_mod
+from hr_console.config import Settings
+
+log = logging.getLogger("relais")
+
+
+class Ctx:
+    def __init__(self, home: str | None, flags: dict[str, Any]) -> None:
+        self.home = home
+        self.flags = flags
+        self._cfg: Settings | None = None
+
+    @property
+    def cfg(self) -> Settings:
+        if self._cfg is None:
+            try:
+                self._cfg = config_mod.load(self.home, **self.flags)
+            except ValueError as exc:
+                raise click.ClickException(str(exc)) from None
+        return self._cfg
+
+    def ready_cfg(self) -> Settings:
+        """Settings of an initialised home, or a clear error."""
+        if not self.cfg.config_path.exists():
+            raise click.ClickException(
+                f"{self.cfg.home} is not a Relais home yet: run `relais --home {self.cfg.home} init`")
+        return self.cfg
+
+    def store(self):  # noqa: ANN201 - keeps SQLAlchemy out of CLI start-up
+        from hr_console.store.db import Store
+
+        return Store(self.ready_cfg().database_url)
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    message = getattr(exc, "message", None) or str(exc)
+    return click.ClickException(message)
+
+
+@click.group()
+@click.option("--home", envvar="RELAIS_HOME", default=None,
+              help="Data directory (default ./var, or RELAIS_HOME).")
+@click.option("--mqtt-port", type=int, default=None, help="The terminals' MQTT port.")
+@click.option("--console-port", type=int, default=None, help="The console's HTTP port.")
+@click.option("--db-url", default=None, help="Database URL (default: SQLite in the home).")
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+@click.pass_context
+def main(ctx: click.Context, home: str | None, mqtt_port: int | None, console_port: int | None,
+         db_url: str | None, verbose: bool) -> None:
+    """Relais: HR-moderated messaging for shop-floor terminals."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = Ctx(home, {"mqtt_port": mqtt_port, "console_port": console_port, "db_url": db_url})
+
+
+# --- setting up ---------------------------------------------------------------------------
+
+
+def initialise(cfg: Settings) -> Settings:
+    """Create or upgrade a home: settings with secrets, database schema, broker files."""
+    from hr_console.services import broker
+    from hr_console.store.db import Store
+    from hr_console.store.migrate import upgrade
+
+    cfg = config_mod.with_secrets(cfg)
+    config_mod.save(cfg)
+    upgrade(cfg.database_url)
+    store = Store(cfg.database_url)
+    try:
+        with store.session() as s:
+            broker.apply(s, cfg)
+    finally:
+        store.dispose()
+    return cfg
+
+
+@main.command()
+@click.pass_obj
+def init(obj: Ctx) -> None:
+    """Create the home: settings, database, broker configuration."""
+    try:
+        cfg = initialise(obj.cfg)
+    except Exception as exc:
+        raise _fail(exc) from None
+    click.echo(f"Relais home ready in {cfg.home} (database {cfg.database_url.split('@')[-1]})")
+
+
+def _save_kiosk_config(cfg: Settings, creds: dict[str, str]) -> Path:
+    """What a terminal's enrolment produces, kept for kiosks run from this home."""
+    path = cfg.home / "kiosks" / creds["username"] / "config.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"terminal": creds["username"], "password": creds["password"],
+            "mqtt_host": cfg.mqtt_host, "mqtt_port": cfg.mqtt_port, "tls_ca": cfg.tls_ca or None}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=2)
+    return path
+
+
+@main.command("demo-data")
+@click.option("--password", default=None, help="Password of the demo console logins.")
+@click.pass_obj
+def demo_data(obj: Ctx, password: str | None) -> None:
+    """Create the demo site, people, terminals and console logins."""
+    data = load_demo(obj.ready_cfg(), password)
+    if data is None:
+        raise click.ClickException("demo data already exists in this home")
+    _print_demo(data)
+
+
+def load_demo(cfg: Settings, password: str | None):  # noqa: ANN201
+    from hr_console.services import broker, demo
+    from hr_console.store.db import Store
+
+    store = Store(cfg.database_url)
+    try:
+        with store.session() as s:
+            if demo.exists(s):
+                return None
+            data = demo.create(s, cfg.badge_pepper, password)
+            s.flush()
+            broker.apply(s, cfg)
+    finally:
+        store.dispose()
+    for creds in data.terminals.values():
+        _save_kiosk_config(cfg, creds)
+    return data
+
+
+def _print_demo(data) -> None:  # noqa: ANN001
+    click.echo("Demo console logins (user / password): "
+               + ", ".join(f"{r} / {data.password}" for r in ("admin", "hr", "supervisor", "auditor")))
+    click.echo("Demo badges: " + ", ".join(f"{n} {b}" for n, b in data.badges.items())
+               + " (Julie's PIN: 4321)")
+    click.echo("Demo terminals: " + ", ".join(data.terminals))
+
+
+@main.group()
+def terminal() -> None:
+    """Enrol, revoke and rotate terminals."""
+
+
+@terminal.command("add")
+@click.argument("name")
+@click.option("--site", "site_name", required=True, help="Site the terminal stands on.")
+@click.pass_obj
+def terminal_add(obj: Ctx, name: str, site_name: str) -> None:
+    """Enrol a terminal; prints its credentials as JSON, once."""
+    from hr_console.services import broker, directory
+    from hr_console.services.errors import ServiceError
+
+    cfg = obj.ready_cfg()
+    store = obj.store()
+    try:
+        with store.session() as s:
+            site = directory.site_by_name(s, site_name)
+            _, creds = directory.terminal(s, name, site, actor="cli")
+            s.flush()
+            broker.apply(s, cfg)
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    finally:
+        store.dispose()
+    _save_kiosk_config(cfg, creds.as_json())
+    click.echo(json.dumps(creds.as_json()))
+
+
+@terminal.command("revoke")
+@click.argument("name")
+@click.pass_obj
+def terminal_revoke(obj: Ctx, name: str) -> None:
+    """Revoke a terminal's credentials; the broker drops it at once."""
+    from hr_console.services import broker, directory, sessions
+
+    cfg = obj.ready_cfg()
+    store = obj.store()
+    try:
+        with store.session() as s:
+            row = sessions.terminal_by_name(s, name)
+            if row is None:
+                raise click.ClickException(f"no terminal named {name!r}")
+            directory.revoke_terminal(s, row, actor="cli")
+            s.flush()
+            broker.apply(s, cfg)
+    finally:
+        store.dispose()
+    click.echo(f"terminal {name} revoked")
+
+
+@main.group()
+def user() -> None:
+    """Console users."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "hr", "supervisor", "auditor"]), required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--language", type=click.Choice(["fr", "en"]), default="fr")
+@click.pass_obj
+def user_add(obj: Ctx, username: str, role: str, password: str, language: str) -> None:
+    """Create a console user."""
+    from hr_console.services import directory
+    from hr_console.services.errors import ServiceError
+
+    store = obj.store()
+    try:
+        with store.session() as s:
+            directory.console_user(s, username, password, role, language=language, actor="cli")
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    finally:
+        store.dispose()
+    click.echo(f"console user {username} ({role}) created")
+
+
+@main.command("broker-config")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Directory to write mosquitto.conf, passwd and acl (default: the home's).")
+@click.pass_obj
+def broker_config_cmd(obj: Ctx, out_dir: str | None) -> None:
+    """Render the Mosquitto configuration from the database."""
+    from dataclasses import replace
+
+    from hr_console.services import broker
+
+    cfg = obj.ready_cfg()
+    settings = broker.broker_settings(cfg)
+    if out_dir:
+        settings = replace(settings, directory=Path(out_dir).absolute())
+    store = obj.store()
+    try:
+        with store.session() as s:
+            broker.apply(s, cfg, settings)
+    finally:
+        store.dispose()
+    click.echo(f"broker configuration written to {settings.directory}")
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit.command("verify")
+@click.pass_obj
+def audit_verify(obj: Ctx) -> None:
+    """Check that no audit entry was altered, deleted or reordered."""
+    from hr_console.services import audit as audit_svc
+
+    store = obj.store()
+    try:
+        with store.session() as s:
+            result = audit_svc.verify(s)
+    finally:
+        store.dispose()
+    if not result.ok:
+        raise click.ClickException(
+            f"audit log NOT intact at entry {result.first_bad_id}: {result.problem}")
+    click.echo(f"audit log intact: {result.entries} entries")
+
+
+# --- running -------------------------------------------------------------------------------
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(_sig, _frame) -> None:  # noqa: ANN001
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def _broker_process(cfg: Settings):  # noqa: ANN202
+    from broker_config.process import BrokerProcess
+    from hr_console.services import broker
+
+    store = obj_store(cfg)
+    try:
+        with store.session() as s:
+            broker.apply(s, cfg)
+    finally:
+        store.dispose()
+    return BrokerProcess(broker.broker_settings(cfg))
+
+
+def obj_store(cfg: Settings):  # noqa: ANN201
+    from hr_console.store.db import Store
+
+    return Store(cfg.database_url)
+
+
+@main.command()
+@click.pass_obj
+def broker(obj: Ctx) -> None:
+    """Run the Mosquitto broker of this home in the foreground."""
+    cfg = obj.ready_cfg()
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    proc = _broker_process(cfg)
+    try:
+        proc.start()
+    except RuntimeError as exc:
+        raise _fail(exc) from None
+    click.echo(f"broker: terminals on {cfg.mqtt_bind}:{cfg.mqtt_port}, "
+               f"relay on 127.0.0.1:{cfg.relay_port}")
+    while not stop.wait(0.5):
+        if not proc.running:
+            raise click.ClickException("the broker stopped; see " + str(cfg.broker_dir))
+    proc.stop()
+
+
+@main.command()
+@click.option("--instance", type=click.IntRange(1, 8), default=1,
+              help="Relay number, when several share the load (1-8).")
+@click.pass_obj
+def relay(obj: Ctx, instance: int) -> None:
+    """Run a relay: the only authority over who may say what to whom."""
+    from hr_console.relay.mqtt import Relay
+
+    cfg = obj.ready_cfg()
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    store = obj_store(cfg)
+    r = Relay(cfg, store, instance=instance)
+    try:
+        r.start()
+    except RuntimeError as exc:
+        raise _fail(exc) from None
+    click.echo(f"relay {r.username} connected to 127.0.0.1:{cfg.relay_port}")
+    stop.wait()
+    r.stop()
+    store.dispose()
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Initialise the home and add demo data if missing.")
+@click.pass_obj
+def up(obj: Ctx, demo: bool) -> None:
+    """Start broker, relay and console together; Ctrl-C stops all three."""
+    from hr_console.relay.mqtt import Relay
+
+    cfg = obj.cfg
+    demo_info = None
+    if demo or not cfg.config_path.exists():
+        if not demo:
+            raise click.ClickException(
+                f"{cfg.home} is not a Relais home yet: run `relais --home {cfg.home} init`")
+        try:
+            cfg = initialise(cfg)
+            demo_info = load_demo(cfg, os.environ.get("RELAIS_DEMO_PASSWORD"))
+        except Exception as exc:
+            raise _fail(exc) from None
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    proc = _broker_process(cfg)
+    try:
+        proc.start()
+    except RuntimeError as exc:
+        raise _fail(exc) from None
+    store = obj_store(cfg)
+    r = Relay(cfg, store)
+    server = None
+    try:
+        r.start()
+        server = _start_console(cfg)
+        click.echo(f"broker:  terminals on mqtt://{cfg.mqtt_bind}:{cfg.mqtt_port} "
+                   f"(relay listener 127.0.0.1:{cfg.relay_port})")
+        click.echo(f"relay:   {r.username} running")
+        click.echo(f"console: http://{cfg.console_host}:{cfg.console_port}/")
+        if demo_info is not None:
+            _print_demo(demo_info)
+        elif demo:
+            click.echo("Demo data was created earlier: its passwords were printed then "
+                       "(or reset one with `relais user add`).")
+        _open_kiosks(cfg, demo, stop)
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            if not proc.running:
+                raise click.ClickException("the broker stopped unexpectedly")
+    except RuntimeError as exc:
+        raise _fail(exc) from None
+    finally:
+        if server is not None:
+            server.close()
+        r.stop()
+        proc.stop()
+        store.dispose()
+        click.echo("stopped")
+
+
+def _start_console(cfg: Settings):  # noqa: ANN202
+    from waitress.server import create_server
+
+    from hr_console.web import create_app
+
+    app = create_app(cfg)
+    server = create_server(app, host=cfg.console_host, port=cfg.console_port, threads=8)
+    threading.Thread(target=server.run, name="console", daemon=True).start()
+    return server
+
+
+def _open_kiosks(cfg: Settings, demo: bool, stop: threading.Event) -> None:
+    """With a display, a demo also opens one kiosk window per demo terminal."""
+    if not demo or not os.environ.get("DISPLAY"):
+        return
+    import subprocess
+
+    for name in ("kiosk-1", "kiosk-2"):
+        if (cfg.home / "kiosks" / name / "config.json").exists():
+            subprocess.Popen([sys.executable, "-m", "hr_console.cli", "--home", str(cfg.home),
+                              "kiosk", "--terminal", name])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""Per-terminal flood limit: a token bucket, so one rogue or stuck terminal cannot fill the
+relay's queue and starve everyone else (DESIGN.md, decision 2)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Bucket:
+    tokens: float
+    stamp: float
+
+
+@dataclass
+class Meter:
+    rate: float = 20.0  # uplinks per second, sustained
+    burst: float = 60.0
+    _buckets: dict[str, Bucket] = field(default_factory=dict)
+    refused: int = 0
+
+    def allow(self, key: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = Bucket(self.burst, now)
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
+        bucket.stamp = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return True
+        self.refused += 1
+        return False

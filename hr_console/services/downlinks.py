@@ -1,0 +1,96 @@
+"""What the relay owes each employee's terminal, kept in the database until confirmed.
+
+A use case never publishes: it queues a ``Downlink`` in its own transaction, so the
+message and the promise to deliver it commit together. The relay then sends each
+pending downlink to the employee's current terminal (with that session's id) and sends it
+again until the terminal's ``received`` receipt deletes the row (DESIGN.md, decision 2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from hr_console.store.models import BadgeSession, Downlink, Terminal, utcnow
+from relais_wire.envelope import envelope
+
+
+def queue(session: Session, employee_id: int, kind: str, ref: str | None = None,
+          **fields: Any) -> Downlink:
+    """Queue one downlink. A newer ``state`` for the same message replaces an unsent older
+    one: the sender needs the latest state, not every intermediate one twice."""
+    if kind == "state" and ref:
+        session.execute(delete(Downlink).where(
+            Downlink.employee_id == employee_id, Downlink.kind == "state", Downlink.ref == ref))
+    row_id = str(uuid.uuid4())
+    payload = envelope(kind, id=row_id, **fields)
+    row = Downlink(id=row_id, employee_id=employee_id, kind=kind, ref=ref, payload=payload,
+                   created_at=utcnow())
+    session.add(row)
+    return row
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    downlink_id: str
+    terminal: str
+    payload: dict[str, Any]  # with ``sid`` filled in
+
+
+def claim_due(session: Session, *, resend_after: float, limit: int = 500,
+              employee_id: int | None = None) -> list[Outgoing]:
+    """Downlinks due now for employees who are badged in, marked as sent by this caller.
+
+    The conditional UPDATE is the claim: with several relays polling, only the one whose
+    update hits the row sends it this round."""
+    now = utcnow()
+    cutoff = now - dt.timedelta(seconds=resend_after)
+    stmt = (
+        select(Downlink.id, Downlink.payload, Downlink.sent_at, BadgeSession.id, Terminal.name)
+        .join(BadgeSession, and_(BadgeSession.employee_id == Downlink.employee_id,
+                                 BadgeSession.ended_at.is_(None)))
+        .join(Terminal, Terminal.id == BadgeSession.terminal_id)
+        .where(Downlink.confirmed_at.is_(None),
+               or_(Downlink.sent_at.is_(None), Downlink.sent_at < cutoff))
+        .order_by(Downlink.created_at)
+        .limit(limit)
+    )
+    if employee_id is not None:
+        stmt = stmt.where(Downlink.employee_id == employee_id)
+    out: list[Outgoing] = []
+    for row_id, payload, sent_at, sid, terminal in session.execute(stmt).all():
+        claimed = session.execute(
+            update(Downlink)
+            .where(Downlink.id == row_id,
+                   Downlink.sent_at.is_(None) if sent_at is None else Downlink.sent_at == sent_at)
+            .values(sent_at=now, attempts=Downlink.attempts + 1)
+        ).rowcount
+        if claimed:
+            out.append(Outgoing(row_id, terminal, {**payload, "sid": sid}))
+    return out
+
+
+def confirm(session: Session, employee_id: int, downlink_id: str) -> Downlink | None:
+    """The terminal has it: forget the row and return it (None if already confirmed)."""
+    row = session.get(Downlink, downlink_id)
+    if row is None or row.employee_id != employee_id:
+        return None
+    session.delete(row)
+    return row
+
+
+def reset_for(session: Session, employee_id: int) -> None:
+    """Badge-in: everything pending is due at once on the new terminal."""
+    session.execute(update(Downlink).where(
+        Downlink.employee_id == employee_id, Downlink.confirmed_at.is_(None)).values(sent_at=None))
+
+
+def pending_count(session: Session) -> int:
+    from sqlalchemy import func
+
+    return session.scalar(select(func.count()).select_from(Downlink)) or 0

@@ -1,0 +1,253 @@
+"""The database schema: SQLAlchemy 2.0 typed models.
+
+The database is the source of truth for every message's life (DESIGN.md, decision 2):
+the relay and the console read and write here, and the broker only carries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Site(Base):
+    __tablename__ = "sites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    supervisor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("employees.id", use_alter=True, name="fk_team_supervisor"))
+    moderation_mode: Mapped[str | None] = mapped_column(String(8))
+    site: Mapped[Site] = relationship()
+    __table_args__ = (UniqueConstraint("site_id", "name"),)
+
+
+class Employee(Base):
+    __tablename__ = "employees"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    badge_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(5), default="fr")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_hr_desk: Mapped[bool] = mapped_column(Boolean, default=False)
+    moderation_mode: Mapped[str | None] = mapped_column(String(8))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    team: Mapped[Team | None] = relationship(foreign_keys=[team_id])
+
+
+class Shift(Base):
+    __tablename__ = "shifts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    days: Mapped[str] = mapped_column(String(40), default="mon,tue,wed,thu,fri")
+    start_time: Mapped[dt.time] = mapped_column()
+    end_time: Mapped[dt.time] = mapped_column()
+
+
+class Terminal(Base):
+    __tablename__ = "terminals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    password_hash: Mapped[str | None] = mapped_column(String(200))  # Mosquitto $7$ format
+    enrol_code_hash: Mapped[str | None] = mapped_column(String(64))
+    enrol_expires: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    online: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_seen: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    site: Mapped[Site | None] = relationship()
+
+
+class BadgeSession(Base):
+    """One employee at one terminal, from badge-in to logout."""
+
+    __tablename__ = "badge_sessions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"), index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+    employee: Mapped[Employee] = relationship()
+    terminal: Mapped[Terminal] = relationship()
+
+
+class ConsoleUser(Base):
+    __tablename__ = "console_users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(12))  # admin | hr | supervisor | auditor
+    language: Mapped[str] = mapped_column(String(5), default="fr")
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ContactRule(Base):
+    """A directional permission: senders matching (sender_kind, sender_ref) may write to
+    recipients matching (recipient_kind, recipient_ref); ``allow_reply`` lets them answer."""
+
+    __tablename__ = "contact_rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender_kind: Mapped[str] = mapped_column(String(12))  # person | team | everyone
+    sender_ref: Mapped[int | None] = mapped_column(Integer)
+    recipient_kind: Mapped[str] = mapped_column(String(12))  # person | team | supervisor | hr_desk
+    recipient_ref: Mapped[int | None] = mapped_column(Integer)
+    allow_reply: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Media(Base):
+    __tablename__ = "media"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    mime: Mapped[str] = mapped_column(String(40))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(36))
+    sender_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminals.id"))
+    kind: Mapped[str] = mapped_column(String(10))  # text | photo | drawing
+    body: Mapped[str] = mapped_column(Text, default="")
+    drawing: Mapped[dict | None] = mapped_column(JSON)
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    reason: Mapped[str | None] = mapped_column(String(300))
+    moderation: Mapped[str] = mapped_column(String(8), default="none")
+    keyword_hits: Mapped[list | None] = mapped_column(JSON)
+    reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
+    sent_ts: Mapped[int] = mapped_column(BigInteger, default=0)  # the kiosk's clock, ms
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    sender: Mapped[Employee] = relationship(foreign_keys=[sender_id])
+    recipient: Mapped[Employee] = relationship(foreign_keys=[recipient_id])
+    __table_args__ = (
+        UniqueConstraint("sender_id", "client_id", name="uq_message_sender_client_id"),
+        Index("ix_messages_recipient_state", "recipient_id", "state"),
+        Index("ix_messages_sender_created", "sender_id", "created_at"),
+    )
+
+
+class Downlink(Base):
+    """Something the relay owes an employee's terminal, re-sent until the terminal confirms.
+
+    The envelope id is ``id``; ``payload`` is the envelope without ``sid``, which is added
+    at send time for the session then active (DESIGN.md, decision 7)."""
+
+    __tablename__ = "downlinks"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    ref: Mapped[str | None] = mapped_column(String(36))  # the message / notice it is about
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_downlinks_pending", "employee_id", "confirmed_at"),)
+
+
+class Notice(Base):
+    __tablename__ = "notices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text, default="")
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
+    target_kind: Mapped[str] = mapped_column(String(10))  # everyone | team | site | shift
+    target_ref: Mapped[int | None] = mapped_column(Integer)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    ack_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    valid_from: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    valid_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("console_users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class NoticeReceipt(Base):
+    __tablename__ = "notice_receipts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), index=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    __table_args__ = (UniqueConstraint("notice_id", "employee_id"),)
+
+
+class ModerationDecision(Base):
+    __tablename__ = "moderation_decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("console_users.id"))
+    decision: Mapped[str] = mapped_column(String(10))  # approve | reject | retract
+    reason: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuditEntry(Base):
+    """Append-only; each entry's hash covers the previous one, so edits are detectable."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ts: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    target: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict | None] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Setting(Base):
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[dict | list | str | int | bool | None] = mapped_column(JSON)

@@ -1,0 +1,276 @@
+"""The terminal link: one terminal's MQTT session to the relay, with its outbox.
+
+The Kivy screens and the tests drive terminals through this class, so both exercise the
+same path. It never imports Kivy; events go to one callback (or the ``events`` queue).
+
+Reliability (DESIGN.md, decisions 2 and 4): a persistent session (clean_start False, an
+explicit session expiry), every typed message written to the outbox before it is
+published, resent on a timer with backoff and at every reconnect, until the relay's own
+``state`` (or a final ``error``) for its id arrives. Every downlink the relay tracks is
+confirmed with a ``received`` receipt. Downlinks for another badge session are dropped
+(decision 7).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import ssl
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from kiosk_app.link import events as ev
+from kiosk_app.link.outbox import Outbox
+from relais_wire import topics
+from relais_wire.envelope import WireError, b64, decode_downlink, encode, envelope
+
+log = logging.getLogger("relais.link")
+
+SESSION_EXPIRY_S = 7 * 24 * 3600
+TRACKED = frozenset({"text", "photo", "drawing", "notice", "state", "retract"})
+TRANSIENT_ERRORS = frozenset({"rate_limited"})
+
+
+class TerminalLink:
+    def __init__(self, *, terminal: str, password: str, host: str, port: int,
+                 outbox_path: str | Path, on_event: Callable[[ev.Event], None] | None = None,
+                 tls_ca: str | None = None, resend_after: float = 3.0) -> None:
+        self.terminal = topics.check_terminal_name(terminal)
+        self.host, self.port = host, port
+        self.outbox = Outbox(outbox_path, resend_after=resend_after)
+        self.events: queue.Queue[ev.Event] = queue.Queue()
+        self._on_event = on_event
+        self.sid: str | None = None
+        self.employee: dict[str, Any] | None = None
+        self._pending_login: str | None = None
+        self._seen: set[str] = set()
+        self._lock = threading.RLock()
+        self._connected = threading.Event()
+        self._stop = threading.Event()
+        self._timer: threading.Thread | None = None
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=terminal,
+                                  protocol=mqtt.MQTTv5)
+        self.client.username_pw_set(terminal, password)
+        if tls_ca:
+            self.client.tls_set(ca_certs=tls_ca, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        self.client.will_set(topics.status(terminal), topics.OFFLINE, qos=1, retain=True)
+        self.client.reconnect_delay_set(0.5, 10)
+        self.client.max_queued_messages_set(0)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def start(self) -> None:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = SESSION_EXPIRY_S
+        self.client.connect_async(self.host, self.port, keepalive=10, clean_start=False,
+                                  properties=props)
+        self.client.loop_start()
+        self._timer = threading.Thread(target=self._resend_loop, name="link-resend", daemon=True)
+        self._timer.start()
+
+    def wait_connected(self, timeout: float = 10.0) -> bool:
+        return self._connected.wait(timeout)
+
+    def stop(self) -> None:
+        """A clean stop: the broker keeps the session and the outbox keeps what is unsent."""
+        self._stop.set()
+        if self._connected.is_set():
+            info = self.client.publish(topics.status(self.terminal), topics.OFFLINE, qos=1,
+                                       retain=True)
+            info.wait_for_publish(2)
+        self.client.disconnect()
+        self.client.loop_stop()
+        if self._timer:
+            self._timer.join(timeout=2)
+        self.outbox.close()
+
+    # --- what the UI does ------------------------------------------------------------------
+
+    def login(self, badge: str, pin: str | None = None) -> str:
+        env = envelope("login", badge=badge, pin=pin)
+        with self._lock:
+            self._pending_login = env["id"]
+        if not self.connected:
+            self._emit(ev.LoginFailed("offline", "The terminal is offline."))
+        else:
+            self.client.publish(topics.uplink(self.terminal), encode(env), qos=1)
+        return env["id"]
+
+    def logout(self, reason: str = "logout") -> None:
+        """Ends the session locally at once (privacy first) and tells the relay reliably."""
+        with self._lock:
+            sid, self.sid, self.employee = self.sid, None, None
+            self._seen.clear()
+        if sid:
+            self._queue(envelope("logout", sid=sid), ordered=False)
+            self._emit(ev.LoggedOut(reason))
+
+    def send_text(self, to: int, text: str) -> str:
+        return self._content("text", to=to, text=text)
+
+    def send_photo(self, to: int, jpeg: bytes, caption: str = "") -> str:
+        return self._content("photo", to=to, image=b64(jpeg), caption=caption or None)
+
+    def send_drawing(self, to: int, drawing: dict[str, Any]) -> str:
+        return self._content("drawing", to=to, drawing=drawing)
+
+    def mark_read(self, msg: str) -> None:
+        self._receipt(msg, "read")
+
+    def mark_seen(self, notice: str) -> None:
+        self._receipt(notice, "seen")
+
+    def acknowledge(self, notice: str) -> None:
+        self._receipt(notice, "acknowledged")
+
+    def request_sync(self) -> None:
+        if self.sid and self.connected:
+            self.client.publish(topics.uplink(self.terminal),
+                                encode(envelope("sync", sid=self.sid)), qos=1)
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _content(self, kind: str, **fields: Any) -> str:
+        if not self.sid:
+            raise RuntimeError("nobody is badged in on this terminal")
+        item = self._queue(envelope(kind, sid=self.sid, **fields), ordered=True)
+        self._emit(ev.StateChanged(item, "outbox"))
+        return item
+
+    def _queue(self, env: dict[str, Any], *, ordered: bool) -> str:
+        item = self.outbox.add(env, ordered=ordered)
+        if self.connected:
+            self._publish_item(item.id, item.payload)
+        return item.id
+
+    def _publish_item(self, item_id: str, payload: dict[str, Any]) -> None:
+        self.outbox.sent(item_id)
+        self.client.publish(topics.uplink(self.terminal), encode(payload), qos=1)
+
+    def _receipt(self, ref: str, status: str) -> None:
+        if self.sid and self.connected:
+            env = envelope("receipt", sid=self.sid, ref=ref, status=status)
+            self.client.publish(topics.uplink(self.terminal), encode(env), qos=1)
+
+    def _resend_loop(self) -> None:
+        while not self._stop.wait(0.5):
+            if self.connected:
+                self._flush(all_pending=False)
+
+    def _flush(self, *, all_pending: bool) -> None:
+        for item in self.outbox.due(all_pending=all_pending):
+            if not self.connected:
+                return
+            self._publish_item(item.id, item.payload)
+
+    def _emit(self, event: ev.Event) -> None:
+        self.events.put(event)
+        if self._on_event is not None:
+            try:
+                self._on_event(event)
+            except Exception:
+                log.exception("event handler failed on %r", event)
+
+    # --- paho callbacks (network thread) ------------------------------------------------
+
+    def _on_connect(self, client, _userdata, _flags, reason_code, _props) -> None:  # noqa: ANN001
+        if reason_code.is_failure:
+            self._emit(ev.LinkDown(str(reason_code)))
+            return
+        client.subscribe(topics.downlink(self.terminal), qos=1)
+        client.publish(topics.status(self.terminal), topics.ONLINE, qos=1, retain=True)
+        self._connected.set()
+        self._emit(ev.LinkUp())
+        threading.Thread(target=self._flush, kwargs={"all_pending": True}, daemon=True).start()
+        if self.sid:
+            self.request_sync()
+
+    def _on_disconnect(self, _client, _userdata, _flags, reason_code, _props) -> None:  # noqa: ANN001
+        was = self._connected.is_set()
+        self._connected.clear()
+        if was:
+            self._emit(ev.LinkDown(str(reason_code)))
+
+    def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
+        try:
+            env = decode_downlink(message.payload)
+        except WireError as err:
+            log.warning("dropped a malformed downlink: %s", err.message)
+            return
+        body = env.body
+        ref = body.get("ref")
+        # The relay's answer to an outbox item settles it whoever is badged in now.
+        if env.type in ("state", "logout") and ref:
+            self.outbox.confirm(ref)
+        if env.type == "error" and ref and body.get("code") not in TRANSIENT_ERRORS:
+            self.outbox.confirm(ref)
+        with self._lock:
+            if env.type == "login":
+                self._login_reply(env.sid, body, ref)
+                return
+            if env.sid is not None and env.sid != self.sid:
+                return  # for a session that has ended here: never shown, never confirmed
+            if env.id in self._seen and env.type in TRACKED:
+                self._confirm(env.id)
+                return
+            self._seen.add(env.id)
+        self._dispatch(env.type, env.id, body)
+
+    def _login_reply(self, sid: str | None, body: dict[str, Any], ref: str | None) -> None:
+        if ref != self._pending_login:
+            return
+        self._pending_login = None
+        if body.get("ok") and sid:
+            self.sid, self.employee = sid, body.get("employee") or {}
+            self._seen.clear()
+            self._emit(ev.LoginOk(sid, self.employee))
+        else:
+            self._emit(ev.LoginFailed(str(body.get("code", "error")), str(body.get("message", "")),
+                                      body.get("until")))
+
+    def _confirm(self, downlink_id: str) -> None:
+        self._receipt(downlink_id, "received")
+
+    def _dispatch(self, kind: str, env_id: str, body: dict[str, Any]) -> None:
+        if kind in ("text", "photo", "drawing"):
+            self._emit(ev.MessageArrived({**body, "kind": kind}))
+        elif kind == "state":
+            self._emit(ev.StateChanged(body.get("msg") or body.get("ref"), body.get("state", ""),
+                                       body.get("reason")))
+        elif kind == "notice":
+            self._emit(ev.NoticeArrived(body))
+        elif kind == "retract":
+            self._emit(ev.Retracted(body.get("msg", ""), int(body.get("from", 0))))
+        elif kind == "sync":
+            self._emit(ev.Synced(body.get("me", {}), body.get("contacts", []),
+                                 body.get("history", []), body.get("notices", []),
+                                 body.get("quick_replies", [])))
+        elif kind == "logout":
+            with self._lock:
+                ended = self.sid is not None
+                self.sid, self.employee = None, None
+                self._seen.clear()
+            if ended:
+                self._emit(ev.LoggedOut(body.get("reason", "relay")))
+        elif kind == "error":
+            ref = body.get("ref")
+            if ref and body.get("code") not in TRANSIENT_ERRORS:
+                self._emit(ev.StateChanged(ref, "error", body.get("code")))
+            self._emit(ev.ErrorReceived(str(body.get("code", "")), str(body.get("message", "")),
+                                        ref, body.get("field")))
+        if kind in TRACKED:
+            self._confirm(env_id)

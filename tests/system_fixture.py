@@ -1,0 +1,166 @@
+"""A whole Relais installation for tests: a home with demo data on SQLite or PostgreSQL,
+a real Mosquitto rendered from broker_config on free ports, a relay, terminal links.
+
+PostgreSQL runs only when RELAIS_TEST_PG_URL is set; each test gets its own database.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from broker_config.process import BrokerProcess, free_port
+from hr_console import config as config_mod
+from hr_console.cli import _broker_process, initialise, load_demo
+from hr_console.config import Settings
+from hr_console.relay.mqtt import Relay
+from hr_console.store.db import Store
+from kiosk_app.link import events as ev
+from kiosk_app.link.client import TerminalLink
+
+PG_ENV = "RELAIS_TEST_PG_URL"
+DEMO_PASSWORD = "demo-password-1"
+
+
+@dataclass
+class PgDatabase:
+    admin_url: str
+    name: str
+
+    @property
+    def url(self) -> str:
+        return make_url(self.admin_url).set(database=self.name).render_as_string(hide_password=False)
+
+
+def _pg_admin(url: str, sql: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(sql))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'relais.db'}"
+        return
+    admin = os.environ.get(PG_ENV)
+    if not admin:
+        pytest.skip(f"{PG_ENV} is not set")
+    db = PgDatabase(admin, f"relais_test_{uuid.uuid4().hex[:12]}")
+    _pg_admin(admin, f'CREATE DATABASE "{db.name}"')
+    try:
+        yield db.url
+    finally:
+        _pg_admin(admin, f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
+
+
+@dataclass
+class System:
+    cfg: Settings
+    store: Store
+    broker: BrokerProcess
+    demo: Any
+    tmp: Path
+    relays: list[Relay] = field(default_factory=list)
+    links: list[TerminalLink] = field(default_factory=list)
+
+    def start_relay(self, instance: int = 1) -> Relay:
+        relay = Relay(self.cfg, self.store, instance=instance)
+        relay.start()
+        self.relays.append(relay)
+        return relay
+
+    def link(self, terminal: str, *, outbox: Path | None = None, start: bool = True,
+             **kwargs: Any) -> TerminalLink:
+        creds = self.demo.terminals[terminal] if terminal in self.demo.terminals else kwargs.pop("creds")
+        link = TerminalLink(terminal=terminal, password=creds["password"], host="127.0.0.1",
+                            port=self.cfg.mqtt_port,
+                            outbox_path=outbox or self.tmp / f"outbox-{terminal}.db", **kwargs)
+        self.links.append(link)
+        if start:
+            link.start()
+            assert link.wait_connected(10), f"{terminal} could not connect"
+        return link
+
+    def employee(self, name: str) -> int:
+        return self.demo.employees[name]
+
+    def badge_in(self, link: TerminalLink, name: str, pin: str | None = None) -> ev.Synced:
+        link.login(self.demo.badges[name], pin)
+        expect(link, ev.LoginOk)
+        return expect(link, ev.Synced)
+
+    def close(self) -> None:
+        for link in self.links:
+            try:
+                link.stop()
+            except Exception:  # a test may have stopped it already
+                pass
+        for relay in self.relays:
+            relay.stop()
+        self.broker.stop()
+        self.store.dispose()
+
+
+def expect(link: TerminalLink, kind: type, pred: Callable[[Any], bool] | None = None,
+           timeout: float = 15.0) -> Any:
+    """The next event of ``kind`` (matching ``pred``) from this link; others are skipped."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"no {kind.__name__} within {timeout}s; saw {seen[-10:]}")
+        try:
+            event = link.events.get(timeout=left)
+        except queue.Empty:
+            continue
+        if isinstance(event, kind) and (pred is None or pred(event)):
+            return event
+        seen.append(event)
+
+
+def expect_none(link: TerminalLink, kind: type, pred: Callable[[Any], bool] | None = None,
+                wait: float = 1.5) -> None:
+    """Nothing of ``kind`` arrives within ``wait`` seconds (used only after a positive
+    control has shown that deliveries do flow)."""
+    try:
+        event = expect(link, kind, pred, timeout=wait)
+    except AssertionError:
+        return
+    raise AssertionError(f"unexpected {event!r}")
+
+
+def make_system(tmp_path: Path, db_url: str, *, relay: bool = True) -> System:
+    home = tmp_path / "home"
+    cfg = config_mod.load(home, db_url=db_url, mqtt_port=free_port(), console_port=free_port())
+    cfg = initialise(cfg)
+    demo = load_demo(cfg, DEMO_PASSWORD)
+    broker = _broker_process(cfg)
+    broker.start()
+    system = System(cfg, Store(cfg.database_url), broker, demo, tmp_path)
+    if relay:
+        system.start_relay()
+    return system
+
+
+@pytest.fixture
+def system(tmp_path: Path, db_url: str) -> Iterator[System]:
+    sys_ = make_system(tmp_path, db_url)
+    try:
+        yield sys_
+    finally:
+        sys_.close()
