@@ -27,7 +27,7 @@ sysdeps:
 	fi
 
 run: sysdeps venv
-	$(BIN)/relais --home $(HOME_DIR) demo-up
+	$(BIN)/relais --home $(HOME_DIR) up --demo
 
 test: sysdeps venv
 	$(BIN)/ruff check .

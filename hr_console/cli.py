@@ -66,6 +66,7 @@ def main(ctx: click.Context, home: str | None, mqtt_port: int | None, console_po
     """Relais: HR-moderated messaging for shop-floor terminals."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
     ctx.obj = Ctx(home, {"mqtt_port": mqtt_port, "console_port": console_port, "db_url": db_url})
 
 

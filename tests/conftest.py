@@ -1,3 +1,4 @@
 """Fixtures shared by the whole suite; each lives in a module named for what it starts."""
 
-from tests.system_fixture import db_url, system  # noqa: F401
+from tests.broker_fixture import broker  # noqa: F401  (a real Mosquitto, see tests/broker_fixture.py)
+from tests.system_fixture import db_url, system  # noqa: F401  (a whole installation)
