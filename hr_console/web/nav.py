@@ -1,0 +1,32 @@
+"""The console's menu: one entry per area, shown to the roles its view allows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+NAV = [
+    ("dashboard.index", _l("Dashboard")),
+    ("moderation.index", _l("Moderation")),
+    ("employees.index", _l("Employees")),
+    ("teams.index", _l("Teams and sites")),
+    ("contacts.index", _l("Contacts")),
+    ("notices.index", _l("Notices")),
+    ("terminals.index", _l("Terminals")),
+    ("audit.index", _l("Audit log")),
+    ("settings.index", _l("Settings")),
+]
+
+
+def visible_nav(app: Flask, user: Any) -> list[tuple[str, Any]]:
+    out = []
+    for endpoint, label in NAV:
+        view = app.view_functions.get(endpoint)
+        if view is None:
+            continue
+        allowed = getattr(view, "allowed_roles", None)
+        if allowed is None or user.role in allowed:
+            out.append((endpoint, label))
+    return out
