@@ -20,7 +20,7 @@ from hr_console.web.auth.roles import ConsoleIdentity
 from hr_console.web.db import uow
 from hr_console.web.extensions import limiter, login_manager
 
-bp = Blueprint("auth", __name__, template_folder="templates")
+bp = Blueprint("auth", __name__, template_folder="templates", url_prefix="/auth")
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
