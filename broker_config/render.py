@@ -84,11 +84,12 @@ class BrokerSettings:
             raise ValueError("tls_cert and tls_key must be given together")
         if self.tls_ca is not None and self.tls_cert is None:
             raise ValueError("tls_ca needs tls_cert and tls_key")
-        _check_conf_value("terminal_bind", self.terminal_bind)
         if not self.terminal_bind or any(c.isspace() for c in self.terminal_bind):
             raise ValueError(f"invalid terminal_bind {self.terminal_bind!r}")
-        if self.run_as_user is not None:
-            _check_conf_value("run_as_user", self.run_as_user)
+        if self.run_as_user is not None and (
+            not self.run_as_user or any(c.isspace() for c in self.run_as_user)
+        ):
+            raise ValueError(f"invalid run_as_user {self.run_as_user!r}")
 
     @property
     def conf_path(self) -> Path:
@@ -146,8 +147,9 @@ def render_conf(settings: BrokerSettings) -> str:
     user = settings.run_as_user or current_user()
     lines = [
         "# Rendered by broker_config.render: every edit here is overwritten.",
-        "# One password file and one ACL for all listeners (no per_listener_settings):",
-        "# the relay is told apart by its username, terminals by theirs.",
+        "# One password file and one ACL shared by both listeners (never per listener: later",
+        "# 2.0.x releases break last wills and offline queues with that); the relay is told",
+        "# apart by its username, terminals by theirs.",
         "",
         "allow_anonymous false",
         f"password_file {settings.passwd_path}",
@@ -157,7 +159,7 @@ def render_conf(settings: BrokerSettings) -> str:
         f"pid_file {settings.pid_path}",
         "",
         "persistence true",
-        f"persistence_location {d}/",
+        f"persistence_location {d}",  # Mosquitto adds the "/"
         f"persistence_file {PERSISTENCE_NAME}",
         "autosave_on_changes true",
         f"autosave_interval {AUTOSAVE_CHANGES}",
@@ -242,6 +244,7 @@ def render_acl(server_accounts: Iterable[Account]) -> str:
         "# Terminals: own uplink (write), own status (retained presence, last will), own downlink.",
         f"pattern write {t}/up",
         f"pattern readwrite {t}/status",
+        "# down/# also matches the exact .../down topic (checked on Mosquitto 2.0.11).",
         f"pattern read {t}/down/#",
         "",
         "# Server accounts: the whole Relais tree (incl. $share/relais/... subscriptions).",
@@ -251,14 +254,17 @@ def render_acl(server_accounts: Iterable[Account]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_atomic(path: Path, text: str, mode: int) -> None:
-    """Write via a temporary file in the same directory and rename, so readers see old or new."""
+def _write_atomic(path: Path, text: str, mode: int, owner: tuple[int, int] | None) -> None:
+    """Write via a temporary file in the same directory and rename, so readers see old or new
+    (with its final mode and owner already set: a reload in between must be able to read it)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
             f.flush()
             os.fchmod(f.fileno(), mode)
+            if owner is not None:
+                os.fchown(f.fileno(), *owner)
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -267,22 +273,20 @@ def _write_atomic(path: Path, text: str, mode: int) -> None:
         raise
 
 
-def _chown_for_broker(settings: BrokerSettings, paths: Iterable[Path]) -> None:
-    """As root with another ``user``, Mosquitto reads its files after dropping privileges:
-    hand it the directory and the files it must read or write."""
+def _broker_owner(settings: BrokerSettings) -> tuple[int, int] | None:
+    """Who must own the broker's files: as root with another ``user``, Mosquitto reads them
+    (and writes its log, pid and database) after dropping privileges. None = leave as is."""
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return
-    user = settings.run_as_user or current_user()
+        return None
     try:
         import pwd
 
-        entry = pwd.getpwnam(user)
+        entry = pwd.getpwnam(settings.run_as_user or current_user())
     except (ImportError, KeyError):
-        return  # Mosquitto itself will refuse to start with a clear message
+        return None  # Mosquitto itself refuses to start, with a clear message
     if entry.pw_uid == 0:
-        return
-    for path in paths:
-        os.chown(path, entry.pw_uid, entry.pw_gid)
+        return None
+    return entry.pw_uid, entry.pw_gid
 
 
 def render(
@@ -297,14 +301,16 @@ def render(
     conf = render_conf(settings)
     passwd = render_passwd(servers, terms)
     acl = render_acl(servers)
+    owner = _broker_owner(settings)
     settings.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _write_atomic(settings.passwd_path, passwd, 0o600)
-    _write_atomic(settings.acl_path, acl, 0o600)
-    _write_atomic(settings.conf_path, conf, 0o644)
-    _chown_for_broker(
-        settings,
-        [settings.directory, settings.passwd_path, settings.acl_path, settings.conf_path],
-    )
+    if owner is not None:
+        # The broker's own files too, in case an earlier run created them as another user.
+        for path in (settings.directory, settings.log_path, settings.persistence_path):
+            with contextlib.suppress(FileNotFoundError):
+                os.chown(path, *owner)
+    _write_atomic(settings.passwd_path, passwd, 0o600, owner)
+    _write_atomic(settings.acl_path, acl, 0o600, owner)
+    _write_atomic(settings.conf_path, conf, 0o644, owner)
 
 
 def read_pid(settings: BrokerSettings) -> int | None:

@@ -22,6 +22,7 @@ from broker_config import (
     reload,
     render,
 )
+from tests.mosquitto_clients import stop_all
 
 DEFAULT_TERMINALS = ("t1", "t2")
 DEFAULT_SERVER_ACCOUNTS = ("_relay", "_console")
@@ -150,4 +151,5 @@ def broker(tmp_path: Path) -> Iterator[RunningBroker]:
     try:
         yield running
     finally:
+        stop_all()  # clients first: a leftover one would reconnect to a later broker's port
         running.stop()

@@ -6,6 +6,7 @@ PostgreSQL runs only when RELAIS_TEST_PG_URL is set; each test gets its own data
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import time
@@ -105,10 +106,8 @@ class System:
 
     def close(self) -> None:
         for link in self.links:
-            try:
+            with contextlib.suppress(Exception):  # a test may have stopped it already
                 link.stop()
-            except Exception:  # a test may have stopped it already
-                pass
         for relay in self.relays:
             relay.stop()
         self.broker.stop()
