@@ -227,6 +227,8 @@ def _uuid(obj: Mapping[str, Any], name: str, *, required: bool = True) -> str | 
 
 # Bidirectional overrides and isolates can disguise a message; zero-width characters can
 # hide words from the keyword filter. A French or English shop-floor message needs neither.
+# These are the best known; every other format character (Unicode category Cf: soft hyphen,
+# direction marks, invisible operators, tags...) is refused with them.
 _FORBIDDEN_CHARS = frozenset(
     "\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c"
 )
@@ -236,7 +238,7 @@ def clean_text(value: str, name: str, max_chars: int, *, allow_empty: bool = Fal
     """Human text: NFC, no control characters but newline and tab, no hidden characters."""
     value = unicodedata.normalize("NFC", value)
     for ch in value:
-        if ch in _FORBIDDEN_CHARS:
+        if ch in _FORBIDDEN_CHARS or unicodedata.category(ch) == "Cf":
             raise WireError(
                 "bad_text", f"field '{name}' holds a hidden or direction-changing character "
                 f"(U+{ord(ch):04X})", name)
