@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broker_config.passwords import hash_password, new_password
+from hr_console.domain.moderation import MODES
 from hr_console.domain.policy import Rule
 from hr_console.services import audit
 from hr_console.services.errors import Conflict, Invalid, NotFound
@@ -19,12 +20,13 @@ from hr_console.store.models import (
     ConsoleUser,
     ContactRule,
     Employee,
+    Shift,
     Site,
     Team,
     Terminal,
     utcnow,
 )
-from relais_wire.envelope import clean_text
+from relais_wire.envelope import WireError, clean_text
 from relais_wire.limits import PIN_MAX_DIGITS, PIN_MIN_DIGITS
 from relais_wire.topics import valid_terminal_name
 
@@ -34,7 +36,11 @@ ENROL_CODE_MINUTES = 30
 
 
 def _name(value: str, field: str, max_chars: int = 120) -> str:
-    return clean_text(value or "", field, max_chars).strip()
+    """Human text for a name, or Invalid(empty | too_long | bad_text, field=...)."""
+    try:
+        return clean_text(value or "", field, max_chars).strip()
+    except WireError as exc:
+        raise Invalid(exc.code, exc.message, field=field, max_chars=max_chars) from None
 
 
 def site(session: Session, name: str, actor: str = "system") -> Site:
@@ -57,9 +63,11 @@ def site_by_name(session: Session, name: str) -> Site:
 
 def team(session: Session, name: str, site_row: Site, *, supervisor: Employee | None = None,
          moderation_mode: str | None = None, actor: str = "system") -> Team:
+    _check_mode(moderation_mode)
     row = Team(name=_name(name, "name", 80), site_id=site_row.id,
                supervisor_id=supervisor.id if supervisor else None,
                moderation_mode=moderation_mode)
+    _check_team_name_free(session, row.name, site_row.id, None)
     session.add(row)
     session.flush()
     audit.record(session, actor, "team.create", f"team:{row.id}", name=row.name)
@@ -74,19 +82,32 @@ def _check_pin(pin: str) -> None:
 def employee(session: Session, name: str, *, pepper: str, team_row: Team | None = None,
              badge: str | None = None, pin: str | None = None, language: str = "fr",
              is_hr_desk: bool = False, moderation_mode: str | None = None,
-             actor: str = "system") -> Employee:
+             actor: str = "system", active: bool = True, pin_hash: str | None = None,
+             via: str | None = None) -> Employee:
+    """Create an employee. ``pin_hash`` is an already hashed PIN (a bulk import hashes
+    outside its transaction); ``via`` says where the creation came from, in the audit."""
     if language not in LANGUAGES:
         raise Invalid("bad_language", f"Language is one of {', '.join(LANGUAGES)}.")
+    _check_mode(moderation_mode)
     row = Employee(name=_name(name, "name"), team_id=team_row.id if team_row else None,
-                   language=language, is_hr_desk=is_hr_desk, moderation_mode=moderation_mode)
+                   language=language, is_hr_desk=is_hr_desk, moderation_mode=moderation_mode,
+                   active=active)
     if pin:
         _check_pin(pin)
         row.pin_hash = hash_secret(pin)
-    session.add(row)
+    elif pin_hash:
+        row.pin_hash = pin_hash
     if badge:
+        # Checked before the row joins the session, so a taken badge leaves nothing behind.
+        badge = _name(badge, "badge", 64)
         assign_badge(session, row, badge, pepper=pepper)
+    session.add(row)
     session.flush()
-    audit.record(session, actor, "employee.create", f"employee:{row.id}", name=row.name)
+    detail: dict = {"name": row.name}
+    if via:
+        detail.update(via=via, badge=row.badge_hash is not None, pin=row.pin_hash is not None,
+                      team=row.team_id, active=row.active)
+    audit.record(session, actor, "employee.create", f"employee:{row.id}", **detail)
     return row
 
 
@@ -190,5 +211,238 @@ def delete_contact_rule(session: Session, rule_id: int, actor: str) -> None:
     row = session.get(ContactRule, rule_id)
     if row is None:
         raise NotFound("not_found", "No such rule.")
+    detail = {"sender": f"{row.sender_kind}:{row.sender_ref}",
+              "recipient": f"{row.recipient_kind}:{row.recipient_ref}",
+              "allow_reply": row.allow_reply}
     session.delete(row)
-    audit.record(session, actor, "contact_rule.delete", f"contact_rule:{rule_id}")
+    audit.record(session, actor, "contact_rule.delete", f"contact_rule:{rule_id}", **detail)
+
+
+# --- changing what exists (the console) ----------------------------------------------------
+
+MODERATION_MODES = MODES  # pre | post | none; None means "inherit" (team, then default)
+
+
+def _check_mode(mode: str | None) -> None:
+    if mode is not None and mode not in MODES:
+        raise Invalid("bad_moderation", f"Moderation mode is one of {', '.join(MODES)}, or inherit.")
+
+
+def _check_team_name_free(session: Session, name: str, site_id: int, team_id: int | None) -> None:
+    clash = session.execute(
+        select(Team.id).where(Team.site_id == site_id, Team.name == name)
+    ).scalar_one_or_none()
+    if clash is not None and clash != team_id:
+        raise Conflict("team_exists", f"This site already has a team named {name!r}.")
+
+
+def create_site(session: Session, name: str, actor: str) -> Site:
+    """A new site; unlike ``site`` (get or create), an existing name is an error."""
+    name = _name(name, "name", 80)
+    if session.execute(select(Site.id).where(Site.name == name)).first():
+        raise Conflict("site_exists", f"A site named {name!r} already exists.")
+    return site(session, name, actor=actor)
+
+
+def rename_site(session: Session, row: Site, name: str, actor: str) -> None:
+    name = _name(name, "name", 80)
+    if name == row.name:
+        return
+    clash = session.execute(select(Site.id).where(Site.name == name)).scalar_one_or_none()
+    if clash is not None and clash != row.id:
+        raise Conflict("site_exists", f"A site named {name!r} already exists.")
+    old, row.name = row.name, name
+    session.flush()
+    audit.record(session, actor, "site.rename", f"site:{row.id}", old=old, new=name)
+
+
+def update_team(session: Session, row: Team, *, name: str, site_row: Site,
+                supervisor: Employee | None, moderation_mode: str | None, actor: str) -> dict:
+    """Change a team; returns {field: [old, new]} of what changed (also audited)."""
+    name = _name(name, "name", 80)
+    _check_mode(moderation_mode)
+    if supervisor is not None and not supervisor.active:
+        raise Invalid("supervisor_inactive", "A deactivated employee cannot supervise a team.")
+    _check_team_name_free(session, name, site_row.id, row.id)
+    new = {"name": name, "site_id": site_row.id,
+           "supervisor_id": supervisor.id if supervisor else None,
+           "moderation_mode": moderation_mode}
+    changes = {k: [getattr(row, k), v] for k, v in new.items() if getattr(row, k) != v}
+    for key, (_old, value) in changes.items():
+        setattr(row, key, value)
+    if changes:
+        session.flush()
+        audit.record(session, actor, "team.update", f"team:{row.id}", name=row.name, changes=changes)
+    return changes
+
+
+def update_employee(session: Session, row: Employee, *, name: str, team_row: Team | None,
+                    language: str, is_hr_desk: bool, moderation_mode: str | None,
+                    actor: str) -> dict:
+    """Change an employee's profile; returns {field: [old, new]} (also audited)."""
+    name = _name(name, "name")
+    if language not in LANGUAGES:
+        raise Invalid("bad_language", f"Language is one of {', '.join(LANGUAGES)}.")
+    _check_mode(moderation_mode)
+    new = {"name": name, "team_id": team_row.id if team_row else None, "language": language,
+           "is_hr_desk": bool(is_hr_desk), "moderation_mode": moderation_mode}
+    changes = {k: [getattr(row, k), v] for k, v in new.items() if getattr(row, k) != v}
+    for key, (_old, value) in changes.items():
+        setattr(row, key, value)
+    if changes:
+        session.flush()
+        audit.record(session, actor, "employee.update", f"employee:{row.id}", name=row.name,
+                     changes=changes)
+    return changes
+
+
+def set_employee_active(session: Session, row: Employee, active: bool, actor: str) -> bool:
+    """Deactivate (they can no longer badge in, write or be written to) or reactivate.
+    Returns False when nothing changed."""
+    if row.active == active:
+        return False
+    row.active = active
+    if active:
+        row.failed_logins, row.locked_until = 0, None
+    session.flush()
+    audit.record(session, actor, "employee.reactivate" if active else "employee.deactivate",
+                 f"employee:{row.id}", name=row.name)
+    return True
+
+
+def set_badge(session: Session, row: Employee, badge: str | None, *, pepper: str,
+              actor: str) -> None:
+    """Assign (or with None, remove) a badge. Only its keyed hash is stored; a badge that
+    belongs to someone else is Conflict(badge_taken)."""
+    if badge is None:
+        if row.badge_hash is None:
+            return
+        row.badge_hash = None
+        session.flush()
+        audit.record(session, actor, "employee.badge_remove", f"employee:{row.id}", name=row.name)
+        return
+    assign_badge(session, row, badge, pepper=pepper)
+    session.flush()
+    audit.record(session, actor, "employee.badge_assign", f"employee:{row.id}", name=row.name)
+
+
+def check_pin(pin: str) -> None:
+    """Invalid(bad_pin) unless ``pin`` is 4 to 8 ASCII digits."""
+    _check_pin(pin)
+
+
+def set_pin(session: Session, row: Employee, pin: str | None, actor: str, *,
+            pin_hash: str | None = None) -> None:
+    """Set or reset (or with None, remove) the PIN asked after the badge. ``pin_hash`` lets a
+    caller that already hashed it (a bulk import, off the transaction) pass the hash."""
+    if pin is None and pin_hash is None:
+        if row.pin_hash is None:
+            return
+        row.pin_hash = None
+        session.flush()
+        audit.record(session, actor, "employee.pin_remove", f"employee:{row.id}", name=row.name)
+        return
+    if pin_hash is None:
+        _check_pin(pin or "")
+        pin_hash = hash_secret(pin or "")
+    action = "employee.pin_reset" if row.pin_hash else "employee.pin_set"
+    row.pin_hash = pin_hash
+    row.failed_logins, row.locked_until = 0, None
+    session.flush()
+    audit.record(session, actor, action, f"employee:{row.id}", name=row.name)
+
+
+# --- shifts ------------------------------------------------------------------------------
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _shift_fields(name: str, days: list[str] | str, start: dt.time | None,
+                  end: dt.time | None) -> tuple[str, str, dt.time, dt.time]:
+    name = _name(name, "name", 80)
+    if isinstance(days, str):
+        days = [d.strip().lower() for d in days.split(",") if d.strip()]
+    if not days or any(d not in WEEKDAYS for d in days):
+        raise Invalid("bad_days", "Days are one or more of mon, tue, wed, thu, fri, sat, sun.")
+    if start is None or end is None:
+        raise Invalid("bad_time", "A shift has a start and an end time.")
+    if start == end:
+        raise Invalid("bad_time", "A shift cannot start and end at the same time.")
+    ordered = ",".join(d for d in WEEKDAYS if d in set(days))
+    return name, ordered, start, end
+
+
+def shift(session: Session, team_row: Team, name: str, days: list[str] | str,
+          start: dt.time | None, end: dt.time | None, actor: str) -> Shift:
+    """A shift of a team. An end before the start is a night shift ending the next day."""
+    name, days_s, start, end = _shift_fields(name, days, start, end)
+    row = Shift(name=name, team_id=team_row.id, days=days_s, start_time=start, end_time=end)
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "shift.create", f"shift:{row.id}", team=f"team:{team_row.id}",
+                 name=name, days=days_s, start=start.isoformat("minutes"),
+                 end=end.isoformat("minutes"))
+    return row
+
+
+def update_shift(session: Session, row: Shift, name: str, days: list[str] | str,
+                 start: dt.time | None, end: dt.time | None, actor: str) -> dict:
+    name, days_s, start, end = _shift_fields(name, days, start, end)
+    new = {"name": name, "days": days_s, "start_time": start, "end_time": end}
+    changes = {k: [getattr(row, k), v] for k, v in new.items() if getattr(row, k) != v}
+    for key, (_old, value) in changes.items():
+        setattr(row, key, value)
+    if changes:
+        session.flush()
+        audit.record(session, actor, "shift.update", f"shift:{row.id}", team=f"team:{row.team_id}",
+                     changes={k: [str(a), str(b)] for k, (a, b) in changes.items()})
+    return changes
+
+
+def delete_shift(session: Session, row: Shift, actor: str) -> None:
+    audit.record(session, actor, "shift.delete", f"shift:{row.id}", team=f"team:{row.team_id}",
+                 name=row.name)
+    session.delete(row)
+    session.flush()
+
+
+# --- contact rules and terminals ---------------------------------------------------------
+
+def set_rule_reply(session: Session, rule_id: int, allow_reply: bool, actor: str) -> ContactRule:
+    row = session.get(ContactRule, rule_id)
+    if row is None:
+        raise NotFound("not_found", "No such rule.")
+    if row.allow_reply != allow_reply:
+        row.allow_reply = allow_reply
+        session.flush()
+        audit.record(session, actor, "contact_rule.reply", f"contact_rule:{rule_id}",
+                     allow_reply=allow_reply)
+    return row
+
+
+def rename_terminal(session: Session, row: Terminal, name: str, actor: str) -> TerminalCredentials:
+    """The MQTT username is the terminal's name, so a new name is a new login: new password
+    and enrolment code (returned once); the old login stops working at the next broker apply."""
+    if not valid_terminal_name(name):
+        raise Invalid("bad_name", "A terminal name is 1-32 lower-case letters, digits or dashes.")
+    if name == row.name:
+        raise Invalid("same_name", "This is already the terminal's name.")
+    if session.execute(select(Terminal.id).where(Terminal.name == name)).first():
+        raise Conflict("name_taken", f"A terminal named {name!r} already exists.")
+    old, row.name = row.name, name
+    row.online = False
+    creds = _new_credentials(row)
+    row.active = True
+    session.flush()
+    audit.record(session, actor, "terminal.rename", f"terminal:{row.id}", old=old, new=name)
+    return creds
+
+
+def set_terminal_site(session: Session, row: Terminal, site_row: Site | None, actor: str) -> None:
+    new = site_row.id if site_row else None
+    if row.site_id == new:
+        return
+    old, row.site_id = row.site_id, new
+    session.flush()
+    audit.record(session, actor, "terminal.site", f"terminal:{row.id}", name=row.name,
+                 old=old, new=new)

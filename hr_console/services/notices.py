@@ -1,20 +1,182 @@
-"""Shift notices: who they reach, delivery to terminals, seen and acknowledged receipts."""
+"""Shift notices: who they reach, delivery to terminals, seen and acknowledged receipts.
+
+The relay calls ``publish_due``, ``receipt`` and ``for_employee``; the console composes,
+lists, tracks, reminds and withdraws through the functions below, always with a ``Scope``
+(what a console user may address: everything for admin and HR, the teams they supervise
+for a supervisor). Every change is audited in the caller's unit of work.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from hr_console.services import audit, downlinks
-from hr_console.services.errors import Invalid, NotFound
-from hr_console.store.models import Employee, Notice, NoticeReceipt, Shift, Team, utcnow
-from relais_wire.envelope import clean_text
+from hr_console.services import audit, downlinks, photos
+from hr_console.services.errors import Invalid, NotFound, ServiceError
+from hr_console.store.models import (
+    ConsoleUser,
+    Downlink,
+    Employee,
+    Media,
+    Notice,
+    NoticeReceipt,
+    Shift,
+    Site,
+    Team,
+    utcnow,
+)
+from relais_wire.envelope import WireError, clean_text
 
 TARGETS = ("everyone", "team", "site", "shift")
+TITLE_MAX = 120
+BODY_MAX = 4000
+UNRESTRICTED_ROLES = ("admin", "hr")
+
+
+class OutOfScope(ServiceError):
+    """The console user may not address or see this notice (a supervisor, another team)."""
+
+
+# --- who may address what ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one console user may send notices to and track. ``teams`` None: everything."""
+
+    teams: frozenset[int] | None = None
+
+    @property
+    def unrestricted(self) -> bool:
+        return self.teams is None
+
+
+EVERYTHING = Scope(None)
+
+
+def supervised_teams(session: Session, employee_id: int | None) -> list[int]:
+    if employee_id is None:
+        return []
+    return list(session.execute(
+        select(Team.id).where(Team.supervisor_id == employee_id).order_by(Team.id)).scalars())
+
+
+def scope_for(session: Session, role: str, employee_id: int | None) -> Scope:
+    """Admin and HR address anyone; a supervisor only the teams they supervise (and those
+    teams' shifts); anyone else nothing."""
+    if role in UNRESTRICTED_ROLES:
+        return EVERYTHING
+    if role == "supervisor":
+        return Scope(frozenset(supervised_teams(session, employee_id)))
+    return Scope(frozenset())
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str
+    ref: int | None
+    name: str = ""  # the team, site or shift name ("" for everyone)
+    detail: str = ""  # a team's site, a shift's team
+
+    @property
+    def value(self) -> str:
+        return self.kind if self.ref is None else f"{self.kind}:{self.ref}"
+
+
+def parse_target(value: str) -> tuple[str, int | None]:
+    """``everyone`` or ``team:3`` / ``site:1`` / ``shift:2`` (a form's single select)."""
+    kind, _sep, ref = (value or "").partition(":")
+    if kind == "everyone" and not ref:
+        return kind, None
+    if kind in ("team", "site", "shift") and ref.isascii() and ref.isdigit() and len(ref) < 10:
+        return kind, int(ref)
+    raise Invalid("bad_target", f"A notice targets one of {', '.join(TARGETS)}.", field="target")
+
+
+def describe_target(session: Session, kind: str, ref: int | None) -> Target:
+    if kind == "team":
+        team = session.get(Team, ref) if ref is not None else None
+        if team is not None:
+            site = session.get(Site, team.site_id)
+            return Target(kind, ref, team.name, site.name if site else "")
+    elif kind == "site":
+        site = session.get(Site, ref) if ref is not None else None
+        if site is not None:
+            return Target(kind, ref, site.name)
+    elif kind == "shift":
+        shift = session.get(Shift, ref) if ref is not None else None
+        if shift is not None:
+            team = session.get(Team, shift.team_id) if shift.team_id else None
+            return Target(kind, ref, shift.name, team.name if team else "")
+    elif kind == "everyone":
+        return Target(kind, None)
+    return Target(kind, ref, f"#{ref}")
+
+
+def check_target(session: Session, kind: str, ref: int | None) -> None:
+    """The target exists and a notice to it reaches a defined group of people."""
+    if kind not in TARGETS:
+        raise Invalid("bad_target", f"A notice targets one of {', '.join(TARGETS)}.", field="target")
+    if kind == "everyone":
+        if ref is not None:
+            raise Invalid("bad_target", "A notice to everyone names no group.", field="target")
+        return
+    model = {"team": Team, "site": Site, "shift": Shift}[kind]
+    row = session.get(model, ref) if ref is not None else None
+    if row is None:
+        raise NotFound("not_found", f"No such {kind}.", field="target")
+    if kind == "shift" and row.team_id is None:
+        raise Invalid("shift_without_team", "This shift belongs to no team, so it reaches nobody.",
+                      field="target")
+
+
+def may_target(session: Session, scope: Scope, kind: str, ref: int | None) -> bool:
+    if scope.unrestricted:
+        return True
+    assert scope.teams is not None
+    if kind == "team":
+        return ref in scope.teams
+    if kind == "shift" and ref is not None:
+        shift = session.get(Shift, ref)
+        return shift is not None and shift.team_id in scope.teams
+    return False
+
+
+def targets(session: Session, scope: Scope) -> list[Target]:
+    """Everything this scope may address, in the order a form lists them."""
+    out: list[Target] = []
+    team_stmt = select(Team, Site.name).join(Site, Site.id == Team.site_id)
+    shift_stmt = select(Shift, Team.name).join(Team, Team.id == Shift.team_id)
+    if scope.unrestricted:
+        out.append(Target("everyone", None))
+        for site in session.execute(select(Site).order_by(Site.name)).scalars():
+            out.append(Target("site", site.id, site.name))
+    else:
+        assert scope.teams is not None
+        team_stmt = team_stmt.where(Team.id.in_(sorted(scope.teams)))
+        shift_stmt = shift_stmt.where(Shift.team_id.in_(sorted(scope.teams)))
+    for team, site_name in session.execute(team_stmt.order_by(Site.name, Team.name)).all():
+        out.append(Target("team", team.id, team.name, site_name))
+    for shift, team_name in session.execute(shift_stmt.order_by(Team.name, Shift.name)).all():
+        out.append(Target("shift", shift.id, shift.name, team_name))
+    return out
+
+
+def _scope_filter(scope: Scope) -> Any:
+    if scope.unrestricted:
+        return None
+    teams = sorted(scope.teams or ())
+    shifts = select(Shift.id).where(Shift.team_id.in_(teams))
+    return or_(and_(Notice.target_kind == "team", Notice.target_ref.in_(teams)),
+               and_(Notice.target_kind == "shift", Notice.target_ref.in_(shifts)))
+
+
+# --- who a notice reaches ------------------------------------------------------------
 
 
 def audience(session: Session, target_kind: str, target_ref: int | None) -> list[int]:
@@ -28,36 +190,77 @@ def audience(session: Session, target_kind: str, target_ref: int | None) -> list
         shift = session.get(Shift, target_ref)
         if shift is None:
             raise NotFound("not_found", "No such shift.")
+        if shift.team_id is None:
+            return []
         stmt = stmt.where(Employee.team_id == shift.team_id)
     elif target_kind != "everyone":
         raise Invalid("bad_target", f"A notice targets one of {', '.join(TARGETS)}.")
     return list(session.execute(stmt.order_by(Employee.id)).scalars())
 
 
+# --- creating and publishing ---------------------------------------------------------
+
+
+def _text(value: str, name: str, max_chars: int, *, allow_empty: bool = False) -> str:
+    try:
+        return clean_text(value or "", name, max_chars, allow_empty=allow_empty)
+    except WireError as err:
+        raise Invalid(err.code, err.message, field=name) from None
+
+
 def create(session: Session, *, title: str, body: str, target_kind: str,
            target_ref: int | None = None, urgent: bool = False, ack_required: bool = False,
            valid_until: dt.datetime | None = None, valid_from: dt.datetime | None = None,
-           actor: str = "system", user_id: int | None = None) -> Notice:
-    title = clean_text(title or "", "title", 120).strip()
-    body = clean_text(body or "", "body", 4000, allow_empty=True)
-    if target_kind not in TARGETS:
-        raise Invalid("bad_target", f"A notice targets one of {', '.join(TARGETS)}.")
+           actor: str = "system", user_id: int | None = None,
+           media_id: int | None = None) -> Notice:
+    """A new notice; published at once unless ``valid_from`` lies in the future (then the
+    relay's ``publish_due`` sends it when its time comes). Urgent implies acknowledgement."""
+    title = _text(title, "title", TITLE_MAX).strip()
+    body = _text(body, "body", BODY_MAX, allow_empty=True)
+    check_target(session, target_kind, target_ref)
+    now = utcnow()
+    start = valid_from if valid_from is not None and valid_from > now else now
+    if valid_until is not None and valid_until <= start:
+        raise Invalid("bad_window", "The end of the validity must come after its start "
+                      "(and after now).", field="valid_until")
     notice = Notice(uid=str(uuid.uuid4()), title=title, body=body, target_kind=target_kind,
                     target_ref=target_ref, urgent=urgent, ack_required=ack_required or urgent,
-                    valid_from=valid_from or utcnow(), valid_until=valid_until,
-                    created_by=user_id, created_at=utcnow())
+                    valid_from=valid_from or now, valid_until=valid_until, media_id=media_id,
+                    created_by=user_id, created_at=now)
     session.add(notice)
     session.flush()
     audit.record(session, actor, "notice.create", f"notice:{notice.id}", title=title,
-                 target=f"{target_kind}:{target_ref}")
-    if notice.valid_from <= utcnow():
+                 to=f"{target_kind}:{target_ref}", urgent=notice.urgent,
+                 ack_required=notice.ack_required, photo=media_id is not None,
+                 valid_from=notice.valid_from.isoformat(),
+                 valid_until=valid_until.isoformat() if valid_until else None,
+                 scheduled=notice.valid_from > now)
+    if notice.valid_from <= now:
         publish(session, notice)
     return notice
+
+
+def compose(session: Session, scope: Scope, *, title: str, body: str, target_kind: str,
+            target_ref: int | None, urgent: bool = False, ack_required: bool = False,
+            valid_from: dt.datetime | None = None, valid_until: dt.datetime | None = None,
+            photo: bytes | None = None, actor: str, user_id: int | None = None) -> Notice:
+    """A console user's notice: their scope checked, the photo normalised and kept."""
+    if target_kind not in TARGETS:
+        raise Invalid("bad_target", f"A notice targets one of {', '.join(TARGETS)}.", field="target")
+    if not may_target(session, scope, target_kind, target_ref):
+        raise OutOfScope("out_of_scope", "You may only send notices to the teams you supervise.",
+                         field="target")
+    media_id = photos.store(session, photo).id if photo else None
+    return create(session, title=title, body=body, target_kind=target_kind,
+                  target_ref=target_ref, urgent=urgent, ack_required=ack_required,
+                  valid_from=valid_from, valid_until=valid_until, actor=actor,
+                  user_id=user_id, media_id=media_id)
 
 
 def wire_view(notice: Notice) -> dict[str, Any]:
     return {"notice": notice.uid, "title": notice.title, "body": notice.body,
             "urgent": notice.urgent, "ack_required": notice.ack_required,
+            "photo": notice.media_id is not None,
             "valid_until": notice.valid_until.isoformat() if notice.valid_until else None}
 
 
@@ -75,9 +278,12 @@ def publish(session: Session, notice: Notice) -> int:
 
 
 def publish_due(session: Session) -> int:
-    """Scheduled notices whose time has come (the relay calls this on its timer)."""
-    due = session.execute(select(Notice).where(Notice.published_at.is_(None),
-                                               Notice.valid_from <= utcnow())).scalars().all()
+    """Scheduled notices whose time has come (the relay calls this on its timer). A notice
+    withdrawn before its time never goes out."""
+    now = utcnow()
+    due = session.execute(select(Notice).where(
+        Notice.published_at.is_(None), Notice.valid_from <= now,
+        Notice.valid_until.is_(None) | (Notice.valid_until > now))).scalars().all()
     return sum(publish(session, n) for n in due)
 
 
@@ -97,15 +303,212 @@ def receipt(session: Session, employee_id: int, notice_uid: str, status: str) ->
     return True
 
 
+def _current(now: dt.datetime) -> Any:
+    return Notice.published_at.is_not(None) & (Notice.valid_until.is_(None) | (Notice.valid_until > now))
+
+
 def for_employee(session: Session, employee_id: int) -> list[dict[str, Any]]:
     """Current notices of one employee, with what they have done with each."""
     now = utcnow()
     rows = session.execute(
         select(Notice, NoticeReceipt)
         .join(NoticeReceipt, NoticeReceipt.notice_id == Notice.id)
-        .where(NoticeReceipt.employee_id == employee_id, Notice.published_at.is_not(None),
-               (Notice.valid_until.is_(None)) | (Notice.valid_until > now))
+        .where(NoticeReceipt.employee_id == employee_id, _current(now))
         .order_by(Notice.urgent.desc(), Notice.created_at.desc())
     ).all()
     return [{**wire_view(n), "seen": r.seen_at is not None,
              "acknowledged": r.acknowledged_at is not None} for n, r in rows]
+
+
+def photo_for_employee(session: Session, employee_id: int, notice_uid: str) -> bytes | None:
+    """The photo of a current notice this employee received (None otherwise)."""
+    row = session.execute(
+        select(Media.data)
+        .join(Notice, Notice.media_id == Media.id)
+        .join(NoticeReceipt, NoticeReceipt.notice_id == Notice.id)
+        .where(Notice.uid == notice_uid, NoticeReceipt.employee_id == employee_id,
+               _current(utcnow()))
+    ).first()
+    return row[0] if row else None
+
+
+# --- the console's view: lists, tracking, reminders, withdrawal -------------------------
+
+
+def status(notice: Notice, now: dt.datetime | None = None) -> str:
+    """``scheduled`` (not out yet), ``active`` (kiosks show it) or ``ended``."""
+    now = now or utcnow()
+    if notice.valid_until is not None and notice.valid_until <= now:
+        return "ended"
+    if notice.published_at is None:
+        return "scheduled"
+    return "active"
+
+
+@dataclass(frozen=True)
+class Counts:
+    audience: int = 0  # people it was published to
+    reached: int = 0  # their terminal confirmed it
+    seen: int = 0
+    acknowledged: int = 0
+
+
+@dataclass(frozen=True)
+class Summary:
+    notice: Notice
+    target: Target
+    status: str
+    counts: Counts
+    author: str | None = None
+
+    @property
+    def id(self) -> int:
+        return self.notice.id
+
+
+def _counts(session: Session, notice_ids: list[int]) -> dict[int, Counts]:
+    if not notice_ids:
+        return {}
+    rows = session.execute(
+        select(NoticeReceipt.notice_id, func.count(NoticeReceipt.id),
+               func.count(NoticeReceipt.delivered_at), func.count(NoticeReceipt.seen_at),
+               func.count(NoticeReceipt.acknowledged_at))
+        .where(NoticeReceipt.notice_id.in_(notice_ids))
+        .group_by(NoticeReceipt.notice_id)
+    ).all()
+    return {nid: Counts(total, reached, seen, acked) for nid, total, reached, seen, acked in rows}
+
+
+def _summaries(session: Session, notices: list[Notice]) -> list[Summary]:
+    counts = _counts(session, [n.id for n in notices])
+    authors = dict(session.execute(
+        select(ConsoleUser.id, ConsoleUser.username)
+        .where(ConsoleUser.id.in_({n.created_by for n in notices if n.created_by}))).all())
+    now = utcnow()
+    return [Summary(n, describe_target(session, n.target_kind, n.target_ref), status(n, now),
+                    counts.get(n.id, Counts()), authors.get(n.created_by)) for n in notices]
+
+
+def listing(session: Session, scope: Scope, *, limit: int = 200) -> list[Summary]:
+    """The latest notices this scope may see, newest first, with their counts."""
+    stmt = select(Notice).order_by(Notice.created_at.desc(), Notice.id.desc()).limit(limit)
+    condition = _scope_filter(scope)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    return _summaries(session, list(session.execute(stmt).scalars()))
+
+
+def get_visible(session: Session, scope: Scope, notice_id: int) -> Notice:
+    notice = session.get(Notice, notice_id)
+    if notice is None:
+        raise NotFound("not_found", "No such notice.")
+    if not may_target(session, scope, notice.target_kind, notice.target_ref):
+        raise OutOfScope("out_of_scope", "This notice was sent to a team you do not supervise.")
+    return notice
+
+
+def media_of(session: Session, scope: Scope, notice_id: int) -> bytes | None:
+    notice = get_visible(session, scope, notice_id)
+    if notice.media_id is None:
+        return None
+    media = session.get(Media, notice.media_id)
+    return media.data if media else None
+
+
+@dataclass(frozen=True)
+class PersonState:
+    employee_id: int
+    name: str
+    team: str
+    delivered_at: dt.datetime | None
+    seen_at: dt.datetime | None
+    acknowledged_at: dt.datetime | None
+
+    @property
+    def state(self) -> str:
+        if self.acknowledged_at:
+            return "acknowledged"
+        if self.seen_at:
+            return "seen"
+        if self.delivered_at:
+            return "reached"
+        return "waiting"
+
+
+@dataclass(frozen=True)
+class Tracking:
+    summary: Summary
+    people: list[PersonState] = field(default_factory=list)
+    audience_preview: int = 0  # for a scheduled notice: how many it would reach today
+
+    def _done(self, p: PersonState) -> bool:
+        n = self.summary.notice
+        return p.acknowledged_at is not None if n.ack_required else p.seen_at is not None
+
+    @property
+    def pending(self) -> list[PersonState]:
+        return [p for p in self.people if not self._done(p)]
+
+    @property
+    def done(self) -> list[PersonState]:
+        return [p for p in self.people if self._done(p)]
+
+
+def tracking(session: Session, scope: Scope, notice_id: int) -> Tracking:
+    """Who has been reached, has seen and has acknowledged one notice, and who has not."""
+    notice = get_visible(session, scope, notice_id)
+    summary = _summaries(session, [notice])[0]
+    rows = session.execute(
+        select(NoticeReceipt, Employee.name, Team.name)
+        .join(Employee, Employee.id == NoticeReceipt.employee_id)
+        .outerjoin(Team, Team.id == Employee.team_id)
+        .where(NoticeReceipt.notice_id == notice.id)
+        .order_by(Employee.name, Employee.id)
+    ).all()
+    people = [PersonState(r.employee_id, name, team or "", r.delivered_at, r.seen_at,
+                          r.acknowledged_at) for r, name, team in rows]
+    preview = 0
+    if notice.published_at is None:
+        preview = len(audience(session, notice.target_kind, notice.target_ref))
+    return Tracking(summary, people, preview)
+
+
+def remind(session: Session, scope: Scope, notice_id: int, actor: str) -> int:
+    """Send the notice again to those who have not acknowledged it (not seen it, when no
+    acknowledgement is asked). Returns how many people are reminded."""
+    notice = get_visible(session, scope, notice_id)
+    if status(notice) != "active":
+        raise Invalid("not_current", "Only a notice that kiosks are showing can be reminded.")
+    missing = (NoticeReceipt.acknowledged_at.is_(None) if notice.ack_required
+               else NoticeReceipt.seen_at.is_(None))
+    ids = list(session.execute(
+        select(NoticeReceipt.employee_id)
+        .join(Employee, Employee.id == NoticeReceipt.employee_id)
+        .where(NoticeReceipt.notice_id == notice.id, missing, Employee.active.is_(True))
+        .order_by(NoticeReceipt.employee_id)).scalars())
+    if not ids:
+        return 0
+    # An older copy still waiting for the terminal is replaced, never doubled.
+    session.execute(delete(Downlink).where(Downlink.kind == "notice", Downlink.ref == notice.uid,
+                                           Downlink.employee_id.in_(ids)))
+    view = wire_view(notice)
+    for employee_id in ids:
+        downlinks.queue(session, employee_id, "notice", ref=notice.uid, reminder=True, **view)
+    audit.record(session, actor, "notice.remind", f"notice:{notice.id}", count=len(ids),
+                 employees=ids)
+    return len(ids)
+
+
+def withdraw(session: Session, scope: Scope, notice_id: int, actor: str) -> Notice:
+    """End a notice now: kiosks stop showing it (it leaves every sync and notices list) and
+    copies not yet delivered are dropped; a scheduled notice never goes out."""
+    notice = get_visible(session, scope, notice_id)
+    if status(notice) == "ended":
+        raise Invalid("already_ended", "This notice has already ended.")
+    was = status(notice)
+    notice.valid_until = utcnow()
+    dropped = session.execute(delete(Downlink).where(Downlink.kind == "notice",
+                                                     Downlink.ref == notice.uid)).rowcount
+    audit.record(session, actor, "notice.withdraw", f"notice:{notice.id}", title=notice.title,
+                 was=was, undelivered_dropped=dropped or 0)
+    return notice

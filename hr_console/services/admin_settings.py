@@ -1,0 +1,138 @@
+"""Changing the installation's settings from the console: validation with clear errors,
+and one audit entry per changed key with its old and new values.
+
+The values are read by the relay (``services.settings.get``) on every message, so a
+change applies to the next message without a restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hr_console.domain.moderation import MODES
+from hr_console.services import audit, settings
+from hr_console.services.errors import Invalid
+from relais_wire.envelope import WireError, clean_text
+
+EDITABLE = ("retention_days", "keywords", "default_moderation", "media_always_held",
+            "supervisors_moderate_own_teams", "quick_replies")
+RETENTION_MIN, RETENTION_MAX = 1, 3650
+MAX_KEYWORDS = 500
+MAX_KEYWORD_CHARS = 60
+MAX_QUICK_REPLIES = 12
+MAX_QUICK_REPLY_CHARS = 60
+
+
+def pictograms() -> list[str]:
+    """Icon keys a kiosk can draw: the pictograms shipped in ``assets/pictograms``."""
+    import assets
+
+    folder = Path(assets.__file__).parent / "pictograms"
+    return sorted(p.stem for p in folder.glob("*.png"))
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    code: str
+    message: str  # English; the console translates by ``code``
+    detail: str = ""
+
+
+class SettingsInvalid(Invalid):
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("invalid_settings", "; ".join(e.message for e in errors))
+        self.errors = errors
+
+
+def _text(value: str, field: str, max_chars: int, errors: list[FieldError]) -> str | None:
+    try:
+        return clean_text(value or "", field, max_chars).strip()
+    except WireError as exc:
+        errors.append(FieldError(field, exc.code, exc.message, value[:40] if value else ""))
+        return None
+
+
+def validate(values: dict[str, Any]) -> dict[str, Any]:
+    """Normalised values, or ``SettingsInvalid`` listing every problem at once."""
+    errors: list[FieldError] = []
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in EDITABLE:
+            errors.append(FieldError(key, "unknown", f"{key} is not an editable setting"))
+        elif key == "retention_days":
+            try:
+                days = int(str(value).strip())
+            except (TypeError, ValueError):
+                errors.append(FieldError(key, "not_a_number", "retention must be a whole number of days"))
+                continue
+            if not RETENTION_MIN <= days <= RETENTION_MAX:
+                errors.append(FieldError(key, "out_of_range",
+                                         f"retention must be from {RETENTION_MIN} to {RETENTION_MAX} days"))
+                continue
+            out[key] = days
+        elif key == "keywords":
+            lines = value.splitlines() if isinstance(value, str) else list(value)
+            words: list[str] = []
+            seen: set[str] = set()
+            for line in lines:
+                word = _text(line, key, MAX_KEYWORD_CHARS, errors) if line.strip() else None
+                if word and word.casefold() not in seen:
+                    seen.add(word.casefold())
+                    words.append(word)
+            if len(words) > MAX_KEYWORDS:
+                errors.append(FieldError(key, "too_many", f"at most {MAX_KEYWORDS} keywords"))
+            out[key] = words
+        elif key == "default_moderation":
+            if value not in MODES:
+                errors.append(FieldError(key, "bad_mode", "moderation mode must be pre, post or none"))
+                continue
+            out[key] = value
+        elif key in ("media_always_held", "supervisors_moderate_own_teams"):
+            out[key] = bool(value)
+        elif key == "quick_replies":
+            out[key] = _quick_replies(value, errors)
+    if errors:
+        raise SettingsInvalid(errors)
+    return out
+
+
+def _quick_replies(rows: Any, errors: list[FieldError]) -> list[dict[str, str]]:
+    icons = set(pictograms())
+    out: list[dict[str, str]] = []
+    for i, row in enumerate(rows or []):
+        icon = str(row.get("icon") or "").strip()
+        fr, en = str(row.get("fr") or ""), str(row.get("en") or "")
+        if not icon and not fr.strip() and not en.strip():
+            continue  # an empty row of the editor
+        where = f"quick_replies.{i}"
+        if icon not in icons:
+            errors.append(FieldError(where, "bad_icon", f"unknown icon {icon[:30]!r}", icon[:30]))
+        fr_c = _text(fr, f"{where}.fr", MAX_QUICK_REPLY_CHARS, errors)
+        en_c = _text(en, f"{where}.en", MAX_QUICK_REPLY_CHARS, errors)
+        if fr_c and en_c:
+            out.append({"icon": icon, "fr": fr_c, "en": en_c})
+    if not out and not errors:
+        errors.append(FieldError("quick_replies", "empty", "keep at least one quick reply"))
+    if len(out) > MAX_QUICK_REPLIES:
+        errors.append(FieldError("quick_replies", "too_many", f"at most {MAX_QUICK_REPLIES} quick replies"))
+    return out
+
+
+def update(session: Session, values: dict[str, Any], *, actor: str) -> dict[str, tuple[Any, Any]]:
+    """Validate and store ``values``; returns {key: (old, new)} for what actually changed,
+    each change audited as ``settings.change`` with both values."""
+    clean = validate(values)
+    changed: dict[str, tuple[Any, Any]] = {}
+    for key, new in clean.items():
+        old = settings.get(session, key)
+        if old == new:
+            continue
+        settings.put(session, key, new)
+        audit.record(session, actor, "settings.change", f"setting:{key}", old=old, new=new)
+        changed[key] = (old, new)
+    return changed

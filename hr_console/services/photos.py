@@ -1,0 +1,106 @@
+"""Photos that people upload to the console (notice pictures), made safe to store and send.
+
+Every upload is decoded with Pillow and re-encoded from its pixels only: EXIF orientation
+applied, every piece of metadata dropped (EXIF with GPS, ICC, comments), long side at most
+``MAX_PHOTO_SIDE``, a baseline JPEG of at most ``MAX_PHOTO_BYTES`` (the same limits as a
+kiosk photo, relais_wire.limits). Anything that is not a whole, sane image is refused with
+``Invalid("bad_image" | "image_too_large" | "image_too_big_pixels")`` before anything is
+stored: truncated files, decompression bombs, other file types.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy.orm import Session
+
+from hr_console.services.errors import Invalid
+from hr_console.store.models import Media, utcnow
+from relais_wire.limits import MAX_PHOTO_BYTES, MAX_PHOTO_SIDE
+
+MAX_UPLOAD_BYTES = 12 * 1024 * 1024  # what we agree to read at all
+MAX_INPUT_PIXELS = 40_000_000  # 40 MP: any real camera; far below what a bomb declares
+MAX_INPUT_SIDE = 12_000
+FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP"})
+_QUALITIES = (85, 78, 70, 62, 55, 48, 40)
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+def _refuse(code: str, message: str) -> Invalid:
+    return Invalid(code, message, field="photo")
+
+
+def normalise(data: bytes) -> bytes:
+    """A clean JPEG made from ``data``, or ``Invalid`` naming what is wrong with it."""
+    if not data:
+        raise _refuse("bad_image", "The photo file is empty.")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise _refuse("image_too_large",
+                      f"The photo file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+    try:
+        img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise _refuse("image_too_big_pixels", "The photo has too many pixels.") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise _refuse("bad_image", "This file is not a photo (JPEG, PNG or WebP).") from None
+    with img:
+        if img.format not in FORMATS:
+            raise _refuse("bad_image", "This file is not a photo (JPEG, PNG or WebP).")
+        width, height = img.size
+        # The header is all a bomb needs to lie about: judge it before decoding anything.
+        if (width <= 0 or height <= 0 or width * height > MAX_INPUT_PIXELS
+                or max(width, height) > MAX_INPUT_SIDE):
+            raise _refuse("image_too_big_pixels", "The photo has too many pixels.")
+        try:
+            if img.format in ("JPEG", "MPO"):
+                img.draft("RGB", (MAX_PHOTO_SIDE * 2, MAX_PHOTO_SIDE * 2))
+            img.load()
+            clean = _pixels_only(img)
+        except Image.DecompressionBombError:
+            raise _refuse("image_too_big_pixels", "The photo has too many pixels.") from None
+        except (OSError, SyntaxError, ValueError, EOFError, MemoryError):
+            raise _refuse("bad_image", "The photo file is damaged or incomplete.") from None
+    return _encode(clean)
+
+
+def _pixels_only(img: Image.Image) -> Image.Image:
+    try:
+        oriented = ImageOps.exif_transpose(img) or img
+    except Exception:  # a broken EXIF block: keep the pixels as they are
+        oriented = img
+    if oriented.mode in ("RGBA", "LA", "PA") or (oriented.mode == "P" and "transparency" in oriented.info):
+        rgba = oriented.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+    else:
+        flat = oriented.convert("RGB")
+    flat.thumbnail((MAX_PHOTO_SIDE, MAX_PHOTO_SIDE), Image.Resampling.LANCZOS)
+    # A new image carries no info dict at all: nothing of the original's metadata survives.
+    clean = Image.new("RGB", flat.size)
+    clean.paste(flat)
+    return clean
+
+
+def _encode(img: Image.Image) -> bytes:
+    for _ in range(4):
+        for quality in _QUALITIES:
+            buf = io.BytesIO()
+            img.save(buf, "JPEG", quality=quality, optimize=True)
+            out = buf.getvalue()
+            if len(out) <= MAX_PHOTO_BYTES:
+                return out
+        img = img.resize((max(1, img.width * 3 // 4), max(1, img.height * 3 // 4)),
+                         Image.Resampling.LANCZOS)
+    raise _refuse("image_too_large", "The photo cannot be made small enough.")
+
+
+def store(session: Session, data: bytes) -> Media:
+    """Normalise and keep one photo; returns the Media row (flushed, so it has an id)."""
+    jpeg = normalise(data)
+    row = Media(sha256=hashlib.sha256(jpeg).hexdigest(), mime="image/jpeg", data=jpeg,
+                created_at=utcnow())
+    session.add(row)
+    session.flush()
+    return row

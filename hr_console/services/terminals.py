@@ -1,0 +1,99 @@
+"""Terminals as the console manages them. Every change that touches credentials is
+followed, by the caller, by ``broker.apply`` in the same unit of work, so the broker's
+password file and ACL always equal the database (a revoked terminal is dropped at once)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from hr_console.services import directory
+from hr_console.services.directory import TerminalCredentials
+from hr_console.services.errors import NotFound
+from hr_console.store.models import BadgeSession, Site, Terminal, utcnow
+
+
+@dataclass(frozen=True)
+class TerminalRow:
+    id: int
+    name: str
+    site_id: int | None
+    site: str
+    active: bool
+    online: bool
+    last_seen: dt.datetime | None
+    enrol_pending: bool  # an enrolment code is waiting to be used
+    enrol_expires: dt.datetime | None
+    created_at: dt.datetime
+    open_sessions: int
+
+
+def list_terminals(session: Session, terminal_id: int | None = None) -> list[TerminalRow]:
+    now = utcnow()
+    open_ = (select(BadgeSession.terminal_id, func.count().label("n"))
+             .where(BadgeSession.ended_at.is_(None)).group_by(BadgeSession.terminal_id).subquery())
+    query = (select(Terminal, Site.name, func.coalesce(open_.c.n, 0))
+             .outerjoin(Site, Site.id == Terminal.site_id)
+             .outerjoin(open_, open_.c.terminal_id == Terminal.id)
+             .order_by(Terminal.active.desc(), Terminal.name))
+    if terminal_id is not None:
+        query = query.where(Terminal.id == terminal_id)
+    out = []
+    for t, site, n in session.execute(query):
+        pending = bool(t.enrol_code_hash and t.enrol_expires and t.enrol_expires > now and t.active)
+        out.append(TerminalRow(t.id, t.name, t.site_id, site or "", t.active,
+                               bool(t.online) and t.active, t.last_seen, pending,
+                               t.enrol_expires if pending else None, t.created_at, int(n)))
+    return out
+
+
+def get(session: Session, terminal_id: int) -> Terminal:
+    row = session.get(Terminal, terminal_id)
+    if row is None:
+        raise NotFound("not_found", "No such terminal.")
+    return row
+
+
+def _site(session: Session, site_id: int | None) -> Site | None:
+    if site_id is None:
+        return None
+    row = session.get(Site, site_id)
+    if row is None:
+        raise NotFound("unknown_site", "No such site.")
+    return row
+
+
+def enrol(session: Session, name: str, site_id: int | None, actor: str
+          ) -> tuple[Terminal, TerminalCredentials]:
+    return directory.terminal(session, name.strip(), _site(session, site_id), actor=actor)
+
+
+def rename(session: Session, row: Terminal, name: str, actor: str) -> TerminalCredentials:
+    return directory.rename_terminal(session, row, name.strip(), actor)
+
+
+def set_site(session: Session, row: Terminal, site_id: int | None, actor: str) -> None:
+    directory.set_terminal_site(session, row, _site(session, site_id), actor)
+
+
+def rotate(session: Session, row: Terminal, actor: str) -> TerminalCredentials:
+    creds = directory.rotate_terminal(session, row, actor)
+    session.flush()
+    return creds
+
+
+def revoke(session: Session, row: Terminal, actor: str) -> int:
+    """Revoke the terminal's login and end the badge sessions open on it. Returns how many
+    sessions were ended."""
+    directory.revoke_terminal(session, row, actor)
+    row.online = False
+    ended = session.execute(
+        update(BadgeSession)
+        .where(BadgeSession.terminal_id == row.id, BadgeSession.ended_at.is_(None))
+        .values(ended_at=utcnow(), end_reason="terminal_revoked")
+    ).rowcount
+    session.flush()
+    return int(ended or 0)

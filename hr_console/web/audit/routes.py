@@ -1,0 +1,91 @@
+"""Audit log views: reading is for admin, HR and auditors; an export is itself audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from hr_console.services import audit, audit_search
+from hr_console.store.models import utcnow
+from hr_console.web.audit.forms import ExportForm, FilterForm
+from hr_console.web.auth import roles_required
+from hr_console.web.auth.roles import ADMIN, AUDITOR, HR
+from hr_console.web.db import uow
+from hr_console.web.moderation.fmt import local
+
+bp = Blueprint("audit", __name__, template_folder="templates", url_prefix="/audit")
+
+READERS = (ADMIN, HR, AUDITOR)
+PER_PAGE = 50
+
+
+def _date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _filters(source: dict) -> audit_search.Filters:
+    return audit_search.Filters(
+        actor=(source.get("actor") or "").strip()[:120],
+        action=(source.get("action") or "").strip()[:60],
+        target=(source.get("target") or "").strip()[:200],
+        date_from=_date(source.get("date_from")), date_to=_date(source.get("date_to")))
+
+
+@bp.get("/")
+@roles_required(*READERS)
+def index():  # noqa: ANN201
+    form = FilterForm(request.args)
+    f = _filters(request.args)
+    if request.args and not form.validate():
+        flash(_("Some filters could not be read and were ignored."), "error")
+    try:
+        page = max(1, min(int(request.args.get("page", 1)), 1_000_000))
+    except ValueError:
+        page = 1
+    with uow() as s:
+        actors, actions = audit_search.choices(s)
+        result = audit_search.search(s, f, page=page, per_page=PER_PAGE)
+        chain = audit.verify(s)
+    form.actor.choices = [("", _("everyone"))] + [(a, a) for a in actors]
+    form.action.choices = [("", _("every action"))] + [(a, a) for a in actions]
+    export = ExportForm(data={"actor": f.actor, "action": f.action, "target": f.target,
+                              "date_from": f.date_from.isoformat() if f.date_from else "",
+                              "date_to": f.date_to.isoformat() if f.date_to else ""})
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("audit/index.html", form=form, export=export, result=result, chain=chain,
+                           problem=_problem(chain.problem), local=local, args=args)
+
+
+def _problem(text: str) -> str:
+    """``audit.verify`` explains in English; the page says it in the reader's language."""
+    missing = re.fullmatch(r"entry (\d+) is missing", text or "")
+    if missing:
+        return _("entry %(n)s is missing", n=missing.group(1))
+    return {"chain broken (deleted or reordered)": _("chain broken (an entry was deleted or moved)"),
+            "content altered": _("content altered")}.get(text, text)
+
+
+@bp.post("/export.csv")
+@roles_required(*READERS)
+def export():  # noqa: ANN201
+    form = ExportForm()
+    if not form.validate_on_submit():
+        flash(_("The export could not be prepared: please try again."), "error")
+        return redirect(url_for("audit.index"))
+    f = _filters(request.form)
+    with uow() as s:
+        body, count = audit_search.export_csv(s, f)
+        audit.record(s, current_user.username, "audit.export", "audit_log", rows=count,
+                     filters=f.as_detail())
+    name = f"relais-audit-{utcnow():%Y%m%d-%H%M%S}.csv"
+    resp = Response("\ufeff" + body, mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    resp.headers["Cache-Control"] = "no-store"
+    return resp

@@ -1,0 +1,1 @@
+"""The dashboard has no form: it only reads."""

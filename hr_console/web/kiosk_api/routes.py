@@ -1,0 +1,225 @@
+"""Kiosk API routes. Views only translate HTTP to service calls (hr_console.services) and
+service errors to ``{"code", "message"}`` JSON; every failure of authentication is the same
+401 whatever its cause, so nobody learns which terminals or sessions exist."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy.orm import Session
+
+from hr_console.services import conversations, enrolment, notices
+from hr_console.services.errors import ServiceError
+from hr_console.store.models import BadgeSession, Terminal
+from hr_console.web.db import settings, uow
+from hr_console.web.extensions import limiter
+
+bp = Blueprint("kiosk_api", __name__, url_prefix="/api/kiosk/v1")
+
+SESSION_HEADER = "X-Relais-Session"
+REALM = 'Basic realm="relais-kiosk", charset="UTF-8"'
+ENROL_LIMIT = "10 per minute"
+AUTH_FAILURE_LIMIT = "30 per minute"  # failed authentications per client address
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> Response:
+    resp = jsonify({"code": code, "message": message, **extra})
+    resp.status_code = status
+    if status == 401:
+        resp.headers["WWW-Authenticate"] = REALM
+    return resp
+
+
+@bp.errorhandler(ApiError)
+def _api_error(err: ApiError) -> Response:
+    return _error(err.status, err.code, err.message, **err.extra)
+
+
+@bp.errorhandler(ServiceError)
+def _service_error(err: ServiceError) -> Response:
+    out = {"field": err.detail["field"]} if err.detail.get("field") else {}
+    return _error(400, err.code, err.message, **out)
+
+
+@bp.errorhandler(429)
+def _too_many(_err: Exception) -> Response:
+    return _error(429, "rate_limited", "Too many attempts: wait a minute and try again.")
+
+
+@bp.errorhandler(404)
+def _not_found(_err: Exception) -> Response:
+    return _error(404, "not_found", "Nothing here.")
+
+
+@bp.errorhandler(405)
+def _not_allowed(_err: Exception) -> Response:
+    return _error(404, "not_found", "Nothing here.")
+
+
+@bp.errorhandler(400)
+def _bad_request(_err: Exception) -> Response:
+    return _error(400, "bad_request", "The request could not be understood.")
+
+
+@bp.errorhandler(413)
+def _too_large(_err: Exception) -> Response:
+    return _error(413, "too_large", "The request is too large.")
+
+
+UNAUTHORISED = ApiError(401, "unauthorised", "The terminal credentials or the badge session "
+                        "are not valid.")
+
+
+def _auth_failed(resp: Response) -> bool:
+    return resp.status_code == 401
+
+
+auth_limit = limiter.shared_limit(AUTH_FAILURE_LIMIT, scope="kiosk_api_auth",
+                                  deduct_when=_auth_failed)
+
+
+def terminal_required(*, badge: bool) -> Callable:
+    """HTTP Basic as an active terminal; with ``badge``, the X-Relais-Session header must
+    name a badge session open on that very terminal. The view gets (session, terminal,
+    badge session or None) inside one unit of work."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            auth = request.authorization
+            name = auth.username if auth is not None and auth.type == "basic" else None
+            password = auth.password if auth is not None and auth.type == "basic" else None
+            with uow() as s:
+                term = enrolment.authenticate(s, name, password)
+                if term is None:
+                    raise UNAUTHORISED
+                sess: BadgeSession | None = None
+                if badge:
+                    sess = enrolment.badge_session(s, term, request.headers.get(SESSION_HEADER))
+                    if sess is None:
+                        raise UNAUTHORISED
+                return view(s, term, sess, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def _json_body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", "Send a JSON object.")
+    return data
+
+
+def _public_mqtt_host(cfg: Any) -> str:
+    """Where a terminal reaches the broker: the configured public name, else the host it
+    used to reach this API when the broker listens beyond loopback."""
+    public = cfg.extra.get("public_mqtt_host") if isinstance(cfg.extra, dict) else None
+    if public:
+        return str(public)
+    try:
+        loopback = ipaddress.ip_address(cfg.mqtt_bind).is_loopback
+    except ValueError:
+        loopback = cfg.mqtt_bind == "localhost"
+    if loopback:
+        return cfg.mqtt_host
+    host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
+    return host.strip("[]") or cfg.mqtt_host
+
+
+@bp.post("/enrol")
+@limiter.limit(ENROL_LIMIT)
+def enrol() -> Response:
+    data = _json_body()
+    cfg = settings()
+    ip = request.remote_addr or "?"
+    try:
+        with uow() as s:
+            result = enrolment.enrol(s, cfg, data.get("code"), data.get("name"),
+                                     actor=f"kiosk-api:{ip}")
+    except enrolment.Refused as err:
+        with uow() as s:
+            name = data.get("name")
+            enrolment.record_refusal(s, err, name[:64] if isinstance(name, str) else None,
+                                     actor=f"kiosk-api:{ip}")
+        raise ApiError(403, err.code, err.message) from None
+    body: dict[str, Any] = {"terminal": result.terminal, "username": result.username,
+                            "password": result.password, "mqtt_host": _public_mqtt_host(cfg),
+                            "mqtt_port": cfg.mqtt_port, "tls": bool(cfg.tls)}
+    if cfg.tls_ca:
+        try:
+            body["tls_ca_pem"] = Path(cfg.tls_ca).read_text(encoding="ascii")
+        except OSError:
+            raise ApiError(500, "server_error", "The broker's CA certificate cannot be read.") from None
+    return jsonify(body)
+
+
+def _int_arg(name: str, *, required: bool = False, default: int | None = None) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        if required:
+            raise ApiError(400, "bad_request", f"The parameter {name!r} is required.", field=name)
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 10):
+        raise ApiError(400, "bad_request", f"The parameter {name!r} must be a number.", field=name)
+    return int(raw)
+
+
+@bp.get("/history")
+@auth_limit
+@terminal_required(badge=True)
+def history(s: Session, _term: Terminal, sess: BadgeSession) -> Response:
+    other = _int_arg("with", required=True)
+    limit = _int_arg("limit", default=conversations.DEFAULT_PAGE)
+    before = request.args.get("before") or None
+    if before is not None and len(before) > 36:
+        raise ApiError(400, "bad_cursor", "before names no message of this conversation.",
+                       field="before")
+    assert other is not None and limit is not None
+    page = conversations.page(s, sess.employee_id, other, before=before, limit=limit)
+    return jsonify({"with": other, "messages": page.messages, "more": page.more,
+                    "before": page.cursor})
+
+
+@bp.get("/media/<msg>")
+@auth_limit
+@terminal_required(badge=True)
+def media(s: Session, _term: Terminal, sess: BadgeSession, msg: str) -> Response:
+    row = conversations.media(s, sess.employee_id, msg[:36])
+    if row is None:
+        raise ApiError(404, "not_found", "No such photo.")
+    return Response(row.data, mimetype=row.mime or "image/jpeg")
+
+
+@bp.get("/notices")
+@auth_limit
+@terminal_required(badge=True)
+def notice_list(s: Session, _term: Terminal, sess: BadgeSession) -> Response:
+    return jsonify({"notices": notices.for_employee(s, sess.employee_id)})
+
+
+@bp.get("/notices/<uid>/photo")
+@auth_limit
+@terminal_required(badge=True)
+def notice_photo(s: Session, _term: Terminal, sess: BadgeSession, uid: str) -> Response:
+    data = notices.photo_for_employee(s, sess.employee_id, uid[:36])
+    if data is None:
+        raise ApiError(404, "not_found", "No such photo.")
+    return Response(data, mimetype="image/jpeg")
+
+
+@bp.route("/<path:_anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def anything_else(_anything: str) -> Response:
+    return _error(404, "not_found", "Nothing here.")

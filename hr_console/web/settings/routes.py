@@ -1,0 +1,147 @@
+"""Settings views: admins change, HR reads. Validation and auditing happen in
+``hr_console.services.admin_settings``; this module only maps fields and errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from hr_console.services import admin_settings
+from hr_console.services import settings as settings_svc
+from hr_console.services.admin_settings import MAX_QUICK_REPLIES, SettingsInvalid
+from hr_console.web.auth import roles_required
+from hr_console.web.auth.roles import ADMIN, HR
+from hr_console.web.db import uow
+from hr_console.web.settings.forms import GeneralForm, QuickRepliesForm
+
+bp = Blueprint("settings", __name__, template_folder="templates", url_prefix="/settings")
+
+EXTRA_ROWS = 2
+
+
+def _error_text(err: admin_settings.FieldError) -> str:
+    texts = {
+        "not_a_number": _("Enter a whole number of days."),
+        "out_of_range": _("Retention is from %(min)d to %(max)d days.",
+                          min=admin_settings.RETENTION_MIN, max=admin_settings.RETENTION_MAX),
+        "too_many": _("There are too many entries."),
+        "bad_mode": _("Choose pre, post or none."),
+        "bad_icon": _("Choose an icon from the list."),
+        "empty": _("This text is empty."),
+        "too_long": _("This text is too long."),
+        "bad_text": _("This text holds hidden or control characters."),
+        "unknown": _("This setting cannot be changed here."),
+    }
+    text = texts.get(err.code, _("This value is not valid."))
+    if err.field == "quick_replies" and err.code == "empty":
+        text = _("Keep at least one quick reply.")
+    if err.field == "quick_replies" and err.code == "too_many":
+        text = _("At most %(n)d quick replies.", n=MAX_QUICK_REPLIES)
+    return text
+
+
+def _general_form(values: dict[str, Any]) -> GeneralForm:
+    return GeneralForm(formdata=None, data={
+        "retention_days": values["retention_days"], "keywords": "\n".join(values["keywords"] or []),
+        "default_moderation": values["default_moderation"],
+        "media_always_held": bool(values["media_always_held"]),
+        "supervisors_moderate_own_teams": bool(values["supervisors_moderate_own_teams"])})
+
+
+def _replies_form(values: dict[str, Any]) -> QuickRepliesForm:
+    rows = [dict(r, remove=False) for r in values["quick_replies"] or []]
+    rows += [{"icon": "", "fr": "", "en": "", "remove": False}] * EXTRA_ROWS
+    form = QuickRepliesForm(formdata=None, data={"rows": rows})
+    icons = [("", "—")] + [(p, p) for p in admin_settings.pictograms()]
+    for row in form.rows:
+        row.form.icon.choices = icons
+    return form
+
+
+def _page(general: GeneralForm | None = None, replies: QuickRepliesForm | None = None,
+          status: int = 200):  # noqa: ANN202
+    with uow() as s:
+        values = settings_svc.all_settings(s)
+    return render_template("settings/index.html", general=general or _general_form(values),
+                           replies=replies or _replies_form(values),
+                           can_edit=current_user.role == ADMIN), status
+
+
+@bp.get("/")
+@roles_required(ADMIN, HR)
+def index():  # noqa: ANN201
+    return _page()
+
+
+def _apply(values: dict[str, Any]) -> list[admin_settings.FieldError]:
+    with uow() as s:
+        try:
+            changed = admin_settings.update(s, values, actor=current_user.username)
+        except SettingsInvalid as exc:
+            return exc.errors
+    if changed:
+        flash(_("Settings saved: %(keys)s.", keys=", ".join(_label(k) for k in changed)), "success")
+    else:
+        flash(_("Nothing changed."), "info")
+    return []
+
+
+def _label(key: str) -> str:
+    return {"retention_days": _("retention"), "keywords": _("keywords"),
+            "default_moderation": _("default moderation"),
+            "media_always_held": _("photos and drawings held"),
+            "supervisors_moderate_own_teams": _("supervisors moderate"),
+            "quick_replies": _("quick replies")}.get(key, key)
+
+
+@bp.post("/")
+@roles_required(ADMIN)
+def save():  # noqa: ANN201
+    form = GeneralForm()
+    if not form.validate_on_submit():
+        return _page(general=form, status=400)
+    errors = _apply({
+        "retention_days": form.retention_days.data, "keywords": form.keywords.data or "",
+        "default_moderation": form.default_moderation.data,
+        "media_always_held": form.media_always_held.data,
+        "supervisors_moderate_own_teams": form.supervisors_moderate_own_teams.data})
+    if errors:
+        for err in errors:
+            field = getattr(form, err.field.split(".")[0], None)
+            msg = _error_text(err) + (f" ({err.detail})" if err.detail else "")
+            if field is not None:
+                field.errors = [*field.errors, msg]
+            else:
+                flash(msg, "error")
+        return _page(general=form, status=400)
+    return redirect(url_for("settings.index"))
+
+
+@bp.post("/quick-replies")
+@roles_required(ADMIN)
+def save_replies():  # noqa: ANN201
+    form = QuickRepliesForm()
+    icons = [("", "—")] + [(p, p) for p in admin_settings.pictograms()]
+    for row in form.rows:
+        row.form.icon.choices = icons
+    if not form.validate_on_submit():
+        return _page(replies=form, status=400)
+    rows = [{"icon": r.form.icon.data, "fr": r.form.fr.data or "", "en": r.form.en.data or ""}
+            for r in form.rows if not r.form.remove.data]
+    errors = _apply({"quick_replies": rows})
+    if errors:
+        kept = [r for r in form.rows if not r.form.remove.data]
+        for err in errors:
+            parts = err.field.split(".")
+            msg = _error_text(err)
+            if len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) < len(kept):
+                row = kept[int(parts[1])].form
+                target = getattr(row, parts[2], row.icon) if len(parts) > 2 else row.icon
+                target.errors = [*target.errors, msg]
+            else:
+                flash(msg, "error")
+        return _page(replies=form, status=400)
+    return redirect(url_for("settings.index"))
