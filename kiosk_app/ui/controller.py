@@ -1,0 +1,363 @@
+"""The kiosk's state between the terminal link and the screens.
+
+The link calls back on paho's thread; every event is queued and handled on Kivy's main
+thread by one trigger, so a burst (a sync, a reconnect) redraws once. The screens read
+``session`` and call the methods here; they learn about changes through Kivy events:
+``on_changed`` (redraw), ``on_logged_in``, ``on_synced``, ``on_logged_out``,
+``on_login_failed``, ``on_urgent``, ``on_arrived`` and ``on_photo_ready``.
+
+Privacy (DESIGN.md, decision 7): logout drops the session object, the badge, the receipts
+not yet sent and any personal event still queued; the screens clear themselves on
+``on_logged_out``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import queue
+import threading
+from pathlib import Path
+from typing import Any
+
+from kivy.clock import Clock
+from kivy.event import EventDispatcher
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
+
+from kiosk_app import media
+from kiosk_app.config import KioskConfig
+from kiosk_app.link import events as ev
+from kiosk_app.link.client import TerminalLink
+from kiosk_app.ui.i18n import tr
+from kiosk_app.ui.inactivity import BadgeReader, InactivityWatch
+from kiosk_app.ui.session import Session
+from kiosk_app.ui.sound import Sounds
+
+log = logging.getLogger("relais.kiosk")
+
+PERSONAL = (ev.Synced, ev.MessageArrived, ev.StateChanged, ev.NoticeArrived, ev.Retracted,
+            ev.ErrorReceived)
+
+
+class Kiosk(EventDispatcher):
+    online = BooleanProperty(False)
+    person = StringProperty("")  # the name of who is badged in, "" on the idle screen
+    busy = BooleanProperty(False)  # a badge is being checked
+    idle_left = NumericProperty(0)  # seconds before the automatic logout, while warning
+    warning = BooleanProperty(False)
+    session = ObjectProperty(None, allownone=True)
+    outbox_count = NumericProperty(0)
+
+    __events__ = ("on_changed", "on_logged_in", "on_synced", "on_logged_out", "on_login_failed",
+                  "on_urgent", "on_arrived", "on_photo_ready", "on_error")
+
+    def __init__(self, config: KioskConfig, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.config = config
+        self._events: queue.Queue[ev.Event] = queue.Queue()
+        self.link = TerminalLink(
+            terminal=config.terminal, password=config.password, host=config.mqtt_host,
+            port=config.mqtt_port, outbox_path=config.outbox_path(), tls_ca=config.tls_ca,
+            on_event=self._from_link)
+        self.sounds = Sounds(enabled=config.sound)
+        self.watch = InactivityWatch(config.idle_timeout, config.idle_warning)
+        self.reader = BadgeReader()
+        self._badge_salt = os.urandom(16)
+        self._badge_hash: bytes | None = None  # the badge of who is in, never the badge itself
+        self._pending_badge: str | None = None  # between "PIN required" and the PIN
+        self._receipts: list[tuple[str, str]] = []  # (kind, ref) to send once back online
+        self._drain = Clock.create_trigger(self._drain_events, 0)
+        self._changed = Clock.create_trigger(lambda _dt: self.dispatch("on_changed"), 0)
+        self._ticker = None
+        self._stopped = False
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.link.start()
+        self._ticker = Clock.schedule_interval(self._tick, 0.5)
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        if self._ticker is not None:
+            self._ticker.cancel()
+        self.logout("shutdown")
+        self._stopped = True
+        self.link.stop()
+
+    # --- events from the link (any thread) -------------------------------------------------
+
+    def _from_link(self, event: ev.Event) -> None:
+        self._events.put(event)
+        self._drain()
+
+    def _drain_events(self, _dt: float = 0) -> None:
+        while not self._stopped:
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                self._handle(event)
+            except Exception:  # one bad event must not stop the kiosk
+                log.exception("kiosk could not handle %r", event)
+        if not self._stopped:
+            self.outbox_count = self.link.outbox.pending_count()
+
+    def _handle(self, event: ev.Event) -> None:
+        if isinstance(event, ev.LinkUp):
+            self.online = True
+            self._flush_receipts()
+        elif isinstance(event, ev.LinkDown):
+            self.online = False
+        elif isinstance(event, ev.LoginOk):
+            self._logged_in(event)
+        elif isinstance(event, ev.LoginFailed):
+            self.busy = False
+            if event.code == "pin_required" or event.code == "bad_pin":
+                pass  # keep the badge for the PIN pad
+            else:
+                self._pending_badge = None
+            self.dispatch("on_login_failed", event.code, event.until)
+        elif isinstance(event, ev.LoggedOut):
+            if self.session is not None:
+                self._clear(event.reason)
+        elif self.session is not None:
+            self._personal(event)
+
+    def _personal(self, event: ev.Event) -> None:
+        s: Session = self.session
+        if isinstance(event, ev.Synced):
+            s.apply_sync(event.me, event.contacts, event.history, event.notices, event.quick_replies)
+            tr.switch(s.language)
+            self.person = s.name
+            self.dispatch("on_synced")
+        elif isinstance(event, ev.MessageArrived):
+            msg = s.add_message(event.message)
+            if msg is not None and not msg.mine:
+                self.sounds.play("message")
+                self.dispatch("on_arrived", msg)
+        elif isinstance(event, ev.StateChanged):
+            s.set_state(event.msg, event.state, event.reason)
+        elif isinstance(event, ev.NoticeArrived):
+            notice = s.add_notice(event.notice)
+            if notice is not None and notice.urgent and notice.needs_ack:
+                self.sounds.play("urgent")
+                self.dispatch("on_urgent", notice)
+            elif notice is not None:
+                self.sounds.play("message")
+        elif isinstance(event, ev.Retracted):
+            s.retract(event.msg)
+        elif isinstance(event, ev.ErrorReceived):
+            self.dispatch("on_error", event.code, event.message)
+        self._changed()
+
+    # --- badge and PIN ----------------------------------------------------------------------
+
+    def key_text(self, text: str) -> None:
+        self.reader.feed(text)
+
+    def key_enter(self) -> bool:
+        badge = self.reader.enter()
+        if badge:
+            self.badge(badge)
+        return badge is not None
+
+    def _hash(self, badge: str) -> bytes:
+        return hashlib.sha256(self._badge_salt + badge.encode()).digest()
+
+    def badge(self, badge: str) -> None:
+        """A badge was presented: log in, or out if it is the badge of who is in."""
+        self.watch.touch()
+        if self.session is not None:
+            same = self._badge_hash == self._hash(badge)
+            self.logout("badge")
+            if same:
+                return
+        self._pending_badge = badge
+        self.busy = True
+        self.link.login(badge)
+
+    def submit_pin(self, pin: str) -> None:
+        if not self._pending_badge:
+            return
+        self.busy = True
+        self.link.login(self._pending_badge, pin)
+
+    def cancel_login(self) -> None:
+        self._pending_badge = None
+        self.busy = False
+
+    def _logged_in(self, event: ev.LoginOk) -> None:
+        self.busy = False
+        badge, self._pending_badge = self._pending_badge, None
+        self._badge_hash = self._hash(badge) if badge else None
+        self.session = Session(event.sid, event.employee)
+        self.person = self.session.name
+        tr.switch(self.session.language)
+        self.watch.touch()
+        self.dispatch("on_logged_in")
+
+    # --- logout -----------------------------------------------------------------------------
+
+    def logout(self, reason: str = "logout") -> None:
+        if self.session is None:
+            return
+        self.link.logout(reason)
+        self._clear(reason)
+
+    def _clear(self, reason: str) -> None:
+        session, self.session = self.session, None
+        if session is not None:
+            session.clear()
+        self._badge_hash = None
+        self._pending_badge = None
+        self._receipts.clear()
+        self._drop_personal_events()
+        self.person = ""
+        self.warning = False
+        self.idle_left = 0
+        tr.switch(self.config.language)
+        self.dispatch("on_logged_out", reason)
+
+    def _drop_personal_events(self) -> None:
+        """Events queued for the person who just left are never shown to the next one."""
+        keep = []
+        while True:
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                break
+            if not isinstance(event, PERSONAL):
+                keep.append(event)
+        for event in keep:
+            self._events.put(event)
+
+    # --- inactivity -------------------------------------------------------------------------
+
+    def activity(self) -> None:
+        self.watch.touch()
+        if self.warning:
+            self.warning = False
+
+    def _tick(self, _dt: float) -> None:
+        if self.session is None:
+            return
+        idle = self.watch.check()
+        if idle.state == "expired":
+            self.logout("inactivity")
+        elif idle.state == "warning":
+            self.idle_left = int(idle.left + 0.99)
+            self.warning = True
+        elif self.warning:
+            self.warning = False
+
+    # --- what the person does -----------------------------------------------------------------
+
+    def send_text(self, to: int, text: str) -> str | None:
+        text = text.strip()
+        if not text or self.session is None:
+            return None
+        msg_id = self.link.send_text(to, text)
+        self.session.add_sent(msg_id, "text", to, text=text)
+        self._changed()
+        return msg_id
+
+    def send_quick_reply(self, to: int, reply: dict[str, Any]) -> str | None:
+        lang = self.session.language if self.session else "fr"
+        return self.send_text(to, str(reply.get(lang) or reply.get("fr") or ""))
+
+    def send_photo(self, to: int, jpeg: bytes) -> str | None:
+        if self.session is None:
+            return None
+        msg_id = self.link.send_photo(to, jpeg)
+        self.session.add_sent(msg_id, "photo", to, image=jpeg)
+        self._changed()
+        return msg_id
+
+    def send_drawing(self, to: int, drawing: dict[str, Any]) -> str | None:
+        if self.session is None:
+            return None
+        msg_id = self.link.send_drawing(to, drawing)
+        self.session.add_sent(msg_id, "drawing", to, drawing=drawing)
+        self._changed()
+        return msg_id
+
+    def prepare_photo(self, path: Path) -> None:
+        """Normalise a photo off the main thread; ``on_photo_ready(path, jpeg, error)``."""
+        def work() -> None:
+            try:
+                jpeg, error = media.normalise_photo(path.read_bytes()), None
+            except media.PhotoError as exc:
+                jpeg, error = None, exc
+            except OSError as exc:
+                jpeg, error = None, media.PhotoError("not_image", str(exc))
+            Clock.schedule_once(lambda _dt: self.dispatch("on_photo_ready", path, jpeg, error))
+        threading.Thread(target=work, name="photo", daemon=True).start()
+
+    def read_conversation(self, contact_id: int) -> None:
+        if self.session is None:
+            return
+        for ref in self.session.mark_read(contact_id):
+            self._receipt("read", ref)
+        self._changed()
+
+    def see_notice(self, uid: str) -> None:
+        if self.session is not None and self.session.see(uid):
+            self._receipt("seen", uid)
+            self._changed()
+
+    def acknowledge(self, uid: str) -> None:
+        if self.session is not None and self.session.acknowledge(uid):
+            self._receipt("acknowledged", uid)
+            self._changed()
+
+    def _receipt(self, kind: str, ref: str) -> None:
+        # The link publishes receipts only while connected: keep them until it is back.
+        if self.link.connected and self.link.sid:
+            self._send_receipt(kind, ref)
+        else:
+            self._receipts.append((kind, ref))
+
+    def _send_receipt(self, kind: str, ref: str) -> None:
+        {"read": self.link.mark_read, "seen": self.link.mark_seen,
+         "acknowledged": self.link.acknowledge}[kind](ref)
+
+    def _flush_receipts(self) -> None:
+        if self.session is None:
+            self._receipts.clear()
+            return
+        pending, self._receipts = self._receipts, []
+        for kind, ref in pending:
+            self._send_receipt(kind, ref)
+
+    # --- default handlers -----------------------------------------------------------------------
+
+    def on_changed(self) -> None:
+        pass
+
+    def on_logged_in(self) -> None:
+        pass
+
+    def on_synced(self) -> None:
+        pass
+
+    def on_logged_out(self, reason: str) -> None:
+        pass
+
+    def on_login_failed(self, code: str, until: str | None) -> None:
+        pass
+
+    def on_urgent(self, notice: Any) -> None:
+        pass
+
+    def on_arrived(self, msg: Any) -> None:
+        pass
+
+    def on_photo_ready(self, path: Path, jpeg: bytes | None, error: Exception | None) -> None:
+        pass
+
+    def on_error(self, code: str, message: str) -> None:
+        pass

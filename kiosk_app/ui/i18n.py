@@ -1,0 +1,91 @@
+"""Every word the kiosk shows goes through ``tr._``; the language follows the person.
+
+Catalogues are ordinary gettext ``.po`` files (``locales/<lang>/LC_MESSAGES/kiosk.po``),
+the format translators and tools already know. They are compiled in memory at start-up
+with Babel's ``pofile``/``mofile`` (a few milliseconds), so no compiled ``.mo`` file can
+drift from its source. Message ids are the English text; ``en`` is therefore complete by
+construction and ``fr`` must translate every id (a test checks it).
+
+Kivy binds a ``.kv`` rule to the properties its expression reads: ``text: tr._("Back")``
+reads ``tr._``, an ``ObjectProperty`` holding the current ``gettext`` function, so
+switching language re-evaluates every label with no bookkeeping of our own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gettext
+import io
+from functools import cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from kivy.event import EventDispatcher
+from kivy.properties import ObjectProperty, StringProperty
+
+LOCALES = Path(__file__).with_name("locales")
+DOMAIN = "kiosk"
+LANGUAGES = ("fr", "en")
+
+
+@cache
+def catalogue(lang: str) -> gettext.NullTranslations:
+    path = LOCALES / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not path.exists():
+        return gettext.NullTranslations()
+    with path.open("rb") as fh:
+        po = read_po(fh, locale=lang, domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, po, use_fuzzy=False)
+    buf.seek(0)
+    return gettext.GNUTranslations(buf)
+
+
+def N_(text: str) -> str:  # noqa: N802 - the gettext convention for "translate later"
+    """Marks a string for the catalogue where it is defined; ``tr._`` translates it when shown."""
+    return text
+
+
+class Translator(EventDispatcher):
+    lang = StringProperty("fr")
+    _ = ObjectProperty(None)
+
+    def __init__(self, lang: str = "fr", **kwargs) -> None:  # noqa: ANN003
+        super().__init__(**kwargs)
+        self.switch(lang)
+
+    def switch(self, lang: str) -> None:
+        lang = lang if lang in LANGUAGES else "fr"
+        translations = catalogue(lang)
+        self.lang = lang
+        self._ = translations.gettext
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return catalogue(self.lang).ngettext(singular, plural, n)
+
+    # Times and dates as people read them in each language.
+    @staticmethod
+    def time(when: dt.datetime) -> str:
+        return when.strftime("%H:%M")  # 24-hour clock in both: shifts are written that way
+
+    def date(self, when: dt.datetime) -> str:
+        days = {"fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+                "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")}
+        months = {"fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+                         "septembre", "octobre", "novembre", "décembre"),
+                  "en": ("January", "February", "March", "April", "May", "June", "July", "August",
+                         "September", "October", "November", "December")}
+        return f"{days[self.lang][when.weekday()]} {when.day} {months[self.lang][when.month - 1]}"
+
+    def stamp(self, when: dt.datetime, now: dt.datetime | None = None) -> str:
+        """A message time: the hour today, the date and hour before."""
+        now = now or dt.datetime.now()
+        if when.date() == now.date():
+            return self.time(when)
+        if self.lang == "fr":
+            return f"{when.day:02d}/{when.month:02d} {self.time(when)}"
+        return f"{when.month:02d}/{when.day:02d} {self.time(when)}"
+
+
+tr = Translator()

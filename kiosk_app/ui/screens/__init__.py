@@ -1,0 +1,24 @@
+"""One module and one .kv file per screen; ``SCREENS`` lists them for the app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+KV_DIR = Path(__file__).parent
+
+# (name, module, class): the order is the order the .kv files are loaded in.
+SCREENS = [
+    ("idle", "idle", "IdleScreen"),
+    ("pin", "pin", "PinScreen"),
+    ("locked", "locked", "LockedScreen"),
+    ("urgent", "urgent", "UrgentScreen"),
+    ("home", "home", "HomeScreen"),
+    ("contacts", "contacts", "ContactsScreen"),
+    ("conversation", "conversation", "ConversationScreen"),
+    ("compose", "compose", "ComposeScreen"),
+    ("photos", "photos", "PhotosScreen"),
+    ("viewer", "viewer", "ViewerScreen"),
+    ("drawing", "drawing", "DrawingScreen"),
+    ("notices", "notices", "NoticesScreen"),
+    ("notice", "notice", "NoticeScreen"),
+]
