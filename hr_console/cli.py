@@ -92,14 +92,31 @@ def initialise(cfg: Settings) -> Settings:
 
 
 @main.command()
+@click.option("--tls", is_flag=True,
+              help="Encrypt the terminals' listener with a local CA made in HOME/tls.")
+@click.option("--tls-host", "tls_hosts", multiple=True,
+              help="A name or address terminals use to reach this machine (repeatable; "
+                   "default: this host's names and 127.0.0.1).")
 @click.pass_obj
-def init(obj: Ctx) -> None:
+def init(obj: Ctx, tls: bool, tls_hosts: tuple[str, ...]) -> None:
     """Create the home: settings, database, broker configuration."""
+    from dataclasses import replace
+
+    cfg = obj.cfg
     try:
-        cfg = initialise(obj.cfg)
+        if tls or tls_hosts:
+            from broker_config.tls import make_local_ca
+
+            files = make_local_ca(cfg.home / "tls", list(tls_hosts) or None)
+            cfg = replace(cfg, tls_cert=str(files.cert), tls_key=str(files.key),
+                          tls_ca=str(files.ca_cert))
+        cfg = initialise(cfg)
     except Exception as exc:
         raise _fail(exc) from None
     click.echo(f"Relais home ready in {cfg.home} (database {cfg.database_url.split('@')[-1]})")
+    if cfg.tls:
+        click.echo(f"Terminals connect with TLS on port {cfg.mqtt_port}; they trust {cfg.tls_ca} "
+                   "(sent to each terminal at enrolment).")
 
 
 def _save_kiosk_config(cfg: Settings, creds: dict[str, str]) -> Path:
