@@ -199,12 +199,11 @@ def terminal_add(obj: Ctx, name: str, site_name: str) -> None:
     click.echo(json.dumps(creds.as_json()))
 
 
-@terminal.command("revoke")
-@click.argument("name")
-@click.pass_obj
-def terminal_revoke(obj: Ctx, name: str) -> None:
-    """Revoke a terminal's credentials; the broker drops it at once."""
-    from hr_console.services import broker, directory, sessions
+def _terminal_change(obj: Ctx, name: str, change):  # noqa: ANN001, ANN202
+    """Run ``change(session, terminal_row)`` on a named terminal, then re-render and reload
+    the broker in the same unit of work, so the broker never lags the database."""
+    from hr_console.services import broker, sessions
+    from hr_console.services.errors import ServiceError
 
     cfg = obj.ready_cfg()
     store = obj.store()
@@ -213,12 +212,37 @@ def terminal_revoke(obj: Ctx, name: str) -> None:
             row = sessions.terminal_by_name(s, name)
             if row is None:
                 raise click.ClickException(f"no terminal named {name!r}")
-            directory.revoke_terminal(s, row, actor="cli")
+            result = change(s, row)
             s.flush()
             broker.apply(s, cfg)
+    except ServiceError as exc:
+        raise _fail(exc) from None
     finally:
         store.dispose()
-    click.echo(f"terminal {name} revoked")
+    return cfg, result
+
+
+@terminal.command("revoke")
+@click.argument("name")
+@click.pass_obj
+def terminal_revoke(obj: Ctx, name: str) -> None:
+    """Revoke a terminal's credentials; the broker drops it at once."""
+    from hr_console.services import terminals
+
+    _, ended = _terminal_change(obj, name, lambda s, row: terminals.revoke(s, row, actor="cli"))
+    click.echo(f"terminal {name} revoked ({ended} badge session(s) ended)")
+
+
+@terminal.command("rotate")
+@click.argument("name")
+@click.pass_obj
+def terminal_rotate(obj: Ctx, name: str) -> None:
+    """New credentials for a terminal (the old password stops working); printed once."""
+    from hr_console.services import terminals
+
+    cfg, creds = _terminal_change(obj, name, lambda s, row: terminals.rotate(s, row, actor="cli"))
+    _save_kiosk_config(cfg, creds.as_json())
+    click.echo(json.dumps(creds.as_json()))
 
 
 @main.group()

@@ -67,6 +67,7 @@ def test_demo_data_then_terminal_add_prints_credentials_once(home) -> None:  # n
     (["terminal", "add", "Bad Name", "--site", "demo"], "terminal name"),
     (["terminal", "add", "kiosk-9", "--site", "nowhere"], "No site named"),
     (["terminal", "revoke", "ghost"], "no terminal named"),
+    (["terminal", "rotate", "ghost"], "no terminal named"),
 ])
 def test_bad_input_gets_one_line_reason(home, args, message) -> None:  # noqa: ANN001
     run(home, "demo-data", "--password", "secret-pw-1")
@@ -86,6 +87,21 @@ def test_revoke_removes_credentials_from_broker(home) -> None:  # noqa: ANN001
     assert run(home, "terminal", "revoke", "kiosk-2").exit_code == 0
     passwd = (load(home).broker_dir / "passwd").read_text()
     assert "kiosk-1:" in passwd and "kiosk-2:" not in passwd
+
+
+def test_rotate_replaces_the_password_in_the_broker_and_the_kiosk_config(home) -> None:  # noqa: ANN001
+    run(home, "demo-data", "--password", "secret-pw-1")
+    before = json.loads((home / "kiosks" / "kiosk-1" / "config.json").read_text())["password"]
+    result = run(home, "terminal", "rotate", "kiosk-1")
+    assert result.exit_code == 0, result.output
+    creds = json.loads(result.output)
+    assert creds["password"] != before and creds["enrol_code"]
+    line = next(x for x in (load(home).broker_dir / "passwd").read_text().splitlines()
+                if x.startswith("kiosk-1:"))
+    assert verify_password(creds["password"], line.split(":", 1)[1])
+    assert not verify_password(before, line.split(":", 1)[1])
+    saved = json.loads((home / "kiosks" / "kiosk-1" / "config.json").read_text())
+    assert saved["password"] == creds["password"]
 
 
 def test_user_add_and_audit_verify(home) -> None:  # noqa: ANN001
