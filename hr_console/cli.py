@@ -136,10 +136,11 @@ def _save_kiosk_config(cfg: Settings, creds: dict[str, str]) -> Path:
 @click.pass_obj
 def demo_data(obj: Ctx, password: str | None) -> None:
     """Create the demo site, people, terminals and console logins."""
-    data = load_demo(obj.ready_cfg(), password)
+    cfg = obj.ready_cfg()
+    data = load_demo(cfg, password)
     if data is None:
         raise click.ClickException("demo data already exists in this home")
-    _print_demo(data)
+    _print_demo(data, cfg)
 
 
 def load_demo(cfg: Settings, password: str | None):  # noqa: ANN201
@@ -161,12 +162,23 @@ def load_demo(cfg: Settings, password: str | None):  # noqa: ANN201
     return data
 
 
-def _print_demo(data) -> None:  # noqa: ANN001
-    click.echo("Demo console logins (user / password): "
-               + ", ".join(f"{r} / {data.password}" for r in ("admin", "hr", "supervisor", "auditor")))
-    click.echo("Demo badges: " + ", ".join(f"{n} {b}" for n, b in data.badges.items())
-               + " (Julie's PIN: 4321)")
-    click.echo("Demo terminals: " + ", ".join(data.terminals))
+DEMO_NOTE = "demo-logins.txt"
+
+
+def _print_demo(data, cfg: Settings | None = None) -> None:  # noqa: ANN001
+    """Print the demo logins, and keep them (mode 0600) in the home so that the next
+    ``make run`` can show them again: a newcomer must never be locked out of the demo."""
+    lines = [
+        "Demo console logins (user / password): "
+        + ", ".join(f"{r} / {data.password}" for r in ("admin", "hr", "supervisor", "auditor")),
+        "Demo badges: " + ", ".join(f"{n} {b}" for n, b in data.badges.items()) + " (Julie's PIN: 4321)",
+        "Demo terminals: " + ", ".join(data.terminals),
+    ]
+    click.echo("\n".join(lines))
+    if cfg is not None:
+        fd = os.open(cfg.home / DEMO_NOTE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
 
 
 @main.group()
@@ -392,6 +404,24 @@ def relay(obj: Ctx, instance: int) -> None:
 
 
 @main.command()
+@click.option("--threads", type=click.IntRange(1, 64), default=8, help="WSGI worker threads.")
+@click.pass_obj
+def console(obj: Ctx, threads: int) -> None:
+    """Serve the web console and the kiosk API (waitress) until Ctrl-C / SIGTERM."""
+    cfg = obj.ready_cfg()
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    try:
+        server = _start_console(cfg, threads=threads)
+    except (OSError, RuntimeError) as exc:
+        raise _fail(exc) from None
+    click.echo(f"console: http://{cfg.console_host}:{cfg.console_port}/")
+    sys.stdout.flush()
+    stop.wait()
+    server.close()
+
+
+@main.command()
 @click.option("--demo", is_flag=True, help="Initialise the home and add demo data if missing.")
 @click.pass_obj
 def up(obj: Ctx, demo: bool) -> None:
@@ -426,8 +456,11 @@ def up(obj: Ctx, demo: bool) -> None:
                    f"(relay listener 127.0.0.1:{cfg.relay_port})")
         click.echo(f"relay:   {r.username} running")
         click.echo(f"console: http://{cfg.console_host}:{cfg.console_port}/")
+        note = cfg.home / DEMO_NOTE
         if demo_info is not None:
-            _print_demo(demo_info)
+            _print_demo(demo_info, cfg)
+        elif demo and note.exists():
+            click.echo(note.read_text(encoding="utf-8").rstrip())
         elif demo:
             click.echo("Demo data was created earlier: its passwords were printed then "
                        "(or reset one with `relais user add`).")
@@ -447,13 +480,13 @@ def up(obj: Ctx, demo: bool) -> None:
         click.echo("stopped")
 
 
-def _start_console(cfg: Settings):  # noqa: ANN202
+def _start_console(cfg: Settings, threads: int = 8):  # noqa: ANN202
     from waitress.server import create_server
 
     from hr_console.web import create_app
 
     app = create_app(cfg)
-    server = create_server(app, host=cfg.console_host, port=cfg.console_port, threads=8)
+    server = create_server(app, host=cfg.console_host, port=cfg.console_port, threads=threads)
     threading.Thread(target=server.run, name="console", daemon=True).start()
     return server
 

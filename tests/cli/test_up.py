@@ -1,0 +1,74 @@
+"""``relais up --demo`` and ``relais console`` as processes, the way ``make run`` and an
+operator start them: they print where they listen, serve, and stop cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from broker_config.process import free_port
+
+EXE = [sys.executable, "-m", "hr_console.cli"]
+
+
+def _start(home: Path, *args: str, mqtt: int, web: int) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "RELAIS_DEMO_PASSWORD")}
+    return subprocess.Popen([*EXE, "--home", str(home), "--mqtt-port", str(mqtt),
+                             "--console-port", str(web), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+
+
+def _read_until(proc: subprocess.Popen[str], marker: str, timeout: float = 60) -> list[str]:
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip())
+        if marker in line:
+            return lines
+    proc.kill()
+    raise AssertionError(f"no {marker!r} in output: {lines}")
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    return out
+
+
+def test_up_demo_serves_and_shows_the_logins_again_next_time(tmp_path) -> None:  # noqa: ANN001
+    home, mqtt, web = tmp_path / "var", free_port(), free_port()
+    proc = _start(home, "up", "--demo", mqtt=mqtt, web=web)
+    first = _read_until(proc, "Demo terminals:")
+    logins = next(x for x in first if x.startswith("Demo console logins"))
+    assert f"console: http://127.0.0.1:{web}/" in first
+    page = requests.get(f"http://127.0.0.1:{web}/auth/login", timeout=10)
+    assert page.status_code == 200 and "csrf_token" in page.text
+    assert "stopped" in _stop(proc)
+    assert oct((home / "demo-logins.txt").stat().st_mode & 0o777) == "0o600"
+
+    again = _start(home, "up", "--demo", mqtt=mqtt, web=web)
+    second = _read_until(again, "Demo terminals:")
+    assert logins in second, "the second `make run` must show the same working logins"
+    _stop(again)
+
+
+def test_console_alone_serves_until_sigterm(tmp_path) -> None:  # noqa: ANN001
+    home, mqtt, web = tmp_path / "var", free_port(), free_port()
+    init = subprocess.run([*EXE, "--home", str(home), "--mqtt-port", str(mqtt), "init"],
+                          capture_output=True, text=True, timeout=60)
+    assert init.returncode == 0, init.stderr
+    proc = _start(home, "console", mqtt=mqtt, web=web)
+    _read_until(proc, f"console: http://127.0.0.1:{web}/")
+    assert requests.get(f"http://127.0.0.1:{web}/auth/login", timeout=10).status_code == 200
+    _stop(proc)
