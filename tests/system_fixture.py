@@ -6,9 +6,13 @@ PostgreSQL runs only when RELAIS_TEST_PG_URL is set; each test gets its own data
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import copy
 import os
 import queue
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,9 +26,10 @@ from sqlalchemy.engine import make_url
 
 from broker_config.process import BrokerProcess, free_port
 from hr_console import config as config_mod
-from hr_console.cli import _broker_process, initialise, load_demo
+from hr_console.cli import _broker_process, _save_kiosk_config, initialise, load_demo
 from hr_console.config import Settings
 from hr_console.relay.mqtt import Relay
+from hr_console.services.demo import DemoData
 from hr_console.store.db import Store
 from kiosk_app.link import events as ev
 from kiosk_app.link.client import TerminalLink
@@ -143,11 +148,73 @@ def expect_none(link: TerminalLink, kind: type, pred: Callable[[Any], bool] | No
     raise AssertionError(f"unexpected {event!r}")
 
 
-def make_system(tmp_path: Path, db_url: str, *, relay: bool = True) -> System:
+# --- a demo home per test, copied from one built per test process ---------------------------
+#
+# `relais init` + `relais demo-data` cost about 3 s (migrations, five scrypt hashes); hundreds
+# of tests need exactly that state. It is built once per process and database kind through
+# the real commands' code, then copied (SQLite file, or PostgreSQL's CREATE DATABASE ...
+# TEMPLATE), with fresh ports and the broker files rendered anew for the copy.
+
+_templates: dict[str, tuple[Path, DemoData, str]] = {}
+
+
+def _cleanup_templates() -> None:
+    for kind, (home, _demo, url) in _templates.items():
+        shutil.rmtree(home.parent, ignore_errors=True)
+        if kind == "postgresql":
+            with contextlib.suppress(Exception):
+                name = make_url(url).database
+                _pg_admin(os.environ[PG_ENV], f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+atexit.register(_cleanup_templates)
+
+
+def _template(kind: str) -> tuple[Path, DemoData, str]:
+    if kind not in _templates:
+        root = Path(tempfile.mkdtemp(prefix="relais-template-"))
+        if kind == "sqlite":
+            url = f"sqlite:///{root / 'relais.db'}"
+        else:
+            name = f"relais_tmpl_{uuid.uuid4().hex[:12]}"
+            _pg_admin(os.environ[PG_ENV], f'CREATE DATABASE "{name}"')
+            url = PgDatabase(os.environ[PG_ENV], name).url
+        cfg = initialise(config_mod.load(root / "home", db_url=url, mqtt_port=free_port()))
+        demo = load_demo(cfg, DEMO_PASSWORD)
+        assert demo is not None
+        _templates[kind] = (root / "home", demo, url)
+    return _templates[kind]
+
+
+def prepared_home(tmp_path: Path, db_url: str, **flags: Any) -> tuple[Settings, DemoData | None]:
+    """``relais init`` + ``relais demo-data`` in ``tmp_path/home`` on ``db_url`` (an existing
+    home is only upgraded, and gets no second demo, exactly as the commands behave)."""
     home = tmp_path / "home"
-    cfg = config_mod.load(home, db_url=db_url, mqtt_port=free_port(), console_port=free_port())
-    cfg = initialise(cfg)
-    demo = load_demo(cfg, DEMO_PASSWORD)
+    flags = {"db_url": db_url, "mqtt_port": free_port(), "console_port": free_port(), **flags}
+    if (home / config_mod.CONFIG_FILE).exists():
+        cfg = initialise(config_mod.load(home, **flags))
+        return cfg, load_demo(cfg, DEMO_PASSWORD)
+    kind = "postgresql" if db_url.startswith("postgresql") else "sqlite"
+    tmpl_home, demo, tmpl_url = _template(kind)
+    shutil.copytree(tmpl_home, home)
+    if kind == "sqlite":
+        target = Path(make_url(db_url).database or "")
+        source = Path(make_url(tmpl_url).database or "")
+        for suffix in ("", "-wal", "-shm"):
+            if Path(f"{source}{suffix}").exists():
+                shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")
+    else:
+        admin, name = os.environ[PG_ENV], make_url(db_url).database
+        _pg_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _pg_admin(admin, f'CREATE DATABASE "{name}" TEMPLATE "{make_url(tmpl_url).database}"')
+    cfg = initialise(config_mod.load(home, relay_port=free_port(), **flags))
+    for creds in demo.terminals.values():
+        _save_kiosk_config(cfg, creds)
+    return cfg, copy.deepcopy(demo)
+
+
+def make_system(tmp_path: Path, db_url: str, *, relay: bool = True) -> System:
+    cfg, demo = prepared_home(tmp_path, db_url)
     broker = _broker_process(cfg)
     broker.start()
     system = System(cfg, Store(cfg.database_url), broker, demo, tmp_path)

@@ -11,14 +11,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from broker_config.process import free_port
-from hr_console import config as config_mod
-from hr_console.cli import initialise, load_demo
 from hr_console.config import Settings
 from hr_console.web import create_app
+from tests.system_fixture import DEMO_PASSWORD, prepared_home
 
 ROLES = ("admin", "hr", "supervisor", "auditor")
-PASSWORD = "demo-password-1"
+PASSWORD = DEMO_PASSWORD
 
 
 @dataclass
@@ -44,9 +42,7 @@ class Console:
 
 
 def make_console(tmp_path: Path, db_url: str, **config: Any) -> Console:
-    cfg = config_mod.load(tmp_path / "home", db_url=db_url, mqtt_port=free_port())
-    cfg = initialise(cfg)
-    demo = load_demo(cfg, PASSWORD)
+    cfg, demo = prepared_home(tmp_path, db_url)
     app = create_app(cfg, {"TESTING": True, "WTF_CSRF_ENABLED": False,
                            "RATELIMIT_ENABLED": False, **config})
     return Console(app, cfg, demo)
