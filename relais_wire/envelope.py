@@ -390,7 +390,7 @@ def _unencodable(value: Any) -> bool:
 def decode_downlink(raw: bytes) -> Envelope:
     """Parse what the relay sent a terminal. The body stays a plain dict: the relay is
     trusted, but the header is still checked so a stray payload cannot crash the kiosk."""
-    obj = _load(raw, limits.MAX_PAYLOAD_BYTES * 2)
+    obj = _load(raw, limits.MAX_DOWNLINK_BYTES)
     kind, msg_id, ts = _header(obj, DOWNLINK_KINDS)
     body = {k: v for k, v in obj.items() if k not in ("v", "type", "id", "ts", "sid")}
     try:

@@ -2,6 +2,8 @@
 (which refuses anything beyond them). One number, one place."""
 
 MAX_PAYLOAD_BYTES = 512 * 1024  # one uplink envelope, photo included (base64)
+MAX_DOWNLINK_BYTES = 2 * MAX_PAYLOAD_BYTES  # one downlink; the broker's packet limit is above it
+SYNC_HISTORY_BYTES = 384 * 1024  # the history inside a badge-in sync; older pages via the API
 MAX_TEXT_CHARS = 1000
 MAX_CAPTION_CHARS = 200
 MAX_BADGE_CHARS = 64

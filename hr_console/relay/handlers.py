@@ -22,6 +22,7 @@ from hr_console.store.db import Store
 from hr_console.store.models import Employee, Message, Terminal
 from relais_wire import topics
 from relais_wire.envelope import CONTENT_KINDS, Envelope, WireError, decode_uplink, envelope
+from relais_wire.limits import SYNC_HISTORY_BYTES
 
 log = logging.getLogger("relais.relay")
 
@@ -132,11 +133,12 @@ def _login(s: Session, cfg: Settings, term: Terminal, env: Envelope) -> Result:
 def sync_reply(s: Session, terminal: str, sid: str, employee_id: int, ref: str) -> Publish:
     """Everything a kiosk needs to show a person who just badged in."""
     me = s.get(Employee, employee_id)
+    history, more = messaging.sync_history(s, employee_id, SYNC_HISTORY_BYTES)
     return _reply(
         terminal, "sync", sid, ref=ref,
         me={"id": employee_id, "name": me.name if me else "", "language": me.language if me else "fr"},
         contacts=people.contact_list(s, employee_id),
-        history=messaging.history(s, employee_id),
+        history=history, history_more=more,
         notices=notices.for_employee(s, employee_id),
         quick_replies=settings.get(s, "quick_replies"),
     )

@@ -8,6 +8,7 @@ hear (``downlinks.queue``); nothing here publishes.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -224,12 +225,44 @@ def retract(session: Session, message_id: int, reason: str, actor: str,
 
 def history(session: Session, employee_id: int, limit: int = 200) -> list[dict[str, Any]]:
     """The latest messages to or from this employee that their kiosk may show."""
-    rows = session.execute(
+    return [wire_view(session, m) for m in reversed(_latest(session, employee_id, limit))]
+
+
+def _latest(session: Session, employee_id: int, limit: int) -> list[Message]:
+    return list(session.execute(
         select(Message)
         .where(((Message.sender_id == employee_id) & (Message.state != "error"))
                | ((Message.recipient_id == employee_id)
                   & Message.state.in_(("delivered", "read"))))
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(limit)
-    ).scalars().all()
-    return [wire_view(session, m) for m in reversed(rows)]
+    ).scalars().all())
+
+
+def sync_history(session: Session, employee_id: int, budget: int, limit: int = 200
+                 ) -> tuple[list[dict[str, Any]], bool]:
+    """The history for a badge-in sync, newest first kept, within ``budget`` bytes of JSON so
+    the sync always fits one MQTT packet. A photo that does not fit travels without its
+    image (``has_image``: the kiosk fetches it over the kiosk API); what does not fit at all
+    is left to the API's history pages (the second value says there is more)."""
+    out: list[dict[str, Any]] = []
+    used = 0
+    rows = _latest(session, employee_id, limit + 1)
+    more = len(rows) > limit
+    for msg in rows[:limit]:
+        view = wire_view(session, msg)
+        size = _json_size(view)
+        if size + used > budget and view.get("image"):
+            view["image"] = None
+            view["has_image"] = True
+            size = _json_size(view)
+        if size + used > budget:
+            more = True
+            break
+        out.append(view)
+        used += size
+    return out[::-1], more
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")) + 1

@@ -258,7 +258,8 @@ class TerminalLink:
         elif kind == "sync":
             self._emit(ev.Synced(body.get("me", {}), body.get("contacts", []),
                                  body.get("history", []), body.get("notices", []),
-                                 body.get("quick_replies", [])))
+                                 body.get("quick_replies", []),
+                                 bool(body.get("history_more", False))))
         elif kind == "logout":
             with self._lock:
                 ended = self.sid is not None

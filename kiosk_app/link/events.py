@@ -42,6 +42,7 @@ class Synced:
     history: list[dict[str, Any]]
     notices: list[dict[str, Any]]
     quick_replies: list[dict[str, Any]] = field(default_factory=list)
+    history_more: bool = False  # older messages than ``history`` exist (kiosk API pages)
 
 
 @dataclass(frozen=True)
