@@ -27,6 +27,11 @@ def visible_nav(app: Flask, user: Any) -> list[tuple[str, Any]]:
         if view is None:
             continue
         allowed = getattr(view, "allowed_roles", None)
-        if allowed is None or user.role in allowed:
+        if allowed is not None and user.role not in allowed:
+            continue
+        # A view whose access also depends on data (a setting) says so itself: no menu entry
+        # may lead to a "forbidden" page.
+        shown = getattr(view, "nav_visible", None)
+        if shown is None or shown(user):
             out.append((endpoint, label))
     return out

@@ -12,6 +12,7 @@ from flask_login import current_user
 from hr_console.services import audit, audit_search
 from hr_console.store.models import utcnow
 from hr_console.web.audit.forms import ExportForm, FilterForm
+from hr_console.web.audit.labels import action_label, detail_label
 from hr_console.web.auth import roles_required
 from hr_console.web.auth.roles import ADMIN, AUDITOR, HR
 from hr_console.web.db import uow
@@ -54,13 +55,15 @@ def index():  # noqa: ANN201
         result = audit_search.search(s, f, page=page, per_page=PER_PAGE)
         chain = audit.verify(s)
     form.actor.choices = [("", _("everyone"))] + [(a, a) for a in actors]
-    form.action.choices = [("", _("every action"))] + [(a, a) for a in actions]
+    form.action.choices = [("", _("every action"))] + sorted(
+        ((a, action_label(a)) for a in actions), key=lambda c: c[1].lower())
     export = ExportForm(data={"actor": f.actor, "action": f.action, "target": f.target,
                               "date_from": f.date_from.isoformat() if f.date_from else "",
                               "date_to": f.date_to.isoformat() if f.date_to else ""})
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("audit/index.html", form=form, export=export, result=result, chain=chain,
-                           problem=_problem(chain.problem), local=local, args=args)
+                           problem=_problem(chain.problem), local=local, args=args,
+                           action_label=action_label, detail_label=detail_label)
 
 
 def _problem(text: str) -> str:

@@ -18,22 +18,24 @@ def _e(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-def _nice_max(value: float) -> float:
-    if value <= 0:
-        return 1
-    exp = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * exp:
-            return step * exp
-    return 10 * exp
+def _nice_max(value: float, least_step: float = 1.0) -> float:
+    """The top of an axis with four gridline steps of a round size (1, 2, 2.5 or 5 times a
+    power of ten, never below ``least_step``): a count axis never reads 1.2 or 3.8."""
+    step = max(value / 4, least_step)
+    exp = 10 ** math.floor(math.log10(step))
+    for nice in (1, 2, 2.5, 5, 10):
+        size = nice * exp
+        if step <= size and (least_step < 1 or float(size).is_integer()):
+            return 4 * size
+    return 40 * exp
 
 
 def _fmt(value: float) -> str:
     if value >= 10_000:
         return f"{value / 1000:.0f}k"
     if value >= 1000:
-        return f"{value / 1000:.1f}k"
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+        return f"{value / 1000:.1f}".rstrip("0").rstrip(".") + "k"
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def _svg(width: int, height: int, body: list[str], title: str) -> str:
@@ -83,7 +85,7 @@ def lines(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | No
     width, height, x0, y0, h = 680, 280, 56, 30, 200
     w = width - x0 - 16
     values = [v for _, vs, _ in series for v in vs if v is not None]
-    top = _nice_max(max(values, default=0))
+    top = _nice_max(max(values, default=0), least_step=0.25)
     body = _axes(x0, y0, w, h, top, unit)
     n = max(1, len(labels))
     step = w / n

@@ -30,7 +30,9 @@ def _svg(body: str) -> Response:
     resp = Response(body, mimetype="image/svg+xml")
     resp.headers["Content-Security-Policy"] = "default-src 'none'"
     resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Cache-Control"] = "private, max-age=60"
+    # Not kept by the browser: the picture's words follow the user's language, which can
+    # change between two loads of the same URL (the figures are cached on the server).
+    resp.headers["Cache-Control"] = "private, no-cache"
     return resp
 
 

@@ -77,6 +77,21 @@ def index():  # noqa: ANN201
                            oldest=oldest, latest=latest, scope=scope, **_common())
 
 
+def _in_menu(user: Any) -> bool:
+    """Supervisors moderate only while the setting allows it: no menu entry otherwise."""
+    if user.role != SUPERVISOR:
+        return True
+    with uow() as s:
+        try:
+            mq.scope_for(s, user.role, user.employee_id)
+        except mq.OutOfScope:
+            return False
+    return True
+
+
+index.nav_visible = _in_menu  # type: ignore[attr-defined]
+
+
 @bp.get("/recent")
 @roles_required(*MODERATORS)
 def recent():  # noqa: ANN201
@@ -236,11 +251,7 @@ def _act(action: str, ids: list[int], reason: str | None) -> None:
 
 
 def _single(message_id: int, action: str, form_cls: type = ActionForm):  # noqa: ANN202
-    form = form_cls()
-    if not form.validate_on_submit():
-        flash(_("The form could not be read: please try again."), "error")
-        return redirect(_back())
-    with uow() as s:
+    with uow() as s:  # who may act is settled before the form is read
         scope = _scope(s)
         try:
             mq.message_in_scope(s, message_id, scope)
@@ -248,6 +259,10 @@ def _single(message_id: int, action: str, form_cls: type = ActionForm):  # noqa:
             abort(403)
         except NotFound:
             abort(404)
+    form = form_cls()
+    if not form.validate_on_submit():
+        flash(_("The form could not be read: please try again."), "error")
+        return redirect(_back())
     _act(action, [message_id], getattr(form, "reason", None) and form.reason.data)
     return redirect(_back("recent" if action in ("retract", "review") else "queue"))
 
@@ -279,6 +294,8 @@ def review(message_id: int):  # noqa: ANN201
 @bp.post("/bulk")
 @roles_required(*MODERATORS)
 def bulk():  # noqa: ANN201
+    with uow() as s:  # a supervisor without the setting is refused before the form is read
+        _scope(s)
     form = BulkForm()
     if not form.validate_on_submit():
         flash(_("The form could not be read: please try again."), "error")

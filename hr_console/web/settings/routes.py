@@ -15,6 +15,7 @@ from hr_console.services.admin_settings import MAX_QUICK_REPLIES, SettingsInvali
 from hr_console.web.auth import roles_required
 from hr_console.web.auth.roles import ADMIN, HR
 from hr_console.web.db import uow
+from hr_console.web.settings import pictograms
 from hr_console.web.settings.forms import GeneralForm, QuickRepliesForm
 
 bp = Blueprint("settings", __name__, template_folder="templates", url_prefix="/settings")
@@ -55,7 +56,7 @@ def _replies_form(values: dict[str, Any]) -> QuickRepliesForm:
     rows = [dict(r, remove=False) for r in values["quick_replies"] or []]
     rows += [{"icon": "", "fr": "", "en": "", "remove": False}] * EXTRA_ROWS
     form = QuickRepliesForm(formdata=None, data={"rows": rows})
-    icons = [("", "—")] + [(p, p) for p in admin_settings.pictograms()]
+    icons = pictograms.choices(admin_settings.pictograms())
     for row in form.rows:
         row.form.icon.choices = icons
     return form
@@ -124,7 +125,7 @@ def save():  # noqa: ANN201
 @roles_required(ADMIN)
 def save_replies():  # noqa: ANN201
     form = QuickRepliesForm()
-    icons = [("", "—")] + [(p, p) for p in admin_settings.pictograms()]
+    icons = pictograms.choices(admin_settings.pictograms())
     for row in form.rows:
         row.form.icon.choices = icons
     if not form.validate_on_submit():
