@@ -506,10 +506,12 @@ def _open_kiosks(cfg: Settings, demo: bool, stop: threading.Event) -> None:
 def _register_extra_commands() -> None:
     """Commands kept in their own modules so this file stays about the backbone."""
     from hr_console.cli_admin import register as register_admin
+    from hr_console.cli_bench import bench
     from hr_console.cli_kiosk import kiosk
 
     register_admin(main)
     main.add_command(kiosk)
+    main.add_command(bench)
 
 
 _register_extra_commands()

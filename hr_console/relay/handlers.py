@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,35 +57,45 @@ def error_reply(terminal: str, err: WireError | ServiceError, ref: str | None,
     return _reply(terminal, "error", sid, **fields)
 
 
+_MAX_SEQ = 2**53  # relais_wire.envelope's bound on seq
+
+
 def _lenient_seq(raw: bytes) -> int | None:
     """The seq of a payload that failed validation, if it can be read at all, so that one bad
     outbox item does not hold back the terminal's later ones."""
     try:
         obj = json.loads(raw)
         seq = obj.get("seq") if isinstance(obj, dict) else None
-        return seq if isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0 else None
+        # Bounded like the wire's seq: 2**63 would overflow the column and fail the commit.
+        ok = isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq <= _MAX_SEQ
+        return seq if ok else None
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
 
 
 def handle(store: Store, cfg: Settings, terminal_name: str, raw: bytes) -> Result:
+    with store.session() as s:
+        return handle_in(s, cfg, terminal_name, raw)
+
+
+def handle_in(s: Session, cfg: Settings, terminal_name: str, raw: bytes) -> Result:
+    """``handle`` inside the caller's unit of work: the relay commits a batch of uplinks at
+    once and publishes their replies only after that commit."""
     try:
         env = decode_uplink(raw)
     except WireError as err:
         log.warning("refused payload from %s: %s (%s)", terminal_name, err.code, err.message)
         seq = _lenient_seq(raw)
         if seq is not None:
-            with store.session() as s:
-                term = _terminal(s, terminal_name)
-                if term is not None and seq > term.last_seq:
-                    term.last_seq = seq
+            term = _terminal(s, terminal_name)
+            if term is not None and seq > term.last_seq:
+                term.last_seq = seq
         return Result([error_reply(terminal_name, err, err.ref)])
-    with store.session() as s:
-        term = _terminal(s, terminal_name)
-        if term is None:
-            log.warning("uplink from unknown or revoked terminal %s ignored", terminal_name)
-            return Result()
-        return _dispatch(s, cfg, term, env)
+    term = _terminal(s, terminal_name)
+    if term is None:
+        log.warning("uplink from unknown or revoked terminal %s ignored", terminal_name)
+        return Result()
+    return _dispatch(s, cfg, term, env)
 
 
 def _terminal(s: Session, name: str) -> Terminal | None:
@@ -144,9 +155,31 @@ def sync_reply(s: Session, terminal: str, sid: str, employee_id: int, ref: str) 
     )
 
 
+# How long a terminal's message may wait for an earlier seq that has not arrived: longer
+# than the kiosk outbox's longest backoff (60 s), so that a lost message is resent first.
+# Past it the gap is taken as one the kiosk will never fill (a database restored from an
+# older backup, an outbox reused under a new terminal name) rather than hold it up for ever.
+GAP_WAIT_S = 90.0
+_gaps: dict[tuple[str, int], tuple[int, float]] = {}  # (db, terminal) -> (last_seq, since)
+
+
+def _overtakes(s: Session, term: Terminal, seq: int) -> bool:
+    """True while ``seq`` must wait for an earlier message of its terminal."""
+    key = (str(s.get_bind().url), term.id)
+    if seq <= term.last_seq + 1:
+        _gaps.pop(key, None)
+        return False
+    now = time.monotonic()
+    mark = _gaps.get(key)
+    if mark is None or mark[0] != term.last_seq:
+        _gaps[key] = (term.last_seq, now)
+        return True
+    return now - mark[1] < GAP_WAIT_S
+
+
 def _content(s: Session, term: Terminal, env: Envelope) -> Result:
     seq = env.seq or 0
-    if seq > term.last_seq + 1 and term.last_seq > 0:
+    if _overtakes(s, term, seq):
         return Result(deferred=True)
     try:
         speaker = sessions.speaker(s, term, env.sid, allow_ended=True)
@@ -155,9 +188,11 @@ def _content(s: Session, term: Terminal, env: Envelope) -> Result:
     except ServiceError:
         term.last_seq = max(term.last_seq, seq)  # a final refusal still takes its place
         raise
-    # A resent duplicate must not move the mark back; a new message with a lower seq means
-    # the kiosk's outbox was reset, and the count starts again from it.
-    term.last_seq = max(term.last_seq, seq) if outcome.duplicate else seq
+    # The mark never moves back: a late message with a lower seq (it waited in an outbox
+    # while a later one got through, e.g. the terminal's very first ones across a relay
+    # restart) must not make the later ones wait for what is already stored. A kiosk whose
+    # outbox was reset starts again at 1 and is simply not held back until it passes the mark.
+    term.last_seq = max(term.last_seq, seq)
     reply = _reply(term.name, "state", env.sid, ref=env.id, msg=env.id, state=outcome.state,
                    reason=outcome.reason)
     return Result([reply], wake_delivery=outcome.state == "accepted")
@@ -166,8 +201,10 @@ def _content(s: Session, term: Terminal, env: Envelope) -> Result:
 def _receipt(s: Session, term: Terminal, env: Envelope) -> Result:
     speaker = sessions.speaker(s, term, env.sid, allow_ended=True)
     me, ref, status = speaker.employee_id, env.body.ref, env.body.status
+    wake = True
     if status == "received":
         row = downlinks.confirm(s, me, ref)
+        wake = row is not None and row.kind != "state"  # else nothing new is owed
         if row is not None and row.kind in CONTENT_KINDS and row.ref:
             for msg in s.execute(select(Message).where(
                     Message.recipient_id == me, Message.client_id == row.ref)).scalars():
@@ -178,4 +215,4 @@ def _receipt(s: Session, term: Terminal, env: Envelope) -> Result:
         messaging.mark_read(s, me, ref)
     else:
         notices.receipt(s, me, ref, status)
-    return Result(wake_delivery=True)
+    return Result(wake_delivery=wake)

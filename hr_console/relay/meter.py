@@ -3,6 +3,7 @@ relay's queue and starve everyone else (DESIGN.md, decision 2)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -19,9 +20,13 @@ class Meter:
     burst: float = 60.0
     _buckets: dict[str, Bucket] = field(default_factory=dict)
     refused: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def allow(self, key: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
+        with self._lock:  # the relay's network thread and its worker both ask
+            return self._take(key, time.monotonic() if now is None else now)
+
+    def _take(self, key: str, now: float) -> bool:
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = Bucket(self.burst, now)

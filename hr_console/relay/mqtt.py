@@ -3,33 +3,46 @@ one deliverer that sends what the database says is owed.
 
 paho calls back on its network thread; that thread only queues. The worker acknowledges
 each uplink to the broker once its outcome is committed (manual ack, DESIGN.md decision 4).
+Under load it commits what has queued up (up to ``BATCH_MAX`` uplinks) in one transaction,
+one savepoint each, and claims the downlinks they made owed in that same transaction, so a
+commit and a delivery round are shared by many messages; replies and acks still go out
+only after the commit. Worker and deliverer take turns on the database (one lock), so they
+never wait on SQLite's busy timeout, which sleeps in steps of up to 100 ms.
 Relays hold no broker session (decision 3): several can share ``$share/relais/...``.
+A housekeeping thread runs the retention purge when it is due (``services.retention``:
+one relay of the home does it per period, whichever claims it first).
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import logging
 import queue
+import socket
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
+from typing import Literal
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from hr_console.config import Settings
-from hr_console.relay.handlers import Publish, error_reply, handle
+from hr_console.relay.fair import FairInbox
+from hr_console.relay.handlers import Publish, Result, error_reply, handle_in
 from hr_console.relay.meter import Meter
-from hr_console.services import downlinks, notices
+from hr_console.services import downlinks, notices, retention
 from hr_console.services.errors import ServiceError
 from hr_console.store.db import Store
 from hr_console.store.models import Terminal, utcnow
 from relais_wire import topics
-from relais_wire.envelope import encode
+from relais_wire.envelope import WireError, decode_uplink, encode
 
 log = logging.getLogger("relais.relay")
 
@@ -37,6 +50,27 @@ RESEND_AFTER_S = 5.0  # a downlink not confirmed by then goes out again
 DELIVERY_TICK_S = 0.25
 DEFER_RETRY_S = 0.05
 DEFER_MAX_TRIES = 20
+BATCH_MAX = 64  # uplinks committed together when they queue up faster than one at a time
+REPLIES_KEPT = 20_000  # ids of recent direct replies, whose receipts need no transaction
+BATCH_PER_TERMINAL = 4  # of them from one terminal: others never wait for its whole backlog
+RATE_WARNING_S = 1.0  # at most one rate_limited error per terminal per second
+PURGE_EVERY_H = 24  # default period of the retention purge (relais.toml: purge_every_hours)
+PURGE_CHECK_S = 300.0  # how often a relay asks whether the purge is due
+PURGE_FIRST_CHECK_S = 60.0  # a relay restarting in a loop does not ask at every start
+
+
+def purge_period(cfg: Settings) -> dt.timedelta | None:
+    """The purge period from relais.toml's ``purge_every_hours`` (0: the relay never purges;
+    ``relais purge`` from cron then does)."""
+    extra = cfg.extra if isinstance(cfg.extra, dict) else {}
+    raw = extra.get("purge_every_hours", PURGE_EVERY_H)
+    try:
+        hours = float(raw)
+    except (TypeError, ValueError):
+        log.error("purge_every_hours in relais.toml is not a number (%r): using %d",
+                  raw, PURGE_EVERY_H)
+        hours = PURGE_EVERY_H
+    return dt.timedelta(hours=hours) if hours > 0 else None
 
 
 @dataclass
@@ -60,15 +94,24 @@ class Counters:
 
 class Relay:
     def __init__(self, cfg: Settings, store: Store, *, instance: int = 1,
-                 meter: Meter | None = None) -> None:
+                 meter: Meter | None = None, purge_every: dt.timedelta | None | Literal["config"] = "config",
+                 purge_check_s: float = PURGE_CHECK_S,
+                 purge_first_check_s: float = PURGE_FIRST_CHECK_S) -> None:
         self.cfg = cfg
         self.store = store
         self.username = f"{cfg.relay_username}-{instance}"
+        self.purge_every = purge_period(cfg) if purge_every == "config" else purge_every
+        self.purge_check_s = purge_check_s
+        self.purge_first_check_s = purge_first_check_s
+        self.purges = 0  # purges this relay ran (not the ones it left to another relay)
         self.meter = meter or Meter()
         self.counters = Counters()
-        self._inbox: queue.Queue[Inbound | None] = queue.Queue()
+        self._inbox: FairInbox[Inbound | None] = FairInbox()  # one queue per terminal
         self._deferred: deque[Inbound] = deque()
+        self._warned: dict[str, float] = {}  # terminal -> when it was last told it floods
         self._wake = threading.Event()
+        self._db = threading.Lock()  # the worker's batches and the deliverer's rounds
+        self._replies: OrderedDict[str, None] = OrderedDict()  # worker thread only
         self._stop = threading.Event()
         self._connected = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -90,7 +133,10 @@ class Relay:
         self.client.connect_async(self.cfg.mqtt_host, self.cfg.relay_port, keepalive=15,
                                   clean_start=True, properties=props)
         self.client.loop_start()
-        for target in (self._work, self._deliver):
+        targets = [self._work, self._deliver]
+        if self.purge_every is not None:
+            targets.append(self._housekeep)
+        for target in targets:
             thread = threading.Thread(target=target, name=f"relay-{target.__name__}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -119,6 +165,10 @@ class Relay:
         if reason_code.is_failure:
             log.error("broker refused the relay: %s", reason_code)
             return
+        sock = client.socket()
+        if sock is not None:  # small packets both ways: Nagle would hold each for an ACK
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         client.subscribe([(topics.SHARED_UPLINKS, 1), (topics.ALL_STATUS, 1)])
         self._connected.set()
         self._wake.set()
@@ -130,51 +180,119 @@ class Relay:
             log.warning("relay lost the broker (%s); reconnecting", reason_code)
 
     def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
-        self._inbox.put(Inbound(message.mid, message.qos, message.topic, message.payload))
+        item = Inbound(message.mid, message.qos, message.topic, message.payload)
+        # Metered on arrival, not when the worker gets to it: a flooder's surplus is refused
+        # here at once instead of queueing in front of every other terminal's messages.
+        terminal = topics.terminal_of(item.topic)
+        if terminal is not None and item.topic.endswith("/up") and not self.meter.allow(terminal):
+            self._over_rate(terminal, item)
+            self._ack(item)
+            return
+        # Presence too (its own bucket): each one is a database write. A terminal that
+        # flaps faster than the meter allows keeps the presence it last got through.
+        if terminal is not None and item.topic.endswith("/status") \
+                and not self.meter.allow(f"{terminal}/status"):
+            self._ack(item)
+            return
+        self._inbox.put(item, key=terminal or "")
 
     # --- worker -------------------------------------------------------------------------
 
     def _work(self) -> None:
         while not self._stop.is_set():
-            item = self._next()
-            if item is None:
-                continue
+            batch = [item for item in self._next_batch() if self._admit(item)]
+            if batch:
+                self._commit(batch)
+
+    def _next_batch(self) -> list[Inbound]:
+        """What is waiting now: one uplink while the relay keeps up, up to BATCH_MAX when
+        it falls behind (never waits to fill a batch)."""
+        batch: list[Inbound] = []
+        now = time.monotonic()
+        while self._deferred and self._deferred[0].due <= now and len(batch) < BATCH_MAX:
+            batch.append(self._deferred.popleft())
+        if not batch:
             try:
-                self._process(item)
-            except Exception:  # one bad message must not stop the relay for everyone
-                log.exception("failed to handle a message on %s", item.topic)
-                self.counters.errors += 1
-            finally:
-                if item.tries == 0 and item.qos > 0:
-                    self.client.ack(item.mid, item.qos)
+                first = self._inbox.get(timeout=DEFER_RETRY_S if self._deferred else 0.5)
+            except queue.Empty:
+                return batch
+            if first is None:
+                return batch
+            batch.append(first)
+        more = self._inbox.drain(BATCH_MAX - len(batch), per_key=BATCH_PER_TERMINAL)
+        batch.extend(item for item in more if item is not None)
+        return batch
 
-    def _next(self) -> Inbound | None:
-        if self._deferred and self._deferred[0].due <= time.monotonic():
-            return self._deferred.popleft()
-        try:
-            return self._inbox.get(timeout=DEFER_RETRY_S if self._deferred else 0.5)
-        except queue.Empty:
-            return None
-
-    def _process(self, item: Inbound) -> None:
+    def _admit(self, item: Inbound) -> bool:
+        """Decided before any transaction; what is turned away here is done with."""
         terminal = topics.terminal_of(item.topic)
         if terminal is None:
+            self._ack(item)
+            return False
+        if item.tries > 0 and not item.topic.endswith("/status") \
+                and not self.meter.allow(terminal):
+            self._over_rate(terminal, item)  # a retry costs like a message (first: on arrival)
+            return False
+        return True
+
+    def _commit(self, batch: list[Inbound]) -> None:
+        """One transaction for the batch; if it fails as a whole (a lost connection, a
+        deadlock between relays), each uplink is tried again in its own."""
+        try:
+            with self._db, self.store.session() as s:
+                results = [self._process(s, item) for item in batch]
+                due = (downlinks.claim_due(s, resend_after=RESEND_AFTER_S)
+                       if any(r.wake_delivery for r in results) else [])
+        except Exception:
+            if len(batch) > 1:
+                log.warning("a batch of %d uplinks failed; handling them one by one", len(batch))
+                for item in batch:
+                    self._commit([item])
+                return
+            log.exception("failed to handle a message on %s", batch[0].topic)
+            self.counters.errors += 1
+            self._ack(batch[0])
             return
+        for item, result in zip(batch, results, strict=True):
+            if result.deferred:
+                self._defer(item)
+                continue
+            self._publish(result.replies, direct=True)
+            self._ack(item)
+        self._publish([Publish(o.terminal, o.payload) for o in due])
+
+    def _process(self, s: Session, item: Inbound) -> Result:
+        """One uplink. No savepoint of its own (two statements and a flush each): if one
+        message breaks, the batch is rolled back and retried one uplink at a time."""
+        terminal = topics.terminal_of(item.topic)
+        assert terminal is not None  # _admit let only terminal topics through
         if item.topic.endswith("/status"):
-            self._presence(terminal, item.payload)
+            self._presence(s, terminal, item.payload)
+            return Result()
+        if self._settles_a_reply(item.payload):
+            return Result()
+        result = handle_in(s, self.cfg, terminal, item.payload)
+        if not result.deferred:
+            self.counters.handled += 1
+        return result
+
+    def _ack(self, item: Inbound) -> None:
+        if item.tries == 0 and item.qos > 0:
+            self.client.ack(item.mid, item.qos)
+
+    def _over_rate(self, terminal: str, item: Inbound) -> None:
+        """A terminal over its rate: the kiosk's outbox sends the message again later. Retries
+        of deferred messages are metered too, or a flooder's out-of-order messages would keep
+        the worker busy with nobody else's; and the error goes out at most once a second, or
+        the flooder's own downlink would load the broker as much as its uplink."""
+        if item.tries > 0:
+            self.counters.dropped_deferred += 1
             return
-        if item.tries == 0 and not self.meter.allow(terminal):
-            err = ServiceError("rate_limited", "Too many messages: this one will be sent again.")
+        now = time.monotonic()
+        if now - self._warned.get(terminal, -RATE_WARNING_S) >= RATE_WARNING_S:
+            self._warned[terminal] = now
+            err = ServiceError("rate_limited", "Too many messages: they will be sent again.")
             self._publish([error_reply(terminal, err, None)])
-            return
-        result = handle(self.store, self.cfg, terminal, item.payload)
-        if result.deferred:
-            self._defer(item)
-            return
-        self.counters.handled += 1
-        self._publish(result.replies)
-        if result.wake_delivery:
-            self._wake.set()
 
     def _defer(self, item: Inbound) -> None:
         """An uplink that overtook an earlier one of its terminal waits a little for it (it
@@ -189,14 +307,31 @@ class Relay:
         item.due = time.monotonic() + DEFER_RETRY_S
         self._deferred.append(item)
 
-    def _presence(self, terminal: str, payload: bytes) -> None:
+    def _presence(self, s: Session, terminal: str, payload: bytes) -> None:
         online = payload == topics.ONLINE
-        with self.store.session() as s:
-            s.execute(update(Terminal).where(Terminal.name == terminal)
-                      .values(online=online, last_seen=utcnow()))
+        s.execute(update(Terminal).where(Terminal.name == terminal)
+                  .values(online=online, last_seen=utcnow()))
 
-    def _publish(self, replies: list[Publish]) -> None:
+    def _settles_a_reply(self, raw: bytes) -> bool:
+        """A terminal's ``received`` for a direct reply (a state, a sync), which has no row to
+        confirm: handling it would cost three queries and change nothing. One that reaches
+        another relay of a group is handled in full, to the same no effect."""
+        if b'"receipt"' not in raw or not self._replies:
+            return False
+        try:
+            env = decode_uplink(raw)
+        except WireError:
+            return False
+        if env.type != "receipt" or env.body.status != "received":
+            return False
+        return self._replies.pop(env.body.ref, False) is None
+
+    def _publish(self, replies: list[Publish], *, direct: bool = False) -> None:
         for reply in replies:
+            if direct:  # not a downlink row: its receipt is settled by _settles_a_reply
+                self._replies[reply.payload["id"]] = None
+                if len(self._replies) > REPLIES_KEPT:
+                    self._replies.popitem(last=False)
             self.client.publish(reply.topic, encode(reply.payload), qos=1)
             self.counters.published += 1
 
@@ -210,7 +345,7 @@ class Relay:
             if not self._connected.is_set():
                 continue
             try:
-                with self.store.session() as s:
+                with self._db, self.store.session() as s:
                     due = downlinks.claim_due(s, resend_after=RESEND_AFTER_S)
                     if time.monotonic() - last_notice_check > 5:
                         notices.publish_due(s)
@@ -219,3 +354,30 @@ class Relay:
             except Exception:
                 log.exception("delivery round failed; retrying")
                 time.sleep(0.5)
+
+    # --- housekeeping -----------------------------------------------------------------------
+
+    def _housekeep(self) -> None:
+        if self._stop.wait(self.purge_first_check_s):
+            return
+        while True:
+            self.purge_if_due()
+            if self._stop.wait(self.purge_check_s):
+                return
+
+    def purge_if_due(self) -> retention.PurgeCounts | None:
+        """Purge past retention if no relay has this period; never raises (a failed purge
+        is tried again at the next check)."""
+        if self.purge_every is None:
+            return None
+        try:
+            counts = retention.purge_if_due(self.store.session, actor=f"relay:{self.username}",
+                                            every=self.purge_every)
+        except Exception:
+            log.exception("retention purge failed; trying again later")
+            return None
+        if counts is not None:
+            self.purges += 1
+            log.info("retention purge: %d messages, %d photos, %d downlinks, %d decisions",
+                     counts.messages, counts.media, counts.downlinks, counts.decisions)
+        return counts

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from hr_console.store.models import AuditEntry
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Full-width signs too: spreadsheets in East Asian locales read "＝1+1" as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 EXPORT_MAX_ROWS = 200_000
 
 

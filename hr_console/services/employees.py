@@ -1,22 +1,23 @@
 """Finding employees: the console's list, search and filters, paged on the server.
 
-Built to stay fast at tens of thousands of people: one page query (LIMIT/OFFSET on the
-name index) and one count bounded at ``COUNT_CAP`` rows, never a full load. The search
-matches the name (case- and accent-blind, as a substring) or a badge number exactly,
-through its keyed hash: badge numbers are never stored, so they cannot be searched
-any other way.
+Built to stay fast at tens of thousands of people: one page query and one count bounded
+at ``COUNT_CAP`` rows, never a full load. The page query finds the page's ids on the
+employees table alone (the (active, name) index walks in order) and only then joins teams
+and sites, so a late page skips bare index entries, not joined rows. The search matches
+the name (case- and accent-blind, as a substring, on the stored ``search_name``) or a badge
+number exactly, through its keyed hash: badge numbers are never stored, so they cannot be
+searched any other way.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select
+from sqlalchemy import Select, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from hr_console.services.secrets import badge_hash
-from hr_console.store.models import Employee, Site, Team
+from hr_console.store.models import Employee, Site, Team, search_key
 from relais_wire.limits import MAX_BADGE_CHARS
 
 COUNT_CAP = 50_000  # counting stops here; beyond it the list says "more than 50,000"
@@ -24,26 +25,9 @@ PER_PAGE_CHOICES = (25, 50, 100, 200)
 DEFAULT_PER_PAGE = 50
 MAX_QUERY_CHARS = 120
 
-# Accented capitals and small letters folded by the database itself where it has no
-# function of ours (PostgreSQL's translate(); same length on both sides).
-_ACCENTED = "ÀÁÂÃÄÅàáâãäåÇçÈÉÊËèéêëÌÍÎÏìíîïÑñÒÓÔÕÖòóôõöÙÚÛÜùúûüÝýÿ"
-_PLAIN = "aaaaaaaaaaaacceeeeeeeeiiiiiiiinnoooooooooouuuuuuuuyyy"
-assert len(_ACCENTED) == len(_PLAIN)
-
-
 def fold(text: str | None) -> str:
     """Lower case without accents: 'Élodie' and 'elodie' are the same to the search."""
-    decomposed = unicodedata.normalize("NFKD", (text or "").casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-def _folded_name(session: Session) -> ColumnElement:
-    """Employee.name folded inside the database."""
-    if session.get_bind().dialect.name == "sqlite":
-        dbapi = session.connection().connection.dbapi_connection
-        dbapi.create_function("relais_fold", 1, fold, deterministic=True)
-        return func.relais_fold(Employee.name)
-    return func.translate(func.lower(Employee.name), _ACCENTED, _PLAIN)
+    return search_key(text)
 
 
 @dataclass(frozen=True)
@@ -117,7 +101,7 @@ def _conditions(session: Session, flt: EmployeeFilter, pepper: str) -> tuple[lis
         conds.append(Employee.team_id.in_(select(Team.id).where(Team.site_id == flt.site)))
     q = flt.q.strip()[:MAX_QUERY_CHARS]
     if q:
-        name_match = _folded_name(session).contains(fold(q), autoescape=True)
+        name_match = Employee.search_name.contains(fold(q), autoescape=True)
         if len(q) <= MAX_BADGE_CHARS:
             digest = badge_hash(pepper, q)
             conds.append(or_(name_match, Employee.badge_hash == digest))
@@ -153,9 +137,10 @@ def find(session: Session, flt: EmployeeFilter, pepper: str, *, page: int = 1,
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
     conds, digest = _conditions(session, flt, pepper)
+    page_ids = (select(Employee.id).where(*conds).order_by(Employee.name, Employee.id)
+                .limit(per_page).offset((page - 1) * per_page).scalar_subquery())
     result = session.execute(
-        _rows_query(conds).order_by(Employee.name, Employee.id)
-        .limit(per_page).offset((page - 1) * per_page)
+        _rows_query([Employee.id.in_(page_ids)]).order_by(Employee.name, Employee.id)
     ).all()
     rows = [EmployeeRow(r[0], r[1], r[2], r[3] or "", r[4] or "", r[5], bool(r[6]), bool(r[7]),
                         r[8], r[9] is not None, bool(r[10])) for r in result]

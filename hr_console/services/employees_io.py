@@ -32,7 +32,8 @@ from hr_console.store.models import Employee, Site, Team
 from relais_wire.envelope import WireError, clean_text
 from relais_wire.limits import MAX_BADGE_CHARS, PIN_MAX_DIGITS, PIN_MIN_DIGITS
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Full-width signs too: spreadsheets in East Asian locales read "＝1+1" as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 MAX_ROWS = 20_000
 CHUNK_ROWS = 100
 

@@ -28,6 +28,7 @@ from hr_console.store.models import (
     Site,
     Team,
     Terminal,
+    search_key,
     utcnow,
 )
 
@@ -119,8 +120,8 @@ def generate(session: Session, *, employees: int = 10_000, messages: int = 1_000
     emp_rows = []
     created = now - dt.timedelta(days=days + 30)
     for i in range(employees):
-        emp_rows.append({"id": first_emp + i,
-                         "name": f"{rng.choice(FIRST)} {rng.choice(LAST)} {i + 1:05d}",
+        name = f"{rng.choice(FIRST)} {rng.choice(LAST)} {i + 1:05d}"
+        emp_rows.append({"id": first_emp + i, "name": name, "search_name": search_key(name),
                          "team_id": team_ids[i % len(team_ids)],
                          "language": "fr" if rng.random() < .85 else "en",
                          "active": True, "is_hr_desk": False, "moderation_mode": None,

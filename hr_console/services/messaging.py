@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hr_console.domain.moderation import effective_mode, keyword_hits, route
-from hr_console.services import audit, downlinks, people, settings
+from hr_console.services import audit, downlinks, people, photos, settings
 from hr_console.services.errors import NotFound, ServiceError
 from hr_console.store.models import (
     BadgeSession,
@@ -71,6 +71,11 @@ def receive(session: Session, speaker: BadgeSession, client_id: str, kind: str, 
     if existing is not None:
         return Outcome(existing.id, existing.state, existing.reason, duplicate=True)
     text, drawing, image = _content(kind, body)
+    if image is not None:
+        # A terminal is untrusted: the wire only checked the JPEG magic and the size, so the
+        # picture is decoded and re-encoded here like a console upload (bombs, metadata,
+        # trailing polyglot payloads) before anyone else's screen or browser sees it.
+        image = photos.normalise(image)
     refusal = people.check(session, sender_id, body.to)
     msg = Message(client_id=client_id, sender_id=sender_id, recipient_id=body.to,
                   terminal_id=speaker.terminal_id, kind=kind, body=text, drawing=drawing,

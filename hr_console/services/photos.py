@@ -70,6 +70,11 @@ def _pixels_only(img: Image.Image) -> Image.Image:
         oriented = ImageOps.exif_transpose(img) or img
     except Exception:  # a broken EXIF block: keep the pixels as they are
         oriented = img
+    if oriented.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        # 16-bit grey: scale to 8 bits (convert() would clip it to nearly all white).
+        wide = oriented.convert("I") if oriented.mode != "I" else oriented
+        scale = 255.0 / 65535.0 if wide.getextrema()[1] > 255 else 1.0
+        oriented = wide.point(lambda v: v * scale).convert("L")
     if oriented.mode in ("RGBA", "LA", "PA") or (oriented.mode == "P" and "transparency" in oriented.info):
         rgba = oriented.convert("RGBA")
         flat = Image.new("RGB", rgba.size, (255, 255, 255))

@@ -5,9 +5,11 @@ The audit log is append-only and is never purged; the purge itself is audited wi
 counts. Deletion runs in batches, each its own transaction, so a large first purge never
 holds the database (and the relay) for long.
 
-Scheduling: run ``relais purge`` once a day (cron or a systemd timer, see
-docs/retention.md); a relay may instead call ``purge_if_due`` on its timer,
-which purges at most once a day across every relay of the home.
+Scheduling: every relay asks ``purge_if_due`` now and then (``relais up`` runs one relay;
+``purge_every_hours`` in relais.toml, default 24, 0 for never); of several relays sharing
+the database exactly one purges per period: the claim is taken under a lock (a
+PostgreSQL advisory lock, or SQLite's ``BEGIN IMMEDIATE``) and recorded in the same
+transaction. ``relais purge`` from cron works as well and counts as that period's purge.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from hr_console.services import audit, settings
@@ -28,6 +30,7 @@ from hr_console.store.models import (
     Message,
     ModerationDecision,
     Notice,
+    Setting,
     utcnow,
 )
 
@@ -36,6 +39,10 @@ PURGE_ACTION = "retention.purge"
 MESSAGE_DOWNLINKS = ("text", "photo", "drawing", "state", "retract")
 
 OpenSession = Callable[[], AbstractContextManager[Session]]
+# Bookkeeping beside the settings (not one of them: settings.DEFAULTS does not list it):
+# when a relay last claimed the scheduled purge.
+CLAIM_KEY = "retention.claimed_at"
+PG_LOCK = 0x52454C5055524745  # 'RELPURGE': the advisory lock of the purge claim
 
 
 @dataclass
@@ -110,18 +117,47 @@ def purge(open_session: OpenSession, *, actor: str = "system", now: dt.datetime 
 
 
 def last_purge(session: Session) -> dt.datetime | None:
+    """When messages were last purged (by a relay or by ``relais purge``)."""
     return session.scalar(select(func.max(AuditEntry.ts)).where(AuditEntry.action == PURGE_ACTION))
+
+
+def claim_purge(session: Session, now: dt.datetime, every: dt.timedelta) -> bool:
+    """True for exactly one caller per period ``every``: the claim is checked and written
+    in one transaction that holds the lock, so two relays asking at the same moment cannot
+    both get it. A purge by ``relais purge`` within the period counts too."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres and not session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"),
+                                       {"key": PG_LOCK}):
+        return False  # another relay is deciding right now
+    # SQLite: the transaction began with BEGIN IMMEDIATE (hr_console.store.db), which
+    # already lets one writer at a time through.
+    row = session.get(Setting, CLAIM_KEY, with_for_update=True)
+    claimed = _parse(row.value) if row is not None else None
+    last = max((t for t in (claimed, last_purge(session)) if t is not None), default=None)
+    if last is not None and now - last < every:
+        return False
+    if row is None:
+        session.add(Setting(key=CLAIM_KEY, value=now.isoformat()))
+    else:
+        row.value = now.isoformat()
+    session.flush()
+    return True
+
+
+def _parse(value: object) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def purge_if_due(open_session: OpenSession, *, actor: str = "relay",
                  now: dt.datetime | None = None,
                  every: dt.timedelta = dt.timedelta(days=1)) -> PurgeCounts | None:
-    """For a relay's timer: purge when the last purge is older than ``every``.
-
-    Two relays racing here may both purge; that is harmless (the second finds nothing)."""
+    """For a relay's timer: purge when nobody has in the last ``every`` (None: not due, or
+    another relay has it)."""
     now = now or utcnow()
     with open_session() as s:
-        last = last_purge(s)
-    if last is not None and now - last < every:
-        return None
+        if not claim_purge(s, now, every):
+            return None
     return purge(open_session, actor=actor, now=now)

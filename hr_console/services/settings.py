@@ -43,5 +43,5 @@ def put(session: Session, key: str, value: Any) -> None:
 
 def all_settings(session: Session) -> dict[str, Any]:
     values = dict(DEFAULTS)
-    values.update({row.key: row.value for row in session.query(Setting)})
+    values.update({row.key: row.value for row in session.query(Setting) if row.key in DEFAULTS})
     return values

@@ -2,18 +2,26 @@
 
 Days are UTC calendar days (the database stores UTC). Every query is bounded by a time
 window on an indexed column, so the dashboard stays fast with millions of messages.
+
+The figures of days that are over (messages per day, moderation wait) only change when a
+purge removes old messages, so they are kept ``CLOSED_DAYS_TTL_S`` seconds per database;
+today's figures are always read afresh.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
+import threading
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from hr_console.services.moderation_queue import IS_HELD
 from hr_console.store.models import (
     Employee,
     Message,
@@ -27,6 +35,42 @@ from hr_console.store.models import (
 )
 
 OFFLINE_AFTER = dt.timedelta(minutes=10)  # a terminal silent this long counts as offline
+CLOSED_DAYS_TTL_S = 300.0  # how long the figures of past days are reused (0: never)
+
+T = TypeVar("T")
+_cache: dict[tuple, tuple[float, Any]] = {}
+_cache_lock = threading.Lock()
+_computing: dict[tuple, threading.Lock] = {}
+
+
+def _database(session: Session) -> str:
+    return session.get_bind().url.render_as_string(hide_password=True)
+
+
+def _remembered(key: tuple, compute: Callable[[], T], ttl: float | None = None) -> T:
+    """``compute()``, reused for ``ttl`` seconds (``CLOSED_DAYS_TTL_S`` by default). Two
+    requests missing at once (the dashboard loads its charts together) compute once."""
+    ttl = CLOSED_DAYS_TTL_S if ttl is None else ttl
+    with _cache_lock:
+        key_lock = _computing.setdefault(key, threading.Lock())
+    with key_lock:
+        hit = _cache.get(key)
+        if ttl > 0 and hit is not None and time.monotonic() - hit[0] < ttl:
+            return hit[1]
+        value = compute()
+        with _cache_lock:
+            if len(_cache) > 256:  # one entry per database, chart and day: stays tiny
+                _cache.clear()
+                _computing.clear()
+            _cache[key] = (time.monotonic(), value)
+        return value
+
+
+def forget() -> None:
+    """Drop every remembered figure (tests, or after a purge)."""
+    with _cache_lock:
+        _cache.clear()
+        _computing.clear()
 
 
 def _midnight(now: dt.datetime) -> dt.datetime:
@@ -61,8 +105,8 @@ class Overview:
 
 def overview(session: Session, now: dt.datetime | None = None) -> Overview:
     now = now or utcnow()
-    held = session.scalar(select(func.count()).select_from(Message).where(Message.state == "held"))
-    oldest = session.scalar(select(func.min(Message.created_at)).where(Message.state == "held"))
+    held = session.scalar(select(func.count()).select_from(Message).where(IS_HELD))
+    oldest = session.scalar(select(func.min(Message.created_at)).where(IS_HELD))
     today = session.scalar(select(func.count()).select_from(Message)
                            .where(Message.created_at >= _midnight(now)))
     live_urgent = (Notice.urgent.is_(True), Notice.published_at.is_not(None),
@@ -90,14 +134,17 @@ def messages_per_day(session: Session, days: int = 14,
     """Messages received per day (every state), oldest day first, zero-filled.
 
     One range count per day on the time index (covering): no per-row date function, the
-    same SQL on SQLite and PostgreSQL."""
-    out = []
-    for d in day_range(days, now):
+    same SQL on SQLite and PostgreSQL. Past days are remembered, today is counted."""
+    dates = day_range(days, now)
+
+    def count(d: dt.date) -> int:
         start = dt.datetime.combine(d, dt.time())
-        n = session.scalar(select(func.count()).select_from(Message).where(
-            Message.created_at >= start, Message.created_at < start + dt.timedelta(days=1)))
-        out.append((d, n or 0))
-    return out
+        return session.scalar(select(func.count()).select_from(Message).where(
+            Message.created_at >= start, Message.created_at < start + dt.timedelta(days=1))) or 0
+
+    past = _remembered(("per_day", _database(session), dates[0], dates[-1]),
+                       lambda: [count(d) for d in dates[:-1]])
+    return list(zip(dates, [*past, count(dates[-1])], strict=True))
 
 
 @dataclass(frozen=True)
@@ -106,12 +153,6 @@ class WaitDay:
     decided: int
     median_s: float | None
     p90_s: float | None
-
-
-def _percentile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile of an already sorted, non-empty list."""
-    rank = max(1, math.ceil(q * len(sorted_values)))
-    return sorted_values[rank - 1]
 
 
 def _seconds_between(later, earlier):  # noqa: ANN001, ANN202 - SQL expressions
@@ -124,29 +165,52 @@ def _seconds_between_sqlite(later, earlier):  # noqa: ANN001, ANN202
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
-def moderation_wait(session: Session, days: int = 14,
-                    now: dt.datetime | None = None) -> list[WaitDay]:
-    """How long held messages waited for a decision (approve or reject), per decision day."""
-    dates = day_range(days, now)
-    start = dt.datetime.combine(dates[0], dt.time())
+def _waits(session: Session, start: dt.datetime, end: dt.datetime | None) -> dict[str, WaitDay]:
+    """Median and 90th percentile wait per decision day in [start, end), nearest rank,
+    ranked by the database (window functions): two rows per day come back, not every
+    decision."""
     between = (_seconds_between_sqlite if session.get_bind().dialect.name == "sqlite"
                else _seconds_between)
-    decided_day = func.date(ModerationDecision.created_at)
+    conds = [ModerationDecision.created_at >= start,
+             ModerationDecision.decision.in_(("approve", "reject"))]
+    if end is not None:
+        conds.append(ModerationDecision.created_at < end)
+    waits = (select(func.date(ModerationDecision.created_at).label("day"),
+                    between(ModerationDecision.created_at, Message.created_at).label("s"))
+             .join(Message, Message.id == ModerationDecision.message_id).where(*conds).subquery())
+    ranked = select(
+        waits.c.day, waits.c.s,
+        func.row_number().over(partition_by=waits.c.day, order_by=waits.c.s).label("rn"),
+        func.count().over(partition_by=waits.c.day).label("n"),
+    ).subquery()
+    # Nearest rank: ceil(q * n), in integers: (n + 1) // 2 and (9n + 9) // 10.
+    median_rank, p90_rank = (ranked.c.n + 1) // 2, (9 * ranked.c.n + 9) // 10
     rows = session.execute(
-        select(decided_day, between(ModerationDecision.created_at, Message.created_at))
-        .join(Message, Message.id == ModerationDecision.message_id)
-        .where(ModerationDecision.created_at >= start,
-               ModerationDecision.decision.in_(("approve", "reject")))
+        select(ranked.c.day, ranked.c.n, ranked.c.rn == median_rank, ranked.c.rn == p90_rank,
+               ranked.c.s)
+        .where(or_(ranked.c.rn == median_rank, ranked.c.rn == p90_rank))
     ).all()
-    waits: dict[str, list[float]] = defaultdict(list)
-    for day, seconds in rows:
-        waits[str(day)[:10]].append(max(0.0, float(seconds or 0)))
-    out = []
-    for d in dates:
-        values = sorted(waits.get(d.isoformat(), ()))
-        out.append(WaitDay(d, len(values), _percentile(values, 0.5) if values else None,
-                           _percentile(values, 0.9) if values else None))
+    out: dict[str, WaitDay] = {}
+    for day, n, is_median, is_p90, seconds in rows:
+        key = str(day)[:10]
+        seconds = max(0.0, float(seconds or 0))
+        prev = out.get(key) or WaitDay(dt.date.fromisoformat(key), int(n), None, None)
+        out[key] = WaitDay(prev.day, prev.decided, seconds if is_median else prev.median_s,
+                           seconds if is_p90 else prev.p90_s)
     return out
+
+
+def moderation_wait(session: Session, days: int = 14,
+                    now: dt.datetime | None = None) -> list[WaitDay]:
+    """How long held messages waited for a decision (approve or reject), per decision day.
+    Past days are remembered, today is ranked afresh."""
+    dates = day_range(days, now)
+    start = dt.datetime.combine(dates[0], dt.time())
+    today = dt.datetime.combine(dates[-1], dt.time())
+    past = _remembered(("wait", _database(session), dates[0], dates[-1]),
+                       lambda: _waits(session, start, today))
+    found = {**past, **_waits(session, today, None)}
+    return [found.get(d.isoformat()) or WaitDay(d, 0, None, None) for d in dates]
 
 
 @dataclass(frozen=True)
@@ -178,24 +242,42 @@ class TeamFlows:
         return sorted(total, key=lambda t: (-total[t], self.teams.get(t, "")))[:limit]
 
 
-def team_flows(session: Session, days: int = 7, now: dt.datetime | None = None) -> TeamFlows:
-    """Who talks to whom, between teams, over the last ``days`` days (team 0: no team).
-
-    Grouped by team pair in SQL, so only (teams x teams) rows come back to Python."""
-    start = (now or utcnow()) - dt.timedelta(days=days)
+def _team_pairs(session: Session, start: dt.datetime,
+                end: dt.datetime | None) -> dict[tuple[int, int], int]:
     sender, recipient = aliased(Employee), aliased(Employee)
+    conds = [Message.created_at >= start]
+    if end is not None:
+        conds.append(Message.created_at < end)
     rows = session.execute(
         select(sender.team_id, recipient.team_id, func.count())
         .select_from(Message)
         .join(sender, sender.id == Message.sender_id)
         .join(recipient, recipient.id == Message.recipient_id)
-        .where(Message.created_at >= start)
+        .where(*conds)
         .group_by(sender.team_id, recipient.team_id)
     ).all()
     matrix: dict[tuple[int, int], int] = defaultdict(int)
     for src, dst, n in rows:
         matrix[(src or 0, dst or 0)] += n
+    return dict(matrix)
+
+
+def team_flows(session: Session, days: int = 7, now: dt.datetime | None = None) -> TeamFlows:
+    """Who talks to whom, between teams, over the last ``days`` calendar days, today
+    included (team 0: no team).
+
+    Grouped by team pair in SQL, so only (teams x teams) rows come back to Python. Past
+    days are remembered (a week of a million-message home is ~80,000 rows to join), today
+    is grouped afresh."""
+    dates = day_range(days, now)
+    start = dt.datetime.combine(dates[0], dt.time())
+    today = dt.datetime.combine(dates[-1], dt.time())
+    past = _remembered(("flows", _database(session), dates[0], dates[-1]),
+                       lambda: _team_pairs(session, start, today))
+    matrix = dict(past)
+    for pair, n in _team_pairs(session, today, None).items():
+        matrix[pair] = matrix.get(pair, 0) + n
     names = {tid: f"{team} ({site_name})" for tid, team, site_name in session.execute(
         select(Team.id, Team.name, Site.name).join(Site, Site.id == Team.site_id))}
     names[0] = ""
-    return TeamFlows(days, names, dict(matrix))
+    return TeamFlows(days, names, matrix)

@@ -7,6 +7,7 @@ the relay and the console read and write here, and the broker only carries.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from sqlalchemy import (
     JSON,
@@ -20,12 +21,23 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def search_key(text: str | None) -> str:
+    """Lower case without accents: what a name is searched by ('Élodie' finds 'elodie')."""
+    decomposed = unicodedata.normalize("NFKD", (text or "").casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _search_default(context) -> str:  # noqa: ANN001 - SQLAlchemy's execution context
+    return search_key(context.get_current_parameters().get("name"))
 
 
 class Base(DeclarativeBase):
@@ -54,6 +66,11 @@ class Employee(Base):
     __tablename__ = "employees"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), index=True)
+    # ``search_key(name)``: a substring search scans this column in the database instead
+    # of folding every name in Python at each request. Set on INSERT (ORM or Core, from the
+    # row's name) and on every ORM update; a Core UPDATE of ``name`` must set it too.
+    search_name: Mapped[str] = mapped_column(Text, default=_search_default,
+                                             server_default="")
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     badge_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     pin_hash: Mapped[str | None] = mapped_column(String(200))
@@ -65,6 +82,13 @@ class Employee(Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     team: Mapped[Team | None] = relationship(foreign_keys=[team_id])
+    __table_args__ = (Index("ix_employees_active_name", "active", "name"),)
+
+
+@event.listens_for(Employee, "before_insert")
+@event.listens_for(Employee, "before_update")
+def _keep_search_name(_mapper, _conn, target: Employee) -> None:  # noqa: ANN001
+    target.search_name = search_key(target.name)
 
 
 class Shift(Base):
@@ -155,7 +179,7 @@ class Message(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     drawing: Mapped[dict | None] = mapped_column(JSON)
     media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
-    state: Mapped[str] = mapped_column(String(12), index=True)
+    state: Mapped[str] = mapped_column(String(12))
     reason: Mapped[str | None] = mapped_column(String(300))
     moderation: Mapped[str] = mapped_column(String(8), default="none")
     keyword_hits: Mapped[list | None] = mapped_column(JSON)
@@ -171,6 +195,9 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("sender_id", "client_id", name="uq_message_sender_client_id"),
         Index("ix_messages_recipient_state", "recipient_id", "state"),
+        # The held queue: its count, its oldest and its pages, without walking the time
+        # index from the oldest message (the state index alone lets SQLite choose that).
+        Index("ix_messages_state_created", "state", "created_at"),
         Index("ix_messages_sender_created", "sender_id", "created_at"),
     )
 
@@ -230,7 +257,7 @@ class ModerationDecision(Base):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("console_users.id"))
     decision: Mapped[str] = mapped_column(String(10))  # approve | reject | retract
     reason: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
 class AuditEntry(Base):

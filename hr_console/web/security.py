@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, Response, redirect, request, session, url_for
+from flask import Flask, Response, abort, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
 CSP = (
@@ -31,6 +31,15 @@ def init_app(app: Flask) -> None:
         if request.endpoint not in ("static",):
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp
+
+    @app.before_request
+    def _no_nul():  # noqa: ANN202
+        """A NUL character is never part of a name, a search or a date, and PostgreSQL
+        refuses it in any text: a request carrying one is bad input, not a server error."""
+        fields = [*request.args.items(multi=True), *request.form.items(multi=True)]
+        if any("\x00" in key or "\x00" in value for key, value in fields):
+            abort(400, description="A request field holds a NUL character.")
+        return None
 
     @app.before_request
     def _idle_timeout():  # noqa: ANN202

@@ -36,6 +36,9 @@ log = logging.getLogger("relais.link")
 SESSION_EXPIRY_S = 7 * 24 * 3600
 TRACKED = frozenset({"text", "photo", "drawing", "notice", "state", "retract"})
 TRANSIENT_ERRORS = frozenset({"rate_limited"})
+# Outbox items (re)sent per resend tick (0.5 s) at most: well within the relay's per-terminal
+# rate, so a long queue drains in order instead of being refused in bulk.
+RESEND_WINDOW = 8
 
 
 class TerminalLink:
@@ -172,7 +175,7 @@ class TerminalLink:
                 self._flush(all_pending=False)
 
     def _flush(self, *, all_pending: bool) -> None:
-        for item in self.outbox.due(all_pending=all_pending):
+        for item in self.outbox.due(all_pending=all_pending, limit=RESEND_WINDOW):
             if not self.connected:
                 return
             self._publish_item(item.id, item.payload)
@@ -195,6 +198,7 @@ class TerminalLink:
         client.publish(topics.status(self.terminal), topics.ONLINE, qos=1, retain=True)
         self._connected.set()
         self._emit(ev.LinkUp())
+        self.outbox.make_all_due()  # then the resend timer drains the queue from its head
         threading.Thread(target=self._flush, kwargs={"all_pending": True}, daemon=True).start()
         if self.sid:
             self.request_sync()

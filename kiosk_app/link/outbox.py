@@ -81,15 +81,25 @@ class Outbox:
                 raise
         return Item(payload["id"], seq, payload.get("sid"), payload["type"], payload, 0)
 
-    def due(self, now: float | None = None, *, all_pending: bool = False) -> list[Item]:
+    def due(self, now: float | None = None, *, all_pending: bool = False,
+            limit: int | None = None) -> list[Item]:
+        """What to (re)send now, oldest first, at most ``limit``.
+
+        One timer for the whole queue, the oldest item's: when it is due, the queue goes
+        again from its head, in order; until then only what was never sent. The relay
+        commits a terminal's messages in ``seq`` order and holds back any that overtakes a
+        missing one, so later items resent on their own timers, ahead of an older one
+        further along its backoff, would only spend the terminal's rate budget. ``limit``
+        keeps a long queue (after a long time offline) within that budget: the next items
+        go once the relay has answered these."""
         now = time.time() if now is None else now
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, seq, sid, kind, payload, attempts FROM outbox WHERE state='pending'"
-                + ("" if all_pending else " AND next_try <= ?") + " ORDER BY created, rowid",
-                () if all_pending else (now,),
-            ).fetchall()
-        return [Item(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
+                "SELECT id, seq, sid, kind, payload, attempts, next_try FROM outbox "
+                "WHERE state='pending' ORDER BY created, rowid").fetchall()
+        if rows and not all_pending and rows[0][6] > now:
+            rows = [r for r in rows if r[5] == 0]
+        return [Item(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows[:limit]]
 
     def sent(self, item_id: str, now: float | None = None) -> None:
         now = time.time() if now is None else now

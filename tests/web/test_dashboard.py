@@ -124,3 +124,85 @@ def test_charts_draw_with_no_data(console) -> None:  # noqa: ANN001
     for url in CHARTS:
         body = c.get(url).get_data(as_text=True)
         assert body.startswith("<svg") and body.endswith("</svg>")
+
+
+def _held_and_decided(console, waits_min: list[int], now: dt.datetime) -> None:  # noqa: ANN001
+    """One message per wait, decided ``now`` after waiting that many minutes."""
+    sent = [cd.send(console, "Karim Benali", "Sophie Martin", f"m{i}") for i in range(len(waits_min))]
+    with console.session() as s:
+        for msg, minutes in zip(sent, waits_min, strict=True):
+            s.execute(update(Message).where(Message.id == msg.id)
+                      .values(created_at=now - dt.timedelta(minutes=minutes)))
+            s.add(ModerationDecision(message_id=msg.id, decision="approve", created_at=now))
+
+
+@pytest.mark.parametrize("n", [10, 11])
+def test_wait_percentiles_are_nearest_rank(console, n) -> None:  # noqa: ANN001
+    """Ranked by the database: the median is the ceil(n/2)-th wait, p90 the ceil(0.9n)-th."""
+    now = utcnow().replace(hour=12)
+    _held_and_decided(console, [m for m in range(n, 0, -1)], now)  # shuffled order
+    with console.session() as s:
+        today = stats.moderation_wait(s, 14, now)[-1]
+    rank_median, rank_p90 = -(-n // 2), -(-9 * n // 10)
+    assert today.decided == n
+    assert round(today.median_s / 60) == rank_median and round(today.p90_s / 60) == rank_p90
+
+
+def test_past_days_are_remembered_today_is_not(console) -> None:  # noqa: ANN001
+    now = utcnow()
+    three_days_ago = (now - dt.timedelta(days=3)).date()
+    with console.session() as s:
+        before = dict(stats.messages_per_day(s, 14, now))
+        assert stats.team_flows(s, 7, now).matrix == {}
+    assert before[now.date()] == 0 and before[three_days_ago] == 0
+    late = cd.send(console, "Karim Benali", "Sophie Martin", "hier")
+    cd.send(console, "Sophie Martin", "Karim Benali", "aujourd'hui")
+    with console.session() as s:
+        s.execute(update(Message).where(Message.id == late.id)
+                  .values(created_at=now - dt.timedelta(days=3)))
+    with console.session() as s:
+        again = dict(stats.messages_per_day(s, 14, now))
+        flows = stats.team_flows(s, 7, now)
+    assert again[now.date()] == 1  # today: counted at every call
+    assert again[three_days_ago] == 0  # a past day: remembered (CLOSED_DAYS_TTL_S)
+    stats.forget()
+    with console.session() as s:
+        fresh = dict(stats.messages_per_day(s, 14, now))
+        fresh_flows = stats.team_flows(s, 7, now)
+    assert fresh[three_days_ago] == 1
+    assert sum(flows.matrix.values()) == 1 and sum(fresh_flows.matrix.values()) == 2
+
+
+def test_no_cache_means_fresh_figures(console, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(stats, "CLOSED_DAYS_TTL_S", 0)
+    now = utcnow()
+    with console.session() as s:
+        stats.messages_per_day(s, 14, now)
+    msg = cd.send(console, "Karim Benali", "Sophie Martin", "avant-hier")
+    with console.session() as s:
+        s.execute(update(Message).where(Message.id == msg.id)
+                  .values(created_at=now - dt.timedelta(days=2)))
+    with console.session() as s:
+        assert dict(stats.messages_per_day(s, 14, now))[(now - dt.timedelta(days=2)).date()] == 1
+
+
+def test_held_figures_on_a_busy_day(console) -> None:  # noqa: ANN001
+    """The held count and the oldest held come from the (state, created_at) index, with
+    'held' in the SQL text (no generic plan for a bound state on PostgreSQL)."""
+    from hr_console.services import moderation_queue as mq
+
+    sql = str(select(Message.id).where(mq.IS_HELD).compile(
+        dialect=console.app.extensions["relais_store"].engine.dialect,
+        compile_kwargs={"render_postcompile": True}))
+    assert "'held'" in sql
+    a = cd.send(console, "Karim Benali", "Sophie Martin", "un")
+    cd.send(console, "Karim Benali", "Sophie Martin", "deux")
+    with console.session() as s:
+        s.execute(update(Message).where(Message.id == a.id)
+                  .values(created_at=utcnow() - dt.timedelta(hours=5)))
+    with console.session() as s:
+        ov = stats.overview(s)
+        scope = mq.scope_for(s, "hr", None)
+        assert mq.held_count(s, scope) == ov.held == 2
+        assert mq.oldest_held(s, scope) == ov.oldest_held
+    assert 4.9 * 3600 < (utcnow() - ov.oldest_held).total_seconds() < 5.1 * 3600

@@ -130,6 +130,9 @@ def _item_json(item: mq.Item) -> dict[str, Any]:
     }
 
 
+MAX_ID = 2**53  # ids a client may name (a database integer holds 2**63 - 1)
+
+
 @bp.get("/queue.json")
 @roles_required(*MODERATORS)
 def queue_json():  # noqa: ANN201
@@ -140,6 +143,8 @@ def queue_json():  # noqa: ANN201
         shown = [int(x) for x in request.args.get("ids", "").split(",") if x.strip()][:500]
     except ValueError:
         abort(400)
+    if since > MAX_ID or any(abs(i) > MAX_ID for i in shown):
+        abort(400)  # no row has such an id, and the database column could not even hold it
     with uow() as s:
         scope = _scope(s)
         new = mq.held(s, scope, after_id=since, limit=PER_PAGE)

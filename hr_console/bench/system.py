@@ -1,0 +1,206 @@
+"""The installation a benchmark runs against: a throw-away home with its own broker, an
+organisation of bench terminals and people, relays as separate ``relais relay`` processes.
+
+Relays run in their own processes so their CPU and memory can be read with psutil and so
+they never share a GIL with the load generators (see :mod:`hr_console.bench.farm`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from broker_config.process import BrokerProcess, free_port
+from hr_console import config as config_mod
+from hr_console.config import Settings
+
+PG_DATABASE = "relais_bench_relay"
+TEAM_SIZE = 20
+RAW_TERMINAL = "bench-raw"
+
+
+def terminal_name(i: int) -> str:
+    return f"bench-{i:04d}"
+
+
+def badge(i: int) -> str:
+    return f"B{i:05d}"
+
+
+def raise_fd_limit() -> int:
+    """1,000 connections need more descriptors than a shell's default soft limit; the broker
+    started from here inherits the raised limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def pg_reachable(url: str) -> bool:
+    engine = create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+    finally:
+        engine.dispose()
+
+
+def _pg_admin(admin_url: str, sql: str) -> None:
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(sql))
+    finally:
+        engine.dispose()
+
+
+def pg_create(admin_url: str) -> str:
+    """A fresh database of our own next to the admin URL's (never the admin one itself)."""
+    _pg_admin(admin_url, f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+    _pg_admin(admin_url, f'CREATE DATABASE "{PG_DATABASE}"')
+    return make_url(admin_url).set(database=PG_DATABASE).render_as_string(hide_password=False)
+
+
+def pg_drop(admin_url: str) -> None:
+    _pg_admin(admin_url, f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+
+
+@dataclass
+class Bench:
+    """Credentials of the bench organisation: terminal i hosts employee i (badge ``badge(i)``)."""
+
+    terminals: dict[str, str] = field(default_factory=dict)  # name -> password
+    raw_password: str = ""
+
+
+def create_org(cfg: Settings, count: int) -> Bench:
+    """Teams of ``TEAM_SIZE`` who may write to each other, unmoderated, one terminal each."""
+    from hr_console.services import broker, directory
+    from hr_console.store.db import Store
+
+    out = Bench()
+    store = Store(cfg.database_url)
+    try:
+        with store.session() as s:
+            site = directory.site(s, "bench")
+            team = None
+            for i in range(1, count + 1):
+                if (i - 1) % TEAM_SIZE == 0:
+                    team = directory.team(s, f"Bench {i // TEAM_SIZE + 1}", site,
+                                          moderation_mode="none")
+                    directory.contact_rule(s, "team", team.id, "team", team.id)
+                directory.employee(s, f"Bench {i:04d}", pepper=cfg.badge_pepper, team_row=team,
+                                   badge=badge(i), moderation_mode="none")
+                _, creds = directory.terminal(s, terminal_name(i), site)
+                out.terminals[creds.username] = creds.password
+            _, creds = directory.terminal(s, RAW_TERMINAL, site)
+            out.raw_password = creds.password
+            s.flush()
+            broker.apply(s, cfg)
+    finally:
+        store.dispose()
+    return out
+
+
+@dataclass
+class RelayProcess:
+    instance: int
+    proc: subprocess.Popen[bytes]
+    ps: psutil.Process
+
+    def cpu_seconds(self) -> float:
+        t = self.ps.cpu_times()
+        return t.user + t.system
+
+    def rss(self) -> int:
+        return self.ps.memory_info().rss
+
+
+class System:
+    """One bench home: ``start()`` renders and starts the broker; relays come and go."""
+
+    def __init__(self, *, db_url: str | None, terminals: int, workdir: Path | None = None,
+                 profile_dir: Path | None = None) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="relais-bench-", dir=workdir))
+        # Outboxes on tmpfs when there is one: the kiosk's fsync is the kiosk's disk, not the
+        # relay we are measuring.
+        shm = Path("/dev/shm")
+        self.scratch = Path(tempfile.mkdtemp(prefix="relais-bench-", dir=shm)) \
+            if shm.is_dir() and os.access(shm, os.W_OK) else self.tmp / "scratch"
+        self.db_url = db_url
+        self.count = terminals
+        self.profile_dir = profile_dir
+        self.cfg: Settings | None = None
+        self.org = Bench()
+        self.broker: BrokerProcess | None = None
+        self.relays: list[RelayProcess] = []
+
+    @property
+    def home(self) -> Path:
+        return self.tmp / "home"
+
+    def start(self) -> System:
+        from hr_console.cli import _broker_process, initialise
+
+        raise_fd_limit()
+        cfg = config_mod.load(self.home, db_url=self.db_url, mqtt_port=free_port(),
+                              console_port=free_port())
+        self.cfg = initialise(cfg)
+        self.org = create_org(self.cfg, self.count)
+        self.broker = _broker_process(self.cfg)
+        self.broker.start()
+        return self
+
+    def start_relay(self, instance: int = 1) -> RelayProcess:
+        assert self.cfg is not None
+        log = (self.tmp / f"relay-{instance}.log").open("ab")
+        cmd = [sys.executable, "-m", "hr_console.cli", "--home", str(self.home), "relay",
+               "--instance", str(instance)]
+        if self.profile_dir is not None:
+            out = self.profile_dir / f"relay-{instance}-{int(time.time())}"
+            cmd = [sys.executable, "-m", "hr_console.bench.profiled_relay", "--home",
+                   str(self.home), "--instance", str(instance), "--out", str(out)]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
+        log.close()
+        line = proc.stdout.readline() if proc.stdout else b""
+        if b"connected" not in line:
+            proc.kill()
+            raise RuntimeError(f"relay {instance} did not start; see {self.tmp}/relay-{instance}.log")
+        relay = RelayProcess(instance, proc, psutil.Process(proc.pid))
+        self.relays.append(relay)
+        return relay
+
+    def stop_relays(self) -> None:
+        for relay in self.relays:
+            relay.proc.terminate()
+        for relay in self.relays:
+            try:
+                relay.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                relay.proc.kill()
+                relay.proc.wait()
+        self.relays.clear()
+
+    def close(self) -> None:
+        self.stop_relays()
+        if self.broker is not None:
+            self.broker.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        shutil.rmtree(self.scratch, ignore_errors=True)
