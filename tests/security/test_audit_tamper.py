@@ -1,0 +1,171 @@
+"""Tampering with the audit log behind the application's back is caught by `relais audit verify`.
+
+Every case edits the database directly (as someone with database access would), runs the
+real command, and then puts the original rows back for the next case. Altering any column,
+deleting any row (first, middle, the tail, all of them), reordering rows (ids swapped or
+contents swapped) and removing the anchor must each make the command fail with a reason.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, delete, insert, select, text
+from sqlalchemy.engine import Connection, Engine
+
+from broker_config.process import free_port
+from hr_console.cli import main
+from hr_console.config import load
+from hr_console.services.audit import ANCHOR_KEY
+from hr_console.store.models import AuditEntry, Setting
+from tests.security import reporting
+
+
+def relais(home: Path, *args: str) -> Any:
+    return CliRunner().invoke(main, ["--home", str(home), *args], catch_exceptions=False)
+
+
+@pytest.fixture
+def home(tmp_path: Path, db_url: str) -> Path:
+    h = tmp_path / "home"
+    assert relais(h, "--db-url", db_url, "--mqtt-port", str(free_port()), "init").exit_code == 0
+    assert relais(h, "demo-data", "--password", "tamper-pw-1").exit_code == 0
+    for i in range(3):  # a few entries with details, from the console-user use case
+        result = relais(h, "user", "add", f"user{i}", "--role", "hr", "--password", "long-enough-1")
+        assert result.exit_code == 0, result.output
+    return h
+
+
+AUDIT, SETTINGS = AuditEntry.__table__, Setting.__table__
+
+
+def _rows(conn: Connection) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in conn.execute(select(AUDIT).order_by(AUDIT.c.id))]
+
+
+def _restore(engine: Engine, rows: list[dict[str, Any]], anchor: Any) -> None:
+    with engine.begin() as conn:
+        conn.execute(delete(AUDIT))
+        conn.execute(insert(AUDIT), rows)
+        conn.execute(delete(SETTINGS).where(SETTINGS.c.key == ANCHOR_KEY))
+        conn.execute(insert(SETTINGS).values(key=ANCHOR_KEY, value=anchor))
+
+
+def _swap_ids(conn: Connection, a: int, b: int) -> None:
+    conn.execute(text("UPDATE audit_log SET id = -1 WHERE id = :a"), {"a": a})
+    conn.execute(text("UPDATE audit_log SET id = :a WHERE id = :b"), {"a": a, "b": b})
+    conn.execute(text("UPDATE audit_log SET id = :b WHERE id = -1"), {"b": b})
+
+
+def _swap_contents(conn: Connection, a: int, b: int) -> None:
+    """Two rows exchange everything but their ids: the log reads in another order."""
+    rows = {r["id"]: r for r in _rows(conn) if r["id"] in (a, b)}
+    for mine, theirs in ((a, b), (b, a)):
+        other = rows[theirs]
+        conn.execute(text("UPDATE audit_log SET ts = :ts, actor = :actor, action = :action, "
+                          "target = :target, prev_hash = :prev_hash, hash = :hash WHERE id = :id"),
+                     {**{k: other[k] for k in ("ts", "actor", "action", "target", "prev_hash",
+                                               "hash")}, "id": mine})
+
+
+def _set_detail(conn: Connection, row_id: int, detail: str) -> None:
+    cast = "CAST(:d AS JSON)" if conn.dialect.name == "postgresql" else ":d"
+    conn.execute(text(f"UPDATE audit_log SET detail = {cast} WHERE id = :id"),
+                 {"d": detail, "id": row_id})
+
+
+def _sql(statement: str, **params: Any) -> Callable[[Connection, int], None]:
+    return lambda conn, _n: conn.execute(text(statement), params)
+
+
+# name -> how to tamper (given the connection and the number of entries)
+CASES: dict[str, Callable[[Connection, int], None]] = {
+    "alter actor": _sql("UPDATE audit_log SET actor = 'mallory' WHERE id = 5"),
+    "alter action": _sql("UPDATE audit_log SET action = 'nothing.happened' WHERE id = 1"),
+    "alter target": _sql("UPDATE audit_log SET target = 'employee:999' WHERE id = 7"),
+    "alter detail": lambda conn, n: _set_detail(conn, n - 1, '{"role": "admin"}'),
+    "alter timestamp": _sql("UPDATE audit_log SET ts = :ts WHERE id = 3",
+                            ts="2001-01-01 00:00:00.000000"),
+    "add whitespace to a target": _sql("UPDATE audit_log SET target = target || ' ' WHERE id = 2"),
+    "alter hash": _sql("UPDATE audit_log SET hash = :h WHERE id = 4", h="f" * 64),
+    "alter prev_hash": _sql("UPDATE audit_log SET prev_hash = :h WHERE id = 4", h="0" * 64),
+    "alter last row": lambda conn, n: conn.execute(
+        text("UPDATE audit_log SET actor = 'mallory' WHERE id = :id"), {"id": n}),
+    "delete first row": _sql("DELETE FROM audit_log WHERE id = 1"),
+    "delete a middle row": _sql("DELETE FROM audit_log WHERE id = 10"),
+    "delete the last row (tail)": lambda conn, n: conn.execute(
+        text("DELETE FROM audit_log WHERE id = :id"), {"id": n}),
+    "delete the last three rows": lambda conn, n: conn.execute(
+        text("DELETE FROM audit_log WHERE id > :id"), {"id": n - 3}),
+    "delete every row": _sql("DELETE FROM audit_log"),
+    "delete a row and renumber the rest": lambda conn, n: [
+        conn.execute(text("DELETE FROM audit_log WHERE id = 8")),
+        *[conn.execute(text("UPDATE audit_log SET id = :new WHERE id = :old"),
+                       {"new": i - 1, "old": i}) for i in range(9, n + 1)]],
+    "reorder: swap two ids": lambda conn, _n: _swap_ids(conn, 6, 9),
+    "reorder: swap the last two ids": lambda conn, n: _swap_ids(conn, n - 1, n),
+    "reorder: swap two rows' contents": lambda conn, _n: _swap_contents(conn, 12, 13),
+    "delete the anchor": _sql("DELETE FROM settings WHERE key = :k", k=ANCHOR_KEY),
+}
+
+
+def test_every_kind_of_tampering_is_detected(home: Path, db_url: str) -> None:
+    cfg = load(home)
+    engine = create_engine(cfg.database_url)
+    try:
+        with engine.connect() as conn:
+            rows = _rows(conn)
+            anchor = conn.execute(select(SETTINGS.c.value)
+                                  .where(SETTINGS.c.key == ANCHOR_KEY)).scalar_one()
+        n = len(rows)
+        assert n >= 25
+        clean = relais(home, "audit", "verify")
+        assert clean.exit_code == 0 and f"intact: {n} entries" in clean.output, clean.output
+        missed, reasons = [], {}
+        for name, tamper in CASES.items():
+            with engine.begin() as conn:
+                tamper(conn, n)
+            result = relais(home, "audit", "verify")
+            if result.exit_code == 0 or "NOT intact" not in result.output:
+                missed.append(name)
+            reasons[name] = result.output.strip().splitlines()[-1]
+            _restore(engine, rows, anchor)
+            assert relais(home, "audit", "verify").exit_code == 0, f"restore after {name!r}"
+    finally:
+        engine.dispose()
+    assert not missed, f"undetected: {missed}\n{reasons}"
+    backend = "postgresql" if cfg.database_url.startswith("postgresql") else "sqlite"
+    reporting.write(
+        f"console-security/audit-{backend}", f"Audit log tampering on {backend}",
+        [("entries in the log", n), ("kinds of tampering tried", len(CASES)),
+         ("detected by `relais audit verify`", len(CASES) - len(missed)),
+         ("missed", len(missed))],
+        "Tried: " + "; ".join(CASES) + ". The chain catches edits, gaps and reordering; the "
+        "anchor (entry count and last hash, a settings row written in the same transaction as "
+        "each entry) catches a cut tail. Someone who can write the database can still rewrite "
+        "the chain and the anchor together: export the log regularly to keep a copy out of "
+        "their reach.")
+
+
+def test_the_installed_command_fails_on_a_cut_tail(home: Path) -> None:
+    """The real process, exit status and one-line reason, for the case the chain alone
+    cannot see: the last entry deleted."""
+    exe = [sys.executable, "-m", "hr_console.cli", "--home", str(home), "audit", "verify"]
+    ok = subprocess.run(exe, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and "intact" in ok.stdout, ok.stderr
+    engine = create_engine(load(home).database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM audit_log WHERE id = (SELECT MAX(id) FROM audit_log)"))
+    finally:
+        engine.dispose()
+    bad = subprocess.run(exe, capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0
+    assert "NOT intact" in bad.stderr and "deleted" in bad.stderr, bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
