@@ -4,7 +4,6 @@ a fresh session at every sign-in (no fixation) and sign-out by POST only."""
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -33,8 +32,8 @@ def load_user(user_id: str) -> ConsoleIdentity | None:
         return None
     with uow() as s:
         row = s.get(ConsoleUser, int(uid))
-        if row is None or not row.active:
-            return None
+        if row is None or not row.active or token != str(row.session_epoch or 0):
+            return None  # deactivated, or signed out since this cookie was issued
         return ConsoleIdentity(row.id, row.username, row.role, row.language, row.employee_id,
                                token)
 
@@ -84,7 +83,7 @@ def _authenticate(username: str, password: str) -> ConsoleIdentity | None:
         row.failed_logins, row.locked_until = 0, None
         audit.record(s, row.username, "login.success", f"console_user:{row.id}", ip=ip)
         return ConsoleIdentity(row.id, row.username, row.role, row.language, row.employee_id,
-                               secrets.token_urlsafe(8))
+                               str(row.session_epoch or 0))
 
 
 @bp.post("/logout")
@@ -92,6 +91,9 @@ def _authenticate(username: str, password: str) -> ConsoleIdentity | None:
 def logout():  # noqa: ANN201
     with uow() as s:
         audit.record(s, current_user.username, "logout", f"console_user:{current_user.id}")
+        row = s.get(ConsoleUser, current_user.id)
+        if row is not None:  # every cookie issued so far, copies included, stops working
+            row.session_epoch = (row.session_epoch or 0) + 1
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
