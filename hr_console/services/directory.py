@@ -170,13 +170,26 @@ def revoke_terminal(session: Session, row: Terminal, actor: str) -> None:
     audit.record(session, actor, "terminal.revoke", f"terminal:{row.id}", name=row.name)
 
 
+PASSWORD_MIN_CHARS = 8
+PASSWORD_MAX_CHARS = 200  # what the sign-in form accepts
+
+
+def check_console_password(password: str) -> None:
+    """The one strength rule for console passwords (CLI and console alike)."""
+    if len(password or "") < PASSWORD_MIN_CHARS:
+        raise Invalid("weak_password",
+                      f"A console password has at least {PASSWORD_MIN_CHARS} characters.")
+    if len(password) > PASSWORD_MAX_CHARS:
+        raise Invalid("long_password",
+                      f"A console password has at most {PASSWORD_MAX_CHARS} characters.")
+
+
 def console_user(session: Session, username: str, password: str, role: str, *,
                  language: str = "fr", employee_row: Employee | None = None,
                  actor: str = "system") -> ConsoleUser:
     if role not in ROLES:
         raise Invalid("bad_role", f"Role is one of {', '.join(ROLES)}.")
-    if len(password) < 8:
-        raise Invalid("weak_password", "A console password has at least 8 characters.")
+    check_console_password(password)
     username = _name(username, "username", 80)
     if session.execute(select(ConsoleUser).where(ConsoleUser.username == username)).first():
         raise Conflict("name_taken", f"A console user named {username!r} already exists.")

@@ -19,7 +19,7 @@ from hr_console.web.nav import NAV, visible_nav
 
 # Areas register in this order; a module missing here simply has no pages yet.
 AREAS = ["auth", "dashboard", "moderation", "employees", "teams", "contacts", "notices",
-         "terminals", "audit", "settings", "kiosk_api"]
+         "terminals", "users", "audit", "settings", "kiosk_api"]
 
 ROLE_HOME = {"admin": "dashboard.index", "hr": "dashboard.index",
              "supervisor": "notices.index", "auditor": "audit.index"}

@@ -15,6 +15,7 @@ NAV = [
     ("contacts.index", _l("Contacts")),
     ("notices.index", _l("Notices")),
     ("terminals.index", _l("Terminals")),
+    ("users.index", _l("Console users")),
     ("audit.index", _l("Audit log")),
     ("settings.index", _l("Settings")),
 ]

@@ -22,6 +22,9 @@ OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "console"
 def _pages(live: LiveConsole, notice_id: int) -> list[tuple[str, str]]:
     sys_ = live.system
     karim = sys_.employee("Karim Benali")
+    with sys_.store.session() as s:
+        sup_login = s.execute(select(ConsoleUser.id)
+                              .where(ConsoleUser.username == "supervisor")).scalar_one()
     return [
         ("dashboard", "/dashboard/"),
         ("moderation-queue", "/moderation/"),
@@ -33,6 +36,8 @@ def _pages(live: LiveConsole, notice_id: int) -> list[tuple[str, str]]:
         ("notices-compose", "/notices/new"),
         ("notices-tracking", f"/notices/{notice_id}"),
         ("terminals", "/terminals/"),
+        ("console-users", "/users/"),
+        ("console-user-edit", f"/users/{sup_login}"),
         ("audit", "/audit/"),
         ("settings", "/settings/"),
     ]

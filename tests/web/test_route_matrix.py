@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from hr_console.services import notices
 from hr_console.services import settings as settings_svc
-from hr_console.store.models import ContactRule, Shift, Site, Team, Terminal
+from hr_console.store.models import ConsoleUser, ContactRule, Shift, Site, Team, Terminal
 from hr_console.web import create_app
 from tests.web import console_data as cd
 from tests.web_fixture import PASSWORD, ROLES, make_console
@@ -144,6 +144,15 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("terminals.site", "POST"): _r(A),
     ("terminals.revoke", "POST"): _r(A),
     ("terminals.rotate", "POST"): _r(A),
+    # console users: admin only
+    ("users.index", "GET"): _r(A),
+    ("users.create", "POST"): _r(A),
+    ("users.detail", "GET"): _r(A),
+    ("users.save", "POST"): _r(A),
+    ("users.password", "POST"): _r(A),
+    ("users.unlock", "POST"): _r(A),
+    ("users.deactivate", "POST"): _r(A),
+    ("users.reactivate", "POST"): _r(A),
     # audit: read and export, never change
     ("audit.index", "GET"): _r(A, H, U),
     ("audit.export", "POST"): _r(A, H, U),
@@ -196,6 +205,8 @@ def _seed(console: Any) -> dict[str, Any]:
             "message_id": held.id, "photo_message_id": photo.id,
             "drawing_message_id": drawing.id, "other_message_id": other.id,
             "rule_id": s.execute(select(ContactRule.id).order_by(ContactRule.id)).scalars().first(),
+            "user_id": s.execute(select(ConsoleUser.id)
+                                 .where(ConsoleUser.username == "auditor")).scalar_one(),
             "token": "no-such-import", "job_id": "no-such-job", "filename": "console.css",
             "_anything": "nothing/here", "msg": held.client_id, "uid": notice.uid,
         }
