@@ -130,7 +130,10 @@ class Kiosk(EventDispatcher):
     def _personal(self, event: ev.Event) -> None:
         s: Session = self.session
         if isinstance(event, ev.Synced):
+            first = not s.synced
             s.apply_sync(event.me, event.contacts, event.history, event.notices, event.quick_replies)
+            if first and s.urgent_pending():
+                self.sounds.play("urgent")  # the urgent notice is the first thing shown
             tr.switch(s.language)
             self.person = s.name
             self.dispatch("on_synced")

@@ -3,6 +3,7 @@ first imported, so they are set here before anything imports the App."""
 
 from __future__ import annotations
 
+import logging
 import os
 
 from kiosk_app.config import KioskConfig
@@ -15,6 +16,7 @@ def density(width: int, height: int) -> float:
 
 
 def prepare(config: KioskConfig) -> None:
+    logging.getLogger("PIL").setLevel(logging.INFO)  # not every PNG chunk in the kiosk log
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     os.environ.setdefault("KIVY_METRICS_DENSITY", str(density(config.width, config.height)))
     from kivy.config import Config

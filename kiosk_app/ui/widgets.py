@@ -11,7 +11,7 @@ from typing import Any
 from kivy.core.text import Label as CoreLabel
 from kivy.graphics import Color, Line, Rectangle
 from kivy.graphics.texture import Texture
-from kivy.metrics import dp
+from kivy.metrics import dp, sp
 from kivy.properties import (
     BooleanProperty,
     ColorProperty,
@@ -247,6 +247,11 @@ class StateLine(BoxLayout):
     icon = StringProperty("")
     text = StringProperty("")
     color = ColorProperty(theme.TEXT_MUTED)
+    text_width = NumericProperty(0)  # the words on one line; wider than the bubble wraps
+
+    def on_text(self, _self: Any, text: str) -> None:
+        label = CoreLabel(font_size=sp(theme.FONT_SMALL), bold=True)
+        self.text_width = (label.get_extents(text)[0] + dp(4)) if text else 0
 
 
 class Bubble(BoxLayout):

@@ -116,7 +116,11 @@ class ConversationScreen(KioskScreen):
         bubble = Bubble(mine=msg.mine, msg_id=msg.id, size_hint_x=0.78)
         if msg.kind == "text" or msg.text:
             bubble.add_widget(KLabel(text=msg.text, font_size=dp(theme.FONT)))
-        if msg.kind == "photo":
+        if msg.kind == "photo" and msg.image is None:
+            # An older photo the sync did not carry inline (it stays on the server).
+            bubble.add_widget(KLabel(text=tr._("Photo not shown on this terminal"),
+                                     font_size=dp(theme.FONT_SMALL), color=theme.TEXT_MUTED))
+        elif msg.kind == "photo":
             thumb = PhotoThumb(size_hint_y=None, height=dp(150), max_side=int(dp(300)))
             thumb.photo = msg.image
             thumb.bind(on_release=lambda _t, m=msg.id: self.nav.go("viewer", msg_id=m,

@@ -41,7 +41,9 @@ class DrawingScreen(KioskScreen):
         self.nav.go("conversation", contact_id=self.contact_id)
 
     def clear(self) -> None:
-        self.ids.pad.clear()
+        pad = self.ids.pad
+        pad.clear()
+        pad.colour, pad.width_units = PALETTE[0], WIDTHS[1]  # the next person starts afresh
         self.contact_id = 0
         self.contact_name = ""
 

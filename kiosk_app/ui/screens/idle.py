@@ -37,7 +37,8 @@ class IdleScreen(KioskScreen):
     def _tick(self, _dt: float) -> None:
         now = dt.datetime.now()
         self.clock = tr.time(now)
-        self.today = tr.date(now).capitalize()
+        today = tr.date(now)
+        self.today = today[:1].upper() + today[1:]  # "Lundi 23 novembre", "Monday 23 November"
 
     def show(self, message: str = "", **_: Any) -> None:
         self.say(message)

@@ -1,0 +1,89 @@
+"""The kiosk's plain-Python core, without a window: the catalogues, what a session holds,
+the badge reader and the inactivity watch (milliseconds; the walk covers the screens)."""
+
+from __future__ import annotations
+
+from kiosk_app.ui.inactivity import BadgeReader, InactivityWatch
+from kiosk_app.ui.session import Session
+from tests.kiosk.i18n_extract import missing, msgids
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_every_word_of_the_kiosk_is_translated() -> None:
+    assert len(msgids()) > 50
+    assert missing("fr") == []
+    assert missing("en") == []
+
+
+def _session() -> Session:
+    s = Session("sid-1", {"id": 1, "name": "Sophie Martin", "language": "fr"})
+    s.apply_sync({"id": 1, "name": "Sophie Martin", "language": "fr"},
+                 [{"id": 2, "name": "Karim Benali"}, {"id": 3, "name": "Claire Dubois", "hr": True}],
+                 [{"msg": "m1", "from": 2, "to": 1, "kind": "text", "text": "Bonjour",
+                   "sent_ts": 1_700_000_000_000, "state": "delivered"}],
+                 [{"notice": "n1", "title": "Feu", "body": "14 h", "urgent": True,
+                   "ack_required": True}], [{"fr": "OK", "en": "OK"}])
+    return s
+
+
+def test_sent_message_states_only_move_forward() -> None:
+    s = _session()
+    s.add_sent("m2", "text", 2, text="Merci")
+    assert s.messages["m2"].state == "outbox"
+    s.set_state("m2", "read")
+    s.set_state("m2", "delivered")  # late
+    assert s.messages["m2"].state == "read"
+    s.add_sent("m3", "text", 2, text="x")
+    s.set_state("m3", "rejected", "Pas ici")
+    s.set_state("m3", "delivered")
+    assert (s.messages["m3"].state, s.messages["m3"].reason) == ("rejected", "Pas ici")
+
+
+def test_home_lists_allowed_contacts_and_unread() -> None:
+    s = _session()
+    convs = s.conversations()
+    assert [c.contact.name for c in convs] == ["Karim Benali", "Claire Dubois"]
+    assert convs[0].unread == 1 and s.unread_total() == 1
+    assert s.mark_read(2) == ["m1"] and s.unread_total() == 0
+    assert [n.id for n in s.urgent_pending()] == ["n1"]
+    assert s.acknowledge("n1") and s.urgent_pending() == []
+
+
+def test_retract_and_clear_forget_everything() -> None:
+    s = _session()
+    assert s.retract("m1") and "m1" not in s.messages
+    s.clear()
+    assert (s.messages, s.contacts, s.notices, s.name, s.sid) == ({}, {}, {}, "", "")
+
+
+def test_badge_reader_takes_a_fast_burst_and_drops_stray_keys() -> None:
+    clock = FakeClock()
+    reader = BadgeReader(gap=1.0, now=clock)
+    reader.feed("7")
+    clock.t += 5  # a stray key long ago
+    for ch in "1001":
+        reader.feed(ch)
+        clock.t += 0.01
+    assert reader.enter() == "1001"
+    assert reader.enter() is None
+
+
+def test_inactivity_warns_then_expires() -> None:
+    clock = FakeClock()
+    watch = InactivityWatch(60, 15, now=clock)
+    clock.t += 44
+    assert watch.check().state == "active"
+    clock.t += 2
+    assert watch.check().state == "warning"
+    watch.touch()
+    clock.t += 59
+    assert watch.check().state == "warning"
+    clock.t += 1
+    assert watch.check().state == "expired"
