@@ -354,6 +354,16 @@ def _broker_process(cfg: Settings):  # noqa: ANN202
     return BrokerProcess(broker.broker_settings(cfg))
 
 
+def _started_broker(cfg: Settings):  # noqa: ANN202
+    """The home's broker, rendered from the database and running (or a one-line failure)."""
+    proc = _broker_process(cfg)
+    try:
+        proc.start()
+    except RuntimeError as exc:
+        raise _fail(exc) from None
+    return proc
+
+
 def obj_store(cfg: Settings):  # noqa: ANN201
     from hr_console.store.db import Store
 
@@ -367,11 +377,7 @@ def broker(obj: Ctx) -> None:
     cfg = obj.ready_cfg()
     stop = threading.Event()
     _stop_on_signals(stop)
-    proc = _broker_process(cfg)
-    try:
-        proc.start()
-    except RuntimeError as exc:
-        raise _fail(exc) from None
+    proc = _started_broker(cfg)
     click.echo(f"broker: terminals on {cfg.mqtt_bind}:{cfg.mqtt_port}, "
                f"relay on 127.0.0.1:{cfg.relay_port}")
     while not stop.wait(0.5):
@@ -441,11 +447,7 @@ def up(obj: Ctx, demo: bool) -> None:
             raise _fail(exc) from None
     stop = threading.Event()
     _stop_on_signals(stop)
-    proc = _broker_process(cfg)
-    try:
-        proc.start()
-    except RuntimeError as exc:
-        raise _fail(exc) from None
+    proc = _started_broker(cfg)
     store = obj_store(cfg)
     r = Relay(cfg, store)
     server = None
