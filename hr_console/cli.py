@@ -119,12 +119,21 @@ def init(obj: Ctx, tls: bool, tls_hosts: tuple[str, ...]) -> None:
                    "(sent to each terminal at enrolment).")
 
 
+def _console_url(cfg: Settings) -> str:
+    """Where a kiosk of this home reaches the console's kiosk API (served over plain HTTP by
+    waitress; a wildcard bind address is reached on loopback)."""
+    host = cfg.console_host if cfg.console_host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{cfg.console_port}"
+
+
 def _save_kiosk_config(cfg: Settings, creds: dict[str, str]) -> Path:
     """What a terminal's enrolment produces, kept for kiosks run from this home."""
     path = cfg.home / "kiosks" / creds["username"] / "config.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"terminal": creds["username"], "password": creds["password"],
-            "mqtt_host": cfg.mqtt_host, "mqtt_port": cfg.mqtt_port, "tls_ca": cfg.tls_ca or None}
+            "mqtt_host": cfg.mqtt_host, "mqtt_port": cfg.mqtt_port, "tls_ca": cfg.tls_ca or None,
+            "api_url": _console_url(cfg)}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(data, fh, indent=2)

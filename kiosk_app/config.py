@@ -1,9 +1,11 @@
 """A kiosk's settings, read from one JSON file (no Kivy, no server).
 
 The file is what enrolment produces (``relais terminal add`` and the demo data write
-``{terminal, password, mqtt_host, mqtt_port, tls_ca}`` to ``HOME/kiosks/NAME/config.json``),
-plus optional kiosk-only settings with sensible defaults. Unknown keys are refused so a
-typo ("idle_timout") does not silently keep the default.
+``{terminal, password, mqtt_host, mqtt_port, tls_ca, api_url}`` to
+``HOME/kiosks/NAME/config.json``), plus optional kiosk-only settings with sensible defaults.
+``api_url`` is the console's kiosk API (photos the badge-in sync did not carry, notice
+photos); without it the kiosk works as before and shows those photos as a label. Unknown
+keys are refused so a typo ("idle_timout") does not silently keep the default.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class KioskConfig:
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
     tls_ca: str | None = None
+    api_url: str | None = None  # the console, e.g. http://127.0.0.1:8470 (kiosk API)
     language: str = "fr"  # shown before anyone badges in, and after logout
     idle_timeout: float = 60.0  # seconds without a touch before the automatic logout
     idle_warning: float = 15.0  # the warning shows this many seconds before it
@@ -53,10 +56,10 @@ class KioskConfig:
 
 _TYPES: dict[str, type | tuple[type, ...]] = {
     "terminal": str, "password": str, "mqtt_host": str, "mqtt_port": int,
-    "tls_ca": (str, type(None)), "language": str, "idle_timeout": (int, float),
-    "idle_warning": (int, float), "image_folder": (str, type(None)), "camera": bool,
-    "site": str, "outbox": (str, type(None)), "fullscreen": bool, "width": int,
-    "height": int, "sound": bool,
+    "tls_ca": (str, type(None)), "api_url": (str, type(None)), "language": str,
+    "idle_timeout": (int, float), "idle_warning": (int, float),
+    "image_folder": (str, type(None)), "camera": bool, "site": str,
+    "outbox": (str, type(None)), "fullscreen": bool, "width": int, "height": int, "sound": bool,
 }
 
 
@@ -81,6 +84,8 @@ def from_mapping(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
         raise ConfigError(f"terminal: {exc}") from None
     if cfg.language not in LANGUAGES:
         raise ConfigError(f"language must be one of {', '.join(LANGUAGES)}")
+    if cfg.api_url and not cfg.api_url.startswith(("http://", "https://")):
+        raise ConfigError("api_url must start with http:// or https://")
     if not 1 <= cfg.mqtt_port <= 65535:
         raise ConfigError("mqtt_port must be between 1 and 65535")
     if cfg.idle_timeout < 5 or not 0 < cfg.idle_warning < cfg.idle_timeout:

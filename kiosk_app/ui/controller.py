@@ -4,11 +4,13 @@ The link calls back on paho's thread; every event is queued and handled on Kivy'
 thread by one trigger, so a burst (a sync, a reconnect) redraws once. The screens read
 ``session`` and call the methods here; they learn about changes through Kivy events:
 ``on_changed`` (redraw), ``on_logged_in``, ``on_synced``, ``on_logged_out``,
-``on_login_failed``, ``on_urgent``, ``on_arrived`` and ``on_photo_ready``.
+``on_login_failed``, ``on_urgent``, ``on_arrived`` and ``on_photo_ready``. Photos the sync
+did not carry and notice photos come from the console's kiosk API (``remote_photo``) when the
+config names it, off this thread.
 
 Privacy (DESIGN.md, decision 7): logout drops the session object, the badge, the receipts
-not yet sent and any personal event still queued; the screens clear themselves on
-``on_logged_out``.
+not yet sent, any personal event still queued and the photos fetched for that person; the
+screens clear themselves on ``on_logged_out``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 import os
 import queue
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,7 @@ from kiosk_app import media
 from kiosk_app.config import KioskConfig
 from kiosk_app.link import events as ev
 from kiosk_app.link.client import TerminalLink
+from kiosk_app.link.media_cache import RemoteMedia
 from kiosk_app.ui.i18n import tr
 from kiosk_app.ui.inactivity import BadgeReader, InactivityWatch
 from kiosk_app.ui.session import Session
@@ -60,6 +64,7 @@ class Kiosk(EventDispatcher):
             terminal=config.terminal, password=config.password, host=config.mqtt_host,
             port=config.mqtt_port, outbox_path=config.outbox_path(), tls_ca=config.tls_ca,
             on_event=self._from_link)
+        self.remote = RemoteMedia.from_config(config)  # None: no kiosk API configured
         self.sounds = Sounds(enabled=config.sound)
         self.watch = InactivityWatch(config.idle_timeout, config.idle_warning)
         self.reader = BadgeReader()
@@ -86,6 +91,8 @@ class Kiosk(EventDispatcher):
         self.logout("shutdown")
         self._stopped = True
         self.link.stop()
+        if self.remote is not None:
+            self.remote.close()
 
     # --- events from the link (any thread) -------------------------------------------------
 
@@ -219,6 +226,8 @@ class Kiosk(EventDispatcher):
         self._pending_badge = None
         self._receipts.clear()
         self._drop_personal_events()
+        if self.remote is not None:
+            self.remote.clear()
         self.person = ""
         self.warning = False
         self.idle_left = 0
@@ -299,6 +308,26 @@ class Kiosk(EventDispatcher):
                 jpeg, error = None, media.PhotoError("not_image", str(exc))
             Clock.schedule_once(lambda _dt: self.dispatch("on_photo_ready", path, jpeg, error))
         threading.Thread(target=work, name="photo", daemon=True).start()
+
+    def remote_photo(self, kind: str, key: str, done: Callable[[bytes], None]) -> bytes | None:
+        """A photo kept on the console (``kind``: "message" or "notice"): returned at once
+        when already fetched for this person, else fetched off the UI thread and handed to
+        ``done(jpeg)`` on it later, only if it came and the same person is still in. None
+        when there is no kiosk API: the screen keeps its label."""
+        session = self.session
+        if session is None or self.remote is None or not session.sid:
+            return None
+        sid = session.sid
+
+        def arrived(jpeg: bytes) -> None:  # on the fetching thread
+            Clock.schedule_once(lambda _dt: self._remote_arrived(sid, done, jpeg))
+
+        return self.remote.fetch(kind, sid, key, arrived)
+
+    def _remote_arrived(self, sid: str, done: Callable[[bytes], None], jpeg: bytes) -> None:
+        if self.session is None or self.session.sid != sid:
+            return  # the person left meanwhile
+        done(jpeg)
 
     def read_conversation(self, contact_id: int) -> None:
         if self.session is None:

@@ -40,6 +40,7 @@ class Message:
     text: str = ""
     caption: str = ""
     image: bytes | None = field(default=None, repr=False)
+    has_image: bool = False  # a photo the sync left on the server (fetched over the kiosk API)
     drawing: dict[str, Any] | None = field(default=None, repr=False)
     state: str = ""
     reason: str | None = None
@@ -64,6 +65,7 @@ class Notice:
     ack_required: bool = False
     seen: bool = False
     acknowledged: bool = False
+    photo: bool = False  # it has a photo, fetched over the kiosk API
 
     @property
     def needs_ack(self) -> bool:
@@ -148,7 +150,7 @@ class Session:
             id=msg_id, kind=str(item.get("kind") or "text"), sender=sender, recipient=recipient,
             ts=(ts / 1000.0) if isinstance(ts, int | float) and ts > 0 else time.time(),
             mine=mine, text=str(item.get("text") or ""), caption=str(item.get("caption") or ""),
-            image=_image(item.get("image")),
+            image=_image(item.get("image")), has_image=bool(item.get("has_image")),
             drawing=item.get("drawing") if isinstance(item.get("drawing"), dict) else None,
             state=state, reason=item.get("reason"),
             read=(not mine and state == "read"),
@@ -192,7 +194,8 @@ class Session:
         known = self.notices.get(uid)
         notice = Notice(uid, str(item.get("title") or ""), str(item.get("body") or ""),
                         bool(item.get("urgent")), bool(item.get("ack_required")),
-                        bool(item.get("seen")), bool(item.get("acknowledged")))
+                        bool(item.get("seen")), bool(item.get("acknowledged")),
+                        photo=bool(item.get("photo")))
         if known is not None:  # keep what this kiosk already did with it
             notice.seen = notice.seen or known.seen
             notice.acknowledged = notice.acknowledged or known.acknowledged

@@ -61,6 +61,7 @@ class ConversationScreen(KioskScreen):
         super().__init__(**kwargs)
         self._bubbles: dict[str, tuple[BubbleRow, StateLine]] = {}
         self._order: list[str] = []
+        self._waiting: dict[str, tuple[Bubble, KLabel]] = {}  # photos asked of the console
 
     def show(self, contact_id: int = 0, **_: Any) -> None:
         if contact_id != self.contact_id:
@@ -116,18 +117,20 @@ class ConversationScreen(KioskScreen):
         bubble = Bubble(mine=msg.mine, msg_id=msg.id, size_hint_x=0.78)
         if msg.kind == "text" or msg.text:
             bubble.add_widget(KLabel(text=msg.text, font_size=dp(theme.FONT)))
+        if msg.kind == "photo" and msg.image is None and msg.has_image and self.kiosk:
+            # An older photo the sync did not carry inline: asked of the console's kiosk API.
+            msg.image = self.kiosk.remote_photo("message", msg.id,
+                                                lambda jpeg, m=msg.id: self._photo_came(m, jpeg))
         if msg.kind == "photo" and msg.image is None:
-            # An older photo the sync did not carry inline (it stays on the server).
-            bubble.add_widget(KLabel(text=tr._("Photo not shown on this terminal"),
-                                     font_size=dp(theme.FONT_SMALL), color=theme.TEXT_MUTED))
+            # Not here (yet): the label stays unless the console sends the photo.
+            label = KLabel(text=tr._("Photo not shown on this terminal"),
+                           font_size=dp(theme.FONT_SMALL), color=theme.TEXT_MUTED)
+            bubble.add_widget(label)
+            if msg.has_image:
+                self._waiting[msg.id] = (bubble, label)
         elif msg.kind == "photo":
-            thumb = PhotoThumb(size_hint_y=None, height=dp(150), max_side=int(dp(300)))
-            thumb.photo = msg.image
-            thumb.bind(on_release=lambda _t, m=msg.id: self.nav.go("viewer", msg_id=m,
-                                                                   back="conversation"))
-            bubble.add_widget(thumb)
-            if msg.caption:
-                bubble.add_widget(KLabel(text=msg.caption, font_size=dp(theme.FONT)))
+            for widget in self._photo_widgets(msg):
+                bubble.add_widget(widget)
         if msg.kind == "drawing" and msg.drawing:
             view = DrawingView(size_hint_y=None, height=dp(150))
             view.drawing = msg.drawing
@@ -147,6 +150,33 @@ class ConversationScreen(KioskScreen):
         self._bubbles[msg.id] = (row, state)
         self._order.append(msg.id)
         self._update(msg)
+
+    def _photo_widgets(self, msg: Message) -> list[Widget]:
+        thumb = PhotoThumb(size_hint_y=None, height=dp(150), max_side=int(dp(300)))
+        thumb.photo = msg.image
+        thumb.bind(on_release=lambda _t, m=msg.id: self.nav.go("viewer", msg_id=m,
+                                                               back="conversation"))
+        widgets: list[Widget] = [thumb]
+        if msg.caption:
+            widgets.append(KLabel(text=msg.caption, font_size=dp(theme.FONT)))
+        return widgets
+
+    def _photo_came(self, msg_id: str, jpeg: bytes) -> None:
+        """The console sent a photo this screen asked for: it takes the label's place."""
+        msg = self.session.messages.get(msg_id) if self.session else None
+        waiting = self._waiting.pop(msg_id, None)
+        if msg is None:
+            return
+        msg.image = jpeg  # the viewer enlarges it from here; logout forgets it with the rest
+        if waiting is None or msg_id not in self._bubbles:
+            return
+        bubble, label = waiting
+        if label.parent is not bubble:
+            return
+        index = bubble.children.index(label)
+        bubble.remove_widget(label)
+        for widget in self._photo_widgets(msg):  # children run bottom-up: insert in order
+            bubble.add_widget(widget, index=index)
 
     def _update(self, msg: Message) -> None:
         if not msg.mine:
@@ -169,6 +199,7 @@ class ConversationScreen(KioskScreen):
         self.ids.bubbles.clear_widgets()
         self._bubbles.clear()
         self._order.clear()
+        self._waiting.clear()
 
     def compose(self) -> None:
         self.nav.go("compose", contact_id=self.contact_id)
