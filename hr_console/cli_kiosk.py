@@ -46,6 +46,10 @@ def kiosk(obj: Any, terminal: str | None, config_file: str | None, size: str | N
     flags = getattr(obj, "flags", {}) or {}
     if flags.get("mqtt_port"):
         overrides["mqtt_port"] = flags["mqtt_port"]
+    if flags.get("console_port") and terminal:
+        from hr_console.cli import _console_url
+
+        overrides["api_url"] = _console_url(obj.cfg)  # the console of this very home
     try:
         if terminal:
             cfg = kiosk_config.for_terminal(obj.cfg.home, terminal, **overrides)
