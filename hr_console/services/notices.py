@@ -332,6 +332,40 @@ def photo_for_employee(session: Session, employee_id: int, notice_uid: str) -> b
     return row[0] if row else None
 
 
+
+SITE_BOARD_MAX = 5  # what an idle terminal lists, at most
+EXCERPT_CHARS = 140
+
+
+def _excerpt(body: str, limit: int = EXCERPT_CHARS) -> str:
+    """The start of a notice's text on one line, cut at a word with an ellipsis."""
+    text = " ".join((body or "").split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
+def for_site_board(session: Session, site_id: int | None,
+                   limit: int = SITE_BOARD_MAX) -> list[dict[str, Any]]:
+    """What an idle terminal of ``site_id`` may show to anyone walking past: the current
+    notices addressed to that site or to everyone, newest first. Team- and shift-targeted
+    notices are for their people only, so never here; scheduled (not yet out), ended and
+    withdrawn ones neither. No personal data: no author, no receipts, no photo."""
+    now = utcnow()
+    reach = Notice.target_kind == "everyone"
+    if site_id is not None:
+        reach = reach | ((Notice.target_kind == "site") & (Notice.target_ref == site_id))
+    rows = session.execute(
+        select(Notice).where(reach, _current(now), Notice.valid_from <= now)
+        .order_by(Notice.created_at.desc(), Notice.id.desc()).limit(max(0, limit))
+    ).scalars()
+    return [{"uid": n.uid, "title": n.title, "urgent": bool(n.urgent),
+             "excerpt": _excerpt(n.body)} for n in rows]
+
 # --- the console's view: lists, tracking, reminders, withdrawal -------------------------
 
 

@@ -1,5 +1,6 @@
 """The kiosk's HTTP client for the console's kiosk API (/api/kiosk/v1): enrolment with a
-one-time code, then history pages, photos and notices for the person badged in.
+one-time code, then history pages, photos and notices for the person badged in, and the
+site notices the idle screen shows to anyone.
 
 No Kivy, no server code: the screens call this from a worker thread. Every failure is a
 ``KioskApiError`` with a stable ``code`` the UI translates (``unauthorised``, ``bad_code``,
@@ -137,6 +138,27 @@ class KioskApi:
         if not isinstance(notices, list):
             raise KioskApiError("bad_response", "The notices answer is not a list.")
         return notices
+
+    def site_notices(self) -> list[dict[str, Any]]:
+        """The idle screen's board, asked as the terminal alone (nobody badged in): the
+        current notices for this terminal's site or for everyone, newest first, each
+        ``{uid, title, urgent, excerpt}``. Entries that are not of that shape are dropped."""
+        resp = _call(self._http, "GET", _url(self.base_url, "/site-notices"), timeout=self.timeout)
+        data = _json(resp)
+        items = data.get("notices") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise KioskApiError("bad_response", "The site notices answer is not a list.")
+        out = []
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            uid, title = item.get("uid"), item.get("title")
+            if not isinstance(uid, str) or not isinstance(title, str) or not title.strip():
+                continue
+            excerpt = item.get("excerpt")
+            out.append({"uid": uid, "title": title.strip(), "urgent": item.get("urgent") is True,
+                        "excerpt": excerpt if isinstance(excerpt, str) else ""})
+        return out
 
     @staticmethod
     def _image(resp: requests.Response) -> bytes:

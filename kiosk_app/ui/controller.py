@@ -6,7 +6,9 @@ thread by one trigger, so a burst (a sync, a reconnect) redraws once. The screen
 ``on_changed`` (redraw), ``on_logged_in``, ``on_synced``, ``on_logged_out``,
 ``on_login_failed``, ``on_urgent``, ``on_arrived`` and ``on_photo_ready``. Photos the sync
 did not carry and notice photos come from the console's kiosk API (``remote_photo``) when the
-config names it, off this thread.
+config names it, off this thread. The idle screen's board (``site_notices``: current notices
+for the site or everyone, no personal data) is asked from the same API every minute while
+nobody is badged in, also off this thread.
 
 Privacy (DESIGN.md, decision 7): logout drops the session object, the badge, the receipts
 not yet sent, any personal event still queued and the photos fetched for that person; the
@@ -26,13 +28,20 @@ from typing import Any
 
 from kivy.clock import Clock
 from kivy.event import EventDispatcher
-from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import (
+    BooleanProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    StringProperty,
+)
 
 from kiosk_app import media
 from kiosk_app.config import KioskConfig
 from kiosk_app.link import events as ev
 from kiosk_app.link.client import TerminalLink
 from kiosk_app.link.media_cache import RemoteMedia
+from kiosk_app.link.site_board import POLL_SECONDS, SiteBoard
 from kiosk_app.ui.i18n import tr
 from kiosk_app.ui.inactivity import BadgeReader, InactivityWatch
 from kiosk_app.ui.session import Session
@@ -52,6 +61,7 @@ class Kiosk(EventDispatcher):
     warning = BooleanProperty(False)
     session = ObjectProperty(None, allownone=True)
     outbox_count = NumericProperty(0)
+    site_notices = ListProperty([])  # the idle board: [{uid, title, urgent, excerpt}]
 
     __events__ = ("on_changed", "on_logged_in", "on_synced", "on_logged_out", "on_login_failed",
                   "on_urgent", "on_arrived", "on_photo_ready", "on_error")
@@ -65,6 +75,8 @@ class Kiosk(EventDispatcher):
             port=config.mqtt_port, outbox_path=config.outbox_path(), tls_ca=config.tls_ca,
             on_event=self._from_link)
         self.remote = RemoteMedia.from_config(config)  # None: no kiosk API configured
+        self.board = SiteBoard.from_config(config)  # None: no kiosk API, no board
+        self._board_timer = None
         self.sounds = Sounds(enabled=config.sound)
         self.watch = InactivityWatch(config.idle_timeout, config.idle_warning)
         self.reader = BadgeReader()
@@ -82,17 +94,25 @@ class Kiosk(EventDispatcher):
     def start(self) -> None:
         self.link.start()
         self._ticker = Clock.schedule_interval(self._tick, 0.5)
+        if self.board is not None:
+            self.poll_board()
+            self._board_timer = Clock.schedule_interval(lambda _dt: self.poll_board(),
+                                                        POLL_SECONDS)
 
     def stop(self) -> None:
         if self._stopped:
             return
         if self._ticker is not None:
             self._ticker.cancel()
+        if self._board_timer is not None:
+            self._board_timer.cancel()
         self.logout("shutdown")
         self._stopped = True
         self.link.stop()
         if self.remote is not None:
             self.remote.close()
+        if self.board is not None:
+            self.board.close()
 
     # --- events from the link (any thread) -------------------------------------------------
 
@@ -233,6 +253,8 @@ class Kiosk(EventDispatcher):
         self.idle_left = 0
         tr.switch(self.config.language)
         self.dispatch("on_logged_out", reason)
+        if reason != "shutdown":
+            self.poll_board()  # back to the idle screen: its board as it is now
 
     def _drop_personal_events(self) -> None:
         """Events queued for the person who just left are never shown to the next one."""
@@ -323,6 +345,21 @@ class Kiosk(EventDispatcher):
             Clock.schedule_once(lambda _dt: self._remote_arrived(sid, done, jpeg))
 
         return self.remote.fetch(kind, sid, key, arrived)
+
+    def poll_board(self) -> None:
+        """Ask for the idle screen's board off this thread (only while nobody is badged
+        in: the idle screen is not shown otherwise); ``site_notices`` changes when it comes."""
+        if self.board is None or self.session is not None or self._stopped:
+            return
+
+        def arrived(board: list[dict[str, Any]]) -> None:  # on the fetching thread
+            Clock.schedule_once(lambda _dt: self._board_arrived(board))
+
+        self.board.refresh(arrived)
+
+    def _board_arrived(self, board: list[dict[str, Any]]) -> None:
+        if not self._stopped:
+            self.site_notices = board
 
     def _remote_arrived(self, sid: str, done: Callable[[bytes], None], jpeg: bytes) -> None:
         if self.session is None or self.session.sid != sid:

@@ -72,6 +72,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("kiosk_api.media", "GET"): KIOSK,
     ("kiosk_api.notice_list", "GET"): KIOSK,
     ("kiosk_api.notice_photo", "GET"): KIOSK,
+    ("kiosk_api.site_notices", "GET"): KIOSK,
     **{("kiosk_api.anything_else", m): KIOSK for m in ("GET", "POST", "PUT", "PATCH", "DELETE")},
     # dashboard
     ("dashboard.index", "GET"): _r(A, H),

@@ -220,6 +220,14 @@ def notice_photo(s: Session, _term: Terminal, sess: BadgeSession, uid: str) -> R
     return Response(data, mimetype="image/jpeg")
 
 
+@bp.get("/site-notices")
+@auth_limit
+@terminal_required(badge=False)
+def site_notices(s: Session, term: Terminal, _sess: None) -> Response:
+    """The idle screen's board: current notices for the terminal's site or everyone."""
+    return jsonify({"notices": notices.for_site_board(s, term.site_id)})
+
+
 @bp.route("/<path:_anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def anything_else(_anything: str) -> Response:
     return _error(404, "not_found", "Nothing here.")

@@ -1,4 +1,9 @@
-"""Idle: the clock, the site and "Présentez votre badge". The badge reader types here."""
+"""Idle: the clock, the site, the site's current notices and "Présentez votre badge". The
+badge reader types here.
+
+The notices come from the kiosk controller (``Kiosk.site_notices``, polled from the
+console's kiosk API every minute while nobody is badged in): titles only, urgent ones
+marked, as many as fit under the invitation; nothing at all without a kiosk API."""
 
 from __future__ import annotations
 
@@ -6,7 +11,9 @@ import datetime as dt
 from typing import Any
 
 from kivy.clock import Clock
-from kivy.properties import ListProperty, StringProperty
+from kivy.metrics import dp
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
 
 from kiosk_app.ui.i18n import N_, tr
 from kiosk_app.ui.screens.base import KioskScreen
@@ -20,12 +27,26 @@ MESSAGES = {
 }
 
 
+class IdleNoticeRow(BoxLayout):
+    """One title of the idle board (laid out in idle.kv)."""
+
+    title = StringProperty("")
+    urgent = BooleanProperty(False)
+
+
 class IdleScreen(KioskScreen):
     personal = False
     clock = StringProperty("")
     today = StringProperty("")
     notice_key = StringProperty("")  # a key of MESSAGES, shown under the invitation
-    board = ListProperty([])  # site notices anyone may read (see the report on the relay)
+    board = ListProperty([])  # site notices anyone may read: [{uid, title, urgent, excerpt}]
+    board_hidden = NumericProperty(0)  # notices that did not fit on the screen
+
+    # What the rest of the screen needs (dp), to work out how many notice rows fit.
+    ROW = 52  # one notice row and the space under it
+    RESERVED = 16 * 2 + 96 + 12 * 3 + 150 + 36  # padding, header, spacing, invitation, heading
+    BANNER = 64 + 12
+    MAX_ROWS = 5
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -33,6 +54,35 @@ class IdleScreen(KioskScreen):
         Clock.schedule_interval(self._tick, 1)
         tr.bind(lang=lambda *_: self._tick(0))
         self._hide = None
+        self._layout = Clock.create_trigger(self._lay_out_board, 0)
+        self.bind(board=self._layout, height=self._layout, notice_key=self._layout)
+        if self.kiosk is not None:
+            self.kiosk.bind(site_notices=self._board_changed)
+            self.board = list(self.kiosk.site_notices)
+
+    def _board_changed(self, _kiosk: Any, notices: list[dict[str, Any]]) -> None:
+        self.board = list(notices)
+
+    def rows_that_fit(self) -> int:
+        free = self.height - dp(self.RESERVED) - (dp(self.BANNER) if self.notice_key else 0)
+        return max(1, min(self.MAX_ROWS, int(free // dp(self.ROW))))
+
+    def _lay_out_board(self, _dt: float = 0) -> None:
+        box = self.ids.get("board_rows")
+        if box is None:
+            return
+        box.clear_widgets()
+        # Urgent first (newest first within each): what someone walking past must not miss.
+        shown = sorted(self.board, key=lambda n: not n.get("urgent"))[:self.rows_that_fit()]
+        for notice in shown:
+            box.add_widget(IdleNoticeRow(title=str(notice.get("title", "")),
+                                         urgent=bool(notice.get("urgent"))))
+        self.board_hidden = len(self.board) - len(shown)
+
+    def more_text(self, hidden: int) -> str:
+        if hidden <= 0:
+            return ""
+        return tr.ngettext("+ {n} more notice", "+ {n} more notices", hidden).format(n=hidden)
 
     def _tick(self, _dt: float) -> None:
         now = dt.datetime.now()

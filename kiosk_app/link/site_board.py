@@ -1,0 +1,113 @@
+"""The idle screen's board: the current notices for this terminal's site or for everyone,
+asked from the console's kiosk API as the terminal alone (nobody badged in).
+
+No Kivy: the UI asks with ``refresh(done)`` (every minute while idle); one worker thread
+makes the call (short timeout) and calls ``done(notices)`` on that thread, only on success,
+and only when the list changed since the last delivery (``force`` delivers anyway); the UI
+hops back to its own thread. A failure is logged once per kind of failure and delivers
+nothing, so the screen keeps what it shows; when the console refuses the terminal
+(``unauthorised``) the board is emptied, since what it shows can no longer be checked.
+Asking again while a call is on its way does not queue a second call.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from kiosk_app.link.api import KioskApi, KioskApiError
+
+if TYPE_CHECKING:
+    from kiosk_app.config import KioskConfig
+
+log = logging.getLogger("relais.kiosk.board")
+
+FETCH_TIMEOUT = 5.0  # seconds: a board that does not come keeps what it showed
+POLL_SECONDS = 60.0  # how often the idle screen asks
+
+Notices = list[dict[str, Any]]
+Done = Callable[[Notices], None]
+
+
+class SiteBoard:
+    def __init__(self, api: KioskApi) -> None:
+        self._api = api
+        self._lock = threading.Lock()
+        self._jobs: queue.Queue[tuple[Done, bool] | None] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self._pending = False
+        self._closed = False
+        self._last: Notices | None = None  # what was last delivered
+        self._last_error: str | None = None
+
+    @classmethod
+    def from_config(cls, cfg: KioskConfig, timeout: float = FETCH_TIMEOUT) -> SiteBoard | None:
+        """None when the kiosk has no ``api_url``: the idle screen then shows no notices."""
+        if not cfg.api_url:
+            return None
+        return cls(KioskApi(cfg.api_url, cfg.terminal, cfg.password, timeout=timeout,
+                            ca_file=cfg.tls_ca))
+
+    def fetch(self) -> Notices:
+        """The board now (blocking; raises ``KioskApiError``)."""
+        return self._api.site_notices()
+
+    def refresh(self, done: Done, *, force: bool = False) -> bool:
+        """Ask the worker for the board; ``done(notices)`` is called on the worker's thread
+        when it came and differs from the last delivery (or ``force``). False when nothing
+        was asked (closed, or a call is already on its way)."""
+        with self._lock:
+            if self._closed or self._pending:
+                return False
+            self._pending = True
+            self._jobs.put((done, force))
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._run, name="site-board", daemon=True)
+                self._worker.start()
+        return True
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            done, force = job
+            deliver: Notices | None = None
+            try:
+                board = self.fetch()
+            except KioskApiError as exc:
+                if exc.code != self._last_error:
+                    log.warning("kiosk could not fetch the site notices: %s", exc)
+                self._last_error = exc.code
+                if exc.code == "unauthorised" and self._last:
+                    deliver = []
+            except Exception:  # the worker must outlive any one bad answer
+                log.exception("kiosk could not fetch the site notices")
+            else:
+                if self._last_error is not None:
+                    log.info("kiosk fetches the site notices again")
+                self._last_error = None
+                if force or board != self._last:
+                    deliver = board
+            with self._lock:
+                self._pending = False
+                closed = self._closed
+            if deliver is None or closed:
+                continue
+            self._last = deliver
+            try:
+                done(deliver)
+            except Exception:
+                log.exception("kiosk could not show the site notices")
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            worker = self._worker
+        if worker is not None:
+            self._jobs.put(None)
+            worker.join(timeout=FETCH_TIMEOUT + 1)
+        self._api.close()
