@@ -127,13 +127,19 @@ def _console_url(cfg: Settings) -> str:
     return f"http://{host}:{cfg.console_port}"
 
 
-def _save_kiosk_config(cfg: Settings, creds: dict[str, str]) -> Path:
-    """What a terminal's enrolment produces, kept for kiosks run from this home."""
+def _save_kiosk_config(cfg: Settings, creds: dict[str, str], site: str | None = None) -> Path:
+    """What a terminal's enrolment produces, kept for kiosks run from this home. ``site`` is
+    the name its idle screen shows (kept from the previous file when not given)."""
     path = cfg.home / "kiosks" / creds["username"] / "config.json"
     path.parent.mkdir(parents=True, exist_ok=True)
+    if site is None and path.exists():
+        try:
+            site = str(json.loads(path.read_text(encoding="utf-8")).get("site") or "")
+        except (OSError, ValueError):
+            site = None
     data = {"terminal": creds["username"], "password": creds["password"],
             "mqtt_host": cfg.mqtt_host, "mqtt_port": cfg.mqtt_port, "tls_ca": cfg.tls_ca or None,
-            "api_url": _console_url(cfg)}
+            "api_url": _console_url(cfg), "site": site or ""}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(data, fh, indent=2)
@@ -167,7 +173,7 @@ def load_demo(cfg: Settings, password: str | None):  # noqa: ANN201
     finally:
         store.dispose()
     for creds in data.terminals.values():
-        _save_kiosk_config(cfg, creds)
+        _save_kiosk_config(cfg, creds, site=demo.SITE_NAME)
     return data
 
 
@@ -216,7 +222,7 @@ def terminal_add(obj: Ctx, name: str, site_name: str) -> None:
         raise _fail(exc) from None
     finally:
         store.dispose()
-    _save_kiosk_config(cfg, creds.as_json())
+    _save_kiosk_config(cfg, creds.as_json(), site=site_name)
     click.echo(json.dumps(creds.as_json()))
 
 

@@ -32,13 +32,16 @@ class DemoData:
     employees: dict[str, int] = field(default_factory=dict)  # name -> id
 
 
+SITE_NAME = "demo"
+
+
 def exists(session: Session) -> bool:
-    return session.execute(select(Site).where(Site.name == "demo")).first() is not None
+    return session.execute(select(Site).where(Site.name == SITE_NAME)).first() is not None
 
 
 def create(session: Session, pepper: str, password: str | None = None) -> DemoData:
     data = DemoData(password=password or secrets.token_urlsafe(9))
-    site = directory.site(session, "demo")
+    site = directory.site(session, SITE_NAME)
     teams = {
         "atelier": directory.team(session, "Atelier", site, moderation_mode=None),
         "logistique": directory.team(session, "Logistique", site),

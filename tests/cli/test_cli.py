@@ -102,6 +102,7 @@ def test_rotate_replaces_the_password_in_the_broker_and_the_kiosk_config(home) -
     assert not verify_password(before, line.split(":", 1)[1])
     saved = json.loads((home / "kiosks" / "kiosk-1" / "config.json").read_text())
     assert saved["password"] == creds["password"]
+    assert saved["site"] == "demo", "the idle screen keeps its site name across a rotation"
 
 
 def test_user_add_and_audit_verify(home) -> None:  # noqa: ANN001
