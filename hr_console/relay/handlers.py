@@ -13,14 +13,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from hr_console.config import Settings
 from hr_console.services import downlinks, messaging, notices, people, sessions, settings
 from hr_console.services.errors import ServiceError
-from hr_console.store.db import Store
-from hr_console.store.models import Employee, Message, Terminal
+from hr_console.store.db import Store, batch_cache
+from hr_console.store.models import Employee, Terminal
 from relais_wire import topics
 from relais_wire.envelope import CONTENT_KINDS, Envelope, WireError, decode_uplink, envelope
 from relais_wire.limits import SYNC_HISTORY_BYTES
@@ -99,10 +99,22 @@ def handle_in(s: Session, cfg: Settings, terminal_name: str, raw: bytes) -> Resu
 
 
 def _terminal(s: Session, name: str) -> Terminal | None:
-    stmt = select(Terminal).where(Terminal.name == name, Terminal.active.is_(True))
-    if s.get_bind().dialect.name != "sqlite":
-        stmt = stmt.with_for_update()  # serialise one terminal's messages across relays
-    return s.execute(stmt).scalar_one_or_none()
+    """The active terminal of that name, read (and on PostgreSQL locked) once per batch: the
+    lock holds to the end of the transaction, and on SQLite the batch's BEGIN IMMEDIATE
+    keeps every other writer out, so the row cannot change under the batch."""
+    cache = batch_cache(s)
+    terminals = cache.setdefault("terminals", {}) if cache is not None else {}
+    if name in terminals:
+        return terminals[name]
+    # FOR UPDATE serialises one terminal's messages across relays (not on SQLite: the
+    # batch's BEGIN IMMEDIATE already does).
+    stmt = _TERMINAL if s.get_bind().dialect.name == "sqlite" else _TERMINAL_LOCKED
+    term = terminals[name] = s.execute(stmt, {"name": name}).scalar_one_or_none()
+    return term
+
+
+_TERMINAL = select(Terminal).where(Terminal.name == bindparam("name"), Terminal.active.is_(True))
+_TERMINAL_LOCKED = _TERMINAL.with_for_update()
 
 
 def _dispatch(s: Session, cfg: Settings, term: Terminal, env: Envelope) -> Result:
@@ -206,9 +218,7 @@ def _receipt(s: Session, term: Terminal, env: Envelope) -> Result:
         row = downlinks.confirm(s, me, ref)
         wake = row is not None and row.kind != "state"  # else nothing new is owed
         if row is not None and row.kind in CONTENT_KINDS and row.ref:
-            for msg in s.execute(select(Message).where(
-                    Message.recipient_id == me, Message.client_id == row.ref)).scalars():
-                messaging.delivered(s, msg)
+            messaging.delivered_to(s, me, row.ref)
         elif row is not None and row.kind == "notice" and row.ref:
             notices.receipt(s, me, row.ref, "delivered")
     elif status == "read":

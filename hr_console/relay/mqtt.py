@@ -39,7 +39,7 @@ from hr_console.relay.handlers import Publish, Result, error_reply, handle_in
 from hr_console.relay.meter import Meter
 from hr_console.services import downlinks, notices, retention
 from hr_console.services.errors import ServiceError
-from hr_console.store.db import Store
+from hr_console.store.db import Store, open_batch_cache
 from hr_console.store.models import Terminal, utcnow
 from relais_wire import topics
 from relais_wire.envelope import WireError, decode_uplink, encode
@@ -240,6 +240,7 @@ class Relay:
         deadlock between relays), each uplink is tried again in its own."""
         try:
             with self._db, self.store.session() as s:
+                open_batch_cache(s)  # settings, rules, terminals, people: once per batch
                 results = [self._process(s, item) for item in batch]
                 due = (downlinks.claim_due(s, resend_after=RESEND_AFTER_S)
                        if any(r.wake_delivery for r in results) else [])

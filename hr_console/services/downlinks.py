@@ -13,11 +13,18 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from hr_console.store.models import BadgeSession, Downlink, Terminal, utcnow
 from relais_wire.envelope import envelope
+
+# Run for every message: built once (see messaging._FIND).
+_DROP_STATE = delete(Downlink).where(Downlink.employee_id == bindparam("emp"),
+                                     Downlink.kind == "state", Downlink.ref == bindparam("ref"))
+_CONFIRM = (delete(Downlink)
+            .where(Downlink.id == bindparam("dl"), Downlink.employee_id == bindparam("emp"))
+            .returning(Downlink.kind, Downlink.ref))
 
 
 def queue(session: Session, employee_id: int, kind: str, ref: str | None = None,
@@ -25,8 +32,7 @@ def queue(session: Session, employee_id: int, kind: str, ref: str | None = None,
     """Queue one downlink. A newer ``state`` for the same message replaces an unsent older
     one: the sender needs the latest state, not every intermediate one twice."""
     if kind == "state" and ref:
-        session.execute(delete(Downlink).where(
-            Downlink.employee_id == employee_id, Downlink.kind == "state", Downlink.ref == ref))
+        session.execute(_DROP_STATE, {"emp": employee_id, "ref": ref})
     row_id = str(uuid.uuid4())
     payload = envelope(kind, id=row_id, **fields)
     row = Downlink(id=row_id, employee_id=employee_id, kind=kind, ref=ref, payload=payload,
@@ -62,26 +68,33 @@ def claim_due(session: Session, *, resend_after: float, limit: int = 500,
     )
     if employee_id is not None:
         stmt = stmt.where(Downlink.employee_id == employee_id)
-    out: list[Outgoing] = []
-    for row_id, payload, sent_at, sid, terminal in session.execute(stmt).all():
-        claimed = session.execute(
-            update(Downlink)
-            .where(Downlink.id == row_id,
-                   Downlink.sent_at.is_(None) if sent_at is None else Downlink.sent_at == sent_at)
-            .values(sent_at=now, attempts=Downlink.attempts + 1)
-        ).rowcount
-        if claimed:
-            out.append(Outgoing(row_id, terminal, {**payload, "sid": sid}))
-    return out
+    rows = session.execute(stmt).all()
+    if not rows:
+        return []
+    # One conditional UPDATE claims them all: a row another relay claimed meanwhile no
+    # longer matches (its sent_at is now, past the cutoff), and RETURNING says which matched.
+    claimed = set(session.execute(
+        update(Downlink)
+        .where(Downlink.id.in_([r[0] for r in rows]), Downlink.confirmed_at.is_(None),
+               or_(Downlink.sent_at.is_(None), Downlink.sent_at < cutoff))
+        .values(sent_at=now, attempts=Downlink.attempts + 1)
+        .returning(Downlink.id)
+    ).scalars())
+    return [Outgoing(row_id, terminal, {**payload, "sid": sid})
+            for row_id, payload, _sent_at, sid, terminal in rows if row_id in claimed]
 
 
-def confirm(session: Session, employee_id: int, downlink_id: str) -> Downlink | None:
-    """The terminal has it: forget the row and return it (None if already confirmed)."""
-    row = session.get(Downlink, downlink_id)
-    if row is None or row.employee_id != employee_id:
-        return None
-    session.delete(row)
-    return row
+@dataclass(frozen=True)
+class Confirmed:
+    kind: str
+    ref: str | None
+
+
+def confirm(session: Session, employee_id: int, downlink_id: str) -> Confirmed | None:
+    """The terminal has it: forget the row and say what it was (None if already confirmed,
+    or not this employee's). One statement: DELETE ... RETURNING."""
+    row = session.execute(_CONFIRM, {"dl": downlink_id, "emp": employee_id}).one_or_none()
+    return None if row is None else Confirmed(row[0], row[1])
 
 
 def reset_for(session: Session, employee_id: int) -> None:

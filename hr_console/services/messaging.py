@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -119,10 +119,17 @@ def _store_media(session: Session, data: bytes) -> int:
     return media.id
 
 
+# The relay runs these for every message: built once (building a statement and its cache key
+# costs more than SQLite takes to answer it).
+_FIND = select(Message).where(Message.sender_id == bindparam("sender"),
+                              Message.client_id == bindparam("cid"))
+_DELIVERABLE_COPY = select(Message).where(Message.recipient_id == bindparam("me"),
+                                          Message.state.in_(DELIVERABLE),
+                                          Message.client_id == bindparam("cid"))
+
+
 def find(session: Session, sender_id: int, client_id: str) -> Message | None:
-    return session.execute(
-        select(Message).where(Message.sender_id == sender_id, Message.client_id == client_id)
-    ).scalar_one_or_none()
+    return session.execute(_FIND, {"sender": sender_id, "cid": client_id}).scalar_one_or_none()
 
 
 def wire_view(session: Session, msg: Message) -> dict[str, Any]:
@@ -150,6 +157,14 @@ def _queue_delivery(session: Session, msg: Message) -> None:
     view = wire_view(session, msg)
     kind = view.pop("kind")
     downlinks.queue(session, msg.recipient_id, kind, ref=msg.client_id, **view)
+
+
+def delivered_to(session: Session, recipient_id: int, client_id: str) -> None:
+    """The recipient's terminal confirmed its copy of this message: tell the sender. Only a
+    message still accepted or approved changes, so only those are read (the index on
+    recipient and state, rather than every message this person ever received)."""
+    for msg in session.execute(_DELIVERABLE_COPY, {"me": recipient_id, "cid": client_id}).scalars():
+        delivered(session, msg)
 
 
 def delivered(session: Session, msg: Message) -> None:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from hr_console.domain.policy import Person, Rule, contacts, may_write
+from hr_console.store.db import batch_cache, cached, keep
 from hr_console.store.models import ContactRule, Employee, Team
 
 
@@ -20,16 +21,39 @@ def person(session: Session, employee_id: int) -> Person | None:
     return None if row is None else Person(*row)
 
 
+def persons(session: Session, *ids: int) -> dict[int, Person]:
+    """Several people (and their teams) in one query. The rows stay in the session, so
+    that a later ``session.get(Employee, id)`` or ``session.get(Team, id)`` of the same
+    unit of work costs no query (for the rest of the batch, in the relay)."""
+    out: dict[int, Person] = {}
+    cache = batch_cache(session)
+    known = cache.setdefault("persons", {}) if cache is not None else {}
+    missing = [i for i in dict.fromkeys(ids) if i not in known]
+    if missing:
+        for emp, team in session.execute(
+                select(Employee, Team).outerjoin(Team, Team.id == Employee.team_id)
+                .where(Employee.id.in_(missing))).tuples():
+            keep(session, emp, team)
+            known[emp.id] = Person(emp.id, emp.team_id, team.supervisor_id if team else None,
+                                   emp.is_hr_desk, emp.active)
+    for i in ids:
+        if i in known:
+            out[i] = known[i]
+    return out
+
+
 def rules(session: Session) -> list[Rule]:
-    return [
+    """Every contact rule (once per batch in the relay: ``store.db.open_batch_cache``)."""
+    return cached(session, "contact_rules", lambda: [
         Rule(r.sender_kind, r.sender_ref, r.recipient_kind, r.recipient_ref, r.allow_reply)
         for r in session.execute(select(ContactRule)).scalars()
-    ]
+    ])
 
 
 def check(session: Session, sender_id: int, recipient_id: int) -> str | None:
     """None when ``sender`` may write to ``recipient``, else the refusal code."""
-    sender, recipient = person(session, sender_id), person(session, recipient_id)
+    both = persons(session, sender_id, recipient_id)
+    sender, recipient = both.get(sender_id), both.get(recipient_id)
     if sender is None or recipient is None:
         return "unknown_recipient"
     verdict = may_write(sender, recipient, rules(session))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from hr_console.services import audit, downlinks, settings
 from hr_console.services.errors import ServiceError
 from hr_console.services.secrets import badge_hash, check_secret
+from hr_console.store.db import keep
 from hr_console.store.models import BadgeSession, Employee, Terminal, utcnow
 
 # An outbox may flush long after its session ended (the link was down); its messages
@@ -116,6 +117,7 @@ def speaker(session: Session, terminal: Terminal, sid: str | None, *,
     row = session.get(BadgeSession, sid) if sid else None
     if row is None or row.terminal_id != terminal.id:
         raise ServiceError("no_session", "No badge session on this terminal.")
+    keep(session, row)  # the terminal's next uplinks of the batch: no query
     if row.ended_at is not None:
         late = row.ended_at > utcnow() - dt.timedelta(days=LATE_OUTBOX_DAYS)
         if not (allow_ended and late):

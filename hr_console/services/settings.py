@@ -1,11 +1,20 @@
-"""Settings HR changes from the console, stored in the database so every relay sees them."""
+"""Settings HR changes from the console, stored in the database so every relay sees them.
+
+Freshness: the console reads them fresh every time. The relay reads all of them in one
+query at most once per batch (one transaction of up to ``BATCH_MAX`` uplinks, see
+``store.db.open_batch_cache``): a change the console has committed is applied to every
+uplink of every batch that begins after that commit, i.e. within one batch, well under a
+second; an uplink already in a batch that began before is handled with the values of before.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hr_console.store.db import batch_cache
 from hr_console.store.models import Setting
 
 DEFAULTS: dict[str, Any] = {
@@ -27,13 +36,33 @@ DEFAULTS: dict[str, Any] = {
 
 
 def get(session: Session, key: str) -> Any:
+    cache = batch_cache(session)
+    if cache is not None and key in DEFAULTS:
+        values = cache.get(_CACHE_KEY)
+        if values is None:
+            values = cache[_CACHE_KEY] = _load(session)
+        return values[key]
     row = session.get(Setting, key)
     return DEFAULTS.get(key) if row is None else row.value
+
+
+_CACHE_KEY = "settings"
+
+
+def _load(session: Session) -> dict[str, Any]:
+    """Every setting in one query (the rows HR never changed read as their defaults)."""
+    values = dict(DEFAULTS)
+    values.update(session.execute(
+        select(Setting.key, Setting.value).where(Setting.key.in_(list(DEFAULTS)))).tuples().all())
+    return values
 
 
 def put(session: Session, key: str, value: Any) -> None:
     if key not in DEFAULTS:
         raise KeyError(f"unknown setting {key!r}")
+    cache = batch_cache(session)
+    if cache is not None:
+        cache.pop(_CACHE_KEY, None)
     row = session.get(Setting, key)
     if row is None:
         session.add(Setting(key=key, value=value))

@@ -36,6 +36,16 @@ log = logging.getLogger("relais.link")
 SESSION_EXPIRY_S = 7 * 24 * 3600
 TRACKED = frozenset({"text", "photo", "drawing", "notice", "state", "retract"})
 TRANSIENT_ERRORS = frozenset({"rate_limited"})
+
+
+def _tracked(kind: str, body: dict[str, Any]) -> bool:
+    """Whether the relay waits for this downlink's ``received`` receipt. A ``state`` that
+    carries ``ref`` is the relay's direct answer to one of our uplinks, not a downlink row:
+    if it is lost, the outbox sends the message again and gets another, so a receipt would
+    cost the relay an uplink and change nothing."""
+    return kind in TRACKED and not (kind == "state" and body.get("ref"))
+
+
 # Outbox items (re)sent per resend tick (0.5 s) at most: well within the relay's per-terminal
 # rate, so a long queue drains in order instead of being refused in bulk.
 RESEND_WINDOW = 8
@@ -228,7 +238,7 @@ class TerminalLink:
                 return
             if env.sid is not None and env.sid != self.sid:
                 return  # for a session that has ended here: never shown, never confirmed
-            if env.id in self._seen and env.type in TRACKED:
+            if env.id in self._seen and _tracked(env.type, body):
                 self._confirm(env.id)
                 return
             self._seen.add(env.id)
@@ -277,5 +287,5 @@ class TerminalLink:
                 self._emit(ev.StateChanged(ref, "error", body.get("code")))
             self._emit(ev.ErrorReceived(str(body.get("code", "")), str(body.get("message", "")),
                                         ref, body.get("field")))
-        if kind in TRACKED:
+        if _tracked(kind, body):
             self._confirm(env_id)
