@@ -524,10 +524,11 @@ def _register_extra_commands() -> None:
     """Commands kept in their own modules so this file stays about the backbone."""
     from hr_console.cli_admin import register as register_admin
     from hr_console.cli_bench import bench
-    from hr_console.cli_kiosk import kiosk
+    from hr_console.cli_kiosk import kiosk, kiosk_enrol
 
     register_admin(main)
     main.add_command(kiosk)
+    main.add_command(kiosk_enrol)
     main.add_command(bench)
 
 

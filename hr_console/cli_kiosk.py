@@ -62,3 +62,49 @@ def kiosk(obj: Any, terminal: str | None, config_file: str | None, size: str | N
     except ImportError as exc:
         raise click.ClickException(f"the kiosk needs Kivy: pip install 'relais[kiosk]' ({exc})") from None
     run(cfg)
+
+
+@click.command("kiosk-enrol")
+@click.argument("console_url")
+@click.argument("code")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="/etc/relais-kiosk",
+              show_default=True, help="Directory for config.json, the CA and the outbox.")
+@click.option("--site", default="", help="Site name shown on the idle screen.")
+@click.option("--ca", "ca_file", type=click.Path(dir_okay=False, exists=True),
+              help="CA certificate to trust for the console's HTTPS (when not a public one).")
+@click.option("--fullscreen/--windowed", default=True, show_default=True)
+def kiosk_enrol(console_url: str, code: str, out_dir: str, site: str, ca_file: str | None,
+                fullscreen: bool) -> None:
+    """On a new terminal: exchange the one-time CODE shown in the console for this
+    terminal's credentials and write a ready kiosk configuration (then run
+    `relais kiosk --config DIR/config.json`)."""
+    import json
+    import os
+    from pathlib import Path
+
+    from kiosk_app import config as kiosk_config
+    from kiosk_app.link.api import KioskApiError, enrol
+
+    if not console_url.startswith(("http://", "https://")):
+        raise click.ClickException("the console address starts with http:// or https://")
+    try:
+        answer = enrol(console_url, code.strip(), ca_file=ca_file)
+    except KioskApiError as exc:
+        raise click.ClickException(f"enrolment refused: {exc.message}") from None
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {"terminal": answer["username"], "password": answer["password"],
+            "mqtt_host": answer.get("mqtt_host") or "127.0.0.1",
+            "mqtt_port": int(answer.get("mqtt_port") or 1883),
+            "api_url": console_url.rstrip("/"), "site": site, "fullscreen": fullscreen}
+    if answer.get("tls_ca_pem"):
+        ca_path = folder / "relais-ca.pem"
+        ca_path.write_text(answer["tls_ca_pem"], encoding="ascii")
+        data["tls_ca"] = str(ca_path.resolve())
+    kiosk_config.from_mapping(data, folder)  # what we write is what `relais kiosk` accepts
+    path = folder / "config.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2)
+    click.echo(f"terminal {data['terminal']} enrolled; configuration in {path}")
+    click.echo(f"start it with: relais kiosk --config {path}")

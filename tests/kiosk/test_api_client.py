@@ -104,6 +104,28 @@ def test_enrol_then_use_the_credentials(served: Served) -> None:
     assert err.value.code == "unauthorised" and err.value.status == 401
 
 
+def test_kiosk_enrol_command_writes_a_config_relais_kiosk_accepts(served: Served, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from hr_console.cli import main
+    from kiosk_app import config as kiosk_config
+
+    with served.console.session() as s:
+        _, creds = directory.terminal(s, "kiosk-8", directory.site_by_name(s, "demo"))
+    out = tmp_path / "kiosk-etc"
+    result = CliRunner().invoke(main, ["kiosk-enrol", served.url, f" {creds.enrol_code} ",
+                                       "--out", str(out), "--site", "Usine"])
+    assert result.exit_code == 0, result.output
+    cfg = kiosk_config.load(out / "config.json")
+    assert (cfg.terminal, cfg.site, cfg.api_url, cfg.fullscreen) == ("kiosk-8", "Usine", served.url, True)
+    assert cfg.mqtt_port == served.console.cfg.mqtt_port and cfg.password != creds.password
+    assert oct((out / "config.json").stat().st_mode & 0o777) == "0o600"
+    with KioskApi(served.url, cfg.terminal, cfg.password) as api:  # the new password works
+        assert api.site_notices() == []
+    again = CliRunner().invoke(main, ["kiosk-enrol", served.url, creds.enrol_code, "--out", str(out)])
+    assert again.exit_code != 0 and "enrolment refused" in again.output
+
+
 def test_history_pages_media_and_notices(served: Served) -> None:
     console = served.console
     sent = [_message(console, "Sophie Martin", "Karim Benali", "delivered") for _ in range(5)]
