@@ -4,7 +4,7 @@ VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 HOME_DIR  ?= var
-SYS_PKGS  := mosquitto mosquitto-clients xvfb xauth chromium
+SYS_PKGS  := mosquitto mosquitto-clients xvfb xauth chromium libmtdev1
 APT_SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test test-long bench lint sysdeps venv clean
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # OS packages: the broker, its command-line clients (used by the ACL tests), a virtual
-# display for the kiosk tests and Debian's Chromium for the browser tests.
+# display for the kiosk tests, mtdev for Kivy on touch screens and Debian's Chromium for the browser tests.
 sysdeps:
 	@missing=""; for p in $(SYS_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

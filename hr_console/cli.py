@@ -466,6 +466,7 @@ def up(obj: Ctx, demo: bool) -> None:
     store = obj_store(cfg)
     r = Relay(cfg, store)
     server = None
+    kiosks: list = []
     try:
         r.start()
         server = _start_console(cfg)
@@ -481,7 +482,7 @@ def up(obj: Ctx, demo: bool) -> None:
         elif demo:
             click.echo("Demo data was created earlier: its passwords were printed then "
                        "(or reset one with `relais user add`).")
-        _open_kiosks(cfg, demo, stop)
+        kiosks = _open_kiosks(cfg, demo)
         sys.stdout.flush()
         while not stop.wait(0.5):
             if not proc.running:
@@ -489,6 +490,7 @@ def up(obj: Ctx, demo: bool) -> None:
     except RuntimeError as exc:
         raise _fail(exc) from None
     finally:
+        _close_kiosks(kiosks)
         if server is not None:
             server.close()
         r.stop()
@@ -508,16 +510,31 @@ def _start_console(cfg: Settings, threads: int = 8):  # noqa: ANN202
     return server
 
 
-def _open_kiosks(cfg: Settings, demo: bool, stop: threading.Event) -> None:
-    """With a display, a demo also opens one kiosk window per demo terminal."""
+def _open_kiosks(cfg: Settings, demo: bool) -> list:
+    """With a display, a demo also opens one kiosk window per demo terminal, on the ports
+    this very run uses (they may differ from those recorded when the demo was made)."""
     if not demo or not os.environ.get("DISPLAY"):
-        return
+        return []
     import subprocess
 
+    procs = []
     for name in ("kiosk-1", "kiosk-2"):
         if (cfg.home / "kiosks" / name / "config.json").exists():
-            subprocess.Popen([sys.executable, "-m", "hr_console.cli", "--home", str(cfg.home),
-                              "kiosk", "--terminal", name])
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "hr_console.cli", "--home", str(cfg.home),
+                 "--mqtt-port", str(cfg.mqtt_port), "--console-port", str(cfg.console_port),
+                 "kiosk", "--terminal", name]))
+    return procs
+
+
+def _close_kiosks(procs: list) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=5)
+        except Exception:  # noqa: BLE001 - a kiosk that will not stop is killed
+            proc.kill()
 
 
 def _register_extra_commands() -> None:

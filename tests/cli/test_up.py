@@ -4,12 +4,16 @@ operator start them: they print where they listen, serve, and stop cleanly on SI
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psutil
+import pytest
 import requests
 
 from broker_config.process import free_port
@@ -72,3 +76,39 @@ def test_console_alone_serves_until_sigterm(tmp_path) -> None:  # noqa: ANN001
     _read_until(proc, f"console: http://127.0.0.1:{web}/")
     assert requests.get(f"http://127.0.0.1:{web}/auth/login", timeout=10).status_code == 200
     _stop(proc)
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is missing (make test installs it)")
+def test_up_demo_with_a_display_opens_kiosks_on_this_runs_ports(tmp_path) -> None:  # noqa: ANN001
+    """`make run` on a machine with a screen: the two demo kiosks open, reach the broker on
+    the port of this run (not the one recorded when the demo was made), and close with it."""
+    home = tmp_path / "var"
+    first = _start(home, "up", "--demo", mqtt=free_port(), web=free_port())
+    _read_until(first, "Demo terminals:")
+    _stop(first)
+
+    mqtt, web = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    wrapper = subprocess.Popen(["xvfb-run", "-a", "-s", "-screen 0 1024x768x24", *EXE, "--home", str(home),
+                                "--mqtt-port", str(mqtt), "--console-port", str(web), "up", "--demo"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 90
+        online: set[str] = set()
+        while time.monotonic() < deadline and online != {"kiosk-1", "kiosk-2"}:
+            time.sleep(1)
+            with sqlite3.connect(home / "relais.db") as db:
+                online = {n for (n,) in db.execute("SELECT name FROM terminals WHERE online")}
+        assert online == {"kiosk-1", "kiosk-2"}, "the kiosk windows did not come online"
+        relais = next(p for p in psutil.Process(wrapper.pid).children(recursive=True)
+                      if p.cmdline()[-1:] == ["--demo"])
+        kiosks = [p for p in relais.children() if "kiosk" in p.cmdline()]
+        assert len(kiosks) == 2 and all(str(mqtt) in p.cmdline() for p in kiosks)
+        relais.terminate()
+        relais.wait(timeout=30)
+        gone, alive = psutil.wait_procs(kiosks, timeout=10)
+        assert not alive, "kiosk windows outlived `relais up`"
+    finally:
+        for p in psutil.Process(wrapper.pid).children(recursive=True) if wrapper.poll() is None else []:
+            p.kill()
+        wrapper.wait(timeout=30)
