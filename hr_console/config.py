@@ -39,6 +39,9 @@ class Settings:
     tls_cert: str = ""
     tls_key: str = ""
     tls_ca: str = ""
+    # The site's clock: times the console shows and where "today" begins (the database
+    # keeps UTC). An IANA name; the first customers are French.
+    timezone: str = "Europe/Paris"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -63,6 +66,15 @@ _STORED = [f.name for f in fields(Settings) if f.name not in ("home", "extra")]
 
 
 def _coerce(name: str, value: Any) -> Any:
+    if name == "timezone":
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(str(value))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"setting timezone must be a time zone name such as Europe/Paris, "
+                             f"not {value!r}") from None
+        return str(value)
     if name in _INT_FIELDS:
         try:
             return int(value)

@@ -73,8 +73,13 @@ def forget() -> None:
         _computing.clear()
 
 
-def _midnight(now: dt.datetime) -> dt.datetime:
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+def _midnight(now: dt.datetime, tz: dt.tzinfo | None = None) -> dt.datetime:
+    """The last midnight on the site's clock ``tz`` (UTC when None), as naive UTC."""
+    if tz is None:
+        return now.replace(hour=0, minute=0, second=0, microsecond=0)
+    here = now.replace(tzinfo=dt.UTC).astimezone(tz)
+    start = here.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def day_range(days: int, now: dt.datetime | None = None) -> list[dt.date]:
@@ -103,12 +108,14 @@ class Overview:
     offline: list[OfflineTerminal] = field(default_factory=list)
 
 
-def overview(session: Session, now: dt.datetime | None = None) -> Overview:
+def overview(session: Session, now: dt.datetime | None = None,
+             tz: dt.tzinfo | None = None) -> Overview:
+    """The cards; ``messages_today`` counts from midnight on the site's clock ``tz``."""
     now = now or utcnow()
     held = session.scalar(select(func.count()).select_from(Message).where(IS_HELD))
     oldest = session.scalar(select(func.min(Message.created_at)).where(IS_HELD))
     today = session.scalar(select(func.count()).select_from(Message)
-                           .where(Message.created_at >= _midnight(now)))
+                           .where(Message.created_at >= _midnight(now, tz)))
     live_urgent = (Notice.urgent.is_(True), Notice.published_at.is_not(None),
                    (Notice.valid_until.is_(None)) | (Notice.valid_until > now))
     unacked = (select(func.count(NoticeReceipt.id), func.count(func.distinct(Notice.id)))

@@ -39,6 +39,7 @@ def create_app(cfg: Settings, test_config: dict[str, Any] | None = None) -> Flas
         IDLE_TIMEOUT_S=30 * 60,
         WTF_CSRF_TIME_LIMIT=None,  # the session bounds the token's life
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        BABEL_DEFAULT_TIMEZONE=cfg.timezone,  # every time shown is the site's clock
     )
     if test_config:
         app.config.update(test_config)

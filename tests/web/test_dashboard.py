@@ -206,3 +206,40 @@ def test_held_figures_on_a_busy_day(console) -> None:  # noqa: ANN001
         assert mq.held_count(s, scope) == ov.held == 2
         assert mq.oldest_held(s, scope) == ov.oldest_held
     assert 4.9 * 3600 < (utcnow() - ov.oldest_held).total_seconds() < 5.1 * 3600
+
+
+def test_today_and_times_follow_the_site_clock(console) -> None:  # noqa: ANN001
+    """"Messages today" starts at midnight in Paris, not in UTC, and the console shows
+    times on the same clock (the timezone setting, Europe/Paris by default)."""
+    from zoneinfo import ZoneInfo
+
+    paris = ZoneInfo(console.cfg.timezone)
+    assert console.cfg.timezone == "Europe/Paris"
+    early = cd.send(console, "Karim Benali", "Sophie Martin", "à 00 h 30, heure de Paris")
+    late = cd.send(console, "Julie Moreau", "Sophie Martin", "la veille, 23 h 30")
+    with console.session() as s:
+        s.execute(update(Message).where(Message.id == early.id)
+                  .values(created_at=dt.datetime(2026, 1, 14, 23, 30)))  # 00:30 in Paris
+        s.execute(update(Message).where(Message.id == late.id)
+                  .values(created_at=dt.datetime(2026, 1, 14, 22, 30)))  # 23:30 in Paris
+    now = dt.datetime(2026, 1, 15, 10, 0)
+    with console.session() as s:
+        on_utc = stats.overview(s, now=now).messages_today
+        on_paris = stats.overview(s, now=now, tz=paris).messages_today
+    assert on_paris == on_utc + 1, "the message at 00:30 Paris time is today's"
+    cd.set_mode(console, "Karim Benali", "pre")
+    held = cd.send(console, "Karim Benali", "Sophie Martin", "retenu à 09 h UTC")
+    with console.session() as s:
+        s.execute(update(Message).where(Message.id == held.id)
+                  .values(created_at=dt.datetime(2026, 1, 15, 9, 0)))
+    page = console.client("hr").get("/moderation/").get_data(as_text=True)
+    assert held.state == "held" and "retenu à 09 h UTC" in page
+    assert "2026-01-15 10:00" in page and "2026-01-15 09:00" not in page
+
+
+def test_a_time_zone_that_does_not_exist_is_refused(tmp_path) -> None:  # noqa: ANN001
+    from hr_console import config as config_mod
+
+    with pytest.raises(ValueError, match="time zone name"):
+        config_mod.load(tmp_path, timezone="Europe/Atlantis")
+    assert config_mod.load(tmp_path, timezone="America/Montreal").timezone == "America/Montreal"

@@ -12,11 +12,13 @@ import re
 import struct
 import time
 import zlib
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from hr_console.config import Settings
 from hr_console.services import notices as notices_svc
 from hr_console.store.models import (
     AuditEntry,
@@ -100,8 +102,8 @@ def _actions(console) -> list[str]:  # noqa: ANN001
 
 
 def _local(delta: dt.timedelta) -> str:
-    """A datetime-local form value, in the server's zone (what the console reads)."""
-    return (dt.datetime.now() + delta).strftime("%Y-%m-%dT%H:%M")
+    """A datetime-local form value on the site's clock (what the console reads)."""
+    return (dt.datetime.now(ZoneInfo(Settings.timezone)) + delta).strftime("%Y-%m-%dT%H:%M")
 
 
 def _jpeg(size: tuple[int, int] = (640, 480), *, noise: bool = False, quality: int = 90,

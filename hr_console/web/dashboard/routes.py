@@ -7,7 +7,7 @@ import datetime as dt
 import time
 
 from flask import Blueprint, Response, current_app, render_template
-from flask_babel import format_date
+from flask_babel import format_date, get_timezone
 from flask_babel import gettext as _
 
 from hr_console.services import stats
@@ -44,7 +44,7 @@ def _day(d: dt.date) -> str:
 @roles_required(*VIEWERS)
 def index():  # noqa: ANN201
     with uow() as s:
-        ov = stats.overview(s)
+        ov = stats.overview(s, tz=get_timezone())
     now = utcnow()
     return render_template("dashboard/index.html", ov=ov, now=now, duration=duration, local=local,
                            days=DAYS, flow_days=FLOW_DAYS)

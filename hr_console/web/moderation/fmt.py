@@ -1,18 +1,20 @@
-"""Formatting shared by the console areas built on the moderation queue: times in the
-server's local zone and waiting times people read at a glance."""
+"""Formatting shared by the console areas built on the moderation queue: times on the
+site's clock (the ``timezone`` setting, as Flask-Babel's own date filters) and waiting times
+people read at a glance."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import get_timezone
 from flask_babel import gettext as _
 
 
 def local(value: dt.datetime | None, with_date: bool = True) -> str:
-    """A UTC time from the database, in the server's time zone."""
+    """A UTC time from the database, on the site's clock."""
     if value is None:
         return ""
-    here = value.replace(tzinfo=dt.UTC).astimezone()
+    here = value.replace(tzinfo=dt.UTC).astimezone(get_timezone())
     return here.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M")
 
 

@@ -1,38 +1,25 @@
-"""The console shows and reads times in the installation's time zone (``timezone`` in
-relais.toml, e.g. "Europe/Paris"; else the server's); the database keeps naive UTC."""
+"""The console shows and reads times on the site's clock (``timezone`` in relais.toml,
+default Europe/Paris, the same zone as Flask-Babel's date filters); the database keeps
+naive UTC."""
 
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hr_console.web.db import settings
-
-
-def _zone() -> dt.tzinfo | None:
-    name = settings().extra.get("timezone") if isinstance(settings().extra, dict) else None
-    if not name:
-        return None  # the server's own zone (astimezone() without argument)
-    try:
-        return ZoneInfo(str(name))
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
+from flask_babel import get_timezone
 
 
 def to_utc(local: dt.datetime | None) -> dt.datetime | None:
+    """A time typed in a form (site's clock, naive) as naive UTC."""
     if local is None:
         return None
-    zone = _zone()
-    aware = local.replace(tzinfo=zone) if zone else local.astimezone()
-    return aware.astimezone(dt.UTC).replace(tzinfo=None)
+    return local.replace(tzinfo=get_timezone()).astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def to_local(utc: dt.datetime | None) -> dt.datetime | None:
     if utc is None:
         return None
-    aware = utc.replace(tzinfo=dt.UTC)
-    zone = _zone()
-    return (aware.astimezone(zone) if zone else aware.astimezone()).replace(tzinfo=None)
+    return utc.replace(tzinfo=dt.UTC).astimezone(get_timezone()).replace(tzinfo=None)
 
 
 def when(utc: dt.datetime | None) -> str:
