@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,12 +13,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from sqlalchemy import select
-from waitress.server import create_server
 
 from broker_config.process import free_port
 from hr_console.services import directory, notices, sessions
 from hr_console.store.models import Media, Message, Team, utcnow
 from kiosk_app.link.api import KioskApi, KioskApiError, enrol
+from tests.served import served as serving
 from tests.web_fixture import Console, make_console
 
 
@@ -32,24 +31,8 @@ class Served:
 @pytest.fixture
 def served(tmp_path: Path, db_url: str) -> Iterator[Served]:
     console = make_console(tmp_path, db_url)
-    server = create_server(console.app, host="127.0.0.1", port=0, threads=4)
-    stop = threading.Event()
-
-    def serve() -> None:
-        # server.run() with a way out: closing the sockets under a running select() from
-        # another thread fails with EBADF, so the loop stops first and the close follows.
-        while not stop.is_set():
-            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
-
-    thread = threading.Thread(target=serve, name="console-under-test", daemon=True)
-    thread.start()
-    try:
-        yield Served(console, f"http://127.0.0.1:{server.effective_port}")
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        server.close()
-        console.app.extensions["relais_store"].dispose()
+    with serving(console.app) as url:
+        yield Served(console, url)
 
 
 def _badge_in(console: Console, terminal: str, name: str) -> str:

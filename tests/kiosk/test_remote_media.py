@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from sqlalchemy import select
-from waitress.server import create_server
 
 from broker_config.process import free_port
 from hr_console.services import notices, photos
@@ -32,6 +31,7 @@ from kiosk_app import config as kiosk_config
 from kiosk_app.link import events as ev
 from kiosk_app.link.media_cache import RemoteMedia
 from kiosk_app.ui.session import Session
+from tests.served import served
 from tests.system_fixture import System, expect, make_system
 
 
@@ -47,24 +47,8 @@ def installation(tmp_path: Path) -> Iterator[System]:
 @pytest.fixture
 def console(installation: System) -> Iterator[str]:
     """``create_app`` as ``relais up`` serves it, on the console port the home records."""
-    cfg = installation.cfg
-    app = create_app(cfg)
-    server = create_server(app, host="127.0.0.1", port=cfg.console_port, threads=4)
-    stop = threading.Event()
-
-    def serve() -> None:  # server.run() with a way out (see tests/kiosk/test_api_client.py)
-        while not stop.is_set():
-            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
-
-    thread = threading.Thread(target=serve, name="console-under-test", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        server.close()
-        app.extensions["relais_store"].dispose()
+    with served(create_app(installation.cfg), port=installation.cfg.console_port) as url:
+        yield url
 
 
 def _noise_jpeg(side: int = 460) -> bytes:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from waitress.server import create_server
 
 from broker_config.process import free_port
 from hr_console.services import directory, notices
@@ -23,6 +22,7 @@ from hr_console.web import create_app
 from kiosk_app import config as kiosk_config
 from kiosk_app.link.api import KioskApi, KioskApiError
 from kiosk_app.link.site_board import SiteBoard
+from tests.served import served
 from tests.system_fixture import System, make_system
 
 
@@ -38,24 +38,8 @@ def installation(tmp_path: Path) -> Iterator[System]:
 @pytest.fixture
 def console(installation: System) -> Iterator[str]:
     """``create_app`` as ``relais up`` serves it, on the console port the home records."""
-    cfg = installation.cfg
-    app = create_app(cfg)
-    server = create_server(app, host="127.0.0.1", port=cfg.console_port, threads=4)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
-
-    thread = threading.Thread(target=serve, name="console-under-test", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        server.close()
-        app.extensions["relais_store"].dispose()
+    with served(create_app(installation.cfg), port=installation.cfg.console_port) as url:
+        yield url
 
 
 def _notices(system: System) -> None:
