@@ -160,20 +160,25 @@ def queue_json():  # noqa: ANN201
     })
 
 
-@bp.get("/messages/<int:message_id>/photo")
-@roles_required(*MODERATORS)
-def photo(message_id: int):  # noqa: ANN201
+def _in_scope(read, message_id: int):  # noqa: ANN001, ANN202
+    """What ``read(session, message_id, scope)`` finds for this moderator: 403 outside their
+    scope, 404 when there is nothing."""
     with uow() as s:
-        scope = _scope(s)
         try:
-            found = mq.media_of(s, message_id, scope)
+            found = read(s, message_id, _scope(s))
         except mq.OutOfScope:
             abort(403)
         except NotFound:
             abort(404)
     if found is None:
         abort(404)
-    data, _mime = found
+    return found
+
+
+@bp.get("/messages/<int:message_id>/photo")
+@roles_required(*MODERATORS)
+def photo(message_id: int):  # noqa: ANN201
+    data, _mime = _in_scope(mq.media_of, message_id)
     # Media is stored normalised as JPEG; never trust a stored type for what the browser runs.
     resp = Response(data, mimetype="image/jpeg")
     resp.headers["X-Content-Type-Options"] = "nosniff"
@@ -185,16 +190,7 @@ def photo(message_id: int):  # noqa: ANN201
 @bp.get("/messages/<int:message_id>/drawing.svg")
 @roles_required(*MODERATORS)
 def drawing(message_id: int):  # noqa: ANN201
-    with uow() as s:
-        scope = _scope(s)
-        try:
-            obj = mq.drawing_of(s, message_id, scope)
-        except mq.OutOfScope:
-            abort(403)
-        except NotFound:
-            abort(404)
-    if obj is None:
-        abort(404)
+    obj = _in_scope(mq.drawing_of, message_id)
     resp = Response(drawing_svg.render(obj), mimetype="image/svg+xml")
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
