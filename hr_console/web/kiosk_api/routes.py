@@ -58,12 +58,8 @@ def _too_many(_err: Exception) -> Response:
 
 
 @bp.errorhandler(404)
+@bp.errorhandler(405)  # a wrong method says no more about the API than a wrong path
 def _not_found(_err: Exception) -> Response:
-    return _error(404, "not_found", "Nothing here.")
-
-
-@bp.errorhandler(405)
-def _not_allowed(_err: Exception) -> Response:
     return _error(404, "not_found", "Nothing here.")
 
 
