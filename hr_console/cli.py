@@ -59,15 +59,18 @@ def _fail(exc: Exception) -> click.ClickException:
 @click.option("--mqtt-port", type=int, default=None, help="The terminals' MQTT port.")
 @click.option("--console-port", type=int, default=None, help="The console's HTTP port.")
 @click.option("--db-url", default=None, help="Database URL (default: SQLite in the home).")
+@click.option("--trusted-proxies", type=click.IntRange(0, 10), default=None,
+              help="Reverse proxies in front of the console whose X-Forwarded-* to believe.")
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 @click.pass_context
 def main(ctx: click.Context, home: str | None, mqtt_port: int | None, console_port: int | None,
-         db_url: str | None, verbose: bool) -> None:
+         db_url: str | None, trusted_proxies: int | None, verbose: bool) -> None:
     """Relais: HR-moderated messaging for shop-floor terminals."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
-    ctx.obj = Ctx(home, {"mqtt_port": mqtt_port, "console_port": console_port, "db_url": db_url})
+    ctx.obj = Ctx(home, {"mqtt_port": mqtt_port, "console_port": console_port, "db_url": db_url,
+                         "trusted_proxies": trusted_proxies})
 
 
 # --- setting up ---------------------------------------------------------------------------
@@ -503,9 +506,11 @@ def _start_console(cfg: Settings, threads: int = 8):  # noqa: ANN202
     from waitress.server import create_server
 
     from hr_console.web import create_app
+    from hr_console.web.app import server_options
 
     app = create_app(cfg)
-    server = create_server(app, host=cfg.console_host, port=cfg.console_port, threads=threads)
+    server = create_server(app, host=cfg.console_host, port=cfg.console_port, threads=threads,
+                           **server_options(cfg))
     threading.Thread(target=server.run, name="console", daemon=True).start()
     return server
 

@@ -83,10 +83,14 @@ def kiosk_enrol(console_url: str, code: str, out_dir: str, site: str, ca_file: s
     from pathlib import Path
 
     from kiosk_app import config as kiosk_config
-    from kiosk_app.link.api import KioskApiError, enrol
+    from kiosk_app.link.api import KioskApiError, check_enrol_url, enrol
 
     if not console_url.startswith(("http://", "https://")):
         raise click.ClickException("the console address starts with http:// or https://")
+    try:  # the answer holds the terminal's password and its CA: HTTPS, or loopback only
+        check_enrol_url(console_url)
+    except KioskApiError as exc:
+        raise click.ClickException(exc.message) from None
     try:
         answer = enrol(console_url, code.strip(), ca_file=ca_file)
     except KioskApiError as exc:

@@ -42,6 +42,10 @@ class Settings:
     # The site's clock: times the console shows and where "today" begins (the database
     # keeps UTC). An IANA name; the first customers are French.
     timezone: str = "Europe/Paris"
+    # Reverse proxies in front of the console (nginx, docs/deploy.md): how many
+    # X-Forwarded-For / -Proto / -Host hops to believe. 0: none, the forwarded headers are
+    # ignored (anyone can send them), so limits and the audit log see the socket's address.
+    trusted_proxies: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -61,7 +65,7 @@ class Settings:
         return bool(self.tls_cert and self.tls_key)
 
 
-_INT_FIELDS = {"mqtt_port", "relay_port", "console_port"}
+_INT_FIELDS = {"mqtt_port", "relay_port", "console_port", "trusted_proxies"}
 _STORED = [f.name for f in fields(Settings) if f.name not in ("home", "extra")]
 
 
@@ -77,9 +81,13 @@ def _coerce(name: str, value: Any) -> Any:
         return str(value)
     if name in _INT_FIELDS:
         try:
-            return int(value)
+            number = int(value)
         except (TypeError, ValueError):
             raise ValueError(f"setting {name} must be a number, not {value!r}") from None
+        if name == "trusted_proxies" and not 0 <= number <= 10:
+            raise ValueError(f"setting trusted_proxies counts the reverse proxies in front of "
+                             f"the console (0 to 10), not {value!r}")
+        return number
     return str(value)
 
 

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from flask import Flask
 from waitress.server import create_server
 
+from hr_console.web.app import server_options
+
 
 @contextmanager
 def served(app: Flask, port: int = 0, threads: int = 4) -> Iterator[str]:
@@ -16,7 +18,8 @@ def served(app: Flask, port: int = 0, threads: int = 4) -> Iterator[str]:
 
     ``server.run()`` cannot be stopped from another thread (closing its sockets under a
     running select() fails with EBADF), so the loop here checks a flag between rounds."""
-    server = create_server(app, host="127.0.0.1", port=port, threads=threads)
+    server = create_server(app, host="127.0.0.1", port=port, threads=threads,
+                           **server_options(app.config["RELAIS"]))  # as `relais console`
     stop = threading.Event()
 
     def serve() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,8 +42,12 @@ class Console:
         return self.app.extensions["relais_store"].session()
 
 
-def make_console(tmp_path: Path, db_url: str, **config: Any) -> Console:
+def make_console(tmp_path: Path, db_url: str, *, settings: dict[str, Any] | None = None,
+                 **config: Any) -> Console:
+    """``settings``: Relais settings to change (``trusted_proxies``...); ``config``: Flask's."""
     cfg, demo = prepared_home(tmp_path, db_url)
+    if settings:
+        cfg = dataclasses.replace(cfg, **settings)
     app = create_app(cfg, {"TESTING": True, "WTF_CSRF_ENABLED": False,
                            "RATELIMIT_ENABLED": False, **config})
     return Console(app, cfg, demo)

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hr_console.services import audit, directory
+from hr_console.services import audit, directory, sign_in
 from hr_console.services.errors import Conflict, Invalid, NotFound
 from hr_console.services.secrets import hash_secret
-from hr_console.store.models import AuditEntry, ConsoleUser, Employee, Team, utcnow
+from hr_console.store.models import AuditEntry, ConsoleUser, Employee, Team
 
 ROLES = directory.ROLES
 LANGUAGES = directory.LANGUAGES
@@ -38,7 +38,7 @@ class UserRow:
     teams: tuple[str, ...]
     active: bool
     last_sign_in: dt.datetime | None
-    locked_until: dt.datetime | None  # set only while the lock-out lasts
+    waits_until: dt.datetime | None  # while sign-in from some address is slowed down
     created_at: dt.datetime
 
 
@@ -46,7 +46,8 @@ def target(user_id: int) -> str:
     return f"console_user:{user_id}"
 
 
-def list_users(session: Session, user_id: int | None = None) -> list[UserRow]:
+def list_users(session: Session, user_id: int | None = None, *, pepper: str) -> list[UserRow]:
+    """``pepper``: the console's secret, which keys the sign-in waits (services.sign_in)."""
     stmt = (select(ConsoleUser, Employee.name, Employee.active)
             .outerjoin(Employee, Employee.id == ConsoleUser.employee_id)
             .order_by(ConsoleUser.active.desc(), ConsoleUser.username))
@@ -55,11 +56,10 @@ def list_users(session: Session, user_id: int | None = None) -> list[UserRow]:
     found = session.execute(stmt).all()
     teams = _teams_of(session, {u.employee_id for u, _n, _a in found if u.employee_id})
     last = _last_sign_ins(session, [u.id for u, _n, _a in found])
-    now = utcnow()
+    waits = sign_in.waiting_until(session, pepper, [u.username for u, _n, _a in found])
     return [UserRow(u.id, u.username, u.role, u.language, u.employee_id, name, bool(active),
                     tuple(teams.get(u.employee_id, ())) if u.employee_id else (), u.active,
-                    last.get(target(u.id)),
-                    u.locked_until if u.locked_until and u.locked_until > now else None,
+                    last.get(target(u.id)), waits.get(u.username),
                     u.created_at)
             for u, name, active in found]
 
@@ -202,25 +202,24 @@ def reactivate(session: Session, row: ConsoleUser, *, actor: str) -> None:
 
 def reset_password(session: Session, row: ConsoleUser, password: str | None, *, actor: str
                    ) -> str | None:
-    """Set a typed password, or a generated one (returned, to be shown once). Also lifts a
-    lock-out, and ends the user's open sessions: whoever knew the old one is signed out."""
+    """Set a typed password, or a generated one (returned, to be shown once), and end the
+    user's open sessions: whoever knew the old one is signed out."""
     generated = None if password else new_password()
     password = password or generated or ""
     directory.check_console_password(password)
     row.password_hash = hash_secret(password)
-    row.failed_logins, row.locked_until = 0, None
     _end_sessions(row)
     audit.record(session, actor, "console_user.password_reset", target(row.id),
                  username=row.username, generated=generated is not None)
     return generated
 
 
-def unlock(session: Session, row: ConsoleUser, *, actor: str) -> bool:
-    """Lift a lock-out after failed sign-ins; False when the account was not locked."""
-    was_locked = bool(row.locked_until and row.locked_until > utcnow())
-    if not was_locked and not row.failed_logins:
+def unlock(session: Session, row: ConsoleUser, *, actor: str, pepper: str) -> bool:
+    """Forget the failed sign-ins counted under this user's name from every address, so
+    they can sign in at once; False (nothing audited) when there were none."""
+    cleared = sign_in.clear_name(session, pepper, row.username)
+    if not cleared:
         return False
-    row.failed_logins, row.locked_until = 0, None
     audit.record(session, actor, "console_user.unlock", target(row.id), username=row.username,
-                 was_locked=was_locked)
-    return was_locked
+                 addresses=cleared)
+    return True

@@ -7,9 +7,11 @@ import datetime as dt
 import importlib
 from typing import Any
 
-from flask import Flask, redirect, render_template, url_for
+from flask import Flask, redirect, render_template, request, url_for
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hr_console.config import Settings
 from hr_console.store.db import Store
@@ -32,9 +34,10 @@ def create_app(cfg: Settings, test_config: dict[str, Any] | None = None) -> Flas
         RELAIS=cfg,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=cfg.tls,  # Secure follows whether the console is on HTTPS
         SESSION_COOKIE_NAME="relais_session",
         REMEMBER_COOKIE_HTTPONLY=True,
+        # A signed-in session is permanent (its cookie expires) and ends 12 hours after
+        # sign-in at the latest, idle or not (security.py).
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
         IDLE_TIMEOUT_S=30 * 60,
         WTF_CSRF_TIME_LIMIT=None,  # the session bounds the token's life
@@ -43,6 +46,13 @@ def create_app(cfg: Settings, test_config: dict[str, Any] | None = None) -> Flas
     )
     if test_config:
         app.config.update(test_config)
+    app.session_interface = _SchemeSessionInterface()
+    if cfg.trusted_proxies:
+        # Behind nginx every request comes from the proxy: believe the last N hops of
+        # X-Forwarded-For / -Proto / -Host, so limits, the audit log and the Secure cookie
+        # see the real client. With 0 the headers are ignored: anyone can send them.
+        n = cfg.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     app.extensions["relais_store"] = Store(cfg.database_url)
     login_manager.init_app(app)
     login_manager.login_message = None
@@ -82,6 +92,29 @@ def create_app(cfg: Settings, test_config: dict[str, Any] | None = None) -> Flas
     return app
 
 
+def server_options(cfg: Settings) -> dict[str, Any]:
+    """What waitress needs besides the app. Waitress 3 strips X-Forwarded-* from every peer
+    it was not told to trust; with ``trusted_proxies`` the app's ProxyFix is the one that
+    decides (any WSGI server then behaves the same), so waitress must pass them through."""
+    return {"clear_untrusted_proxy_headers": False} if cfg.trusted_proxies else {}
+
+
+class _SchemeSessionInterface(SecureCookieSessionInterface):
+    """The session cookie is Secure exactly when this request came over HTTPS (directly, or
+    per a trusted proxy's X-Forwarded-Proto): the broker's TLS says nothing about how the
+    console is served. ``SESSION_COOKIE_SECURE=True`` still forces it. Signed-in sessions
+    are permanent, so their cookie would be refreshed on every response."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+
+    def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
+        """The kiosk API never sets or refreshes a cookie, a console session's included."""
+        if request.blueprint == "kiosk_api":
+            return False
+        return super().should_set_cookie(app, session)
+
+
 def _error_page(err):  # noqa: ANN001, ANN202
     code = getattr(err, "code", 500) or 500
     titles = {
@@ -96,4 +129,4 @@ def _error_page(err):  # noqa: ANN001, ANN202
     return render_template("error.html", code=code, message=titles.get(code, titles[500])), code
 
 
-__all__ = ["NAV", "create_app"]
+__all__ = ["NAV", "create_app", "server_options"]

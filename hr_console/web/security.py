@@ -1,4 +1,4 @@
-"""Headers every console response carries, and the idle timeout.
+"""Headers every console response carries, the idle timeout and the session's longest life.
 
 The CSP allows scripts and styles only from the console itself: templates hold no inline
 script, so an injected ``<script>`` in a name or a message cannot run even if escaping
@@ -26,7 +26,7 @@ def init_app(app: Flask) -> None:
         resp.headers["X-Frame-Options"] = "DENY"
         resp.headers["Referrer-Policy"] = "same-origin"
         resp.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-        if app.config.get("SESSION_COOKIE_SECURE"):
+        if request.is_secure:  # HTTPS here, or at a trusted proxy (X-Forwarded-Proto)
             resp.headers["Strict-Transport-Security"] = "max-age=31536000"
         if request.endpoint not in ("static",):
             resp.headers.setdefault("Cache-Control", "no-store")
@@ -49,13 +49,18 @@ def init_app(app: Flask) -> None:
             return None
         now = time.time()
         last = session.get("last_seen", now)
-        if now - last > app.config["IDLE_TIMEOUT_S"]:
+        lifetime = app.permanent_session_lifetime.total_seconds()
+        # The cookie's expiry moves on with each request; the sign-in time does not, so a
+        # session kept busy still ends after the lifetime (12 hours: a shift and then some).
+        idle = now - last > app.config["IDLE_TIMEOUT_S"]
+        if idle or now - session.get("signed_in_at", now) > lifetime:
             logout_user()
             session.clear()
             from flask import flash
             from flask_babel import gettext as _
 
-            flash(_("You were signed out after a period of inactivity."), "info")
+            flash(_("You were signed out after a period of inactivity.") if idle else
+                  _("Your session has ended: please sign in again."), "info")
             return redirect(url_for("auth.login", next=request.path))
         # Background polling (the live queue) must not keep a session alive on its own.
         if not request.headers.get("X-Relais-Poll"):

@@ -10,8 +10,9 @@ No Kivy, no server code: the screens call this from a worker thread. Every failu
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -69,10 +70,37 @@ def _call(session: requests.Session | None, method: str, url: str, **kwargs: Any
         raise KioskApiError("unreachable", f"The server cannot be reached ({type(exc).__name__}).") from None
 
 
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_enrol_url(base_url: str) -> None:
+    """Refuse to enrol over plain HTTP beyond this machine: the answer carries the
+    terminal's password and the CA it will trust, which anyone on the way could read or
+    swap. Loopback (the demo, tests) is the one exception."""
+    parts = urlsplit(base_url)
+    if parts.scheme == "https":
+        return
+    if parts.scheme == "http" and _is_loopback(parts.hostname or ""):
+        return
+    raise KioskApiError(
+        "insecure_url",
+        f"refusing to enrol over {parts.scheme or 'an unknown scheme'}:// (the answer carries "
+        f"the terminal's password and the CA it will trust): use the console's https:// "
+        f"address, with --ca FILE if its certificate comes from your own CA")
+
+
 def enrol(base_url: str, code: str, name: str | None = None, *, timeout: float = DEFAULT_TIMEOUT,
           ca_file: str | None = None) -> dict[str, Any]:
     """Exchange a one-time enrolment code for this terminal's credentials:
-    ``{terminal, username, password, mqtt_host, mqtt_port, tls, tls_ca_pem?}``."""
+    ``{terminal, username, password, mqtt_host, mqtt_port, tls, tls_ca_pem?}``. Only over
+    HTTPS, or plain HTTP on loopback (``check_enrol_url``)."""
+    check_enrol_url(base_url)
     payload: dict[str, Any] = {"code": code}
     if name:
         payload["name"] = name

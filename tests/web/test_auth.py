@@ -1,12 +1,13 @@
-"""Sign-in, lock-out, CSRF, idle timeout, headers: the console's front door."""
+"""Sign-in, waits after failures, CSRF, idle timeout, headers: the console's front door."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from hr_console.store.models import AuditEntry
+from hr_console.store.models import AuditEntry, Throttle, utcnow
 from tests.web_fixture import PASSWORD, make_console
 
 
@@ -25,18 +26,28 @@ def test_sign_in_and_out_are_audited(console) -> None:  # noqa: ANN001
     assert "login.success" in actions and "logout" in actions
 
 
-def test_lock_out_after_five_failures(console) -> None:  # noqa: ANN001
+def test_failures_earn_a_growing_wait_not_a_lock(console) -> None:  # noqa: ANN001
+    """Three wrong passwords are free; then each attempt from there waits, unchecked (the
+    right password too), instead of locking the account for everyone."""
     c = console.client()
-    for _ in range(5):
+    for _ in range(3):
         resp = c.post("/auth/login", data={"username": "hr", "password": "wrong"})
         assert resp.status_code == 200
-    resp = c.post("/auth/login", data={"username": "hr", "password": PASSWORD})
-    assert resp.status_code == 200  # locked: the right password is refused too
-    assert b"locked" in resp.data or b"verrouill" in resp.data
+    resp = c.post("/auth/login", data={"username": "hr", "password": PASSWORD},
+                  headers={"Accept-Language": "en"})
+    assert resp.status_code == 429 and b"Too many attempts: try again in 2 s." in resp.data
+    fr = c.post("/auth/login", data={"username": "hr", "password": PASSWORD},
+                headers={"Accept-Language": "fr"})
+    assert "Trop de tentatives : réessayez dans" in fr.get_data(as_text=True)
     with console.session() as s:
         actions = [e.action for e in s.execute(select(AuditEntry)).scalars()]
-    assert actions.count("login.failure") == 5
-    assert "login.locked" in actions and "login.refused_locked" in actions
+        assert actions.count("login.failure") == 3 and actions.count("login.throttled") == 2
+        assert "login.locked" not in actions and "login.success" not in actions
+        # Once the wait has run out (as if two seconds had passed), the password is checked.
+        s.execute(update(Throttle).values(wait_until=utcnow() - dt.timedelta(seconds=1)))
+        s.commit()
+    resp = c.post("/auth/login", data={"username": "hr", "password": PASSWORD})
+    assert resp.status_code == 302
 
 
 def test_csrf_is_required(tmp_path, db_url) -> None:  # noqa: ANN001

@@ -305,19 +305,20 @@ def test_admin_resetting_own_password_stays_signed_in(console) -> None:  # noqa:
     assert _sign_in(console, "admin", NEW_PW)[1]
 
 
-def test_unlock_a_locked_out_account(console) -> None:  # noqa: ANN001
+def test_unlock_clears_the_waits_after_wrong_passwords(console) -> None:  # noqa: ANN001
     anon = console.client()
     for _ in range(5):
         anon.post("/auth/login", data={"username": "auditor", "password": "wrong"})
-    assert not _sign_in(console, "auditor", PASSWORD)[1]  # locked
+    assert not _sign_in(console, "auditor", PASSWORD)[1]  # a wait runs: not even checked
     uid = _user(console, "auditor").id
     c = _admin(console)
     row_html = text(c.get("/users/")).split(">auditor</a>")[1].split("</tr>")[0]
-    assert "locked until" in row_html
+    assert "slowed down until" in row_html
     assert "Unlock now" in text(c.get(f"/users/{uid}"))
     since = audit_count(console)
     assert c.post(f"/users/{uid}/unlock").status_code == 302
     assert _actions(console, since) == [("console_user.unlock", f"console_user:{uid}")]
+    assert "Unlock now" not in text(c.get(f"/users/{uid}"))
     assert _sign_in(console, "auditor", PASSWORD)[1]
     # Nothing to unlock: nothing audited.
     since = audit_count(console)

@@ -10,6 +10,7 @@ ACTIONS = {
     "login.failure": _l("Failed sign-in"),
     "login.locked": _l("Account locked after failed sign-ins"),
     "login.refused_locked": _l("Sign-in refused: account locked"),
+    "login.throttled": _l("Sign-in refused unchecked: too many attempts, a wait was running"),
     "logout": _l("Signed out"),
     "badge.unknown": _l("Unknown badge at a terminal"),
     "badge.locked": _l("Badge locked after wrong PINs"),

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from flask_limiter.util import get_remote_address
 from sqlalchemy.orm import Session
 
 from hr_console.services import conversations, enrolment, notices
@@ -24,7 +25,10 @@ bp = Blueprint("kiosk_api", __name__, url_prefix="/api/kiosk/v1")
 SESSION_HEADER = "X-Relais-Session"
 REALM = 'Basic realm="relais-kiosk", charset="UTF-8"'
 ENROL_LIMIT = "10 per minute"
-AUTH_FAILURE_LIMIT = "30 per minute"  # failed authentications per client address
+# Failed authentications per claimed terminal name and client address: one terminal's
+# failures (a stale badge session, someone guessing its password) never make the other
+# kiosks answer 429, even when they all reach the console through one proxy.
+AUTH_FAILURE_LIMIT = "30 per minute"
 
 
 class ApiError(Exception):
@@ -81,8 +85,18 @@ def _auth_failed(resp: Response) -> bool:
     return resp.status_code == 401
 
 
+def claimed_terminal_key() -> str:
+    """The rate-limit key of a kiosk API call: the terminal its HTTP Basic credentials name
+    (the authenticated terminal when they are right) and the client address (the real one
+    behind a trusted proxy), so an attacker claiming a name only slows that name from where
+    they are."""
+    auth = request.authorization
+    name = auth.username if auth is not None and auth.type == "basic" and auth.username else "-"
+    return f"{name[:64]}@{get_remote_address()}"
+
+
 auth_limit = limiter.shared_limit(AUTH_FAILURE_LIMIT, scope="kiosk_api_auth",
-                                  deduct_when=_auth_failed)
+                                  key_func=claimed_terminal_key, deduct_when=_auth_failed)
 
 
 def terminal_required(*, badge: bool) -> Callable:

@@ -15,7 +15,7 @@ from hr_console.services.errors import NotFound, ServiceError
 from hr_console.store.models import ConsoleUser
 from hr_console.web.auth import roles_required
 from hr_console.web.auth.roles import ADMIN, ConsoleIdentity
-from hr_console.web.db import uow
+from hr_console.web.db import settings, uow
 from hr_console.web.employees.common import LANGUAGE_LABELS, actor, error_text, options
 from hr_console.web.users.forms import NewUserForm, PasswordForm, UserForm
 
@@ -52,6 +52,11 @@ def _employee_choices(s, current: int | None = None) -> list:  # noqa: ANN001
     return options([(0, _("— None —"))] + users.supervisor_choices(s, current))
 
 
+def _pepper() -> str:
+    """The key of the sign-in waits (services.sign_in), which the unlock action clears."""
+    return settings().secret_key
+
+
 def _user(s, user_id: int) -> ConsoleUser:  # noqa: ANN001
     try:
         return users.get(s, user_id)
@@ -63,7 +68,8 @@ def _index(s, form: NewUserForm | None = None, status: int = 200):  # noqa: ANN0
     if form is None:
         form = NewUserForm(data={"role": "auditor", "language": current_user.language})
     form.employee.choices = _employee_choices(s)
-    return render_template("users/index.html", rows=users.list_users(s), form=form), status
+    return render_template("users/index.html", rows=users.list_users(s, pepper=_pepper()),
+                           form=form), status
 
 
 @bp.get("/")
@@ -99,7 +105,7 @@ def create():  # noqa: ANN201
 
 
 def _detail(s, user_id: int, form: UserForm | None = None, status: int = 200):  # noqa: ANN001, ANN202
-    found = users.list_users(s, user_id)
+    found = users.list_users(s, user_id, pepper=_pepper())
     if not found:
         abort(404)
     u = found[0]
@@ -172,8 +178,9 @@ def reactivate(user_id: int):  # noqa: ANN201
 @bp.post("/<int:user_id>/unlock")
 @roles_required(ADMIN)
 def unlock(user_id: int):  # noqa: ANN201
-    return _act(user_id, lambda s, row: users.unlock(s, row, actor=actor()),
-                _("%(name)s can sign in again: the lock-out is lifted."))
+    return _act(user_id, lambda s, row: users.unlock(s, row, actor=actor(), pepper=_pepper()),
+                _("%(name)s can sign in again at once: the waits after wrong passwords are "
+                  "cleared."))
 
 
 @bp.post("/<int:user_id>/password")
