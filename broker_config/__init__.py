@@ -6,10 +6,12 @@ mosquitto.conf, a ``$7$`` password file and a ``%u``-keyed ACL; ``reload`` appli
 
 from broker_config.passwords import hash_password, new_password, verify_password
 from broker_config.process import BrokerProcess, free_port
-from broker_config.render import Account, BrokerSettings, reload, render
+from broker_config.render import RELAY_GRANTS, Account, BrokerSettings, Grant, reload, render
 
 __all__ = [
+    "RELAY_GRANTS",
     "Account",
+    "Grant",
     "BrokerProcess",
     "BrokerSettings",
     "free_port",

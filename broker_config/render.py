@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from broker_config.passwords import is_password_hash
-from relais_wire.topics import PREFIX, RELAY_USER_PREFIX, valid_terminal_name
+from relais_wire.topics import ALL_STATUS, ALL_UPLINKS, PREFIX, RELAY_USER_PREFIX, valid_terminal_name
 
 # Server accounts (relay, console) are told apart from terminals by the leading "_", which a
 # terminal name can never have. The rest stays in a character set that is safe in both files.
@@ -46,12 +46,29 @@ LOG_NAME = "mosquitto.log"
 PERSISTENCE_NAME = "mosquitto.db"
 
 
+ACCESS = ("read", "write", "readwrite")
+Grant = tuple[str, str]  # (access, topic filter) as one ``topic`` line of the ACL
+
+# What a relay does, and nothing more: it reads every terminal's uplink (through
+# $share/relais/..., which the broker checks against the topic after the group) and presence,
+# and writes downlinks. It can neither forge a terminal (no uplink or status write) nor read
+# another relay's downlinks. "down/#" also matches the exact ".../down" topic.
+RELAY_GRANTS: tuple[Grant, ...] = (
+    ("read", ALL_UPLINKS),
+    ("read", ALL_STATUS),
+    ("write", f"{PREFIX}/t/+/down/#"),
+)
+
+
 @dataclass(frozen=True)
 class Account:
-    """One broker login: a username and its ``$7$`` password hash (never the plaintext)."""
+    """One broker login: a username, its ``$7$`` password hash (never the plaintext) and, for
+    a server account, the topics it may use (none by default: least privilege). Terminals
+    have no grants of their own: the ``%u`` patterns cover them."""
 
     username: str
     password_hash: str
+    grants: tuple[Grant, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -212,9 +229,17 @@ def _check_accounts(
                 f"invalid server account name {account.username!r}: it must start with "
                 f"{RELAY_USER_PREFIX!r} followed by letters, digits, '_' or '-'"
             )
+        for access, topic in account.grants:
+            if access not in ACCESS:
+                raise ValueError(f"invalid access {access!r} for {account.username!r}")
+            # One ACL line per grant: no whitespace (the line's separator) or control chars.
+            if not topic or any(c.isspace() or ord(c) < 32 or c == "\x7f" for c in topic):
+                raise ValueError(f"invalid topic {topic!r} for {account.username!r}")
     for account in terms:
         if not valid_terminal_name(account.username):
             raise ValueError(f"invalid terminal name {account.username!r}")
+        if account.grants:
+            raise ValueError(f"terminal {account.username!r} takes no grants: the %u patterns apply")
     for account in servers + terms:
         if account.username in seen:
             raise ValueError(f"duplicate broker account {account.username!r}")
@@ -247,10 +272,13 @@ def render_acl(server_accounts: Iterable[Account]) -> str:
         "# down/# also matches the exact .../down topic (checked on Mosquitto 2.0.11).",
         f"pattern read {t}/down/#",
         "",
-        "# Server accounts: the whole Relais tree (incl. $share/relais/... subscriptions).",
+        "# Server accounts: each only what it does (a relay: read uplinks and status, write",
+        "# downlinks). An account without a line below may log in and use no topic at all.",
     ]
     for account in servers:
-        lines += [f"user {account.username}", f"topic readwrite {PREFIX}/#", ""]
+        lines.append(f"user {account.username}")
+        lines += [f"topic {access} {topic}" for access, topic in account.grants]
+        lines.append("")
     return "\n".join(lines) + "\n"
 
 
@@ -292,7 +320,8 @@ def _broker_owner(settings: BrokerSettings) -> tuple[int, int] | None:
 def render(
     settings: BrokerSettings, server_accounts: Iterable[Account], terminals: Iterable[Account]
 ) -> None:
-    """Write mosquitto.conf, the password file and the ACL atomically (passwd and ACL 0600).
+    """Write mosquitto.conf, the password file and the ACL atomically, all 0600 (the broker
+    runs as their owner: ``_broker_owner``; nobody else on the machine reads who may log in).
 
     Everything is validated before anything is written, so a bad account leaves the files as
     they were. Call ``reload`` afterwards to apply it to a running broker.
@@ -310,7 +339,7 @@ def render(
                 os.chown(path, *owner)
     _write_atomic(settings.passwd_path, passwd, 0o600, owner)
     _write_atomic(settings.acl_path, acl, 0o600, owner)
-    _write_atomic(settings.conf_path, conf, 0o644, owner)
+    _write_atomic(settings.conf_path, conf, 0o600, owner)
 
 
 def read_pid(settings: BrokerSettings) -> int | None:

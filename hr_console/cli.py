@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import signal
+import stat
 import sys
 import threading
 from pathlib import Path
@@ -19,12 +20,17 @@ from hr_console.config import Settings
 
 log = logging.getLogger("relais")
 
+# Whatever the caller's umask, what relais creates (the home, database, its -wal/-shm, broker
+# files and logs, kiosk outboxes) is for this account alone: messages, photos, PIN hashes.
+PRIVATE_UMASK = 0o077
+
 
 class Ctx:
     def __init__(self, home: str | None, flags: dict[str, Any]) -> None:
         self.home = home
         self.flags = flags
         self._cfg: Settings | None = None
+        self._prepared = False
 
     @property
     def cfg(self) -> Settings:
@@ -36,10 +42,15 @@ class Ctx:
         return self._cfg
 
     def ready_cfg(self) -> Settings:
-        """Settings of an initialised home, or a clear error."""
+        """Settings of an initialised home, or a clear error. The home is brought up to this
+        version first (``prepare_home``): any command may be the first to run after an
+        upgrade, and one that renders the broker files must not drop the relays' accounts."""
         if not self.cfg.config_path.exists():
             raise click.ClickException(
                 f"{self.cfg.home} is not a Relais home yet: run `relais --home {self.cfg.home} init`")
+        if not self._prepared:
+            self._cfg = _prepared(self.cfg)
+            self._prepared = True
         return self.cfg
 
     def store(self):  # noqa: ANN201 - keeps SQLAlchemy out of CLI start-up
@@ -66,6 +77,7 @@ def _fail(exc: Exception) -> click.ClickException:
 def main(ctx: click.Context, home: str | None, mqtt_port: int | None, console_port: int | None,
          db_url: str | None, trusted_proxies: int | None, verbose: bool) -> None:
     """Relais: HR-moderated messaging for shop-floor terminals."""
+    os.umask(PRIVATE_UMASK)  # first, before anything is created; Mosquitto inherits it
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
@@ -91,7 +103,65 @@ def initialise(cfg: Settings) -> Settings:
             broker.apply(s, cfg)
     finally:
         store.dispose()
+    secure_home(cfg)
     return cfg
+
+
+def _sqlite_files(cfg: Settings) -> list[Path]:
+    """The SQLite database and its companions, wherever db_url puts them."""
+    prefix = "sqlite:///"
+    if not cfg.database_url.startswith(prefix):
+        return []
+    db = Path(cfg.database_url[len(prefix):].split("?", 1)[0])
+    return [db.with_name(db.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+
+
+def _private(path: Path) -> None:
+    """Take group and other bits off ``path`` (never following a symlink)."""
+    try:
+        mode = path.lstat().st_mode
+        if not stat.S_ISLNK(mode) and stat.S_IMODE(mode) & 0o077:
+            path.chmod(stat.S_IMODE(mode) & ~0o077)
+    except FileNotFoundError:
+        pass
+    except PermissionError:
+        log.warning("cannot make %s private (owned by another account?)", path)
+
+
+def secure_home(cfg: Settings) -> None:
+    """Make the home and everything in it private to this account (0700 directories, 0600
+    files): homes made by earlier versions, or under a 022 umask, let every local account
+    read the database. Mosquitto runs as the same account (or is given its files:
+    broker_config.render), so it still reads its own. Only a Relais home is touched."""
+    if not cfg.config_path.exists():
+        return
+    _private(cfg.home)
+    for root, dirs, files in os.walk(cfg.home):  # os.walk does not follow symlinks
+        for name in dirs + files:
+            _private(Path(root) / name)
+    for path in _sqlite_files(cfg):
+        _private(path)
+
+
+def prepare_home(cfg: Settings) -> Settings:
+    """What every long-running command does first on an existing home: private file modes,
+    and the secrets this version needs (a home whose server accounts shared one password
+    gets one per account, and the broker of this home is given them at once, reloading if
+    it runs, so a relay starting next can log in)."""
+    from hr_console.services import broker
+
+    secure_home(cfg)
+    upgraded = config_mod.upgrade_secrets(cfg)
+    if upgraded is None:
+        return cfg
+    store = obj_store(upgraded)
+    try:
+        with store.session() as s:
+            broker.apply(s, upgraded)
+    finally:
+        store.dispose()
+    log.info("server accounts in %s now have one password each", upgraded.config_path)
+    return upgraded
 
 
 @main.command()
@@ -382,6 +452,14 @@ def _started_broker(cfg: Settings):  # noqa: ANN202
     return proc
 
 
+def _prepared(cfg: Settings) -> Settings:
+    """``prepare_home`` with a one-line failure."""
+    try:
+        return prepare_home(cfg)
+    except (OSError, ValueError) as exc:
+        raise _fail(exc) from None
+
+
 def obj_store(cfg: Settings):  # noqa: ANN201
     from hr_console.store.db import Store
 
@@ -405,8 +483,9 @@ def broker(obj: Ctx) -> None:
 
 
 @main.command()
-@click.option("--instance", type=click.IntRange(1, 8), default=1,
-              help="Relay number, when several share the load (1-8).")
+@click.option("--instance", type=click.IntRange(1, config_mod.RELAY_INSTANCES), default=1,
+              help="Relay number, when several share the load (1-8); each has its own "
+                   "broker account and password.")
 @click.pass_obj
 def relay(obj: Ctx, instance: int) -> None:
     """Run a relay: the only authority over who may say what to whom."""
@@ -463,6 +542,8 @@ def up(obj: Ctx, demo: bool) -> None:
             demo_info = load_demo(cfg, os.environ.get("RELAIS_DEMO_PASSWORD"))
         except Exception as exc:
             raise _fail(exc) from None
+    else:
+        cfg = obj.ready_cfg()
     stop = threading.Event()
     _stop_on_signals(stop)
     proc = _started_broker(cfg)

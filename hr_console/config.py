@@ -1,16 +1,19 @@
 """Settings of one Relais home: flags, then ``RELAIS_*`` variables, then ``DIR/relais.toml``.
 
 All state of an installation lives under its home directory, so two homes never share
-anything (DESIGN.md, "Running it"). Secrets that must survive restarts (the relay's broker
-password, the console's session key, the badge pepper) are generated once and kept in
-``relais.toml``, which is written with mode 0600.
+anything (DESIGN.md, "Running it"). Secrets that must survive restarts (each server
+account's broker password, the console's session key, the badge pepper) are generated once
+and kept in ``relais.toml``, which is written with mode 0600.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import secrets
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,9 @@ import tomli_w
 DEFAULT_MQTT_PORT = 18883  # never the system Mosquitto's 1883
 DEFAULT_CONSOLE_PORT = 8470
 CONFIG_FILE = "relais.toml"
+RELAY_INSTANCES = 8  # relay accounts <relay_username>-1 .. -8, each with its own password
+SERVER_PASSWORDS = "server_passwords"  # the relais.toml table: broker username -> password
+LEGACY_KEYS = ("relay_password",)  # one password once shared by every server account
 
 
 @dataclass(frozen=True)
@@ -33,7 +39,6 @@ class Settings:
     console_host: str = "127.0.0.1"
     console_port: int = DEFAULT_CONSOLE_PORT
     relay_username: str = "_relay"
-    relay_password: str = ""
     secret_key: str = ""
     badge_pepper: str = ""
     tls_cert: str = ""
@@ -47,6 +52,21 @@ class Settings:
     # ignored (anyone can send them), so limits and the audit log see the socket's address.
     trusted_proxies: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    # Each server account's own broker password (never shared: one leaked relay password
+    # opens one least-privileged account). Only from relais.toml, never flags or variables.
+    server_passwords: dict[str, str] = field(default_factory=dict)
+
+    def relay_account(self, instance: int) -> str:
+        """The broker username of relay ``instance`` (1..RELAY_INSTANCES)."""
+        return f"{self.relay_username}-{instance}"
+
+    def server_password(self, username: str) -> str:
+        """The broker password of a server account, or a clear error naming the fix."""
+        try:
+            return self.server_passwords[username]
+        except KeyError:
+            raise ValueError(f"no broker password for {username} in {self.config_path}: run "
+                             f"`relais --home {self.home} init`") from None
 
     @property
     def config_path(self) -> Path:
@@ -66,7 +86,7 @@ class Settings:
 
 
 _INT_FIELDS = {"mqtt_port", "relay_port", "console_port", "trusted_proxies"}
-_STORED = [f.name for f in fields(Settings) if f.name not in ("home", "extra")]
+_STORED = [f.name for f in fields(Settings) if f.name not in ("home", "extra", SERVER_PASSWORDS)]
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -102,9 +122,10 @@ def load(home: str | Path | None = None, **flags: Any) -> Settings:
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"{path} is not valid TOML: {exc}") from None
         values.update({k: v for k, v in stored.items() if k in _STORED})
-        extra = {k: v for k, v in stored.items() if k not in _STORED}
+        extra = {k: v for k, v in stored.items() if k not in _STORED and k != SERVER_PASSWORDS}
+        passwords = _server_passwords(stored, path)
     else:
-        extra = {}
+        extra, passwords = {}, {}
     for name in _STORED:
         env = os.environ.get(f"RELAIS_{name.upper()}")
         if env:
@@ -113,16 +134,35 @@ def load(home: str | Path | None = None, **flags: Any) -> Settings:
         if value is not None and name in _STORED:
             values[name] = value
     values = {k: _coerce(k, v) for k, v in values.items()}
-    return Settings(home=home_path, extra=extra, **values)
+    return Settings(home=home_path, extra=extra, server_passwords=passwords, **values)
 
 
-def with_secrets(settings: Settings) -> Settings:
-    """Fill in the secrets and the relay port that a new home needs, keeping existing ones."""
+def _server_passwords(stored: dict[str, Any], path: Path) -> dict[str, str]:
+    table = stored.get(SERVER_PASSWORDS, {})
+    if not isinstance(table, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v for k, v in table.items()):
+        raise ValueError(f"{path}: [{SERVER_PASSWORDS}] must map broker usernames to passwords")
+    return dict(table)
+
+
+def _missing_passwords(settings: Settings, accounts: tuple[str, ...]) -> dict[str, str]:
+    """A new random password for each server account (every relay instance, plus
+    ``accounts``) that has none yet. All relay instances get theirs up front: a relay on
+    another machine could not add its own to the broker's password file."""
+    names = [settings.relay_account(i) for i in range(1, RELAY_INSTANCES + 1)] + list(accounts)
+    return {n: secrets.token_urlsafe(24) for n in names if n not in settings.server_passwords}
+
+
+def with_secrets(settings: Settings, accounts: tuple[str, ...] = ()) -> Settings:
+    """Fill in the secrets and the relay port that a new home needs, keeping existing ones.
+    ``accounts``: server accounts beyond the relays that this home needs (e.g. ``_bench``)."""
     from broker_config.process import free_port
 
     changes: dict[str, Any] = {}
-    if not settings.relay_password:
-        changes["relay_password"] = secrets.token_urlsafe(24)
+    new = _missing_passwords(settings, accounts)
+    if new or any(k in settings.extra for k in LEGACY_KEYS):
+        changes[SERVER_PASSWORDS] = {**settings.server_passwords, **new}
+        changes["extra"] = {k: v for k, v in settings.extra.items() if k not in LEGACY_KEYS}
     if not settings.secret_key:
         changes["secret_key"] = secrets.token_hex(32)
     if not settings.badge_pepper:
@@ -140,8 +180,49 @@ def save(settings: Settings) -> None:
     if data.get("db_url", "") == "":
         data.pop("db_url", None)
     data.update(settings.extra)
-    tmp = settings.config_path.with_suffix(".tmp")
+    if settings.server_passwords:
+        data[SERVER_PASSWORDS] = dict(settings.server_passwords)
+    _write(settings.config_path, data)
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         tomli_w.dump(data, fh)
-    os.replace(tmp, settings.config_path)
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _locked(home: Path) -> Iterator[None]:
+    """Serialise read-modify-write of relais.toml between processes of one home (a broker,
+    relays and a console started together on an upgraded home must agree on one password
+    each). relais.toml itself is replaced on write, so the lock is a file beside it."""
+    fd = os.open(home / f"{CONFIG_FILE}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def upgrade_secrets(settings: Settings) -> Settings | None:
+    """Give an existing home the secrets this version needs (a home made when all server
+    accounts shared ``relay_password`` gets one password per account), written into
+    relais.toml under a lock, leaving every other line as it is (flags and ``RELAIS_*``
+    variables of this run are not recorded). None when nothing was missing."""
+    if not _missing_passwords(settings, ()) and not any(k in settings.extra for k in LEGACY_KEYS):
+        return None
+    with _locked(settings.home):
+        path = settings.config_path
+        try:
+            stored = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path} is not valid TOML: {exc}") from None
+        current = replace(settings, server_passwords=_server_passwords(stored, path))
+        passwords = {**current.server_passwords, **_missing_passwords(current, ())}
+        stored = {k: v for k, v in stored.items() if k not in LEGACY_KEYS}
+        stored[SERVER_PASSWORDS] = passwords
+        _write(path, stored)
+    extra = {k: v for k, v in settings.extra.items() if k not in LEGACY_KEYS}
+    return replace(settings, server_passwords=passwords, extra=extra)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from broker_config import (
+    RELAY_GRANTS,
     Account,
     BrokerProcess,
     BrokerSettings,
@@ -25,19 +26,29 @@ from broker_config import (
 from tests.mosquitto_clients import stop_all
 
 DEFAULT_TERMINALS = ("t1", "t2")
-DEFAULT_SERVER_ACCOUNTS = ("_relay", "_console")
+DEFAULT_SERVER_ACCOUNTS = ("_relay", "_relay-2", "_observer")
+# A test-only witness that reads the whole tree, so a test can show that a forbidden publish
+# landed nowhere (the relays themselves read only uplinks and status).
+OBSERVER = "_observer"
 _PORT_ATTEMPTS = 5
 
 
-def _accounts(passwords: dict[str, str]) -> list[Account]:
-    return [Account(name, hash_password(pw)) for name, pw in passwords.items()]
+def _accounts(passwords: dict[str, str], *, servers: bool) -> list[Account]:
+    """Terminals get no grants (the %u patterns); server accounts a relay's, the observer
+    read access to everything."""
+    def grants(name: str) -> tuple[tuple[str, str], ...]:
+        if not servers:
+            return ()
+        return (("read", "#"),) if name == OBSERVER else RELAY_GRANTS
+
+    return [Account(name, hash_password(pw), grants(name)) for name, pw in passwords.items()]
 
 
 def render_accounts(
     settings: BrokerSettings, terminals: dict[str, str], server_accounts: dict[str, str]
 ) -> None:
     """Render ``settings`` with these username -> plaintext password maps."""
-    render(settings, _accounts(server_accounts), _accounts(terminals))
+    render(settings, _accounts(server_accounts, servers=True), _accounts(terminals, servers=False))
 
 
 def start_broker(
@@ -142,9 +153,10 @@ def start_running_broker(
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[RunningBroker]:
-    """A running broker with terminals t1, t2 and server accounts _relay, _console.
+    """A running broker with terminals t1, t2, relay accounts _relay and _relay-2 and the
+    test-only _observer.
 
-    Two server accounts because identity is the username (use_username_as_clientid): a second
+    Two relay accounts because identity is the username (use_username_as_clientid): a second
     connection with the same username, even from a test, disconnects the first.
     """
     running = start_running_broker(tmp_path / "broker")

@@ -17,6 +17,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from hr_console.bench.farm import message_text, parse_text
 from hr_console.bench.stats import latency_ms, summary
 from hr_console.bench.system import RAW_TERMINAL, System
+from hr_console.services.broker import BENCH_ACCOUNT
 from relais_wire import topics
 from relais_wire.envelope import encode, envelope
 
@@ -71,7 +72,7 @@ def run(system: System, *, runs: int, messages: int, paced_seconds: float,
     cfg = system.cfg
     assert cfg is not None
     sink = _Sink()
-    sub = _client("_bench", cfg.relay_password, cfg.relay_port)
+    sub = _client(BENCH_ACCOUNT, cfg.server_password(BENCH_ACCOUNT), cfg.relay_port)
     subscribed = threading.Event()
     sub.on_subscribe = lambda *_a: subscribed.set()
     sub.on_message = sink.on_message

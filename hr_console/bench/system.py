@@ -25,10 +25,11 @@ from sqlalchemy.engine import make_url
 from broker_config.process import BrokerProcess, free_port
 from hr_console import config as config_mod
 from hr_console.config import Settings
+from hr_console.services.broker import BENCH_ACCOUNT, BENCH_TERMINAL
 
 PG_DATABASE = "relais_bench_relay"
 TEAM_SIZE = 20
-RAW_TERMINAL = "bench-raw"
+RAW_TERMINAL = BENCH_TERMINAL  # the one uplink the _bench account may read
 
 
 def terminal_name(i: int) -> str:
@@ -162,7 +163,8 @@ class System:
         raise_fd_limit()
         cfg = config_mod.load(self.home, db_url=self.db_url, mqtt_port=free_port(),
                               console_port=free_port())
-        self.cfg = initialise(cfg)
+        # The raw figure needs the _bench account: only this throw-away home has one.
+        self.cfg = initialise(config_mod.with_secrets(cfg, (BENCH_ACCOUNT,)))
         self.org = create_org(self.cfg, self.count)
         self.broker = _broker_process(self.cfg)
         self.broker.start()

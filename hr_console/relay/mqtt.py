@@ -99,7 +99,7 @@ class Relay:
                  purge_first_check_s: float = PURGE_FIRST_CHECK_S) -> None:
         self.cfg = cfg
         self.store = store
-        self.username = f"{cfg.relay_username}-{instance}"
+        self.username = cfg.relay_account(instance)
         self.purge_every = purge_period(cfg) if purge_every == "config" else purge_every
         self.purge_check_s = purge_check_s
         self.purge_first_check_s = purge_first_check_s
@@ -117,7 +117,6 @@ class Relay:
         self._threads: list[threading.Thread] = []
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.username,
                                   protocol=mqtt.MQTTv5, manual_ack=True)
-        self.client.username_pw_set(self.username, cfg.relay_password)
         self.client.max_inflight_messages_set(200)
         self.client.max_queued_messages_set(0)
         self.client.reconnect_delay_set(0.2, 5)
@@ -128,6 +127,11 @@ class Relay:
     # --- lifecycle ------------------------------------------------------------------
 
     def start(self, timeout: float = 10.0) -> None:
+        # Its own account: one relay's password neither logs in as another nor forges a terminal.
+        try:
+            self.client.username_pw_set(self.username, self.cfg.server_password(self.username))
+        except ValueError as exc:
+            raise RuntimeError(str(exc)) from None
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 0
         self.client.connect_async(self.cfg.mqtt_host, self.cfg.relay_port, keepalive=15,

@@ -1,5 +1,9 @@
 """Keeps the broker's password file and ACL equal to the database: the terminals that are
-enrolled and not revoked, plus the server accounts (relays, console)."""
+enrolled and not revoked, plus the server accounts (the relays, and ``_bench`` in a bench's
+home), each with its own password from relais.toml and only the topics it uses.
+
+The console has no broker account: it never publishes (use cases queue a ``Downlink`` row
+that a relay sends), so an account for it would only be one more password to steal."""
 
 from __future__ import annotations
 
@@ -7,11 +11,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broker_config.passwords import hash_password
-from broker_config.render import Account, BrokerSettings, reload, render
-from hr_console.config import Settings
+from broker_config.render import RELAY_GRANTS, Account, BrokerSettings, Grant, reload, render
+from hr_console.config import RELAY_INSTANCES, Settings
 from hr_console.store.models import Terminal
+from relais_wire import topics
 
-RELAY_INSTANCES = 8  # relay accounts _relay-1 .. _relay-8: several relays, one secret
+# The raw-broker benchmark publishes as this terminal and reads its uplink as _bench: the
+# only thing that account may do, and it exists only in homes that asked for it
+# (``with_secrets(cfg, (BENCH_ACCOUNT,))``, done by the benchmark's temporary home).
+BENCH_ACCOUNT = "_bench"
+BENCH_TERMINAL = "bench-raw"
+BENCH_GRANTS: tuple[Grant, ...] = (("read", topics.uplink(BENCH_TERMINAL)),)
 
 
 def broker_settings(cfg: Settings) -> BrokerSettings:
@@ -27,10 +37,18 @@ def broker_settings(cfg: Settings) -> BrokerSettings:
 
 
 def server_accounts(cfg: Settings) -> list[Account]:
-    digest = hash_password(cfg.relay_password)
-    names = [f"{cfg.relay_username}-{i}" for i in range(1, RELAY_INSTANCES + 1)]
-    names += ["_console", "_bench"]
-    return [Account(name, digest) for name in names]
+    """Relays 1..RELAY_INSTANCES (each its own password) and, where asked for, _bench.
+    A relay instance without a password in relais.toml gets no account rather than a guessable
+    one; ``relais`` fills them in at start (``config.upgrade_secrets``)."""
+    accounts = [
+        Account(name, hash_password(cfg.server_passwords[name]), RELAY_GRANTS)
+        for name in (cfg.relay_account(i) for i in range(1, RELAY_INSTANCES + 1))
+        if name in cfg.server_passwords
+    ]
+    if BENCH_ACCOUNT in cfg.server_passwords:
+        accounts.append(Account(BENCH_ACCOUNT, hash_password(cfg.server_passwords[BENCH_ACCOUNT]),
+                                BENCH_GRANTS))
+    return accounts
 
 
 def terminal_accounts(session: Session) -> list[Account]:

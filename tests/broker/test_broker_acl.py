@@ -99,7 +99,7 @@ def test_a_terminal_cannot_speak_on_another_terminals_topics(broker: RunningBrok
         got = relay.wait_messages(2)
         assert got == [(topics.uplink("t1"), "own uplink"), (topics.status("t1"), "online")]
         # Fence for t2: the relay may write t2's downlink; nothing forged came before it.
-        assert _pub(broker, "_console", topics.downlink("t2"), "fence") == 0
+        assert _pub(broker, "_relay-2", topics.downlink("t2"), "fence") == 0
         assert t2.wait_messages(1) == [(topics.downlink("t2"), "fence")]
     # Nothing forged was retained on t2's status either.
     with _sub(broker, "t2", topics.status("t2"), count=1, wait=1) as t2_status:
@@ -110,7 +110,7 @@ def test_a_terminal_cannot_speak_on_another_terminals_topics(broker: RunningBrok
 def test_a_terminal_writes_nothing_but_its_uplink_and_status(broker: RunningBroker) -> None:
     """Not its own downlink (that would forge relay messages), not below its uplink, not
     anywhere else in the tree the relay reads."""
-    with _sub(broker, "_relay", "relais/v1/#") as relay:
+    with _sub(broker, "_observer", "#") as relay:
         for topic in (
             topics.downlink("t1"),
             f"{topics.uplink('t1')}/extra",

@@ -53,7 +53,8 @@ def test_rotated_password_drops_the_old_one(broker: RunningBroker) -> None:
 
 
 def test_revoked_server_account_is_disconnected(broker: RunningBroker) -> None:
-    with Sub(broker.relay_port, "_console", broker.passwords["_console"], "relais/v1/#") as console:
+    with Sub(broker.relay_port, "_relay-2", broker.passwords["_relay-2"], topics.ALL_STATUS) as gone:
         assert broker.set_accounts(server_accounts={"_relay": broker.passwords["_relay"]})
-        assert console.wait_exit() != 0
-    assert pub(broker.relay_port, "_relay", broker.passwords["_relay"], "relais/v1/x").returncode == 0
+        assert gone.wait_exit() != 0
+    assert pub(broker.relay_port, "_relay", broker.passwords["_relay"],
+               topics.downlink("t1")).returncode == 0

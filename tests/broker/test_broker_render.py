@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from broker_config import (
+    RELAY_GRANTS,
     Account,
     BrokerProcess,
     BrokerSettings,
@@ -54,6 +55,7 @@ def test_render_writes_conf_passwd_and_acl(tmp_path: Path) -> None:
         assert path.is_file()
     assert stat.S_IMODE(settings.passwd_path.stat().st_mode) == 0o600
     assert stat.S_IMODE(settings.acl_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(settings.conf_path.stat().st_mode) == 0o600
     # Nothing half-written left behind.
     assert sorted(p.name for p in settings.directory.iterdir()) == ["acl", "mosquitto.conf", "passwd"]
 
@@ -109,18 +111,44 @@ def test_conf_defaults_user_to_the_invoking_user(tmp_path: Path) -> None:
 
 
 def test_acl_is_keyed_on_username_and_nothing_else(tmp_path: Path) -> None:
-    acl = render_acl([RELAY, Account("_console", hash_password("c"))])
+    relay = Account("_relay-1", hash_password("r"), RELAY_GRANTS)
+    acl = render_acl([relay, Account("_idle", hash_password("c"))])
     lines = [x for x in acl.splitlines() if x and not x.startswith("#")]
     assert lines == [
         "pattern write relais/v1/t/%u/up",
         "pattern readwrite relais/v1/t/%u/status",
         "pattern read relais/v1/t/%u/down/#",
-        "user _relay",
-        "topic readwrite relais/v1/#",
-        "user _console",
-        "topic readwrite relais/v1/#",
+        # A relay reads uplinks and presence and writes downlinks: it cannot forge a terminal.
+        "user _relay-1",
+        "topic read relais/v1/t/+/up",
+        "topic read relais/v1/t/+/status",
+        "topic write relais/v1/t/+/down/#",
+        # No grants, no topics: nothing is readwrite on the whole tree any more.
+        "user _idle",
     ]
     assert "%c" not in acl
+    assert "relais/v1/#" not in acl
+
+
+@pytest.mark.parametrize(
+    "grants",
+    [
+        (("readwrite ", "relais/v1/#"),),  # not an access word
+        (("read", "relais/v1/t/+/up\ntopic readwrite #"),),  # would inject an ACL line
+        (("read", "relais/v1 #"),),
+        (("read", ""),),
+    ],
+)
+def test_a_grant_that_would_bend_the_acl_is_refused(tmp_path: Path, grants: tuple) -> None:
+    settings = _settings(tmp_path)
+    with pytest.raises(ValueError):
+        render(settings, [Account("_relay-1", hash_password("r"), grants)], [])
+    assert not settings.acl_path.exists()
+
+
+def test_terminals_take_no_grants(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no grants"):
+        render(_settings(tmp_path), [], [Account("t1", hash_password("1"), (("read", "#"),))])
 
 
 def test_rendering_again_replaces_the_files(tmp_path: Path) -> None:

@@ -38,13 +38,13 @@ def test_commands_refuse_an_uninitialised_home(tmp_path) -> None:  # noqa: ANN00
 
 def test_init_writes_settings_database_and_broker_files(home) -> None:  # noqa: ANN001
     cfg = load(home)
-    assert cfg.relay_password and cfg.secret_key and cfg.badge_pepper and cfg.relay_port
+    assert cfg.server_passwords and cfg.secret_key and cfg.badge_pepper and cfg.relay_port
     assert (cfg.config_path.stat().st_mode & 0o777) == 0o600
     conf = (cfg.broker_dir / "mosquitto.conf").read_text()
     assert "allow_anonymous false" in conf
     assert f"listener {cfg.mqtt_port}" in conf
     assert run(home, "init").exit_code == 0  # idempotent: an upgrade keeps the secrets
-    assert load(home).relay_password == cfg.relay_password
+    assert load(home).server_passwords == cfg.server_passwords
 
 
 def test_demo_data_then_terminal_add_prints_credentials_once(home) -> None:  # noqa: ANN001
