@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -113,6 +114,8 @@ class Terminal(Base):
     online: Mapped[bool] = mapped_column(Boolean, default=False)
     last_seen: Mapped[dt.datetime | None] = mapped_column(DateTime)
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Set when the terminal kept guessing badges or PINs: no badge-in until HR resumes it.
+    logins_suspended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     site: Mapped[Site | None] = relationship()
 
@@ -127,6 +130,16 @@ class BadgeSession(Base):
     started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
     end_reason: Mapped[str | None] = mapped_column(String(20))
+    # The last uplink or kiosk API call made for it: the server-side idle limit.
+    last_active_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # After the end, what the terminal may still deliver for it (sessions.author): outbox items
+    # with a seq at most ``closed_seq`` (the last seq the kiosk gave out, from its logout) and
+    # never far past ``end_mark`` (the terminal's seq mark when the session ended).
+    end_mark: Mapped[int | None] = mapped_column(BigInteger)
+    closed_seq: Mapped[int | None] = mapped_column(BigInteger)
+    # Ended by the server (console, expiry): the relay still owes the terminal its logout.
+    notify_end: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(),
+                                             index=True)
     employee: Mapped[Employee] = relationship()
     terminal: Mapped[Terminal] = relationship()
 
@@ -201,6 +214,9 @@ class Message(Base):
         # index from the oldest message (the state index alone lets SQLite choose that).
         Index("ix_messages_state_created", "state", "created_at"),
         Index("ix_messages_sender_created", "sender_id", "created_at"),
+        # A late outbox item for an ended session must not reuse a seq its terminal already
+        # spent (sessions.author).
+        Index("ix_messages_terminal_seq", "terminal_id", "seq"),
     )
 
 
@@ -215,6 +231,9 @@ class Downlink(Base):
     employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
     kind: Mapped[str] = mapped_column(String(10))
     ref: Mapped[str | None] = mapped_column(String(36))  # the message / notice it is about
+    # For a message's copy: its sender, since ``ref`` (the sender's client id) is only
+    # unique per sender.
+    sender_id: Mapped[int | None] = mapped_column(Integer)
     payload: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -274,6 +293,18 @@ class AuditEntry(Base):
     detail: Mapped[dict | None] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Throttle(Base):
+    """Failed attempts under one key (a terminal's badge-ins, a console sign-in name and
+    address): how many, and until when the next attempt must wait. Keys never hold what
+    was typed (a username is hashed into the key)."""
+
+    __tablename__ = "throttles"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    wait_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class Setting(Base):

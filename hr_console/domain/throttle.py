@@ -1,0 +1,59 @@
+"""Growing waits after failed attempts: the rule shared by badge-ins at a terminal and
+console sign-ins.
+
+A lock after N failures lets anyone lock anyone out (type five wrong passwords for
+``admin``); a wait that grows with each failure under one key (a terminal, a name typed from
+one address) costs a legitimate user seconds and an attacker hours. Failures are forgiven
+one at a time as quiet time passes, so a streak of honest mistakes fades by itself; a key
+that keeps failing reaches ``suspend_at`` (used for terminals, which HR then resumes).
+Pure: the caller keeps the state (``failures``, ``last_failure_at``) where it likes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Policy:
+    free: int  # the count of failures at which waits begin (fewer cost nothing)
+    base_s: float  # the first wait
+    cap_s: float  # the longest wait
+    forgive_every_s: float  # one failure forgiven per this much time without a new one
+    suspend_at: int | None = None  # failures that suspend the key, if it can be suspended
+
+    def wait_after(self, failures: int) -> float:
+        """Seconds to wait before the next attempt once ``failures`` are counted."""
+        if failures < self.free:
+            return 0.0
+        return min(self.cap_s, self.base_s * 2 ** (failures - self.free))
+
+    def standing(self, failures: int, last_failure_at: dt.datetime | None,
+                 now: dt.datetime) -> int:
+        """The failures still counted at ``now``: the quiet time since the last one forgives
+        some of them."""
+        if not failures or last_failure_at is None:
+            return 0
+        quiet = max(0.0, (now - last_failure_at).total_seconds())
+        return max(0, failures - int(quiet // self.forgive_every_s))
+
+    def suspends(self, failures: int) -> bool:
+        return self.suspend_at is not None and failures >= self.suspend_at
+
+
+# A terminal: a badge reader misreads now and then, a person mistypes a PIN. Five misses cost
+# nothing (so one person's five wrong PINs reach their badge's own lock, not the terminal's
+# wait), then 5 s, 10 s, ... up to 5 min between attempts; one miss is forgiven per 10 min
+# without a new one, so a busy entrance with a miss every quarter of an hour never waits.
+# Twenty misses without that quiet suspend the terminal's badge-ins until HR resumes it:
+# someone guessing with a terminal's password gets 20 tries before HR is alerted, or about
+# 6 an hour if they pace themselves to stay under it (and nothing at all from a guessed badge
+# when every badge-in asks for a PIN).
+TERMINAL_LOGINS = Policy(free=6, base_s=5.0, cap_s=300.0, forgive_every_s=600.0, suspend_at=20)
+
+# A console sign-in, per typed name and client address: three wrong passwords free, then
+# 2 s, 4 s, ... up to 15 min. Another address (the real admin at their desk) is not slowed.
+CONSOLE_SIGN_IN = Policy(free=3, base_s=2.0, cap_s=900.0, forgive_every_s=900.0)
+# Per address alone, across names (password spraying): more room, the same growth.
+CONSOLE_ADDRESS = Policy(free=20, base_s=2.0, cap_s=900.0, forgive_every_s=300.0)
