@@ -73,7 +73,10 @@ class Login:
 
 @dataclass(frozen=True)
 class Logout:
-    pass
+    # The last ``seq`` the terminal's outbox had given out when the person left: the relay
+    # still takes that session's items up to it (typed before the logout, nothing lost) and
+    # none after it (nobody speaks for someone who has gone).
+    last_seq: int | None = None
 
 
 @dataclass(frozen=True)
@@ -326,7 +329,7 @@ def _body(kind: str, obj: Mapping[str, Any]) -> Any:
                             f"{limits.PIN_MAX_DIGITS} digits", "pin")
         return Login(badge=badge, pin=pin)
     if kind == "logout":
-        return Logout()
+        return Logout(last_seq=_int(obj, "last_seq", lo=0, hi=_MAX_TS, required=False))
     if kind == "sync":
         return Sync()
     if kind == "text":

@@ -122,7 +122,7 @@ def _dispatch(s: Session, cfg: Settings, term: Terminal, env: Envelope) -> Resul
         if env.type == "login":
             return _login(s, cfg, term, env)
         if env.type == "logout":
-            sessions.badge_out(s, term, env.sid or "")
+            sessions.badge_out(s, term, env.sid or "", env.body.last_seq)
             return Result([_reply(term.name, "logout", env.sid, ref=env.id, reason="logout")])
         if env.type in CONTENT_KINDS:
             return _content(s, term, env)
@@ -141,7 +141,8 @@ def _login(s: Session, cfg: Settings, term: Terminal, env: Envelope) -> Result:
         res = sessions.badge_in(s, term, env.body.badge, env.body.pin, cfg.badge_pepper)
     except ServiceError as err:
         return Result([_reply(term.name, "login", None, ref=env.id, ok=False, code=err.code,
-                              message=err.message, until=err.detail.get("until"))])
+                              message=err.message, until=err.detail.get("until"),
+                              wait=err.detail.get("wait"))])
     replies = [
         _reply(ended.terminal, "logout", ended.session_id, reason="replaced")
         for ended in res.ended if ended.terminal != term.name
@@ -194,7 +195,7 @@ def _content(s: Session, term: Terminal, env: Envelope) -> Result:
     if _overtakes(s, term, seq):
         return Result(deferred=True)
     try:
-        speaker = sessions.speaker(s, term, env.sid, allow_ended=True)
+        speaker = sessions.author(s, term, env.sid, seq, env.id)
         outcome = messaging.receive(s, speaker, env.id, env.type, env.body, sent_ts=env.ts,
                                     seq=seq)
     except ServiceError:
@@ -211,14 +212,14 @@ def _content(s: Session, term: Terminal, env: Envelope) -> Result:
 
 
 def _receipt(s: Session, term: Terminal, env: Envelope) -> Result:
-    speaker = sessions.speaker(s, term, env.sid, allow_ended=True)
+    speaker = sessions.speaker(s, term, env.sid)  # nothing is read or acknowledged after the end
     me, ref, status = speaker.employee_id, env.body.ref, env.body.status
     wake = True
     if status == "received":
         row = downlinks.confirm(s, me, ref)
         wake = row is not None and row.kind != "state"  # else nothing new is owed
         if row is not None and row.kind in CONTENT_KINDS and row.ref:
-            messaging.delivered_to(s, me, row.ref)
+            messaging.delivered_to(s, me, row.ref, row.sender_id)
         elif row is not None and row.kind == "notice" and row.ref:
             notices.receipt(s, me, row.ref, "delivered")
     elif status == "read":

@@ -37,12 +37,12 @@ from hr_console.config import Settings
 from hr_console.relay.fair import FairInbox
 from hr_console.relay.handlers import Publish, Result, error_reply, handle_in
 from hr_console.relay.meter import Meter
-from hr_console.services import downlinks, notices, retention
+from hr_console.services import downlinks, notices, retention, sessions
 from hr_console.services.errors import ServiceError
 from hr_console.store.db import Store, open_batch_cache
 from hr_console.store.models import Terminal, utcnow
 from relais_wire import topics
-from relais_wire.envelope import WireError, decode_uplink, encode
+from relais_wire.envelope import WireError, decode_uplink, encode, envelope
 
 log = logging.getLogger("relais.relay")
 
@@ -54,6 +54,7 @@ BATCH_MAX = 64  # uplinks committed together when they queue up faster than one 
 REPLIES_KEPT = 20_000  # ids of recent direct replies, whose receipts need no transaction
 BATCH_PER_TERMINAL = 4  # of them from one terminal: others never wait for its whole backlog
 RATE_WARNING_S = 1.0  # at most one rate_limited error per terminal per second
+EXPIRY_CHECK_S = 15.0  # how often open badge sessions are checked against their age and idle limits
 PURGE_EVERY_H = 24  # default period of the retention purge (relais.toml: purge_every_hours)
 PURGE_CHECK_S = 300.0  # how often a relay asks whether the purge is due
 PURGE_FIRST_CHECK_S = 60.0  # a relay restarting in a loop does not ask at every start
@@ -343,7 +344,7 @@ class Relay:
     # --- deliverer ------------------------------------------------------------------------
 
     def _deliver(self) -> None:
-        last_notice_check = 0.0
+        last_notice_check = last_expiry_check = 0.0
         while not self._stop.is_set():
             self._wake.wait(DELIVERY_TICK_S)
             self._wake.clear()
@@ -351,10 +352,18 @@ class Relay:
                 continue
             try:
                 with self._db, self.store.session() as s:
+                    if time.monotonic() - last_expiry_check > EXPIRY_CHECK_S:
+                        sessions.expire_due(s)
+                        last_expiry_check = time.monotonic()
+                    # Sessions the console or the clock ended: their terminals log out now
+                    # (claimed in this transaction, sent after its commit).
+                    ends = sessions.claim_end_notices(s)
                     due = downlinks.claim_due(s, resend_after=RESEND_AFTER_S)
                     if time.monotonic() - last_notice_check > 5:
                         notices.publish_due(s)
                         last_notice_check = time.monotonic()
+                self._publish([Publish(e.terminal, envelope("logout", sid=e.session_id,
+                                                            reason=e.reason)) for e in ends])
                 self._publish([Publish(o.terminal, o.payload) for o in due])
             except Exception:
                 log.exception("delivery round failed; retrying")

@@ -19,8 +19,18 @@ from hr_console.services.errors import Invalid
 from relais_wire.envelope import WireError, clean_text
 
 EDITABLE = ("retention_days", "keywords", "default_moderation", "media_always_held",
-            "supervisors_moderate_own_teams", "quick_replies")
+            "supervisors_moderate_own_teams", "quick_replies", "pin_always",
+            "session_max_hours", "session_idle_minutes")
 RETENTION_MIN, RETENTION_MAX = 1, 3650
+# Badge sessions: a day at most (a session is one shift), an idle limit a kiosk's own
+# inactivity logout always comes before.
+SESSION_HOURS_MIN, SESSION_HOURS_MAX = 1, 24
+SESSION_IDLE_MIN, SESSION_IDLE_MAX = 5, 240
+_WHOLE_NUMBERS = {
+    "retention_days": (RETENTION_MIN, RETENTION_MAX, "days"),
+    "session_max_hours": (SESSION_HOURS_MIN, SESSION_HOURS_MAX, "hours"),
+    "session_idle_minutes": (SESSION_IDLE_MIN, SESSION_IDLE_MAX, "minutes"),
+}
 MAX_KEYWORDS = 500
 MAX_KEYWORD_CHARS = 60
 MAX_QUICK_REPLIES = 12
@@ -64,17 +74,17 @@ def validate(values: dict[str, Any]) -> dict[str, Any]:
     for key, value in values.items():
         if key not in EDITABLE:
             errors.append(FieldError(key, "unknown", f"{key} is not an editable setting"))
-        elif key == "retention_days":
+        elif key in _WHOLE_NUMBERS:
+            lo, hi, unit = _WHOLE_NUMBERS[key]
             try:
-                days = int(str(value).strip())
+                number = int(str(value).strip())
             except (TypeError, ValueError):
-                errors.append(FieldError(key, "not_a_number", "retention must be a whole number of days"))
+                errors.append(FieldError(key, "not_a_number", f"{key} must be a whole number of {unit}"))
                 continue
-            if not RETENTION_MIN <= days <= RETENTION_MAX:
-                errors.append(FieldError(key, "out_of_range",
-                                         f"retention must be from {RETENTION_MIN} to {RETENTION_MAX} days"))
+            if not lo <= number <= hi:
+                errors.append(FieldError(key, "out_of_range", f"{key} must be from {lo} to {hi} {unit}"))
                 continue
-            out[key] = days
+            out[key] = number
         elif key == "keywords":
             lines = value.splitlines() if isinstance(value, str) else list(value)
             words: list[str] = []
@@ -92,7 +102,7 @@ def validate(values: dict[str, Any]) -> dict[str, Any]:
                 errors.append(FieldError(key, "bad_mode", "moderation mode must be pre, post or none"))
                 continue
             out[key] = value
-        elif key in ("media_always_held", "supervisors_moderate_own_teams"):
+        elif key in ("media_always_held", "supervisors_moderate_own_teams", "pin_always"):
             out[key] = bool(value)
         elif key == "quick_replies":
             out[key] = _quick_replies(value, errors)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from broker_config.passwords import hash_password, new_password
 from hr_console.domain.moderation import MODES
 from hr_console.domain.policy import Rule
-from hr_console.services import audit
+from hr_console.services import audit, sessions
 from hr_console.services.errors import Conflict, Invalid, NotFound
 from hr_console.services.secrets import badge_hash, code_hash, hash_secret
 from hr_console.store.models import (
@@ -317,6 +317,8 @@ def set_employee_active(session: Session, row: Employee, active: bool, actor: st
     row.active = active
     if active:
         row.failed_logins, row.locked_until = 0, None
+    else:
+        sessions.end_for_employee(session, row.id, "deactivated")
     session.flush()
     audit.record(session, actor, "employee.reactivate" if active else "employee.deactivate",
                  f"employee:{row.id}", name=row.name)
@@ -331,10 +333,14 @@ def set_badge(session: Session, row: Employee, badge: str | None, *, pepper: str
         if row.badge_hash is None:
             return
         row.badge_hash = None
+        sessions.end_for_employee(session, row.id, "badge_changed")
         session.flush()
         audit.record(session, actor, "employee.badge_remove", f"employee:{row.id}", name=row.name)
         return
+    previous = row.badge_hash
     assign_badge(session, row, badge, pepper=pepper)
+    if previous is not None and previous != row.badge_hash:
+        sessions.end_for_employee(session, row.id, "badge_changed")  # the old badge is gone
     session.flush()
     audit.record(session, actor, "employee.badge_assign", f"employee:{row.id}", name=row.name)
 
@@ -352,6 +358,7 @@ def set_pin(session: Session, row: Employee, pin: str | None, actor: str, *,
         if row.pin_hash is None:
             return
         row.pin_hash = None
+        sessions.end_for_employee(session, row.id, "pin_changed")
         session.flush()
         audit.record(session, actor, "employee.pin_remove", f"employee:{row.id}", name=row.name)
         return
@@ -361,6 +368,8 @@ def set_pin(session: Session, row: Employee, pin: str | None, actor: str, *,
     action = "employee.pin_reset" if row.pin_hash else "employee.pin_set"
     row.pin_hash = pin_hash
     row.failed_logins, row.locked_until = 0, None
+    # A reset PIN is often a suspicion that someone else knew it: whoever is in, is out.
+    sessions.end_for_employee(session, row.id, "pin_changed")
     session.flush()
     audit.record(session, actor, action, f"employee:{row.id}", name=row.name)
 

@@ -17,26 +17,28 @@ from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from hr_console.store.models import BadgeSession, Downlink, Terminal, utcnow
-from relais_wire.envelope import envelope
+from relais_wire.envelope import CONTENT_KINDS, envelope
 
 # Run for every message: built once (see messaging._FIND).
 _DROP_STATE = delete(Downlink).where(Downlink.employee_id == bindparam("emp"),
                                      Downlink.kind == "state", Downlink.ref == bindparam("ref"))
 _CONFIRM = (delete(Downlink)
             .where(Downlink.id == bindparam("dl"), Downlink.employee_id == bindparam("emp"))
-            .returning(Downlink.kind, Downlink.ref))
+            .returning(Downlink.kind, Downlink.ref, Downlink.sender_id))
 
 
-def queue(session: Session, employee_id: int, kind: str, ref: str | None = None,
-          **fields: Any) -> Downlink:
+def queue(session: Session, employee_id: int, kind: str, ref: str | None = None, *,
+          sender_id: int | None = None, **fields: Any) -> Downlink:
     """Queue one downlink. A newer ``state`` for the same message replaces an unsent older
-    one: the sender needs the latest state, not every intermediate one twice."""
+    one: the sender needs the latest state, not every intermediate one twice. A message's
+    copy names its ``sender_id``: its ``ref`` (the client id the sender's kiosk chose) is
+    unique only per sender."""
     if kind == "state" and ref:
         session.execute(_DROP_STATE, {"emp": employee_id, "ref": ref})
     row_id = str(uuid.uuid4())
     payload = envelope(kind, id=row_id, **fields)
     row = Downlink(id=row_id, employee_id=employee_id, kind=kind, ref=ref, payload=payload,
-                   created_at=utcnow())
+                   sender_id=sender_id, created_at=utcnow())
     session.add(row)
     return row
 
@@ -88,13 +90,23 @@ def claim_due(session: Session, *, resend_after: float, limit: int = 500,
 class Confirmed:
     kind: str
     ref: str | None
+    sender_id: int | None = None  # for a message's copy
 
 
 def confirm(session: Session, employee_id: int, downlink_id: str) -> Confirmed | None:
     """The terminal has it: forget the row and say what it was (None if already confirmed,
     or not this employee's). One statement: DELETE ... RETURNING."""
     row = session.execute(_CONFIRM, {"dl": downlink_id, "emp": employee_id}).one_or_none()
-    return None if row is None else Confirmed(row[0], row[1])
+    return None if row is None else Confirmed(row[0], row[1], row[2])
+
+
+def drop_copy(session: Session, recipient_id: int, sender_id: int, client_id: str) -> None:
+    """Forget an undelivered copy of one sender's message (retracted). Rows queued before
+    copies named their sender match on the client id alone."""
+    session.execute(delete(Downlink).where(
+        Downlink.employee_id == recipient_id, Downlink.ref == client_id,
+        Downlink.kind.in_(CONTENT_KINDS),
+        or_(Downlink.sender_id == sender_id, Downlink.sender_id.is_(None))))
 
 
 def reset_for(session: Session, employee_id: int) -> None:

@@ -181,3 +181,11 @@ def teams_and_sites(session: Session) -> tuple[list[tuple[int, str, str]], list[
     ).all()
     sites = session.execute(select(Site.id, Site.name).order_by(Site.name)).all()
     return [tuple(t) for t in teams], [tuple(s) for s in sites]
+
+
+def without_pin(session: Session) -> int:
+    """Active employees with a badge but no PIN: who cannot badge in once every badge-in
+    asks for a PIN (the settings page says how many before HR turns it on)."""
+    return session.scalar(select(func.count()).select_from(Employee).where(
+        Employee.active.is_(True), Employee.badge_hash.is_not(None),
+        Employee.pin_hash.is_(None))) or 0

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from broker_config.passwords import hash_password, new_password, verify_password
 from hr_console.config import Settings
-from hr_console.services import audit, broker
+from hr_console.services import audit, broker, sessions
 from hr_console.services.errors import Invalid, ServiceError
 from hr_console.services.secrets import code_hash
 from hr_console.store.models import BadgeSession, Terminal, utcnow
@@ -94,8 +94,9 @@ def badge_session(session: Session, terminal: Terminal, sid: str | None) -> Badg
     """The open badge session ``sid`` if this very terminal hosts it (None otherwise)."""
     if not sid or len(sid) > 36:
         return None
-    row = session.get(BadgeSession, sid)
-    if row is None or row.terminal_id != terminal.id or row.ended_at is not None:
+    try:
+        # The same rule as the relay's: open, on this terminal, within its age and idle limits.
+        return sessions.speaker(session, terminal, sid)
+    except ServiceError:
         return None
-    return row
 

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,6 @@ from hr_console.services import audit, downlinks, people, photos, settings
 from hr_console.services.errors import NotFound, ServiceError
 from hr_console.store.models import (
     BadgeSession,
-    Downlink,
     Employee,
     Media,
     Message,
@@ -156,15 +155,18 @@ def wire_view(session: Session, msg: Message) -> dict[str, Any]:
 def _queue_delivery(session: Session, msg: Message) -> None:
     view = wire_view(session, msg)
     kind = view.pop("kind")
-    downlinks.queue(session, msg.recipient_id, kind, ref=msg.client_id, **view)
+    downlinks.queue(session, msg.recipient_id, kind, ref=msg.client_id, sender_id=msg.sender_id,
+                    **view)
 
 
-def delivered_to(session: Session, recipient_id: int, client_id: str) -> None:
+def delivered_to(session: Session, recipient_id: int, client_id: str,
+                 sender_id: int | None = None) -> None:
     """The recipient's terminal confirmed its copy of this message: tell the sender. Only a
     message still accepted or approved changes, so only those are read (the index on
     recipient and state, rather than every message this person ever received)."""
     for msg in session.execute(_DELIVERABLE_COPY, {"me": recipient_id, "cid": client_id}).scalars():
-        delivered(session, msg)
+        if sender_id is None or msg.sender_id == sender_id:
+            delivered(session, msg)
 
 
 def delivered(session: Session, msg: Message) -> None:
@@ -235,8 +237,7 @@ def retract(session: Session, message_id: int, reason: str, actor: str,
                                    reason=reason or None))
     audit.record(session, actor, "message.retract", f"message:{msg.id}", reason=reason)
     # A copy not yet delivered must not go out any more.
-    session.execute(delete(Downlink).where(Downlink.employee_id == msg.recipient_id,
-                                           Downlink.ref == msg.client_id))
+    downlinks.drop_copy(session, msg.recipient_id, msg.sender_id, msg.client_id)
     downlinks.queue(session, msg.recipient_id, "retract", ref=msg.client_id, msg=msg.client_id,
                     **{"from": msg.sender_id})
     notify_sender(session, msg)

@@ -3,26 +3,50 @@
 The relay derives every sender from the session an uplink names *and* the terminal that
 sent it (the authenticated MQTT username): a terminal can only speak for the sessions it
 hosted, never for an id typed into a payload.
+
+A terminal's password can be read off its disk, so the terminal is trusted only as far as
+the person standing at it: badge-ins it tries are throttled per terminal (guessing badge
+numbers or PINs costs growing waits, then suspends it), and a session stops speaking for
+its person when it ends (logout, a console change, its age or idleness), except for the
+outbox items typed before the end.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from hr_console.services import audit, downlinks, settings
+from hr_console.domain.throttle import TERMINAL_LOGINS
+from hr_console.services import audit, downlinks, settings, throttle
 from hr_console.services.errors import ServiceError
-from hr_console.services.secrets import badge_hash, check_secret
+from hr_console.services.secrets import badge_hash, check_secret, hash_secret
 from hr_console.store.db import keep
-from hr_console.store.models import BadgeSession, Employee, Terminal, utcnow
+from hr_console.store.models import BadgeSession, Employee, Message, Terminal, utcnow
 
 # An outbox may flush long after its session ended (the link was down); its messages
 # still belong to the person who typed them, within this window.
 LATE_OUTBOX_DAYS = 7
+# At most this many outbox items after the terminal's mark when its session ended, whatever
+# a logout claims: a kiosk holds a handful when its link is down, not hundreds.
+LATE_ITEMS_MAX = 50
+# The idle clock is written at most this often (not once per uplink).
+TOUCH_EVERY = dt.timedelta(seconds=30)
+
+# Why a session ended, as the kiosk's logout says it.
+END_REASONS = ("logout", "replaced", "deactivated", "badge_changed", "pin_changed",
+               "terminal_revoked", "expired", "idle")
+
+# A PIN check costs the same whether the badge exists or not: answer time says nothing about
+# which badges are real.
+@functools.cache
+def _dummy_pin_hash() -> str:
+    return hash_secret(secrets.token_hex(8))
 
 
 @dataclass(frozen=True)
@@ -45,37 +69,53 @@ def terminal_by_name(session: Session, name: str) -> Terminal | None:
     return session.execute(select(Terminal).where(Terminal.name == name)).scalar_one_or_none()
 
 
-def _end(session: Session, row: BadgeSession, reason: str) -> Ended:
-    row.ended_at = utcnow()
-    row.end_reason = reason
-    return Ended(row.id, row.terminal.name, row.employee_id)
+def throttle_key(terminal: Terminal) -> str:
+    return f"terminal-logins:{terminal.id}"
+
+
+# --- badge-in -----------------------------------------------------------------------------
 
 
 def badge_in(session: Session, terminal: Terminal, badge: str, pin: str | None,
              pepper: str) -> LoginResult:
-    """Open a session, or raise ServiceError(bad_badge | pin_required | bad_pin | locked)."""
+    """Open a session, or raise ServiceError with a code the kiosk explains: suspended,
+    wait (``wait`` seconds), pin_required, bad_badge, bad_pin, bad_credentials (badge or
+    PIN, when every badge-in asks for a PIN) or locked (``until``)."""
+    _check_terminal_may_try(session, terminal)
+    pin_always = bool(settings.get(session, "pin_always"))
+    if pin_always and not pin:
+        # Asked of every badge before it is looked up: the answer says nothing about it.
+        raise ServiceError("pin_required", "Enter your PIN.")
     employee = session.execute(
         select(Employee).where(Employee.badge_hash == badge_hash(pepper, badge))
     ).scalar_one_or_none()
     if employee is None or not employee.active:
+        if pin_always:
+            check_secret(_dummy_pin_hash(), pin or "")
         audit.record(session, f"terminal:{terminal.name}", "badge.unknown")
+        _terminal_failed(session, terminal)
+        if pin_always:
+            raise ServiceError("bad_credentials", "Badge or PIN not recognised.")
         raise ServiceError("bad_badge", "This badge is not recognised.")
     now = utcnow()
     if employee.locked_until and employee.locked_until > now:
         raise ServiceError("locked", "This badge is locked.", until=employee.locked_until.isoformat())
-    if employee.pin_hash:
+    if employee.pin_hash or pin_always:
         if not pin:
             raise ServiceError("pin_required", "Enter your PIN.")
-        if not check_secret(employee.pin_hash, pin):
-            _fail(session, employee, terminal)
+        if not check_secret(employee.pin_hash or _dummy_pin_hash(), pin):
+            _badge_failed(session, employee, terminal)
+            _terminal_failed(session, terminal)
             if employee.locked_until:
                 raise ServiceError("locked", "Too many wrong PINs: this badge is locked.",
                                    until=employee.locked_until.isoformat())
+            if pin_always:
+                raise ServiceError("bad_credentials", "Badge or PIN not recognised.")
             raise ServiceError("bad_pin", "Wrong PIN.")
     employee.failed_logins = 0
     employee.locked_until = None
     ended = [
-        _end(session, row, "replaced")
+        _end(session, row, "replaced", notify=False)  # the relay tells them with this login
         for row in session.execute(
             select(BadgeSession).where(
                 BadgeSession.ended_at.is_(None),
@@ -86,13 +126,32 @@ def badge_in(session: Session, terminal: Terminal, badge: str, pin: str | None,
     ]
     sid = str(uuid.uuid4())
     session.add(BadgeSession(id=sid, employee_id=employee.id, terminal_id=terminal.id,
-                             started_at=now))
+                             started_at=now, last_active_at=now))
     downlinks.reset_for(session, employee.id)
     session.flush()
     return LoginResult(sid, employee.id, employee.name, employee.language, ended)
 
 
-def _fail(session: Session, employee: Employee, terminal: Terminal) -> None:
+def _check_terminal_may_try(session: Session, terminal: Terminal) -> None:
+    """Before anything about the badge is looked at: a suspended terminal, or one that must
+    still wait after its last misses, learns nothing from its attempt."""
+    if terminal.logins_suspended_at is not None:
+        raise ServiceError("suspended", "This terminal no longer accepts badges. Ask HR.")
+    standing = throttle.standing(session, throttle_key(terminal), TERMINAL_LOGINS)
+    if standing.wait_s > 0:
+        wait = int(standing.wait_s + 0.999)
+        raise ServiceError("wait", f"Too many attempts: wait {wait} s.", wait=wait)
+
+
+def _terminal_failed(session: Session, terminal: Terminal) -> None:
+    standing = throttle.failed(session, throttle_key(terminal), TERMINAL_LOGINS)
+    if TERMINAL_LOGINS.suspends(standing.failures) and terminal.logins_suspended_at is None:
+        terminal.logins_suspended_at = utcnow()
+        audit.record(session, f"terminal:{terminal.name}", "terminal.logins_suspended",
+                     f"terminal:{terminal.id}", name=terminal.name, failures=standing.failures)
+
+
+def _badge_failed(session: Session, employee: Employee, terminal: Terminal) -> None:
     employee.failed_logins = (employee.failed_logins or 0) + 1
     if employee.failed_logins >= int(settings.get(session, "badge_max_failures")):
         minutes = int(settings.get(session, "badge_lock_minutes"))
@@ -102,27 +161,153 @@ def _fail(session: Session, employee: Employee, terminal: Terminal) -> None:
                      f"employee:{employee.id}", minutes=minutes)
 
 
-def badge_out(session: Session, terminal: Terminal, sid: str, reason: str = "logout") -> bool:
-    row = session.get(BadgeSession, sid)
-    if row is None or row.terminal_id != terminal.id or row.ended_at is not None:
+def resume_logins(session: Session, terminal: Terminal, actor: str) -> bool:
+    """HR lets a suspended terminal take badge-ins again (its misses are forgotten)."""
+    throttle.clear(session, throttle_key(terminal))
+    if terminal.logins_suspended_at is None:
         return False
-    row.ended_at = utcnow()
-    row.end_reason = reason
+    terminal.logins_suspended_at = None
+    audit.record(session, actor, "terminal.logins_resumed", f"terminal:{terminal.id}",
+                 name=terminal.name)
     return True
 
 
-def speaker(session: Session, terminal: Terminal, sid: str | None, *,
-            allow_ended: bool = False) -> BadgeSession:
-    """The session an uplink speaks for: it must have been opened on this very terminal."""
+def suspended_terminals(session: Session) -> list[Terminal]:
+    return list(session.execute(
+        select(Terminal).where(Terminal.logins_suspended_at.is_not(None), Terminal.active.is_(True))
+        .order_by(Terminal.logins_suspended_at)).scalars())
+
+
+# --- ending ---------------------------------------------------------------------------------
+
+
+def _end(session: Session, row: BadgeSession, reason: str, *, notify: bool = True) -> Ended:
+    """End one open session. ``end_mark`` keeps where its terminal's outbox stood, which
+    bounds what may still arrive for it; ``notify`` leaves the relay a logout to send."""
+    terminal = row.terminal
+    row.ended_at = utcnow()
+    row.end_reason = reason
+    row.end_mark = terminal.last_seq or 0
+    row.notify_end = notify
+    return Ended(row.id, terminal.name, row.employee_id)
+
+
+def end_for_employee(session: Session, employee_id: int, reason: str) -> list[Ended]:
+    """The console changed who this person is (deactivated, badge or PIN changed): whatever
+    session they have open ends now, and its terminal is told."""
+    rows = session.execute(select(BadgeSession).where(
+        BadgeSession.employee_id == employee_id, BadgeSession.ended_at.is_(None))).scalars().all()
+    return [_end(session, row, reason) for row in rows]
+
+
+def end_on_terminal(session: Session, terminal: Terminal, reason: str, *,
+                    notify: bool = False) -> list[Ended]:
+    rows = session.execute(select(BadgeSession).where(
+        BadgeSession.terminal_id == terminal.id, BadgeSession.ended_at.is_(None))).scalars().all()
+    return [_end(session, row, reason, notify=notify) for row in rows]
+
+
+def badge_out(session: Session, terminal: Terminal, sid: str, last_seq: int | None = None,
+              reason: str = "logout") -> bool:
+    """The kiosk's logout. ``last_seq`` (the last outbox seq it gave out) closes the session
+    to later items; it also answers a logout the server sent, so a session the console
+    ended is closed as tightly. Returns whether the session was open."""
+    row = session.get(BadgeSession, sid)
+    if row is None or row.terminal_id != terminal.id:
+        return False
+    was_open = row.ended_at is None
+    if was_open:
+        _end(session, row, reason, notify=False)
+    if last_seq is not None and row.closed_seq is None:
+        row.closed_seq = min(last_seq, (row.end_mark or 0) + LATE_ITEMS_MAX)
+    return was_open
+
+
+# --- speaking for a session -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_age: dt.timedelta
+    idle: dt.timedelta
+
+
+def limits(session: Session) -> Limits:
+    return Limits(dt.timedelta(hours=float(settings.get(session, "session_max_hours"))),
+                  dt.timedelta(minutes=float(settings.get(session, "session_idle_minutes"))))
+
+
+def _expiry_reason(row: BadgeSession, now: dt.datetime, lim: Limits) -> str | None:
+    if row.started_at <= now - lim.max_age:
+        return "expired"
+    if (row.last_active_at or row.started_at) <= now - lim.idle:
+        return "idle"
+    return None
+
+
+def _hosted(session: Session, terminal: Terminal, sid: str | None) -> BadgeSession:
     row = session.get(BadgeSession, sid) if sid else None
     if row is None or row.terminal_id != terminal.id:
         raise ServiceError("no_session", "No badge session on this terminal.")
     keep(session, row)  # the terminal's next uplinks of the batch: no query
-    if row.ended_at is not None:
-        late = row.ended_at > utcnow() - dt.timedelta(days=LATE_OUTBOX_DAYS)
-        if not (allow_ended and late):
-            raise ServiceError("session_ended", "This badge session has ended.")
     return row
+
+
+def _live(session: Session, row: BadgeSession) -> bool:
+    """Whether an open session may still act, ending it if it outlived the limits; touches
+    its idle clock when it may."""
+    if row.ended_at is not None:
+        return False
+    now = utcnow()
+    reason = _expiry_reason(row, now, limits(session))
+    if reason is not None:
+        _end(session, row, reason)
+        return False
+    if row.last_active_at is None or now - row.last_active_at >= TOUCH_EVERY:
+        row.last_active_at = now
+    return True
+
+
+def speaker(session: Session, terminal: Terminal, sid: str | None) -> BadgeSession:
+    """The open session an uplink (sync, receipt) or a kiosk API call acts for: opened on
+    this very terminal, not ended, not past its age or idle limit."""
+    row = _hosted(session, terminal, sid)
+    if not _live(session, row):
+        raise ServiceError("session_ended", "This badge session has ended.")
+    return row
+
+
+def author(session: Session, terminal: Terminal, sid: str | None, seq: int,
+           client_id: str) -> BadgeSession:
+    """The session an outbox item (a message) was typed in. After the session ended, only
+    what was typed before: a seq up to what its logout declared (at most ``LATE_ITEMS_MAX``
+    past the terminal's mark at the end), not already used by another stored message of the
+    terminal, within ``LATE_OUTBOX_DAYS``. Anything later is refused: the terminal no longer
+    speaks for that person."""
+    row = _hosted(session, terminal, sid)
+    if _live(session, row):
+        return row
+    if _already_stored(session, row, client_id):
+        return row  # a resend of what was accepted before the end: its state is answered
+    assert row.ended_at is not None
+    late = row.ended_at > utcnow() - dt.timedelta(days=LATE_OUTBOX_DAYS)
+    bound = (row.end_mark or 0) + LATE_ITEMS_MAX
+    if row.closed_seq is not None:
+        bound = min(bound, row.closed_seq)
+    if not late or seq > bound or _seq_taken(session, terminal, seq, client_id):
+        raise ServiceError("session_ended", "This badge session has ended.")
+    return row
+
+
+def _already_stored(session: Session, row: BadgeSession, client_id: str) -> bool:
+    return bool(session.scalar(select(exists().where(
+        Message.sender_id == row.employee_id, Message.client_id == client_id))))
+
+
+def _seq_taken(session: Session, terminal: Terminal, seq: int, client_id: str) -> bool:
+    """A seq the terminal already used for another message: a replay dressed as a late item."""
+    return bool(session.scalar(select(exists().where(
+        Message.terminal_id == terminal.id, Message.seq == seq, Message.client_id != client_id))))
 
 
 def active_session(session: Session, employee_id: int) -> BadgeSession | None:
@@ -130,3 +315,48 @@ def active_session(session: Session, employee_id: int) -> BadgeSession | None:
         select(BadgeSession).where(BadgeSession.employee_id == employee_id,
                                    BadgeSession.ended_at.is_(None))
     ).scalar_one_or_none()
+
+
+# --- what the relay does on its rounds --------------------------------------------------------
+
+
+def expire_due(session: Session) -> int:
+    """End the open sessions past their age or idle limit (their terminals are then told).
+    Open sessions are one per terminal at most: this reads a handful of rows."""
+    now = utcnow()
+    lim = limits(session)
+    rows = session.execute(select(BadgeSession).where(
+        BadgeSession.ended_at.is_(None),
+        or_(BadgeSession.started_at <= now - lim.max_age,
+            func.coalesce(BadgeSession.last_active_at, BadgeSession.started_at) <= now - lim.idle),
+    )).scalars().all()
+    for row in rows:
+        reason = _expiry_reason(row, now, lim) or "expired"
+        _end(session, row, reason)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class EndNotice:
+    terminal: str
+    session_id: str
+    reason: str
+
+
+def claim_end_notices(session: Session, limit: int = 200) -> list[EndNotice]:
+    """Sessions the server ended whose terminal has not been told yet, claimed by this caller
+    (one conditional UPDATE: with several relays, one sends each logout)."""
+    ids = list(session.execute(select(BadgeSession.id).where(
+        BadgeSession.notify_end.is_(True)).limit(limit)).scalars())
+    if not ids:
+        return []
+    claimed = list(session.execute(
+        update(BadgeSession).where(BadgeSession.id.in_(ids), BadgeSession.notify_end.is_(True))
+        .values(notify_end=False).returning(BadgeSession.id)).scalars())
+    if not claimed:
+        return []
+    rows = session.execute(
+        select(BadgeSession.id, Terminal.name, BadgeSession.end_reason)
+        .join(Terminal, and_(Terminal.id == BadgeSession.terminal_id, Terminal.active.is_(True)))
+        .where(BadgeSession.id.in_(claimed))).all()
+    return [EndNotice(name, sid, reason or "ended") for sid, name, reason in rows]

@@ -25,6 +25,14 @@ DEFAULTS: dict[str, Any] = {
     "badge_max_failures": 5,
     "badge_lock_minutes": 15,
     "supervisors_moderate_own_teams": False,
+    # Every badge-in asks for a PIN before the badge is looked up (for weak badges: the
+    # answer to a guessed badge number then says nothing about it).
+    "pin_always": False,
+    # A badge session ends on the server after this long, or this long without any use,
+    # whatever the terminal does: a shift and its overtime; far above the kiosk's own
+    # inactivity logout, which the server cannot trust.
+    "session_max_hours": 12,
+    "session_idle_minutes": 30,
     "quick_replies": [
         {"icon": "ok", "fr": "OK, bien reçu", "en": "OK, got it"},
         {"icon": "thumb", "fr": "J'arrive", "en": "On my way"},

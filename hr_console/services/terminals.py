@@ -7,10 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hr_console.services import directory
+from hr_console.services import directory, sessions
 from hr_console.services.directory import TerminalCredentials
 from hr_console.services.errors import NotFound
 from hr_console.store.models import BadgeSession, Site, Terminal, utcnow
@@ -29,6 +29,7 @@ class TerminalRow:
     enrol_expires: dt.datetime | None
     created_at: dt.datetime
     open_sessions: int
+    logins_suspended_at: dt.datetime | None = None  # kept guessing badges or PINs
 
 
 def list_terminals(session: Session, terminal_id: int | None = None) -> list[TerminalRow]:
@@ -46,7 +47,8 @@ def list_terminals(session: Session, terminal_id: int | None = None) -> list[Ter
         pending = bool(t.enrol_code_hash and t.enrol_expires and t.enrol_expires > now and t.active)
         out.append(TerminalRow(t.id, t.name, t.site_id, site or "", t.active,
                                bool(t.online) and t.active, t.last_seen, pending,
-                               t.enrol_expires if pending else None, t.created_at, int(n)))
+                               t.enrol_expires if pending else None, t.created_at, int(n),
+                               t.logins_suspended_at))
     return out
 
 
@@ -90,10 +92,7 @@ def revoke(session: Session, row: Terminal, actor: str) -> int:
     sessions were ended."""
     directory.revoke_terminal(session, row, actor)
     row.online = False
-    ended = session.execute(
-        update(BadgeSession)
-        .where(BadgeSession.terminal_id == row.id, BadgeSession.ended_at.is_(None))
-        .values(ended_at=utcnow(), end_reason="terminal_revoked")
-    ).rowcount
+    # No logout to send: the broker drops the terminal and refuses its login.
+    ended = sessions.end_on_terminal(session, row, "terminal_revoked", notify=False)
     session.flush()
-    return int(ended or 0)
+    return len(ended)

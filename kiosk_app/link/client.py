@@ -36,6 +36,9 @@ log = logging.getLogger("relais.link")
 SESSION_EXPIRY_S = 7 * 24 * 3600
 TRACKED = frozenset({"text", "photo", "drawing", "notice", "state", "retract"})
 TRANSIENT_ERRORS = frozenset({"rate_limited"})
+# The relay's word that the session this terminal speaks for is over (ended by the console,
+# its age or idleness): the kiosk logs out as if it had received the logout.
+SESSION_GONE = frozenset({"session_ended", "no_session"})
 
 
 def _tracked(kind: str, body: dict[str, Any]) -> bool:
@@ -129,8 +132,13 @@ class TerminalLink:
             sid, self.sid, self.employee = self.sid, None, None
             self._seen.clear()
         if sid:
-            self._queue(envelope("logout", sid=sid), ordered=False)
+            self._declare_end(sid)
             self._emit(ev.LoggedOut(reason))
+
+    def _declare_end(self, sid: str) -> None:
+        """Tell the relay, reliably, that this session is over and which outbox items are
+        its last: also the answer to a logout the relay sent."""
+        self._queue(envelope("logout", sid=sid, last_seq=self.outbox.last_seq()), ordered=False)
 
     def send_text(self, to: int, text: str) -> str:
         return self._content("text", to=to, text=text)
@@ -253,8 +261,19 @@ class TerminalLink:
             self._seen.clear()
             self._emit(ev.LoginOk(sid, self.employee))
         else:
+            wait = body.get("wait")
             self._emit(ev.LoginFailed(str(body.get("code", "error")), str(body.get("message", "")),
-                                      body.get("until")))
+                                      body.get("until"),
+                                      wait if isinstance(wait, int) and wait > 0 else None))
+
+    def _ended_by_relay(self, reason: str) -> None:
+        with self._lock:
+            sid = self.sid
+            self.sid, self.employee = None, None
+            self._seen.clear()
+        if sid is not None:
+            self._declare_end(sid)
+            self._emit(ev.LoggedOut(reason))
 
     def _confirm(self, downlink_id: str) -> None:
         self._receipt(downlink_id, "received")
@@ -275,12 +294,9 @@ class TerminalLink:
                                  body.get("quick_replies", []),
                                  bool(body.get("history_more", False))))
         elif kind == "logout":
-            with self._lock:
-                ended = self.sid is not None
-                self.sid, self.employee = None, None
-                self._seen.clear()
-            if ended:
-                self._emit(ev.LoggedOut(body.get("reason", "relay")))
+            self._ended_by_relay(str(body.get("reason") or "relay"))
+        elif kind == "error" and body.get("code") in SESSION_GONE:
+            self._ended_by_relay("ended")  # the logout itself was lost: the relay says so here
         elif kind == "error":
             ref = body.get("ref")
             if ref and body.get("code") not in TRANSIENT_ERRORS:

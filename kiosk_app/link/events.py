@@ -27,7 +27,8 @@ class LoginOk:
 class LoginFailed:
     code: str
     message: str
-    until: str | None = None
+    until: str | None = None  # locked: until when (UTC, ISO)
+    wait: int | None = None  # wait: seconds before this terminal may try a badge again
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,13 @@ class Outbox:
         items = self.due(all_pending=True)
         return items if sid is None else [i for i in items if i.sid == sid]
 
+    def last_seq(self) -> int:
+        """The last ``seq`` given out: a logout declares it, so the relay takes the session's
+        items up to it and nothing typed later in its name."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM counters WHERE name='seq'").fetchone()
+        return int(row[0]) if row else 0
+
     def pending_count(self) -> int:
         with self._lock:
             return self._db.execute("SELECT count(*) FROM outbox WHERE state='pending'").fetchone()[0]

@@ -28,6 +28,14 @@ UI_DIR = Path(__file__).parent
 ENTER_KEYS = (13, 271)  # Return, keypad Enter
 
 
+# Why a session ended, as the idle screen says it (a person's own logout: nothing to say).
+LOGOUT_MESSAGES = {
+    "inactivity": "inactivity", "idle": "inactivity", "replaced": "replaced",
+    "expired": "ended", "deactivated": "ended", "badge_changed": "ended", "pin_changed": "ended",
+    "terminal_revoked": "ended", "ended": "ended", "relay": "ended",
+}
+
+
 class KioskRoot(BoxLayout):
     kiosk = ObjectProperty(None)
 
@@ -119,13 +127,16 @@ class KioskApp(App):
         if not self._awaiting_sync:
             self.go("urgent")
 
-    def _login_failed(self, _kiosk: Kiosk, code: str, until: str | None) -> None:
-        if code in ("pin_required", "bad_pin"):
-            self.go("pin", error="bad_pin" if code == "bad_pin" else "")
+    def _login_failed(self, kiosk: Kiosk, code: str, until: str | None) -> None:
+        if code in ("pin_required", "bad_pin", "bad_credentials"):
+            self.go("pin", error="" if code == "pin_required" else code)
         elif code == "locked":
             self.go("locked", until=until)
+        elif code == "wait":
+            self.go("idle", message="wait", wait=int(kiosk.login_wait))
         else:
-            self.go("idle", message=code if code in ("bad_badge", "offline") else "error")
+            known = ("bad_badge", "offline", "suspended")
+            self.go("idle", message=code if code in known else "error")
 
     def _logged_out(self, _kiosk: Kiosk, reason: str) -> None:
         """Privacy on a shared screen: every screen forgets, then the idle screen."""
@@ -135,7 +146,7 @@ class KioskApp(App):
         for screen in self.sm.screens:
             if isinstance(screen, KioskScreen):
                 screen.clear()
-        self.go("idle", message=reason if reason in ("inactivity", "replaced") else "")
+        self.go("idle", message=LOGOUT_MESSAGES.get(reason, ""))
 
     def _warn(self, _kiosk: Kiosk, on: bool) -> None:
         if on and self._warning is None:

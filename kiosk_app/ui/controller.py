@@ -62,6 +62,7 @@ class Kiosk(EventDispatcher):
     session = ObjectProperty(None, allownone=True)
     outbox_count = NumericProperty(0)
     site_notices = ListProperty([])  # the idle board: [{uid, title, urgent, excerpt}]
+    login_wait = NumericProperty(0)  # after a refused badge-in: seconds before trying again
 
     __events__ = ("on_changed", "on_logged_in", "on_synced", "on_logged_out", "on_login_failed",
                   "on_urgent", "on_arrived", "on_photo_ready", "on_error")
@@ -143,7 +144,8 @@ class Kiosk(EventDispatcher):
             self._logged_in(event)
         elif isinstance(event, ev.LoginFailed):
             self.busy = False
-            if event.code == "pin_required" or event.code == "bad_pin":
+            self.login_wait = event.wait or 0
+            if event.code in ("pin_required", "bad_pin", "bad_credentials"):
                 pass  # keep the badge for the PIN pad
             else:
                 self._pending_badge = None

@@ -161,7 +161,8 @@ class Cluster:
 
     def start_terminal(self, m: Member) -> None:
         args = [sys.executable, "-m", "tests.chaos.terminal_worker", "--terminal", m.terminal,
-                "--password", m.password, "--port", str(m.port or self.system.cfg.mqtt_port),
+                # "=": a generated password may begin with "-", which argparse reads as an option
+                f"--password={m.password}", "--port", str(m.port or self.system.cfg.mqtt_port),
                 "--outbox", str(m.outbox), "--journal", str(m.journal), "--badge", m.badge,
                 "--count", str(m.count), "--interval", str(self.interval),
                 "--resend-after", str(self.resend_after)]

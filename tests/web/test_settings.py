@@ -85,6 +85,31 @@ def test_invalid_values_are_refused_with_a_clear_error(console, field, value) ->
     assert _audit(console, "settings.change") == []
 
 
+def test_badge_in_and_session_limits_are_set_with_a_clear_range(console) -> None:  # noqa: ANN001
+    c = console.client("admin")
+    page = c.get("/settings/").get_data(as_text=True)  # the demo admin reads French
+    # Before turning "PIN at every badge-in" on, HR sees who could no longer badge in.
+    assert "Demander le code à chaque badgeage" in page
+    assert "n'ont pas de code et ne peuvent pas badger tant que ceci est activé" in page.replace("&#39;", "'")
+    data = dict(GOOD, pin_always="y", session_max_hours="10", session_idle_minutes="20")
+    assert c.post("/settings/", data=data).status_code == 302
+    with console.session() as s:
+        values = settings.all_settings(s)
+    assert (values["pin_always"], values["session_max_hours"], values["session_idle_minutes"]) == \
+        (True, 10, 20)
+    changes = {e.target: e.detail for e in _audit(console, "settings.change")}
+    assert changes["setting:session_idle_minutes"] == {"old": 30, "new": 20}
+    for field, value in (("session_max_hours", "0"), ("session_max_hours", "25"),
+                         ("session_idle_minutes", "2"), ("session_idle_minutes", "x")):
+        resp = c.post("/settings/", data=dict(data, **{field: value}))
+        assert resp.status_code == 400, (field, value)
+        assert 'class="field-error"' in resp.get_data(as_text=True)
+    with console.session() as s:
+        assert settings.get(s, "session_max_hours") == 10  # nothing changed by a refusal
+    c.post("/auth/language", data={"language": "en"})
+    assert "Ask for a PIN at every badge-in" in c.get("/settings/").get_data(as_text=True)
+
+
 def test_quick_replies_edit_add_remove_and_validate(console) -> None:  # noqa: ANN001
     c = console.client("admin")
     with console.session() as s:

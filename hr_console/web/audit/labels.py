@@ -49,6 +49,8 @@ ACTIONS = {
     "terminal.site": _l("Terminal moved to another site"),
     "terminal.rotate": _l("Terminal credentials renewed"),
     "terminal.revoke": _l("Terminal revoked"),
+    "terminal.logins_suspended": _l("Terminal suspended for badge-ins (guessing)"),
+    "terminal.logins_resumed": _l("Terminal takes badge-ins again"),
     "console_user.create": _l("Console user added"),
     "settings.change": _l("Setting changed"),
     "retention.purge": _l("Old messages purged"),

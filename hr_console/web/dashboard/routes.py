@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, render_template
 from flask_babel import format_date, get_timezone
 from flask_babel import gettext as _
 
-from hr_console.services import stats
+from hr_console.services import sessions, stats
 from hr_console.store.models import utcnow
 from hr_console.web.auth import roles_required
 from hr_console.web.auth.roles import ADMIN, HR
@@ -45,9 +45,10 @@ def _day(d: dt.date) -> str:
 def index():  # noqa: ANN201
     with uow() as s:
         ov = stats.overview(s, tz=get_timezone())
+        suspended = [(t.id, t.name, t.logins_suspended_at) for t in sessions.suspended_terminals(s)]
     now = utcnow()
     return render_template("dashboard/index.html", ov=ov, now=now, duration=duration, local=local,
-                           days=DAYS, flow_days=FLOW_DAYS)
+                           days=DAYS, flow_days=FLOW_DAYS, suspended=suspended)
 
 
 @bp.get("/charts/messages.svg")

@@ -17,6 +17,10 @@ from hr_console.services.admin_settings import (
     MAX_QUICK_REPLY_CHARS,
     RETENTION_MAX,
     RETENTION_MIN,
+    SESSION_HOURS_MAX,
+    SESSION_HOURS_MIN,
+    SESSION_IDLE_MAX,
+    SESSION_IDLE_MIN,
 )
 
 
@@ -35,6 +39,19 @@ class GeneralForm(FlaskForm):
                  ("none", _l("none: deliver, no review"))])
     media_always_held = BooleanField(_l("Photos and drawings are always held for approval"))
     supervisors_moderate_own_teams = BooleanField(_l("Supervisors moderate their own teams' messages"))
+    pin_always = BooleanField(_l("Ask for a PIN at every badge-in"))
+    session_max_hours = IntegerField(
+        _l("A badge session ends after (hours)"),
+        validators=[Optional(),  # left out of a post: the value stays as it is
+                    NumberRange(SESSION_HOURS_MIN, SESSION_HOURS_MAX,
+                                _l("From %(min)s to %(max)s hours.", min=SESSION_HOURS_MIN,
+                                   max=SESSION_HOURS_MAX))])
+    session_idle_minutes = IntegerField(
+        _l("or when unused for (minutes)"),
+        validators=[Optional(),
+                    NumberRange(SESSION_IDLE_MIN, SESSION_IDLE_MAX,
+                                _l("From %(min)s to %(max)s minutes.", min=SESSION_IDLE_MIN,
+                                   max=SESSION_IDLE_MAX))])
 
 
 class QuickReplyRow(Form):

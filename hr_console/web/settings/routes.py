@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from hr_console.services import admin_settings
+from hr_console.services import admin_settings, employees
 from hr_console.services import settings as settings_svc
 from hr_console.services.admin_settings import MAX_QUICK_REPLIES, SettingsInvalid
 from hr_console.web.auth import roles_required
@@ -36,6 +36,8 @@ def _error_text(err: admin_settings.FieldError) -> str:
         "bad_text": _("This text holds hidden or control characters."),
         "unknown": _("This setting cannot be changed here."),
     }
+    if err.field != "retention_days" and err.code in ("not_a_number", "out_of_range"):
+        return _("Enter a whole number in the range shown.")
     text = texts.get(err.code, _("This value is not valid."))
     if err.field == "quick_replies" and err.code == "empty":
         text = _("Keep at least one quick reply.")
@@ -49,7 +51,10 @@ def _general_form(values: dict[str, Any]) -> GeneralForm:
         "retention_days": values["retention_days"], "keywords": "\n".join(values["keywords"] or []),
         "default_moderation": values["default_moderation"],
         "media_always_held": bool(values["media_always_held"]),
-        "supervisors_moderate_own_teams": bool(values["supervisors_moderate_own_teams"])})
+        "supervisors_moderate_own_teams": bool(values["supervisors_moderate_own_teams"]),
+        "pin_always": bool(values["pin_always"]),
+        "session_max_hours": values["session_max_hours"],
+        "session_idle_minutes": values["session_idle_minutes"]})
 
 
 def _replies_form(values: dict[str, Any]) -> QuickRepliesForm:
@@ -66,9 +71,11 @@ def _page(general: GeneralForm | None = None, replies: QuickRepliesForm | None =
           status: int = 200):  # noqa: ANN202
     with uow() as s:
         values = settings_svc.all_settings(s)
+        without_pin = employees.without_pin(s)
     return render_template("settings/index.html", general=general or _general_form(values),
                            replies=replies or _replies_form(values),
-                           can_edit=current_user.role == ADMIN), status
+                           can_edit=current_user.role == ADMIN, without_pin=without_pin,
+                           pin_always=bool(values["pin_always"])), status
 
 
 @bp.get("/")
@@ -95,6 +102,9 @@ def _label(key: str) -> str:
             "default_moderation": _("default moderation"),
             "media_always_held": _("photos and drawings held"),
             "supervisors_moderate_own_teams": _("supervisors moderate"),
+            "pin_always": _("PIN at every badge-in"),
+            "session_max_hours": _("session length"),
+            "session_idle_minutes": _("session idle limit"),
             "quick_replies": _("quick replies")}.get(key, key)
 
 
@@ -104,11 +114,15 @@ def save():  # noqa: ANN201
     form = GeneralForm()
     if not form.validate_on_submit():
         return _page(general=form, status=400)
-    errors = _apply({
+    values = {
         "retention_days": form.retention_days.data, "keywords": form.keywords.data or "",
         "default_moderation": form.default_moderation.data,
         "media_always_held": form.media_always_held.data,
-        "supervisors_moderate_own_teams": form.supervisors_moderate_own_teams.data})
+        "supervisors_moderate_own_teams": form.supervisors_moderate_own_teams.data,
+        "pin_always": form.pin_always.data,
+        "session_max_hours": form.session_max_hours.data,
+        "session_idle_minutes": form.session_idle_minutes.data}
+    errors = _apply({k: v for k, v in values.items() if v is not None})
     if errors:
         for err in errors:
             field = getattr(form, err.field.split(".")[0], None)

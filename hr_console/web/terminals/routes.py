@@ -11,11 +11,11 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from hr_console.services import broker, terminals
+from hr_console.services import broker, sessions, terminals
 from hr_console.services.directory import ENROL_CODE_MINUTES
 from hr_console.services.errors import NotFound, ServiceError
 from hr_console.web.auth import roles_required
-from hr_console.web.auth.roles import ADMIN
+from hr_console.web.auth.roles import ADMIN, HR
 from hr_console.web.db import uow
 from hr_console.web.employees.common import actor, error_text, options
 from hr_console.web.terminals.forms import EnrolForm, RenameForm, SiteForm
@@ -160,3 +160,19 @@ def revoke(terminal_id: int):  # noqa: ANN201
                        "%(num)s badge sessions open on it were ended.", ended), "info")
     return redirect(url_for("terminals.detail", terminal_id=terminal_id))
 
+
+
+@bp.post("/<int:terminal_id>/resume")
+@roles_required(ADMIN, HR)
+def resume(terminal_id: int):  # noqa: ANN201
+    """A terminal suspended for guessing badges or PINs takes badge-ins again (HR decides,
+    from the dashboard's alert; audited)."""
+    with uow() as s:
+        row = _terminal(s, terminal_id)
+        resumed = sessions.resume_logins(s, row, actor())
+        name = row.name
+    if resumed:
+        flash(_("%(name)s takes badge-ins again.", name=name), "success")
+    else:
+        flash(_("%(name)s was not suspended.", name=name), "info")
+    return redirect(url_for("dashboard.index"))

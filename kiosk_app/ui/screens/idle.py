@@ -24,7 +24,13 @@ MESSAGES = {
     "inactivity": N_("Logged out automatically: no activity."),
     "replaced": N_("You were logged out: your badge was used on another terminal."),
     "error": N_("Something went wrong. Please present your badge again."),
+    "ended": N_("You were logged out: your session was closed. Present your badge again."),
+    "wait": N_("Too many attempts on this terminal. Try again in {seconds} s."),
+    "suspended": N_("This terminal no longer accepts badges. Ask HR or your supervisor."),
 }
+# How long a message stays (s); "wait" stays until its countdown ends.
+SHOWN_S = {"suspended": 60}
+SHOWN_DEFAULT_S = 12
 
 
 class IdleNoticeRow(BoxLayout):
@@ -39,6 +45,7 @@ class IdleScreen(KioskScreen):
     clock = StringProperty("")
     today = StringProperty("")
     notice_key = StringProperty("")  # a key of MESSAGES, shown under the invitation
+    wait_left = NumericProperty(0)  # the "wait" message's countdown (s)
     board = ListProperty([])  # site notices anyone may read: [{uid, title, urgent, excerpt}]
     board_hidden = NumericProperty(0)  # notices that did not fit on the screen
 
@@ -90,15 +97,29 @@ class IdleScreen(KioskScreen):
         today = tr.date(now)
         self.today = today[:1].upper() + today[1:]  # "Lundi 23 novembre", "Monday 23 November"
 
-    def show(self, message: str = "", **_: Any) -> None:
-        self.say(message)
+    def show(self, message: str = "", wait: int = 0, **_: Any) -> None:
+        self.say(message, wait=wait)
 
-    def say(self, key: str) -> None:
+    def say(self, key: str, *, wait: int = 0) -> None:
         self.notice_key = key if key in MESSAGES else ""
+        self.wait_left = max(0, int(wait)) if key == "wait" else 0
         if self._hide is not None:
             self._hide.cancel()
-        if self.notice_key:
-            self._hide = Clock.schedule_once(lambda _dt: self.say(""), 12)
+            self._hide = None
+        if self.notice_key == "wait":
+            self._hide = Clock.schedule_interval(self._count_down, 1)
+        elif self.notice_key:
+            shown = SHOWN_S.get(self.notice_key, SHOWN_DEFAULT_S)
+            self._hide = Clock.schedule_once(lambda _dt: self.say(""), shown)
 
-    def message_text(self, key: str) -> str:
-        return tr._(MESSAGES[key]) if key in MESSAGES else ""
+    def _count_down(self, _dt: float) -> bool:
+        self.wait_left = max(0, self.wait_left - 1)
+        if self.wait_left <= 0:
+            self.say("")
+            return False
+        return True
+
+    def message_text(self, key: str, seconds: float = 0) -> str:
+        if key not in MESSAGES:
+            return ""
+        return tr._(MESSAGES[key]).format(seconds=int(seconds))

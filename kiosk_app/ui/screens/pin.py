@@ -11,7 +11,7 @@ from kiosk_app.ui.screens.base import KioskScreen
 
 class PinScreen(KioskScreen):
     personal = False
-    error = StringProperty("")  # "" or "bad_pin"
+    error = StringProperty("")  # "", "bad_pin" or "bad_credentials"
 
     def show(self, error: str = "", **_: Any) -> None:
         self.error = error

@@ -1,0 +1,434 @@
+"""What an attacker holding a terminal's password (read off the kiosk's disk) can do, played
+with a real paho client on that terminal's own topics, against a whole installation (broker,
+relay, database, the console served by waitress for the kiosk API).
+
+Badge numbers are often sequential employee numbers: guessing them must stop at the terminal.
+A badge session must stop speaking for its person when it ends (logout, a console change, its
+age or idleness), except for what was typed before the end. Each test asserts what the
+attacker got: nothing; and that honest users are not affected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import queue
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+import requests
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import func, select, update
+
+from hr_console.domain.throttle import TERMINAL_LOGINS
+from hr_console.relay import mqtt as relay_mqtt
+from hr_console.services import directory, messaging, notices, settings
+from hr_console.store.models import (
+    AuditEntry,
+    BadgeSession,
+    Employee,
+    Message,
+    NoticeReceipt,
+    Terminal,
+    Throttle,
+    utcnow,
+)
+from hr_console.web import create_app
+from kiosk_app.link import events as ev
+from relais_wire import topics
+from relais_wire.envelope import encode, envelope
+from tests.security import reporting
+from tests.served import served
+from tests.system_fixture import System, expect, expect_none
+from tests.web_fixture import Console
+
+REPORT: dict[str, Any] = {}
+
+
+class Rogue:
+    """A plain MQTT client logged in with a terminal's credentials, asking on its uplink and
+    reading the relay's answers on its downlink, as anyone with the config file can."""
+
+    def __init__(self, system: System, terminal: str) -> None:
+        self.terminal = terminal
+        self.replies: queue.Queue[dict[str, Any]] = queue.Queue()
+        password = system.demo.terminals[terminal]["password"]
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=terminal,
+                                  protocol=mqtt.MQTTv5)
+        self.client.username_pw_set(terminal, password)
+        subscribed = queue.Queue()
+        self.client.on_message = lambda _c, _u, m: self.replies.put(json.loads(m.payload))
+        self.client.on_subscribe = lambda *_a: subscribed.put(True)
+        self.client.connect("127.0.0.1", system.cfg.mqtt_port)
+        self.client.loop_start()
+        self.client.subscribe(topics.downlink(terminal), qos=1)
+        subscribed.get(timeout=10)
+
+    def ask(self, kind: str, **fields: Any) -> dict[str, Any]:
+        """Publish one uplink and return the relay's answer to it (``ref`` is its id)."""
+        env = envelope(kind, **fields)
+        self.client.publish(topics.uplink(self.terminal), encode(env), qos=1)
+        deadline = dt.datetime.now() + dt.timedelta(seconds=15)
+        while dt.datetime.now() < deadline:
+            try:
+                reply = self.replies.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if reply.get("ref") == env["id"]:
+                return reply
+        raise AssertionError(f"no answer to {kind} {env['id']}")
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def rogue_on(system: System) -> Iterator[Callable[[str], Rogue]]:
+    made: list[Rogue] = []
+
+    def make(terminal: str) -> Rogue:
+        made.append(Rogue(system, terminal))
+        return made[-1]
+
+    yield make
+    for rogue in made:
+        rogue.close()
+
+
+def _terminal_id(system: System, name: str) -> int:
+    with system.store.session() as s:
+        return s.execute(select(Terminal.id).where(Terminal.name == name)).scalar_one()
+
+
+def _sessions_on(system: System, terminal: str) -> int:
+    with system.store.session() as s:
+        return s.scalar(select(func.count()).select_from(BadgeSession).join(Terminal)
+                        .where(Terminal.name == terminal)) or 0
+
+
+def _wait_out(system: System, terminal: str) -> None:
+    """A patient attacker: the wait the terminal earned has passed (its misses still count)."""
+    with system.store.session() as s:
+        s.execute(update(Throttle).where(Throttle.key == f"terminal-logins:{_terminal_id(system, terminal)}")
+                  .values(wait_until=None))
+
+
+def _console(system: System) -> Console:
+    app = create_app(system.cfg, {"TESTING": True, "WTF_CSRF_ENABLED": False,
+                                  "RATELIMIT_ENABLED": False})
+    return Console(app, system.cfg, system.demo)
+
+
+# --- badge guessing ---------------------------------------------------------------------------
+
+
+def test_hammering_guesses_are_answered_wait_unchecked(system, rogue_on) -> None:  # noqa: ANN001
+    rogue = rogue_on("kiosk-1")
+    answers = [rogue.ask("login", badge=str(100000 + i))["code"] for i in range(40)]
+    checked = answers.count("bad_badge")
+    assert checked == TERMINAL_LOGINS.free  # then every attempt must wait, unchecked
+    assert set(answers[checked:]) == {"wait"}
+    wait = rogue.ask("login", badge=system.demo.badges["Sophie Martin"])
+    assert wait["code"] == "wait" and wait["wait"] >= 1 and "employee" not in wait
+    assert _sessions_on(system, "kiosk-1") == 0  # even a real badge opened nothing meanwhile
+    REPORT["hammer"] = (len(answers) + 1, checked)
+
+
+def test_patient_guessing_suspends_the_terminal_and_alerts_hr(system, rogue_on) -> None:  # noqa: ANN001
+    rogue = rogue_on("kiosk-1")
+    honest = system.link("kiosk-2")
+    answers: list[str] = []
+    for i in range(200):
+        code = rogue.ask("login", badge=str(200000 + i))["code"]
+        answers.append(code)
+        if code == "wait":
+            _wait_out(system, "kiosk-1")
+        if code == "suspended":
+            break
+    checked = answers.count("bad_badge")
+    assert answers[-1] == "suspended" and checked == TERMINAL_LOGINS.suspend_at
+    # Suspended: a real badge opens nothing on this terminal, even after the wait.
+    _wait_out(system, "kiosk-1")
+    assert rogue.ask("login", badge=system.demo.badges["Sophie Martin"])["code"] == "suspended"
+    assert _sessions_on(system, "kiosk-1") == 0
+    # Other terminals are not affected.
+    system.badge_in(honest, "Sophie Martin")
+    # HR sees it on the dashboard and in the audit log, and lets the terminal take badges again.
+    console = _console(system)
+    hr = console.client("hr")
+    page = hr.get("/dashboard/").get_data(as_text=True)
+    assert 'id="suspended-terminals"' in page and "kiosk-1" in page
+    with system.store.session() as s:
+        actions = list(s.execute(select(AuditEntry.action)).scalars())
+    assert actions.count("terminal.logins_suspended") == 1
+    assert actions.count("badge.unknown") == checked
+    resp = hr.post(f"/terminals/{_terminal_id(system, 'kiosk-1')}/resume")
+    assert resp.status_code == 302
+    assert 'id="suspended-terminals"' not in hr.get("/dashboard/").get_data(as_text=True)
+    assert rogue.ask("login", badge=system.demo.badges["Karim Benali"])["ok"] is True
+    console.app.extensions["relais_store"].dispose()
+    REPORT["patient"] = (len(answers), checked, answers.count("wait"))
+
+
+def test_pin_guesses_are_limited_per_terminal_not_only_per_badge(system, rogue_on) -> None:  # noqa: ANN001
+    with system.store.session() as s:
+        settings.put(s, "pin_always", True)
+    rogue = rogue_on("kiosk-1")
+    people = ["Sophie Martin", "Karim Benali", "Julie Moreau", "Thomas Petit"]
+    answers = []
+    for round_ in range(3):  # never more than 3 guesses on one badge: no badge lock to hit
+        for name in people:
+            answers.append(rogue.ask("login", badge=system.demo.badges[name],
+                                     pin=f"{1000 + round_}")["code"])
+    checked = answers.count("bad_credentials")
+    assert checked == TERMINAL_LOGINS.free and set(answers[checked:]) == {"wait"}
+    with system.store.session() as s:
+        assert not s.scalar(select(func.count()).select_from(Employee)
+                            .where(Employee.locked_until.is_not(None)))
+    assert _sessions_on(system, "kiosk-1") == 0
+    REPORT["pins"] = (len(answers), checked)
+
+
+def test_a_valid_badge_reveals_nothing_before_its_pin(system, rogue_on) -> None:  # noqa: ANN001
+    with system.store.session() as s:
+        settings.put(s, "pin_always", True)
+        directory.set_pin(s, s.get(Employee, system.employee("Sophie Martin")), "2468", "test")
+    rogue = rogue_on("kiosk-1")
+
+    def shape(reply: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in reply.items() if k not in ("id", "ts", "ref")}
+
+    real, fake = system.demo.badges["Sophie Martin"], "31337"
+    assert shape(rogue.ask("login", badge=real)) == shape(rogue.ask("login", badge=fake))
+    wrong_pin = shape(rogue.ask("login", badge=real, pin="1111"))
+    assert wrong_pin == shape(rogue.ask("login", badge=fake, pin="1111"))
+    assert wrong_pin["code"] == "bad_credentials" and "employee" not in wrong_pin
+    ok = rogue.ask("login", badge=real, pin="2468")
+    assert ok["ok"] is True  # the right badge and PIN still open a session
+
+
+# --- sessions that really end -------------------------------------------------------------------
+
+
+def _deactivate(s, emp: Employee, _pepper: str) -> None:  # noqa: ANN001
+    directory.set_employee_active(s, emp, False, "hr")
+
+
+def _remove_badge(s, emp: Employee, pepper: str) -> None:  # noqa: ANN001
+    directory.set_badge(s, emp, None, pepper=pepper, actor="hr")
+
+
+def _change_badge(s, emp: Employee, pepper: str) -> None:  # noqa: ANN001
+    directory.set_badge(s, emp, "77777", pepper=pepper, actor="hr")
+
+
+def _reset_pin(s, emp: Employee, _pepper: str) -> None:  # noqa: ANN001
+    directory.set_pin(s, emp, "8642", "hr")
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    (_deactivate, "deactivated"), (_remove_badge, "badge_changed"),
+    (_change_badge, "badge_changed"), (_reset_pin, "pin_changed")])
+def test_a_console_change_ends_the_open_session(system, rogue_on, change, reason) -> None:  # noqa: ANN001
+    k2 = system.link("kiosk-2")
+    system.badge_in(k2, "Sophie Martin")
+    sid = k2.sid
+    with system.store.session() as s:
+        change(s, s.get(Employee, system.employee("Sophie Martin")), system.cfg.badge_pepper)
+    # The kiosk is told at once, without anyone touching it.
+    assert expect(k2, ev.LoggedOut).reason == reason
+    k2.stop()
+    # Whoever holds kiosk-2's password and the old session id gets nothing more.
+    rogue = rogue_on("kiosk-2")
+    assert rogue.ask("sync", sid=sid)["code"] == "session_ended"
+    before = _count_from(system, "Sophie Martin")
+    refused = rogue.ask("text", sid=sid, seq=_next_seq(system, "kiosk-2"),
+                        to=system.employee("Karim Benali"), text="Encore moi")
+    assert refused["code"] == "session_ended"
+    assert _count_from(system, "Sophie Martin") == before
+    console = _console(system)
+    with served(console.app) as base:
+        auth = (system.demo.terminals["kiosk-2"]["username"],
+                system.demo.terminals["kiosk-2"]["password"])
+        for path in ("history", "notices"):
+            resp = requests.get(f"{base}/api/kiosk/v1/{path}", auth=auth,
+                                headers={"X-Relais-Session": sid}, timeout=10)
+            assert resp.status_code == 401, path
+    REPORT.setdefault("ended", []).append(reason)
+
+
+def _next_seq(system: System, terminal: str) -> int:
+    """The seq the relay expects next from the terminal (an attacker reads it off the outbox)."""
+    with system.store.session() as s:
+        return s.execute(select(Terminal.last_seq).where(Terminal.name == terminal)).scalar_one() + 1
+
+
+def _count_from(system: System, name: str) -> int:
+    with system.store.session() as s:
+        return s.scalar(select(func.count()).select_from(Message)
+                        .where(Message.sender_id == system.employee(name))) or 0
+
+
+def test_revoking_the_terminal_ends_its_sessions(system) -> None:  # noqa: ANN001
+    from hr_console.services import terminals
+
+    k2 = system.link("kiosk-2")
+    system.badge_in(k2, "Sophie Martin")
+    sid = k2.sid
+    with system.store.session() as s:
+        row = s.execute(select(Terminal).where(Terminal.name == "kiosk-2")).scalar_one()
+        assert terminals.revoke(s, row, "admin") == 1
+    console = _console(system)
+    with served(console.app) as base:
+        auth = (system.demo.terminals["kiosk-2"]["username"],
+                system.demo.terminals["kiosk-2"]["password"])
+        resp = requests.get(f"{base}/api/kiosk/v1/history", auth=auth,
+                            headers={"X-Relais-Session": sid}, timeout=10)
+        assert resp.status_code == 401
+    with system.store.session() as s:
+        assert s.get(BadgeSession, sid).end_reason == "terminal_revoked"
+
+
+def test_the_server_ends_sessions_past_their_age_or_idle_limit(system, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(relay_mqtt, "EXPIRY_CHECK_S", 0.2)
+    k1, k2 = system.link("kiosk-1"), system.link("kiosk-2")
+    system.badge_in(k1, "Sophie Martin")
+    system.badge_in(k2, "Karim Benali")
+    with system.store.session() as s:  # Sophie's terminal went quiet half an hour ago
+        s.execute(update(BadgeSession).where(BadgeSession.id == k1.sid).values(
+            last_active_at=utcnow() - dt.timedelta(minutes=31)))
+    assert expect(k1, ev.LoggedOut).reason == "idle"  # the relay's own round, not the kiosk
+    with system.store.session() as s:  # Karim's session began 13 hours ago
+        s.execute(update(BadgeSession).where(BadgeSession.id == k2.sid).values(
+            started_at=utcnow() - dt.timedelta(hours=13)))
+    assert expect(k2, ev.LoggedOut).reason == "expired"
+    system.badge_in(k2, "Karim Benali")  # a new badge-in opens a new session at once
+
+
+# --- after logout, only what was typed before it -------------------------------------------------
+
+
+def test_after_logout_the_terminal_speaks_no_more_for_her(system, rogue_on) -> None:  # noqa: ANN001
+    k1 = system.link("kiosk-1", resend_after=0.5)
+    k2 = system.link("kiosk-2")
+    system.badge_in(k2, "Karim Benali")
+    with system.store.session() as s:
+        settings.put(s, "default_moderation", "none")
+        notice = notices.create(s, title="Consigne", body="Lire et signer", target_kind="everyone",
+                                ack_required=True)
+        notice_uid = notice.uid
+    system.badge_in(k1, "Sophie Martin")
+    sid = k1.sid
+    # The relay is down: what Sophie types waits in the outbox, then she badges out.
+    relay = system.relays.pop()
+    relay.stop()
+    typed = [k1.send_text(system.employee("Karim Benali"), f"Avant de partir {i}") for i in (1, 2)]
+    k1.logout()
+    last_seq = k1.outbox.last_seq()
+    system.start_relay()
+    arrived = {expect(k2, ev.MessageArrived, timeout=60).message["msg"] for _ in typed}
+    assert arrived == set(typed)  # nothing typed before the logout is lost
+    k1.stop()
+    system.links.remove(k1)
+    rogue = rogue_on("kiosk-1")
+    karim = system.employee("Karim Benali")
+    later = rogue.ask("text", sid=sid, seq=last_seq + 1, to=karim, text="Écrit après")
+    replayed = rogue.ask("text", sid=sid, seq=last_seq, to=karim, text="Rejoué")
+    acked = rogue.ask("receipt", sid=sid, ref=notice_uid, status="acknowledged")
+    read = rogue.ask("receipt", sid=sid, ref=typed[0], status="read")
+    assert [r["code"] for r in (later, replayed, acked, read)] == ["session_ended"] * 4
+    assert _count_from(system, "Sophie Martin") == len(typed)
+    with system.store.session() as s:
+        receipt = s.execute(select(NoticeReceipt).where(
+            NoticeReceipt.employee_id == system.employee("Sophie Martin"))).scalar_one()
+        assert receipt.acknowledged_at is None
+    expect_none(k2, ev.MessageArrived)
+    REPORT["after_logout"] = (4, 0)
+
+
+# --- retracting one sender's message ---------------------------------------------------------------
+
+
+def test_retract_never_catches_another_senders_message_with_the_same_id(system, rogue_on) -> None:  # noqa: ANN001
+    with system.store.session() as s:
+        settings.put(s, "default_moderation", "none")
+    k2 = system.link("kiosk-2")
+    system.badge_in(k2, "Sophie Martin")
+    karim = system.employee("Karim Benali")
+    sophie_msg = k2.send_text(karim, "De Sophie")
+    expect(k2, ev.StateChanged, lambda e: e.msg == sophie_msg and e.state == "accepted")
+    # Julie's terminal reuses Sophie's client id for its own message to Karim.
+    k1 = system.link("kiosk-1")
+    system.badge_in(k1, "Julie Moreau", "4321")
+    julie_sid = k1.sid
+    k1.stop()
+    system.links.remove(k1)
+    rogue = rogue_on("kiosk-1")
+    same_id = envelope("text", sid=julie_sid, seq=1, to=karim, text="De Julie")
+    same_id["id"] = sophie_msg
+    rogue.client.publish(topics.uplink("kiosk-1"), encode(same_id), qos=1)
+    _wait_for(lambda: _count_from(system, "Julie Moreau") == 1)
+    with system.store.session() as s:
+        mine = s.execute(select(Message).where(Message.client_id == sophie_msg,
+                                               Message.sender_id == system.employee("Sophie Martin"))
+                         ).scalar_one()
+        messaging.retract(s, mine.id, "", "hr")
+    creds = _third_terminal(system)
+    k3 = system.link(creds["username"], creds=creds)
+    system.badge_in(k3, "Karim Benali")
+    got = expect(k3, ev.MessageArrived, lambda e: e.message.get("kind") == "text")
+    assert got.message["text"] == "De Julie"
+    expect_none(k3, ev.MessageArrived, lambda e: e.message.get("text") == "De Sophie")
+
+
+def _third_terminal(system: System) -> dict[str, str]:
+    from hr_console.services import broker
+
+    with system.store.session() as s:
+        _, creds = directory.terminal(s, f"kiosk-{uuid.uuid4().hex[:4]}",
+                                      directory.site_by_name(s, "demo"))
+        s.flush()
+        broker.apply(s, system.cfg)
+    return creds.as_json()
+
+
+def _wait_for(done: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = dt.datetime.now() + dt.timedelta(seconds=timeout)
+    while dt.datetime.now() < deadline:
+        if done():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def teardown_module() -> None:
+    if not REPORT:
+        return
+    rows: list[tuple[str, object]] = []
+    if "hammer" in REPORT:
+        tried, checked = REPORT["hammer"]
+        rows.append(("badge guesses sent as fast as the meter allows", tried))
+        rows.append(("... of them checked before every further one had to wait", checked))
+    if "patient" in REPORT:
+        tried, checked, waits = REPORT["patient"]
+        rows.append(("badge guesses by an attacker who waits out every delay", tried))
+        rows.append(("... checked before the terminal was suspended (HR alerted)", checked))
+    if "pins" in REPORT:
+        tried, checked = REPORT["pins"]
+        rows.append(("PIN guesses spread over 4 real badges", tried))
+        rows.append(("... checked before the terminal made them wait", checked))
+    if "ended" in REPORT:
+        rows.append(("console changes that ended an open session at once (kiosk told, "
+                     "MQTT and kiosk API refused)", len(REPORT["ended"])))
+    if "after_logout" in REPORT:
+        rows.append(("uplinks after logout in her name (text, replayed seq, acknowledgement, "
+                     "read receipt) accepted", REPORT["after_logout"][1]))
+    rows.append(("badge sessions opened by any of these attacks", 0))
+    reporting.write("kiosk-credentials", "What an attacker with a kiosk's credentials can do",
+                    rows, "A real paho client logged in with the terminal's own password, "
+                    "against broker, relay, database and the console's kiosk API.")
