@@ -3,7 +3,11 @@ what was decided, and the decisions themselves.
 
 Who may see a message is decided here, once, for the list and for every action: admins
 and HR see everything; a supervisor sees only messages whose sender is in a team they
-supervise, and only while the setting ``supervisors_moderate_own_teams`` is on.
+supervise, and only while the setting ``supervisors_moderate_own_teams`` is on. Even then,
+a conversation with the HR desk or with the supervisor themself is never theirs: a
+complaint to HR about one's supervisor, or to the supervisor, must not be read (or
+rejected) by that supervisor, so ``Scope.hidden`` names the people whose messages, sent
+or received, stay out of the scope in every query and lookup below.
 
 Every decision goes through ``messaging.approve / reject / retract`` (the functions the
 relay's own path uses), so delivery and the sender's notification happen exactly as
@@ -53,17 +57,29 @@ class OutOfScope(ServiceError):
 
 @dataclass(frozen=True)
 class Scope:
-    """Whose messages a moderator may see: ``team_ids`` None means everyone's."""
+    """Whose messages a moderator may see: ``team_ids`` None means everyone's. ``hidden``:
+    people whose messages (to or from them) are kept out even when their team is in."""
 
     team_ids: tuple[int, ...] | None
+    hidden: tuple[int, ...] = ()
 
     @property
     def everything(self) -> bool:
         return self.team_ids is None
 
+    def covers(self, sender_team_id: int | None, sender_id: int, recipient_id: int) -> bool:
+        """Whether one message is in this scope (the same rule ``_scoped`` puts in SQL)."""
+        if self.everything:
+            return True
+        return (sender_team_id is not None and sender_team_id in (self.team_ids or ())
+                and sender_id not in self.hidden and recipient_id not in self.hidden)
+
 
 def scope_for(session: Session, role: str, employee_id: int | None) -> Scope:
-    """The moderation scope of a console user, or ``OutOfScope`` if they have none."""
+    """The moderation scope of a console user, or ``OutOfScope`` if they have none.
+
+    A supervisor's scope leaves out every HR-desk employee and the supervisor themself
+    (and whoever supervises the teams in scope, which is them), as sender or recipient."""
     if role in ("admin", "hr"):
         return Scope(None)
     if role == "supervisor" and employee_id is not None and settings.get(
@@ -71,7 +87,14 @@ def scope_for(session: Session, role: str, employee_id: int | None) -> Scope:
         teams = session.execute(
             select(Team.id).where(Team.supervisor_id == employee_id).order_by(Team.id)
         ).scalars().all()
-        return Scope(tuple(teams))
+        hidden = {employee_id}
+        hidden.update(session.execute(
+            select(Employee.id).where(Employee.is_hr_desk.is_(True))).scalars())
+        if teams:
+            hidden.update(session.execute(
+                select(Team.supervisor_id).where(Team.id.in_(teams),
+                                                 Team.supervisor_id.is_not(None))).scalars())
+        return Scope(tuple(teams), tuple(sorted(hidden)))
     raise OutOfScope("forbidden", "Your role does not moderate messages.")
 
 
@@ -124,11 +147,17 @@ def _base(columns: Sequence[Any] = ()) -> Select:
 
 
 def _scoped(stmt: Select, scope: Scope) -> Select:
+    """``stmt`` (which joins ``_sender``) limited to the scope: every list, count and
+    lookup goes through here or ``Scope.covers``."""
     if scope.everything:
         return stmt
     if not scope.team_ids:
         return stmt.where(False)
-    return stmt.where(_sender.team_id.in_(scope.team_ids))
+    stmt = stmt.where(_sender.team_id.in_(scope.team_ids))
+    if scope.hidden:
+        stmt = stmt.where(Message.sender_id.not_in(scope.hidden),
+                          Message.recipient_id.not_in(scope.hidden))
+    return stmt
 
 
 def _item(row: Sequence[Any]) -> Item:
@@ -266,7 +295,7 @@ def message_in_scope(session: Session, message_id: int, scope: Scope, *,
         raise NotFound("not_found", "No such message.")
     if not scope.everything:
         team_id = session.scalar(select(Employee.team_id).where(Employee.id == msg.sender_id))
-        if team_id is None or team_id not in (scope.team_ids or ()):
+        if not scope.covers(team_id, msg.sender_id, msg.recipient_id):
             raise OutOfScope("forbidden", "This message is outside the teams you moderate.")
     return msg
 

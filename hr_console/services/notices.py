@@ -47,13 +47,21 @@ class OutOfScope(ServiceError):
 
 @dataclass(frozen=True)
 class Scope:
-    """What one console user may send notices to and track. ``teams`` None: everything."""
+    """What one console user may send notices to and track. ``teams`` None: everything.
+    ``author``: the console user whose own notices a restricted scope may act on (remind,
+    withdraw); tracking a team's notice is not acting on it."""
 
     teams: frozenset[int] | None = None
+    author: int | None = None
 
     @property
     def unrestricted(self) -> bool:
         return self.teams is None
+
+    def may_act(self, notice: Notice) -> bool:
+        """Whether this scope may change ``notice`` (already known to be visible): a
+        supervisor acts only on what they wrote, never on HR's notices to their team."""
+        return self.unrestricted or (self.author is not None and notice.created_by == self.author)
 
 
 EVERYTHING = Scope(None)
@@ -66,13 +74,15 @@ def supervised_teams(session: Session, employee_id: int | None) -> list[int]:
         select(Team.id).where(Team.supervisor_id == employee_id).order_by(Team.id)).scalars())
 
 
-def scope_for(session: Session, role: str, employee_id: int | None) -> Scope:
+def scope_for(session: Session, role: str, employee_id: int | None,
+              user_id: int | None = None) -> Scope:
     """Admin and HR address anyone; a supervisor only the teams they supervise (and those
-    teams' shifts); anyone else nothing."""
+    teams' shifts), and acts only on the notices console user ``user_id`` wrote; anyone
+    else nothing."""
     if role in UNRESTRICTED_ROLES:
         return EVERYTHING
     if role == "supervisor":
-        return Scope(frozenset(supervised_teams(session, employee_id)))
+        return Scope(frozenset(supervised_teams(session, employee_id)), user_id)
     return Scope(frozenset())
 
 
@@ -441,6 +451,14 @@ def get_visible(session: Session, scope: Scope, notice_id: int) -> Notice:
     return notice
 
 
+def get_actionable(session: Session, scope: Scope, notice_id: int) -> Notice:
+    """A notice this scope may remind or withdraw (``OutOfScope`` if it may only see it)."""
+    notice = get_visible(session, scope, notice_id)
+    if not scope.may_act(notice):
+        raise OutOfScope("not_author", "Only HR or the notice's author may change it.")
+    return notice
+
+
 def media_of(session: Session, scope: Scope, notice_id: int) -> bytes | None:
     notice = get_visible(session, scope, notice_id)
     if notice.media_id is None:
@@ -510,7 +528,7 @@ def tracking(session: Session, scope: Scope, notice_id: int) -> Tracking:
 def remind(session: Session, scope: Scope, notice_id: int, actor: str) -> int:
     """Send the notice again to those who have not acknowledged it (not seen it, when no
     acknowledgement is asked). Returns how many people are reminded."""
-    notice = get_visible(session, scope, notice_id)
+    notice = get_actionable(session, scope, notice_id)
     if status(notice) != "active":
         raise Invalid("not_current", "Only a notice that kiosks are showing can be reminded.")
     missing = (NoticeReceipt.acknowledged_at.is_(None) if notice.ack_required
@@ -536,7 +554,7 @@ def remind(session: Session, scope: Scope, notice_id: int, actor: str) -> int:
 def withdraw(session: Session, scope: Scope, notice_id: int, actor: str) -> Notice:
     """End a notice now: kiosks stop showing it (it leaves every sync and notices list) and
     copies not yet delivered are dropped; a scheduled notice never goes out."""
-    notice = get_visible(session, scope, notice_id)
+    notice = get_actionable(session, scope, notice_id)
     if status(notice) == "ended":
         raise Invalid("already_ended", "This notice has already ended.")
     was = status(notice)

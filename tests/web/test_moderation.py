@@ -243,12 +243,12 @@ def test_retract_and_review_from_recent_tab(console) -> None:  # noqa: ANN001
 
 def test_supervisor_scope_in_lists_and_actions(console) -> None:  # noqa: ANN001
     _enable_supervisors(console)
-    mine = cd.send(console, "Karim Benali", "Sophie Martin", "Atelier: pour ma cheffe")
+    mine = cd.send(console, "Karim Benali", "Julie Moreau", "Atelier: pour ma collègue")
     theirs = cd.send(console, "Lucas Bernard", "Thomas Petit", "Logistique: pas pour Sophie")
     assert theirs.state == "held"
     c = console.client("supervisor")  # Sophie supervises Atelier only
     page = c.get("/moderation/").get_data(as_text=True)
-    assert "pour ma cheffe" in page and "pas pour Sophie" not in page
+    assert "pour ma collègue" in page and "pas pour Sophie" not in page
     data = c.get(f"/moderation/queue.json?since=0&ids={theirs.id}").get_json()
     assert [i["id"] for i in data["items"]] == [mine.id] and data["count"] == 1
     assert data["gone"] == [theirs.id]

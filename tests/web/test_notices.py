@@ -150,17 +150,23 @@ def _csrf(html: str) -> str:
 # --- every route x every role ------------------------------------------------------------
 
 
-def _routes(console) -> list[tuple[str, str, dict | None]]:  # noqa: ANN001
-    """Every route of the area, on a notice to Atelier (the demo supervisor's team) that
-    has a photo; the POSTs come last, withdrawal at the very end."""
+def _user_id(console, username: str) -> int | None:  # noqa: ANN001
+    with console.session() as s:
+        return s.scalar(select(ConsoleUser.id).where(ConsoleUser.username == username))
+
+
+def _routes(console, author: str = "hr") -> list[tuple[str, str, dict | None]]:  # noqa: ANN001
+    """Every route of the area, on a notice ``author`` wrote to Atelier (the demo
+    supervisor's team) that has a photo; the POSTs come last, withdrawal at the very end."""
     atelier = _team(console, "Atelier")
+    author_id = _user_id(console, author)
     with console.session() as s:
         media = Media(sha256="x" * 64, mime="image/jpeg", data=_jpeg((32, 32)))
         s.add(media)
         s.flush()
         n = notices_svc.create(s, title="Avec photo", body="", target_kind="team",
-                               target_ref=atelier, ack_required=True, actor="hr",
-                               media_id=media.id)
+                               target_ref=atelier, ack_required=True, actor=author,
+                               user_id=author_id, media_id=media.id)
         nid = n.id
     return [
         ("GET", "/notices/", None),
@@ -176,7 +182,7 @@ def _routes(console) -> list[tuple[str, str, dict | None]]:  # noqa: ANN001
 @pytest.mark.parametrize("role", ALLOWED)
 def test_every_route_is_open_to_senders(console, role: str) -> None:  # noqa: ANN001
     client = console.client(role)
-    for method, path, data in _routes(console):
+    for method, path, data in _routes(console, role):  # a supervisor acts on their own
         resp = client.get(path) if method == "GET" else client.post(path, data=data)
         expected = 200 if method == "GET" else 302
         assert resp.status_code == expected, f"{role} {method} {path}: {resp.status_code}"
@@ -527,7 +533,7 @@ def test_counts_and_tracking_show_who_has_and_has_not(console) -> None:  # noqa:
 
 
 def test_reminder_requeues_for_those_who_have_not_acknowledged(console) -> None:  # noqa: ANN001
-    n = _create(console, ack_required=True)
+    n = _create(console, ack_required=True, user_id=_user_id(console, "supervisor"))
     _receipts(console, n.uid, {"Karim Benali": "acknowledged", "Sophie Martin": "seen"})
     karim, sophie, julie = (_employee(console, x) for x in ("Karim Benali", "Sophie Martin", "Julie Moreau"))
     with console.session() as s:  # Karim's and Sophie's terminals confirmed their copy

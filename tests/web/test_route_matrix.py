@@ -24,13 +24,14 @@ from sqlalchemy import select
 
 from hr_console.services import notices
 from hr_console.services import settings as settings_svc
-from hr_console.store.models import ConsoleUser, ContactRule, Shift, Site, Team, Terminal
+from hr_console.store.models import ConsoleUser, ContactRule, Notice, Shift, Site, Team, Terminal
 from hr_console.web import create_app
 from tests.web import console_data as cd
 from tests.web_fixture import PASSWORD, ROLES, make_console
 
 ANON = "anonymous"
 EVERYONE = (*ROLES, ANON)
+HR_DESK = "Claire Dubois (RH)"
 A, H, S, U = "admin", "hr", "supervisor", "auditor"
 SIGNED_IN = frozenset(ROLES)
 CSRF_REFUSED = b"csrf-refused-by-test"
@@ -145,6 +146,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("terminals.site", "POST"): _r(A),
     ("terminals.revoke", "POST"): _r(A),
     ("terminals.rotate", "POST"): _r(A),
+    ("terminals.resume", "POST"): _r(A, H),  # a terminal suspended for guessing: HR decides
     # console users: admin only
     ("users.index", "GET"): _r(A),
     ("users.create", "POST"): _r(A),
@@ -180,24 +182,47 @@ class Matrix:
         return self.app.extensions["relais_store"].session()
 
 
+def _protected(console: Any) -> dict[str, int]:
+    """Messages from Atelier that its supervisor (Sophie) must never get, whatever the
+    setting: to the HR desk and to Sophie herself, held (text, photo, drawing) and
+    delivered under post-moderation (what retract and review act on)."""
+    out = {}
+    for key, to in (("desk", HR_DESK), ("self", "Sophie Martin")):
+        out[f"{key}_text"] = cd.send(console, "Karim Benali", to, "plainte").id
+        out[f"{key}_photo"] = cd.send(console, "Karim Benali", to, "preuve", kind="photo").id
+        out[f"{key}_drawing"] = cd.send(console, "Karim Benali", to, kind="drawing").id
+    cd.set_mode(console, "Karim Benali", "post")
+    for key, to in (("desk", HR_DESK), ("self", "Sophie Martin")):
+        out[f"{key}_sent"] = cd.send(console, "Karim Benali", to, "déjà parti").id
+    cd.set_mode(console, "Karim Benali", None)
+    return out
+
+
 def _seed(console: Any) -> dict[str, Any]:
     """One object of every kind a route names: messages held from Atelier (supervised by
-    the demo supervisor) and Logistique, a notice, a shift."""
-    held = cd.send(console, "Karim Benali", "Sophie Martin", "à modérer")
-    photo = cd.send(console, "Karim Benali", "Sophie Martin", "photo", kind="photo")
-    drawing = cd.send(console, "Karim Benali", "Sophie Martin", kind="drawing")
+    the demo supervisor) between two of its members and from Logistique, a notice the
+    supervisor wrote and one HR wrote for Atelier, a shift; and the messages no supervisor
+    may get (``_protected``)."""
+    held = cd.send(console, "Karim Benali", "Julie Moreau", "à modérer")
+    photo = cd.send(console, "Karim Benali", "Julie Moreau", "photo", kind="photo")
+    drawing = cd.send(console, "Karim Benali", "Julie Moreau", kind="drawing")
     other = cd.send(console, "Amina Diallo", "Thomas Petit", "autre équipe")
+    protected = _protected(console)
     with console.session() as s:
         team = s.execute(select(Team).where(Team.name == "Atelier")).scalar_one()
         other_team = s.execute(select(Team).where(Team.name == "Logistique")).scalar_one()
         shift = Shift(name="Matin", team_id=team.id, start_time=dt.time(6), end_time=dt.time(14))
         s.add(shift)
         s.flush()
+        users = dict(s.execute(select(ConsoleUser.username, ConsoleUser.id)).all())
         notice = notices.create(s, title="Sécurité", body="", target_kind="team",
-                                target_ref=team.id, actor="hr")
+                                target_ref=team.id, actor=S, user_id=users[S])
+        hr_notice = notices.create(s, title="Consigne RH", body="", target_kind="team",
+                                   target_ref=team.id, actor=H, user_id=users[H])
         other_notice = notices.create(s, title="Quai", body="", target_kind="team",
                                       target_ref=other_team.id, actor="hr")
         return {
+            "protected": protected, "hr_notice_id": hr_notice.id,
             "employee_id": console.demo.employees["Karim Benali"], "team_id": team.id,
             "shift_id": shift.id,
             "site_id": s.execute(select(Site.id).where(Site.name == "demo")).scalar_one(),
@@ -402,6 +427,110 @@ def test_supervisor_sees_only_notices_of_own_teams(matrix: Matrix) -> None:
     token = csrf_token(matrix.app, sup)
     resp = sup.post(f"/notices/{matrix.args['other_notice_id']}/remind", data={"csrf_token": token})
     assert resp.status_code in (403, 404)
+
+
+# --- what stays with HR: the HR desk's and the supervisor's own conversations, HR's notices ---
+
+
+def _rules_with(app: Flask, argument: str) -> list[tuple[str, str]]:
+    """(endpoint, method) of every route that names one ``argument`` (a message, a notice)."""
+    return sorted({(r.endpoint, m) for r in app.url_map.iter_rules() if argument in r.arguments
+                   for m in r.methods - {"HEAD", "OPTIONS"}})
+
+
+def _call(m: Matrix, client: FlaskClient, endpoint: str, method: str, values: dict) -> Any:
+    with m.app.test_request_context():
+        from flask import url_for
+
+        url = url_for(endpoint, **values)
+    if method == "GET":
+        return client.get(url)
+    return client.open(url, method=method, data={"csrf_token": csrf_token(m.app, client),
+                                                 "reason": "Hors sujet"})
+
+
+def _listed(m: Matrix, client: FlaskClient, message_ids: list[int]) -> list[tuple[str, int]]:
+    """(url, id) for each of ``message_ids`` an argument-free moderation page or feed shows."""
+    found = []
+    for endpoint in sorted({r.endpoint for r in m.app.url_map.iter_rules()
+                            if r.endpoint.startswith("moderation.")
+                            and "GET" in r.methods and not r.arguments}):
+        for query in ({}, {"show": "all"}, {"since": 0}):
+            with m.app.test_request_context():
+                from flask import url_for
+
+                url = url_for(endpoint, **query)
+            resp = client.get(url)
+            assert resp.status_code == 200, url
+            body = resp.get_data(as_text=True)
+            if resp.is_json:
+                data = resp.get_json()
+                shown = {item["id"] for item in data.get("items", [])}
+                found += [(url, i) for i in message_ids if i in shown]
+            else:
+                found += [(url, i) for i in message_ids if f"/messages/{i}/" in body
+                          or f"#{i} " in body]
+    return found
+
+
+def test_no_supervisor_route_reaches_hr_desk_or_own_messages(matrix: Matrix) -> None:
+    """Every route naming a message, for every protected message: 403/404 for the
+    supervisor (setting on) and nothing changed; every list leaves them out; HR gets
+    through on the same routes."""
+    _set_supervisors_moderate(matrix, True)
+    protected = matrix.args["protected"]
+    ids = list(protected.values())
+    sup, hr = signed_in(matrix.app, S), signed_in(matrix.app, H)
+    before = {i: cd.message(_Shim(matrix), i).state for i in ids}
+    routes_ = _rules_with(matrix.app, "message_id")
+    assert len(routes_) >= 6, routes_  # photo, drawing, approve, reject, retract, review
+    errors = [f"{method} {endpoint} #{i} ({key}): {code}"
+              for endpoint, method in routes_ for key, i in protected.items()
+              if (code := _call(matrix, sup, endpoint, method, {"message_id": i}).status_code)
+              not in (403, 404)]
+    bulk = sup.post("/moderation/bulk", data={"csrf_token": csrf_token(matrix.app, sup),
+                                              "action": "approve", "ids": ids})
+    assert bulk.status_code == 302
+    errors += [f"listed in {url}: #{i}" for url, i in _listed(matrix, sup, ids)]
+    assert not errors, "\n".join(errors)
+    assert {i: cd.message(_Shim(matrix), i).state for i in ids} == before
+    assert matrix.args["message_id"] in {  # her team's own traffic is still hers
+        i["id"] for i in sup.get("/moderation/queue.json?since=0").get_json()["items"]}
+
+    assert {i for _url, i in _listed(matrix, hr, ids)} == set(ids), "HR does not see them all"
+    for endpoint, method in routes_:
+        for key, i in protected.items():
+            if method == "GET" and not key.endswith(endpoint.rsplit(".", 1)[1]):
+                continue  # a photo view on a photo, a drawing view on a drawing
+            code = _call(matrix, hr, endpoint, method, {"message_id": i}).status_code
+            assert code == (200 if method == "GET" else 302), (endpoint, key, code)
+
+
+def test_supervisor_acts_only_on_notices_they_wrote(matrix: Matrix) -> None:
+    """A notice HR wrote for the supervisor's team: tracking yes, every change 403."""
+    sup, hr = signed_in(matrix.app, S), signed_in(matrix.app, H)
+    hr_notice = matrix.args["hr_notice_id"]
+    values = {"notice_id": hr_notice}
+    routes_ = _rules_with(matrix.app, "notice_id")
+    assert {e for e, m in routes_ if m == "POST"} >= {"notices.remind", "notices.withdraw"}
+
+    def state() -> tuple[Any, ...]:
+        with matrix.session() as s:
+            n = s.get(Notice, hr_notice)
+            return n.valid_until, n.published_at
+
+    before = state()
+    for endpoint, method in routes_:
+        code = _call(matrix, sup, endpoint, method, values).status_code
+        if method == "GET":
+            assert code in (200, 404), (endpoint, code)  # 404: the notice has no photo
+        else:
+            assert code == 403, (endpoint, code)
+    assert state() == before
+    for endpoint, method in routes_:
+        if method == "POST":
+            assert _call(matrix, hr, endpoint, method, values).status_code == 302, endpoint
+    assert state()[0] is not None  # HR withdrew it
 
 
 class _Shim:

@@ -54,7 +54,7 @@ def _error_text(err: ServiceError) -> str:
 
 
 def _scope(s: Session) -> notices.Scope:
-    return notices.scope_for(s, current_user.role, current_user.employee_id)
+    return notices.scope_for(s, current_user.role, current_user.employee_id, current_user.id)
 
 
 def target_label(target: notices.Target) -> str:
@@ -164,8 +164,10 @@ def _load(fn: Any, notice_id: int) -> Any:
 @bp.get("/<int:notice_id>")
 @roles_required(*SENDERS)
 def show(notice_id: int):  # noqa: ANN201
-    tracking = _load(notices.tracking, notice_id)
-    return render_template("notices/show.html", t=tracking, n=tracking.summary.notice)
+    # The buttons follow the same rule as the actions: a supervisor acts on their own only.
+    tracking, scope = _load(lambda s, sc, nid: (notices.tracking(s, sc, nid), sc), notice_id)
+    n = tracking.summary.notice
+    return render_template("notices/show.html", t=tracking, n=n, may_act=scope.may_act(n))
 
 
 @bp.get("/<int:notice_id>/photo")
