@@ -42,15 +42,15 @@ class Policy:
         return self.suspend_at is not None and failures >= self.suspend_at
 
 
-# A terminal: a badge reader misreads now and then, a person mistypes a PIN. Five misses cost
-# nothing (so one person's five wrong PINs reach their badge's own lock, not the terminal's
-# wait), then 5 s, 10 s, ... up to 5 min between attempts; one miss is forgiven per 10 min
-# without a new one, so a busy entrance with a miss every quarter of an hour never waits.
-# Twenty misses without that quiet suspend the terminal's badge-ins until HR resumes it:
-# someone guessing with a terminal's password gets 20 tries before HR is alerted, or about
-# 6 an hour if they pace themselves to stay under it (and nothing at all from a guessed badge
-# when every badge-in asks for a PIN).
-TERMINAL_LOGINS = Policy(free=6, base_s=5.0, cap_s=300.0, forgive_every_s=600.0, suspend_at=20)
+# A terminal: a badge reader misreads now and then, a person mistypes a PIN. Seven misses cost
+# nothing (one person locking their own badge with five wrong PINs, plus a couple of misreads,
+# never makes the next colleague wait), then 5 s, 10 s, ... up to 5 min between attempts; one
+# miss is forgiven per 10 min without a new one, so a busy entrance with a miss every quarter
+# of an hour never waits. Twenty misses without that quiet suspend the terminal's badge-ins
+# until HR resumes it: someone guessing with a terminal's password gets 20 tries before HR is
+# alerted, or about 6 an hour if they pace themselves to stay under it (and nothing at all
+# from a guessed badge when every badge-in asks for a PIN).
+TERMINAL_LOGINS = Policy(free=8, base_s=5.0, cap_s=300.0, forgive_every_s=600.0, suspend_at=20)
 
 # A console sign-in, per typed name and client address: three wrong passwords free, then
 # 2 s, 4 s, ... up to 15 min. Another address (the real admin at their desk) is not slowed.

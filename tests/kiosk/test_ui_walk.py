@@ -92,6 +92,8 @@ def walked_1280(walks: dict[str, Walk]) -> dict[str, Any]:
 def check_fr(c: dict[str, Any]) -> None:
     assert "badge" in c["unknown_badge_message"]
     assert c["pin_failures_to_lock"] >= 2 and c["locked_until"]
+    assert "Trop de tentatives sur ce terminal. Réessayez dans" in c["wait_message"]
+    assert 30 <= int(c["wait_message"].split("dans ")[1].split(" ")[0]) <= 40
     assert c["name_on_top_bar"] == "Sophie Martin"
     assert c["home_unread"] == c["home_row_unread"] == 3
     # Allowed contacts only: her team and the HR desk, not the other team.

@@ -194,6 +194,32 @@ class Backstage:
             row = s.get(Employee, self.employee(name))
             row.locked_until, row.failed_logins = None, 0
 
+    def make_terminal_wait(self, terminal: str, seconds: int) -> None:
+        """The terminal has just had too many unknown badges or wrong PINs."""
+        import datetime as dt
+
+        from sqlalchemy import select
+
+        from hr_console.services import sessions, throttle
+        from hr_console.store.models import Terminal, Throttle, utcnow
+
+        with self.system.store.session() as s:
+            term = s.execute(select(Terminal).where(Terminal.name == terminal)).scalar_one()
+            key = sessions.throttle_key(term)
+            throttle.clear(s, key)
+            s.add(Throttle(key=key, failures=9, last_failure_at=utcnow(),
+                           wait_until=utcnow() + dt.timedelta(seconds=seconds)))
+
+    def forget_misses(self, terminal: str) -> None:
+        from sqlalchemy import select
+
+        from hr_console.services import sessions, throttle
+        from hr_console.store.models import Terminal
+
+        with self.system.store.session() as s:
+            term = s.execute(select(Terminal).where(Terminal.name == terminal)).scalar_one()
+            throttle.clear(s, sessions.throttle_key(term))
+
     def close(self) -> None:
         self.system.close()
 
@@ -561,6 +587,15 @@ async def walk_fr(d: Driver) -> None:
     await d.shot("locked")
     await d.tap(d.button("OK", d.screen("locked")), "OK on locked")
     await d.until("idle after locked", lambda: app.current == "idle")
+
+    # The terminal had too many misses: whoever badges next is asked to wait, with a countdown.
+    back.make_terminal_wait("kiosk-1", 40)
+    await d.badge(back.badge("Sophie Martin"))
+    await d.until("wait message", lambda: d.screen("idle").notice_key == "wait")
+    d.check("wait_message", d.screen("idle").message_text("wait", d.screen("idle").wait_left))
+    await d.shot("idle-wait")
+    back.forget_misses("kiosk-1")
+    d.screen("idle").say("")
 
     # Sophie badges in: the urgent notice first, then Home, then a quick reply.
     taps0 = app.taps

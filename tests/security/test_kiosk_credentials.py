@@ -242,6 +242,8 @@ def test_a_console_change_ends_the_open_session(system, rogue_on, change, reason
         change(s, s.get(Employee, system.employee("Sophie Martin")), system.cfg.badge_pepper)
     # The kiosk is told at once, without anyone touching it.
     assert expect(k2, ev.LoggedOut).reason == reason
+    # It answers with the last seq it gave out, which closes the session to anything later.
+    _wait_for(lambda: _closed_seq(system, sid) is not None)
     k2.stop()
     # Whoever holds kiosk-2's password and the old session id gets nothing more.
     rogue = rogue_on("kiosk-2")
@@ -260,6 +262,11 @@ def test_a_console_change_ends_the_open_session(system, rogue_on, change, reason
                                 headers={"X-Relais-Session": sid}, timeout=10)
             assert resp.status_code == 401, path
     REPORT.setdefault("ended", []).append(reason)
+
+
+def _closed_seq(system: System, sid: str) -> int | None:
+    with system.store.session() as s:
+        return s.get(BadgeSession, sid).closed_seq
 
 
 def _next_seq(system: System, terminal: str) -> int:

@@ -12,6 +12,7 @@ Create Date: 2026-12-02 23:00:00
   ``closed_seq`` (after a logout, only what was typed before it), ``notify_end`` (a session
   the server ended still owes its terminal a logout).
 - ``ix_messages_terminal_seq``: a late item for an ended session must not replay a seq.
+- ``fk_team_supervisor`` on PostgreSQL, which 0001 never created there.
 - ``downlinks.sender_id``: a message's copy names its sender, so retracting one sender's
   message never touches another's that reuses the same client id.
 """
@@ -44,6 +45,19 @@ def upgrade() -> None:
     with op.batch_alter_table('downlinks') as batch:
         batch.add_column(sa.Column('sender_id', sa.Integer()))
     op.create_index('ix_messages_terminal_seq', 'messages', ['terminal_id', 'seq'])
+    _team_supervisor_fk()
+
+
+def _team_supervisor_fk() -> None:
+    """0001 declared teams.supervisor_id -> employees with ``use_alter``, which create_table
+    leaves out: on PostgreSQL the constraint never existed. Added where it is missing (SQLite
+    has it inline)."""
+    bind = op.get_bind()
+    if bind.dialect.name == 'sqlite':
+        return
+    names = {fk['name'] for fk in sa.inspect(bind).get_foreign_keys('teams')}
+    if 'fk_team_supervisor' not in names:
+        op.create_foreign_key('fk_team_supervisor', 'teams', 'employees', ['supervisor_id'], ['id'])
 
 
 def downgrade() -> None:
