@@ -224,8 +224,13 @@ def _save_kiosk_config(cfg: Settings, creds: dict[str, str], site: str | None = 
 @click.pass_obj
 def demo_data(obj: Ctx, password: str | None) -> None:
     """Create the demo site, people, terminals and console logins."""
+    from hr_console.services.errors import ServiceError
+
     cfg = obj.ready_cfg()
-    data = load_demo(cfg, password)
+    try:
+        data = load_demo(cfg, password)
+    except ServiceError as exc:  # a password the console would refuse: say why, change nothing
+        raise click.ClickException(exc.message) from None
     if data is None:
         raise click.ClickException("demo data already exists in this home")
     _print_demo(data, cfg)

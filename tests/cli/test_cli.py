@@ -47,6 +47,14 @@ def test_init_writes_settings_database_and_broker_files(home) -> None:  # noqa: 
     assert load(home).server_passwords == cfg.server_passwords
 
 
+def test_demo_data_with_a_short_password_says_why_and_creates_nothing(home) -> None:  # noqa: ANN001
+    result = run(home, "demo-data", "--password", "abc")
+    assert result.exit_code != 0
+    assert result.output.strip().splitlines()[-1] == \
+        "Error: A console password has at least 8 characters."
+    assert run(home, "demo-data", "--password", "secret-pw-1").exit_code == 0  # nothing was left
+
+
 def test_demo_data_then_terminal_add_prints_credentials_once(home) -> None:  # noqa: ANN001
     result = run(home, "demo-data", "--password", "secret-pw-1")
     assert result.exit_code == 0, result.output
