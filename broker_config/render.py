@@ -2,7 +2,7 @@
 
 The database is the source of truth for who may connect; these files are a projection of it.
 Everything is rewritten whole and swapped in atomically, so a broker reloading (SIGHUP) at the
-wrong moment never reads half a file. See DESIGN.md, "Decisions learned from probes" 1, 2 and 5.
+wrong moment never reads half a file. See docs/architecture.md, decisions 1, 2 and 5.
 """
 
 from __future__ import annotations

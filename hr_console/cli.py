@@ -1,5 +1,5 @@
 """The ``relais`` command. Every subcommand exits non-zero with a one-line reason when it
-cannot do its job (DESIGN.md, "Running it")."""
+cannot do its job (docs/architecture.md, "Operating contract")."""
 
 from __future__ import annotations
 

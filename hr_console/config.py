@@ -1,9 +1,9 @@
 """Settings of one Relais home: flags, then ``RELAIS_*`` variables, then ``DIR/relais.toml``.
 
 All state of an installation lives under its home directory, so two homes never share
-anything (DESIGN.md, "Running it"). Secrets that must survive restarts (each server
-account's broker password, the console's session key, the badge pepper) are generated once
-and kept in ``relais.toml``, which is written with mode 0600.
+anything (docs/architecture.md, "Operating contract"). Secrets that must survive
+restarts (each server account's broker password, the console's session key, the badge
+pepper) are generated once and kept in ``relais.toml``, which is written with mode 0600.
 """
 
 from __future__ import annotations

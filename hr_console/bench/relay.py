@@ -1,8 +1,8 @@
 """Figures 2 and 5: terminal link A -> relay (session, policy, persistence, dedup) ->
 terminal link B, saturated and at a paced 100 msg/s, with one relay or several.
 
-The relay meters every terminal (20 msg/s sustained, DESIGN.md decision 2), so the load
-comes from many pairs (A_j writes to B_j, a teammate), each well inside its allowance.
+The relay meters every terminal (20 msg/s sustained, docs/architecture.md, decision 2),
+so the load comes from many pairs (A_j writes to B_j, a teammate), each well inside its allowance.
 Saturation is a closed loop: every pair keeps a few messages on their way and sends the
 next as soon as one is delivered, so the relay always has work and no backlog grows past
 the links' resend timers.

@@ -1,5 +1,5 @@
 """Per-terminal flood limit: a token bucket, so one rogue or stuck terminal cannot fill the
-relay's queue and starve everyone else (DESIGN.md, decision 2)."""
+relay's queue and starve everyone else (docs/architecture.md, decision 2)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 one deliverer that sends what the database says is owed.
 
 paho calls back on its network thread; that thread only queues. The worker acknowledges
-each uplink to the broker once its outcome is committed (manual ack, DESIGN.md decision 4).
+each uplink to the broker once its outcome is committed (manual ack, docs/architecture.md,
+decision 4).
 Under load it commits what has queued up (up to ``BATCH_MAX`` uplinks) in one transaction,
 one savepoint each, and claims the downlinks they made owed in that same transaction, so a
 commit and a delivery round are shared by many messages; replies and acks still go out

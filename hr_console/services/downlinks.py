@@ -3,7 +3,8 @@
 A use case never publishes: it queues a ``Downlink`` in its own transaction, so the
 message and the promise to deliver it commit together. The relay then sends each
 pending downlink to the employee's current terminal (with that session's id) and sends it
-again until the terminal's ``received`` receipt deletes the row (DESIGN.md, decision 2).
+again until the terminal's ``received`` receipt deletes the row (docs/architecture.md,
+decision 2).
 """
 
 from __future__ import annotations

@@ -1,16 +1,18 @@
 """Engine and unit of work: one URL, SQLite (WAL) by default, PostgreSQL with psycopg 3.
 
 SQLite is shared by the relay and console processes, so every transaction starts with
-``BEGIN IMMEDIATE`` and waits on a busy timeout (DESIGN.md, decision 6): a deferred
-read-then-write transaction would fail with "database is locked" instead of waiting.
+``BEGIN IMMEDIATE`` and waits on a busy timeout (docs/architecture.md, decision 6): a
+deferred read-then-write transaction would fail with "database is locked" instead of
+waiting.
 
 Durability on SQLite: WAL with ``synchronous=FULL``. NORMAL would survive any crash of the
-processes (the WAL is in the OS's hands when COMMIT returns) and costs no fsync, but a power
-cut or kernel crash can then undo the last commits, after the relay has already told the
-kiosk "accepted" and the kiosk has dropped the message from its outbox: that message would
-be lost, against DESIGN.md's "nothing lost". FULL syncs the WAL at every commit (about
-0.8 ms on the development VM's disk); the relay commits a batch of uplinks at a time, so
-under load that cost is shared, and at low load it adds about a millisecond to a message.
+processes (the WAL is in the OS's hands when COMMIT returns) and costs no fsync, but a
+power cut or kernel crash can then undo the last commits, after the relay has already told
+the kiosk "accepted" and the kiosk has dropped the message from its outbox: that message
+would be lost, against "nothing lost" (docs/architecture.md, "Non-negotiables"). FULL syncs
+the WAL at every commit (about 0.8 ms on the development VM's disk); the relay commits a
+batch of uplinks at a time, so under load that cost is shared, and at low load it adds
+about a millisecond to a message.
 """
 
 from __future__ import annotations

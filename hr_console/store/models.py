@@ -1,7 +1,7 @@
 """The database schema: SQLAlchemy 2.0 typed models.
 
-The database is the source of truth for every message's life (DESIGN.md, decision 2):
-the relay and the console read and write here, and the broker only carries.
+The database is the source of truth for every message's life (docs/architecture.md,
+decision 2): the relay and the console read and write here, and the broker only carries.
 """
 
 from __future__ import annotations
@@ -224,7 +224,7 @@ class Downlink(Base):
     """Something the relay owes an employee's terminal, re-sent until the terminal confirms.
 
     The envelope id is ``id``; ``payload`` is the envelope without ``sid``, which is added
-    at send time for the session then active (DESIGN.md, decision 7)."""
+    at send time for the session then active (docs/architecture.md, decision 7)."""
 
     __tablename__ = "downlinks"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -3,8 +3,8 @@
 The Kivy screens and the tests drive terminals through this class, so both exercise the
 same path. It never imports Kivy; events go to one callback (or the ``events`` queue).
 
-Reliability (DESIGN.md, decisions 2 and 4): a persistent session (clean_start False, an
-explicit session expiry), every typed message written to the outbox before it is
+Reliability (docs/architecture.md, decisions 2 and 4): a persistent session (clean_start
+False, an explicit session expiry), every typed message written to the outbox before it is
 published, resent on a timer with backoff and at every reconnect, until the relay's own
 ``state`` (or a final ``error``) for its id arrives. Every downlink the relay tracks is
 confirmed with a ``received`` receipt. Downlinks for another badge session are dropped

@@ -10,9 +10,9 @@ config names it, off this thread. The idle screen's board (``site_notices``: cur
 for the site or everyone, no personal data) is asked from the same API every minute while
 nobody is badged in, also off this thread.
 
-Privacy (DESIGN.md, decision 7): logout drops the session object, the badge, the receipts
-not yet sent, any personal event still queued and the photos fetched for that person; the
-screens clear themselves on ``on_logged_out``.
+Privacy (docs/architecture.md, decision 7): logout drops the session object, the badge, the
+receipts not yet sent, any personal event still queued and the photos fetched for that
+person; the screens clear themselves on ``on_logged_out``.
 """
 
 from __future__ import annotations

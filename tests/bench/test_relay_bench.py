@@ -1,5 +1,6 @@
 """`relais bench --quick` runs every figure end to end: the harness works and loses nothing.
-Speed is not asserted here (DESIGN.md, decision 8): it belongs in docs/benchmarks.md."""
+Speed is not asserted here (docs/architecture.md, decision 8): it belongs in
+docs/benchmarks.md."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Nobody where they don't belong: a terminal reads only its own downlink and status and
-speaks only on its own uplink and status, whatever client id it claims (DESIGN.md decision 1).
+speaks only on its own uplink and status, whatever client id it claims (docs/architecture.md,
+decision 1).
 
 Mosquitto grants any subscription and filters on delivery, so these tests assert what
 arrives. A "fence" message, published after the forbidden one to a topic the subscriber may

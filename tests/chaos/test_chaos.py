@@ -1,6 +1,6 @@
 """Kill -9 the relay, the broker and a terminal at random moments while numbered messages
 flow between three terminals; restart each. Every message must be delivered once, in
-order, and every sender must see it delivered (DESIGN.md, "Nothing lost").
+order, and every sender must see it delivered (docs/architecture.md, "Non-negotiables").
 
 Set RELAIS_CHAOS_SEED to replay a run's random moments (the seed is printed).
 """

@@ -392,7 +392,7 @@ def _report() -> None:
         "rogue", "Rogue terminal (real mosquitto_pub / mosquitto_sub / mosquitto_rr with "
         "terminal 1's credentials)", rows,
         "Every foreign publish is refused by the broker's ACL (identity is the MQTT username, "
-        "DESIGN.md decision 1) and never reaches the relay; a payload's own claims "
+        "docs/architecture.md, decision 1) and never reaches the relay; a payload's own claims "
         "(`from`, `sender`, another terminal's session id) are ignored or refused: the relay "
         "takes the speaker from the terminal's username and its badge session. Latency figures "
         "are from a test run on a shared machine, for comparison within the run only.")
