@@ -69,6 +69,9 @@ class WireError(ValueError):
 class Login:
     badge: str
     pin: str | None = None
+    # The terminal's outbox mark: the new session's items come after it, and the sessions the
+    # terminal hosted before take no item beyond it.
+    last_seq: int | None = None
 
 
 @dataclass(frozen=True)
@@ -327,7 +330,8 @@ def _body(kind: str, obj: Mapping[str, Any]) -> Any:
         ):
             raise WireError("bad_field", f"field 'pin' must be {limits.PIN_MIN_DIGITS}-"
                             f"{limits.PIN_MAX_DIGITS} digits", "pin")
-        return Login(badge=badge, pin=pin)
+        return Login(badge=badge, pin=pin,
+                     last_seq=_int(obj, "last_seq", lo=0, hi=_MAX_TS, required=False))
     if kind == "logout":
         return Logout(last_seq=_int(obj, "last_seq", lo=0, hi=_MAX_TS, required=False))
     if kind == "sync":

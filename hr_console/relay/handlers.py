@@ -138,7 +138,8 @@ def _dispatch(s: Session, cfg: Settings, term: Terminal, env: Envelope) -> Resul
 
 def _login(s: Session, cfg: Settings, term: Terminal, env: Envelope) -> Result:
     try:
-        res = sessions.badge_in(s, term, env.body.badge, env.body.pin, cfg.badge_pepper)
+        res = sessions.badge_in(s, term, env.body.badge, env.body.pin, cfg.badge_pepper,
+                                declared_seq=env.body.last_seq)
     except ServiceError as err:
         return Result([_reply(term.name, "login", None, ref=env.id, ok=False, code=err.code,
                               message=err.message, until=err.detail.get("until"),
@@ -197,7 +198,7 @@ def _content(s: Session, term: Terminal, env: Envelope) -> Result:
     try:
         speaker = sessions.author(s, term, env.sid, seq, env.id)
         outcome = messaging.receive(s, speaker, env.id, env.type, env.body, sent_ts=env.ts,
-                                    seq=seq)
+                                    seq=seq, hold=sessions.needs_review(speaker))
     except ServiceError:
         term.last_seq = max(term.last_seq, seq)  # a final refusal still takes its place
         raise

@@ -63,8 +63,10 @@ def _content(kind: str, body: Any) -> tuple[str, dict | None, bytes | None]:
 
 
 def receive(session: Session, speaker: BadgeSession, client_id: str, kind: str, body: Any,
-            *, sent_ts: int, seq: int | None) -> Outcome:
-    """A message from a terminal. Idempotent on (sender, client id)."""
+            *, sent_ts: int, seq: int | None, hold: bool = False) -> Outcome:
+    """A message from a terminal. Idempotent on (sender, client id). ``hold``: HR approves it
+    whatever the moderation mode (it arrived after its session ended, and no kiosk declared
+    it typed before the end)."""
     sender_id = speaker.employee_id
     existing = find(session, sender_id, client_id)
     if existing is not None:
@@ -91,7 +93,8 @@ def receive(session: Session, speaker: BadgeSession, client_id: str, kind: str, 
         mode = effective_mode(sender.moderation_mode, team_mode,
                               settings.get(session, "default_moderation"))
         hits = keyword_hits(text, settings.get(session, "keywords")) if text else []
-        routing = route(mode, hits, kind, bool(settings.get(session, "media_always_held")))
+        routing = route("pre" if hold else mode, hits, kind,
+                        bool(settings.get(session, "media_always_held")))
         msg.state, msg.moderation, msg.keyword_hits = routing.state, mode, hits or None
         msg.reviewed = not routing.reviewable and routing.state == "accepted"
     if image is not None:

@@ -27,14 +27,14 @@ from hr_console.services import audit, downlinks, settings, throttle
 from hr_console.services.errors import ServiceError
 from hr_console.services.secrets import badge_hash, check_secret, hash_secret
 from hr_console.store.db import keep
-from hr_console.store.models import BadgeSession, Employee, Message, Terminal, utcnow
+from hr_console.store.models import AuditEntry, BadgeSession, Employee, Message, Terminal, utcnow
 
 # An outbox may flush long after its session ended (the link was down); its messages
 # still belong to the person who typed them, within this window.
 LATE_OUTBOX_DAYS = 7
-# At most this many outbox items after the terminal's mark when its session ended, whatever
-# a logout claims: a kiosk holds a handful when its link is down, not hundreds.
-LATE_ITEMS_MAX = 50
+# At most this many outbox items stored for a session after its end, and none beyond this
+# many seqs past the terminal's mark at the end: a kiosk whose link was down holds a handful.
+LATE_ITEMS_MAX = 20
 # The idle clock is written at most this often (not once per uplink).
 TOUCH_EVERY = dt.timedelta(seconds=30)
 
@@ -77,10 +77,11 @@ def throttle_key(terminal: Terminal) -> str:
 
 
 def badge_in(session: Session, terminal: Terminal, badge: str, pin: str | None,
-             pepper: str) -> LoginResult:
+             pepper: str, *, declared_seq: int | None = None) -> LoginResult:
     """Open a session, or raise ServiceError with a code the kiosk explains: suspended,
     wait (``wait`` seconds), pin_required, bad_badge, bad_pin, bad_credentials (badge or
-    PIN, when every badge-in asks for a PIN) or locked (``until``)."""
+    PIN, when every badge-in asks for a PIN) or locked (``until``). ``declared_seq`` is the
+    terminal's outbox mark, from its login."""
     _check_terminal_may_try(session, terminal)
     pin_always = bool(settings.get(session, "pin_always"))
     if pin_always and not pin:
@@ -97,23 +98,59 @@ def badge_in(session: Session, terminal: Terminal, badge: str, pin: str | None,
         if pin_always:
             raise ServiceError("bad_credentials", "Badge or PIN not recognised.")
         raise ServiceError("bad_badge", "This badge is not recognised.")
-    now = utcnow()
-    if employee.locked_until and employee.locked_until > now:
-        raise ServiceError("locked", "This badge is locked.", until=employee.locked_until.isoformat())
-    if employee.pin_hash or pin_always:
-        if not pin:
-            raise ServiceError("pin_required", "Enter your PIN.")
-        if not check_secret(employee.pin_hash or _dummy_pin_hash(), pin):
-            _badge_failed(session, employee, terminal)
-            _terminal_failed(session, terminal)
-            if employee.locked_until:
-                raise ServiceError("locked", "Too many wrong PINs: this badge is locked.",
-                                   until=employee.locked_until.isoformat())
-            if pin_always:
-                raise ServiceError("bad_credentials", "Badge or PIN not recognised.")
-            raise ServiceError("bad_pin", "Wrong PIN.")
+    if pin_always:
+        _check_pin_first(session, employee, terminal, pin or "")
+    else:
+        _check_badge_then_pin(session, employee, terminal, pin)
     employee.failed_logins = 0
     employee.locked_until = None
+    return _open(session, terminal, employee, declared_seq)
+
+
+def _locked(employee: Employee) -> ServiceError | None:
+    if employee.locked_until and employee.locked_until > utcnow():
+        return ServiceError("locked", "This badge is locked.",
+                            until=employee.locked_until.isoformat())
+    return None
+
+
+def _check_badge_then_pin(session: Session, employee: Employee, terminal: Terminal,
+                          pin: str | None) -> None:
+    """Badges that are hard to copy: a badge may say it is locked or needs its PIN."""
+    locked = _locked(employee)
+    if locked is not None:
+        raise locked
+    if not employee.pin_hash:
+        return
+    if not pin:
+        raise ServiceError("pin_required", "Enter your PIN.")
+    if not check_secret(employee.pin_hash, pin):
+        _badge_failed(session, employee, terminal)
+        _terminal_failed(session, terminal)
+        locked = _locked(employee)
+        if locked is not None:
+            raise ServiceError("locked", "Too many wrong PINs: this badge is locked.",
+                               **locked.detail)
+        raise ServiceError("bad_pin", "Wrong PIN.")
+
+
+def _check_pin_first(session: Session, employee: Employee, terminal: Terminal,
+                     pin: str) -> None:
+    """Every badge-in asks for a PIN: nothing about the badge (not even that it is locked)
+    is said before its PIN is right, so a guessed number learns nothing."""
+    locked = _locked(employee)
+    if not check_secret(employee.pin_hash or _dummy_pin_hash(), pin):
+        if locked is None:
+            _badge_failed(session, employee, terminal)
+        _terminal_failed(session, terminal)
+        raise ServiceError("bad_credentials", "Badge or PIN not recognised.")
+    if locked is not None:
+        raise locked  # only to whoever knows the badge and its PIN
+
+
+def _open(session: Session, terminal: Terminal, employee: Employee,
+          declared_seq: int | None) -> LoginResult:
+    now = utcnow()
     ended = [
         _end(session, row, "replaced", notify=False)  # the relay tells them with this login
         for row in session.execute(
@@ -124,12 +161,26 @@ def badge_in(session: Session, terminal: Terminal, badge: str, pin: str | None,
             )
         ).scalars()
     ]
+    if declared_seq is not None:
+        _close_windows(session, terminal, declared_seq)
     sid = str(uuid.uuid4())
+    mark = declared_seq if declared_seq is not None else terminal.last_seq or 0
     session.add(BadgeSession(id=sid, employee_id=employee.id, terminal_id=terminal.id,
-                             started_at=now, last_active_at=now))
+                             started_at=now, last_active_at=now, start_mark=mark))
     downlinks.reset_for(session, employee.id)
     session.flush()
     return LoginResult(sid, employee.id, employee.name, employee.language, ended)
+
+
+def _close_windows(session: Session, terminal: Terminal, mark: int) -> None:
+    """A real badge-in on this terminal (it took a real badge) says where its outbox stands:
+    the sessions it hosted before typed nothing after that, whether or not their kiosk ever
+    answered the end of its session."""
+    session.execute(update(BadgeSession).where(
+        BadgeSession.terminal_id == terminal.id, BadgeSession.ended_at.is_not(None),
+        BadgeSession.ended_at > utcnow() - dt.timedelta(days=LATE_OUTBOX_DAYS),
+        or_(BadgeSession.closed_seq.is_(None), BadgeSession.closed_seq > mark),
+    ).values(closed_seq=mark))
 
 
 def _check_terminal_may_try(session: Session, terminal: Terminal) -> None:
@@ -152,6 +203,7 @@ def _terminal_failed(session: Session, terminal: Terminal) -> None:
 
 
 def _badge_failed(session: Session, employee: Employee, terminal: Terminal) -> None:
+    audit.record(session, f"terminal:{terminal.name}", "badge.wrong_pin", f"employee:{employee.id}")
     employee.failed_logins = (employee.failed_logins or 0) + 1
     if employee.failed_logins >= int(settings.get(session, "badge_max_failures")):
         minutes = int(settings.get(session, "badge_lock_minutes"))
@@ -170,6 +222,30 @@ def resume_logins(session: Session, terminal: Terminal, actor: str) -> bool:
     audit.record(session, actor, "terminal.logins_resumed", f"terminal:{terminal.id}",
                  name=terminal.name)
     return True
+
+
+# Misses in a day that make a terminal worth a look even when they came too slowly to
+# suspend it (someone pacing their guesses): far above what a badge reader misreads.
+DAILY_MISSES_ALERT = 30
+
+
+@dataclass(frozen=True)
+class Misses:
+    terminal: str
+    count: int
+
+
+def terminals_with_many_misses(session: Session, *, hours: int = 24,
+                               at_least: int = DAILY_MISSES_ALERT) -> list[Misses]:
+    """Terminals with at least ``at_least`` unknown badges and wrong PINs in the last
+    ``hours``, from the audit log (its time index: a day's entries, not the whole log)."""
+    since = utcnow() - dt.timedelta(hours=hours)
+    n = func.count().label("n")
+    rows = session.execute(
+        select(AuditEntry.actor, n)
+        .where(AuditEntry.ts >= since, AuditEntry.action.in_(("badge.unknown", "badge.wrong_pin")))
+        .group_by(AuditEntry.actor).having(func.count() >= at_least).order_by(n.desc())).all()
+    return [Misses(actor.removeprefix("terminal:"), int(count)) for actor, count in rows]
 
 
 def suspended_terminals(session: Session) -> list[Terminal]:
@@ -218,8 +294,11 @@ def badge_out(session: Session, terminal: Terminal, sid: str, last_seq: int | No
     was_open = row.ended_at is None
     if was_open:
         _end(session, row, reason, notify=False)
-    if last_seq is not None and row.closed_seq is None:
-        row.closed_seq = min(last_seq, (row.end_mark or 0) + LATE_ITEMS_MAX)
+    if last_seq is not None:
+        # Only ever lowered: a second logout (the kiosk's answer to the relay's, or one forged
+        # by whoever holds the terminal's password) cannot reopen room for later items.
+        bound = min(last_seq, (row.end_mark or 0) + LATE_ITEMS_MAX)
+        row.closed_seq = bound if row.closed_seq is None else min(row.closed_seq, bound)
     return was_open
 
 
@@ -280,23 +359,35 @@ def speaker(session: Session, terminal: Terminal, sid: str | None) -> BadgeSessi
 def author(session: Session, terminal: Terminal, sid: str | None, seq: int,
            client_id: str) -> BadgeSession:
     """The session an outbox item (a message) was typed in. After the session ended, only
-    what was typed before: a seq up to what its logout declared (at most ``LATE_ITEMS_MAX``
-    past the terminal's mark at the end), not already used by another stored message of the
-    terminal, within ``LATE_OUTBOX_DAYS``. Anything later is refused: the terminal no longer
-    speaks for that person."""
+    what was typed before: a seq above the terminal's mark when the session began, up to what
+    its logout (or the terminal's next badge-in) declared and never far past the terminal's
+    mark at the end, not already spent by another stored message of the terminal; at most
+    ``LATE_ITEMS_MAX`` such items, within ``LATE_OUTBOX_DAYS``. Anything else is refused: the
+    terminal no longer speaks, nor reads, for that person (a resend of an item stored before
+    the end is settled by the refusal, without its state)."""
     row = _hosted(session, terminal, sid)
     if _live(session, row):
         return row
-    if _already_stored(session, row, client_id):
-        return row  # a resend of what was accepted before the end: its state is answered
     assert row.ended_at is not None
-    late = row.ended_at > utcnow() - dt.timedelta(days=LATE_OUTBOX_DAYS)
-    bound = (row.end_mark or 0) + LATE_ITEMS_MAX
+    # Never longer than retention: a purged message's seq must not become free again.
+    days = min(LATE_OUTBOX_DAYS, int(settings.get(session, "retention_days")))
+    late = row.ended_at > utcnow() - dt.timedelta(days=days)
+    low = row.start_mark if row.start_mark is not None else -1
+    high = (row.end_mark or 0) + LATE_ITEMS_MAX
     if row.closed_seq is not None:
-        bound = min(bound, row.closed_seq)
-    if not late or seq > bound or _seq_taken(session, terminal, seq, client_id):
+        high = min(high, row.closed_seq)
+    if not (late and low < seq <= high) or _already_stored(session, row, client_id) \
+            or _seq_taken(session, terminal, seq) or _late_items(session, row) >= LATE_ITEMS_MAX:
         raise ServiceError("session_ended", "This badge session has ended.")
     return row
+
+
+def needs_review(row: BadgeSession) -> bool:
+    """A late item of a session whose end no kiosk ever declared (the console or the clock
+    ended it and the terminal never answered): kept, since it may have been typed offline
+    before the end, but held for HR, since whoever holds the terminal's password could have
+    written it."""
+    return row.ended_at is not None and row.closed_seq is None
 
 
 def _already_stored(session: Session, row: BadgeSession, client_id: str) -> bool:
@@ -304,10 +395,16 @@ def _already_stored(session: Session, row: BadgeSession, client_id: str) -> bool
         Message.sender_id == row.employee_id, Message.client_id == client_id))))
 
 
-def _seq_taken(session: Session, terminal: Terminal, seq: int, client_id: str) -> bool:
-    """A seq the terminal already used for another message: a replay dressed as a late item."""
+def _seq_taken(session: Session, terminal: Terminal, seq: int) -> bool:
+    """A seq the terminal already spent on a stored message: a replay dressed as a late item."""
     return bool(session.scalar(select(exists().where(
-        Message.terminal_id == terminal.id, Message.seq == seq, Message.client_id != client_id))))
+        Message.terminal_id == terminal.id, Message.seq == seq))))
+
+
+def _late_items(session: Session, row: BadgeSession) -> int:
+    return session.scalar(select(func.count()).select_from(Message).where(
+        Message.sender_id == row.employee_id, Message.created_at >= row.ended_at,
+        Message.terminal_id == row.terminal_id)) or 0
 
 
 def active_session(session: Session, employee_id: int) -> BadgeSession | None:

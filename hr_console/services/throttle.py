@@ -23,7 +23,7 @@ def key_of(kind: str, *parts: str) -> str:
 
 @dataclass(frozen=True)
 class Standing:
-    failures: int  # still counted now
+    failures: float  # still counted now (a leaky count)
     wait_s: float  # before the next attempt may be checked (0: now)
 
 
@@ -53,7 +53,7 @@ def failed(session: Session, key: str, policy: Policy,
     if row is None:
         try:
             with session.begin_nested():
-                row = Throttle(key=key, failures=0)
+                row = Throttle(key=key, failures=0.0)
                 session.add(row)
                 session.flush()
         except IntegrityError:  # another process counted the first failure at that moment

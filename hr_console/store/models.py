@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -135,6 +136,9 @@ class BadgeSession(Base):
     # After the end, what the terminal may still deliver for it (sessions.author): outbox items
     # with a seq at most ``closed_seq`` (the last seq the kiosk gave out, from its logout) and
     # never far past ``end_mark`` (the terminal's seq mark when the session ended).
+    # The terminal's outbox mark when the session began (what its login declared, else the
+    # relay's): none of the session's own items can have a seq at or below it.
+    start_mark: Mapped[int | None] = mapped_column(BigInteger)
     end_mark: Mapped[int | None] = mapped_column(BigInteger)
     closed_seq: Mapped[int | None] = mapped_column(BigInteger)
     # Ended by the server (console, expiry): the relay still owes the terminal its logout.
@@ -302,7 +306,7 @@ class Throttle(Base):
 
     __tablename__ = "throttles"
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[float] = mapped_column(Float, default=0.0)  # a leaky count (domain.throttle)
     last_failure_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     wait_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
 

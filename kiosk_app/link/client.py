@@ -117,7 +117,7 @@ class TerminalLink:
     # --- what the UI does ------------------------------------------------------------------
 
     def login(self, badge: str, pin: str | None = None) -> str:
-        env = envelope("login", badge=badge, pin=pin)
+        env = envelope("login", badge=badge, pin=pin, last_seq=self.outbox.last_seq())
         with self._lock:
             self._pending_login = env["id"]
         if not self.connected:

@@ -26,7 +26,7 @@ from sqlalchemy import func, select, update
 
 from hr_console.domain.throttle import TERMINAL_LOGINS
 from hr_console.relay import mqtt as relay_mqtt
-from hr_console.services import directory, messaging, notices, settings
+from hr_console.services import directory, messaging, notices, sessions, settings
 from hr_console.store.models import (
     AuditEntry,
     BadgeSession,
@@ -68,9 +68,12 @@ class Rogue:
         self.client.subscribe(topics.downlink(terminal), qos=1)
         subscribed.get(timeout=10)
 
-    def ask(self, kind: str, **fields: Any) -> dict[str, Any]:
-        """Publish one uplink and return the relay's answer to it (``ref`` is its id)."""
+    def ask(self, kind: str, *, msg_id: str | None = None, **fields: Any) -> dict[str, Any]:
+        """Publish one uplink (with id ``msg_id`` if given) and return the relay's answer to
+        it (``ref`` is its id)."""
         env = envelope(kind, **fields)
+        if msg_id is not None:
+            env["id"] = msg_id
         self.client.publish(topics.uplink(self.terminal), encode(env), qos=1)
         deadline = dt.datetime.now() + dt.timedelta(seconds=15)
         while dt.datetime.now() < deadline:
@@ -175,6 +178,22 @@ def test_patient_guessing_suspends_the_terminal_and_alerts_hr(system, rogue_on) 
     REPORT["patient"] = (len(answers), checked, answers.count("wait"))
 
 
+def test_a_guesser_pacing_under_the_suspension_is_still_shown_to_hr(system, rogue_on) -> None:  # noqa: ANN001
+    rogue = rogue_on("kiosk-1")
+    answers = []
+    for i in range(sessions.DAILY_MISSES_ALERT):
+        answers.append(rogue.ask("login", badge=str(300000 + i))["code"])
+        with system.store.session() as s:  # ten quiet minutes pass between two guesses
+            for row in s.execute(select(Throttle)).scalars():
+                row.last_failure_at -= dt.timedelta(minutes=10)
+    assert set(answers) == {"bad_badge"}  # never slowed, never suspended...
+    console = _console(system)
+    page = console.client("hr").get("/dashboard/").get_data(as_text=True)
+    assert 'id="guessing-terminals"' in page and "kiosk-1" in page  # ...but HR sees it
+    assert 'id="suspended-terminals"' not in page
+    console.app.extensions["relais_store"].dispose()
+
+
 def test_pin_guesses_are_limited_per_terminal_not_only_per_badge(system, rogue_on) -> None:  # noqa: ANN001
     with system.store.session() as s:
         settings.put(s, "pin_always", True)
@@ -210,6 +229,20 @@ def test_a_valid_badge_reveals_nothing_before_its_pin(system, rogue_on) -> None:
     assert wrong_pin["code"] == "bad_credentials" and "employee" not in wrong_pin
     ok = rogue.ask("login", badge=real, pin="2468")
     assert ok["ok"] is True  # the right badge and PIN still open a session
+
+
+def test_pin_at_every_badge_in_hides_even_a_locked_badge(system, rogue_on) -> None:  # noqa: ANN001
+    with system.store.session() as s:
+        settings.put(s, "pin_always", True)
+    rogue = rogue_on("kiosk-1")
+    julie, fake = system.demo.badges["Julie Moreau"], "424242"
+    on_real = [rogue.ask("login", badge=julie, pin="0000")["code"] for _ in range(5)]
+    on_fake = [rogue.ask("login", badge=fake, pin="0000")["code"] for _ in range(3)]
+    assert set(on_real) == set(on_fake) == {"bad_credentials"}  # her badge is locked by now
+    _wait_out(system, "kiosk-1")
+    assert rogue.ask("login", badge=julie, pin="0000")["code"] == "bad_credentials"
+    _wait_out(system, "kiosk-1")
+    assert rogue.ask("login", badge=julie, pin="4321")["code"] == "locked"  # only with her PIN
 
 
 # --- sessions that really end -------------------------------------------------------------------
@@ -346,16 +379,61 @@ def test_after_logout_the_terminal_speaks_no_more_for_her(system, rogue_on) -> N
     karim = system.employee("Karim Benali")
     later = rogue.ask("text", sid=sid, seq=last_seq + 1, to=karim, text="Écrit après")
     replayed = rogue.ask("text", sid=sid, seq=last_seq, to=karim, text="Rejoué")
+    below = rogue.ask("text", sid=sid, seq=0, to=karim, text="Avant tout")
     acked = rogue.ask("receipt", sid=sid, ref=notice_uid, status="acknowledged")
     read = rogue.ask("receipt", sid=sid, ref=typed[0], status="read")
-    assert [r["code"] for r in (later, replayed, acked, read)] == ["session_ended"] * 4
+    # A resend of her stored message learns nothing of what became of it.
+    resent = rogue.ask("text", msg_id=typed[0], sid=sid, seq=last_seq - 1, to=karim,
+                       text="Avant de partir 1")
+    answers = (later, replayed, below, acked, read, resent)
+    assert [r.get("code") for r in answers] == ["session_ended"] * len(answers)
+    assert all("state" not in r and "reason" not in r for r in answers)
     assert _count_from(system, "Sophie Martin") == len(typed)
     with system.store.session() as s:
         receipt = s.execute(select(NoticeReceipt).where(
             NoticeReceipt.employee_id == system.employee("Sophie Martin"))).scalar_one()
         assert receipt.acknowledged_at is None
     expect_none(k2, ev.MessageArrived)
-    REPORT["after_logout"] = (4, 0)
+    REPORT["after_logout"] = (len(answers), 0)
+
+
+def test_late_items_of_a_session_no_kiosk_closed_are_held_for_hr(system, rogue_on) -> None:  # noqa: ANN001
+    """HR resets Sophie's PIN while her kiosk is off (it never answers the end); whoever holds
+    the terminal's password, having pushed its seq mark up beforehand, writes in her name."""
+    k1 = system.link("kiosk-1")
+    system.badge_in(k1, "Karim Benali")
+    rogue = rogue_on("kiosk-2")
+    inflated = envelope("text", sid=str(uuid.uuid4()), seq=5000, to=1, text="")  # refused, seq read
+    rogue.client.publish(topics.uplink("kiosk-2"), encode(inflated), qos=1)
+    _wait_for(lambda: _next_seq(system, "kiosk-2") == 5001)
+    rogue.close()
+    k2 = system.link("kiosk-2")
+    system.badge_in(k2, "Sophie Martin")
+    sid = k2.sid
+    k2.stop()
+    system.links.remove(k2)
+    with system.store.session() as s:
+        directory.set_pin(s, s.get(Employee, system.employee("Sophie Martin")), "8642", "hr")
+    rogue = rogue_on("kiosk-2")
+    karim = system.employee("Karim Benali")
+    answers = [rogue.ask("text", sid=sid, seq=5000 + i, to=karim, text=f"Faux {i}").get("state",
+               "refused") for i in range(1, 31)]
+    with system.store.session() as s:
+        forged = list(s.execute(select(Message.state).where(
+            Message.sender_id == system.employee("Sophie Martin"))).scalars())
+    assert len(forged) == sessions.LATE_ITEMS_MAX and set(forged) == {"held"}  # bounded; HR decides
+    assert answers.count("held") == len(forged)
+    expect_none(k1, ev.MessageArrived)  # Karim got none of them
+    # The terminal's next real badge-in declares its outbox mark: the window shuts.
+    rogue.close()
+    k2 = system.link("kiosk-2")
+    system.badge_in(k2, "Julie Moreau", "4321")
+    k2.stop()
+    system.links.remove(k2)
+    rogue = rogue_on("kiosk-2")
+    assert rogue.ask("text", sid=sid, seq=5000 + 31, to=karim, text="Encore")["code"] == \
+        "session_ended"
+    REPORT["undeclared"] = (len(answers), len(forged))
 
 
 # --- retracting one sender's message ---------------------------------------------------------------
@@ -435,6 +513,11 @@ def teardown_module() -> None:
     if "after_logout" in REPORT:
         rows.append(("uplinks after logout in her name (text, replayed seq, acknowledgement, "
                      "read receipt) accepted", REPORT["after_logout"][1]))
+    if "undeclared" in REPORT:
+        tried, held = REPORT["undeclared"]
+        rows.append(("messages forged in the name of someone whose session HR ended while "
+                     "her kiosk was off", tried))
+        rows.append(("... stored (held for HR, none delivered; at most 20 per session)", held))
     rows.append(("badge sessions opened by any of these attacks", 0))
     reporting.write("kiosk-credentials", "What an attacker with a kiosk's credentials can do",
                     rows, "A real paho client logged in with the terminal's own password, "

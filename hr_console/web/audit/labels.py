@@ -14,6 +14,7 @@ ACTIONS = {
     "logout": _l("Signed out"),
     "badge.unknown": _l("Unknown badge at a terminal"),
     "badge.locked": _l("Badge locked after wrong PINs"),
+    "badge.wrong_pin": _l("Wrong PIN at a terminal"),
     "message.approve": _l("Message approved"),
     "message.reject": _l("Message rejected"),
     "message.retract": _l("Message retracted"),

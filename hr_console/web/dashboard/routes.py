@@ -46,9 +46,11 @@ def index():  # noqa: ANN201
     with uow() as s:
         ov = stats.overview(s, tz=get_timezone())
         suspended = [(t.id, t.name, t.logins_suspended_at) for t in sessions.suspended_terminals(s)]
+        guessing = sessions.terminals_with_many_misses(s)
     now = utcnow()
     return render_template("dashboard/index.html", ov=ov, now=now, duration=duration, local=local,
-                           days=DAYS, flow_days=FLOW_DAYS, suspended=suspended)
+                           days=DAYS, flow_days=FLOW_DAYS, suspended=suspended,
+                           guessing=guessing)
 
 
 @bp.get("/charts/messages.svg")

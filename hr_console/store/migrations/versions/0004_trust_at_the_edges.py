@@ -8,8 +8,8 @@ Create Date: 2026-12-02 23:00:00
   with the wait they earned (a growing delay instead of a lock anyone can trigger).
 - ``terminals.logins_suspended_at``: a terminal that kept guessing takes no badge-in until
   HR resumes it.
-- ``badge_sessions``: ``last_active_at`` (server-side idle limit), ``end_mark`` and
-  ``closed_seq`` (after a logout, only what was typed before it), ``notify_end`` (a session
+- ``badge_sessions``: ``last_active_at`` (server-side idle limit), ``start_mark``,
+  ``end_mark`` and ``closed_seq`` (after a logout, only what was typed before it), ``notify_end`` (a session
   the server ended still owes its terminal a logout).
 - ``ix_messages_terminal_seq``: a late item for an ended session must not replay a seq.
 - ``fk_team_supervisor`` on PostgreSQL, which 0001 never created there.
@@ -29,7 +29,7 @@ def upgrade() -> None:
     op.create_table(
         'throttles',
         sa.Column('key', sa.String(80), primary_key=True),
-        sa.Column('failures', sa.Integer(), nullable=False, server_default='0'),
+        sa.Column('failures', sa.Float(), nullable=False, server_default='0'),
         sa.Column('last_failure_at', sa.DateTime()),
         sa.Column('wait_until', sa.DateTime()),
     )
@@ -37,6 +37,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column('logins_suspended_at', sa.DateTime()))
     with op.batch_alter_table('badge_sessions') as batch:
         batch.add_column(sa.Column('last_active_at', sa.DateTime()))
+        batch.add_column(sa.Column('start_mark', sa.BigInteger()))
         batch.add_column(sa.Column('end_mark', sa.BigInteger()))
         batch.add_column(sa.Column('closed_seq', sa.BigInteger()))
         batch.add_column(sa.Column('notify_end', sa.Boolean(), nullable=False,
@@ -66,7 +67,7 @@ def downgrade() -> None:
         batch.drop_column('sender_id')
     with op.batch_alter_table('badge_sessions') as batch:
         batch.drop_index('ix_badge_sessions_notify_end')
-        for name in ('notify_end', 'closed_seq', 'end_mark', 'last_active_at'):
+        for name in ('notify_end', 'closed_seq', 'end_mark', 'start_mark', 'last_active_at'):
             batch.drop_column(name)
     with op.batch_alter_table('terminals') as batch:
         batch.drop_column('logins_suspended_at')
