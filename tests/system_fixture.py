@@ -12,6 +12,7 @@ import copy
 import os
 import queue
 import shutil
+import socket
 import tempfile
 import time
 import uuid
@@ -186,11 +187,26 @@ def _template(kind: str) -> tuple[Path, DemoData, str]:
     return _templates[kind]
 
 
+def _distinct_ports(n: int) -> list[int]:
+    """``n`` ports free right now and different from each other: ``free_port`` twice in a row
+    can answer the same port (it is free again once the probe closes), and a broker whose two
+    listeners share a port does not start."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(n)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 def prepared_home(tmp_path: Path, db_url: str, **flags: Any) -> tuple[Settings, DemoData | None]:
     """``relais init`` + ``relais demo-data`` in ``tmp_path/home`` on ``db_url`` (an existing
     home is only upgraded, and gets no second demo, exactly as the commands behave)."""
     home = tmp_path / "home"
-    flags = {"db_url": db_url, "mqtt_port": free_port(), "console_port": free_port(), **flags}
+    mqtt_port, console_port, relay_port = _distinct_ports(3)
+    flags = {"db_url": db_url, "mqtt_port": mqtt_port, "console_port": console_port, **flags}
     if (home / config_mod.CONFIG_FILE).exists():
         cfg = initialise(config_mod.load(home, **flags))
         return cfg, load_demo(cfg, DEMO_PASSWORD)
@@ -207,7 +223,7 @@ def prepared_home(tmp_path: Path, db_url: str, **flags: Any) -> tuple[Settings, 
         admin, name = os.environ[PG_ENV], make_url(db_url).database
         _pg_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         _pg_admin(admin, f'CREATE DATABASE "{name}" TEMPLATE "{make_url(tmpl_url).database}"')
-    cfg = initialise(config_mod.load(home, relay_port=free_port(), **flags))
+    cfg = initialise(config_mod.load(home, relay_port=relay_port, **flags))
     for creds in demo.terminals.values():
         _save_kiosk_config(cfg, creds)
     return cfg, copy.deepcopy(demo)
