@@ -511,8 +511,11 @@ def teardown_module() -> None:
         rows.append(("console changes that ended an open session at once (kiosk told, "
                      "MQTT and kiosk API refused)", len(REPORT["ended"])))
     if "after_logout" in REPORT:
-        rows.append(("uplinks after logout in her name (text, replayed seq, acknowledgement, "
-                     "read receipt) accepted", REPORT["after_logout"][1]))
+        tried, accepted = REPORT["after_logout"]
+        rows.append((f"uplinks in her name after her logout ({tried}: a new text, a replayed seq, a "
+                     "seq from before her session, an acknowledgement, a read receipt, a resend "
+                     "of her own message) accepted or answered with anything but a refusal",
+                     accepted))
     if "undeclared" in REPORT:
         tried, held = REPORT["undeclared"]
         rows.append(("messages forged in the name of someone whose session HR ended while "
