@@ -7,7 +7,7 @@ HOME_DIR  ?= var
 SYS_PKGS  := mosquitto mosquitto-clients xvfb xauth chromium libmtdev1
 APT_SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-long bench lint sysdeps venv clean
+.PHONY: run test test-long bench lint catalogues sysdeps venv clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -43,6 +43,11 @@ bench: sysdeps venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+
+# The compiled catalogues (.mo) live beside their .po in the tree and ship as they are, so the
+# console and the kiosk only read them: run this after editing a .po (a test says when it is due).
+catalogues: venv
+	$(BIN)/python -m hr_console.catalogues
 
 clean:
 	rm -rf $(VENV) $(HOME_DIR)

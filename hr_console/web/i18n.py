@@ -1,14 +1,16 @@
 """French and English for the console. Each console area keeps its own catalogue
 (``<area>/translations/fr/LC_MESSAGES/messages.po``) so areas can grow independently;
-Flask-Babel merges them. Catalogues are compiled to ``.mo`` when the app starts (and the
-``.po`` is newer), so nothing generated has to be committed."""
+Flask-Babel merges them.
+
+The compiled ``.mo`` beside each ``.po`` is part of the source tree (``make catalogues``,
+hr_console/catalogues.py) and the console only reads it: the console runs as an
+unprivileged user from a root-owned install, where it can write nothing (compiling at
+start-up once failed there with "Permission denied: …/messages.mo.tmp")."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from flask import Flask, request
 from flask_babel import Babel
 from flask_login import current_user
@@ -21,17 +23,14 @@ def catalogue_dirs() -> list[Path]:
     return sorted(p for p in WEB.rglob("translations") if p.is_dir())
 
 
-def compile_catalogues() -> None:
-    for po in WEB.rglob("translations/*/LC_MESSAGES/*.po"):
+def check_catalogues() -> None:
+    """Refuse to start without a compiled catalogue: Flask-Babel would silently show
+    English on every French page of that area."""
+    for po in sorted(WEB.rglob("translations/*/LC_MESSAGES/*.po")):
         mo = po.with_suffix(".mo")
-        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
-            continue
-        with po.open("rb") as fh:
-            catalog = read_po(fh)
-        tmp = mo.with_suffix(".mo.tmp")
-        with tmp.open("wb") as fh:
-            write_mo(fh, catalog)
-        tmp.replace(mo)
+        if not mo.is_file():
+            raise RuntimeError(f"{mo} is missing: this install lacks its compiled catalogues "
+                               "(in a source tree, run `make catalogues`)")
 
 
 def select_locale() -> str:
@@ -42,7 +41,7 @@ def select_locale() -> str:
 
 
 def init_app(app: Flask) -> None:
-    compile_catalogues()
+    check_catalogues()
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "fr")
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(p) for p in catalogue_dirs())
     Babel(app, locale_selector=select_locale)

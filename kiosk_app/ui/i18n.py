@@ -1,10 +1,12 @@
 """Every word the kiosk shows goes through ``tr._``; the language follows the person.
 
 Catalogues are ordinary gettext ``.po`` files (``locales/<lang>/LC_MESSAGES/kiosk.po``),
-the format translators and tools already know. They are compiled in memory at start-up
-with Babel's ``pofile``/``mofile`` (a few milliseconds), so no compiled ``.mo`` file can
-drift from its source. Message ids are the English text; ``en`` is therefore complete by
-construction and ``fr`` must translate every id (a test checks it).
+the format translators and tools already know, compiled to the ``kiosk.mo`` beside them in
+the source tree (``make catalogues``, as the console's; a test fails when a ``.mo`` differs
+from its ``.po``). The kiosk only reads the ``.mo`` with the standard library: it writes
+nothing into its install and needs no server package (Babel) on a terminal. Message ids
+are the English text; ``en`` is therefore complete by construction and ``fr`` must
+translate every id (a test checks it).
 
 Kivy binds a ``.kv`` rule to the properties its expression reads: ``text: tr._("Back")``
 reads ``tr._``, an ``ObjectProperty`` holding the current ``gettext`` function, so
@@ -15,12 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import gettext
-import io
 from functools import cache
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from kivy.event import EventDispatcher
 from kivy.properties import ObjectProperty, StringProperty
 
@@ -31,15 +30,12 @@ LANGUAGES = ("fr", "en")
 
 @cache
 def catalogue(lang: str) -> gettext.NullTranslations:
-    path = LOCALES / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    """The compiled catalogue of ``lang``, read only (an unknown language: the English ids)."""
+    path = LOCALES / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
     if not path.exists():
         return gettext.NullTranslations()
     with path.open("rb") as fh:
-        po = read_po(fh, locale=lang, domain=DOMAIN)
-    buf = io.BytesIO()
-    write_mo(buf, po, use_fuzzy=False)
-    buf.seek(0)
-    return gettext.GNUTranslations(buf)
+        return gettext.GNUTranslations(fh)
 
 
 def N_(text: str) -> str:  # noqa: N802 - the gettext convention for "translate later"
