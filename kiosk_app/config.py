@@ -44,6 +44,7 @@ class KioskConfig:
     width: int = 800
     height: int = 480
     sound: bool = True
+    timezone: str | None = None  # the site's (from enrolment); None: the terminal's own
 
     def outbox_path(self, config_dir: Path | None = None) -> Path:
         if self.outbox:
@@ -60,6 +61,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "idle_timeout": (int, float), "idle_warning": (int, float),
     "image_folder": (str, type(None)), "camera": bool, "site": str,
     "outbox": (str, type(None)), "fullscreen": bool, "width": int, "height": int, "sound": bool,
+    "timezone": (str, type(None)),
 }
 
 

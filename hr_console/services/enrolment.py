@@ -8,7 +8,10 @@ or a session exists.
 
 from __future__ import annotations
 
+import hashlib
+import ssl
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -16,6 +19,7 @@ from sqlalchemy.orm import Session
 from broker_config.passwords import hash_password, new_password, verify_password
 from hr_console.config import Settings
 from hr_console.services import audit, broker, sessions
+from hr_console.services.directory import ENROL_CODE_MINUTES
 from hr_console.services.errors import Invalid, ServiceError
 from hr_console.services.secrets import code_hash
 from hr_console.store.models import BadgeSession, Terminal, utcnow
@@ -23,6 +27,41 @@ from hr_console.store.models import BadgeSession, Terminal, utcnow
 MAX_CODE_CHARS = 64
 # Checked when no terminal has the name given, so that a miss costs what a hit costs.
 _DUMMY_HASH = hash_password("relais-no-such-terminal")
+
+
+# What the server says when it refuses a code, as far as it safely can: a used code is
+# forgotten at once (only its hash was kept), so "wrong" and "used" cannot be told apart, and
+# a revoked terminal's code is "not valid" too, so nobody learns which terminals exist.
+BAD_CODE = ("This enrolment code is not valid or has already been used: check it as shown "
+            "in the console, or issue a new one (Terminals, Issue new credentials).")
+CODE_EXPIRED = (f"This enrolment code has expired (a code is valid for {ENROL_CODE_MINUTES} "
+                f"minutes): issue a new one (Terminals, Issue new credentials).")
+
+
+def ca_fingerprint(cfg: Settings) -> str | None:
+    """SHA-256 of the CA certificate terminals trust (``HOME/tls/ca.pem`` after ``relais
+    init --tls``), as ``AB:CD:…`` like ``openssl x509 -fingerprint -sha256``. Shown next to
+    a one-time code so the terminal can fetch the CA over an unverified connection and check
+    it (``relais kiosk-enrol --ca-fingerprint``); None without a readable CA."""
+    pem = ca_pem(cfg)
+    if pem is None:
+        return None
+    try:
+        der = ssl.PEM_cert_to_DER_cert(pem)
+    except ValueError:
+        return None
+    digest = hashlib.sha256(der).hexdigest().upper()
+    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+def ca_pem(cfg: Settings) -> str | None:
+    """The CA certificate terminals trust, in PEM (public: it is no secret), or None."""
+    if not cfg.tls_ca:
+        return None
+    try:
+        return Path(cfg.tls_ca).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 class Refused(ServiceError):
@@ -52,10 +91,9 @@ def enrol(session: Session, cfg: Settings, code: str, name: str | None = None, *
         stmt = stmt.where(Terminal.name == name.strip())
     row = session.execute(stmt.limit(1)).scalar_one_or_none()
     if row is None or not row.active:
-        raise Refused("bad_code", "This enrolment code is not valid or has already been used.")
+        raise Refused("bad_code", BAD_CODE)
     if row.enrol_expires is None or row.enrol_expires <= utcnow():
-        raise Refused("code_expired", "This enrolment code has expired: ask for a new one.",
-                      terminal=row.name)
+        raise Refused("code_expired", CODE_EXPIRED, terminal=row.name)
     password = new_password()
     # The conditional update is the claim: of two requests racing with one code, one wins.
     claimed = session.execute(
@@ -65,7 +103,7 @@ def enrol(session: Session, cfg: Settings, code: str, name: str | None = None, *
         .execution_options(synchronize_session="fetch")
     ).rowcount
     if claimed != 1:
-        raise Refused("bad_code", "This enrolment code is not valid or has already been used.")
+        raise Refused("bad_code", BAD_CODE)
     audit.record(session, actor, "terminal.enrol", f"terminal:{row.id}", name=row.name)
     session.flush()
     broker.apply(session, cfg)

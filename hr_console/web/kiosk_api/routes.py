@@ -7,7 +7,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 from functools import wraps
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -167,13 +166,27 @@ def enrol() -> Response:
         raise ApiError(403, err.code, err.message) from None
     body: dict[str, Any] = {"terminal": result.terminal, "username": result.username,
                             "password": result.password, "mqtt_host": _public_mqtt_host(cfg),
-                            "mqtt_port": cfg.mqtt_port, "tls": bool(cfg.tls)}
+                            "mqtt_port": cfg.mqtt_port, "tls": bool(cfg.tls),
+                            "timezone": cfg.timezone}  # the kiosk's clock shows the site's time
     if cfg.tls_ca:
-        try:
-            body["tls_ca_pem"] = Path(cfg.tls_ca).read_text(encoding="ascii")
-        except OSError:
-            raise ApiError(500, "server_error", "The broker's CA certificate cannot be read.") from None
+        pem = enrolment.ca_pem(cfg)
+        if pem is None:
+            raise ApiError(500, "server_error", "The broker's CA certificate cannot be read.")
+        body["tls_ca_pem"] = pem
     return jsonify(body)
+
+
+@bp.get("/ca.pem")
+@limiter.limit(ENROL_LIMIT)
+def ca_certificate() -> Response:
+    """The CA terminals trust, for a terminal that is not yet enrolled: fetched over an
+    unverified connection and checked against the fingerprint shown next to its code
+    (``relais kiosk-enrol --ca-fingerprint``). A CA certificate is public; nothing else is
+    said here."""
+    pem = enrolment.ca_pem(settings())
+    if pem is None:
+        raise ApiError(404, "no_ca", "This console hands out no CA (`relais init --tls` makes one).")
+    return Response(pem, mimetype="application/x-pem-file")
 
 
 def _int_arg(name: str, *, required: bool = False, default: int | None = None) -> int | None:
