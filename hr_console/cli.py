@@ -301,7 +301,9 @@ def terminal_add(obj: Ctx, name: str, site_name: str) -> None:
     finally:
         store.dispose()
     _save_kiosk_config(cfg, creds.as_json(), site=site_name)
-    click.echo(json.dumps(creds.as_json()))
+    from hr_console.cli_kiosk import enrol_hint
+
+    click.echo(json.dumps(enrol_hint(cfg, creds.as_json())))
 
 
 def _terminal_change(obj: Ctx, name: str, change):  # noqa: ANN001, ANN202

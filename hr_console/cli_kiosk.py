@@ -65,6 +65,24 @@ def kiosk(obj: Any, terminal: str | None, config_file: str | None, size: str | N
     run(cfg)
 
 
+def enrol_hint(cfg: Any, shown: dict[str, Any]) -> dict[str, Any]:
+    """What ``relais terminal add`` prints with the credentials: the home CA's fingerprint
+    in the JSON (``ca_fingerprint``), and, on stderr, the command to type on the terminal
+    with the code's validity, so nothing is copied to it by hand."""
+    from hr_console.services.directory import ENROL_CODE_MINUTES
+    from hr_console.services.enrolment import ca_fingerprint
+
+    fingerprint = ca_fingerprint(cfg)
+    url = getattr(cfg, "public_console_url", "") or "https://CONSOLE"
+    command = f"relais kiosk-enrol {url} {shown.get('enrol_code', 'CODE')}"
+    if fingerprint:
+        shown = {**shown, "ca_fingerprint": fingerprint}
+        command += f" --ca-fingerprint {fingerprint}"
+    click.echo(f"on the terminal, within {ENROL_CODE_MINUTES} minutes (the code works once): "
+               f"{command}", err=True)
+    return shown
+
+
 def _fix(code: str, url: str, ca_file: str | None, fingerprint: str | None) -> str:
     """What the IT person does about an enrolment that failed for ``code``."""
     host = urlsplit(url).hostname or "the server"

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from hr_console.services import broker, sessions, terminals
+from hr_console.services import broker, enrolment, sessions, terminals
 from hr_console.services.directory import ENROL_CODE_MINUTES
 from hr_console.services.errors import NotFound, ServiceError
 from hr_console.web.auth import roles_required
@@ -48,8 +48,8 @@ def index():  # noqa: ANN201
 
 def _credentials_page(name: str, creds, action: str):  # noqa: ANN001, ANN202
     return render_template("terminals/credentials.html", name=name, creds=creds, action=action,
-                           minutes=ENROL_CODE_MINUTES,
-                           cfg=current_app.config["RELAIS"])
+                           minutes=ENROL_CODE_MINUTES, cfg=current_app.config["RELAIS"],
+                           ca_fingerprint=enrolment.ca_fingerprint(current_app.config["RELAIS"]))
 
 
 @bp.post("/new")
