@@ -72,17 +72,23 @@ def _fail(exc: Exception) -> click.ClickException:
 @click.option("--db-url", default=None, help="Database URL (default: SQLite in the home).")
 @click.option("--trusted-proxies", type=click.IntRange(0, 10), default=None,
               help="Reverse proxies in front of the console whose X-Forwarded-* to believe.")
+@click.option("--public-mqtt-host", default=None,
+              help="The broker's name as terminals reach it (given at enrolment).")
+@click.option("--public-console-url", default=None,
+              help="The console's address as terminals reach it, e.g. https://relais.usine.local.")
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 @click.pass_context
 def main(ctx: click.Context, home: str | None, mqtt_port: int | None, console_port: int | None,
-         db_url: str | None, trusted_proxies: int | None, verbose: bool) -> None:
+         db_url: str | None, trusted_proxies: int | None, public_mqtt_host: str | None,
+         public_console_url: str | None, verbose: bool) -> None:
     """Relais: HR-moderated messaging for shop-floor terminals."""
     os.umask(PRIVATE_UMASK)  # first, before anything is created; Mosquitto inherits it
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
     ctx.obj = Ctx(home, {"mqtt_port": mqtt_port, "console_port": console_port, "db_url": db_url,
-                         "trusted_proxies": trusted_proxies})
+                         "trusted_proxies": trusted_proxies, "public_mqtt_host": public_mqtt_host,
+                         "public_console_url": public_console_url})
 
 
 # --- setting up ---------------------------------------------------------------------------
@@ -211,8 +217,9 @@ def _save_kiosk_config(cfg: Settings, creds: dict[str, str], site: str | None = 
         except (OSError, ValueError):
             site = None
     data = {"terminal": creds["username"], "password": creds["password"],
-            "mqtt_host": cfg.mqtt_host, "mqtt_port": cfg.mqtt_port, "tls_ca": cfg.tls_ca or None,
-            "api_url": _console_url(cfg), "site": site or ""}
+            "mqtt_host": cfg.public_mqtt_host or cfg.mqtt_host, "mqtt_port": cfg.mqtt_port,
+            "tls_ca": cfg.tls_ca or None, "api_url": cfg.public_console_url or _console_url(cfg),
+            "site": site or ""}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(data, fh, indent=2)
@@ -635,11 +642,13 @@ def _register_extra_commands() -> None:
     from hr_console.cli_admin import register as register_admin
     from hr_console.cli_bench import bench
     from hr_console.cli_kiosk import kiosk, kiosk_enrol
+    from hr_console.cli_site import register as register_site
 
     register_admin(main)
     main.add_command(kiosk)
     main.add_command(kiosk_enrol)
     main.add_command(bench)
+    register_site(main)
 
 
 _register_extra_commands()

@@ -51,6 +51,14 @@ class Settings:
     # X-Forwarded-For / -Proto / -Host hops to believe. 0: none, the forwarded headers are
     # ignored (anyone can send them), so limits and the audit log see the socket's address.
     trusted_proxies: int = 0
+    # What terminals are told, apart from where the relays reach the broker (``mqtt_host``,
+    # the loopback listener on ``relay_port``): the broker's name or address as terminals
+    # reach it, given at enrolment (empty: the name the terminal used to reach the console,
+    # or mqtt_host when the broker listens on loopback only), and the console's address
+    # written into a terminal's config by ``terminal add`` (empty: this machine's console
+    # port). docs/deploy.md, "Settings".
+    public_mqtt_host: str = ""
+    public_console_url: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     # Each server account's own broker password (never shared: one leaked relay password
     # opens one least-privileged account). Only from relais.toml, never flags or variables.
@@ -89,7 +97,29 @@ _INT_FIELDS = {"mqtt_port", "relay_port", "console_port", "trusted_proxies"}
 _STORED = [f.name for f in fields(Settings) if f.name not in ("home", "extra", SERVER_PASSWORDS)]
 
 
+def _public(name: str, value: Any) -> str:
+    """A host name or address (``public_mqtt_host``) or an http(s) URL (``public_console_url``),
+    or a clear error naming what is expected."""
+    text = str(value).strip()
+    if not text:
+        return ""  # not set: enrolment and `terminal add` fall back (see Settings)
+    if name == "public_console_url":
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"setting public_console_url is the console's address as terminals "
+                             f"reach it, such as https://relais.usine.local, not {value!r}")
+        return text.rstrip("/")
+    if any(c in text for c in "/@ \t") or text.count(":") == 1:
+        raise ValueError(f"setting public_mqtt_host is the broker's name or address as terminals "
+                         f"reach it, such as relais.usine.local (the port is mqtt_port), not {value!r}")
+    return text.strip("[]")
+
+
 def _coerce(name: str, value: Any) -> Any:
+    if name in ("public_mqtt_host", "public_console_url"):
+        return _public(name, value)
     if name == "timezone":
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 

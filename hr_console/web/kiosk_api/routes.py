@@ -133,11 +133,13 @@ def _json_body() -> dict[str, Any]:
 
 
 def _public_mqtt_host(cfg: Any) -> str:
-    """Where a terminal reaches the broker: the configured public name, else the host it
-    used to reach this API when the broker listens beyond loopback."""
-    public = cfg.extra.get("public_mqtt_host") if isinstance(cfg.extra, dict) else None
-    if public:
-        return str(public)
+    """Where a terminal reaches the broker: the ``public_mqtt_host`` setting, else the host
+    it used to reach this API when the broker listens beyond loopback; ``mqtt_host`` (where
+    the relays reach the broker themselves) only when it listens on loopback.
+    (Homes that set ``public_mqtt_host`` in relais.toml before it was documented keep it:
+    the same key now loads into the setting.)"""
+    if cfg.public_mqtt_host:
+        return cfg.public_mqtt_host
     try:
         loopback = ipaddress.ip_address(cfg.mqtt_bind).is_loopback
     except ValueError:
