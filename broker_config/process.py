@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from broker_config.render import BrokerSettings
+from broker_config.render import BrokerSettings, read_pid
 
 _POLL = 0.05
 _TAIL_BYTES = 4000
@@ -51,13 +51,28 @@ def _tail(path: Path) -> str:
         return ""
 
 
-class BrokerProcess:
-    """One ``mosquitto -c conf`` child process. ``render`` the settings before ``start``."""
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent dies (Linux ``PR_SET_PDEATHSIG``),
+    so even a SIGKILLed ``relais broker`` never leaves a Mosquitto holding its ports."""
+    import ctypes
 
-    def __init__(self, settings: BrokerSettings, log_path: Path | None = None) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
+class BrokerProcess:
+    """One ``mosquitto -c conf`` child process. ``render`` the settings before ``start``.
+
+    ``tie_to_parent``: the broker gets SIGTERM when the thread that started it ends (only
+    for a process that starts it from its main thread and lives as long: ``relais broker``).
+    """
+
+    def __init__(self, settings: BrokerSettings, log_path: Path | None = None, *,
+                 tie_to_parent: bool = False) -> None:
         self.settings = settings
         # Mosquitto's stdout/stderr: config errors are printed there before its own log opens.
         self.log_path = log_path if log_path is not None else settings.directory / "mosquitto.out"
+        self.tie_to_parent = tie_to_parent
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -76,15 +91,34 @@ class BrokerProcess:
                 parts.append(f"--- {path} (tail) ---\n{tail}")
         return RuntimeError("\n".join(parts))
 
-    def start(self, timeout: float = 10.0) -> None:
-        """Spawn the broker and return once both listeners accept TCP connections.
+    def _keep_pid_file(self, text: bytes | None) -> None:
+        """A broker that failed to start removes the pid file on its way out, even when it
+        named another broker still running: put it back, or add/revoke could no longer reload."""
+        if text is None or self.settings.pid_path.exists():
+            return
+        with contextlib.suppress(OSError):
+            self.settings.pid_path.write_bytes(text)
+        if read_pid(self.settings) is None:
+            with contextlib.suppress(OSError):
+                self.settings.pid_path.unlink()
 
-        Raises RuntimeError with the broker's log tail if it exits or is not ready in time.
+    def start(self, timeout: float = 10.0) -> None:
+        """Spawn the broker and return once it accepts connections.
+
+        Raises RuntimeError with the broker's log tail if it exits or is not ready in time,
+        and refuses at once (one line) when this home's broker already runs.
         """
         if self.running:
             raise RuntimeError("broker already running")
         if not self.settings.conf_path.is_file():
             raise RuntimeError(f"no broker configuration at {self.settings.conf_path}: render it")
+        other = read_pid(self.settings)
+        if other is not None:
+            raise RuntimeError(f"the broker of {self.settings.directory} already runs (pid {other})")
+        try:
+            pid_text: bytes | None = self.settings.pid_path.read_bytes()
+        except OSError:
+            pid_text = None
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as out:
             self._proc = subprocess.Popen(
@@ -95,24 +129,21 @@ class BrokerProcess:
                 cwd=self.settings.directory,
                 # Its own session: a Ctrl-C meant for `relais up` is handled there, in order.
                 start_new_session=True,
+                preexec_fn=_die_with_parent if self.tie_to_parent else None,  # noqa: PLW1509
             )
-        # The terminal listener may be bound to a wildcard or another interface: probe it on
-        # loopback when it is a wildcard, else on its own address.
-        terminal_host = self.settings.terminal_bind
-        if terminal_host in ("0.0.0.0", "::", ""):
-            terminal_host = "127.0.0.1"
-        targets = [("127.0.0.1", self.settings.relay_port), (terminal_host, self.settings.terminal_port)]
+        # Mosquitto opens its listeners in the conf's order, the relay's plain loopback one
+        # last (render_conf): once it accepts, every listener is open. Probing the terminals'
+        # listener instead would make a TLS one log "unexpected eof" at every start.
         deadline = time.monotonic() + timeout
-        while targets:
+        while not _accepts("127.0.0.1", self.settings.relay_port):
             if self._proc.poll() is not None:
                 code = self._proc.returncode
                 self._proc = None
+                self._keep_pid_file(pid_text)
                 raise self._failure(f"exited with status {code} while starting")
-            if _accepts(*targets[0]):
-                targets.pop(0)
-                continue
             if time.monotonic() > deadline:
                 self.kill()
+                self._keep_pid_file(pid_text)
                 raise self._failure(f"did not accept connections within {timeout:g}s")
             time.sleep(_POLL)
 

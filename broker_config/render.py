@@ -12,6 +12,7 @@ import getpass
 import os
 import re
 import signal
+import socket
 import tempfile
 import time
 from collections.abc import Iterable
@@ -202,19 +203,22 @@ def render_conf(settings: BrokerSettings) -> str:
         "# Listener options below: use_username_as_clientid is one of them, and set before any",
         "# listener it would open a default listener on 1883.",
         "",
-        "# Relay and console: loopback only.",
-        f"listener {settings.relay_port} 127.0.0.1",
-        "# Identity is the username: a client cannot pick another terminal's client id.",
-        "use_username_as_clientid true",
-        "",
-        "# Terminals.",
+        "# Terminals. Listeners open in this order, so the relay's (last) accepting means",
+        "# this one is open too: readiness is probed there, never with a half TLS handshake.",
         f"listener {settings.terminal_port} {settings.terminal_bind}",
+        "# Identity is the username: a client cannot pick another terminal's client id.",
         "use_username_as_clientid true",
     ]
     if settings.tls_cert is not None and settings.tls_key is not None:
         lines += [f"certfile {settings.tls_cert}", f"keyfile {settings.tls_key}"]
         if settings.tls_ca is not None:
             lines.append(f"cafile {settings.tls_ca}")
+    lines += [
+        "",
+        "# Relay and console: loopback only.",
+        f"listener {settings.relay_port} 127.0.0.1",
+        "use_username_as_clientid true",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -369,6 +373,11 @@ def read_pid(settings: BrokerSettings) -> int | None:
 
 
 _RELOAD_MARK = b"Reloading config."
+_RELOAD_WAIT = 5.0
+
+
+class ReloadError(RuntimeError):
+    """A running broker was told to reload and did not take the new files (one line: why)."""
 
 
 def _log_size(path: Path) -> int:
@@ -378,38 +387,79 @@ def _log_size(path: Path) -> int:
         return 0
 
 
-def _await_log_mark(path: Path, offset: int, pid: int, timeout: float) -> bool:
-    """Wait until the broker logs the reload mark past ``offset`` (or dies, or time runs out)."""
+def _log_since(path: Path, offset: int) -> bytes:
+    try:
+        with path.open("rb") as f:
+            if f.seek(0, os.SEEK_END) < offset:
+                offset = 0  # log truncated or replaced meanwhile
+            f.seek(offset)
+            return f.read()
+    except OSError:
+        return b""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def _await_log(path: Path, offset: int, pid: int, needle: bytes, timeout: float) -> bytes | None:
+    """The log past ``offset`` once it holds ``needle``; None if the broker dies or time runs out."""
     deadline = time.monotonic() + timeout
     while True:
-        try:
-            with path.open("rb") as f:
-                if f.seek(0, os.SEEK_END) < offset:
-                    offset = 0  # log truncated or replaced meanwhile
-                f.seek(offset)
-                if _RELOAD_MARK in f.read():
-                    return True
-        except OSError:
-            pass
-        if time.monotonic() >= deadline:
-            return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            pass
+        text = _log_since(path, offset)
+        if needle in text:
+            return text
+        if time.monotonic() >= deadline or not _alive(pid):
+            return None
         time.sleep(0.01)
 
 
-def reload(settings: BrokerSettings, *, wait: float = 5.0) -> bool:
+def _await_log_mark(path: Path, offset: int, pid: int, timeout: float) -> bool:
+    """Wait until the broker logs the reload mark past ``offset`` (or dies, or time runs out)."""
+    return _await_log(path, offset, pid, _RELOAD_MARK, timeout) is not None
+
+
+def _reload_errors(settings: BrokerSettings, offset: int, pid: int, timeout: float) -> list[str]:
+    """The errors Mosquitto logged while reloading (an unreadable password file, an entry it
+    removed...). It reloads everything in one go before it serves another socket, so a
+    connection opened now is logged after the last of them: that line is the end mark."""
+    try:
+        probe = socket.create_connection(("127.0.0.1", settings.relay_port), timeout=timeout)
+    except OSError:
+        probe = None
+    try:
+        if probe is not None:
+            port = probe.getsockname()[1]
+            _await_log(settings.log_path, offset, pid, f"127.0.0.1:{port} ".encode(), timeout)
+        text = _log_since(settings.log_path, offset).decode("utf-8", "replace")
+    finally:
+        if probe is not None:
+            probe.close()
+    errors = []
+    for line in text.splitlines():
+        message = line.split(": ", 1)[1] if re.match(r"^\S+: ", line) else line
+        if message.startswith("Error"):
+            errors.append(message.removeprefix("Error: ").strip())
+    return errors
+
+
+def reload(settings: BrokerSettings, *, wait: float = _RELOAD_WAIT) -> bool:
     """SIGHUP the broker whose pid is in ``pid_path``; False if none is running.
 
     Mosquitto then rereads the password file and the ACL and disconnects clients whose
     credentials are gone or changed (listeners are not reloaded). The signal is handled on the
     broker's next loop iteration, which logs "Reloading config." and then applies everything
     before it touches another socket; so we wait (up to ``wait`` seconds, 0 = don't) for that
-    line: a client connecting after this returns meets the new credentials.
+    line: a client connecting after this returns meets the new credentials. Mosquitto never
+    refuses a reload, it logs an error and keeps going without the entries (or the whole
+    password file: every login then fails), so the errors it logged raise ``ReloadError``,
+    as does a broker that cannot be signalled or never reloads.
     """
     pid = read_pid(settings)
     if pid is None:
@@ -419,6 +469,18 @@ def reload(settings: BrokerSettings, *, wait: float = 5.0) -> bool:
         os.kill(pid, signal.SIGHUP)
     except ProcessLookupError:
         return False
-    if wait > 0:
-        _await_log_mark(settings.log_path, offset, pid, wait)
+    except PermissionError:
+        raise ReloadError(
+            f"cannot tell the broker (pid {pid}) to reload: it runs as another user; "
+            f"restart it as the owner of {settings.directory}") from None
+    if wait <= 0:
+        return True
+    if not _await_log_mark(settings.log_path, offset, pid, wait):
+        state = "stopped" if not _alive(pid) else f"did not reload within {wait:g} s"
+        raise ReloadError(f"the broker (pid {pid}) {state}; see {settings.log_path}")
+    errors = _reload_errors(settings, offset, pid, wait)
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ReloadError(f"the broker did not take its new files: {errors[0]}{more}; "
+                          f"see {settings.log_path}")
     return True

@@ -34,10 +34,16 @@ class Ctx:
 
     @property
     def cfg(self) -> Settings:
+        """The home's settings, read once; from here on this process acts as the home's
+        owner (``cli_owner``), so every command, whoever runs it, leaves only files the
+        services can read."""
         if self._cfg is None:
+            from hr_console.cli_owner import WrongUser, act_as_owner, home_of
+
             try:
+                act_as_owner(home_of(self.home))
                 self._cfg = config_mod.load(self.home, **self.flags)
-            except ValueError as exc:
+            except (ValueError, WrongUser) as exc:
                 raise click.ClickException(str(exc)) from None
         return self._cfg
 
@@ -64,7 +70,20 @@ def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(message)
 
 
-@click.group()
+class _Main(click.Group):
+    """A broker that did not take its new files is one line and a non-zero exit, from any
+    command (they all reach it through ``services.broker.apply``)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from broker_config.render import ReloadError
+
+        try:
+            return super().invoke(ctx)
+        except ReloadError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Main)
 @click.option("--home", envvar="RELAIS_HOME", default=None,
               help="Data directory (default ./var, or RELAIS_HOME).")
 @click.option("--mqtt-port", type=int, default=None, help="The terminals' MQTT port.")
@@ -453,7 +472,8 @@ def _broker_process(cfg: Settings):  # noqa: ANN202
             broker.apply(s, cfg)
     finally:
         store.dispose()
-    return BrokerProcess(broker.broker_settings(cfg))
+    # Tied to this process: whatever ends it, even SIGKILL, Mosquitto does not outlive it.
+    return BrokerProcess(broker.broker_settings(cfg), tie_to_parent=True)
 
 
 def _started_broker(cfg: Settings):  # noqa: ANN202
@@ -480,20 +500,50 @@ def obj_store(cfg: Settings):  # noqa: ANN201
     return Store(cfg.database_url)
 
 
+def _rerender(cfg: Settings) -> None:
+    """Render the broker files from the database again and have the running broker take
+    them (what ``systemctl reload`` asks of ``relais broker``); one line if it could not."""
+    from broker_config.render import ReloadError
+    from hr_console.services import broker as broker_svc
+
+    store = obj_store(cfg)
+    try:
+        with store.session() as s:
+            broker_svc.apply(s, cfg)
+        click.echo("broker: configuration reloaded")
+    except (ReloadError, OSError, ValueError) as exc:
+        click.echo(f"broker: reload failed: {exc}", err=True)
+    finally:
+        store.dispose()
+        sys.stdout.flush()
+
+
 @main.command()
 @click.pass_obj
 def broker(obj: Ctx) -> None:
-    """Run the Mosquitto broker of this home in the foreground."""
+    """Run the Mosquitto broker of this home in the foreground. SIGHUP renders its files
+    from the database again and reloads it; SIGTERM and SIGINT stop it."""
     cfg = obj.ready_cfg()
-    stop = threading.Event()
+    stop, hup = threading.Event(), threading.Event()
     _stop_on_signals(stop)
+
+    def on_hup(_sig, _frame) -> None:  # noqa: ANN001 - the work is done in the loop below
+        hup.set()
+
+    signal.signal(signal.SIGHUP, on_hup)
     proc = _started_broker(cfg)
-    click.echo(f"broker: terminals on {cfg.mqtt_bind}:{cfg.mqtt_port}, "
-               f"relay on 127.0.0.1:{cfg.relay_port}")
-    while not stop.wait(0.5):
-        if not proc.running:
-            raise click.ClickException("the broker stopped; see " + str(cfg.broker_dir))
-    proc.stop()
+    try:
+        click.echo(f"broker: terminals on {cfg.mqtt_bind}:{cfg.mqtt_port}, "
+                   f"relay on 127.0.0.1:{cfg.relay_port}")
+        sys.stdout.flush()
+        while not stop.wait(0.2):
+            if hup.is_set():
+                hup.clear()
+                _rerender(cfg)
+            if not proc.running:
+                raise click.ClickException("the broker stopped; see " + str(cfg.broker_dir))
+    finally:
+        proc.stop()
 
 
 @main.command()

@@ -11,7 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broker_config.passwords import hash_password
-from broker_config.render import RELAY_GRANTS, Account, BrokerSettings, Grant, reload, render
+from broker_config.render import (  # noqa: F401 - ReloadError is part of apply's contract
+    RELAY_GRANTS,
+    Account,
+    BrokerSettings,
+    Grant,
+    ReloadError,
+    reload,
+    render,
+)
 from hr_console.config import RELAY_INSTANCES, Settings
 from hr_console.store.models import Terminal
 from relais_wire import topics
@@ -24,6 +32,18 @@ BENCH_TERMINAL = "bench-raw"
 BENCH_GRANTS: tuple[Grant, ...] = (("read", topics.uplink(BENCH_TERMINAL)),)
 
 
+def home_owner(cfg: Settings) -> str | None:
+    """The name of the account that owns the home (None: no home yet, or a uid without a
+    name). The services run as that account, so the broker's ``user`` is it, never the
+    account (root) that happened to run an admin command."""
+    import pwd
+
+    try:
+        return pwd.getpwuid(cfg.home.stat().st_uid).pw_name
+    except (OSError, KeyError):
+        return None
+
+
 def broker_settings(cfg: Settings) -> BrokerSettings:
     from pathlib import Path
 
@@ -33,6 +53,7 @@ def broker_settings(cfg: Settings) -> BrokerSettings:
         tls_cert=Path(cfg.tls_cert) if cfg.tls_cert else None,
         tls_key=Path(cfg.tls_key) if cfg.tls_key else None,
         tls_ca=Path(cfg.tls_ca) if cfg.tls_ca else None,
+        run_as_user=home_owner(cfg),
     )
 
 
@@ -62,7 +83,8 @@ def terminal_accounts(session: Session) -> list[Account]:
 
 def apply(session: Session, cfg: Settings, settings: BrokerSettings | None = None) -> bool:
     """Render the broker files from the database and reload a running broker.
-    Returns True when a running broker was told to reload."""
+    Returns True when a running broker reloaded them; raises ``ReloadError`` (one line: why)
+    when it was told to and did not take them."""
     settings = settings or broker_settings(cfg)
     render(settings, server_accounts(cfg), terminal_accounts(session))
     return reload(settings)

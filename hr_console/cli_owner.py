@@ -1,0 +1,89 @@
+"""Who a ``relais`` command runs as: the owner of the home, whoever typed it.
+
+The services (broker, relay, console) run as the account that owns the home, and every file
+there is private to it (0600/0700). A command run as root that wrote into the home would leave
+root-owned files those services cannot read (docs/deploy.md's guide runs admin commands as
+root), and one run as a third account could not write at all. So, before anything in the home
+is touched (the SQLite file included), ``act_as_owner``:
+
+- as the owner: nothing to do;
+- as root, on a home owned by another account: gives back to the owner whatever an earlier
+  version left there as root, then drops to the owner for good (groups, gid, uid);
+- as anyone else: refuses in one line.
+
+A home that does not exist yet is made by whoever runs ``init`` (create the directory for the
+service account first, as the guide does, and root's ``init`` fills it as that account).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+from pathlib import Path
+
+
+class WrongUser(Exception):
+    """This account may not work on the home (the message says who may)."""
+
+
+def _name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _give_back(home: Path, uid: int, gid: int) -> None:
+    """Hand the owner what root left in the home (never following a symlink out of it)."""
+    paths = [home]
+    for root, dirs, files in os.walk(home):  # os.walk does not follow symlinks
+        paths += [Path(root) / name for name in dirs + files]
+    for path in paths:
+        try:
+            if path.lstat().st_uid != uid:
+                os.lchown(path, uid, gid)
+        except FileNotFoundError:
+            pass
+
+
+def _become(uid: int, gid: int) -> None:
+    """Drop root for the owner's identity; there is no way back for this process."""
+    try:
+        entry = pwd.getpwuid(uid)
+    except KeyError:
+        os.setgroups([])
+    else:
+        gid = entry.pw_gid
+        os.initgroups(entry.pw_name, gid)
+        os.environ.update(HOME=entry.pw_dir, USER=entry.pw_name, LOGNAME=entry.pw_name)
+    os.setgid(gid)
+    os.setuid(uid)
+
+
+def home_of(home: str | None) -> Path:
+    """The home a command works on: the same rule as ``config.load`` (flag, ``RELAIS_HOME``,
+    ``./var``), needed before the settings can be read."""
+    return Path(home or os.environ.get("RELAIS_HOME") or "var").resolve()
+
+
+def act_as_owner(home: Path) -> None:
+    """Make this process the home's owner, or raise ``WrongUser``. Called before the
+    settings are read: they are private to the owner too."""
+    try:
+        st = home.stat()
+    except FileNotFoundError:
+        return
+    euid = os.geteuid()
+    if euid == st.st_uid:
+        return
+    owner = _name(st.st_uid)
+    if euid != 0:
+        raise WrongUser(
+            f"{home} belongs to {owner}: run relais as {owner} "
+            f"(sudo -u {owner} relais --home {home} ...) or as root")
+    try:
+        gid = pwd.getpwuid(st.st_uid).pw_gid
+    except KeyError:
+        gid = st.st_gid
+    _give_back(home, st.st_uid, gid)
+    _become(st.st_uid, gid)
