@@ -51,6 +51,8 @@ def kiosk(obj: Any, terminal: str | None, config_file: str | None, size: str | N
         from hr_console.cli import _console_url
 
         overrides["api_url"] = _console_url(obj.cfg)  # the console of this very home
+    if terminal:  # a kiosk of this home shows this home's time zone, as enrolment gives it
+        overrides["timezone"] = obj.cfg.timezone
     try:
         if terminal:
             cfg = kiosk_config.for_terminal(obj.cfg.home, terminal, **overrides)

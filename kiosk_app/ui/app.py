@@ -17,6 +17,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
+from kiosk_app import sitetime
 from kiosk_app.config import KioskConfig
 from kiosk_app.ui.controller import Kiosk
 from kiosk_app.ui.i18n import tr
@@ -51,6 +52,7 @@ class KioskApp(App):
     def __init__(self, config: KioskConfig, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.cfg = config
+        sitetime.use(config.timezone)  # the clock and message times read the site's time
         self.title = f"Relais — {config.terminal}"
         self.sm: ScreenManager | None = None
         self._awaiting_sync = False

@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from kiosk_app import sitetime
+
 # States of a message this person sent, in the order they can move forward. A late or
 # repeated report never moves a message back (a "delivered" after a "read" is ignored).
 _RANK = {"outbox": 0, "accepted": 1, "held": 1, "approved": 2, "delivered": 3, "read": 4}
@@ -48,7 +50,7 @@ class Message:
 
     @property
     def when(self) -> dt.datetime:
-        return dt.datetime.fromtimestamp(self.ts)
+        return sitetime.from_timestamp(self.ts)  # the site's wall time
 
     def preview(self) -> str:
         if self.kind == "text":

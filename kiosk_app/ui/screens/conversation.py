@@ -10,6 +10,7 @@ from kivy.metrics import dp
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.widget import Widget
 
+from kiosk_app import sitetime
 from kiosk_app.ui import theme
 from kiosk_app.ui.i18n import N_, tr
 from kiosk_app.ui.screens.base import KioskScreen
@@ -135,7 +136,7 @@ class ConversationScreen(KioskScreen):
             view = DrawingView(size_hint_y=None, height=dp(150))
             view.drawing = msg.drawing
             bubble.add_widget(view)
-        meta = KLabel(text=tr.stamp(msg.when), font_size=dp(theme.FONT_SMALL),
+        meta = KLabel(text=tr.stamp(msg.when, sitetime.now()), font_size=dp(theme.FONT_SMALL),
                       color=theme.TEXT_MUTED, halign="right" if msg.mine else "left")
         bubble.add_widget(meta)
         state = StateLine(pos_hint={"right": 1})

@@ -9,6 +9,7 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 
+from kiosk_app import sitetime
 from kiosk_app.ui.i18n import tr
 from kiosk_app.ui.screens.base import KioskScreen
 from kiosk_app.ui.session import Conversation, Message
@@ -54,8 +55,9 @@ class HomeScreen(KioskScreen):
 
     def _row(self, conv: Conversation) -> ConversationRow:
         last = conv.last
+        stamp = tr.stamp(last.when, sitetime.now()) if last else ""
         row = ConversationRow(contact_id=conv.contact.id, name=conv.contact.name or "?",
-                              preview=preview(last), stamp=tr.stamp(last.when) if last else "",
+                              preview=preview(last), stamp=stamp,
                               unread=conv.unread, hr=conv.contact.hr)
         row.bind(on_release=lambda r: self.nav.go("conversation", contact_id=r.contact_id))
         return row

@@ -7,7 +7,6 @@ marked, as many as fit under the invitation; nothing at all without a kiosk API.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from kivy.clock import Clock
@@ -15,6 +14,7 @@ from kivy.metrics import dp
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
+from kiosk_app import sitetime
 from kiosk_app.ui.i18n import N_, tr
 from kiosk_app.ui.screens.base import KioskScreen
 
@@ -92,7 +92,7 @@ class IdleScreen(KioskScreen):
         return tr.ngettext("+ {n} more notice", "+ {n} more notices", hidden).format(n=hidden)
 
     def _tick(self, _dt: float) -> None:
-        now = dt.datetime.now()
+        now = sitetime.now()  # the site's time, as the console shows it
         self.clock = tr.time(now)
         today = tr.date(now)
         self.today = today[:1].upper() + today[1:]  # "Lundi 23 novembre", "Monday 23 November"

@@ -8,6 +8,7 @@ from typing import Any
 from kivy.clock import Clock
 from kivy.properties import StringProperty
 
+from kiosk_app import sitetime
 from kiosk_app.ui.i18n import tr
 from kiosk_app.ui.screens.base import KioskScreen
 
@@ -15,16 +16,15 @@ BACK_AFTER_S = 20
 
 
 def local_time(iso: str | None) -> dt.datetime | None:
-    """The relay sends UTC without an offset (its database's convention)."""
+    """The relay sends UTC without an offset (its database's convention); shown as the
+    site's wall time."""
     if not iso:
         return None
     try:
         when = dt.datetime.fromisoformat(iso)
     except ValueError:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when.astimezone().replace(tzinfo=None)
+    return sitetime.local(when)  # naive: UTC
 
 
 class LockedScreen(KioskScreen):
