@@ -690,11 +690,13 @@ def _close_kiosks(procs: list) -> None:
 def _register_extra_commands() -> None:
     """Commands kept in their own modules so this file stays about the backbone."""
     from hr_console.cli_admin import register as register_admin
+    from hr_console.cli_backup import register as register_backup
     from hr_console.cli_bench import bench
     from hr_console.cli_kiosk import kiosk, kiosk_enrol
     from hr_console.cli_site import register as register_site
 
     register_admin(main)
+    register_backup(main)
     main.add_command(kiosk)
     main.add_command(kiosk_enrol)
     main.add_command(bench)

@@ -164,7 +164,26 @@ def load(home: str | Path | None = None, **flags: Any) -> Settings:
         if value is not None and name in _STORED:
             values[name] = value
     values = {k: _coerce(k, v) for k, v in values.items()}
+    values.update({k: _from_home(home_path, values[k]) for k in TLS_FIELDS if values.get(k)})
     return Settings(home=home_path, extra=extra, server_passwords=passwords, **values)
+
+
+TLS_FIELDS = ("tls_cert", "tls_key", "tls_ca")
+
+
+def _from_home(home: Path, value: str) -> str:
+    """A relative TLS path is relative to the home (how ``save`` writes one inside it), so
+    a restored or moved home uses its own files; an absolute one (homes made before, or a
+    company CA elsewhere) is kept."""
+    return value if os.path.isabs(value) else str(home / value)
+
+
+def _in_home(home: Path, value: str) -> str:
+    """The inverse of ``_from_home``: a path inside the home is written relative to it."""
+    try:
+        return str(Path(value).relative_to(home))
+    except ValueError:
+        return value
 
 
 def _server_passwords(stored: dict[str, Any], path: Path) -> dict[str, str]:
@@ -207,6 +226,7 @@ def save(settings: Settings) -> None:
     settings.home.mkdir(parents=True, exist_ok=True)
     data = {name: getattr(settings, name) for name in _STORED}
     data = {k: v for k, v in data.items() if v not in ("", None)}
+    data.update({k: _in_home(settings.home, data[k]) for k in TLS_FIELDS if k in data})
     if data.get("db_url", "") == "":
         data.pop("db_url", None)
     data.update(settings.extra)
