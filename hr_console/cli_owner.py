@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import stat
 from pathlib import Path
 
 
@@ -34,16 +35,29 @@ def _name(uid: int) -> str:
 
 
 def _give_back(home: Path, uid: int, gid: int) -> None:
-    """Hand the owner what root left in the home (never following a symlink out of it)."""
-    paths = [home]
-    for root, dirs, files in os.walk(home):  # os.walk does not follow symlinks
-        paths += [Path(root) / name for name in dirs + files]
-    for path in paths:
+    """Hand the owner what root left in the home. Root works in a directory the owner
+    controls, so every step goes through file descriptors (``os.fwalk``, ``O_NOFOLLOW``) and
+    only directories and singly linked regular files are changed: a symlink or hard link
+    swapped in by the owner never makes root give away a file outside the home."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+    def give(name: str, dir_fd: int | None) -> None:
         try:
-            if path.lstat().st_uid != uid:
-                os.lchown(path, uid, gid)
-        except FileNotFoundError:
-            pass
+            fd = os.open(name, flags, dir_fd=dir_fd)
+        except OSError:
+            return  # a symlink, a socket, gone meanwhile: nothing of ours to give
+        try:
+            st = os.fstat(fd)
+            if st.st_uid != uid and (stat.S_ISDIR(st.st_mode)
+                                     or (stat.S_ISREG(st.st_mode) and st.st_nlink == 1)):
+                os.fchown(fd, uid, gid)
+        finally:
+            os.close(fd)
+
+    give(str(home), None)
+    for _root, dirs, files, dir_fd in os.fwalk(home, follow_symlinks=False):
+        for name in dirs + files:
+            give(name, dir_fd)
 
 
 def _become(uid: int, gid: int) -> None:

@@ -153,15 +153,27 @@ def test_root_commands_leave_the_home_to_its_owner_and_the_broker_takes_them(
     assert running_broker.poll() is None
 
 
-def test_root_gives_back_what_an_earlier_version_left_as_root(home: Path, owner: str) -> None:
+def test_root_gives_back_what_an_earlier_version_left_as_root(
+        home: Path, owner: str, tmp_path: Path) -> None:
     """A home already broken by a root run (root-owned 0600 broker files and kiosks/) is
-    repaired by the next command instead of staying unreadable for the services."""
+    repaired by the next command instead of staying unreadable for the services; links the
+    owner planted there never make root give away a file outside the home."""
     (home / "kiosks").mkdir()
     for path in (home / "kiosks", load(home).broker_dir / "passwd"):
         os.chown(path, 0, 0)
+    outside = [tmp_path / "shadow-a", tmp_path / "shadow-b"]
+    for path in outside:
+        path.write_text("root's\n")
+    (home / "kiosks" / "evil-symlink").symlink_to(outside[0])
+    os.link(outside[1], home / "evil-hardlink")
+    os.symlink(tmp_path, home / "evil-dir")
+
     result = relais(home, "demo-data", "--password", "Demo-password-123")
     assert result.returncode == 0, result.stderr
-    assert _strangers(home, pwd.getpwnam(owner).pw_uid) == []
+    planted = {str(home / "kiosks" / "evil-symlink"), str(home / "evil-hardlink"),
+               str(home / "evil-dir")}
+    assert set(_strangers(home, pwd.getpwnam(owner).pw_uid)) == planted
+    assert all(path.stat().st_uid == 0 for path in [*outside, tmp_path])
 
 
 def test_another_account_is_refused_in_one_line_and_nothing_changes(
