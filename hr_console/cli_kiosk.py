@@ -93,8 +93,9 @@ def _fix(code: str, url: str, ca_file: str | None, fingerprint: str | None) -> s
             return (f"{ca_file} is not the CA that signed it: give the server's HOME/tls/ca.pem, "
                     f"or --ca-fingerprint with the fingerprint shown next to the code")
         if fingerprint:
-            return ("the console's HTTPS certificate is not signed by the site's CA: put "
-                    "HOME/tls/server.pem in nginx (or give --ca FILE with the CA that signed it)")
+            return ("the console's HTTPS certificate is not signed by the site's CA: nginx must "
+                    "use HOME/tls/server.pem (if it does, this address is not your console: do "
+                    "not enrol)")
         return ("give --ca-fingerprint SHA256 with the CA fingerprint shown next to the code "
                 "(or --ca FILE with the server's HOME/tls/ca.pem)")
     fixes = {

@@ -168,7 +168,7 @@ def check_enrol_url(base_url: str) -> None:
         "insecure_url",
         f"refusing to enrol over {parts.scheme or 'an unknown scheme'}:// (the answer carries "
         f"the terminal's password and the CA it will trust): use the console's https:// "
-        f"address, with --ca FILE if its certificate comes from your own CA")
+        f"address, with --ca-fingerprint as the console shows it next to the code")
 
 
 FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")

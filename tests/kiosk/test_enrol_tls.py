@@ -126,7 +126,7 @@ def test_an_impostor_in_the_middle_reads_no_code(site: Site, tmp_path: Path) -> 
     with tls_front(site.http_url, str(fake.cert), str(fake.key), seen=seen) as port:
         line = refused(enrol(f"https://localhost:{port}", code, "--out", str(out),
                              "--ca-fingerprint", site.fingerprint), "not trusted")
-    assert "server.pem in nginx" in line
+    assert "nginx must use HOME/tls/server.pem" in line and "do not enrol" in line
     assert b"/enrol" not in b"".join(seen) and code.encode() not in b"".join(seen)
     still_valid(site, code, out)
 
@@ -158,7 +158,7 @@ def test_addresses_that_do_not_reach_the_console(site: Site, tmp_path: Path) -> 
     refused(enrol("https://relais.invalid", code, "--out", str(out)),
             "the name relais.invalid cannot be resolved", "IP address")
     refused(enrol(f"http://10.0.20.5:{port}", code, "--out", str(out)),
-            "refusing to enrol over http://")
+            "refusing to enrol over http://", "--ca-fingerprint")
     still_valid(site, code, out)
 
 

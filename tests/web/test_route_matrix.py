@@ -69,6 +69,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("auth.language", "POST"): _r(*ROLES),
     # kiosk API: HTTP Basic as a terminal, never a console session
     ("kiosk_api.enrol", "POST"): KIOSK,
+    ("kiosk_api.ca_certificate", "GET"): KIOSK,  # public: the CA checked by its fingerprint
     ("kiosk_api.history", "GET"): KIOSK,
     ("kiosk_api.media", "GET"): KIOSK,
     ("kiosk_api.notice_list", "GET"): KIOSK,
