@@ -500,12 +500,18 @@ def obj_store(cfg: Settings):  # noqa: ANN201
     return Store(cfg.database_url)
 
 
-def _rerender(cfg: Settings) -> None:
-    """Render the broker files from the database again and have the running broker take
-    them (what ``systemctl reload`` asks of ``relais broker``); one line if it could not."""
+def _rerender(obj: Ctx) -> None:
+    """Read relais.toml again, render the broker files from the database and have the
+    running broker take them (what ``systemctl reload`` asks of ``relais broker``); one
+    line if it could not. Listeners (ports, TLS files) change only with a restart."""
     from broker_config.render import ReloadError
     from hr_console.services import broker as broker_svc
 
+    try:
+        cfg = config_mod.load(obj.cfg.home, **obj.flags)
+    except ValueError as exc:
+        click.echo(f"broker: reload failed: {exc}", err=True)
+        return
     store = obj_store(cfg)
     try:
         with store.session() as s:
@@ -539,7 +545,7 @@ def broker(obj: Ctx) -> None:
         while not stop.wait(0.2):
             if hup.is_set():
                 hup.clear()
-                _rerender(cfg)
+                _rerender(obj)
             if not proc.running:
                 raise click.ClickException("the broker stopped; see " + str(cfg.broker_dir))
     finally:

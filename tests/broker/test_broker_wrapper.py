@@ -184,3 +184,26 @@ def test_reload_raises_the_brokers_own_error_when_it_drops_the_password_file(
             reload(settings)
     finally:
         process.stop()
+
+
+def test_a_sighup_the_broker_refuses_says_why_and_keeps_it_running(
+        home: Path, wrapper: subprocess.Popen[str]) -> None:
+    from sqlalchemy import update
+
+    from hr_console.store.db import Store
+    from hr_console.store.models import Terminal
+
+    store = Store(load(home).database_url)
+    try:
+        with store.session() as s:  # an entry Mosquitto drops (its salt is not 12 bytes)
+            s.execute(update(Terminal).where(Terminal.name == "kiosk-1")
+                      .values(password_hash=hash_password("x", salt=b"s" * 16)))
+    finally:
+        store.dispose()
+    mosquitto = _mosquitto_pid(home)
+    wrapper.send_signal(signal.SIGHUP)
+    assert wrapper.stderr is not None
+    line = next(x for x in iter(wrapper.stderr.readline, "") if x.startswith("broker:"))
+    assert line.startswith("broker: reload failed: the broker did not take its new files: ")
+    assert "kiosk-1" in line
+    assert wrapper.poll() is None and _mosquitto_pid(home) == mosquitto
