@@ -7,12 +7,13 @@ import datetime as dt
 import importlib
 from typing import Any
 
-from flask import Flask, redirect, render_template, request, url_for
+from flask import Flask, current_app, redirect, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from broker_config.render import ReloadError
 from hr_console.config import Settings
 from hr_console.store.db import Store
 from hr_console.web import i18n, security
@@ -89,6 +90,7 @@ def create_app(cfg: Settings, test_config: dict[str, Any] | None = None) -> Flas
 
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, _error_page)
+    app.register_error_handler(ReloadError, _broker_refused)
     return app
 
 
@@ -113,6 +115,15 @@ class _SchemeSessionInterface(SecureCookieSessionInterface):
         if request.blueprint == "kiosk_api":
             return False
         return super().should_set_cookie(app, session)
+
+
+def _broker_refused(err: ReloadError):  # noqa: ANN202
+    """A change whose broker files Mosquitto did not take (terminal added, renamed, rotated,
+    revoked): the transaction is rolled back, and the page says so instead of a bare 500."""
+    current_app.logger.error("broker refused a change: %s", err)
+    message = _("The broker did not take this change, so nothing was changed. Your "
+                "administrator finds why in the broker's log.")
+    return render_template("error.html", code=503, message=message), 503
 
 
 def _error_page(err):  # noqa: ANN001, ANN202

@@ -226,3 +226,36 @@ def test_revoked_terminal_is_dropped_and_cannot_reconnect(system) -> None:  # no
             assert not s.execute(select(Terminal.active).where(Terminal.id == t1)).scalar_one()
     finally:
         app.extensions["relais_store"].dispose()
+
+
+def test_a_change_the_broker_refuses_is_said_and_kept_nowhere(system) -> None:  # noqa: ANN001
+    """Mosquitto drops a password entry it cannot read (a salt of 16 bytes, which our format
+    check lets through) and logs why: adding a terminal then must not answer a bare 500 nor
+    keep a terminal the broker never took, and a kiosk enrolling gets a JSON 503."""
+    from sqlalchemy import update
+
+    from broker_config.passwords import hash_password
+    from hr_console.services import directory
+
+    app = create_app(system.cfg, {"TESTING": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
+    try:
+        with system.store.session() as s:
+            _, creds = directory.terminal(s, "quai-9", directory.site_by_name(s, "demo"))
+            s.execute(update(Terminal).where(Terminal.name == "kiosk-1")
+                      .values(password_hash=hash_password("x", salt=b"s" * 16)))
+        admin = app.test_client()
+        assert admin.post("/auth/login", data={"username": "admin", "password": DEMO_PASSWORD}
+                          ).status_code == 302
+        with system.store.session() as s:
+            site = s.execute(select(Site.id).where(Site.name == "demo")).scalar_one()
+        resp = admin.post("/terminals/new", data={"name": "quai-4", "site": str(site)})
+        assert resp.status_code == 503
+        assert "nothing was changed" in text(resp) or "rien n&#39;a été changé" in text(resp)
+        enrol = app.test_client().post("/api/kiosk/v1/enrol", json={"code": creds.enrol_code})
+        assert enrol.status_code == 503 and enrol.get_json()["code"] == "broker_unavailable"
+        with system.store.session() as s:
+            names = set(s.execute(select(Terminal.name)).scalars())
+            quai9 = s.execute(select(Terminal).where(Terminal.name == "quai-9")).scalar_one()
+            assert "quai-4" not in names and quai9.enrol_code_hash == code_hash(creds.enrol_code)
+    finally:
+        app.extensions["relais_store"].dispose()

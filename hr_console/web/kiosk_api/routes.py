@@ -13,6 +13,7 @@ from flask import Blueprint, Response, jsonify, request
 from flask_limiter.util import get_remote_address
 from sqlalchemy.orm import Session
 
+from broker_config.render import ReloadError
 from hr_console.services import conversations, enrolment, notices
 from hr_console.services.errors import ServiceError
 from hr_console.store.models import BadgeSession, Terminal
@@ -53,6 +54,14 @@ def _api_error(err: ApiError) -> Response:
 def _service_error(err: ServiceError) -> Response:
     out = {"field": err.detail["field"]} if err.detail.get("field") else {}
     return _error(400, err.code, err.message, **out)
+
+
+@bp.errorhandler(ReloadError)
+def _broker_refused(_err: ReloadError) -> Response:
+    """The broker did not take the enrolment's new password: nothing was kept (the code is
+    still valid), and the terminal is told to try again rather than given a bare 500."""
+    return _error(503, "broker_unavailable", "The server could not apply the new credentials: "
+                  "nothing changed, try again in a moment; if it persists, ask IT.")
 
 
 @bp.errorhandler(429)
