@@ -14,7 +14,7 @@ APT_SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[kiosk,dev]'
+	$(BIN)/pip install --quiet -e '.[server,kiosk,dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -66,6 +66,8 @@ class Ctx:
 
 
 def _fail(exc: Exception) -> click.ClickException:
+    if isinstance(exc, ModuleNotFoundError):
+        return _missing_extra(exc)
     message = getattr(exc, "message", None) or str(exc)
     return click.ClickException(message)
 
@@ -81,6 +83,25 @@ class _Main(click.Group):
             return super().invoke(ctx)
         except ReloadError as exc:
             raise click.ClickException(str(exc)) from None
+        except ModuleNotFoundError as exc:
+            raise _missing_extra(exc) from None
+
+
+# What each extra brings (pyproject.toml): a terminal installs relais[kiosk] and never gets the
+# server's stack, so a server command there says what to install instead of a traceback.
+_SERVER_MODULES = ("flask", "flask_", "sqlalchemy", "alembic", "psycopg", "waitress", "wtforms",
+                   "cryptography", "babel", "limits")
+
+
+def _missing_extra(exc: ModuleNotFoundError) -> click.ClickException:
+    """One line naming the extra that provides the module this command could not import."""
+    root = (exc.name or "").split(".")[0]
+    if root == "kivy":
+        return click.ClickException(f"the kiosk needs Kivy: pip install 'relais[kiosk]' ({exc})")
+    if root.startswith(_SERVER_MODULES):
+        return click.ClickException(f"this command runs on the server, which needs "
+                                    f"pip install 'relais[server]' ({exc})")
+    return click.ClickException(str(exc))
 
 
 @click.group(cls=_Main)
@@ -226,8 +247,11 @@ def _console_url(cfg: Settings) -> str:
 
 
 def _save_kiosk_config(cfg: Settings, creds: dict[str, str], site: str | None = None) -> Path:
-    """What a terminal's enrolment produces, kept for kiosks run from this home. ``site`` is
-    the name its idle screen shows (kept from the previous file when not given)."""
+    """What a terminal's enrolment produces, kept for the demo's kiosks run from this home
+    (``relais kiosk --terminal NAME``: ``make run``, the tests). Only the demo's terminals get
+    one: a real terminal's password is shown once and kept on the terminal alone, by
+    ``relais kiosk-enrol``. ``site`` is the name its idle screen shows (kept from the
+    previous file when not given)."""
     path = cfg.home / "kiosks" / creds["username"] / "config.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     if site is None and path.exists():
@@ -326,7 +350,7 @@ def terminal_add(obj: Ctx, name: str, site_name: str) -> None:
         raise _fail(exc) from None
     finally:
         store.dispose()
-    _save_kiosk_config(cfg, creds.as_json(), site=site_name)
+    # Shown once and written nowhere: the terminal keeps what `relais kiosk-enrol` gives it.
     from hr_console.cli_kiosk import enrol_hint
 
     click.echo(json.dumps(enrol_hint(cfg, creds.as_json())))
@@ -366,6 +390,13 @@ def terminal_revoke(obj: Ctx, name: str) -> None:
     click.echo(f"terminal {name} revoked ({ended} badge session(s) ended)")
 
 
+def _is_demo_kiosk(row: Any) -> bool:
+    """A terminal ``relais demo-data`` made, whose kiosk runs from this home's files."""
+    from hr_console.services import demo
+
+    return row.name in demo.TERMINALS and row.site is not None and row.site.name == demo.SITE_NAME
+
+
 @terminal.command("rotate")
 @click.argument("name")
 @click.pass_obj
@@ -373,8 +404,12 @@ def terminal_rotate(obj: Ctx, name: str) -> None:
     """New credentials for a terminal (the old password stops working); printed once."""
     from hr_console.services import terminals
 
-    cfg, creds = _terminal_change(obj, name, lambda s, row: terminals.rotate(s, row, actor="cli"))
-    _save_kiosk_config(cfg, creds.as_json())
+    cfg, (creds, demo_kiosk) = _terminal_change(
+        obj, name, lambda s, row: (terminals.rotate(s, row, actor="cli"), _is_demo_kiosk(row)))
+    if demo_kiosk:  # the demo's kiosk window keeps working with its new password
+        _save_kiosk_config(cfg, creds.as_json())
+    else:  # a file an earlier version wrote for it holds an old password: gone
+        (cfg.home / "kiosks" / name / "config.json").unlink(missing_ok=True)
     click.echo(json.dumps(creds.as_json()))
 
 

@@ -1,9 +1,10 @@
 """``relais kiosk``: run the touch app of a terminal.
 
-``--terminal NAME`` reads ``HOME/kiosks/NAME/config.json`` (written by ``relais terminal
-add`` and the demo data) and keeps the outbox beside it; ``--config FILE`` is how a real
-terminal runs, with the file its enrolment produced. Kivy is imported only here, when the
-command runs, so the rest of the CLI starts without it.
+``--terminal NAME`` reads ``HOME/kiosks/NAME/config.json`` (written for the demo's terminals
+only: a real terminal's password is shown once and kept nowhere on the server) and keeps the
+outbox beside it; ``--config FILE`` is how a real terminal runs, with the file its enrolment
+produced. Kivy is imported only here, when the command runs, and nothing of the server's stack
+is imported by this module, so a terminal installs ``relais[kiosk]`` alone.
 """
 
 from __future__ import annotations
@@ -60,10 +61,12 @@ def kiosk(obj: Any, terminal: str | None, config_file: str | None, size: str | N
             cfg = kiosk_config.load(config_file, **overrides)
     except kiosk_config.ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    try:
-        from kiosk_app.ui.launch import run
-    except ImportError as exc:
-        raise click.ClickException(f"the kiosk needs Kivy: pip install 'relais[kiosk]' ({exc})") from None
+    from importlib.util import find_spec
+
+    if find_spec("kivy") is None:  # imported late, by the app itself: say it before it starts
+        raise click.ClickException("the kiosk needs Kivy: pip install 'relais[kiosk]'")
+    from kiosk_app.ui.launch import run
+
     run(cfg)
 
 

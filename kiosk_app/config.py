@@ -134,6 +134,7 @@ def for_terminal(home: str | Path, terminal: str, **overrides: Any) -> KioskConf
         raise ConfigError(f"terminal: {exc}") from None
     path = Path(home) / "kiosks" / terminal / "config.json"
     if not path.exists():
-        raise ConfigError(f"terminal {terminal!r} is not enrolled in {home} (no {path}): "
-                          f"run `relais terminal add {terminal} --site SITE`")
+        raise ConfigError(f"terminal {terminal!r} has no kiosk configuration in {home} (only "
+                          f"the demo's terminals do): a real terminal runs `relais kiosk "
+                          f"--config FILE` after `relais kiosk-enrol`")
     return load(path, **overrides)

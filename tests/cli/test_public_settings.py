@@ -13,7 +13,7 @@ from hr_console import config as config_mod
 from tests.cli.test_cli import run
 
 
-def test_init_keeps_the_public_addresses_and_terminal_add_writes_them(tmp_path, db_url) -> None:  # noqa: ANN001
+def test_init_keeps_the_public_addresses_and_terminals_are_given_them(tmp_path, db_url) -> None:  # noqa: ANN001
     home = tmp_path / "home"
     result = run(home, "--db-url", db_url, "--mqtt-port", str(free_port()),
                  "--public-mqtt-host", "relais.usine.local",
@@ -26,19 +26,23 @@ def test_init_keeps_the_public_addresses_and_terminal_add_writes_them(tmp_path, 
     assert 'public_mqtt_host = "relais.usine.local"' in cfg.config_path.read_text()
 
     assert run(home, "site", "add", "usine").exit_code == 0
-    assert run(home, "terminal", "add", "atelier-nord", "--site", "usine").exit_code == 0
-    written = json.loads((home / "kiosks" / "atelier-nord" / "config.json").read_text())
+    added = run(home, "terminal", "add", "atelier-nord", "--site", "usine")
+    assert added.exit_code == 0, added.output
+    code = json.loads(added.stdout.strip().splitlines()[-1])["enrol_code"]
+    assert f"relais kiosk-enrol https://relais.usine.local {code}" in added.stderr
+    # A real terminal gets its broker address at enrolment; the demo's kiosks from the home.
+    assert run(home, "demo-data", "--password", "secret-pw-1").exit_code == 0
+    written = json.loads((home / "kiosks" / "kiosk-1" / "config.json").read_text())
     assert written["api_url"] == "https://relais.usine.local"
     assert written["mqtt_host"] == "relais.usine.local"
 
 
-def test_without_public_addresses_a_terminal_config_names_this_machine(tmp_path, db_url) -> None:  # noqa: ANN001
+def test_without_public_addresses_a_demo_kiosk_config_names_this_machine(tmp_path, db_url) -> None:  # noqa: ANN001
     home = tmp_path / "home"
     port = free_port()
     assert run(home, "--db-url", db_url, "--console-port", str(port), "init").exit_code == 0
-    assert run(home, "site", "add", "usine").exit_code == 0
-    assert run(home, "terminal", "add", "t1", "--site", "usine").exit_code == 0
-    written = json.loads((home / "kiosks" / "t1" / "config.json").read_text())
+    assert run(home, "demo-data", "--password", "secret-pw-1").exit_code == 0
+    written = json.loads((home / "kiosks" / "kiosk-1" / "config.json").read_text())
     assert (written["api_url"], written["mqtt_host"]) == (f"http://127.0.0.1:{port}", "127.0.0.1")
 
 
