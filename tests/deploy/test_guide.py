@@ -486,4 +486,6 @@ def test_the_guide_on_this_machine(machine: Site) -> None:
 @pytest.mark.long
 def test_the_guide_behind_a_real_nginx(machine: Site) -> None:
     """Long variant: the guide's nginx block, served by nginx (make test-long installs it)."""
+    if shutil.which("nginx", path=SYSTEM_PATH) is None:
+        pytest.skip("nginx is not installed (make test-long installs nginx-light)")
     _walk(machine, _nginx_front(machine), forwarded=True)
