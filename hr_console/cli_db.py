@@ -217,7 +217,10 @@ def db_copy(obj: Any, target: str) -> None:
     source = cfg.database_url
     if _shown(source) == _shown(target):
         raise click.ClickException(f"the home already uses {_shown(target)}")
-    running = _running(cfg)
+    try:
+        running = _running(cfg)
+    except ValueError as exc:  # settings the broker's files cannot be made from
+        raise click.ClickException(str(exc)) from None
     if running is not None:
         raise click.ClickException(f"{cfg.home} is in use ({running}): stop the relays, the "
                                    "console and the broker, then copy again")
