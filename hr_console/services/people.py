@@ -3,10 +3,10 @@ from them. The relay's check and the kiosk's list come from the same function.""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from hr_console.domain.policy import Person, Rule, contacts, may_write
+from hr_console.domain.policy import Person, Rule, RuleIndex, reach
 from hr_console.store.db import batch_cache, cached, keep
 from hr_console.store.models import ContactRule, Employee, Team
 
@@ -45,9 +45,16 @@ def persons(session: Session, *ids: int) -> dict[int, Person]:
 def rules(session: Session) -> list[Rule]:
     """Every contact rule (once per batch in the relay: ``store.db.open_batch_cache``)."""
     return cached(session, "contact_rules", lambda: [
-        Rule(r.sender_kind, r.sender_ref, r.recipient_kind, r.recipient_ref, r.allow_reply)
-        for r in session.execute(select(ContactRule)).scalars()
+        Rule(*row) for row in session.execute(
+            select(ContactRule.sender_kind, ContactRule.sender_ref, ContactRule.recipient_kind,
+                   ContactRule.recipient_ref, ContactRule.allow_reply)
+            .order_by(ContactRule.id))
     ])
+
+
+def rule_index(session: Session) -> RuleIndex:
+    """The contact rules by sender side (once per batch in the relay, like ``rules``)."""
+    return cached(session, "contact_rule_index", lambda: RuleIndex(rules(session)))
 
 
 def check(session: Session, sender_id: int, recipient_id: int) -> str | None:
@@ -56,26 +63,56 @@ def check(session: Session, sender_id: int, recipient_id: int) -> str | None:
     sender, recipient = both.get(sender_id), both.get(recipient_id)
     if sender is None or recipient is None:
         return "unknown_recipient"
-    verdict = may_write(sender, recipient, rules(session))
+    verdict = rule_index(session).may_write(sender, recipient)
     return None if verdict.allowed else verdict.reason
 
 
 def contact_list(session: Session, employee_id: int) -> list[dict]:
-    """Everyone this employee may write to, as their kiosk shows them."""
+    """Everyone this employee may write to, as their kiosk shows them, by name.
+
+    The rules that concern this employee become sets (``policy.reach``: person ids, team
+    ids, the HR desk, everyone, members of the teams they supervise), and the sets one
+    indexed query: the cost follows the size of the answer, not employees x rules. The same
+    people as ``policy.contacts`` over every employee (tests/domain/test_policy_sets.py,
+    tests/web/test_contact_list_sets.py)."""
     me = person(session, employee_id)
     if me is None:
         return []
+    concerning = rule_index(session).about(me)
+    supervised: list[int] = []
+    if any(r.recipient_kind == "supervisor" and r.allow_reply for r in concerning):
+        supervised = list(session.execute(
+            select(Team.id).where(Team.supervisor_id == me.id)).scalars())
+    who = reach(me, concerning, supervised)
+    if who.nobody:
+        return []
     team = aliased(Team)
-    rows = session.execute(
-        select(Employee.id, Employee.name, Employee.team_id, team.supervisor_id,
-               Employee.is_hr_desk, Employee.active, team.name)
+    query = (
+        select(Employee.id, Employee.name, Employee.is_hr_desk, team.name)
         .outerjoin(team, team.id == Employee.team_id)
         .where(Employee.active.is_(True), Employee.id != employee_id)
-        .order_by(Employee.name)
-    ).all()
-    people = {r[0]: r for r in rows}
-    allowed = contacts(me, (Person(r[0], r[2], r[3], r[4], r[5]) for r in rows), rules(session))
-    return [
-        {"id": i, "name": people[i][1], "team": people[i][6] or "", "hr": bool(people[i][4])}
-        for i in allowed
-    ]
+        .order_by(Employee.name, Employee.id)
+    )
+    if not who.everyone:
+        anyone = []
+        if who.person_ids:
+            anyone.append(Employee.id.in_(sorted(who.person_ids)))
+        if who.team_ids:
+            anyone.append(Employee.team_id.in_(sorted(who.team_ids)))
+        if who.hr_desk:
+            # A subquery rather than ``is_hr_desk`` in the OR: employees.is_hr_desk has no
+            # index, and an unindexed term makes SQLite walk every active employee instead
+            # of uniting the id and team_id lookups (MULTI-INDEX OR).
+            desk = aliased(Employee)
+            anyone.append(Employee.id.in_(select(desk.id).where(desk.is_hr_desk.is_(True))))
+        if who.supervised_team_ids:
+            members = Employee.team_id.in_(sorted(who.supervised_team_ids))
+            if who.supervised_members:
+                anyone.append(members)
+            elif who.supervised_person_ids:
+                anyone.append(and_(Employee.id.in_(sorted(who.supervised_person_ids)), members))
+        if not anyone:
+            return []
+        query = query.where(or_(*anyone))
+    return [{"id": i, "name": name, "team": team_name or "", "hr": bool(hr)}
+            for i, name, hr, team_name in session.execute(query)]
