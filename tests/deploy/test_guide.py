@@ -192,6 +192,9 @@ def machine() -> Iterator[Site]:
     root-owned venv; removed afterwards (account, home, processes)."""
     if not SITE_PACKAGES.is_dir():
         pytest.skip(f"no project venv at {SITE_PACKAGES}")
+    # An admin's shell has umask 022; this process may have inherited relais's 077 from a test
+    # that ran the CLI in-process before, and the service account could then not reach its home.
+    umask = os.umask(0o022)
     root = Path(tempfile.mkdtemp(prefix="relais-guide-", dir="/tmp"))
     root.chmod(0o755)  # mkdtemp's 0700 would keep the service account out, /var/lib is 0755
     ports = _distinct_ports(2)
@@ -213,6 +216,7 @@ def machine() -> Iterator[Site]:
         subprocess.run(["userdel", site.user], capture_output=True)
         subprocess.run(["groupdel", site.user], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+        os.umask(umask)
 
 
 def _distinct_ports(n: int) -> list[int]:
