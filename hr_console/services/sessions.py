@@ -32,8 +32,9 @@ from hr_console.store.models import AuditEntry, BadgeSession, Employee, Message,
 # An outbox may flush long after its session ended (the link was down); its messages
 # still belong to the person who typed them, within this window.
 LATE_OUTBOX_DAYS = 7
-# At most this many outbox items stored for a session after its end, and none beyond this
-# many seqs past the terminal's mark at the end: a kiosk whose link was down holds a handful.
+# A session that ended without its end being declared (the console or the clock ended it and
+# its kiosk never answered): at most this many late items, none beyond this many seqs past the
+# terminal's mark at the end, all held for HR.
 LATE_ITEMS_MAX = 20
 # The idle clock is written at most this often (not once per uplink).
 TOUCH_EVERY = dt.timedelta(seconds=30)
@@ -296,9 +297,9 @@ def badge_out(session: Session, terminal: Terminal, sid: str, last_seq: int | No
         _end(session, row, reason, notify=False)
     if last_seq is not None:
         # Only ever lowered: a second logout (the kiosk's answer to the relay's, or one forged
-        # by whoever holds the terminal's password) cannot reopen room for later items.
-        bound = min(last_seq, (row.end_mark or 0) + LATE_ITEMS_MAX)
-        row.closed_seq = bound if row.closed_seq is None else min(row.closed_seq, bound)
+        # by whoever holds the terminal's password) cannot reopen room for later items, and
+        # the terminal's next real badge-in lowers it to its own outbox mark.
+        row.closed_seq = last_seq if row.closed_seq is None else min(row.closed_seq, last_seq)
     return was_open
 
 
@@ -360,11 +361,11 @@ def author(session: Session, terminal: Terminal, sid: str | None, seq: int,
            client_id: str) -> BadgeSession:
     """The session an outbox item (a message) was typed in. After the session ended, only
     what was typed before: a seq above the terminal's mark when the session began, up to what
-    its logout (or the terminal's next badge-in) declared and never far past the terminal's
-    mark at the end, not already spent by another stored message of the terminal; at most
-    ``LATE_ITEMS_MAX`` such items, within ``LATE_OUTBOX_DAYS``. Anything else is refused: the
-    terminal no longer speaks, nor reads, for that person (a resend of an item stored before
-    the end is settled by the refusal, without its state)."""
+    its logout (or the terminal's next badge-in) declared, not already spent by another
+    stored message of the terminal, within ``LATE_OUTBOX_DAYS`` and retention; when no end
+    was declared, at most ``LATE_ITEMS_MAX`` items close to the terminal's mark at the end.
+    Anything else is refused: the terminal no longer speaks, nor reads, for that person (a
+    resend of an item stored before the end is settled by the refusal, without its state)."""
     row = _hosted(session, terminal, sid)
     if _live(session, row):
         return row
@@ -373,11 +374,13 @@ def author(session: Session, terminal: Terminal, sid: str | None, seq: int,
     days = min(LATE_OUTBOX_DAYS, int(settings.get(session, "retention_days")))
     late = row.ended_at > utcnow() - dt.timedelta(days=days)
     low = row.start_mark if row.start_mark is not None else -1
-    high = (row.end_mark or 0) + LATE_ITEMS_MAX
-    if row.closed_seq is not None:
-        high = min(high, row.closed_seq)
+    declared = row.closed_seq is not None  # by its kiosk's logout or the next real badge-in
+    # A declared end is exact: everything up to it was typed before it, however long the
+    # link was down. Without one, a handful at most, and held for HR (``needs_review``).
+    high = row.closed_seq if declared else (row.end_mark or 0) + LATE_ITEMS_MAX
     if not (late and low < seq <= high) or _already_stored(session, row, client_id) \
-            or _seq_taken(session, terminal, seq) or _late_items(session, row) >= LATE_ITEMS_MAX:
+            or _seq_taken(session, terminal, seq) \
+            or (not declared and _late_items(session, row) >= LATE_ITEMS_MAX):
         raise ServiceError("session_ended", "This badge session has ended.")
     return row
 
