@@ -194,18 +194,12 @@ def prepare_home(cfg: Settings) -> Settings:
     and the secrets this version needs (a home whose server accounts shared one password
     gets one per account, and the broker of this home is given them at once, reloading if
     it runs, so a relay starting next can log in)."""
-    from hr_console.services import broker
 
     secure_home(cfg)
     upgraded = config_mod.upgrade_secrets(cfg)
     if upgraded is None:
         return cfg
-    store = obj_store(upgraded)
-    try:
-        with store.session() as s:
-            broker.apply(s, upgraded)
-    finally:
-        store.dispose()
+    _apply_broker(upgraded)
     log.info("server accounts in %s now have one password each", upgraded.config_path)
     return upgraded
 
@@ -497,8 +491,8 @@ def _stop_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
-def _broker_process(cfg: Settings):  # noqa: ANN202
-    from broker_config.process import BrokerProcess
+def _apply_broker(cfg: Settings) -> None:
+    """Render the broker's files from the database (and reload a running broker)."""
     from hr_console.services import broker
 
     store = obj_store(cfg)
@@ -507,6 +501,13 @@ def _broker_process(cfg: Settings):  # noqa: ANN202
             broker.apply(s, cfg)
     finally:
         store.dispose()
+
+
+def _broker_process(cfg: Settings):  # noqa: ANN202
+    from broker_config.process import BrokerProcess
+    from hr_console.services import broker
+
+    _apply_broker(cfg)
     # Tied to this process: whatever ends it, even SIGKILL, Mosquitto does not outlive it.
     return BrokerProcess(broker.broker_settings(cfg), tie_to_parent=True)
 
