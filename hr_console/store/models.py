@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from hr_console.domain.partitions import partition_of
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -103,6 +105,10 @@ class Shift(Base):
     end_time: Mapped[dt.time] = mapped_column()
 
 
+def _partition_default(context) -> int:  # noqa: ANN001 - SQLAlchemy's execution context
+    return partition_of(context.get_current_parameters()["name"])
+
+
 class Terminal(Base):
     __tablename__ = "terminals"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -117,6 +123,8 @@ class Terminal(Base):
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     # Set when the terminal kept guessing badges or PINs: no badge-in until HR resumes it.
     logins_suspended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Which relay's lease covers it (domain.partitions): derived from the name at insert.
+    partition: Mapped[int] = mapped_column(Integer, index=True, default=_partition_default)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     site: Mapped[Site | None] = relationship()
 
@@ -309,6 +317,26 @@ class Throttle(Base):
     failures: Mapped[float] = mapped_column(Float, default=0.0)  # a leaky count (domain.throttle)
     last_failure_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     wait_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class RelayLease(Base):
+    """One partition of terminals and the relay that owns it until ``expires_at``. The owner
+    renews it while alive; once expired any relay may take it. ``epoch`` grows at every
+    change of owner, so a relay can tell that what it held was taken meanwhile."""
+
+    __tablename__ = "relay_leases"
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    owner: Mapped[str | None] = mapped_column(String(80))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RelayMember(Base):
+    """A live relay process, heartbeating: the others count them to know their fair share."""
+
+    __tablename__ = "relay_members"
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
 class Setting(Base):
