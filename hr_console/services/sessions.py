@@ -17,6 +17,7 @@ import datetime as dt
 import functools
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import and_, exists, func, or_, select, update
@@ -77,12 +78,83 @@ def throttle_key(terminal: Terminal) -> str:
 # --- badge-in -----------------------------------------------------------------------------
 
 
+class StaleCheck(Exception):
+    """The PIN verdict given to ``badge_in`` was reached on a hash that is no longer the one
+    to check (the PIN, badge, or ``pin_always`` changed meanwhile): check again."""
+
+
+Verify = Callable[[str, str], bool]  # (stored hash, typed PIN) -> right
+
+
 def badge_in(session: Session, terminal: Terminal, badge: str, pin: str | None,
-             pepper: str, *, declared_seq: int | None = None) -> LoginResult:
+             pepper: str, *, declared_seq: int | None = None,
+             verify: Verify = check_secret) -> LoginResult:
     """Open a session, or raise ServiceError with a code the kiosk explains: suspended,
     wait (``wait`` seconds), pin_required, bad_badge, bad_pin, bad_credentials (badge or
     PIN, when every badge-in asks for a PIN) or locked (``until``). ``declared_seq`` is the
-    terminal's outbox mark, from its login."""
+    terminal's outbox mark, from its login.
+
+    ``verify`` checks a PIN against its slow hash. The relay's login desk runs that check
+    outside any transaction (``pin_to_check`` tells which hash, ``Verdict`` replays it
+    here), so the transaction that opens the session stays short."""
+    pin_always, employee = _who(session, terminal, badge, pin, pepper)
+    stored = _hash_to_check(pin_always, employee)
+    right = verify(stored, pin or "") if stored is not None else True
+    if employee is None:
+        audit.record(session, f"terminal:{terminal.name}", "badge.unknown")
+        _terminal_failed(session, terminal)
+        if pin_always:
+            raise ServiceError("bad_credentials", "Badge or PIN not recognised.")
+        raise ServiceError("bad_badge", "This badge is not recognised.")
+    locked = _locked(employee)
+    if not right:
+        if pin_always:
+            # Nothing about the badge (not even that it is locked) is said before its PIN is
+            # right, so a guessed number learns nothing.
+            if locked is None:
+                _badge_failed(session, employee, terminal)
+            _terminal_failed(session, terminal)
+            raise ServiceError("bad_credentials", "Badge or PIN not recognised.")
+        _badge_failed(session, employee, terminal)
+        _terminal_failed(session, terminal)
+        locked = _locked(employee)
+        if locked is not None:
+            raise ServiceError("locked", "Too many wrong PINs: this badge is locked.",
+                               **locked.detail)
+        raise ServiceError("bad_pin", "Wrong PIN.")
+    if locked is not None:
+        raise locked  # with pin_always: only to whoever knows the badge and its PIN
+    employee.failed_logins = 0
+    employee.locked_until = None
+    return _open(session, terminal, employee, declared_seq)
+
+
+def pin_to_check(session: Session, terminal: Terminal, badge: str, pin: str | None,
+                 pepper: str) -> str | None:
+    """The hash ``badge_in`` would check the PIN against now (None: none), read without
+    writing anything; raises the refusals that write nothing (suspended, wait,
+    pin_required, a locked badge when PINs are asked only of some badges)."""
+    return _hash_to_check(*_who(session, terminal, badge, pin, pepper))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A PIN check made earlier, outside the transaction, replayed as ``badge_in``'s
+    ``verify``: valid only for the very hash it was made on."""
+
+    stored: str | None
+    right: bool
+
+    def __call__(self, stored: str, _pin: str) -> bool:
+        if stored != self.stored:
+            raise StaleCheck
+        return self.right
+
+
+def _who(session: Session, terminal: Terminal, badge: str, pin: str | None,
+         pepper: str) -> tuple[bool, Employee | None]:
+    """Whether every badge-in asks for a PIN, and the active employee of the badge (None:
+    unknown or inactive). Raises what is refused before any PIN check, writing nothing."""
     _check_terminal_may_try(session, terminal)
     pin_always = bool(settings.get(session, "pin_always"))
     if pin_always and not pin:
@@ -92,20 +164,23 @@ def badge_in(session: Session, terminal: Terminal, badge: str, pin: str | None,
         select(Employee).where(Employee.badge_hash == badge_hash(pepper, badge))
     ).scalar_one_or_none()
     if employee is None or not employee.active:
-        if pin_always:
-            check_secret(_dummy_pin_hash(), pin or "")
-        audit.record(session, f"terminal:{terminal.name}", "badge.unknown")
-        _terminal_failed(session, terminal)
-        if pin_always:
-            raise ServiceError("bad_credentials", "Badge or PIN not recognised.")
-        raise ServiceError("bad_badge", "This badge is not recognised.")
+        return pin_always, None
+    if not pin_always:
+        # Badges that are hard to copy: a badge may say it is locked or needs its PIN.
+        locked = _locked(employee)
+        if locked is not None:
+            raise locked
+        if employee.pin_hash and not pin:
+            raise ServiceError("pin_required", "Enter your PIN.")
+    return pin_always, employee
+
+
+def _hash_to_check(pin_always: bool, employee: Employee | None) -> str | None:
+    """A PIN check costs the same whether the badge exists or not when every badge-in asks
+    for one: answer time says nothing about which badges are real."""
     if pin_always:
-        _check_pin_first(session, employee, terminal, pin or "")
-    else:
-        _check_badge_then_pin(session, employee, terminal, pin)
-    employee.failed_logins = 0
-    employee.locked_until = None
-    return _open(session, terminal, employee, declared_seq)
+        return (employee.pin_hash if employee is not None else None) or _dummy_pin_hash()
+    return employee.pin_hash if employee is not None else None
 
 
 def _locked(employee: Employee) -> ServiceError | None:
@@ -113,40 +188,6 @@ def _locked(employee: Employee) -> ServiceError | None:
         return ServiceError("locked", "This badge is locked.",
                             until=employee.locked_until.isoformat())
     return None
-
-
-def _check_badge_then_pin(session: Session, employee: Employee, terminal: Terminal,
-                          pin: str | None) -> None:
-    """Badges that are hard to copy: a badge may say it is locked or needs its PIN."""
-    locked = _locked(employee)
-    if locked is not None:
-        raise locked
-    if not employee.pin_hash:
-        return
-    if not pin:
-        raise ServiceError("pin_required", "Enter your PIN.")
-    if not check_secret(employee.pin_hash, pin):
-        _badge_failed(session, employee, terminal)
-        _terminal_failed(session, terminal)
-        locked = _locked(employee)
-        if locked is not None:
-            raise ServiceError("locked", "Too many wrong PINs: this badge is locked.",
-                               **locked.detail)
-        raise ServiceError("bad_pin", "Wrong PIN.")
-
-
-def _check_pin_first(session: Session, employee: Employee, terminal: Terminal,
-                     pin: str) -> None:
-    """Every badge-in asks for a PIN: nothing about the badge (not even that it is locked)
-    is said before its PIN is right, so a guessed number learns nothing."""
-    locked = _locked(employee)
-    if not check_secret(employee.pin_hash or _dummy_pin_hash(), pin):
-        if locked is None:
-            _badge_failed(session, employee, terminal)
-        _terminal_failed(session, terminal)
-        raise ServiceError("bad_credentials", "Badge or PIN not recognised.")
-    if locked is not None:
-        raise locked  # only to whoever knows the badge and its PIN
 
 
 def _open(session: Session, terminal: Terminal, employee: Employee,
