@@ -43,6 +43,8 @@ class Result:
     replies: list[Publish] = field(default_factory=list)
     deferred: bool = False  # arrived before an earlier message of the same terminal
     wake_delivery: bool = False  # downlinks were queued: send them now
+    downlinks: list[str] = field(default_factory=list)  # ids of the downlinks it queued
+    due_for: int | None = None  # an employee whose whole backlog is due now (a badge-in)
 
 
 def _reply(terminal: str, kind: str, sid: str | None = None, **fields: Any) -> Publish:
@@ -80,7 +82,15 @@ def handle(store: Store, cfg: Settings, terminal_name: str, raw: bytes) -> Resul
 
 def handle_in(s: Session, cfg: Settings, terminal_name: str, raw: bytes) -> Result:
     """``handle`` inside the caller's unit of work: the relay commits a batch of uplinks at
-    once and publishes their replies only after that commit."""
+    once and publishes their replies only after that commit. The result names the
+    downlinks the uplink queued, which the relay claims for itself (``downlinks.claim``)."""
+    downlinks.take_queued(s)
+    result = _handle_in(s, cfg, terminal_name, raw)
+    result.downlinks = downlinks.take_queued(s)
+    return result
+
+
+def _handle_in(s: Session, cfg: Settings, terminal_name: str, raw: bytes) -> Result:
     try:
         env = decode_uplink(raw)
     except WireError as err:
@@ -152,7 +162,7 @@ def _login(s: Session, cfg: Settings, term: Terminal, env: Envelope) -> Result:
                           employee={"id": res.employee_id, "name": res.name,
                                     "language": res.language}))
     replies.append(sync_reply(s, term.name, res.session_id, res.employee_id, env.id))
-    return Result(replies, wake_delivery=True)
+    return Result(replies, wake_delivery=True, due_for=res.employee_id)
 
 
 def sync_reply(s: Session, terminal: str, sid: str, employee_id: int, ref: str) -> Publish:

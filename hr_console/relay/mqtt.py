@@ -248,8 +248,13 @@ class Relay:
             with self._db, self.store.session() as s:
                 open_batch_cache(s)  # settings, rules, terminals, people: once per batch
                 results = [self._process(s, item) for item in batch]
-                due = (downlinks.claim_due(s, resend_after=RESEND_AFTER_S)
-                       if any(r.wake_delivery for r in results) else [])
+                # Exactly the downlinks this batch queued (another relay's batches claim
+                # theirs), and the backlog of whoever badged in.
+                due = downlinks.claim(s, [i for r in results for i in r.downlinks])
+                for r in results:
+                    if r.due_for is not None:
+                        due += downlinks.claim_due(s, resend_after=RESEND_AFTER_S,
+                                                   employee_id=r.due_for)
         except Exception:
             if len(batch) > 1:
                 log.warning("a batch of %d uplinks failed; handling them one by one", len(batch))

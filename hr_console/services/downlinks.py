@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, literal_column, or_, select, update
 from sqlalchemy.orm import Session
 
 from hr_console.store.models import BadgeSession, Downlink, Terminal, utcnow
@@ -41,7 +42,17 @@ def queue(session: Session, employee_id: int, kind: str, ref: str | None = None,
     row = Downlink(id=row_id, employee_id=employee_id, kind=kind, ref=ref, payload=payload,
                    sender_id=sender_id, created_at=utcnow())
     session.add(row)
+    session.info.setdefault(_QUEUED, []).append(row_id)
     return row
+
+
+_QUEUED = "relais.queued_downlinks"
+
+
+def take_queued(session: Session) -> list[str]:
+    """The ids of the downlinks this session queued since the last call: the relay claims
+    exactly those after a batch (``claim``) instead of sweeping every due row."""
+    return session.info.pop(_QUEUED, None) or []
 
 
 @dataclass(frozen=True)
@@ -52,8 +63,11 @@ class Outgoing:
 
 
 def claim_due(session: Session, *, resend_after: float, limit: int = 500,
-              employee_id: int | None = None) -> list[Outgoing]:
-    """Downlinks due now for employees who are badged in, marked as sent by this caller.
+              employee_id: int | None = None,
+              partitions: Collection[int] | None = None) -> list[Outgoing]:
+    """Downlinks due now for employees who are badged in, marked as sent by this caller
+    (the deliverer's periodic sweep). ``partitions``: only for employees whose current
+    terminal is in one of them (a relay sends to the terminals of its partitions).
 
     The conditional UPDATE is the claim: with several relays polling, only the one whose
     update hits the row sends it this round."""
@@ -71,6 +85,10 @@ def claim_due(session: Session, *, resend_after: float, limit: int = 500,
     )
     if employee_id is not None:
         stmt = stmt.where(Downlink.employee_id == employee_id)
+    if partitions is not None:
+        if not partitions:
+            return []
+        stmt = stmt.where(Terminal.partition.in_(sorted(partitions)))
     rows = session.execute(stmt).all()
     if not rows:
         return []
@@ -85,6 +103,38 @@ def claim_due(session: Session, *, resend_after: float, limit: int = 500,
     ).scalars())
     return [Outgoing(row_id, terminal, {**payload, "sid": sid})
             for row_id, payload, _sent_at, sid, terminal in rows if row_id in claimed]
+
+
+# The current badge session of a downlink's employee and its terminal, for RETURNING (one
+# open session per employee at most: a badge-in ends the others). SQLite's RETURNING
+# renders column names without their table, so the correlation names ``downlinks`` itself
+# and the terminal comes from a nested subquery rather than a join (no ambiguous ``id``).
+_OWNER = literal_column("downlinks.employee_id")
+_OPEN = and_(BadgeSession.employee_id == _OWNER, BadgeSession.ended_at.is_(None))
+_SID = select(BadgeSession.id).where(_OPEN).limit(1).scalar_subquery()
+_TERMINAL = (select(Terminal.name).where(Terminal.id == select(BadgeSession.terminal_id)
+                                         .where(_OPEN).limit(1).scalar_subquery())
+             .scalar_subquery())
+
+
+def claim(session: Session, ids: Iterable[str]) -> list[Outgoing]:
+    """Claim exactly these downlinks (those a batch just queued) for their employees'
+    current terminals, in the order given: one conditional ``UPDATE ... RETURNING``. Rows
+    of employees not badged in, or already sent or confirmed, stay for the sweep
+    (``claim_due``); no other relay's rows are touched."""
+    order = {row_id: i for i, row_id in enumerate(dict.fromkeys(ids))}
+    if not order:
+        return []
+    rows = session.execute(
+        update(Downlink)
+        .where(Downlink.id.in_(list(order)), Downlink.confirmed_at.is_(None),
+               Downlink.sent_at.is_(None), exists(select(BadgeSession.id).where(_OPEN)))
+        .values(sent_at=utcnow(), attempts=Downlink.attempts + 1)
+        .returning(Downlink.id, Downlink.payload, _SID, _TERMINAL)
+    ).all()
+    rows.sort(key=lambda r: order[r[0]])
+    return [Outgoing(row_id, terminal, {**payload, "sid": sid})
+            for row_id, payload, sid, terminal in rows if terminal is not None]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,81 @@
+"""A relay claims exactly the downlinks its batch queued (``downlinks.claim``), for the
+employee's current terminal and session, so that relays never race for each other's rows;
+the deliverer's sweep (``downlinks.claim_due``) can be narrowed to a relay's partitions.
+On SQLite and PostgreSQL, without a broker."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from hr_console.services import downlinks
+from hr_console.store.db import Store
+from hr_console.store.models import BadgeSession, Terminal
+from tests.system_fixture import prepared_home
+
+
+@pytest.fixture
+def home(tmp_path: Path, db_url: str) -> Iterator[tuple[Store, dict[str, int], dict[str, int]]]:
+    cfg, demo = prepared_home(tmp_path, db_url)
+    store = Store(cfg.database_url)
+    with store.session() as s:
+        terminals = {t.name: t.id for t in s.query(Terminal)}
+    try:
+        yield store, demo.employees, terminals
+    finally:
+        store.dispose()
+
+
+def _badge_in(s, employee: int, terminal: int) -> str:  # noqa: ANN001
+    sid = str(uuid.uuid4())
+    s.add(BadgeSession(id=sid, employee_id=employee, terminal_id=terminal, start_mark=0))
+    s.flush()
+    return sid
+
+
+def _text(s, employee: int, ref: str) -> str:  # noqa: ANN001
+    return downlinks.queue(s, employee, "text", ref=ref, sender_id=None, text=ref).id
+
+
+def test_claim_takes_exactly_the_given_rows_for_the_current_session(home) -> None:  # noqa: ANN001
+    store, people, terminals = home
+    sophie, karim, thomas = (people[n] for n in ("Sophie Martin", "Karim Benali", "Thomas Petit"))
+    with store.session() as s:
+        sid_s = _badge_in(s, sophie, terminals["kiosk-1"])
+        sid_k = _badge_in(s, karim, terminals["kiosk-2"])
+        other_batch = _text(s, sophie, "a")  # queued by someone else: not ours to claim
+        ours = [_text(s, karim, "b"), _text(s, thomas, "c"), _text(s, sophie, "d")]
+    with store.session() as s:
+        got = downlinks.claim(s, ours)
+    # Thomas is not badged in: his row waits for the sweep; the order given is kept.
+    assert [(o.downlink_id, o.terminal, o.payload["sid"]) for o in got] == [
+        (ours[0], "kiosk-2", sid_k), (ours[2], "kiosk-1", sid_s)]
+    assert got[0].payload["text"] == "b"
+    with store.session() as s:
+        assert downlinks.claim(s, ours) == []  # sent: a second claim takes nothing
+        assert downlinks.claim(s, []) == []
+        swept = downlinks.claim_due(s, resend_after=60)
+    assert [o.downlink_id for o in swept] == [other_batch]
+
+
+def test_sweep_narrowed_to_partitions(home) -> None:  # noqa: ANN001
+    store, people, terminals = home
+    sophie, karim = people["Sophie Martin"], people["Karim Benali"]
+    with store.session() as s:
+        s.execute(update(Terminal).where(Terminal.name == "kiosk-1").values(partition=3))
+        s.execute(update(Terminal).where(Terminal.name == "kiosk-2").values(partition=7))
+        _badge_in(s, sophie, terminals["kiosk-1"])
+        _badge_in(s, karim, terminals["kiosk-2"])
+        to_sophie, to_karim = _text(s, sophie, "a"), _text(s, karim, "b")
+    with store.session() as s:
+        assert downlinks.claim_due(s, resend_after=60, partitions=set()) == []
+        assert downlinks.claim_due(s, resend_after=60, partitions={1, 2}) == []
+        mine = downlinks.claim_due(s, resend_after=60, partitions={3})
+    assert [(o.downlink_id, o.terminal) for o in mine] == [(to_sophie, "kiosk-1")]
+    with store.session() as s:
+        rest = downlinks.claim_due(s, resend_after=60, partitions=[7, 3])
+    assert [(o.downlink_id, o.terminal) for o in rest] == [(to_karim, "kiosk-2")]
