@@ -64,13 +64,22 @@ def purge(obj: Any, days: int | None, dry_run: bool) -> None:
 @click.option("--sites", type=click.IntRange(1, 100), default=5, show_default=True)
 @click.option("--held", type=click.IntRange(0, 1_000_000), default=400, show_default=True,
               help="How many messages are left waiting for moderation.")
+@click.option("--team-size", type=click.IntRange(2, 10_000), default=40, show_default=True)
+@click.option("--person-rules", type=click.IntRange(0, 1_000_000), default=200,
+              show_default=True, help="Person-to-person contact rules.")
+@click.option("--team-pairs", type=click.IntRange(0, 1_000_000), default=50,
+              show_default=True, help="Team-to-team contact rules (a fifth across sites).")
+@click.option("--pins", type=click.FloatRange(0, 1), default=0.05, show_default=True,
+              help="Share of employees whose badge also asks for a PIN.")
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--yes", is_flag=True, help="Add to a home that already holds messages.")
 @click.pass_obj
 def gen_data(obj: Any, employees: int, messages: int, days: int, sites: int, held: int,
-             seed: int, yes: bool) -> None:
-    """Fill the home's database with a large generated organisation and its messages
-    (for benchmarks and demos; never on a production home)."""
+             team_size: int, person_rules: int, team_pairs: int, pins: float, seed: int,
+             yes: bool) -> None:
+    """Fill the home's database with a large generated organisation (teams, supervisors,
+    HR desk, contact rules, badges, PINs, terminals, shifts) and its messages (for
+    benchmarks and demos; never on a production home)."""
     from sqlalchemy import func, select
 
     from hr_console.services import audit, gendata
@@ -84,6 +93,9 @@ def gen_data(obj: Any, employees: int, messages: int, days: int, sites: int, hel
                 raise click.ClickException("this home already holds messages: add --yes to add more")
             out = gendata.generate(s, employees=employees, messages=messages, days=days,
                                    sites=sites, held=min(held, messages), seed=seed,
+                                   team_size=team_size, person_rules=person_rules,
+                                   team_pairs=team_pairs, pins=pins,
+                                   pepper=obj.ready_cfg().badge_pepper,
                                    progress=lambda m: click.echo(f"  {m}", err=True))
             audit.record(s, "cli", "data.generate", None, employees=out.employees,
                          messages=out.messages, teams=out.teams)
@@ -96,8 +108,12 @@ def gen_data(obj: Any, employees: int, messages: int, days: int, sites: int, hel
     info = {**dataclasses.asdict(out), "seconds": round(seconds, 1)}
     (obj.ready_cfg().home / GEN_INFO).write_text(json.dumps(info), encoding="utf-8")
     click.echo(f"generated {out.sites} sites, {out.teams} teams, {out.employees} employees, "
+               f"{out.rules} contact rules, {out.shifts} shifts, "
                f"{out.terminals} terminals, {out.messages} messages ({out.held} held, "
                f"{out.decisions} decisions) in {seconds:.0f} s")
+    if out.badges:
+        click.echo(f"badges {out.badge_first} to {out.badge_last}; {out.pins} of them also ask "
+                   f"for PIN {gendata.GEN_PIN}")
 
 
 # (area, what, path): {site}, {team} and {last_page} are filled from the database.

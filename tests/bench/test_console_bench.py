@@ -14,7 +14,15 @@ from sqlalchemy import func, select
 from hr_console.cli import main
 from hr_console.cli_admin import BENCH_PAGES, GEN_INFO
 from hr_console.store.db import Store
-from hr_console.store.models import Employee, Message, ModerationDecision
+from hr_console.store.models import (
+    ContactRule,
+    Employee,
+    Message,
+    ModerationDecision,
+    Shift,
+    Team,
+    Terminal,
+)
 
 
 def _run(*args: str) -> str:
@@ -29,6 +37,7 @@ def test_gen_data_then_bench_console(tmp_path: Path, db_url: str) -> None:
     out = _run(*home, "gen-data", "--employees", "120", "--messages", "3000", "--days", "20",
                "--held", "30", "--sites", "2")
     assert "120 employees" in out and "3000 messages (30 held" in out
+    assert "badges G" in out and "PIN 2468" in out
     store = Store(db_url)
     try:
         with store.session() as s:
@@ -39,6 +48,19 @@ def test_gen_data_then_bench_console(tmp_path: Path, db_url: str) -> None:
             assert s.scalar(select(func.count()).select_from(ModerationDecision)) > 0
             assert s.scalar(select(func.count()).select_from(Employee)
                             .where(Employee.search_name == "")) == 0
+            # The policy is exercised: rules of every kind, badges, HR desk, supervisors.
+            kinds = set(s.execute(select(ContactRule.sender_kind, ContactRule.recipient_kind)))
+            assert {("team", "team"), ("team", "supervisor"), ("everyone", "hr_desk"),
+                    ("person", "person")} <= kinds
+            assert s.scalar(select(func.count()).select_from(Employee)
+                            .where(Employee.badge_hash.is_(None))) == 0
+            assert s.scalar(select(func.count()).select_from(Employee)
+                            .where(Employee.is_hr_desk.is_(True))) >= 1
+            assert s.scalar(select(func.count()).select_from(Team)
+                            .where(Team.supervisor_id.is_(None))) == 0
+            assert s.scalar(select(func.count()).select_from(Shift)) == s.scalar(
+                select(func.count()).select_from(Team))
+            assert s.scalar(select(func.count()).select_from(Terminal)) >= 120 // 30
     finally:
         store.dispose()
     assert json.loads((tmp_path / "home" / GEN_INFO).read_text())["messages"] == 3000
