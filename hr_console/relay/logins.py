@@ -1,0 +1,341 @@
+"""The relay's login desk: badge-ins handled beside the worker, never in front of it.
+
+A badge-in costs a PIN check (scrypt: tens of milliseconds of CPU, by design) and a sync
+reply (history, notices, the contact list). In the worker's batch transaction both would
+hold up every other terminal's messages, and on SQLite the database's one write lock too.
+The desk takes login uplinks off the worker and handles each in three steps:
+
+1. a short read transaction fetches what the check needs (``sessions.pin_to_check``); the
+   refusals that write nothing (suspended, wait, pin_required, locked) are answered there;
+2. the PIN's hash is checked with no transaction and no relay lock held, on a small thread
+   pool (``hashlib.scrypt`` releases the GIL, so the worker keeps running meanwhile);
+3. a short write transaction runs ``sessions.badge_in`` with that verdict, which re-checks
+   everything that may have changed meanwhile (throttle, suspension, the employee
+   deactivated, the badge or PIN changed: then ``StaleCheck`` and the desk starts again),
+   keeps every rule (leaky throttle, pin_always, bad_credentials, declared last_seq,
+   replaced sessions' ends) and opens the session.
+
+After the commit: the replies (logouts of the replaced sessions, the login) go out, the
+uplink is acknowledged, and the sync reply is built in a read transaction and sent.
+
+Order per terminal. The worker hands the desk every uplink through ``route`` in the order
+it takes them from its inbox (one FIFO per terminal). A login is taken, and from then on
+every later uplink of its terminal is held at the desk until that login is done; the held
+ones then come back to the worker first (``released``), in their order, before anything
+the worker takes from its inbox afterwards. Uplinks the terminal sent before its login are
+in the worker's batches: the desk starts a login only when the worker calls ``dispatch``
+after committing the batch it was routed in, so they are committed first. Nothing a
+terminal sent after its login is handled before it, nothing sent before it after it (bar
+an uplink the worker deferred because it overtook an earlier seq, which waited anyway).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hr_console.config import Settings
+from hr_console.relay.handlers import Publish, sync_reply
+from hr_console.services import sessions
+from hr_console.services.errors import ServiceError
+from hr_console.services.secrets import check_secret
+from hr_console.store.db import SQLITE_BUSY_MS, Store
+from hr_console.store.models import Terminal
+from relais_wire import topics
+from relais_wire.envelope import Envelope, WireError, decode_uplink, envelope
+
+log = logging.getLogger("relais.relay.logins")
+
+THREADS = 2  # PIN checks at once: this machine's cores; more would only queue on them
+STALE_TRIES = 3  # checks redone when the PIN or badge changed meanwhile; then in the transaction
+TIMINGS_KEPT = 2000
+
+
+class Uplink(Protocol):
+    """What the relay's inbox holds (``mqtt.Inbound``)."""
+
+    topic: str
+    payload: bytes
+
+
+@dataclass
+class _Held:
+    """A terminal with a login at the desk: its later uplinks, in order."""
+
+    items: deque[Any] = field(default_factory=deque)
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One login, in milliseconds: ``server`` from the moment the desk starts it to its sync
+    reply handed to the broker client; ``hash`` is the part spent checking the PIN."""
+
+    outcome: str  # ok, or the refusal's code
+    read: float
+    hash: float
+    write: float
+    sync: float
+    server: float
+    waited: float  # from the worker's routing to the desk starting it
+
+
+@dataclass
+class DeskCounters:
+    logins: int = 0
+    refused: int = 0
+    errors: int = 0
+    stale: int = 0
+
+
+def read_sessions(store: Store) -> tuple[sessionmaker[Session], Engine | None]:
+    """Sessions for the desk's reads. On SQLite every transaction of the store starts with
+    ``BEGIN IMMEDIATE``, the one write lock the worker needs: the desk's reads use an engine
+    of their own whose transactions begin deferred and are query-only (a WAL snapshot, which
+    never blocks a writer). On PostgreSQL a read takes no lock: the store's sessions do."""
+    if not store.is_sqlite:
+        return sessionmaker(store.engine, expire_on_commit=False), None
+    engine = create_engine(store.url, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI objects
+        dbapi_conn.isolation_level = None  # BEGIN is ours
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        cur.execute("PRAGMA query_only=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # noqa: ANN001
+        conn.exec_driver_sql("BEGIN")
+
+    return sessionmaker(engine, expire_on_commit=False), engine
+
+
+def _terminal(s: Session, name: str, *, lock: bool) -> Terminal | None:
+    stmt = select(Terminal).where(Terminal.name == name, Terminal.active.is_(True))
+    if lock and s.get_bind().dialect.name != "sqlite":
+        stmt = stmt.with_for_update()  # the worker's batches lock it the same way
+    return s.execute(stmt).scalar_one_or_none()
+
+
+def login_envelope(payload: bytes) -> Envelope | None:
+    """The login an uplink is, if it is one (anything else, even a broken login, stays with
+    the worker, which answers it as it always has)."""
+    if b'"login"' not in payload:
+        return None
+    try:
+        env = decode_uplink(payload)
+    except WireError:
+        return None
+    return env if env.type == "login" else None
+
+
+class LoginDesk:
+    """Badge-ins off the worker. The relay gives it callbacks: ``publish`` (replies, after
+    the commit), ``ack`` (the uplink, after the commit), ``wake_worker`` (held uplinks are
+    ready to be taken back), ``wake_delivery`` (downlinks became owed to the new session),
+    and ``db_lock`` (the relay's lock on SQLite's one writer, taken for the short write)."""
+
+    def __init__(self, cfg: Settings, store: Store, *,
+                 publish: Callable[[list[Publish]], None],
+                 ack: Callable[[Any], None],
+                 wake_worker: Callable[[], None] = lambda: None,
+                 wake_delivery: Callable[[], None] = lambda: None,
+                 db_lock: threading.Lock | None = None,
+                 threads: int = THREADS) -> None:
+        self.cfg = cfg
+        self.store = store
+        self._publish = publish
+        self._ack = ack
+        self._wake_worker = wake_worker
+        self._wake_delivery = wake_delivery
+        self._db_lock = db_lock if store.is_sqlite else None
+        self._reader, self._read_engine = read_sessions(store)
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="relay-login")
+        self._lock = threading.Lock()
+        self._held: dict[str, _Held] = {}  # terminal -> its uplinks held behind its login
+        self._ready: list[tuple[str, Any, Envelope, float]] = []  # routed, not yet dispatched
+        self.timings: deque[Timing] = deque(maxlen=TIMINGS_KEPT)
+        self.counters = DeskCounters()
+        self._busy = 0
+
+    # --- the worker's side ------------------------------------------------------------------
+
+    def route(self, terminal: str, item: Uplink) -> bool:
+        """Called by the worker for each uplink it takes, in order, before its batch: True
+        when the desk took it (a login, or an uplink of a terminal whose login is at the
+        desk); the worker then neither handles nor acknowledges it."""
+        if not item.topic.endswith("/up"):
+            return False  # presence is not ordered with uplinks
+        with self._lock:
+            held = self._held.get(terminal)
+            if held is not None:
+                held.items.append(item)
+                wake = held.done  # behind a login that is done: the worker's next round
+        if held is not None:
+            if wake:
+                self._wake_worker()
+            return True
+        env = login_envelope(item.payload)
+        if env is None:
+            return False
+        with self._lock:
+            self._held[terminal] = _Held()
+            self._ready.append((terminal, item, env, time.monotonic()))
+        return True
+
+    def dispatch(self) -> None:
+        """Called by the worker after committing a batch: the logins routed while building
+        it start now, their terminal's earlier uplinks being committed."""
+        with self._lock:
+            ready, self._ready = self._ready, []
+            self._busy += len(ready)
+        for terminal, item, env, routed in ready:
+            self._pool.submit(self._run, terminal, item, env, routed)
+
+    def released(self) -> list[Any]:
+        """Uplinks held behind logins that are done, in their order: the worker handles them
+        (through ``route`` again) before anything it takes from its inbox next."""
+        out: list[Any] = []
+        with self._lock:
+            for terminal in [t for t, h in self._held.items() if h.done]:
+                out.extend(self._held.pop(terminal).items)
+        return out
+
+    def working(self) -> bool:
+        """Whether a login is routed or under way (held uplinks aside)."""
+        with self._lock:
+            return bool(self._busy or self._ready)
+
+    def stop(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._read_engine is not None:
+            self._read_engine.dispose()
+
+    # --- one login --------------------------------------------------------------------------
+
+    def _run(self, terminal: str, item: Any, env: Envelope, routed: float) -> None:
+        try:
+            self._login(terminal, item, env, routed)
+        except Exception:
+            log.exception("login from %s failed", terminal)
+            self.counters.errors += 1
+            self._ack(item)  # as the worker does with an uplink that breaks: not again
+        finally:
+            with self._lock:
+                self._busy -= 1
+                held = self._held.get(terminal)
+                waiting = held is not None and bool(held.items)
+                if waiting:
+                    held.done = True  # the worker takes them back (``released``)
+                else:
+                    self._held.pop(terminal, None)
+            if waiting:
+                self._wake_worker()
+
+    def _check(self, stored: str, pin: str) -> bool:
+        """The slow part, with no transaction open and no lock held."""
+        return check_secret(stored, pin)
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with self._db_lock or nullcontext(), self.store.session() as s:
+            yield s
+
+    def _login(self, terminal: str, item: Any, env: Envelope, routed: float) -> None:
+        started = time.monotonic()
+        body = env.body
+        pepper = self.cfg.badge_pepper
+        read_s = hash_s = write_s = 0.0
+        res: sessions.LoginResult | ServiceError | None = None
+        for attempt in range(STALE_TRIES + 1):
+            t0 = time.monotonic()
+            with self._reader() as s, s.begin():
+                term = _terminal(s, terminal, lock=False)
+                if term is None:
+                    log.warning("login from unknown or revoked terminal %s ignored", terminal)
+                    self._ack(item)
+                    return
+                try:
+                    stored = sessions.pin_to_check(s, term, body.badge, body.pin, pepper)
+                except ServiceError as err:  # refused before any check: nothing to write
+                    read_s += time.monotonic() - t0
+                    self._refuse(terminal, item, env, err)
+                    self._timed(err.code, read_s, hash_s, write_s, 0.0, started, routed)
+                    return
+            t1 = time.monotonic()
+            read_s += t1 - t0
+            verify: sessions.Verify = check_secret  # the last try: in the transaction
+            if attempt < STALE_TRIES:
+                right = True
+                if stored is not None:
+                    right = self._check(stored, body.pin or "")
+                    hash_s += time.monotonic() - t1
+                verify = sessions.Verdict(stored, right)
+            t2 = time.monotonic()
+            try:
+                with self._write() as s:
+                    term = _terminal(s, terminal, lock=True)
+                    if term is None:
+                        self._ack(item)
+                        return
+                    try:
+                        res = sessions.badge_in(s, term, body.badge, body.pin, pepper,
+                                                declared_seq=body.last_seq, verify=verify)
+                    except ServiceError as err:
+                        res = err  # its misses are counted: committed with the refusal
+            except sessions.StaleCheck:
+                write_s += time.monotonic() - t2
+                self.counters.stale += 1
+                continue
+            write_s += time.monotonic() - t2
+            break
+        assert res is not None  # the last try checks in the transaction: never stale
+        if isinstance(res, ServiceError):
+            self._refuse(terminal, item, env, res)
+            self._timed(res.code, read_s, hash_s, write_s, 0.0, started, routed)
+            return
+        self._publish([*(Publish(e.terminal, envelope("logout", sid=e.session_id,
+                                                      reason="replaced"))
+                         for e in res.ended if e.terminal != terminal),
+                       Publish(terminal, envelope(
+                           "login", sid=res.session_id, ref=env.id, ok=True,
+                           employee={"id": res.employee_id, "name": res.name,
+                                     "language": res.language}))])
+        self._ack(item)
+        self.counters.logins += 1
+        t3 = time.monotonic()
+        with self._reader() as s, s.begin():
+            sync = sync_reply(s, terminal, res.session_id, res.employee_id, env.id)
+        self._publish([sync])
+        sync_s = time.monotonic() - t3
+        self._wake_delivery()  # after the sync: what is owed comes after the history
+        self._timed("ok", read_s, hash_s, write_s, sync_s, started, routed)
+
+    def _refuse(self, terminal: str, item: Any, env: Envelope, err: ServiceError) -> None:
+        self._publish([Publish(terminal, envelope(
+            "login", sid=None, ref=env.id, ok=False, code=err.code, message=err.message,
+            until=err.detail.get("until"), wait=err.detail.get("wait")))])
+        self._ack(item)
+        self.counters.refused += 1
+
+    def _timed(self, outcome: str, read_s: float, hash_s: float, write_s: float,
+               sync_s: float, started: float, routed: float) -> None:
+        now = time.monotonic()
+        self.timings.append(Timing(outcome, *(round(v * 1000, 3) for v in (
+            read_s, hash_s, write_s, sync_s, now - started, started - routed))))
+
+
+def terminal_of(item: Uplink) -> str:
+    return topics.terminal_of(item.topic) or ""

@@ -1,0 +1,382 @@
+"""The relay's login desk (hr_console/relay/logins.py) on a real database, SQLite and
+PostgreSQL: badge-in's rules through the desk, replies and ack only after the commit, the
+PIN checked with no transaction and no relay lock held, a check made stale by a console
+change redone, a terminal's later uplinks held behind its login and given back in order;
+then the whole relay with the desk composed in (hr_console/bench/desk_relay.py), a real
+broker and kiosk links."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from hr_console.bench.desk_relay import DeskRelay
+from hr_console.config import Settings
+from hr_console.relay.handlers import Publish
+from hr_console.relay.logins import LoginDesk
+from hr_console.services import settings
+from hr_console.services.secrets import hash_secret
+from hr_console.store.db import Store
+from hr_console.store.models import AuditEntry, BadgeSession, Employee, Terminal, utcnow
+from kiosk_app.link import events as ev
+from relais_wire import topics
+from relais_wire.envelope import encode, envelope
+from tests.system_fixture import System, expect, make_system, prepared_home
+
+
+@dataclass
+class Item:
+    topic: str
+    payload: bytes
+    mid: int = 0
+    qos: int = 1
+    tries: int = 0
+
+
+class Desk:
+    """A desk with recording callbacks, over the demo home on one database."""
+
+    def __init__(self, cfg: Settings, store: Store, demo: Any, desk_cls: type = LoginDesk) -> None:
+        self.cfg, self.store, self.demo = cfg, store, demo
+        self.published: list[Publish] = []
+        self.acked: list[Item] = []
+        self.events: list[str] = []  # publish/ack, in order, with the commit state at the time
+        self.db_lock = threading.Lock()
+        self.wakes = 0
+        self.desk = desk_cls(cfg, store, publish=self._publish, ack=self._ack,
+                             wake_worker=self._wake, db_lock=self.db_lock)
+
+    def _publish(self, replies: list[Publish]) -> None:
+        self.published.extend(replies)
+        self.events.extend(f"publish {r.payload['type']}" for r in replies)
+
+    def _ack(self, item: Item) -> None:
+        self.acked.append(item)
+        self.events.append("ack")
+
+    def _wake(self) -> None:
+        self.wakes += 1
+
+    def login(self, terminal: str, name: str | None, pin: str | None = None, *,
+              badge: str | None = None, last_seq: int | None = 0) -> Item:
+        badge = badge if badge is not None else self.demo.badges[name]
+        env = envelope("login", badge=badge, pin=pin, last_seq=last_seq)
+        return Item(topics.uplink(terminal), encode(env))
+
+    def run(self, terminal: str, *items: Item) -> list[bool]:
+        taken = [self.desk.route(terminal, item) for item in items]
+        self.desk.dispatch()
+        self.settle()
+        return taken
+
+    def settle(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.desk.working():
+            assert time.monotonic() < deadline, "the desk never finished"
+            time.sleep(0.01)
+
+    def replies(self, terminal: str, kind: str) -> list[dict[str, Any]]:
+        return [p.payload for p in self.published
+                if p.terminal == terminal and p.payload["type"] == kind]
+
+    def answer(self, terminal: str) -> dict[str, Any]:
+        return self.replies(terminal, "login")[-1]
+
+    def close(self) -> None:
+        self.desk.stop()
+
+
+@pytest.fixture
+def desk(tmp_path: Path, db_url: str) -> Iterator[Desk]:
+    cfg, demo = prepared_home(tmp_path, db_url)
+    store = Store(cfg.database_url)
+    d = Desk(cfg, store, demo)
+    try:
+        yield d
+    finally:
+        d.close()
+        store.dispose()
+
+
+def _open_sessions(store: Store, employee: int) -> list[BadgeSession]:
+    with store.session() as s:
+        return list(s.execute(select(BadgeSession).where(
+            BadgeSession.employee_id == employee, BadgeSession.ended_at.is_(None))).scalars())
+
+
+def test_a_badge_in_answers_login_then_sync_and_acks_after_its_commit(desk: Desk) -> None:
+    item = desk.login("kiosk-1", "Karim Benali")
+    assert desk.run("kiosk-1", item) == [True]
+    ok = desk.answer("kiosk-1")
+    assert ok["ok"] is True and ok["employee"]["name"] == "Karim Benali"
+    sync = desk.replies("kiosk-1", "sync")[-1]
+    assert sync["sid"] == ok["sid"] and sync["ref"] == ok["ref"]
+    assert sync["contacts"], "the sync carries the contact list"
+    assert desk.acked == [item]
+    assert desk.events == ["publish login", "ack", "publish sync"]
+    [row] = _open_sessions(desk.store, desk.demo.employees["Karim Benali"])
+    assert row.id == ok["sid"]
+    timing = desk.desk.timings[-1]
+    assert timing.outcome == "ok" and timing.hash == 0.0  # Karim's badge asks for no PIN
+
+
+def test_badge_in_elsewhere_logs_the_first_terminal_out(desk: Desk) -> None:
+    desk.run("kiosk-1", desk.login("kiosk-1", "Sophie Martin"))
+    first = desk.answer("kiosk-1")["sid"]
+    desk.run("kiosk-2", desk.login("kiosk-2", "Sophie Martin"))
+    [logout] = desk.replies("kiosk-1", "logout")
+    assert logout["sid"] == first and logout["reason"] == "replaced"
+    [row] = _open_sessions(desk.store, desk.demo.employees["Sophie Martin"])
+    assert row.id == desk.answer("kiosk-2")["sid"]
+
+
+def test_pin_rules_through_the_desk(desk: Desk) -> None:
+    """Julie's badge asks for her PIN: pin_required, bad_pin four times, locked at the fifth
+    with the right PIN refused while locked; each miss counted in the committed audit."""
+    codes = []
+    for pin in (None, "0000", "0000", "0000", "0000", "0000", "4321"):
+        desk.run("kiosk-1", desk.login("kiosk-1", "Julie Moreau", pin))
+        codes.append(desk.answer("kiosk-1")["code"])
+    assert codes == ["pin_required", *["bad_pin"] * 4, "locked", "locked"]
+    assert desk.answer("kiosk-1")["until"]
+    with desk.store.session() as s:
+        misses = s.scalar(select(text("count(*)")).select_from(AuditEntry).where(
+            AuditEntry.action == "badge.wrong_pin"))
+    assert misses == 5
+    assert len(desk.acked) == 7
+    assert [t.outcome for t in desk.desk.timings] == codes
+    assert all(t.hash > 0 for t in list(desk.desk.timings)[1:6])  # the five wrong PINs
+
+
+def test_pin_always_says_nothing_about_the_badge(desk: Desk) -> None:
+    with desk.store.session() as s:
+        settings.put(s, "pin_always", True)
+    desk.run("kiosk-1", desk.login("kiosk-1", "Karim Benali"))  # no PIN typed
+    assert desk.answer("kiosk-1")["code"] == "pin_required"
+    desk.run("kiosk-1", desk.login("kiosk-1", None, "1234", badge="no-such-badge"))
+    unknown = desk.answer("kiosk-1")
+    desk.run("kiosk-1", desk.login("kiosk-1", "Julie Moreau", "0000"))
+    wrong = desk.answer("kiosk-1")
+    assert unknown["code"] == wrong["code"] == "bad_credentials"
+    assert unknown["message"] == wrong["message"]
+    # The unknown badge cost a (dummy) hash as well: the answer's time says nothing either.
+    assert desk.desk.timings[-2].hash > 0 and desk.desk.timings[-1].hash > 0
+    desk.run("kiosk-1", desk.login("kiosk-1", "Julie Moreau", "4321"))
+    assert desk.answer("kiosk-1")["ok"] is True
+
+
+def test_a_suspended_terminal_is_refused_before_any_check(desk: Desk) -> None:
+    with desk.store.session() as s:
+        s.execute(Terminal.__table__.update().where(Terminal.name == "kiosk-1")
+                  .values(logins_suspended_at=utcnow()))
+    desk.run("kiosk-1", desk.login("kiosk-1", "Julie Moreau", "4321"))
+    assert desk.answer("kiosk-1")["code"] == "suspended"
+    timing = desk.desk.timings[-1]
+    assert timing.hash == 0 and timing.write == 0  # answered from the read: nothing written
+
+
+def test_the_leaky_terminal_throttle_holds_through_the_desk(desk: Desk) -> None:
+    codes = []
+    for k in range(10):
+        desk.run("kiosk-1", desk.login("kiosk-1", None, badge=f"guess-{k}"))
+        codes.append(desk.answer("kiosk-1")["code"])
+    assert codes[:8] == ["bad_badge"] * 8  # seven misses cost nothing, the eighth is counted
+    assert codes[8] == "wait" and desk.answer("kiosk-1")["wait"] >= 1
+
+
+def test_a_declared_last_seq_closes_the_previous_sessions_windows(desk: Desk) -> None:
+    desk.run("kiosk-1", desk.login("kiosk-1", "Karim Benali", last_seq=0))
+    first = desk.answer("kiosk-1")["sid"]
+    desk.run("kiosk-1", desk.login("kiosk-1", "Sophie Martin", last_seq=7))
+    with desk.store.session() as s:
+        row = s.get(BadgeSession, first)
+        assert row is not None and row.ended_at is not None and row.end_reason == "replaced"
+        assert row.closed_seq == 7
+        new = s.get(BadgeSession, desk.answer("kiosk-1")["sid"])
+        assert new is not None and new.start_mark == 7
+
+
+class Hooked(LoginDesk):
+    """A desk that runs ``during`` while it checks a PIN (and records what it saw then)."""
+
+    during: Any = None
+    seen: list[Any]
+
+    def _check(self, stored: str, pin: str) -> bool:
+        if self.during is not None:
+            self.seen.append(self.during())
+        return super()._check(stored, pin)
+
+
+@pytest.fixture
+def hooked(tmp_path: Path, db_url: str) -> Iterator[Desk]:
+    cfg, demo = prepared_home(tmp_path, db_url)
+    store = Store(cfg.database_url)
+    d = Desk(cfg, store, demo, Hooked)
+    d.desk.seen = []
+    try:
+        yield d
+    finally:
+        d.close()
+        store.dispose()
+
+
+def test_the_pin_check_holds_no_transaction_and_no_relay_lock(hooked: Desk) -> None:
+    """While the PIN is being checked, the relay's lock is free and another writer commits
+    at once (on SQLite: nobody holds the one write lock)."""
+    other = Store(hooked.cfg.database_url)
+
+    def probe() -> tuple[bool, float]:
+        t0 = time.monotonic()
+        with other.session() as s:  # BEGIN IMMEDIATE on SQLite: would wait on a writer
+            s.execute(text("SELECT 1"))
+            settings.put(s, "quick_replies", ["ok"])
+        return hooked.db_lock.locked(), time.monotonic() - t0
+
+    hooked.desk.during = probe
+    try:
+        hooked.run("kiosk-1", hooked.login("kiosk-1", "Julie Moreau", "4321"))
+    finally:
+        other.dispose()
+    [(locked, _took)] = hooked.desk.seen
+    assert not locked
+    assert hooked.answer("kiosk-1")["ok"] is True
+
+
+def _change_pin(store: Store, name_id: int, pin: str) -> None:
+    with store.session() as s:
+        emp = s.get(Employee, name_id)
+        assert emp is not None
+        emp.pin_hash = hash_secret(pin)
+
+
+def test_a_pin_changed_during_the_check_is_checked_again(hooked: Desk) -> None:
+    """HR resets Julie's PIN while her old one is being checked: the old PIN opens nothing."""
+    julie = hooked.demo.employees["Julie Moreau"]
+    hooked.desk.during = lambda: _change_pin(hooked.store, julie, "8888") \
+        if not hooked.desk.seen else None
+    hooked.run("kiosk-1", hooked.login("kiosk-1", "Julie Moreau", "4321"))
+    assert hooked.answer("kiosk-1")["code"] == "bad_pin"
+    assert hooked.desk.counters.stale == 1
+    assert not _open_sessions(hooked.store, julie)
+
+
+def test_an_employee_deactivated_during_the_check_is_not_let_in(hooked: Desk) -> None:
+    julie = hooked.demo.employees["Julie Moreau"]
+
+    def deactivate() -> None:
+        with hooked.store.session() as s:
+            emp = s.get(Employee, julie)
+            assert emp is not None
+            emp.active = False
+
+    hooked.desk.during = deactivate
+    hooked.run("kiosk-1", hooked.login("kiosk-1", "Julie Moreau", "4321"))
+    assert hooked.answer("kiosk-1")["code"] == "bad_badge"
+    assert not _open_sessions(hooked.store, julie)
+
+
+def test_a_terminal_suspended_during_the_check_is_refused(hooked: Desk) -> None:
+    def suspend() -> None:
+        with hooked.store.session() as s:
+            s.execute(Terminal.__table__.update().where(Terminal.name == "kiosk-1")
+                      .values(logins_suspended_at=utcnow()))
+
+    hooked.desk.during = suspend
+    hooked.run("kiosk-1", hooked.login("kiosk-1", "Julie Moreau", "4321"))
+    assert hooked.answer("kiosk-1")["code"] == "suspended"
+
+
+def test_later_uplinks_of_the_terminal_wait_behind_its_login_in_order(hooked: Desk) -> None:
+    """Routed while the login is at the desk (here: while its PIN is checked), kiosk-1's
+    next uplinks are held and given back in their order once it is done, before anything
+    else of kiosk-1; another terminal's uplinks and kiosk-1's presence are never held."""
+    gate = threading.Event()
+    hooked.desk.during = lambda: gate.wait(10)
+    first = hooked.login("kiosk-1", "Julie Moreau", "4321")
+    later = [Item(topics.uplink("kiosk-1"), encode(envelope("logout", sid=f"s{k}", last_seq=k)))
+             for k in range(3)]
+    again = hooked.login("kiosk-1", "Karim Benali")
+    assert hooked.desk.route("kiosk-1", first)
+    hooked.desk.dispatch()
+    assert [hooked.desk.route("kiosk-1", item) for item in [*later, again]] == [True] * 4
+    other = Item(topics.uplink("kiosk-2"), encode(envelope("logout", sid="x", last_seq=1)))
+    status = Item(topics.status("kiosk-1"), topics.ONLINE)
+    assert not hooked.desk.route("kiosk-2", other)
+    assert not hooked.desk.route("kiosk-1", status)
+    assert hooked.desk.released() == []  # not before the login is done
+    gate.set()
+    hooked.settle()
+    assert hooked.answer("kiosk-1")["ok"] is True
+    assert hooked.wakes >= 1
+    back = hooked.desk.released()
+    assert back == [*later, again]
+    # Routed again by the worker: the second login is taken, and holds what follows it.
+    assert [hooked.desk.route("kiosk-1", item) for item in back] == [False] * 3 + [True]
+    tail = Item(topics.uplink("kiosk-1"), encode(envelope("sync", sid="y")))
+    assert hooked.desk.route("kiosk-1", tail)
+    hooked.desk.dispatch()
+    hooked.settle()
+    assert hooked.answer("kiosk-1")["employee"]["name"] == "Karim Benali"
+    assert hooked.desk.released() == [tail]
+
+
+def test_a_broken_login_stays_with_the_worker(desk: Desk) -> None:
+    broken = Item(topics.uplink("kiosk-1"), b'{"type": "login", "v": 1}')
+    assert desk.desk.route("kiosk-1", broken) is False
+    message = Item(topics.uplink("kiosk-1"), encode(envelope("sync", sid="x")))
+    assert desk.desk.route("kiosk-1", message) is False
+
+
+# --- the whole relay, the desk composed in ---------------------------------------------------
+
+
+@pytest.fixture
+def desk_system(tmp_path: Path, db_url: str) -> Iterator[System]:
+    system = make_system(tmp_path, db_url, relay=False)
+    relay = DeskRelay(system.cfg, system.store)
+    relay.start()
+    system.relays.append(relay)
+    try:
+        yield system
+    finally:
+        system.close()
+
+
+def test_kiosks_badge_in_and_talk_through_the_desk(desk_system: System) -> None:
+    system = desk_system
+    k1, k2 = system.link("kiosk-1"), system.link("kiosk-2")
+    k1.login(system.demo.badges["Julie Moreau"], "0000")
+    assert expect(k1, ev.LoginFailed).code == "bad_pin"
+    synced = system.badge_in(k1, "Julie Moreau", pin="4321")
+    assert synced.contacts
+    system.badge_in(k2, "Sophie Martin")
+    msg = k1.send_text(system.employee("Sophie Martin"), "Bonjour")  # sent right after the sync
+    expect(k1, ev.StateChanged, lambda e: e.msg == msg and e.state in ("accepted", "held"))
+    system.badge_in(k2, "Julie Moreau", pin="4321")
+    assert expect(k1, ev.LoggedOut).reason == "replaced"
+    relay = system.relays[0]
+    assert isinstance(relay, DeskRelay)
+    assert relay.logins.counters.logins == 3 and relay.logins.counters.errors == 0
+
+
+def test_logout_right_after_login_is_handled_after_it(desk_system: System) -> None:
+    """A terminal badges in and logs out at once: the logout (held at the desk while the
+    login's PIN is checked) ends the session the login opened."""
+    system = desk_system
+    k1 = system.link("kiosk-1")
+    system.badge_in(k1, "Julie Moreau", pin="4321")
+    sid = k1.sid
+    k1.logout()
+    k1.login(system.demo.badges["Julie Moreau"], "4321")  # straight behind the logout
+    expect(k1, ev.LoginOk)
+    with system.store.session() as s:
+        row = s.get(BadgeSession, sid)
+        assert row is not None and row.end_reason == "logout"
