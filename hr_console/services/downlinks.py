@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +53,8 @@ class Outgoing:
 
 
 def claim_due(session: Session, *, resend_after: float, limit: int = 500,
-              employee_id: int | None = None) -> list[Outgoing]:
+              employee_id: int | None = None,
+              partitions: Collection[int] | None = None) -> list[Outgoing]:
     """Downlinks due now for employees who are badged in, marked as sent by this caller.
 
     The conditional UPDATE is the claim: with several relays polling, only the one whose
@@ -71,6 +73,10 @@ def claim_due(session: Session, *, resend_after: float, limit: int = 500,
     )
     if employee_id is not None:
         stmt = stmt.where(Downlink.employee_id == employee_id)
+    if partitions is not None:
+        if not partitions:
+            return []
+        stmt = stmt.where(Terminal.partition.in_(sorted(partitions)))
     rows = session.execute(stmt).all()
     if not rows:
         return []
