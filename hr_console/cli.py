@@ -736,6 +736,7 @@ def _register_extra_commands() -> None:
     from hr_console.cli_bench import bench
     from hr_console.cli_db import register as register_db
     from hr_console.cli_kiosk import kiosk, kiosk_enrol
+    from hr_console.cli_relays import register as register_relays
     from hr_console.cli_site import register as register_site
 
     register_admin(main)
@@ -744,6 +745,7 @@ def _register_extra_commands() -> None:
     main.add_command(kiosk_enrol)
     main.add_command(bench)
     register_site(main)
+    register_relays(main)
     register_db(main)
 
 
