@@ -737,6 +737,7 @@ def _register_extra_commands() -> None:
     from hr_console.cli_db import register as register_db
     from hr_console.cli_ejabberd import register as register_ejabberd
     from hr_console.cli_kiosk import kiosk, kiosk_enrol
+    from hr_console.cli_relays import register as register_relays
     from hr_console.cli_site import register as register_site
 
     register_admin(main)
@@ -745,6 +746,7 @@ def _register_extra_commands() -> None:
     main.add_command(kiosk_enrol)
     main.add_command(bench)
     register_site(main)
+    register_relays(main)
     register_db(main)
     register_ejabberd(main)
 

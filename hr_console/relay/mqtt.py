@@ -9,7 +9,11 @@ one savepoint each, and claims the downlinks they made owed in that same transac
 commit and a delivery round are shared by many messages; replies and acks still go out
 only after the commit. Worker and deliverer take turns on the database (one lock), so they
 never wait on SQLite's busy timeout, which sleeps in steps of up to 100 ms.
-Relays hold no broker session (decision 3): several can share ``$share/relais/...``.
+Relays hold no broker session (decision 3). Several relays split the terminals between
+them through partition leases in the database (``relay.partitions``): each subscribes to
+the topics of its own terminals only, so no two relays handle, or lock, the same terminal.
+The relay holding partition 0 also runs the home's periodic chores (session expiry,
+scheduled notices), so that they do not run once per relay.
 A housekeeping thread runs the retention purge when it is due (``services.retention``:
 one relay of the home does it per period, whichever claims it first).
 """
@@ -23,6 +27,7 @@ import queue
 import socket
 import threading
 import time
+import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Literal
@@ -38,6 +43,7 @@ from hr_console.config import Settings
 from hr_console.relay.fair import FairInbox
 from hr_console.relay.handlers import Publish, Result, error_reply, handle_in
 from hr_console.relay.meter import Meter
+from hr_console.relay.partitions import PartitionKeeper
 from hr_console.services import downlinks, notices, retention, sessions
 from hr_console.services.errors import ServiceError
 from hr_console.store.db import Store, open_batch_cache
@@ -125,6 +131,11 @@ class Relay:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        # Each start is a new member: a relay restarted under the same account is not
+        # mistaken for the one that died and still holds leases until they expire.
+        self.keeper = PartitionKeeper(store, f"{self.username}/{uuid.uuid4().hex[:8]}",
+                                      subscribe=self._subscribe, unsubscribe=self._unsubscribe,
+                                      lock=self._db)
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -134,12 +145,13 @@ class Relay:
             self.client.username_pw_set(self.username, self.cfg.server_password(self.username))
         except ValueError as exc:
             raise RuntimeError(str(exc)) from None
+        self.keeper.round()  # its partitions before it connects: subscribed on connection
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 0
         self.client.connect_async(self.cfg.mqtt_host, self.cfg.relay_port, keepalive=15,
                                   clean_start=True, properties=props)
         self.client.loop_start()
-        targets = [self._work, self._deliver]
+        targets = [self._work, self._deliver, self._keep_leases]
         if self.purge_every is not None:
             targets.append(self._housekeep)
         for target in targets:
@@ -158,6 +170,7 @@ class Relay:
         self._wake.set()
         for thread in self._threads:
             thread.join(timeout=5)
+        self.keeper.leave()  # the others take its terminals now, not when the leases expire
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -175,8 +188,8 @@ class Relay:
         if sock is not None:  # small packets both ways: Nagle would hold each for an ACK
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        client.subscribe([(topics.SHARED_UPLINKS, 1), (topics.ALL_STATUS, 1)])
         self._connected.set()
+        self._subscribe(self.keeper.all_topics())
         self._wake.set()
         log.info("relay %s connected", self.username)
 
@@ -201,6 +214,25 @@ class Relay:
             self._ack(item)
             return
         self._inbox.put(item, key=terminal or "")
+
+    # --- subscriptions (the keeper's thread, and paho's on connection) ----------------------
+
+    SUBSCRIBE_CHUNK = 200  # topics per SUBSCRIBE packet
+
+    def _subscribe(self, names: list[str]) -> None:
+        if not self._connected.is_set():
+            return  # _on_connect subscribes to everything the keeper holds
+        for i in range(0, len(names), self.SUBSCRIBE_CHUNK):
+            self.client.subscribe([(t, 1) for t in names[i:i + self.SUBSCRIBE_CHUNK]])
+
+    def _unsubscribe(self, names: list[str]) -> None:
+        if not self._connected.is_set():
+            return
+        for i in range(0, len(names), self.SUBSCRIBE_CHUNK):
+            self.client.unsubscribe(names[i:i + self.SUBSCRIBE_CHUNK])
+
+    def _keep_leases(self) -> None:
+        self.keeper.run(self._stop)
 
     # --- worker -------------------------------------------------------------------------
 
@@ -357,15 +389,18 @@ class Relay:
             if not self._connected.is_set():
                 continue
             try:
+                owned = self.keeper.owned
+                chores = 0 in owned  # the home's chores: one relay runs them
                 with self._db, self.store.session() as s:
-                    if time.monotonic() - last_expiry_check > EXPIRY_CHECK_S:
+                    if chores and time.monotonic() - last_expiry_check > EXPIRY_CHECK_S:
                         sessions.expire_due(s)
                         last_expiry_check = time.monotonic()
                     # Sessions the console or the clock ended: their terminals log out now
                     # (claimed in this transaction, sent after its commit).
-                    ends = sessions.claim_end_notices(s)
-                    due = downlinks.claim_due(s, resend_after=RESEND_AFTER_S)
-                    if time.monotonic() - last_notice_check > 5:
+                    ends = sessions.claim_end_notices(s) if chores else []
+                    # What its own terminals are owed; the others' relays send theirs.
+                    due = downlinks.claim_due(s, resend_after=RESEND_AFTER_S, partitions=owned)
+                    if chores and time.monotonic() - last_notice_check > 5:
                         notices.publish_due(s)
                         last_notice_check = time.monotonic()
                 self._publish([Publish(e.terminal, envelope("logout", sid=e.session_id,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from broker_config.passwords import hash_password, new_password
 from hr_console.domain.moderation import MODES
+from hr_console.domain.partitions import partition_of
 from hr_console.domain.policy import Rule
 from hr_console.services import audit, sessions
 from hr_console.services.errors import Conflict, Invalid, NotFound
@@ -452,6 +453,7 @@ def rename_terminal(session: Session, row: Terminal, name: str, actor: str) -> T
     if session.execute(select(Terminal.id).where(Terminal.name == name)).first():
         raise Conflict("name_taken", f"A terminal named {name!r} already exists.")
     old, row.name = row.name, name
+    row.partition = partition_of(name)  # another relay may own the new name's partition
     row.online = False
     creds = _new_credentials(row)
     row.active = True
