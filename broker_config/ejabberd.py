@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -410,6 +411,45 @@ def cluster_members(node: EjabberdNode) -> list[str]:
     if result.returncode != 0:
         return []
     return [line.strip().strip("'") for line in result.stdout.splitlines() if "@" in line]
+
+
+_ACCOUNT = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,64}$")
+
+# Erlang run by a hidden node: every live MQTT session of user U@S, on whichever node of the
+# cluster it is (the session table is replicated), gets {replaced, _}, which mod_mqtt_session
+# handles by sending DISCONNECT 0x8E and ending the session (expiry 0: nothing kept for it).
+_KICK = """
+Node = '{node}', U = <<"{user}">>, S = <<"{domain}">>,
+USRs = rpc:call(Node, mod_mqtt_mnesia, get_sessions, [U, S]),
+N = lists:foldl(fun(USR, Acc) ->
+        case rpc:call(Node, mod_mqtt_mnesia, lookup_session, [USR]) of
+            {{ok, Pid}} -> rpc:call(Node, erlang, send, [Pid, {{replaced, self()}}]), Acc + 1;
+            _ -> Acc
+        end
+    end, 0, USRs),
+io:format("~p~n", [N]), halt().
+"""
+
+
+def kick(node: EjabberdNode, username: str, timeout: float = 30.0) -> int:
+    """Close every live MQTT session of ``username`` in the cluster; returns how many.
+
+    ejabberd checks passwords at login only: a revoked terminal's open connection lives on
+    until this is done (Mosquitto's reload drops it by itself)."""
+    user = username.lower()
+    if not _ACCOUNT.fullmatch(user):
+        raise ValueError(f"not a broker account name: {username!r}")
+    host = node.name.split("@", 1)[1]
+    code = _KICK.format(node=node.name, user=user, domain=DOMAIN)
+    cmd = [_erl(), *_dist_args(node, f"ctl-{uuid.uuid4().hex[:8]}@{host}"), "-hidden", "-noinput",
+           "-noshell", "-eval", code]
+    result = subprocess.run(cmd, env=_env(node), cwd=node.directory, stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=timeout, check=False)
+    last = result.stdout.strip().splitlines()[-1:] or [""]
+    if result.returncode != 0 or not last[0].isdigit():
+        raise RuntimeError(f"could not close the sessions of {user} on {node.name}: "
+                           f"{(result.stdout + result.stderr).strip()}")
+    return int(last[0])
 
 
 def extauth_command(home: Path, python: str | None = None) -> tuple[str, ...]:

@@ -222,6 +222,22 @@ def ejabberd_join(obj: Any, seed: str, **kw: Any) -> None:
     click.echo(" ".join(cluster_members(node)))
 
 
+@ejabberd_group.command("kick")
+@_node_options
+@click.argument("username")
+@click.pass_obj
+def ejabberd_kick(obj: Any, username: str, **kw: Any) -> None:
+    """Close the live MQTT sessions of USERNAME in the cluster (after a revocation: ejabberd
+    checks passwords at login only)."""
+    from broker_config.ejabberd import kick
+
+    try:
+        closed = kick(_node(obj, **kw), username)
+    except (RuntimeError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{username}: {closed} session(s) closed")
+
+
 def register(main: click.Group) -> None:
     main.add_command(broker_auth)
     main.add_command(ejabberd_group)

@@ -29,6 +29,7 @@ from broker_config.ejabberd import (
     EpmdProcess,
     cluster_members,
     ejabberd_installed,
+    kick,
     new_cookie,
     nodes_for,
     render,
@@ -51,6 +52,7 @@ pytestmark = [
 WAIT = 10.0  # generous: two cores shared with other suites
 NOT_AUTHORIZED = 0x87
 NO_MATCHING_SUBSCRIBERS = 0x10
+SESSION_TAKEN_OVER = 0x8E
 SHARED_SUBSCRIPTIONS_NOT_SUPPORTED = 0x9E
 
 
@@ -250,10 +252,13 @@ def test_wrong_or_missing_credentials_are_refused(cluster: Cluster) -> None:
             c.close()
 
 
-def test_a_revoked_terminal_is_refused_at_its_next_login(cluster: Cluster) -> None:
-    before = _connect(cluster, cluster.a, "kiosk-3")
-    assert before.connack == 0
-    before.close()
+def test_a_revoked_terminal_is_cut_off_and_refused(cluster: Cluster) -> None:
+    """ejabberd checks a password at login only: the open connection is closed by ``kick``
+    (DISCONNECT 0x8E), then every new login is refused, on both nodes."""
+    live = _connect(cluster, cluster.a, "kiosk-3", client_id="kiosk-3")
+    assert live.connack == 0
+    assert live.subscribe(f"{topics.downlink('kiosk-3')}/#") == 1
+    live.client.reconnect_delay_set(60, 60)  # so that its retry does not race the checks below
     with cluster.store.session() as s:
         from sqlalchemy import select
 
@@ -261,6 +266,10 @@ def test_a_revoked_terminal_is_refused_at_its_next_login(cluster: Cluster) -> No
 
         row = s.execute(select(Terminal).where(Terminal.name == "kiosk-3")).scalar_one()
         terminals.revoke(s, row, "test")
+    assert kick(cluster.b, "kiosk-3") == 1  # from the other node: the session table is shared
+    assert live.expect("disconnect") == SESSION_TAKEN_OVER
+    live.close()
+    assert kick(cluster.a, "kiosk-3") == 0
     for node in (cluster.a, cluster.b):
         after = Client(node.mqtt_port, "kiosk-3", cluster.passwords["kiosk-3"], "kiosk-3")
         try:
