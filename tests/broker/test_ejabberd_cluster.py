@@ -11,8 +11,12 @@ Needs Debian's ejabberd (make test-long installs it); skipped without it.
 
 from __future__ import annotations
 
+import dataclasses
 import queue
-import tempfile
+import re
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,23 +29,23 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from broker_config.ejabberd import (
     EjabberdNode,
-    EjabberdProcess,
     EpmdProcess,
     cluster_members,
     ejabberd_installed,
     kick,
     new_cookie,
     nodes_for,
-    render,
 )
-from broker_config.process import free_port
-from hr_console import config as config_mod
-from hr_console.cli import initialise
+from broker_config.process import _accepts
 from hr_console.cli_ejabberd import relay_accounts
 from hr_console.config import Settings
+from hr_console.relay.mqtt import Relay
 from hr_console.services import terminals
 from hr_console.store.db import Store
+from kiosk_app.link import events as ev
+from kiosk_app.link.client import TerminalLink
 from relais_wire import topics
+from tests.system_fixture import DemoData, _distinct_ports, expect, prepared_home
 
 pytestmark = [
     pytest.mark.long,
@@ -56,17 +60,24 @@ SESSION_TAKEN_OVER = 0x8E
 SHARED_SUBSCRIPTIONS_NOT_SUPPORTED = 0x9E
 
 
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
+RELAIS = [sys.executable, "-m", "hr_console.cli"]
+
+
 @dataclass
 class Cluster:
     cfg: Settings
+    demo: DemoData
     a: EjabberdNode  # the terminals' node
     b: EjabberdNode  # the relays' node
-    passwords: dict[str, str]  # username -> password, terminals and the first relay
+    passwords: dict[str, str]  # username -> password: probe terminals and the probing relay
     store: Store
+    tmp: Path
 
     @property
     def relay(self) -> str:
-        return self.cfg.relay_account(1)
+        """The account the probes use (the real relay of the last test is _relay-1)."""
+        return self.cfg.relay_account(2)
 
 
 class Client:
@@ -124,34 +135,82 @@ def _connect(cluster: Cluster, node: EjabberdNode, username: str, password: str 
     return Client(node.mqtt_port, username, pw, client_id or f"{username}-{time.monotonic_ns()}")
 
 
+def _node_args(node: EjabberdNode, cookie_file: Path) -> list[str]:
+    return ["--node", node.name, "--dir", str(node.directory), "--mqtt-port", str(node.mqtt_port),
+            "--epmd-port", str(node.epmd_port), "--cookie-file", str(cookie_file)]
+
+
+def _as_typed(args: list[str]) -> str:
+    """A command as docs/deploy.md writes it (``relais --home ...``), for the drift check."""
+    return " ".join(["relais", *args])
+
+
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    with tempfile.TemporaryDirectory(prefix="relais-ejabberd-") as tmp:
-        home = Path(tmp) / "home"
-        cfg = initialise(config_mod.load(home, relay_port=free_port(), mqtt_port=free_port()))
-        store = Store(cfg.database_url)
-        passwords = {cfg.relay_account(1): cfg.server_passwords[cfg.relay_account(1)]}
-        with store.session() as s:
-            for name in ("kiosk-1", "kiosk-2", "kiosk-3"):
-                _row, creds = terminals.enrol(s, name, None, actor="test")
-                passwords[creds.username] = creds.password
-        a, b = nodes_for(cfg.home, relay_accounts(cfg), Path(tmp) / "ejabberd",
-                         ["relais-a@localhost", "relais-b@localhost"], [free_port(), free_port()],
-                         epmd_port=free_port(), cookie=new_cookie())
-        epmd = EpmdProcess(a.epmd_port, Path(tmp) / "ejabberd")
-        procs = [EjabberdProcess(a), EjabberdProcess(b)]
-        epmd.start()
-        try:
-            for proc in procs:
-                render(proc.node)
-                proc.start()
-            procs[1].join(a)
-            yield Cluster(cfg, a, b, passwords, store)
-        finally:
-            for proc in reversed(procs):
-                proc.stop()
-            epmd.stop()
-            store.dispose()
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A demo home on SQLite and two ejabberd nodes run by the guide's own commands:
+    ``relais ejabberd run`` for each node, then ``relais ejabberd join`` for the second."""
+    tmp = tmp_path_factory.mktemp("ejabberd")
+    cfg, demo = prepared_home(tmp, f"sqlite:///{tmp / 'relais.db'}")
+    assert demo is not None
+    store = Store(cfg.database_url)
+    passwords = {cfg.relay_account(2): cfg.server_passwords[cfg.relay_account(2)]}
+    with store.session() as s:
+        for name in ("probe-1", "probe-2", "probe-3"):
+            _row, creds = terminals.enrol(s, name, None, actor="test")
+            passwords[creds.username] = creds.password
+    cookie_file = tmp / "cookie"
+    cookie_file.write_text(new_cookie() + "\n", encoding="ascii")
+    cookie_file.chmod(0o600)
+    port_a, port_b, epmd_port = _distinct_ports(3)
+    a, b = nodes_for(cfg.home, relay_accounts(cfg), tmp / "ejabberd",
+                     ["relais-a@localhost", "relais-b@localhost"], [port_a, port_b],
+                     epmd_port=epmd_port, cookie=cookie_file.read_text(encoding="ascii").strip())
+    # The test's own epmd: `relais ejabberd run` would otherwise start a daemon that outlives it.
+    epmd = EpmdProcess(epmd_port, tmp / "ejabberd")
+    epmd.start()
+    home = ["--home", str(cfg.home)]
+    runs: list[subprocess.Popen[bytes]] = []
+    try:
+        for node in (a, b):
+            with (tmp / f"run-{node.name}.out").open("wb") as out:
+                runs.append(subprocess.Popen([*RELAIS, *home, "ejabberd", "run",
+                                              *_node_args(node, cookie_file)],
+                                             stdout=out, stderr=subprocess.STDOUT))
+        deadline = time.monotonic() + 90
+        while not all(_accepts("127.0.0.1", n.mqtt_port) for n in (a, b)):
+            assert all(r.poll() is None for r in runs), "a node exited while starting"
+            assert time.monotonic() < deadline, "the nodes did not start within 90 s"
+            time.sleep(0.2)
+        joined = subprocess.run([*RELAIS, *home, "ejabberd", "join", *_node_args(b, cookie_file),
+                                 "--seed", a.name], capture_output=True, text=True, check=False)
+        assert joined.returncode == 0, joined.stderr
+        deadline = time.monotonic() + 60
+        while not _accepts("127.0.0.1", b.mqtt_port):  # b restarts its application on joining
+            assert time.monotonic() < deadline, "node b did not come back after joining"
+            time.sleep(0.2)
+        yield Cluster(cfg, demo, a, b, passwords, store, tmp)
+    finally:
+        for run in runs:
+            run.send_signal(signal.SIGTERM)
+        for run in runs:
+            try:
+                run.wait(40)
+            except subprocess.TimeoutExpired:
+                run.kill()
+                run.wait()
+        epmd.stop()
+        store.dispose()
+
+
+def test_the_commands_are_the_guides() -> None:
+    """The recipe in docs/deploy.md is what the fixture runs (paths aside)."""
+    guide = re.sub(r"\s+", " ", GUIDE.read_text(encoding="utf-8").replace("\\\n", " "))
+    for fragment in ("relais --home /var/lib/relais ejabberd run --node relais-a@",
+                     "relais --home /var/lib/relais ejabberd join --node relais-b@",
+                     "--seed relais-a@", "relais --home /var/lib/relais ejabberd kick",
+                     "--epmd-port 4370 --cookie-file /etc/relais/ejabberd.cookie",
+                     "systemctl disable --now ejabberd", "apt-get install -y ejabberd"):
+        assert fragment in guide, f"docs/deploy.md no longer says: {fragment}"
 
 
 def test_two_nodes_form_one_cluster(cluster: Cluster) -> None:
@@ -161,29 +220,29 @@ def test_two_nodes_form_one_cluster(cluster: Cluster) -> None:
 
 def test_a_message_goes_terminal_to_relay_to_terminal_across_nodes(cluster: Cluster) -> None:
     relay = _connect(cluster, cluster.b, cluster.relay)
-    t1 = _connect(cluster, cluster.a, "kiosk-1")
-    t2 = _connect(cluster, cluster.a, "kiosk-2")
+    t1 = _connect(cluster, cluster.a, "probe-1")
+    t2 = _connect(cluster, cluster.a, "probe-2")
     try:
         assert (relay.connack, t1.connack, t2.connack) == (0, 0, 0)
         # Per terminal (what relays owning partitions will do) and with plain wildcards.
-        assert relay.subscribe(topics.uplink("kiosk-1")) == 1
+        assert relay.subscribe(topics.uplink("probe-1")) == 1
         assert relay.subscribe(topics.ALL_STATUS) == 1
-        assert t2.subscribe(topics.downlink("kiosk-2")) == 1
-        assert t1.subscribe(f"{topics.downlink('kiosk-1')}/#") == 1  # also covers .../down
+        assert t2.subscribe(topics.downlink("probe-2")) == 1
+        assert t1.subscribe(f"{topics.downlink('probe-1')}/#") == 1  # also covers .../down
 
-        assert t1.publish(topics.status("kiosk-1"), b"online", retain=True) == 0
-        assert relay.message() == (topics.status("kiosk-1"), b"online")
-        assert t1.publish(topics.uplink("kiosk-1"), b"hello kiosk-2") == 0
-        assert relay.message() == (topics.uplink("kiosk-1"), b"hello kiosk-2")
-        assert relay.publish(topics.downlink("kiosk-2"), b"from kiosk-1: hello") == 0
-        assert t2.message() == (topics.downlink("kiosk-2"), b"from kiosk-1: hello")
-        assert relay.publish(f"{topics.downlink('kiosk-1')}/receipt", b"delivered") == 0
-        assert t1.message() == (f"{topics.downlink('kiosk-1')}/receipt", b"delivered")
+        assert t1.publish(topics.status("probe-1"), b"online", retain=True) == 0
+        assert relay.message() == (topics.status("probe-1"), b"online")
+        assert t1.publish(topics.uplink("probe-1"), b"hello probe-2") == 0
+        assert relay.message() == (topics.uplink("probe-1"), b"hello probe-2")
+        assert relay.publish(topics.downlink("probe-2"), b"from probe-1: hello") == 0
+        assert t2.message() == (topics.downlink("probe-2"), b"from probe-1: hello")
+        assert relay.publish(f"{topics.downlink('probe-1')}/receipt", b"delivered") == 0
+        assert t1.message() == (f"{topics.downlink('probe-1')}/receipt", b"delivered")
 
         # A wildcard uplink subscription works too (one relay for everything).
         assert relay.subscribe(topics.ALL_UPLINKS) == 1
-        assert t2.publish(topics.uplink("kiosk-2"), b"reply") == 0
-        assert relay.message() == (topics.uplink("kiosk-2"), b"reply")
+        assert t2.publish(topics.uplink("probe-2"), b"reply") == 0
+        assert relay.message() == (topics.uplink("probe-2"), b"reply")
     finally:
         for c in (relay, t1, t2):
             c.close()
@@ -191,17 +250,17 @@ def test_a_message_goes_terminal_to_relay_to_terminal_across_nodes(cluster: Clus
 
 def test_a_terminal_cannot_read_another_terminals_downlink(cluster: Cluster) -> None:
     relay = _connect(cluster, cluster.b, cluster.relay)
-    rogue = _connect(cluster, cluster.a, "kiosk-1")
+    rogue = _connect(cluster, cluster.a, "probe-1")
     try:
-        for topic in (topics.downlink("kiosk-2"), f"{topics.PREFIX}/t/+/down", "#",
-                      topics.ALL_UPLINKS, topics.status("kiosk-2")):
+        for topic in (topics.downlink("probe-2"), f"{topics.PREFIX}/t/+/down", "#",
+                      topics.ALL_UPLINKS, topics.status("probe-2")):
             assert rogue.subscribe(topic) >= 0x80, topic
-        assert rogue.subscribe(topics.downlink("kiosk-1")) == 1
+        assert rogue.subscribe(topics.downlink("probe-1")) == 1
         # 0x10 "no matching subscribers": none of the refused filters was registered anywhere
         # in the cluster (kiosk-2 is not connected; its earlier session ended with it).
-        assert relay.publish(topics.downlink("kiosk-2"), b"for kiosk-2 only") == NO_MATCHING_SUBSCRIBERS
-        assert relay.publish(topics.downlink("kiosk-1"), b"fence") == 0
-        assert rogue.message() == (topics.downlink("kiosk-1"), b"fence")
+        assert relay.publish(topics.downlink("probe-2"), b"for probe-2 only") == NO_MATCHING_SUBSCRIBERS
+        assert relay.publish(topics.downlink("probe-1"), b"fence") == 0
+        assert rogue.message() == (topics.downlink("probe-1"), b"fence")
         assert rogue.messages.empty()
     finally:
         relay.close()
@@ -210,17 +269,17 @@ def test_a_terminal_cannot_read_another_terminals_downlink(cluster: Cluster) -> 
 
 def test_a_terminal_cannot_speak_as_another_or_as_the_relay(cluster: Cluster) -> None:
     relay = _connect(cluster, cluster.b, cluster.relay)
-    rogue = _connect(cluster, cluster.a, "kiosk-1", client_id="kiosk-2")  # client id proves nothing
+    rogue = _connect(cluster, cluster.a, "probe-1", client_id="probe-2")  # client id proves nothing
     try:
         assert relay.subscribe(topics.ALL_UPLINKS) == 1
         assert relay.subscribe(topics.ALL_STATUS) == 1
-        for topic in (topics.uplink("kiosk-2"), topics.status("kiosk-2"), topics.downlink("kiosk-2"),
-                      topics.downlink("kiosk-1"), "$SYS/x", "relais/v2/anything"):
+        for topic in (topics.uplink("probe-2"), topics.status("probe-2"), topics.downlink("probe-2"),
+                      topics.downlink("probe-1"), "$SYS/x", "relais/v2/anything"):
             assert rogue.publish(topic, b"forged") >= 0x80, topic
         # The relay account cannot forge a terminal either.
-        assert relay.publish(topics.uplink("kiosk-2"), b"forged by relay") >= 0x80
-        assert rogue.publish(topics.uplink("kiosk-1"), b"fence") == 0
-        assert relay.message() == (topics.uplink("kiosk-1"), b"fence")
+        assert relay.publish(topics.uplink("probe-2"), b"forged by relay") >= 0x80
+        assert rogue.publish(topics.uplink("probe-1"), b"fence") == 0
+        assert relay.message() == (topics.uplink("probe-1"), b"fence")
         assert relay.messages.empty()
     finally:
         relay.close()
@@ -230,13 +289,13 @@ def test_a_terminal_cannot_speak_as_another_or_as_the_relay(cluster: Cluster) ->
 def test_wrong_or_missing_credentials_are_refused(cluster: Cluster) -> None:
     p = cluster.passwords
     for node, user, password in (
-        (cluster.a, "kiosk-1", p["kiosk-1"] + "x"),
-        (cluster.a, "kiosk-1", p["kiosk-2"]),  # another terminal's password
-        (cluster.a, "kiosk-1", ""),
+        (cluster.a, "probe-1", p["probe-1"] + "x"),
+        (cluster.a, "probe-1", p["probe-2"]),  # another terminal's password
+        (cluster.a, "probe-1", ""),
         (cluster.a, "nobody", "x"),
         (cluster.b, cluster.relay, p[cluster.relay] + "x"),
         (cluster.b, cluster.cfg.relay_account(9), p[cluster.relay]),  # not a relay instance
-        (cluster.b, "kiosk-1@elsewhere", p["kiosk-1"]),  # another ejabberd host
+        (cluster.b, "kiosk-1@elsewhere", p["probe-1"]),  # another ejabberd host
     ):
         c = Client(node.mqtt_port, user, password, f"bad-{time.monotonic_ns()}")
         try:
@@ -245,7 +304,7 @@ def test_wrong_or_missing_credentials_are_refused(cluster: Cluster) -> None:
             c.close()
     # A terminal's good password works on either node: the cluster is one broker.
     for node in (cluster.a, cluster.b):
-        c = _connect(cluster, node, "kiosk-1")
+        c = _connect(cluster, node, "probe-1")
         try:
             assert c.connack == 0
         finally:
@@ -255,23 +314,23 @@ def test_wrong_or_missing_credentials_are_refused(cluster: Cluster) -> None:
 def test_a_revoked_terminal_is_cut_off_and_refused(cluster: Cluster) -> None:
     """ejabberd checks a password at login only: the open connection is closed by ``kick``
     (DISCONNECT 0x8E), then every new login is refused, on both nodes."""
-    live = _connect(cluster, cluster.a, "kiosk-3", client_id="kiosk-3")
+    live = _connect(cluster, cluster.a, "probe-3", client_id="probe-3")
     assert live.connack == 0
-    assert live.subscribe(f"{topics.downlink('kiosk-3')}/#") == 1
+    assert live.subscribe(f"{topics.downlink('probe-3')}/#") == 1
     live.client.reconnect_delay_set(60, 60)  # so that its retry does not race the checks below
     with cluster.store.session() as s:
         from sqlalchemy import select
 
         from hr_console.store.models import Terminal
 
-        row = s.execute(select(Terminal).where(Terminal.name == "kiosk-3")).scalar_one()
+        row = s.execute(select(Terminal).where(Terminal.name == "probe-3")).scalar_one()
         terminals.revoke(s, row, "test")
-    assert kick(cluster.b, "kiosk-3") == 1  # from the other node: the session table is shared
+    assert kick(cluster.b, "probe-3") == 1  # from the other node: the session table is shared
     assert live.expect("disconnect") == SESSION_TAKEN_OVER
     live.close()
-    assert kick(cluster.a, "kiosk-3") == 0
+    assert kick(cluster.a, "probe-3") == 0
     for node in (cluster.a, cluster.b):
-        after = Client(node.mqtt_port, "kiosk-3", cluster.passwords["kiosk-3"], "kiosk-3")
+        after = Client(node.mqtt_port, "probe-3", cluster.passwords["probe-3"], "probe-3")
         try:
             assert after.connack == NOT_AUTHORIZED
         finally:
@@ -287,3 +346,39 @@ def test_shared_subscriptions_are_not_supported(cluster: Cluster) -> None:
         assert relay.expect("disconnect") == SHARED_SUBSCRIPTIONS_NOT_SUPPORTED
     finally:
         relay.close()
+
+
+def test_the_relay_and_kiosks_of_relais_run_on_the_cluster(cluster: Cluster) -> None:
+    """Relais itself, unchanged: the relay (per-partition subscriptions, no ``$share``) on
+    node B, two kiosks' terminal links on node A; a message is accepted, delivered, read."""
+    cfg = dataclasses.replace(cluster.cfg, mqtt_host="127.0.0.1", relay_port=cluster.b.mqtt_port)
+    relay = Relay(cfg, cluster.store, instance=1)
+    relay.start()
+    links = []
+    try:
+        for name in ("kiosk-1", "kiosk-2"):
+            link = TerminalLink(terminal=name, password=cluster.demo.terminals[name]["password"],
+                                host="127.0.0.1", port=cluster.a.mqtt_port,
+                                outbox_path=cluster.tmp / f"outbox-{name}.db")
+            links.append(link)
+            link.start()
+            assert link.wait_connected(15), f"{name} could not connect to node A"
+        k1, k2 = links
+        for link, name in ((k1, "Sophie Martin"), (k2, "Karim Benali")):
+            link.login(cluster.demo.badges[name], None)
+            expect(link, ev.LoginOk)
+            expect(link, ev.Synced)
+        sophie, karim = (cluster.demo.employees[n] for n in ("Sophie Martin", "Karim Benali"))
+        msg = k1.send_text(karim, "Bonjour Karim, par le cluster.")
+        for state in ("accepted", "delivered"):
+            expect(k1, ev.StateChanged, lambda e, s=state: e.msg == msg and e.state == s)
+        arrived = expect(k2, ev.MessageArrived, lambda e: e.message["msg"] == msg)
+        assert arrived.message["text"] == "Bonjour Karim, par le cluster."
+        assert arrived.message["from"] == sophie
+        k2.mark_read(msg)
+        expect(k1, ev.StateChanged, lambda e: e.msg == msg and e.state == "read")
+        assert k1.outbox.pending_count() == 0
+    finally:
+        for link in links:
+            link.stop()
+        relay.stop()
