@@ -1,13 +1,16 @@
 """The relay with its login desk (``hr_console.relay.logins``) composed in, until
 ``relay/mqtt.py`` wires the desk itself: the shift-change benchmark and the desk's tests run
-this one. ``python -m hr_console.bench.desk_relay --home DIR [--instance N]`` prints the
-same "connected" line as ``relais relay``."""
+this one. ``python -m hr_console.bench.desk_relay --home DIR [--instance N] [--timings FILE]``
+prints the same "connected" line as ``relais relay``."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import signal
 import threading
+from pathlib import Path
 
 from hr_console import config as config_mod
 from hr_console.relay.logins import LoginDesk
@@ -48,6 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--home", required=True)
     parser.add_argument("--instance", type=int, default=1)
+    parser.add_argument("--timings", help="where to write the desk's login timings (JSON) at stop")
     args = parser.parse_args()
     cfg = config_mod.load(args.home)
     stop = threading.Event()
@@ -59,6 +63,9 @@ def main() -> None:
     stop.wait()
     relay.stop()
     store.dispose()
+    if args.timings:
+        Path(args.timings).write_text(json.dumps([dataclasses.asdict(t) for t in
+                                                  relay.logins.timings]), encoding="utf-8")
 
 
 if __name__ == "__main__":

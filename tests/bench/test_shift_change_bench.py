@@ -1,0 +1,37 @@
+"""The shift-change and badge-in-at-scale figures (hr_console/bench/shift_change.py) run end
+to end at a toy size: every badge-in answered with its sync, the pair's messages all
+delivered, the desk's server timings read back from the relay process. Speed is not
+asserted here (it belongs in docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hr_console.bench import shift_change
+from hr_console.bench.system import System
+
+
+def test_a_small_shift_change_answers_every_badge_in_and_loses_nothing(tmp_path: Path) -> None:
+    system = System(db_url=None, terminals=8, workdir=tmp_path).start()
+    try:
+        out = shift_change.run(system, badge_ins=12, seconds=2.0, terminals=4, pair_rate=10.0)
+    finally:
+        system.close()
+    for side in ("desk", "reference"):
+        run = out[side]
+        assert run["badge_ins"] == run["synced"] == 12, run
+        assert run["pair_lost"] == 0 and run["pair_sent"] == 20
+        assert run["terminal_login_to_sync_ms"]["n"] == 12
+    server = out["desk"]["server_ms"]
+    assert server["badge_in_to_sync"]["n"] == 12
+    assert server["pin_check"]["p50"] > 0  # every badge carried its PIN, checked at the desk
+    assert out["pair_p99_ratio_to_reference"] is not None
+
+
+def test_badge_in_at_scale_measures_desk_and_worker_paths(tmp_path: Path) -> None:
+    out = shift_change.badge_in_at_scale(None, 300, logins=5, workdir=tmp_path)
+    assert out["rules"] > 0 and out["messages"] == 1200
+    for key in ("desk_without_pin_ms", "worker_inline_without_pin_ms", "desk_with_pin_ms",
+                "worker_inline_with_pin_ms", "desk_pin_always_ms"):
+        assert out[key]["n"] == 5, key
+    assert out["pin_check_ms"]["p50"] > 0
