@@ -7,9 +7,11 @@ HOME_DIR  ?= var
 SYS_PKGS  := mosquitto mosquitto-clients xvfb xauth chromium libmtdev1
 # test-long only: the real nginx the deployment guide's test puts in front of the console.
 SYS_PKGS_LONG := nginx-light
+# make bench only: the peer the relay is compared with (Prosody, mod_mam archiving to SQLite).
+SYS_PKGS_BENCH := prosody lua-dbi-sqlite3
 APT_SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-long bench lint catalogues sysdeps sysdeps-long venv clean
+.PHONY: run test test-long bench lint catalogues sysdeps sysdeps-long sysdeps-bench venv clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -38,6 +40,17 @@ sysdeps-long: sysdeps
 	    || echo "Could not install$$missing: the tests that need it will skip"; \
 	fi
 
+# For make bench, on top of sysdeps; without them the peer row says it was not measured, and why.
+# The bench runs its own Prosody (private config and data in a temporary directory, free port).
+sysdeps-bench: sysdeps
+	@missing=""; for p in $(SYS_PKGS_BENCH); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing OS packages for bench:$$missing"; \
+	  { $(APT_SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(APT_SUDO) apt-get install -y -qq $$missing; } \
+	    || echo "Could not install$$missing: the peer row will say it was not measured"; \
+	fi
+
 run: sysdeps venv
 	$(BIN)/relais --home $(HOME_DIR) up --demo
 
@@ -49,7 +62,9 @@ test: sysdeps venv
 test-long: sysdeps-long venv
 	$(BIN)/pytest -m long
 
-bench: sysdeps venv
+# About 14 minutes on 2 cores (docs/benchmarks.md gives each part's duration); needs root for
+# the CPU-capped relays' cgroups, and PostgreSQL (RELAIS_TEST_PG_URL or the local server).
+bench: sysdeps-bench venv
 	$(BIN)/relais bench
 
 lint: venv

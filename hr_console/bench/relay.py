@@ -98,19 +98,26 @@ def paced(farms: Farms, shape: Shape) -> dict:
                           "paced_pairs": shape.paced_pairs})
 
 
-def run(system: System, shape: Shape, *, relays: int = 1, paced_too: bool = True) -> dict:
-    """Start ``relays`` relay processes, measure, stop them."""
+def run(system: System, shape: Shape, *, relays: int = 1, paced_too: bool = True,
+        cpu_cap: float | None = None) -> dict:
+    """Start ``relays`` relay processes (each capped at ``cpu_cap`` of a core in its own
+    cgroup when given), measure, stop them."""
     for instance in range(1, relays + 1):
-        system.start_relay(instance)
+        system.start_relay(instance, cpu_cap=cpu_cap)
+    balanced_s = system.wait_balanced()
     indices = list(range(1, 2 * max(shape.pairs, shape.paced_pairs) + 1))
     farms = Farms(system, indices, shape.processes, f"relay{relays}")
     try:
         login_s = farms.login()
-        out = {"relays": relays, "login_seconds": round(login_s, 2)}
+        out = {"relays": relays, "login_seconds": round(login_s, 2),
+               "partitions_balanced_s": balanced_s}
         out["saturated"] = saturated(system, farms, shape)
         if paced_too:
             out["paced"] = paced(farms, shape)
         out["relay_rss_mb"] = round(max(r.rss() for r in system.relays) / 2**20, 1)
+        if cpu_cap is not None:
+            out["cpu_cap"] = cpu_cap
+            out["throttled"] = [r.cap.throttled() for r in system.relays if r.cap]
         out["lost"] = out["saturated"]["lost"] + (out["paced"]["lost"] if paced_too else 0)
     finally:
         farms.close()

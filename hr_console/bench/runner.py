@@ -1,5 +1,10 @@
 """``relais bench``: every figure of the relay benchmark in one run, on one machine, as JSON,
-and the "relay" section of docs/benchmarks.md rewritten from it."""
+and the "relay" section of docs/benchmarks.md rewritten from it.
+
+Every figure is reported with a ratio to another measured in the same run: the relay to the
+raw broker and to the Prosody + mod_mam peer, two and three CPU-capped relays to one, the
+badge-in at 50,000 employees to the one at 10,000, the shift change's unrelated pair to its
+reference run."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from hr_console.bench import burst, raw, relay, scale
+from hr_console.bench import burst, cgroup, prosody, raw, relay, scale
 from hr_console.bench.load import Farms
 from hr_console.bench.report import BENCHMARKS, machine, replace_section
 from hr_console.bench.system import System, pg_create, pg_drop
@@ -31,23 +36,112 @@ class Plan:
     scale_windows: int = 3
     pg_terminals: int = 100
     drain_timeout: float = 120.0  # past this, what has not arrived counts as lost
+    peer: bool = True  # figure 7: Prosody + mod_mam, figure 2's shape
+    badge_sizes: tuple[int, ...] = (10_000, 50_000)  # figure 8, on gen-data's organisation
+    badge_logins: int = 40
+    badge_pg: bool = False  # figure 8 on PostgreSQL too (the long plan)
+    cpu_cap: float = 0.4  # figure 9: each relay's share of one core
+    capped_relays: tuple[int, ...] = (1, 2, 3)
+    capped_runs: int = 2
+    shift_badge_ins: int = 500  # figure 10: badge-ins in shift_seconds
+    shift_seconds: float = 60.0
+    shift_terminals: int = 100
 
 
 QUICK = Plan(terminals=12, raw_runs=2, raw_messages=300, raw_paced_seconds=1.0,
              relay=relay.Shape(runs=1, pairs=3, window=1, seconds=1.0, paced_pairs=3,
                                paced_rate=15.0, paced_seconds=1.0, processes=1),
              burst_terminals=12, burst_runs=1, burst_processes=1, scale_seconds=2.0,
-             scale_period=2.0, scale_processes=1, scale_windows=1, pg_terminals=6)
-LONG = replace(Plan(), scale_seconds=600.0, scale_windows=10)
+             scale_period=2.0, scale_processes=1, scale_windows=1, pg_terminals=6,
+             badge_sizes=(300,), badge_logins=3, capped_relays=(1, 2), capped_runs=1,
+             shift_badge_ins=8, shift_seconds=2.0, shift_terminals=4)
+LONG = replace(Plan(), scale_seconds=600.0, scale_windows=10, badge_pg=True)
 
 TARGETS = {
     "relay_throughput_ratio": 0.6,  # relay saturated throughput >= 0.6 x raw
     "relay_p99_ms": 10.0,  # at 100 msg/s
     "burst_drained_s": 2.0,
+    "relay_over_peer": 2.0,  # saturated throughput >= 2 x Prosody + mod_mam (issue 14)
+    "badge_in_ms": 50.0,  # badge-in -> sync server time at the largest size, p50
+    "two_capped_over_one": 1.7,
+    "three_capped_over_one": 2.4,
+    "uncapped_two_over_one": 1.0,
+    "shift_pair_p99_ms": 50.0,
 }
 
 
-def _sqlite_figures(plan: Plan, say: Callable[[str], None], profile: Path | None) -> dict:
+def _capped(system: System, plan: Plan, say: Callable[[str], None]) -> dict:
+    """Figure 9: N relays, each in its own cgroup capped at ``plan.cpu_cap`` of a core,
+    saturated; the uncapped ratio is the caller's (figures 2 and 5 on the same database)."""
+    kind, how = cgroup.available()
+    if kind is None:
+        return {"skipped": how}
+    shape = replace(plan.relay, runs=plan.capped_runs)
+    out: dict[str, Any] = {"cpu_cap": plan.cpu_cap, "cgroup": f"{kind}, {how}", "runs": {}}
+    for n in plan.capped_relays:
+        out["runs"][str(n)] = got = relay.run(system, shape, relays=n, paced_too=False,
+                                              cpu_cap=plan.cpu_cap)
+        say(f"{n} relay(s) capped at {plan.cpu_cap:.0%} of a core: "
+            f"{got['saturated']['throughput_msg_s']} msg/s")
+    one = out["runs"][str(plan.capped_relays[0])]["saturated"]["throughput_msg_s"]
+    for n in plan.capped_relays[1:]:
+        out[f"ratio_{n}_to_1"] = _ratio(out["runs"][str(n)]["saturated"]["throughput_msg_s"],
+                                        one)
+    out["lost"] = sum(r["lost"] for r in out["runs"].values())
+    return out
+
+
+def _shift_change(system: System, plan: Plan, say: Callable[[str], None]) -> dict:
+    """Figure 10, written beside this runner in hr_console/bench/shift_change.py (``run(
+    system, ...) -> dict``): 500 badge-ins in a minute and an unrelated pair's p99. It gives
+    the bench employees PINs, so it runs last on its home."""
+    try:
+        from hr_console.bench import shift_change
+    except ImportError:
+        return {"skipped": "hr_console/bench/shift_change.py is not there yet"}
+    out = shift_change.run(system, badge_ins=plan.shift_badge_ins, seconds=plan.shift_seconds,
+                           terminals=min(plan.shift_terminals, system.count - 2))
+    desk = out.get("desk", {})
+    say(f"shift change: pair p99 {desk.get('pair_ms', {}).get('p99')} ms")
+    return out
+
+
+def _badge_in(plan: Plan, pg_url: str | None, say: Callable[[str], None]) -> dict:
+    """Figure 8: server time of one badge-in -> sync on gen-data's organisation at each of
+    ``plan.badge_sizes`` (``shift_change.badge_in_at_scale``: through the login desk, and
+    inline as the worker did it), SQLite and (``plan.badge_pg``) PostgreSQL."""
+    try:
+        from hr_console.bench.shift_change import badge_in_at_scale
+    except ImportError:
+        return {"skipped": "hr_console/bench/shift_change.py is not there yet"}
+    out: dict[str, Any] = {"sizes": list(plan.badge_sizes), "sqlite": {}, "postgresql": {}}
+    for n in plan.badge_sizes:
+        got = out["sqlite"][str(n)] = badge_in_at_scale(None, n, logins=plan.badge_logins)
+        say(f"badge-in at {n} employees (SQLite): p50 "
+            f"{got['desk_without_pin_ms']['p50']} ms")
+        if plan.badge_pg and pg_url:
+            url = pg_create(pg_url)
+            try:
+                got = out["postgresql"][str(n)] = badge_in_at_scale(url, n,
+                                                                     logins=plan.badge_logins)
+            finally:
+                pg_drop(pg_url)
+            say(f"badge-in at {n} employees (PostgreSQL): p50 "
+                f"{got['desk_without_pin_ms']['p50']} ms")
+    small, large = str(plan.badge_sizes[0]), str(plan.badge_sizes[-1])
+    for db in ("sqlite", "postgresql"):
+        figs = out[db]
+        if small in figs and large in figs:
+            figs["p50_ratio_largest_to_smallest"] = _ratio(
+                figs[large]["desk_without_pin_ms"]["p50"], figs[small]["desk_without_pin_ms"]["p50"])
+            figs["p50_ratio_desk_to_inline"] = _ratio(
+                figs[large]["desk_without_pin_ms"]["p50"],
+                figs[large]["worker_inline_without_pin_ms"]["p50"])
+    return out
+
+
+def _sqlite_figures(plan: Plan, say: Callable[[str], None], profile: Path | None,
+                    capped: bool = False) -> dict:
     system = System(db_url=None, terminals=plan.terminals, profile_dir=profile)
     try:
         t0 = time.monotonic()
@@ -77,6 +171,9 @@ def _sqlite_figures(plan: Plan, say: Callable[[str], None], profile: Path | None
                                  period=plan.scale_period, processes=plan.scale_processes,
                                  windows=plan.scale_windows)
         say(f"scale: {out['scale']['delivered']}/{out['scale']['sent']} delivered")
+        if capped:  # no PostgreSQL: figure 9 on SQLite, so that it still runs
+            out["capped"] = {**_capped(system, plan, say), "database": "sqlite"}
+        out["shift_change"] = _shift_change(system, plan, say)
         return out
     finally:
         system.close()
@@ -92,7 +189,8 @@ def _pg_figures(plan: Plan, admin_url: str, say: Callable[[str], None]) -> dict:
             f"p99 {one['paced']['p99_ms']} ms")
         two = relay.run(system, plan.relay, relays=2, paced_too=False)
         say(f"PostgreSQL two relays: {two['saturated']['throughput_msg_s']} msg/s")
-        return {"relay": one, "two_relays": two}
+        capped = {**_capped(system, plan, say), "database": "postgresql"}
+        return {"relay": one, "two_relays": two, "capped": capped}
     finally:
         system.close()
         pg_drop(admin_url)
@@ -109,7 +207,33 @@ def _side(figs: dict) -> dict:
             "two_relays_throughput_msg_s": figs["two_relays"]["saturated"]["throughput_msg_s"]}
 
 
-def assemble(sq: dict, pg: dict | None, plan_name: str) -> dict:
+def _target(value: float | None, op: str, bound: float) -> dict:
+    met = value is not None and (value >= bound if op == ">=" else value <= bound
+                                 if op == "<=" else value < bound)
+    return {"target": f"{op} {bound:g}", "value": value, "met": met}
+
+
+def _peer_ratios(peer: dict, sq: dict, pg: dict | None) -> None:
+    """The relay's figures as ratios to the peer's, same shape, same run."""
+    if "saturated" not in peer:
+        return
+    p_thr, p_p99 = peer["saturated"]["throughput_msg_s"], peer["paced"]["p99_ms"]
+    for name, figs in (("sqlite", sq), ("postgresql", pg)):
+        if figs is None:
+            continue
+        rel = figs["relay"]
+        peer[f"relay_{name}_throughput_ratio"] = _ratio(rel["saturated"]["throughput_msg_s"],
+                                                        p_thr)
+        peer[f"relay_{name}_p99_ratio"] = _ratio(rel["paced"]["p99_ms"], p_p99)
+        peer[f"relay_{name}_cpu_ms_ratio"] = _ratio(
+            rel["saturated"]["relay_cpu_ms_per_message"],
+            peer["saturated"]["server_cpu_ms_per_message"])
+
+
+def assemble(sq: dict, pg: dict | None, plan_name: str, peer: dict | None = None,
+             badge_in: dict | None = None) -> dict:
+    peer = peer if peer is not None else {"skipped": "not run"}
+    badge_in = badge_in if badge_in is not None else {"skipped": "not run"}
     raw_f, rel = sq["raw_ceiling"], sq["relay"]
     rel["throughput_ratio_to_raw"] = _ratio(rel["saturated"]["throughput_msg_s"],
                                             raw_f["throughput_msg_s"])
@@ -128,29 +252,43 @@ def assemble(sq: dict, pg: dict | None, plan_name: str) -> dict:
         sixth["postgresql_detail"] = pg
     else:
         sixth["postgresql"] = None
+    _peer_ratios(peer, sq, pg)
+    capped = (pg or {}).get("capped") or sq.get("capped") or {"skipped": "not run"}
+    # Uncapped two relays against one, on the database figure 9 ran on.
+    uncapped = (pg or sq)["two_relays"]["throughput_ratio_to_one"]
+    shift = sq.get("shift_change") or {"skipped": "not run"}
     lost = (raw_f["lost"] + rel["lost"] + sq["shift_change_burst"]["lost"] + sq["scale"]["lost"]
             + sq["two_relays"]["lost"] + (pg["relay"]["lost"] + pg["two_relays"]["lost"]
-                                          if pg else 0))
+                                          if pg else 0)
+            + peer.get("lost", 0) + capped.get("lost", 0)
+            + (shift.get("desk") or {}).get("pair_lost", 0))
+    largest = str(badge_in["sizes"][-1]) if "sizes" in badge_in else None
+    badge_p50 = (badge_in["sqlite"][largest]["desk_without_pin_ms"]["p50"]
+                 if largest and largest in badge_in.get("sqlite", {}) else None)
     targets = {
-        "relay_throughput_ratio": {"target": f">= {TARGETS['relay_throughput_ratio']}",
-                                   "value": rel["throughput_ratio_to_raw"]},
-        "relay_p99_ms": {"target": f"<= {TARGETS['relay_p99_ms']}",
-                         "value": rel["paced"]["p99_ms"]},
-        "burst_drained_s": {"target": f"< {TARGETS['burst_drained_s']}",
-                            "value": sq["shift_change_burst"]["drained_s"]},
-        "lost": {"target": "0", "value": lost},
+        "relay_throughput_ratio": _target(rel["throughput_ratio_to_raw"], ">=",
+                                          TARGETS["relay_throughput_ratio"]),
+        "relay_p99_ms": _target(rel["paced"]["p99_ms"], "<=", TARGETS["relay_p99_ms"]),
+        "burst_drained_s": _target(sq["shift_change_burst"]["drained_s"], "<",
+                                   TARGETS["burst_drained_s"]),
+        "relay_over_peer": _target(peer.get("relay_sqlite_throughput_ratio"), ">=",
+                                   TARGETS["relay_over_peer"]),
+        "badge_in_ms": _target(badge_p50, "<=", TARGETS["badge_in_ms"]),
+        "two_capped_over_one": _target(capped.get("ratio_2_to_1"), ">=",
+                                       TARGETS["two_capped_over_one"]),
+        "three_capped_over_one": _target(capped.get("ratio_3_to_1"), ">=",
+                                         TARGETS["three_capped_over_one"]),
+        "uncapped_two_over_one": _target(uncapped, ">=", TARGETS["uncapped_two_over_one"]),
+        "shift_pair_p99_ms": _target(((shift.get("desk") or {}).get("pair_ms") or {}).get("p99"),
+                                     "<=", TARGETS["shift_pair_p99_ms"]),
+        "lost": {"target": "0", "value": lost, "met": lost == 0},
     }
-    targets["relay_throughput_ratio"]["met"] = (
-        (rel["throughput_ratio_to_raw"] or 0) >= TARGETS["relay_throughput_ratio"])
-    targets["relay_p99_ms"]["met"] = rel["paced"]["p99_ms"] <= TARGETS["relay_p99_ms"]
-    targets["burst_drained_s"]["met"] = (
-        sq["shift_change_burst"]["drained_s"] < TARGETS["burst_drained_s"])
-    targets["lost"]["met"] = lost == 0
     return {
         "plan": plan_name, "machine": machine(),
         "raw_ceiling": raw_f, "relay": rel, "shift_change_burst": sq["shift_change_burst"],
         "scale": sq["scale"], "two_relays": sq["two_relays"], "sqlite_vs_postgresql": sixth,
-        "lost": lost, "targets": targets,
+        "peer": peer, "badge_in": badge_in, "scale_out_capped": capped,
+        "shift_change": shift, "lost": lost, "targets": targets,
     }
 
 
@@ -159,10 +297,27 @@ def run(*, quick: bool = False, long: bool = False, pg_url: str | None = None,
     plan = QUICK if quick else LONG if long else Plan()
     name = "quick" if quick else "long" if long else "default"
     started = time.monotonic()
-    sq = _sqlite_figures(plan, say, profile)
-    pg = _pg_figures(plan, pg_url, say) if pg_url else None
-    result = assemble(sq, pg, name)
+    parts: dict[str, float] = {}
+
+    def timed(part: str, fn: Callable[[], Any]) -> Any:
+        t0 = time.monotonic()
+        try:
+            return fn()
+        finally:
+            parts[part] = round(time.monotonic() - t0, 1)
+
+    peer = timed("peer", lambda: prosody.run(plan.relay) if plan.peer else {"skipped": "plan"})
+    if "skipped" in peer:
+        say(f"Prosody peer skipped: {peer['skipped']}")
+    else:
+        say(f"Prosody + mod_mam: {peer['saturated']['throughput_msg_s']} msg/s, "
+            f"p99 {peer['paced']['p99_ms']} ms")
+    sq = timed("sqlite", lambda: _sqlite_figures(plan, say, profile, capped=pg_url is None))
+    pg = timed("postgresql", lambda: _pg_figures(plan, pg_url, say)) if pg_url else None
+    badge_in = timed("badge_in", lambda: _badge_in(plan, pg_url, say))
+    result = assemble(sq, pg, name, peer, badge_in)
     result["seconds"] = round(time.monotonic() - started, 1)
+    result["seconds_by_part"] = parts
     return result
 
 

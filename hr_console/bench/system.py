@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from broker_config.process import BrokerProcess, free_port
 from hr_console import config as config_mod
+from hr_console.bench.cgroup import CpuCap
 from hr_console.config import Settings
 from hr_console.services.broker import BENCH_ACCOUNT, BENCH_TERMINAL
 
@@ -125,6 +126,7 @@ class RelayProcess:
     instance: int
     proc: subprocess.Popen[bytes]
     ps: psutil.Process
+    cap: CpuCap | None = None  # its own cgroup when its CPU is capped
 
     def cpu_seconds(self) -> float:
         t = self.ps.cpu_times()
@@ -170,7 +172,9 @@ class System:
         self.broker.start()
         return self
 
-    def start_relay(self, instance: int = 1) -> RelayProcess:
+    def start_relay(self, instance: int = 1, cpu_cap: float | None = None) -> RelayProcess:
+        """``relais relay --instance N`` in its own process; ``cpu_cap`` (a share of one
+        core) puts it in a cgroup of its own before it connects."""
         assert self.cfg is not None
         log = (self.tmp / f"relay-{instance}.log").open("ab")
         cmd = [sys.executable, "-m", "hr_console.cli", "--home", str(self.home), "relay",
@@ -181,13 +185,53 @@ class System:
                    str(self.home), "--instance", str(instance), "--out", str(out)]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
         log.close()
+        cap = None
+        if cpu_cap is not None:
+            try:
+                cap = CpuCap(f"relay-{instance}", cpu_cap)
+                cap.add(proc.pid)
+            except (OSError, RuntimeError):
+                proc.kill()
+                if cap is not None:
+                    cap.close()
+                raise
         line = proc.stdout.readline() if proc.stdout else b""
         if b"connected" not in line:
             proc.kill()
+            if cap is not None:
+                cap.close()
             raise RuntimeError(f"relay {instance} did not start; see {self.tmp}/relay-{instance}.log")
-        relay = RelayProcess(instance, proc, psutil.Process(proc.pid))
+        relay = RelayProcess(instance, proc, psutil.Process(proc.pid), cap)
         self.relays.append(relay)
         return relay
+
+    def wait_balanced(self, timeout: float = 30.0) -> float | None:
+        """Seconds until the running relays own every partition between them, none more
+        than its fair share (the leases of issue 14); None if that did not happen in time."""
+        from hr_console.domain.partitions import PARTITIONS, fair_share
+        from hr_console.services import leases
+        from hr_console.store.db import Store
+
+        assert self.cfg is not None
+        store = Store(self.cfg.database_url)
+        started = time.monotonic()
+        try:
+            while time.monotonic() - started < timeout:
+                with store.session() as s:
+                    owners = leases.owners(s)
+                counts: dict[str, int] = {}
+                for owner in owners.values():
+                    if owner is not None:
+                        counts[owner] = counts.get(owner, 0) + 1
+                n = len(self.relays)
+                if (len(owners) == PARTITIONS and sum(counts.values()) == PARTITIONS
+                        and len(counts) == n
+                        and max(counts.values()) <= fair_share(PARTITIONS, n)):
+                    return round(time.monotonic() - started, 1)
+                time.sleep(0.25)
+            return None
+        finally:
+            store.dispose()
 
     def stop_relays(self) -> None:
         for relay in self.relays:
@@ -198,6 +242,8 @@ class System:
             except subprocess.TimeoutExpired:
                 relay.proc.kill()
                 relay.proc.wait()
+            if relay.cap is not None:
+                relay.cap.close()
         self.relays.clear()
 
     def close(self) -> None:

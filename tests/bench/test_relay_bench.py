@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from hr_console.cli import main
 
 FIGURES = ("raw_ceiling", "relay", "shift_change_burst", "scale", "two_relays",
-           "sqlite_vs_postgresql")
+           "sqlite_vs_postgresql", "peer", "badge_in", "scale_out_capped", "shift_change")
 
 
 def test_quick_bench_delivers_everything_and_prints_every_figure(tmp_path, monkeypatch):
@@ -36,4 +36,28 @@ def test_quick_bench_delivers_everything_and_prints_every_figure(tmp_path, monke
     assert "throughput_ratio_to_one" in data["two_relays"]
     assert data["sqlite_vs_postgresql"]["sqlite"]["relay_throughput_msg_s"] > 0
     assert set(data["targets"]) == {"relay_throughput_ratio", "relay_p99_ms",
-                                    "burst_drained_s", "lost"}
+                                    "burst_drained_s", "relay_over_peer", "badge_in_ms",
+                                    "two_capped_over_one", "three_capped_over_one",
+                                    "uncapped_two_over_one", "shift_pair_p99_ms", "lost"}
+    # The peer: Prosody archived every message twice (sender's and recipient's copy).
+    peer = data["peer"]
+    if "skipped" not in peer:
+        assert peer["lost"] == 0 and peer["saturated"]["throughput_msg_s"] > 0
+        assert peer["archived_rows"] == 2 * (peer["saturated"]["sent"] + peer["paced"]["sent"])
+        assert peer["relay_sqlite_throughput_ratio"] > 0
+    else:
+        assert "prosody" in peer["skipped"] or "slixmpp" in peer["skipped"]
+    capped = data["scale_out_capped"]
+    if "skipped" not in capped:  # root with a cpu controller: each relay in its own cgroup
+        assert capped["database"] == "sqlite" and capped["cpu_cap"] == 0.4
+        assert set(capped["runs"]) == {"1", "2"} and capped["ratio_2_to_1"] > 0
+        for n, got in capped["runs"].items():
+            assert len(got["throttled"]) == int(n) and got["lost"] == 0
+    badge_in = data["badge_in"]
+    if "skipped" not in badge_in:
+        got = badge_in["sqlite"]["300"]
+        assert got["employees"] == 300 and got["rules"] > 100
+        assert got["desk_without_pin_ms"]["n"] == 3
+    shift = data["shift_change"]
+    if "skipped" not in shift:
+        assert shift["desk"]["pair_lost"] == 0 and shift["desk"]["synced"] == 8
