@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hr_console.config import Settings
@@ -60,6 +61,7 @@ THREADS = 2  # PIN checks at once: this machine's cores; more would only queue o
 STALE_TRIES = 3  # checks redone when the PIN or badge changed meanwhile; then in the transaction
 TIMINGS_KEPT = 2000
 READ_MMAP_BYTES = 256 * 2**20
+DB_TRIES = 3  # a login whose transaction fails on the database is tried again this often
 
 
 class Uplink(Protocol):
@@ -233,7 +235,15 @@ class LoginDesk:
 
     def _run(self, terminal: str, item: Any, env: Envelope, routed: float) -> None:
         try:
-            self._login(terminal, item, env, routed)
+            for attempt in range(DB_TRIES):
+                try:
+                    self._login(terminal, item, env, routed)
+                    break
+                except OperationalError:  # a deadlock or a lost connection: nothing committed
+                    if attempt == DB_TRIES - 1:
+                        raise
+                    log.warning("login from %s: database error, trying again", terminal)
+                    time.sleep(0.05 * (attempt + 1))
         except Exception:
             log.exception("login from %s failed", terminal)
             self.counters.errors += 1
@@ -322,8 +332,13 @@ class LoginDesk:
         self._ack(item)
         self.counters.logins += 1
         t3 = time.monotonic()
-        with self._reader() as s, s.begin():
-            sync = sync_reply(s, terminal, res.session_id, res.employee_id, env.id)
+        try:
+            with self._reader() as s, s.begin():
+                sync = sync_reply(s, terminal, res.session_id, res.employee_id, env.id)
+        except Exception:  # the session is open: the kiosk's own sync request gets it
+            log.exception("sync after the login from %s failed", terminal)
+            self.counters.errors += 1
+            return
         self._publish([sync])
         sync_s = time.monotonic() - t3
         self._wake_delivery()  # after the sync: what is owed comes after the history

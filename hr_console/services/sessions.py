@@ -97,7 +97,7 @@ def badge_in(session: Session, terminal: Terminal, badge: str, pin: str | None,
     ``verify`` checks a PIN against its slow hash. The relay's login desk runs that check
     outside any transaction (``pin_to_check`` tells which hash, ``Verdict`` replays it
     here), so the transaction that opens the session stays short."""
-    pin_always, employee = _who(session, terminal, badge, pin, pepper)
+    pin_always, employee = _who(session, terminal, badge, pin, pepper, lock=True)
     stored = _hash_to_check(pin_always, employee)
     right = verify(stored, pin or "") if stored is not None else True
     if employee is None:
@@ -152,17 +152,19 @@ class Verdict:
 
 
 def _who(session: Session, terminal: Terminal, badge: str, pin: str | None,
-         pepper: str) -> tuple[bool, Employee | None]:
+         pepper: str, *, lock: bool = False) -> tuple[bool, Employee | None]:
     """Whether every badge-in asks for a PIN, and the active employee of the badge (None:
-    unknown or inactive). Raises what is refused before any PIN check, writing nothing."""
+    unknown or inactive). Raises what is refused before any PIN check, writing nothing.
+    ``lock``: the employee's row is locked (PostgreSQL) so that two badge-ins of one person
+    at two terminals at once (two relays, or the login desk's threads) cannot both miss the
+    other's new session and leave that person with two."""
     _check_terminal_may_try(session, terminal)
     pin_always = bool(settings.get(session, "pin_always"))
     if pin_always and not pin:
         # Asked of every badge before it is looked up: the answer says nothing about it.
         raise ServiceError("pin_required", "Enter your PIN.")
-    employee = session.execute(
-        select(Employee).where(Employee.badge_hash == badge_hash(pepper, badge))
-    ).scalar_one_or_none()
+    stmt = select(Employee).where(Employee.badge_hash == badge_hash(pepper, badge))
+    employee = session.execute(stmt.with_for_update() if lock else stmt).scalar_one_or_none()
     if employee is None or not employee.active:
         return pin_always, None
     if not pin_always:

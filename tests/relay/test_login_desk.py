@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -208,11 +209,18 @@ class Hooked(LoginDesk):
 
     during: Any = None
     seen: list[Any]
+    hold_commit = 0.0  # seconds each write transaction waits before its commit
 
     def _check(self, stored: str, pin: str) -> bool:
         if self.during is not None:
             self.seen.append(self.during())
         return super()._check(stored, pin)
+
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        with super()._write() as s:
+            yield s
+            time.sleep(self.hold_commit)
 
 
 @pytest.fixture
@@ -292,6 +300,23 @@ def test_a_terminal_suspended_during_the_check_is_refused(hooked: Desk) -> None:
     hooked.desk.during = suspend
     hooked.run("kiosk-1", hooked.login("kiosk-1", "Julie Moreau", "4321"))
     assert hooked.answer("kiosk-1")["code"] == "suspended"
+
+
+def test_one_person_badging_in_at_two_terminals_at_once_keeps_one_session(hooked: Desk) -> None:
+    """Both PIN checks end together and both write at once (two desk threads): the second
+    waits for the first's commit (the employee's row) and ends its session."""
+    both = threading.Barrier(2, timeout=10)
+    hooked.desk.during = both.wait
+    hooked.desk.hold_commit = 0.5  # each transaction open long enough to overlap the other
+    julie = hooked.demo.employees["Julie Moreau"]
+    for terminal in ("kiosk-1", "kiosk-2"):
+        assert hooked.desk.route(terminal, hooked.login(terminal, "Julie Moreau", "4321"))
+    hooked.desk.dispatch()
+    hooked.settle()
+    assert hooked.answer("kiosk-1")["ok"] and hooked.answer("kiosk-2")["ok"]
+    [open_row] = _open_sessions(hooked.store, julie)
+    assert open_row.id in {hooked.answer("kiosk-1")["sid"], hooked.answer("kiosk-2")["sid"]}
+    assert len(hooked.replies("kiosk-1", "logout") + hooked.replies("kiosk-2", "logout")) == 1
 
 
 def test_later_uplinks_of_the_terminal_wait_behind_its_login_in_order(hooked: Desk) -> None:
