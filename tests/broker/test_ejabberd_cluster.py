@@ -11,13 +11,17 @@ Needs Debian's ejabberd (make test-long installs it); skipped without it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import queue
 import re
 import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,13 +43,23 @@ from broker_config.ejabberd import (
 from broker_config.process import _accepts
 from hr_console.cli_ejabberd import relay_accounts
 from hr_console.config import Settings
+from hr_console.domain.partitions import PARTITIONS
 from hr_console.relay.mqtt import Relay
-from hr_console.services import terminals
+from hr_console.services import leases, terminals
 from hr_console.store.db import Store
 from kiosk_app.link import events as ev
 from kiosk_app.link.client import TerminalLink
 from relais_wire import topics
-from tests.system_fixture import DemoData, _distinct_ports, expect, prepared_home
+from tests.chaos.cluster import Cluster as Site
+from tests.system_fixture import (
+    PG_ENV,
+    DemoData,
+    PgDatabase,
+    _distinct_ports,
+    _pg_admin,
+    expect,
+    prepared_home,
+)
 
 pytestmark = [
     pytest.mark.long,
@@ -145,19 +159,11 @@ def _as_typed(args: list[str]) -> str:
     return " ".join(["relais", *args])
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """A demo home on SQLite and two ejabberd nodes run by the guide's own commands:
+@contextlib.contextmanager
+def running_cluster(cfg: Settings, tmp: Path) -> Iterator[tuple[EjabberdNode, EjabberdNode]]:
+    """Two ejabberd nodes serving ``cfg``'s home, run by the guide's own commands:
     ``relais ejabberd run`` for each node, then ``relais ejabberd join`` for the second."""
-    tmp = tmp_path_factory.mktemp("ejabberd")
-    cfg, demo = prepared_home(tmp, f"sqlite:///{tmp / 'relais.db'}")
-    assert demo is not None
-    store = Store(cfg.database_url)
-    passwords = {cfg.relay_account(2): cfg.server_passwords[cfg.relay_account(2)]}
-    with store.session() as s:
-        for name in ("probe-1", "probe-2", "probe-3"):
-            _row, creds = terminals.enrol(s, name, None, actor="test")
-            passwords[creds.username] = creds.password
+    tmp.mkdir(parents=True, exist_ok=True)
     cookie_file = tmp / "cookie"
     cookie_file.write_text(new_cookie() + "\n", encoding="ascii")
     cookie_file.chmod(0o600)
@@ -188,7 +194,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         while not _accepts("127.0.0.1", b.mqtt_port):  # b restarts its application on joining
             assert time.monotonic() < deadline, "node b did not come back after joining"
             time.sleep(0.2)
-        yield Cluster(cfg, demo, a, b, passwords, store, tmp)
+        yield a, b
     finally:
         for run in runs:
             run.send_signal(signal.SIGTERM)
@@ -199,6 +205,24 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 run.kill()
                 run.wait()
         epmd.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A demo home on SQLite, three probe terminals, and its two-node cluster."""
+    tmp = tmp_path_factory.mktemp("ejabberd")
+    cfg, demo = prepared_home(tmp, f"sqlite:///{tmp / 'relais.db'}")
+    assert demo is not None
+    store = Store(cfg.database_url)
+    passwords = {cfg.relay_account(2): cfg.server_passwords[cfg.relay_account(2)]}
+    with store.session() as s:
+        for name in ("probe-1", "probe-2", "probe-3"):
+            _row, creds = terminals.enrol(s, name, None, actor="test")
+            passwords[creds.username] = creds.password
+    try:
+        with running_cluster(cfg, tmp / "nodes") as (a, b):
+            yield Cluster(cfg, demo, a, b, passwords, store, tmp)
+    finally:
         store.dispose()
 
 
@@ -382,3 +406,73 @@ def test_the_relay_and_kiosks_of_relais_run_on_the_cluster(cluster: Cluster) -> 
         for link in links:
             link.stop()
         relay.stop()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    admin = os.environ.get(PG_ENV)
+    if not admin:
+        pytest.skip(f"{PG_ENV} is not set")
+    db = PgDatabase(admin, f"relais_test_{uuid.uuid4().hex[:12]}")
+    _pg_admin(admin, f'CREATE DATABASE "{db.name}"')
+    try:
+        yield db.url
+    finally:
+        _pg_admin(admin, f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
+
+
+def _owners(store: Store) -> dict[int, str | None]:
+    with store.session() as s:
+        return leases.owners(s)
+
+
+@pytest.mark.pg
+def test_scale_out_on_the_cluster_three_relays_one_killed(
+        tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tests/chaos/test_scaleout.py's scenario on the cluster instead of one Mosquitto:
+    three ``relais relay`` processes on node B share the partitions, three terminal
+    processes on node A send 150 messages, one relay is killed for good mid-run; nothing
+    lost, duplicated or reordered."""
+    site = Site(tmp_path, pg_url, interval=0.1)
+    store = Store(pg_url)
+    try:
+        with running_cluster(site.system.cfg, tmp_path / "nodes") as (a, b):
+            for m in site.members:
+                m.port = a.mqtt_port
+            monkeypatch.setenv("RELAIS_RELAY_PORT", str(b.mqtt_port))  # `relais relay` reads it
+            for instance in (1, 2, 3):
+                site.start_relay(instance)
+            site.wait_until("three relays share all the partitions",
+                            lambda: len(set(_owners(store).values())) == 3
+                            and None not in _owners(store).values(), 30)
+            shares = sorted(Counter(_owners(store).values()).values())
+            total = 150
+            site.start_terminals(total)
+            time.sleep(3)  # messages on their way through all three
+            victim = site.system.cfg.relay_account(3) + "/"
+            site.kill_relay(3)
+            killed_at = time.monotonic()
+            site.wait_until("the dead relay's partitions taken over", lambda: all(
+                o is not None and not o.startswith(victim) for o in _owners(store).values()), 30)
+            handover_s = time.monotonic() - killed_at
+            site.wait_until("settled", site.settled, 120)
+            site.stop_terminals()
+            out = site.outcome()
+            site.close()
+            # Each went through the node it was meant to (not the home's Mosquitto).
+            for node, users in ((b, [site.system.cfg.relay_account(i) for i in (1, 2, 3)]),
+                                (a, [m.terminal for m in site.members])):
+                log = node.log_path.read_text(encoding="utf-8", errors="replace")
+                for user in users:
+                    assert f"Opened MQTT session for {user}@relais/" in log, (node.name, user)
+    finally:
+        store.dispose()
+        site.close()
+    print({**out, "handover_s": round(handover_s, 1), "partition_shares": shares})
+    assert sum(shares) == PARTITIONS and len(shares) == 3
+    assert handover_s <= 10
+    assert out["sent"] == out["delivered"] == total
+    assert out["lost"] == 0
+    assert out["duplicated"] == 0
+    assert out["out_of_order"] == 0
+    assert out["sender_state_missing"] == 0
