@@ -7,6 +7,7 @@ then publishes what comes back.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import time
@@ -19,8 +20,8 @@ from sqlalchemy.orm import Session
 from hr_console.config import Settings
 from hr_console.services import downlinks, messaging, notices, people, sessions, settings
 from hr_console.services.errors import ServiceError
-from hr_console.store.db import Store, batch_cache
-from hr_console.store.models import Employee, Terminal
+from hr_console.store.db import Store, batch_cache, keep
+from hr_console.store.models import BadgeSession, Employee, Terminal, utcnow
 from relais_wire import topics
 from relais_wire.envelope import CONTENT_KINDS, Envelope, WireError, decode_uplink, envelope
 from relais_wire.limits import SYNC_HISTORY_BYTES
@@ -106,6 +107,150 @@ def _handle_in(s: Session, cfg: Settings, terminal_name: str, raw: bytes) -> Res
         log.warning("uplink from unknown or revoked terminal %s ignored", terminal_name)
         return Result()
     return _dispatch(s, cfg, term, env)
+
+
+@dataclass
+class Batched:
+    """What a batch of uplinks came to: one result per uplink, in order, and the ids of every
+    downlink the batch queued (the relay claims exactly those: ``downlinks.claim``)."""
+
+    results: list[Result]
+    downlinks: list[str]
+
+
+def handle_batch(s: Session, cfg: Settings, uplinks: list[tuple[str, bytes]]) -> Batched:
+    """Uplinks (terminal, raw payload) in the caller's unit of work, in their order, with
+    the same effects as ``handle_in`` one after the other. What is read per uplink (the
+    terminals, their badge sessions, the people, which messages are stored already) is read
+    once for the batch; messages and ``received`` receipts are written set-based by one
+    ``messaging.Batch`` (flushed before any other kind of uplink, which then runs as
+    ``handle_in`` on up-to-date rows)."""
+    decoded: list[tuple[str, bytes, Envelope | None]] = []
+    for name, raw in uplinks:
+        try:
+            decoded.append((name, raw, decode_uplink(raw)))
+        except WireError:
+            decoded.append((name, raw, None))  # handle_in refuses it the usual way
+    batch = messaging.Batch(s)
+    _prefetch(s, decoded, batch)
+    results = []
+    for name, raw, env in decoded:
+        term = _terminal(s, name) if env is not None and _batched(env) else None
+        if env is None or term is None:
+            batch.flush()
+            results.append(_handle_in(s, cfg, name, raw))
+        elif env.type == "receipt":
+            results.append(_receipt_in(s, term, env, batch))
+        else:
+            results.append(_content_in(s, term, env, batch))
+    batch.flush()
+    # The batch's own rows, then those queued the ORM way (logins, read receipts, ...).
+    return Batched(results, batch.queued + downlinks.take_queued(s))
+
+
+def _batched(env: Envelope) -> bool:
+    return env.type in CONTENT_KINDS or (env.type == "receipt" and env.body.status == "received")
+
+
+def _prefetch(s: Session, decoded: list[tuple[str, bytes, Envelope | None]],
+              batch: messaging.Batch) -> None:
+    """The batch's terminals (locked on PostgreSQL), badge sessions, people and already
+    stored messages: one query each instead of one per uplink."""
+    envs = [(name, env) for name, _raw, env in decoded if env is not None and _batched(env)]
+    if not envs:
+        return
+    _terminals(s, {name for name, _env in envs})
+    rows = _badge_sessions(s, {env.sid for _name, env in envs if env.sid})
+    senders = {env.sid: rows[env.sid].employee_id for _n, env in envs
+               if env.type in CONTENT_KINDS and env.sid in rows}
+    if senders:
+        people.persons(s, *senders.values(),
+                       *(env.body.to for _n, env in envs if env.type in CONTENT_KINDS))
+        batch.prefetch([(senders[env.sid], env.id) for _n, env in envs
+                        if env.type in CONTENT_KINDS and env.sid in senders])
+
+
+def _terminals(s: Session, names: set[str]) -> None:
+    """``_terminal`` for several names in one query (in the order of their ids, so that two
+    relays locking overlapping sets on PostgreSQL cannot deadlock)."""
+    cache = batch_cache(s)
+    if cache is None:
+        return
+    terminals = cache.setdefault("terminals", {})
+    missing = sorted(n for n in names if n not in terminals)
+    if not missing:
+        return
+    stmt = _TERMINALS if s.get_bind().dialect.name == "sqlite" else _TERMINALS_LOCKED
+    for name in missing:
+        terminals[name] = None
+    for term in s.execute(stmt, {"names": missing}).scalars():
+        terminals[term.name] = term
+
+
+_TERMINALS = (select(Terminal)
+              .where(Terminal.name.in_(bindparam("names", expanding=True)),
+                     Terminal.active.is_(True))
+              .order_by(Terminal.id))
+_TERMINALS_LOCKED = _TERMINALS.with_for_update()
+_BADGE_SESSIONS = select(BadgeSession).where(BadgeSession.id.in_(bindparam("sids", expanding=True)))
+
+
+def _badge_sessions(s: Session, sids: set[str]) -> dict[str, BadgeSession]:
+    """The badge sessions these uplinks name, in one query, held for the batch: the
+    ``sessions.speaker`` / ``sessions.author`` of each uplink then finds its row in the
+    session's identity map instead of asking again."""
+    if not sids:
+        return {}
+    rows = list(s.execute(_BADGE_SESSIONS, {"sids": sorted(sids)}).scalars())
+    keep(s, *rows)
+    return {row.id: row for row in rows}
+
+
+# How close to its age or idle limit a session is treated as possibly ended (see below).
+_LIMIT_MARGIN = dt.timedelta(minutes=1)
+
+
+def _plainly_live(s: Session, term: Terminal, sid: str | None) -> bool:
+    """Whether ``sessions.author`` will surely take this session as open, without its late
+    item checks (which read the stored messages, so the batch's must be written first).
+    Conservative: anything near a limit counts as possibly late."""
+    row = s.get(BadgeSession, sid) if sid else None
+    if row is None or row.terminal_id != term.id or row.ended_at is not None:
+        return False
+    lim = sessions.limits(s)
+    now = utcnow() + _LIMIT_MARGIN
+    return row.started_at > now - lim.max_age \
+        and (row.last_active_at or row.started_at) > now - lim.idle
+
+
+def _content_in(s: Session, term: Terminal, env: Envelope, batch: messaging.Batch) -> Result:
+    """``_content`` with the message written by the batch."""
+    seq = env.seq or 0
+    if _overtakes(s, term, seq):
+        return Result(deferred=True)
+    try:
+        if not _plainly_live(s, term, env.sid):
+            # A late item's checks read the terminal's stored messages: the batch's first.
+            batch.flush()
+        speaker = sessions.author(s, term, env.sid, seq, env.id)
+        outcome = batch.receive(speaker, env.id, env.type, env.body, sent_ts=env.ts, seq=seq,
+                                hold=sessions.needs_review(speaker))
+    except ServiceError as err:
+        term.last_seq = max(term.last_seq, seq)  # a final refusal still takes its place
+        return Result([error_reply(term.name, err, env.id, env.sid)])
+    term.last_seq = max(term.last_seq, seq)  # see _content
+    return Result([_reply(term.name, "state", env.sid, ref=env.id, msg=env.id,
+                          state=outcome.state, reason=outcome.reason)])
+
+
+def _receipt_in(s: Session, term: Terminal, env: Envelope, batch: messaging.Batch) -> Result:
+    """A ``received`` receipt, confirmed by the batch."""
+    try:
+        speaker = sessions.speaker(s, term, env.sid)
+    except ServiceError as err:
+        return Result([error_reply(term.name, err, env.id, env.sid)])
+    batch.confirm(speaker.employee_id, env.body.ref)
+    return Result()
 
 
 def _terminal(s: Session, name: str) -> Terminal | None:

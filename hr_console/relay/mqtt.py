@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from hr_console.config import Settings
 from hr_console.relay.fair import FairInbox
-from hr_console.relay.handlers import Publish, Result, error_reply, handle_in
+from hr_console.relay.handlers import Batched, Publish, Result, error_reply, handle_batch
 from hr_console.relay.meter import Meter
 from hr_console.relay.partitions import PartitionKeeper
 from hr_console.services import downlinks, notices, retention, sessions
@@ -279,10 +279,10 @@ class Relay:
         try:
             with self._db, self.store.session() as s:
                 open_batch_cache(s)  # settings, rules, terminals, people: once per batch
-                results = [self._process(s, item) for item in batch]
+                results, queued = self._process(s, batch)
                 # Exactly the downlinks this batch queued (another relay's batches claim
                 # theirs), and the backlog of whoever badged in.
-                due = downlinks.claim(s, [i for r in results for i in r.downlinks])
+                due = downlinks.claim(s, queued)
                 for r in results:
                     if r.due_for is not None:
                         due += downlinks.claim_due(s, resend_after=RESEND_AFTER_S,
@@ -305,20 +305,28 @@ class Relay:
             self._ack(item)
         self._publish([Publish(o.terminal, o.payload) for o in due])
 
-    def _process(self, s: Session, item: Inbound) -> Result:
-        """One uplink. No savepoint of its own (two statements and a flush each): if one
-        message breaks, the batch is rolled back and retried one uplink at a time."""
-        terminal = topics.terminal_of(item.topic)
-        assert terminal is not None  # _admit let only terminal topics through
-        if item.topic.endswith("/status"):
-            self._presence(s, terminal, item.payload)
-            return Result()
-        if self._settles_a_reply(item.payload):
-            return Result()
-        result = handle_in(s, self.cfg, terminal, item.payload)
-        if not result.deferred:
-            self.counters.handled += 1
-        return result
+    def _process(self, s: Session, batch: list[Inbound]) -> tuple[list[Result], list[str]]:
+        """The batch's uplinks, one result each in order, and the ids of the downlinks they
+        queued. Presence and receipts of direct replies are settled here; the rest go to
+        ``handle_batch`` together (set-based writes). No savepoint per uplink: if one
+        breaks, the batch is rolled back and retried one uplink at a time."""
+        results: list[Result | None] = []
+        uplinks: list[tuple[str, bytes]] = []
+        for item in batch:
+            terminal = topics.terminal_of(item.topic)
+            assert terminal is not None  # _admit let only terminal topics through
+            if item.topic.endswith("/status"):
+                self._presence(s, terminal, item.payload)
+                results.append(Result())
+            elif self._settles_a_reply(item.payload):
+                results.append(Result())
+            else:
+                results.append(None)
+                uplinks.append((terminal, item.payload))
+        done = handle_batch(s, self.cfg, uplinks) if uplinks else Batched([], [])
+        self.counters.handled += sum(not r.deferred for r in done.results)
+        handled = iter(done.results)
+        return [r if r is not None else next(handled) for r in results], done.downlinks
 
     def _ack(self, item: Inbound) -> None:
         if item.tries == 0 and item.qos > 0:

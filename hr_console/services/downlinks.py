@@ -117,6 +117,15 @@ _TERMINAL = (select(Terminal.name).where(Terminal.id == select(BadgeSession.term
              .scalar_subquery())
 
 
+_TABLE = Downlink.__table__
+_CLAIM = (
+    update(_TABLE)
+    .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)), _TABLE.c.confirmed_at.is_(None),
+           _TABLE.c.sent_at.is_(None), exists(select(BadgeSession.id).where(_OPEN)))
+    .values(sent_at=bindparam("now"), attempts=_TABLE.c.attempts + 1)
+    .returning(_TABLE.c.id, _TABLE.c.payload, _SID, _TERMINAL))
+
+
 def claim(session: Session, ids: Iterable[str]) -> list[Outgoing]:
     """Claim exactly these downlinks (those a batch just queued) for their employees'
     current terminals, in the order given: one conditional ``UPDATE ... RETURNING``. Rows
@@ -125,13 +134,7 @@ def claim(session: Session, ids: Iterable[str]) -> list[Outgoing]:
     order = {row_id: i for i, row_id in enumerate(dict.fromkeys(ids))}
     if not order:
         return []
-    rows = session.execute(
-        update(Downlink)
-        .where(Downlink.id.in_(list(order)), Downlink.confirmed_at.is_(None),
-               Downlink.sent_at.is_(None), exists(select(BadgeSession.id).where(_OPEN)))
-        .values(sent_at=utcnow(), attempts=Downlink.attempts + 1)
-        .returning(Downlink.id, Downlink.payload, _SID, _TERMINAL)
-    ).all()
+    rows = session.execute(_CLAIM, {"ids": list(order), "now": utcnow()}).all()
     rows.sort(key=lambda r: order[r[0]])
     return [Outgoing(row_id, terminal, {**payload, "sid": sid})
             for row_id, payload, sid, terminal in rows if terminal is not None]

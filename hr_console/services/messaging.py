@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hr_console.domain.moderation import effective_mode, keyword_hits, route
-from hr_console.services import audit, downlinks, people, photos, settings
+from hr_console.services import audit, downlinks, notices, people, photos, settings
 from hr_console.services.errors import NotFound, ServiceError
 from hr_console.store.models import (
     BadgeSession,
+    Downlink,
     Employee,
     Media,
     Message,
@@ -28,7 +30,15 @@ from hr_console.store.models import (
     Team,
     utcnow,
 )
-from relais_wire.envelope import DrawingMessage, Photo, Text, b64, clean_text
+from relais_wire.envelope import (
+    CONTENT_KINDS,
+    DrawingMessage,
+    Photo,
+    Text,
+    b64,
+    clean_text,
+    envelope,
+)
 from relais_wire.limits import MAX_REASON_CHARS
 
 DELIVERABLE = ("accepted", "approved")
@@ -77,26 +87,13 @@ def receive(session: Session, speaker: BadgeSession, client_id: str, kind: str, 
         # picture is decoded and re-encoded here like a console upload (bombs, metadata,
         # trailing polyglot payloads) before anyone else's screen or browser sees it.
         image = photos.normalise(image)
-    refusal = people.check(session, sender_id, body.to)
+    verdict = _decide(session, sender_id, body.to, kind, text, hold)
+    if verdict is None:
+        # No row can point at a recipient that does not exist; answer without storing.
+        return Outcome(None, "refused", "unknown_recipient")
     msg = Message(client_id=client_id, sender_id=sender_id, recipient_id=body.to,
                   terminal_id=speaker.terminal_id, kind=kind, body=text, drawing=drawing,
-                  sent_ts=sent_ts, seq=seq, created_at=utcnow())
-    if refusal:
-        if refusal == "unknown_recipient":
-            # No row can point at a recipient that does not exist; answer without storing.
-            return Outcome(None, "refused", refusal)
-        msg.state, msg.reason = "refused", refusal
-    else:
-        sender = session.get(Employee, sender_id)
-        assert sender is not None
-        team_mode = session.get(Team, sender.team_id).moderation_mode if sender.team_id else None
-        mode = effective_mode(sender.moderation_mode, team_mode,
-                              settings.get(session, "default_moderation"))
-        hits = keyword_hits(text, settings.get(session, "keywords")) if text else []
-        routing = route("pre" if hold else mode, hits, kind,
-                        bool(settings.get(session, "media_always_held")))
-        msg.state, msg.moderation, msg.keyword_hits = routing.state, mode, hits or None
-        msg.reviewed = not routing.reviewable and routing.state == "accepted"
+                  sent_ts=sent_ts, seq=seq, created_at=utcnow(), **verdict.columns())
     if image is not None:
         msg.media_id = _store_media(session, image)
     try:
@@ -112,6 +109,42 @@ def receive(session: Session, speaker: BadgeSession, client_id: str, kind: str, 
     if msg.state == "accepted":
         _queue_delivery(session, msg)
     return Outcome(msg.id, msg.state, msg.reason)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """Policy and moderation's answer for one new message: the columns it is stored with."""
+
+    state: str
+    reason: str | None = None
+    moderation: str = "none"
+    keyword_hits: list[str] | None = None
+    reviewed: bool = False
+
+    def columns(self) -> dict[str, Any]:
+        return {"state": self.state, "reason": self.reason, "moderation": self.moderation,
+                "keyword_hits": self.keyword_hits, "reviewed": self.reviewed}
+
+
+def _decide(session: Session, sender_id: int, recipient_id: int, kind: str, text: str,
+            hold: bool) -> _Verdict | None:
+    """The contact check, then moderation (modes, keywords, media held); None: the recipient
+    does not exist. One rule for the relay's batches and the one-message path."""
+    refusal = people.check(session, sender_id, recipient_id)
+    if refusal == "unknown_recipient":
+        return None
+    if refusal:
+        return _Verdict("refused", refusal)
+    sender = session.get(Employee, sender_id)
+    assert sender is not None
+    team_mode = session.get(Team, sender.team_id).moderation_mode if sender.team_id else None
+    mode = effective_mode(sender.moderation_mode, team_mode,
+                          settings.get(session, "default_moderation"))
+    hits = keyword_hits(text, settings.get(session, "keywords")) if text else []
+    routing = route("pre" if hold else mode, hits, kind,
+                    bool(settings.get(session, "media_always_held")))
+    return _Verdict(routing.state, None, mode, hits or None,
+                    not routing.reviewable and routing.state == "accepted")
 
 
 def _store_media(session: Session, data: bytes) -> int:
@@ -290,3 +323,157 @@ def sync_history(session: Session, employee_id: int, budget: int, limit: int = 2
 
 def _json_size(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")) + 1
+
+
+# --- a relay batch: set-based ----------------------------------------------------------------
+
+_MESSAGES = Message.__table__
+_DOWNLINKS = Downlink.__table__
+_INSERT_MESSAGES = insert(_MESSAGES)
+_INSERT_DOWNLINKS = insert(_DOWNLINKS)
+_KNOWN = select(_MESSAGES.c.sender_id, _MESSAGES.c.client_id, _MESSAGES.c.state,
+                _MESSAGES.c.reason).where(_MESSAGES.c.sender_id.in_(bindparam("senders", expanding=True)),
+                                          _MESSAGES.c.client_id.in_(bindparam("cids", expanding=True)))
+
+
+class Batch:
+    """The messages and ``received`` receipts of one relay batch, written with a handful of
+    set-based statements at ``flush`` (one ``INSERT`` for the messages, one ``DELETE ...
+    RETURNING`` for the confirmed downlinks, one ``UPDATE ... RETURNING`` for the messages
+    they deliver, one ``INSERT`` for the downlinks all this owes) instead of an ORM unit of
+    work per message. The rules are ``receive``'s and ``delivered_to``'s: the same policy
+    and moderation (``_decide``), idempotent on (sender, client id) across the batch and the
+    database. Whoever reads messages or downlinks in the same transaction calls ``flush``
+    first (the relay's handlers do, before any uplink they do not batch)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.queued: list[str] = []  # ids of the downlinks written so far
+        self._known: dict[tuple[int, str], tuple[str, str | None]] = {}
+        self._looked: set[tuple[int, str]] = set()
+        self._messages: list[dict[str, Any]] = []
+        self._downlinks: list[dict[str, Any]] = []
+        self._receipts: dict[tuple[str, int], None] = {}  # (downlink id, employee), in order
+
+    def prefetch(self, keys: list[tuple[int, str]]) -> None:
+        """Which of these (sender, client id) are stored already: one query for the batch."""
+        keys = [k for k in dict.fromkeys(keys) if k not in self._looked]
+        if not keys:
+            return
+        self._looked.update(keys)
+        wanted = set(keys)
+        for sender, cid, state, reason in self.session.execute(_KNOWN, {
+                "senders": sorted({k[0] for k in keys}), "cids": sorted({k[1] for k in keys})}):
+            if (sender, cid) in wanted:
+                self._known[(sender, cid)] = (state, reason)
+
+    def receive(self, speaker: BadgeSession, client_id: str, kind: str, body: Any, *,
+                sent_ts: int, seq: int | None, hold: bool = False) -> Outcome:
+        """``receive``, with the row written at ``flush``."""
+        sender_id = speaker.employee_id
+        key = (sender_id, client_id)
+        self.prefetch([key])
+        known = self._known.get(key)
+        if known is not None:
+            return Outcome(None, known[0], known[1], duplicate=True)
+        text, drawing, image = _content(kind, body)
+        if image is not None:
+            image = photos.normalise(image)  # see receive
+        verdict = _decide(self.session, sender_id, body.to, kind, text, hold)
+        if verdict is None:
+            return Outcome(None, "refused", "unknown_recipient")
+        now = utcnow()
+        self._messages.append({
+            "client_id": client_id, "sender_id": sender_id, "recipient_id": body.to,
+            "terminal_id": speaker.terminal_id, "kind": kind, "body": text, "drawing": drawing,
+            "media_id": _store_media(self.session, image) if image is not None else None,
+            "sent_ts": sent_ts, "seq": seq, "created_at": now, "decided_at": None,
+            "delivered_at": None, "read_at": None, **verdict.columns()})
+        self._known[key] = (verdict.state, verdict.reason)
+        if verdict.state == "accepted":
+            self._copy(sender_id, body.to, client_id, kind, text, drawing, image, sent_ts)
+        return Outcome(None, verdict.state, verdict.reason)
+
+    def _copy(self, sender_id: int, recipient_id: int, client_id: str, kind: str, text: str,
+              drawing: dict | None, image: bytes | None, sent_ts: int) -> None:
+        """The recipient's copy, as ``wire_view`` shows an accepted message."""
+        sender = self.session.get(Employee, sender_id)
+        view: dict[str, Any] = {"msg": client_id, "from": sender_id,
+                                "from_name": sender.name if sender else "", "to": recipient_id,
+                                "sent_ts": sent_ts, "state": "accepted"}
+        if kind == "text":
+            view["text"] = text
+        elif kind == "photo":
+            view["caption"] = text
+            view["image"] = b64(image) if image is not None else None
+        else:
+            view["drawing"] = drawing
+        self._queue(recipient_id, kind, client_id, sender_id, view)
+
+    def _queue(self, employee_id: int, kind: str, ref: str | None, sender_id: int | None,
+               fields: dict[str, Any]) -> None:
+        row_id = str(uuid.uuid4())
+        self._downlinks.append({
+            "id": row_id, "employee_id": employee_id, "kind": kind, "ref": ref,
+            "payload": envelope(kind, id=row_id, **fields), "sender_id": sender_id,
+            "created_at": utcnow(), "sent_at": None, "attempts": 0, "confirmed_at": None})
+
+    def confirm(self, employee_id: int, downlink_id: str) -> None:
+        """A ``received`` receipt: ``downlinks.confirm`` then ``delivered_to``, at ``flush``."""
+        self._receipts[(downlink_id, employee_id)] = None
+
+    def flush(self) -> None:
+        """Write what the batch has decided so far."""
+        s = self.session
+        if self._messages:
+            s.execute(_INSERT_MESSAGES, self._messages)
+            self._messages = []
+        if self._receipts:
+            pairs, self._receipts = list(self._receipts), {}
+            self._settle(pairs)
+        if self._downlinks:
+            s.execute(_INSERT_DOWNLINKS, self._downlinks)
+            self.queued.extend(row["id"] for row in self._downlinks)
+            self._downlinks = []
+
+    def _settle(self, pairs: list[tuple[str, int]]) -> None:
+        s = self.session
+        confirmed = s.execute(_CONFIRM_MANY, {"pairs": pairs}).all()
+        copies: list[tuple[int, str, int]] = []
+        for me, kind, ref, sender_id in confirmed:
+            if kind in CONTENT_KINDS and ref:
+                if sender_id is None:  # a copy queued before copies named their sender
+                    delivered_to(s, me, ref)
+                else:
+                    copies.append((me, ref, sender_id))
+            elif kind == "notice" and ref:
+                notices.receipt(s, me, ref, "delivered")
+        if not copies:
+            return
+        done = s.execute(_DELIVERED_MANY, {"copies": copies, "now": utcnow()}).all()
+        if not done:
+            return
+        # A newer state replaces an unsent older one (downlinks.queue), for all at once.
+        s.execute(_DROP_STATES, {"keys": [(sender, cid) for sender, cid, _r in done]})
+        for sender, cid, reason in done:
+            self._queue(sender, "state", cid, None,
+                        {"msg": cid, "state": "delivered", "reason": reason})
+
+
+# Built once, like _FIND: the batch's statements take lists (expanding parameters).
+_CONFIRM_MANY = (
+    delete(_DOWNLINKS)
+    .where(tuple_(_DOWNLINKS.c.id, _DOWNLINKS.c.employee_id)
+           .in_(bindparam("pairs", expanding=True)))
+    .returning(_DOWNLINKS.c.employee_id, _DOWNLINKS.c.kind, _DOWNLINKS.c.ref,
+               _DOWNLINKS.c.sender_id))
+_DELIVERED_MANY = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.state.in_(DELIVERABLE),
+           tuple_(_MESSAGES.c.recipient_id, _MESSAGES.c.client_id, _MESSAGES.c.sender_id)
+           .in_(bindparam("copies", expanding=True)))
+    .values(state="delivered", delivered_at=bindparam("now"))
+    .returning(_MESSAGES.c.sender_id, _MESSAGES.c.client_id, _MESSAGES.c.reason))
+_DROP_STATES = delete(_DOWNLINKS).where(
+    _DOWNLINKS.c.kind == "state",
+    tuple_(_DOWNLINKS.c.employee_id, _DOWNLINKS.c.ref).in_(bindparam("keys", expanding=True)))

@@ -3,7 +3,7 @@ from them. The relay's check and the kiosk's list come from the same function.""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from hr_console.domain.policy import Person, Rule, RuleIndex, reach
@@ -21,6 +21,11 @@ def person(session: Session, employee_id: int) -> Person | None:
     return None if row is None else Person(*row)
 
 
+# Run for every relay batch: built once (see messaging._FIND).
+_PERSONS = (select(Employee, Team).outerjoin(Team, Team.id == Employee.team_id)
+            .where(Employee.id.in_(bindparam("ids", expanding=True))))
+
+
 def persons(session: Session, *ids: int) -> dict[int, Person]:
     """Several people (and their teams) in one query. The rows stay in the session, so
     that a later ``session.get(Employee, id)`` or ``session.get(Team, id)`` of the same
@@ -30,9 +35,7 @@ def persons(session: Session, *ids: int) -> dict[int, Person]:
     known = cache.setdefault("persons", {}) if cache is not None else {}
     missing = [i for i in dict.fromkeys(ids) if i not in known]
     if missing:
-        for emp, team in session.execute(
-                select(Employee, Team).outerjoin(Team, Team.id == Employee.team_id)
-                .where(Employee.id.in_(missing))).tuples():
+        for emp, team in session.execute(_PERSONS, {"ids": missing}).tuples():
             keep(session, emp, team)
             known[emp.id] = Person(emp.id, emp.team_id, team.supervisor_id if team else None,
                                    emp.is_hr_desk, emp.active)

@@ -1,0 +1,141 @@
+"""The relay's batch path (``handlers.handle_batch``: messages and receipts written
+set-based) keeps every rule of the one-uplink path inside one batch: idempotent client ids,
+per-terminal seq order, the contact check and moderation, end-to-end receipts (a terminal
+confirms only its own person's downlinks), late items after a session's end. Driven in
+process (``bench.hot_path.DrivenRelay``: the relay's real ``_commit``, no broker) on
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from hr_console.bench.hot_path import DrivenRelay
+from hr_console.services import sessions, settings
+from hr_console.store.db import Store
+from hr_console.store.models import Downlink, Message
+from relais_wire import topics
+from relais_wire.envelope import envelope
+from tests.system_fixture import prepared_home
+
+Sent = list[tuple[str, dict[str, Any]]]
+
+
+class Site:
+    def __init__(self, tmp_path: Path, db_url: str) -> None:
+        self.cfg, demo = prepared_home(tmp_path, db_url)
+        assert demo is not None
+        self.demo = demo
+        self.store = Store(self.cfg.database_url)
+        self.relay = DrivenRelay(self.cfg, self.store)
+        self.sids: dict[str, str] = {}
+
+    def login(self, terminal: str, name: str) -> None:
+        for topic, env in self.relay.feed([(terminal, envelope(
+                "login", badge=self.demo.badges[name], last_seq=0))]):
+            if env["type"] == "login" and env.get("ok"):
+                self.sids[topics.terminal_of(topic) or ""] = env["sid"]
+        assert terminal in self.sids
+
+    def text(self, terminal: str, seq: int, to: str, text: str, cid: str | None = None
+             ) -> tuple[str, dict[str, Any]]:
+        env = envelope("text", sid=self.sids[terminal], seq=seq,
+                       to=self.demo.employees[to], text=text)
+        if cid:
+            env["id"] = cid
+        return terminal, env
+
+    def receipt(self, terminal: str, ref: str) -> tuple[str, dict[str, Any]]:
+        return terminal, envelope("receipt", sid=self.sids[terminal], ref=ref, status="received")
+
+    def messages(self) -> list[tuple[str, str, str | None]]:
+        with self.store.session() as s:
+            return [tuple(r) for r in s.execute(  # type: ignore[misc]
+                select(Message.client_id, Message.state, Message.reason).order_by(Message.id))]
+
+
+@pytest.fixture
+def site(tmp_path: Path, db_url: str) -> Iterator[Site]:
+    site_ = Site(tmp_path, db_url)
+    try:
+        site_.login("kiosk-1", "Sophie Martin")
+        site_.login("kiosk-2", "Karim Benali")
+        yield site_
+    finally:
+        site_.store.dispose()
+
+
+def _to(sent: Sent, terminal: str, kind: str | None = None) -> list[dict[str, Any]]:
+    return [env for topic, env in sent
+            if topics.terminal_of(topic) == terminal and (kind is None or env["type"] == kind)]
+
+
+def test_one_batch_keeps_ids_order_and_policy(site: Site) -> None:
+    with site.store.session() as s:
+        settings.put(s, "keywords", ["zorglub"])
+    first = site.text("kiosk-1", 1, "Karim Benali", "bonjour")
+    overtaking = site.text("kiosk-1", 4, "Karim Benali", "en avance")
+    sent = site.relay.feed([
+        first, first,  # the outbox sent it twice
+        overtaking,  # seq 4 before 2 and 3: waits
+        site.text("kiosk-1", 2, "Thomas Petit", "pas permis"),
+        site.text("kiosk-1", 3, "Karim Benali", "un zorglub"),
+    ])
+    states = [(e["msg"], e["state"], e.get("reason")) for e in _to(sent, "kiosk-1", "state")]
+    cid = first[1]["id"]
+    assert states[:2] == [(cid, "accepted", None), (cid, "accepted", None)]
+    assert [s[1:] for s in states[2:]] == [("refused", "not_allowed"), ("held", None)]
+    copies = _to(sent, "kiosk-2", "text")
+    assert [(c["msg"], c["text"], c["sid"]) for c in copies] == [
+        (cid, "bonjour", site.sids["kiosk-2"])]
+    assert [m[1] for m in site.messages()] == ["accepted", "refused", "held"]
+    # The deferred one, once its turn has come (the relay retries it).
+    sent = site.relay.feed([overtaking])
+    assert [e["state"] for e in _to(sent, "kiosk-1", "state")] == ["accepted"]
+    assert [c["text"] for c in _to(sent, "kiosk-2", "text")] == ["en avance"]
+    # A resend in a later batch is answered with the stored state, and stored once.
+    sent = site.relay.feed([first])
+    assert [e["state"] for e in _to(sent, "kiosk-1", "state")] == ["accepted"]
+    assert _to(sent, "kiosk-2") == []
+    assert sum(m[0] == cid for m in site.messages()) == 1
+
+
+def test_receipts_in_batches_deliver_end_to_end(site: Site) -> None:
+    sent = site.relay.feed([site.text("kiosk-1", 1, "Karim Benali", "un"),
+                            site.text("kiosk-1", 2, "Karim Benali", "deux")])
+    copies = _to(sent, "kiosk-2", "text")
+    assert len(copies) == 2
+    # Karim confirms both copies (one twice) in one batch: both delivered, Sophie told.
+    sent = site.relay.feed([site.receipt("kiosk-2", c["id"]) for c in copies]
+                           + [site.receipt("kiosk-2", copies[0]["id"])])
+    told = _to(sent, "kiosk-1", "state")
+    assert sorted((e["msg"], e["state"]) for e in told) == sorted(
+        (c["msg"], "delivered") for c in copies)
+    assert all(e["sid"] == site.sids["kiosk-1"] for e in told)
+    assert [m[1] for m in site.messages()] == ["delivered", "delivered"]
+    # Karim's terminal cannot confirm what is owed to Sophie: her rows stay.
+    site.relay.feed([site.receipt("kiosk-2", e["id"]) for e in told])
+    with site.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Downlink)) == 2
+    site.relay.feed([site.receipt("kiosk-1", e["id"]) for e in told])
+    with site.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Downlink)) == 0
+
+
+def test_late_items_in_one_batch_see_each_other(site: Site) -> None:
+    site.relay.feed([site.text("kiosk-1", 1, "Karim Benali", "avant la fin")])
+    with site.store.session() as s:  # the console ends her session; her kiosk never answers
+        sessions.end_for_employee(s, site.demo.employees["Sophie Martin"], "deactivated")
+    late = site.text("kiosk-1", 2, "Karim Benali", "tapé hors ligne")
+    replay = site.text("kiosk-1", 2, "Karim Benali", "rejoué")  # the same seq, another id
+    sent = site.relay.feed([late, replay, late])
+    replies = _to(sent, "kiosk-1")
+    assert (replies[0]["type"], replies[0]["state"]) == ("state", "held")  # held for HR
+    assert [(r["type"], r["code"]) for r in replies[1:]] == [
+        ("error", "session_ended"), ("error", "session_ended")]
+    assert [m[1] for m in site.messages()] == ["accepted", "held"]
+    assert _to(sent, "kiosk-2") == []
