@@ -119,9 +119,18 @@ class EjabberdNode:
     mqtt_bind: str = "127.0.0.1"
     dist_interface: str = "127.0.0.1"  # where Erlang distribution listens (other nodes)
     extauth_pool_size: int = 2
+    tls_cert: Path | None = None  # TLS on the MQTT listener (the terminals' node): PEM files
+    tls_key: Path | None = None
+    tls_ca: Path | None = None  # the CA that signed tls_cert (a private one: Relais's local CA)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "directory", Path(self.directory).absolute())
+        for name in ("tls_cert", "tls_key", "tls_ca"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, Path(value).absolute())
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key must be given together")
         if "@" not in self.name or any(c.isspace() or c in "'\"" for c in self.name):
             raise ValueError(f"an Erlang node name looks like relais-a@localhost, not {self.name!r}")
         for port_name in ("mqtt_port", "epmd_port"):
@@ -169,6 +178,14 @@ def render_config(node: EjabberdNode) -> str:
     """The text of the node's ejabberd.yml (pure; ``render`` writes it). Only mod_mqtt is
     loaded: no XMPP, HTTP or admin listener exists to attack."""
     relays = "\n".join(f"      - {_q(a)}" for a in node.relay_accounts) or '      - "_none"'
+    tls = ""
+    certfiles = ""
+    if node.tls_cert is not None and node.tls_key is not None:
+        # mod_mqtt serves the certificate ejabberd_pkix holds (certfiles), with TLS from the
+        # first byte (no STARTTLS in MQTT), like Mosquitto's TLS listener.
+        tls = "    tls: true\n"
+        files = [node.tls_cert, node.tls_key, *([node.tls_ca] if node.tls_ca else [])]
+        certfiles = "certfiles:\n" + "".join(f"  - {_q(str(f))}\n" for f in files)
     publish = "\n".join(f"      {_q(f)}: {a}" for f, a in PUBLISH_RULES)
     subscribe = "\n".join(f"      {_q(f)}: {a}" for f, a in SUBSCRIBE_RULES)
     return f"""\
@@ -185,12 +202,14 @@ listen:
     backlog: {LISTEN_BACKLOG}
     max_payload_size: {MAX_PAYLOAD_BYTES}
     max_fsm_queue: {MAX_FSM_QUEUE}
-# Passwords stay in Relais's database: each login is checked by `relais broker-auth`, never
+{tls}{certfiles}# Passwords stay in Relais's database: each login is checked by `relais broker-auth`, never
 # cached, so a revoked terminal is refused at its next connection.
 auth_method: external
 extauth_program: {_q(" ".join(node.extauth))}
 extauth_pool_size: {node.extauth_pool_size}
 auth_use_cache: false
+acme:
+  auto: false
 acl:
   {RELAY_ACL}:
     user:

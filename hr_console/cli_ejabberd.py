@@ -133,16 +133,21 @@ def broker_auth(obj: Any, domain: str | None) -> None:
 
 
 def _node(obj: Any, name: str, directory: str, mqtt_port: int, epmd_port: int,
-          cookie_file: str, mqtt_bind: str, dist_interface: str) -> Any:
+          cookie_file: str, mqtt_bind: str, dist_interface: str, tls: bool = False) -> Any:
     from broker_config.ejabberd import EjabberdNode, extauth_command
 
     cfg = obj.cfg
+    if tls and not cfg.tls:
+        raise click.ClickException(f"{cfg.home} has no TLS certificate: relais init --tls")
     try:
         cookie = Path(cookie_file).read_text(encoding="ascii").strip()
         return EjabberdNode(name=name, directory=Path(directory), mqtt_port=mqtt_port,
                             epmd_port=epmd_port, cookie=cookie, extauth=extauth_command(cfg.home),
                             relay_accounts=relay_accounts(cfg), mqtt_bind=mqtt_bind,
-                            dist_interface=dist_interface)
+                            dist_interface=dist_interface,
+                            tls_cert=Path(cfg.tls_cert) if tls else None,
+                            tls_key=Path(cfg.tls_key) if tls else None,
+                            tls_ca=Path(cfg.tls_ca) if tls and cfg.tls_ca else None)
     except (OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -169,6 +174,8 @@ def ejabberd_group() -> None:
 
 @ejabberd_group.command("render")
 @_node_options
+@click.option("--tls", is_flag=True,
+              help="TLS on the MQTT listener with the home's certificate (the terminals' node).")
 @click.pass_obj
 def ejabberd_render(obj: Any, **kw: Any) -> None:
     """Write a node's ejabberd.yml and cookie from the home's settings."""
@@ -181,6 +188,8 @@ def ejabberd_render(obj: Any, **kw: Any) -> None:
 
 @ejabberd_group.command("run")
 @_node_options
+@click.option("--tls", is_flag=True,
+              help="TLS on the MQTT listener with the home's certificate (the terminals' node).")
 @click.pass_obj
 def ejabberd_run(obj: Any, **kw: Any) -> None:
     """Render and run a node in the foreground (a service manager's ExecStart) until SIGTERM.

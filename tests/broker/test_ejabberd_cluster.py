@@ -41,6 +41,7 @@ from broker_config.ejabberd import (
     nodes_for,
 )
 from broker_config.process import _accepts
+from hr_console import config as config_mod
 from hr_console.cli_ejabberd import relay_accounts
 from hr_console.config import Settings
 from hr_console.domain.partitions import PARTITIONS
@@ -233,6 +234,7 @@ def test_the_commands_are_the_guides() -> None:
                      "relais --home /var/lib/relais ejabberd join --node relais-b@",
                      "--seed relais-a@", "relais --home /var/lib/relais ejabberd kick",
                      "--epmd-port 4370 --cookie-file /etc/relais/ejabberd.cookie",
+                     "--cookie-file /etc/relais/ejabberd.cookie --tls",
                      "systemctl disable --now ejabberd", "apt-get install -y ejabberd"):
         assert fragment in guide, f"docs/deploy.md no longer says: {fragment}"
 
@@ -476,3 +478,70 @@ def test_scale_out_on_the_cluster_three_relays_one_killed(
     assert out["duplicated"] == 0
     assert out["out_of_order"] == 0
     assert out["sender_state_missing"] == 0
+
+
+def test_the_terminals_node_speaks_tls_with_the_homes_certificate(tmp_path: Path) -> None:
+    """``relais ejabberd run --tls``: the listener is TLS from the first byte with the
+    certificate ``relais init --tls`` made; terminals trust the home's CA, as with Mosquitto."""
+    home = tmp_path / "home"
+    made = subprocess.run([*RELAIS, "--home", str(home), "init", "--tls", "--tls-host", "127.0.0.1"],
+                          capture_output=True, text=True, check=False)
+    assert made.returncode == 0, made.stderr
+    cfg = config_mod.load(home)
+    store = Store(cfg.database_url)
+    try:
+        with store.session() as s:
+            _row, creds = terminals.enrol(s, "tls-1", None, actor="test")
+    finally:
+        store.dispose()
+    cookie_file = tmp_path / "cookie"
+    cookie_file.write_text(new_cookie(), encoding="ascii")
+    cookie_file.chmod(0o600)
+    port, epmd_port = _distinct_ports(2)
+    (node,) = nodes_for(cfg.home, relay_accounts(cfg), tmp_path, ["relais-t@localhost"], [port],
+                        epmd_port=epmd_port, cookie=cookie_file.read_text(encoding="ascii"))
+    epmd = EpmdProcess(epmd_port, tmp_path)
+    epmd.start()
+    run = subprocess.Popen([*RELAIS, "--home", str(home), "ejabberd", "run", "--tls",
+                            *_node_args(node, cookie_file)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while not _accepts("127.0.0.1", port):
+            assert run.poll() is None and time.monotonic() < deadline, "the node did not start"
+            time.sleep(0.2)
+        assert "tls: true" in node.config_path.read_text(encoding="utf-8")
+
+        def connack(tls_ca: str | None) -> int | None:
+            got: queue.Queue[int] = queue.Queue()
+            c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="tls-1", protocol=mqtt.MQTTv5)
+            c.username_pw_set("tls-1", creds.password)
+            if tls_ca is not None:
+                c.tls_set(ca_certs=tls_ca)
+            c.on_connect = lambda _c, _u, _f, rc, _p: got.put(rc.value)
+            try:
+                c.connect("127.0.0.1", port, keepalive=30)
+            except OSError:  # the TLS handshake failed
+                return None
+            c.loop_start()
+            try:
+                return got.get(timeout=5)
+            except queue.Empty:
+                return None
+            finally:
+                c.disconnect()
+                c.loop_stop()
+
+        assert connack(cfg.tls_ca) == 0
+        assert connack(None) is None  # plain MQTT gets no CONNACK from a TLS listener
+        other_ca = tmp_path / "other-ca.pem"
+        other_ca.write_bytes(Path("/etc/ssl/certs/ca-certificates.crt").read_bytes())
+        assert connack(str(other_ca)) is None  # a server the terminal cannot verify
+    finally:
+        run.send_signal(signal.SIGTERM)
+        try:
+            run.wait(40)
+        except subprocess.TimeoutExpired:
+            run.kill()
+            run.wait()
+        epmd.stop()

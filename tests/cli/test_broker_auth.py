@@ -4,6 +4,7 @@ No ejabberd needed (tests/broker/test_ejabberd_cluster.py runs the real thing)."
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import subprocess
 import sys
@@ -135,6 +136,12 @@ def test_the_rendered_config_keys_every_grant_on_the_username(home: Home, tmp_pa
                  "auth_use_cache: false", 'ip: "127.0.0.1"', "port: 18831"):
         assert line in text, line
     assert [f'      - "{a}"' in text for a in relay_accounts(home.cfg)] == [True] * 8
+    assert "tls: true" not in text and "certfiles" not in text
+    tls = render_config(dataclasses.replace(node, tls_cert=Path("/h/tls/server.pem"),
+                                            tls_key=Path("/h/tls/server.key"),
+                                            tls_ca=Path("/h/tls/ca.pem")))
+    assert "    tls: true\n" in tls
+    assert 'certfiles:\n  - "/h/tls/server.pem"\n  - "/h/tls/server.key"\n  - "/h/tls/ca.pem"\n' in tls
     with pytest.raises(ValueError):  # ejabberd splits the program on spaces
         EjabberdNode(name="relais-a@localhost", directory=tmp_path, mqtt_port=1, epmd_port=2,
                      cookie=new_cookie(), extauth=("/opt/my relais/bin/relais",), relay_accounts=())
