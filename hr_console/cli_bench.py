@@ -1,4 +1,5 @@
-"""``relais bench``: the relay measured side by side with the raw broker (issue 5)."""
+"""``relais bench``: the relay measured side by side with the raw broker (issue 5), a
+Prosody + mod_mam peer, badge-in at size and CPU-capped relays (issue 14)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def _pg_url(pg: str | None, no_pg: bool) -> str | None:
 @click.command()
 @click.option("--quick", is_flag=True, help="A few seconds: checks the harness, not speed.")
 @click.option("--long", "long_", is_flag=True, help="A ten-minute scale run.")
-@click.option("--pg", default=None, help="PostgreSQL admin URL for figure 6 (default: "
+@click.option("--pg", default=None, help="PostgreSQL admin URL for figures 6 and 9 (default: "
               "RELAIS_TEST_PG_URL or the local server, when it answers).")
 @click.option("--no-pg", is_flag=True, help="Skip PostgreSQL.")
 @click.option("--no-write", is_flag=True, help="Print the JSON only; leave the docs alone.")
@@ -37,7 +38,9 @@ def _pg_url(pg: str | None, no_pg: bool) -> str | None:
               help="Run the relays under pyinstrument and write their profiles here.")
 def bench(quick: bool, long_: bool, pg: str | None, no_pg: bool, no_write: bool,
           profile: Path | None) -> None:
-    """Measure the relay against the raw broker; print JSON, rewrite docs/benchmarks.md."""
+    """Measure the relay against the raw broker and a Prosody + mod_mam peer, badge-in at
+    10,000 and 50,000 employees, one to three relays capped at 40 % of a core each, the
+    shift change; print JSON, rewrite docs/benchmarks.md."""
     from hr_console.bench import runner
 
     # A stopped bench still stops its broker, relays and load processes (finally blocks).
