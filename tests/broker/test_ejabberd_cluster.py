@@ -30,6 +30,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from broker_config.ejabberd import (
     EjabberdNode,
@@ -98,20 +100,28 @@ class Cluster:
 class Client:
     """A paho MQTT 5 client whose broker answers are read in order from queues."""
 
-    def __init__(self, port: int, username: str, password: str | None, client_id: str) -> None:
+    def __init__(self, port: int, username: str, password: str | None, client_id: str,
+                 session_expiry: int = 0, clean_start: bool = True) -> None:
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         c.username_pw_set(username, password)
-        c.on_connect = lambda _c, _u, _f, rc, _p: self.events.put(("connack", rc.value))
         c.on_disconnect = lambda _c, _u, _f, rc, _p: self.events.put(("disconnect", rc.value))
         c.on_subscribe = lambda _c, _u, _m, rcs, _p: self.events.put(("suback", [r.value for r in rcs]))
         c.on_publish = lambda _c, _u, _m, rc, _p: self.events.put(("puback", rc.value))
         c.on_message = lambda _c, _u, m: self.messages.put((m.topic, m.payload))
         self.client = c
-        c.connect("127.0.0.1", port, keepalive=30)
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = session_expiry
+        self.session_present: bool | None = None
+        c.on_connect = self._on_connect
+        c.connect("127.0.0.1", port, keepalive=30, clean_start=clean_start, properties=props)
         c.loop_start()
         self.connack = self.expect("connack")
+
+    def _on_connect(self, _c: Any, _u: Any, flags: Any, rc: Any, _p: Any) -> None:
+        self.session_present = flags.session_present
+        self.events.put(("connack", rc.value))
 
     def expect(self, kind: str) -> Any:
         deadline = time.monotonic() + WAIT
@@ -335,6 +345,30 @@ def test_wrong_or_missing_credentials_are_refused(cluster: Cluster) -> None:
             assert c.connack == 0
         finally:
             c.close()
+
+
+def test_a_terminals_queue_follows_it_to_the_other_node(cluster: Cluster) -> None:
+    """A terminal with a persistent session (as kiosks have) that comes back on the other node
+    finds what was queued for it while it was away: the session is the cluster's, not a
+    node's (it lives in the memory of the node that held it, so losing that node loses it:
+    decision 2's resends cover that)."""
+    down = topics.downlink("probe-1")
+    relay = _connect(cluster, cluster.b, cluster.relay)
+    first = Client(cluster.a.mqtt_port, "probe-1", cluster.passwords["probe-1"], "probe-1",
+                   session_expiry=3600)
+    try:
+        assert first.subscribe(f"{down}/#") == 1
+        first.close()
+        assert relay.publish(down, b"queued while away") == 0  # 0: the session subscribes
+        back = Client(cluster.b.mqtt_port, "probe-1", cluster.passwords["probe-1"], "probe-1",
+                      session_expiry=0, clean_start=False)
+        try:
+            assert (back.connack, back.session_present) == (0, True)
+            assert back.message() == (down, b"queued while away")
+        finally:
+            back.close()
+    finally:
+        relay.close()
 
 
 def test_a_revoked_terminal_is_cut_off_and_refused(cluster: Cluster) -> None:
