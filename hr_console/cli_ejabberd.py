@@ -18,6 +18,7 @@ Registered on the main group by ``register(main)`` at the end of ``hr_console/cl
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import struct
@@ -188,16 +189,21 @@ def ejabberd_render(obj: Any, **kw: Any) -> None:
 
 @ejabberd_group.command("run")
 @_node_options
+@click.option("--watch-every", type=click.FloatRange(0.5, 3600), default=2.0, show_default=True,
+              help="Seconds between looks for revoked terminals whose connections to close.")
 @click.option("--tls", is_flag=True,
               help="TLS on the MQTT listener with the home's certificate (the terminals' node).")
 @click.pass_obj
-def ejabberd_run(obj: Any, **kw: Any) -> None:
+def ejabberd_run(obj: Any, watch_every: float, **kw: Any) -> None:
     """Render and run a node in the foreground (a service manager's ExecStart) until SIGTERM.
-    Erlang starts the cluster's epmd on --epmd-port if none answers there."""
+    Erlang starts the cluster's epmd on --epmd-port if none answers there. Meanwhile, every
+    --watch-every seconds, a terminal revoked or given a new password in the database has
+    its open connections closed anywhere in the cluster (ejabberd checks at login only)."""
     import signal
     import time
 
-    from broker_config.ejabberd import EjabberdProcess, render
+    from broker_config.ejabberd import EjabberdProcess, kick, render
+    from hr_console.store.db import Store
 
     node = _node(obj, **kw)
     render(node)
@@ -207,13 +213,59 @@ def ejabberd_run(obj: Any, **kw: Any) -> None:
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
     signal.signal(signal.SIGTERM, lambda *_: proc.stop())
+    store = Store(obj.cfg.database_url)
+    watch = LoginWatch(store)
+    next_look = time.monotonic() + watch_every
     try:
         while proc.running:
             time.sleep(0.5)
+            if time.monotonic() < next_look:
+                continue
+            next_look = time.monotonic() + watch_every
+            try:
+                for name in watch.lost():
+                    log.info("%s lost its login: %d session(s) closed", name, kick(node, name))
+                    watch.closed(name)
+            except Exception:  # noqa: BLE001 - the broker keeps running; the next look retries
+                log.exception("could not check for revoked terminals")
     except KeyboardInterrupt:
         pass
     finally:
         proc.stop()
+        store.dispose()
+
+
+class LoginWatch:
+    """Which terminals lost their login since the last look: revoked, deleted or given a new
+    password (an old connection must not outlive the credentials it was opened with). A name
+    stays pending until ``closed`` says its sessions were closed."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.pending: set[str] = set()
+        self.seen: dict[str, str] | None = None
+        with contextlib.suppress(Exception):  # a database not up yet: the first look starts it
+            self.seen = self._logins()
+
+    def _logins(self) -> dict[str, str]:
+        from sqlalchemy import select
+
+        from hr_console.store.models import Terminal
+
+        with self.store.session() as s:
+            rows = s.execute(select(Terminal.name, Terminal.password_hash).where(
+                Terminal.active.is_(True), Terminal.password_hash.is_not(None))).all()
+        return {name: digest for name, digest in rows}
+
+    def lost(self) -> list[str]:
+        now = self._logins()
+        if self.seen is not None:
+            self.pending |= {name for name, digest in self.seen.items() if now.get(name) != digest}
+        self.seen = now
+        return sorted(self.pending)
+
+    def closed(self, name: str) -> None:
+        self.pending.discard(name)
 
 
 @ejabberd_group.command("join")

@@ -19,7 +19,7 @@ from broker_config.ejabberd import DOMAIN, EjabberdNode, new_cookie, render_conf
 from broker_config.process import free_port
 from hr_console import config as config_mod
 from hr_console.cli import initialise
-from hr_console.cli_ejabberd import Checker, relay_accounts, serve
+from hr_console.cli_ejabberd import Checker, LoginWatch, relay_accounts, serve
 from hr_console.config import Settings
 from hr_console.services import terminals
 from hr_console.store.db import Store
@@ -148,3 +148,20 @@ def test_the_rendered_config_keys_every_grant_on_the_username(home: Home, tmp_pa
     with pytest.raises(ValueError):  # a relay account a terminal name could equal
         EjabberdNode(name="relais-a@localhost", directory=tmp_path, mqtt_port=1, epmd_port=2,
                      cookie=new_cookie(), extauth=("relais",), relay_accounts=("kiosk-1",))
+
+
+def test_the_watch_names_terminals_that_lost_their_login(home: Home) -> None:
+    """What ``relais ejabberd run`` kicks: revoked or re-keyed terminals, until closed."""
+    watch = LoginWatch(home.store)
+    assert watch.lost() == []
+    with home.store.session() as s:
+        t1 = s.execute(select(Terminal).where(Terminal.name == "t1")).scalar_one()
+        t2 = s.execute(select(Terminal).where(Terminal.name == "t2")).scalar_one()
+        terminals.revoke(s, t1, "test")
+        terminals.rotate(s, t2, "test")
+        terminals.enrol(s, "t3", None, actor="test")  # a new login loses nothing
+    assert watch.lost() == ["t1", "t2"]
+    watch.closed("t2")
+    assert watch.lost() == ["t1"]  # not closed yet: asked again
+    watch.closed("t1")
+    assert watch.lost() == []
