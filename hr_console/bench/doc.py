@@ -137,9 +137,12 @@ How the issue-14 rows are measured:
 - **9, scale-out**: N `relais relay --instance N` processes, each moved into its own
   cgroup before it connects (the cgroup named in the row: v2 `cpu.max` where the unified
   hierarchy has the cpu controller, else v1 `cpu.cfs_quota_us` over `cpu.cfs_period_us`),
-  measured once the leases give every relay its share of the partitions; figure 2's
-  closed loop, saturated. Ratios are to one capped relay of the same run; the uncapped
-  ratio is figure 5 (or 6) on the same database.
+  measured once the leases give every relay its share of the partitions; a closed loop
+  deeper than figure 2's (figure 2's is latency-bound before three capped relays are
+  busy), saturated. Ratios are to one capped relay of the same run; the uncapped ratio is
+  figure 5 (or 6) on the same database. The share of scheduler periods in which the cap
+  held a relay back says whether the relays were the limit (near 100 %) or something
+  else on the two cores was (the load generators' and the whole machine's CPU are given).
 - **10, shift change**: hr_console/bench/shift_change.py (badge-ins with PINs from many
   terminals while one unrelated pair talks); its ratio is to its own reference run.
 """
@@ -216,6 +219,16 @@ def _badge_rows(result: dict) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _first(runs: dict) -> dict:
+    return next(iter(runs.values()))
+
+
+def _throttled(run: dict) -> str:
+    periods = sum(t["periods"] for t in run.get("throttled", []))
+    held = sum(t["throttled"] for t in run.get("throttled", []))
+    return f"{100 * held / periods:.0f}" if periods else "–"
+
+
 def _capped_row(result: dict) -> tuple[str, str, str]:
     capped = result["scale_out_capped"]
     title = "9. Scale-out: relays each capped at 40 % of a core"
@@ -223,13 +236,19 @@ def _capped_row(result: dict) -> tuple[str, str, str]:
         return title, why, ""
     db = "PostgreSQL" if capped.get("database") == "postgresql" else "SQLite"
     runs = capped["runs"]
-    parts = [f"{n}: {_v(r['saturated']['throughput_msg_s'])} msg/s (CPU "
-             f"{_v(r['saturated']['relay_cpu_percent'])} % in all)" for n, r in runs.items()]
+    parts = [f"{n}: {_v(r['saturated']['throughput_msg_s'])} msg/s (relays' CPU "
+             f"{_v(r['saturated']['relay_cpu_percent'])} % in all, throttled in "
+             f"{_throttled(r)} % of periods; load generators "
+             f"{_v(r['saturated'].get('load_cpu_percent'))} %, machine "
+             f"{_v(r['saturated'].get('machine_busy_percent'))} % busy)"
+             for n, r in runs.items()]
     ratios = [f"{n}/1 × {_v(capped.get(f'ratio_{n}_to_1'))}" for n in runs if n != "1"]
     uncapped = result["targets"]["uncapped_two_over_one"]["value"]
     return (f"9. Scale-out on {db}: relays each capped at {capped['cpu_cap']:.0%} of a core "
             f"(cgroup {capped['cgroup']})",
-            "; ".join(parts) + "; " + ", ".join(ratios)
+            f"closed loop of {_first(runs)['saturated']['pairs']} pairs × "
+            f"{_first(runs)['saturated']['window']} in flight; " + "; ".join(parts) + "; "
+            + ", ".join(ratios)
             + f"; uncapped, two relays × {_v(uncapped)} one",
             f"2/1 ≥ 1.7: {_met(result, 'two_capped_over_one')}; 3/1 ≥ 2.4: "
             f"{_met(result, 'three_capped_over_one')}; uncapped 2/1 ≥ 1: "

@@ -14,6 +14,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import psutil
+
 from hr_console.bench.load import Farms
 from hr_console.bench.stats import latency_ms, summary
 from hr_console.bench.system import System, terminal_name
@@ -41,8 +43,27 @@ def _cpu(system: System) -> float:
     return sum(r.cpu_seconds() for r in system.relays)
 
 
+def _load_cpu(farms: Farms) -> float:
+    """CPU seconds of the load generators so far: with two cores for everything, whether
+    the relays or the load ran out of CPU is part of the figure."""
+    total = 0.0
+    for farm in farms.farms:
+        try:
+            t = psutil.Process(farm.proc.pid).cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except psutil.Error:
+            pass
+    return total
+
+
+def _idle() -> tuple[float, float]:
+    """(idle, total) CPU seconds of the whole machine so far."""
+    t = psutil.cpu_times()
+    return t.idle + getattr(t, "iowait", 0.0), sum(t)
+
+
 def saturated(system: System, farms: Farms, shape: Shape) -> dict:
-    throughput, cpu, cpu_ms, lost = [], [], [], 0
+    throughput, cpu, cpu_ms, lost, load_cpu, busy = [], [], [], 0, [], []
     for _ in range(shape.runs):
         run = farms.run_id("sat")
         by_farm: dict = {}
@@ -50,12 +71,14 @@ def saturated(system: System, farms: Farms, shape: Shape) -> dict:
             farm = farms.where[terminal_name(a)]
             by_farm.setdefault(farm, []).append(
                 [terminal_name(a), farms.employees[terminal_name(b)], terminal_name(b)])
-        cpu0, t0 = _cpu(system), time.monotonic()
+        cpu0, t0, l0, (i0, a0) = _cpu(system), time.monotonic(), _load_cpu(farms), _idle()
         with ThreadPoolExecutor(max_workers=len(by_farm)) as pool:
             answers = list(pool.map(
                 lambda kv, r=run: kv[0].ask("closed", run=r, pairs=kv[1], window=shape.window,
                                             seconds=shape.seconds), by_farm.items()))
-        cpu1, t1 = _cpu(system), time.monotonic()
+        cpu1, t1, l1, (i1, a1) = _cpu(system), time.monotonic(), _load_cpu(farms), _idle()
+        load_cpu.append(100 * (l1 - l0) / (t1 - t0))
+        busy.append(100 * (1 - (i1 - i0) / max(1e-9, a1 - a0)))
         sent = sum(len(a["sent"]) for a in answers)
         started = min(a["started"] for a in answers)
         ended = max(a["ended"] for a in answers)
@@ -66,7 +89,8 @@ def saturated(system: System, farms: Farms, shape: Shape) -> dict:
         cpu_ms.append(1000 * (cpu1 - cpu0) / max(1, in_window))
         lost += sent - done.delivered
     return summary({"throughput_msg_s": throughput, "relay_cpu_percent": cpu,
-                    "relay_cpu_ms_per_message": cpu_ms},
+                    "relay_cpu_ms_per_message": cpu_ms, "load_cpu_percent": load_cpu,
+                    "machine_busy_percent": busy},
                    extra={"lost": lost, "pairs": shape.pairs, "window": shape.window,
                           "seconds_per_run": shape.seconds})
 
