@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from sqlalchemy import select, text
 
@@ -44,15 +45,18 @@ class Item:
 class Desk:
     """A desk with recording callbacks, over the demo home on one database."""
 
-    def __init__(self, cfg: Settings, store: Store, demo: Any, desk_cls: type = LoginDesk) -> None:
+    def __init__(self, cfg: Settings, store: Store, demo: Any, desk_cls: type = LoginDesk,
+                 hashers: int = 0) -> None:
         self.cfg, self.store, self.demo = cfg, store, demo
         self.published: list[Publish] = []
         self.acked: list[Item] = []
         self.events: list[str] = []  # publish/ack, in order, with the commit state at the time
         self.db_lock = threading.Lock()
         self.wakes = 0
+        # PINs checked in the desk's threads here (a process pool starts in a second);
+        # the process pool has its own test below and runs in the whole relay's tests.
         self.desk = desk_cls(cfg, store, publish=self._publish, ack=self._ack,
-                             wake_worker=self._wake, db_lock=self.db_lock)
+                             wake_worker=self._wake, db_lock=self.db_lock, hashers=hashers)
 
     def _publish(self, replies: list[Publish]) -> None:
         self.published.extend(replies)
@@ -101,6 +105,24 @@ def desk(tmp_path: Path, db_url: str) -> Iterator[Desk]:
     d = Desk(cfg, store, demo)
     try:
         yield d
+    finally:
+        d.close()
+        store.dispose()
+
+
+def test_pins_are_checked_in_low_priority_processes(tmp_path: Path) -> None:
+    cfg, demo = prepared_home(tmp_path, f"sqlite:///{tmp_path / 'relais.db'}")
+    store = Store(cfg.database_url)
+    d = Desk(cfg, store, demo, hashers=1)
+    try:
+        d.run("kiosk-1", d.login("kiosk-1", "Julie Moreau", "0000"))
+        assert d.answer("kiosk-1")["code"] == "bad_pin"
+        d.run("kiosk-1", d.login("kiosk-1", "Julie Moreau", "4321"))
+        assert d.answer("kiosk-1")["ok"] is True
+        pool = d.desk._hash_pool
+        assert pool is not None
+        hashers = [psutil.Process(pid) for pid in pool._processes]  # noqa: SLF001
+        assert hashers and all(p.nice() == 19 for p in hashers)
     finally:
         d.close()
         store.dispose()
