@@ -85,8 +85,12 @@ def test_three_relays_one_killed_for_good(tmp_path: Path, pg_url: str) -> None:
     try:
         for instance in (1, 2, 3):
             cluster.start_relay(instance)
-        cluster.wait_until("three relays share the partitions",
-                           lambda: len(set(_owners(store).values()) - {None}) == 3, 30)
+
+        def shared() -> bool:  # every partition owned, each relay near its fair share
+            counts = Counter(_owners(store).values())
+            return None not in counts and len(counts) == 3 and min(counts.values()) >= 16
+
+        cluster.wait_until("three relays share the partitions fairly", shared, 30)
         shares = sorted(Counter(_owners(store).values()).values())
         total = 150
         cluster.start_terminals(total)
