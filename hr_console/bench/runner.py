@@ -16,6 +16,7 @@ from typing import Any
 
 from hr_console.bench import burst, cgroup, prosody, raw, relay, scale
 from hr_console.bench.load import Farms
+from hr_console.bench.relay import Shape
 from hr_console.bench.report import BENCHMARKS, machine, replace_section
 from hr_console.bench.system import System, pg_create, pg_drop
 
@@ -45,7 +46,7 @@ class Plan:
     # Deeper than figure 2's loop: 25 pairs x 2 in flight is latency-bound before three
     # relays at 40 % are busy (measured: 209 msg/s with 25 x 2, 417 with 40 x 4, relays
     # throttled in 5 % of periods then 15 %).
-    capped: relay.Shape = relay.Shape(runs=2, pairs=40, window=4)
+    capped: Shape = Shape(runs=2, pairs=40, window=4)
     shift_badge_ins: int = 500  # figure 10: badge-ins in shift_seconds
     shift_seconds: float = 60.0
     shift_terminals: int = 100
@@ -57,7 +58,7 @@ QUICK = Plan(terminals=12, raw_runs=2, raw_messages=300, raw_paced_seconds=1.0,
              burst_terminals=12, burst_runs=1, burst_processes=1, scale_seconds=2.0,
              scale_period=2.0, scale_processes=1, scale_windows=1, pg_terminals=6,
              badge_sizes=(300,), badge_logins=3, capped_relays=(1, 2),
-             capped=relay.Shape(runs=1, pairs=3, window=1, seconds=1.0, processes=1),
+             capped=Shape(runs=1, pairs=3, window=1, seconds=1.0, paced_pairs=3, processes=1),
              shift_badge_ins=8, shift_seconds=2.0, shift_terminals=4)
 LONG = replace(Plan(), scale_seconds=600.0, scale_windows=10, badge_pg=True)
 
