@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import shutil
 import tempfile
 import time
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.engine import make_url
 
 from broker_config.process import free_port
@@ -32,7 +33,7 @@ from hr_console import config as config_mod
 from hr_console.bench.system import _pg_admin, badge, create_org, terminal_name
 from hr_console.relay.mqtt import BATCH_MAX, Inbound, Relay
 from hr_console.store.db import Store
-from hr_console.store.models import Employee
+from hr_console.store.models import ContactRule, Employee
 from relais_wire import topics
 from relais_wire.envelope import CONTENT_KINDS, encode, envelope
 
@@ -100,8 +101,21 @@ def _tracked(payload: dict[str, Any]) -> bool:
     return kind in CONTENT_KINDS or (kind == "state" and "ref" not in payload)
 
 
+def _more_rules(store: Store, count: int) -> None:
+    """``count`` person-to-person rules about people outside the bench pairs, as a large
+    organisation has: the contact check must not cost more with them."""
+    if count <= 0:
+        return
+    rnd = random.Random(14)
+    with store.session() as s:
+        s.execute(insert(ContactRule), [
+            {"sender_kind": "person", "sender_ref": rnd.randrange(10**5, 10**6),
+             "recipient_kind": "person", "recipient_ref": rnd.randrange(10**5, 10**6),
+             "allow_reply": True} for _ in range(count)])
+
+
 def drive(db_url: str, *, pairs: int, rounds: int, batch: int = BATCH_MAX,
-          workdir: Path | None = None) -> dict[str, Any]:
+          workdir: Path | None = None, rules: int = 0) -> dict[str, Any]:
     root = Path(workdir or tempfile.mkdtemp(prefix="relais-hotpath-"))
     from hr_console.cli import initialise
 
@@ -109,6 +123,7 @@ def drive(db_url: str, *, pairs: int, rounds: int, batch: int = BATCH_MAX,
     create_org(cfg, 2 * pairs)
     store = Store(cfg.database_url)
     try:
+        _more_rules(store, rules)
         with store.session() as s:
             ids = {n: i for n, i in s.execute(select(Employee.name, Employee.id))}
         relay = DrivenRelay(cfg, store)
@@ -143,6 +158,7 @@ def drive(db_url: str, *, pairs: int, rounds: int, batch: int = BATCH_MAX,
         f = relay.figures
         return {
             "database": make_url(db_url).get_backend_name(), "pairs": pairs, "rounds": rounds,
+            "extra_rules": rules,
             "batch": batch, "delivered": delivered, "uplinks": f.uplinks, "batches": f.batches,
             "cpu_ms_per_delivered": round(1000 * f.cpu_s / max(delivered, 1), 3),
             "statements_per_delivered": round(f.statements / max(delivered, 1), 2),
@@ -159,6 +175,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--batch", type=int, default=BATCH_MAX)
+    parser.add_argument("--rules", type=int, default=0, help="extra contact rules")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="relais-hotpath-"))
     pg_name = None
@@ -170,7 +187,7 @@ def main() -> None:
             _pg_admin(args.db, f'CREATE DATABASE "{pg_name}"')
             url = make_url(args.db).set(database=pg_name).render_as_string(hide_password=False)
         print(json.dumps(drive(url, pairs=args.pairs, rounds=args.rounds, batch=args.batch,
-                               workdir=root)))
+                               workdir=root, rules=args.rules)))
     finally:
         if pg_name:
             _pg_admin(args.db, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')

@@ -76,6 +76,20 @@ def _lenient_seq(raw: bytes) -> int | None:
         return None
 
 
+def received_ref(raw: bytes) -> str | None:
+    """The ``ref`` of what looks like a ``received`` receipt, without validating it (the
+    relay's cheap test for receipts of its direct replies); None for anything else."""
+    try:
+        obj = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    if not isinstance(obj, dict) or obj.get("type") != "receipt" \
+            or obj.get("status") != "received":
+        return None
+    ref = obj.get("ref")
+    return ref if isinstance(ref, str) else None
+
+
 def handle(store: Store, cfg: Settings, terminal_name: str, raw: bytes) -> Result:
     with store.session() as s:
         return handle_in(s, cfg, terminal_name, raw)

@@ -41,7 +41,14 @@ from sqlalchemy.orm import Session
 
 from hr_console.config import Settings
 from hr_console.relay.fair import FairInbox
-from hr_console.relay.handlers import Batched, Publish, Result, error_reply, handle_batch
+from hr_console.relay.handlers import (
+    Batched,
+    Publish,
+    Result,
+    error_reply,
+    handle_batch,
+    received_ref,
+)
 from hr_console.relay.meter import Meter
 from hr_console.relay.partitions import PartitionKeeper
 from hr_console.services import downlinks, notices, retention, sessions
@@ -369,6 +376,10 @@ class Relay:
         confirm: handling it would cost three queries and change nothing. One that reaches
         another relay of a group is handled in full, to the same no effect."""
         if b'"receipt"' not in raw or not self._replies:
+            return False
+        # Most receipts confirm a downlink row: a glance at the ref (no validation) rules
+        # them out; only a ref this relay answered directly is decoded in full.
+        if received_ref(raw) not in self._replies:
             return False
         try:
             env = decode_uplink(raw)

@@ -438,7 +438,8 @@ class Batch:
 
     def _settle(self, pairs: list[tuple[str, int]]) -> None:
         s = self.session
-        confirmed = s.execute(_CONFIRM_MANY, {"pairs": pairs}).all()
+        confirmed = s.execute(_CONFIRM_MANY, {"ids": sorted({i for i, _e in pairs}),
+                                              "pairs": pairs}).all()
         copies: list[tuple[int, str, int]] = []
         for me, kind, ref, sender_id in confirmed:
             if kind in CONTENT_KINDS and ref:
@@ -450,30 +451,40 @@ class Batch:
                 notices.receipt(s, me, ref, "delivered")
         if not copies:
             return
-        done = s.execute(_DELIVERED_MANY, {"copies": copies, "now": utcnow()}).all()
+        done = s.execute(_DELIVERED_MANY, {
+            "senders": sorted({c[2] for c in copies}), "cids": sorted({c[1] for c in copies}),
+            "copies": copies, "now": utcnow()}).all()
         if not done:
             return
         # A newer state replaces an unsent older one (downlinks.queue), for all at once.
-        s.execute(_DROP_STATES, {"keys": [(sender, cid) for sender, cid, _r in done]})
+        s.execute(_DROP_STATES, {"emps": sorted({sender for sender, _c, _r in done}),
+                                 "keys": [(sender, cid) for sender, cid, _r in done]})
         for sender, cid, reason in done:
             self._queue(sender, "state", cid, None,
                         {"msg": cid, "state": "delivered", "reason": reason})
 
 
-# Built once, like _FIND: the batch's statements take lists (expanding parameters).
+# Built once, like _FIND: the batch's statements take lists (expanding parameters). Each
+# also names its rows by plain IN lists on indexed columns (the downlink's key, the message's
+# (sender, client id), the downlink's employee): SQLite plans a row-value IN alone as a scan.
+def _in(column: Any, name: str) -> Any:
+    return column.in_(bindparam(name, expanding=True))
+
+
 _CONFIRM_MANY = (
     delete(_DOWNLINKS)
-    .where(tuple_(_DOWNLINKS.c.id, _DOWNLINKS.c.employee_id)
-           .in_(bindparam("pairs", expanding=True)))
+    .where(_in(_DOWNLINKS.c.id, "ids"),
+           _in(tuple_(_DOWNLINKS.c.id, _DOWNLINKS.c.employee_id), "pairs"))
     .returning(_DOWNLINKS.c.employee_id, _DOWNLINKS.c.kind, _DOWNLINKS.c.ref,
                _DOWNLINKS.c.sender_id))
 _DELIVERED_MANY = (
     update(_MESSAGES)
-    .where(_MESSAGES.c.state.in_(DELIVERABLE),
-           tuple_(_MESSAGES.c.recipient_id, _MESSAGES.c.client_id, _MESSAGES.c.sender_id)
-           .in_(bindparam("copies", expanding=True)))
+    .where(_in(_MESSAGES.c.sender_id, "senders"), _in(_MESSAGES.c.client_id, "cids"),
+           _MESSAGES.c.state.in_(DELIVERABLE),
+           _in(tuple_(_MESSAGES.c.recipient_id, _MESSAGES.c.client_id, _MESSAGES.c.sender_id),
+               "copies"))
     .values(state="delivered", delivered_at=bindparam("now"))
     .returning(_MESSAGES.c.sender_id, _MESSAGES.c.client_id, _MESSAGES.c.reason))
 _DROP_STATES = delete(_DOWNLINKS).where(
-    _DOWNLINKS.c.kind == "state",
-    tuple_(_DOWNLINKS.c.employee_id, _DOWNLINKS.c.ref).in_(bindparam("keys", expanding=True)))
+    _in(_DOWNLINKS.c.employee_id, "emps"), _DOWNLINKS.c.kind == "state",
+    _in(tuple_(_DOWNLINKS.c.employee_id, _DOWNLINKS.c.ref), "keys"))
