@@ -182,7 +182,7 @@ def _one_run(system: System, *, desk: bool, badge_ins: int, seconds: float,
         for k in range(badge_ins):
             due = start + seconds * k / badge_ins + rnd.uniform(0, seconds / badge_ins)
             plans[term_ids[k % len(term_ids)]].append((due, badge(people[k % len(people)])))
-        for t in term_ids:
+        for t in term_ids if badge_ins else []:
             b = _Badger(terminal_name(t), system.org.terminals[terminal_name(t)],
                         system.cfg.mqtt_port, plans[t])
             b.connect()
@@ -234,15 +234,20 @@ def _one_run(system: System, *, desk: bool, badge_ins: int, seconds: float,
 
 
 def run(system: System, *, badge_ins: int = 500, seconds: float = 60.0, terminals: int = 100,
-        pair_rate: float = 10.0, reference: bool = True, seed: int = 14) -> dict[str, Any]:
+        pair_rate: float = 10.0, reference: bool = True, quiet_seconds: float = 20.0,
+        seed: int = 14) -> dict[str, Any]:
     """The shift change on ``system`` (started, no relay running; at least ``terminals`` + 2
-    bench terminals): with the login desk, and (``reference``) with the relay as ``relais
-    relay`` starts it, in the same run."""
+    bench terminals): the pair alone for ``quiet_seconds`` (what this machine gives it
+    without badge-ins, 0: not measured), then with the badge-ins and the login desk, and
+    (``reference``) with the relay as ``relais relay`` starts it, in the same run."""
     first = max(PAIR) + 1
     _give_pins(system, list(range(first, system.count + 1)))
     out: dict[str, Any] = {"badge_ins": badge_ins, "seconds": seconds,
                            "terminals": min(terminals, system.count - max(PAIR)),
                            "pair_rate_msg_s": pair_rate}
+    if quiet_seconds:
+        out["quiet"] = _one_run(system, desk=True, badge_ins=0, seconds=quiet_seconds,
+                                terminals=terminals, pair_rate=pair_rate, seed=seed)
     out["desk"] = _one_run(system, desk=True, badge_ins=badge_ins, seconds=seconds,
                            terminals=terminals, pair_rate=pair_rate, seed=seed)
     if reference:
@@ -250,6 +255,9 @@ def run(system: System, *, badge_ins: int = 500, seconds: float = 60.0, terminal
                                     terminals=terminals, pair_rate=pair_rate, seed=seed)
         ref, new = out["reference"]["pair_ms"]["p99"], out["desk"]["pair_ms"]["p99"]
         out["pair_p99_ratio_to_reference"] = round(new / ref, 3) if ref and new else None
+    if quiet_seconds:
+        q, new = out["quiet"]["pair_ms"]["p99"], out["desk"]["pair_ms"]["p99"]
+        out["pair_p99_ratio_to_quiet"] = round(new / q, 3) if q and new else None
     out["target_pair_p99_ms"] = 50.0
     out["met"] = (out["desk"]["pair_ms"]["p99"] or 1e9) <= 50.0 and out["desk"]["pair_lost"] == 0
     return out

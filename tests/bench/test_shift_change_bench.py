@@ -14,7 +14,8 @@ from hr_console.bench.system import System
 def test_a_small_shift_change_answers_every_badge_in_and_loses_nothing(tmp_path: Path) -> None:
     system = System(db_url=None, terminals=8, workdir=tmp_path).start()
     try:
-        out = shift_change.run(system, badge_ins=12, seconds=2.0, terminals=4, pair_rate=10.0)
+        out = shift_change.run(system, badge_ins=12, seconds=2.0, terminals=4, pair_rate=10.0,
+                               quiet_seconds=2.0)
     finally:
         system.close()
     for side in ("desk", "reference"):
@@ -26,6 +27,9 @@ def test_a_small_shift_change_answers_every_badge_in_and_loses_nothing(tmp_path:
     assert server["badge_in_to_sync"]["n"] == 12
     assert server["pin_check"]["p50"] > 0  # every badge carried its PIN, checked at the desk
     assert out["pair_p99_ratio_to_reference"] is not None
+    quiet = out["quiet"]
+    assert quiet["badge_ins"] == 0 and quiet["pair_lost"] == 0 and quiet["pair_sent"] == 20
+    assert out["pair_p99_ratio_to_quiet"] is not None
 
 
 def test_badge_in_at_scale_measures_desk_and_worker_paths(tmp_path: Path) -> None:
