@@ -1,7 +1,8 @@
 """Badge-in's contact list at scale, old (every active employee against every rule) vs
 new (one set query), in the same run on SQLite: 10,000 employees / ~750 rules and 50,000
-employees / ~5,000 rules (tests/bench/contact_scale.py builds them). Marked ``long``;
-prints the figures, asserts only that both give the same lists.
+employees / ~5,000 rules (gen-data's organisation, through tests/bench/contact_scale.py),
+marked ``long``, and at 300 employees in ``make test``; prints the figures, asserts only
+that both give the same lists.
 
     .venv/bin/python -m pytest -m long -s tests/bench/test_contact_list_bench.py
 """
