@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from hr_console.config import Settings
@@ -173,8 +173,8 @@ def _prefetch(s: Session, decoded: list[tuple[str, bytes, Envelope | None]],
     envs = [(name, env) for name, _raw, env in decoded if env is not None and _batched(env)]
     if not envs:
         return
-    _terminals(s, {name for name, _env in envs})
-    rows = _badge_sessions(s, {env.sid for _name, env in envs if env.sid})
+    rows = _terminals_and_sessions(s, {name for name, _env in envs},
+                                   {env.sid for _name, env in envs if env.sid})
     senders = {env.sid: rows[env.sid].employee_id for _n, env in envs
                if env.type in CONTENT_KINDS and env.sid in rows}
     if senders:
@@ -184,40 +184,35 @@ def _prefetch(s: Session, decoded: list[tuple[str, bytes, Envelope | None]],
                         if env.type in CONTENT_KINDS and env.sid in senders])
 
 
-def _terminals(s: Session, names: set[str]) -> None:
-    """``_terminal`` for several names in one query (in the order of their ids, so that two
-    relays locking overlapping sets on PostgreSQL cannot deadlock)."""
+def _terminals_and_sessions(s: Session, names: set[str], sids: set[str]
+                            ) -> dict[str, BadgeSession]:
+    """``_terminal`` for several names, and the badge sessions the uplinks name on those
+    terminals, in one query (terminals locked in the order of their ids on PostgreSQL, so
+    that two relays locking overlapping sets cannot deadlock). The rows are held for the
+    batch: ``sessions.speaker`` / ``sessions.author`` then find each session in the
+    identity map (a session named on another terminal is read, and refused, by them)."""
     cache = batch_cache(s)
-    if cache is None:
-        return
-    terminals = cache.setdefault("terminals", {})
-    missing = sorted(n for n in names if n not in terminals)
-    if not missing:
-        return
-    stmt = _TERMINALS if s.get_bind().dialect.name == "sqlite" else _TERMINALS_LOCKED
-    for name in missing:
-        terminals[name] = None
-    for term in s.execute(stmt, {"names": missing}).scalars():
+    terminals = cache.setdefault("terminals", {}) if cache is not None else {}
+    stmt = _TERMINALS_AND_SESSIONS if s.get_bind().dialect.name == "sqlite" \
+        else _TERMINALS_AND_SESSIONS_LOCKED
+    for name in names:
+        terminals.setdefault(name, None)
+    rows: dict[str, BadgeSession] = {}
+    for term, row in s.execute(stmt, {"names": sorted(names), "sids": sorted(sids)}).tuples():
         terminals[term.name] = term
+        if row is not None:
+            rows[row.id] = row
+    keep(s, *rows.values())
+    return rows
 
 
-_TERMINALS = (select(Terminal)
-              .where(Terminal.name.in_(bindparam("names", expanding=True)),
-                     Terminal.active.is_(True))
-              .order_by(Terminal.id))
-_TERMINALS_LOCKED = _TERMINALS.with_for_update()
-_BADGE_SESSIONS = select(BadgeSession).where(BadgeSession.id.in_(bindparam("sids", expanding=True)))
-
-
-def _badge_sessions(s: Session, sids: set[str]) -> dict[str, BadgeSession]:
-    """The badge sessions these uplinks name, in one query, held for the batch: the
-    ``sessions.speaker`` / ``sessions.author`` of each uplink then finds its row in the
-    session's identity map instead of asking again."""
-    if not sids:
-        return {}
-    rows = list(s.execute(_BADGE_SESSIONS, {"sids": sorted(sids)}).scalars())
-    keep(s, *rows)
-    return {row.id: row for row in rows}
+_TERMINALS_AND_SESSIONS = (
+    select(Terminal, BadgeSession)
+    .outerjoin(BadgeSession, and_(BadgeSession.terminal_id == Terminal.id,
+                                  BadgeSession.id.in_(bindparam("sids", expanding=True))))
+    .where(Terminal.name.in_(bindparam("names", expanding=True)), Terminal.active.is_(True))
+    .order_by(Terminal.id))
+_TERMINALS_AND_SESSIONS_LOCKED = _TERMINALS_AND_SESSIONS.with_for_update(of=Terminal)
 
 
 # How close to its age or idle limit a session is treated as possibly ended (see below).

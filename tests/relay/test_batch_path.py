@@ -139,3 +139,20 @@ def test_late_items_in_one_batch_see_each_other(site: Site) -> None:
         ("error", "session_ended"), ("error", "session_ended")]
     assert [m[1] for m in site.messages()] == ["accepted", "held"]
     assert _to(sent, "kiosk-2") == []
+
+
+def test_a_terminal_speaks_only_for_its_own_sessions(site: Site) -> None:
+    sent = site.relay.feed([site.text("kiosk-1", 1, "Karim Benali", "pour Karim")])
+    copy = _to(sent, "kiosk-2", "text")[0]
+    # kiosk-2 names Sophie's session (kiosk-1's) in one batch: a message and a receipt.
+    forged = site.text("kiosk-1", 1, "Karim Benali", "faux")
+    sent = site.relay.feed([
+        ("kiosk-2", {**forged[1], "seq": 1}),
+        ("kiosk-2", envelope("receipt", sid=site.sids["kiosk-1"], ref=copy["id"],
+                             status="received")),
+    ])
+    assert [(e["type"], e["code"]) for e in _to(sent, "kiosk-2")] == [
+        ("error", "no_session"), ("error", "no_session")]
+    assert [m[1] for m in site.messages()] == ["accepted"]
+    with site.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Downlink)) == 1  # the copy, still owed
