@@ -454,12 +454,14 @@ class Batch:
         done = s.execute(_DELIVERED_MANY, {
             "senders": sorted({c[2] for c in copies}), "cids": sorted({c[1] for c in copies}),
             "copies": copies, "now": utcnow()}).all()
-        if not done:
-            return
-        # A newer state replaces an unsent older one (downlinks.queue), for all at once.
-        s.execute(_DROP_STATES, {"emps": sorted({sender for sender, _c, _r in done}),
-                                 "keys": [(sender, cid) for sender, cid, _r in done]})
-        for sender, cid, reason in done:
+        # A newer state replaces an unsent older one (downlinks.queue), for all at once. Only
+        # a message HR decided on (approved) can have one: an accepted message's sender was
+        # answered directly, and nothing else queues a state while it is deliverable.
+        decided = [(sender, cid) for sender, cid, _r, at in done if at is not None]
+        if decided:
+            s.execute(_DROP_STATES, {"emps": sorted({sender for sender, _c in decided}),
+                                     "keys": decided})
+        for sender, cid, reason, _at in done:
             self._queue(sender, "state", cid, None,
                         {"msg": cid, "state": "delivered", "reason": reason})
 
@@ -484,7 +486,8 @@ _DELIVERED_MANY = (
            _in(tuple_(_MESSAGES.c.recipient_id, _MESSAGES.c.client_id, _MESSAGES.c.sender_id),
                "copies"))
     .values(state="delivered", delivered_at=bindparam("now"))
-    .returning(_MESSAGES.c.sender_id, _MESSAGES.c.client_id, _MESSAGES.c.reason))
+    .returning(_MESSAGES.c.sender_id, _MESSAGES.c.client_id, _MESSAGES.c.reason,
+               _MESSAGES.c.decided_at))
 _DROP_STATES = delete(_DOWNLINKS).where(
     _in(_DOWNLINKS.c.employee_id, "emps"), _DOWNLINKS.c.kind == "state",
     _in(tuple_(_DOWNLINKS.c.employee_id, _DOWNLINKS.c.ref), "keys"))

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hr_console.bench.hot_path import DrivenRelay
-from hr_console.services import sessions, settings
+from hr_console.services import downlinks, messaging, sessions, settings
 from hr_console.store.db import Store
 from hr_console.store.models import Downlink, Message
 from relais_wire import topics
@@ -156,3 +156,21 @@ def test_a_terminal_speaks_only_for_its_own_sessions(site: Site) -> None:
     assert [m[1] for m in site.messages()] == ["accepted"]
     with site.store.session() as s:
         assert s.scalar(select(func.count()).select_from(Downlink)) == 1  # the copy, still owed
+
+
+def test_delivered_replaces_an_unsent_approved_state(site: Site) -> None:
+    with site.store.session() as s:
+        settings.put(s, "keywords", ["zorglub"])
+    sent = site.relay.feed([site.text("kiosk-1", 1, "Karim Benali", "un zorglub")])
+    assert [e["state"] for e in _to(sent, "kiosk-1", "state")] == ["held"]
+    with site.store.session() as s:  # HR approves it in the console
+        msg_id = s.scalar(select(Message.id))
+        messaging.approve(s, msg_id, "hr")
+    with site.store.session() as s:  # the deliverer's sweep sends the copy and the state
+        out = downlinks.claim_due(s, resend_after=60)
+    copy = next(o.payload for o in out if o.payload["type"] == "text")
+    site.relay.feed([site.receipt("kiosk-2", copy["id"])])  # Sophie never confirmed "approved"
+    with site.store.session() as s:
+        states = s.execute(select(Downlink.payload).where(Downlink.kind == "state")).scalars()
+        assert [p["state"] for p in states] == ["delivered"]
+    assert [m[1] for m in site.messages()] == ["delivered"]
