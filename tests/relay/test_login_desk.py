@@ -427,3 +427,16 @@ def test_logout_right_after_login_is_handled_after_it(desk_system: System) -> No
     with system.store.session() as s:
         row = s.get(BadgeSession, sid)
         assert row is not None and row.end_reason == "logout"
+
+
+def test_what_waited_for_a_person_arrives_after_their_badge_in(desk_system: System) -> None:
+    """The desk wakes the deliverer after the sync: the backlog follows the badge-in."""
+    system = desk_system
+    with system.store.session() as s:
+        settings.put(s, "default_moderation", "none")
+    k1, k2 = system.link("kiosk-1"), system.link("kiosk-2")
+    system.badge_in(k2, "Sophie Martin")
+    msg = k2.send_text(system.employee("Karim Benali"), "Tu es là ?")
+    expect(k2, ev.StateChanged, lambda e: e.msg == msg and e.state == "accepted")
+    system.badge_in(k1, "Karim Benali")
+    assert expect(k1, ev.MessageArrived, lambda e: e.message["msg"] == msg)
