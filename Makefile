@@ -62,7 +62,8 @@ test: sysdeps venv
 test-long: sysdeps-long venv
 	$(BIN)/pytest -m long
 
-# About 14 minutes on 2 cores (docs/benchmarks.md gives each part's duration); needs root for
+# About 14 minutes on 2 cores (a full run took 950 s with the shift change's reference run, now
+# in --long only: ~850 s; docs/benchmarks.md gives each part's duration); needs root for
 # the CPU-capped relays' cgroups, and PostgreSQL (RELAIS_TEST_PG_URL or the local server).
 bench: sysdeps-bench venv
 	$(BIN)/relais bench

@@ -144,7 +144,8 @@ How the issue-14 rows are measured:
   held a relay back says whether the relays were the limit (near 100 %) or something
   else on the two cores was (the load generators' and the whole machine's CPU are given).
 - **10, shift change**: hr_console/bench/shift_change.py (badge-ins with PINs from many
-  terminals while one unrelated pair talks); its ratio is to its own reference run.
+  terminals while one unrelated pair talks); its ratio is to the same pair alone, just
+  before, and in the long plan to the relay without its login desk too.
 """
 
 
@@ -160,7 +161,11 @@ def _met(result: dict, key: str) -> str:
 
 def _parts(result: dict) -> str:
     parts = result.get("seconds_by_part") or {}
-    return ", ".join(f"{k} {v:g} s" for k, v in parts.items()) or "–"
+    detail = result.get("seconds_sqlite_by_figure") or {}
+    text = ", ".join(f"{k} {v:g} s" for k, v in parts.items()) or "–"
+    if detail:
+        text += " (SQLite: " + ", ".join(f"{k} {v:g} s" for k, v in detail.items()) + ")"
+    return text
 
 
 def _skip(fig: dict) -> str | None:
@@ -268,6 +273,10 @@ def _shift_row(result: dict) -> tuple[str, str, str]:
             f"{desk['pair_lost']}; {desk['synced']} synced, badge-in → sync at the terminal "
             f"p50 {_v(desk['terminal_login_to_sync_ms']['p50'])} ms, server p50 "
             f"{_v(server.get('p50'))} ms")
+    quiet = shift.get("quiet") or {}
+    if quiet:
+        text += (f"; the pair alone first: p99 {_v(quiet['pair_ms']['p99'])} ms, with the "
+                 f"badge-ins × {_v(shift.get('pair_p99_ratio_to_quiet'))}")
     if ref:
         text += (f"; reference run (relay without the desk): pair p99 "
                  f"{_v(ref['pair_ms']['p99'])} ms, ratio × "

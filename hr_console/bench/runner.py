@@ -50,6 +50,10 @@ class Plan:
     shift_badge_ins: int = 500  # figure 10: badge-ins in shift_seconds
     shift_seconds: float = 60.0
     shift_terminals: int = 100
+    shift_quiet_seconds: float = 15.0  # the pair alone first: the ratio's reference
+    # The same badge-ins with the relay as `relais relay` ran before the login desk: it took
+    # ~100 s of a 950 s run (the pair's messages waited over a minute), so long plan only.
+    shift_reference: bool = False
 
 
 QUICK = Plan(terminals=12, raw_runs=2, raw_messages=300, raw_paced_seconds=1.0,
@@ -59,8 +63,9 @@ QUICK = Plan(terminals=12, raw_runs=2, raw_messages=300, raw_paced_seconds=1.0,
              scale_period=2.0, scale_processes=1, scale_windows=1, pg_terminals=6,
              badge_sizes=(300,), badge_logins=3, capped_relays=(1, 2),
              capped=Shape(runs=1, pairs=3, window=1, seconds=1.0, paced_pairs=3, processes=1),
-             shift_badge_ins=8, shift_seconds=2.0, shift_terminals=4)
-LONG = replace(Plan(), scale_seconds=600.0, scale_windows=10, badge_pg=True)
+             shift_badge_ins=8, shift_seconds=2.0, shift_terminals=4, shift_quiet_seconds=1.0)
+LONG = replace(Plan(), scale_seconds=600.0, scale_windows=10, badge_pg=True,
+               shift_reference=True, shift_quiet_seconds=20.0)
 
 TARGETS = {
     "relay_throughput_ratio": 0.6,  # relay saturated throughput >= 0.6 x raw
@@ -105,7 +110,9 @@ def _shift_change(system: System, plan: Plan, say: Callable[[str], None]) -> dic
     except ImportError:
         return {"skipped": "hr_console/bench/shift_change.py is not there yet"}
     out = shift_change.run(system, badge_ins=plan.shift_badge_ins, seconds=plan.shift_seconds,
-                           terminals=min(plan.shift_terminals, system.count - 2))
+                           terminals=min(plan.shift_terminals, system.count - 2),
+                           reference=plan.shift_reference,
+                           quiet_seconds=plan.shift_quiet_seconds)
     desk = out.get("desk", {})
     say(f"shift change: pair p99 {desk.get('pair_ms', {}).get('p99')} ms")
     return out
@@ -152,13 +159,22 @@ def _sqlite_figures(plan: Plan, say: Callable[[str], None], profile: Path | None
         t0 = time.monotonic()
         system.start()
         say(f"home ready with {plan.terminals} terminals in {time.monotonic() - t0:.0f} s")
-        out: dict[str, Any] = {}
+        out: dict[str, Any] = {"seconds": {"home": round(time.monotonic() - t0, 1)}}
+        last = [time.monotonic()]
+
+        def mark(figure: str) -> None:
+            now = time.monotonic()
+            out["seconds"][figure] = round(now - last[0], 1)
+            last[0] = now
+
         out["raw_ceiling"] = raw.run(system, runs=plan.raw_runs, messages=plan.raw_messages,
                                      paced_seconds=plan.raw_paced_seconds)
         say(f"raw ceiling: {out['raw_ceiling']['throughput_msg_s']} msg/s")
+        mark("raw")
         out["relay"] = relay.run(system, plan.relay)
         say(f"relay: {out['relay']['saturated']['throughput_msg_s']} msg/s, "
             f"p99 {out['relay']['paced']['p99_ms']} ms")
+        mark("relay")
         system.start_relay(1)
         farms = Farms(system, list(range(1, plan.burst_terminals + 1)), plan.burst_processes,
                       "burst")
@@ -170,15 +186,20 @@ def _sqlite_figures(plan: Plan, say: Callable[[str], None], profile: Path | None
             farms.close()
             system.stop_relays()
         say(f"burst drained in {out['shift_change_burst']['drained_s']} s")
+        mark("burst")
         out["two_relays"] = relay.run(system, plan.relay, relays=2, paced_too=False)
         say(f"two relays: {out['two_relays']['saturated']['throughput_msg_s']} msg/s")
+        mark("two_relays")
         out["scale"] = scale.run(system, terminals=plan.terminals, seconds=plan.scale_seconds,
                                  period=plan.scale_period, processes=plan.scale_processes,
                                  windows=plan.scale_windows)
         say(f"scale: {out['scale']['delivered']}/{out['scale']['sent']} delivered")
+        mark("scale")
         if capped:  # no PostgreSQL: figure 9 on SQLite, so that it still runs
             out["capped"] = {**_capped(system, plan, say), "database": "sqlite"}
+            mark("capped")
         out["shift_change"] = _shift_change(system, plan, say)
+        mark("shift_change")
         return out
     finally:
         system.close()
@@ -323,6 +344,7 @@ def run(*, quick: bool = False, long: bool = False, pg_url: str | None = None,
     result = assemble(sq, pg, name, peer, badge_in)
     result["seconds"] = round(time.monotonic() - started, 1)
     result["seconds_by_part"] = parts
+    result["seconds_sqlite_by_figure"] = sq.get("seconds", {})
     return result
 
 
