@@ -42,10 +42,17 @@ def missing() -> str | None:
         import slixmpp  # noqa: F401
     except ImportError:
         return "slixmpp is not installed (pip install -e '.[dev]')"
-    probe = subprocess.run(["dpkg", "-s", "lua-dbi-sqlite3"], capture_output=True, check=False)
-    if probe.returncode != 0:
+    if shutil.which("dpkg") is not None and subprocess.run(
+            ["dpkg", "-s", "lua-dbi-sqlite3"], capture_output=True, check=False).returncode:
         return "lua-dbi-sqlite3 is not installed (make sysdeps-bench)"
     return None
+
+
+def _version() -> str:
+    if shutil.which("dpkg-query") is None:
+        return "?"
+    return subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "prosody"],
+                          capture_output=True, text=True, check=False).stdout.strip() or "?"
 
 
 def user(i: int) -> str:
@@ -302,9 +309,7 @@ def run(shape: Shape, workdir: Path | None = None) -> dict:
         out["stanza_bytes"] = loads.stanza_bytes()
         out["lost"] = out["saturated"]["lost"] + out["paced"]["lost"]
         out["server_rss_mb"] = round((server.ps.memory_info().rss if server.ps else 0) / 2**20, 1)
-        version = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "prosody"],
-                                 capture_output=True, text=True, check=False).stdout.strip()
-        out["version"] = version or "?"
+        out["version"] = _version()
     finally:
         if loads is not None:
             loads.close()
