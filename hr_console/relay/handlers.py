@@ -14,8 +14,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hr_console.config import Settings
 from hr_console.services import downlinks, messaging, notices, people, sessions, settings
@@ -146,18 +147,21 @@ def handle_batch(s: Session, cfg: Settings, uplinks: list[tuple[str, bytes]]) ->
         except WireError:
             decoded.append((name, raw, None))  # handle_in refuses it the usual way
     batch = messaging.Batch(s)
+    marks = _Marks(s)
     _prefetch(s, decoded, batch)
     results = []
     for name, raw, env in decoded:
         term = _terminal(s, name) if env is not None and _batched(env) else None
         if env is None or term is None:
             batch.flush()
+            marks.write()
             results.append(_handle_in(s, cfg, name, raw))
         elif env.type == "receipt":
             results.append(_receipt_in(s, term, env, batch))
         else:
-            results.append(_content_in(s, term, env, batch))
+            results.append(_content_in(s, term, env, batch, marks))
     batch.flush()
+    marks.write()
     # The batch's own rows, then those queued the ORM way (logins, read receipts, ...).
     return Batched(results, batch.queued + downlinks.take_queued(s))
 
@@ -232,7 +236,33 @@ def _plainly_live(s: Session, term: Terminal, sid: str | None) -> bool:
         and (row.last_active_at or row.started_at) > now - lim.idle
 
 
-def _content_in(s: Session, term: Terminal, env: Envelope, batch: messaging.Batch) -> Result:
+class _Marks:
+    """The terminals' seq marks the batch's messages move, written with one executemany
+    UPDATE at the batch's flushes instead of an ORM flush of the terminal rows. The rows in
+    the session show the new mark at once (as committed values), so the batch's later
+    uplinks and any other code of the transaction read it."""
+
+    def __init__(self, s: Session) -> None:
+        self.s = s
+        self.pending: dict[int, int] = {}
+
+    def advance(self, term: Terminal, seq: int) -> None:
+        if seq > term.last_seq:
+            set_committed_value(term, "last_seq", seq)
+            self.pending[term.id] = seq
+
+    def write(self) -> None:
+        if self.pending:
+            self.s.execute(_SET_MARK, [{"tid": t, "mark": m} for t, m in self.pending.items()])
+            self.pending = {}
+
+
+_SET_MARK = (update(Terminal.__table__).where(Terminal.__table__.c.id == bindparam("tid"))
+             .values(last_seq=bindparam("mark")))
+
+
+def _content_in(s: Session, term: Terminal, env: Envelope, batch: messaging.Batch,
+                marks: _Marks) -> Result:
     """``_content`` with the message written by the batch."""
     seq = env.seq or 0
     if _overtakes(s, term, seq):
@@ -241,13 +271,14 @@ def _content_in(s: Session, term: Terminal, env: Envelope, batch: messaging.Batc
         if not _plainly_live(s, term, env.sid):
             # A late item's checks read the terminal's stored messages: the batch's first.
             batch.flush()
+            marks.write()
         speaker = sessions.author(s, term, env.sid, seq, env.id)
         outcome = batch.receive(speaker, env.id, env.type, env.body, sent_ts=env.ts, seq=seq,
                                 hold=sessions.needs_review(speaker))
     except ServiceError as err:
-        term.last_seq = max(term.last_seq, seq)  # a final refusal still takes its place
+        marks.advance(term, seq)  # a final refusal still takes its place
         return Result([error_reply(term.name, err, env.id, env.sid)])
-    term.last_seq = max(term.last_seq, seq)  # see _content
+    marks.advance(term, seq)  # see _content
     return Result([_reply(term.name, "state", env.sid, ref=env.id, msg=env.id,
                           state=outcome.state, reason=outcome.reason)])
 
