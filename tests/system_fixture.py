@@ -85,7 +85,9 @@ class System:
     links: list[TerminalLink] = field(default_factory=list)
 
     def start_relay(self, instance: int = 1) -> Relay:
-        relay = Relay(self.cfg, self.store, instance=instance)
+        # PINs checked in the desk's threads: a test's relay starts without spawning the
+        # hashing processes (`relais relay`, which the chaos and bench runs start, uses them).
+        relay = Relay(self.cfg, self.store, instance=instance, pin_hashers=0)
         relay.start()
         self.relays.append(relay)
         return relay

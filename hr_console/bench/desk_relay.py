@@ -1,7 +1,7 @@
-"""The relay with its login desk (``hr_console.relay.logins``) composed in, until
-``relay/mqtt.py`` wires the desk itself: the shift-change benchmark and the desk's tests run
-this one. ``python -m hr_console.bench.desk_relay --home DIR [--instance N] [--timings FILE]``
-prints the same "connected" line as ``relais relay``."""
+"""The relay as ``relais relay`` runs it (its login desk included), writing the desk's own
+login timings when it stops: the shift-change figure reads the server side of each
+badge-in from them. ``python -m hr_console.bench.desk_relay --home DIR [--instance N]
+[--timings FILE]`` prints the same "connected" line as ``relais relay``."""
 
 from __future__ import annotations
 
@@ -13,38 +13,8 @@ import threading
 from pathlib import Path
 
 from hr_console import config as config_mod
-from hr_console.relay.logins import LoginDesk
 from hr_console.relay.mqtt import Relay
 from hr_console.store.db import Store
-from relais_wire import topics
-
-
-class DeskRelay(Relay):
-    """``Relay`` whose worker routes every uplink through the login desk first."""
-
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - Relay's
-        super().__init__(*args, **kwargs)
-        self.logins = LoginDesk(self.cfg, self.store,
-                                publish=lambda replies: self._publish(replies, direct=True),
-                                ack=self._ack,
-                                wake_worker=lambda: self._inbox.put(None),
-                                wake_delivery=self._wake.set,
-                                db_lock=self._db)
-
-    def _work(self) -> None:
-        while not self._stop.is_set():
-            # Uplinks held behind a login that is done come first: they arrived before
-            # anything the inbox gives now.
-            items = self.logins.released() + self._next_batch()
-            batch = [item for item in items if self._admit(item)
-                     and not self.logins.route(topics.terminal_of(item.topic) or "", item)]
-            if batch:
-                self._commit(batch)
-            self.logins.dispatch()  # logins routed above start once the batch is committed
-
-    def stop(self) -> None:
-        super().stop()
-        self.logins.stop()
 
 
 def main() -> None:
@@ -57,7 +27,7 @@ def main() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_a: stop.set())
     store = Store(cfg.database_url)
-    relay = DeskRelay(cfg, store, instance=args.instance)
+    relay = Relay(cfg, store, instance=args.instance)
     relay.start()
     print(f"relay {relay.username} connected", flush=True)
     stop.wait()

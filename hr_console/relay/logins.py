@@ -37,7 +37,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
@@ -65,6 +65,7 @@ HASHERS = 2  # PIN checks at once, each in its own process: this machine's cores
 HASH_NICE = 19  # the hashing processes yield the CPU to the worker, the broker, the database
 STALE_TRIES = 3  # checks redone when the PIN or badge changed meanwhile; then in the transaction
 TIMINGS_KEPT = 2000
+REFUSALS_KEPT = 5000
 READ_MMAP_BYTES = 256 * 2**20
 DB_TRIES = 3  # a login whose transaction fails on the database is tried again this often
 
@@ -105,6 +106,7 @@ class DeskCounters:
     refused: int = 0
     errors: int = 0
     stale: int = 0
+    replayed: int = 0  # logins sent again whose first answer was lost
 
 
 def read_sessions(store: Store) -> tuple[sessionmaker[Session], Engine | None]:
@@ -182,6 +184,9 @@ class LoginDesk:
         if hashers:
             self._hashing()
         self._lock = threading.Lock()
+        # Refusals by login id: a login sent again gets the same answer, not another miss
+        # counted against the terminal and the badge.
+        self._refusals: OrderedDict[str, ServiceError] = OrderedDict()
         self._held: dict[str, _Held] = {}  # terminal -> its uplinks held behind its login
         self._ready: list[tuple[str, Any, Envelope, float]] = []  # routed, not yet dispatched
         self.timings: deque[Timing] = deque(maxlen=TIMINGS_KEPT)
@@ -313,6 +318,17 @@ class LoginDesk:
                     log.warning("login from unknown or revoked terminal %s ignored", terminal)
                     self._ack(item)
                     return
+                again = sessions.replayed_login(s, term, env.id, body.badge, pepper)
+                refused = self._refusals.get(env.id)
+                if again is not None:  # its answer was lost: the same session again
+                    read_s += time.monotonic() - t0
+                    self.counters.replayed += 1
+                    self._opened(terminal, item, env, again, read_s, 0.0, 0.0, started, routed)
+                    return
+                if refused is not None:  # the same answer, not another miss counted
+                    self.counters.replayed += 1
+                    self._refuse(terminal, item, env, refused)
+                    return
                 try:
                     stored = sessions.pin_to_check(s, term, body.badge, body.pin, pepper)
                 except ServiceError as err:  # refused before any check: nothing to write
@@ -338,7 +354,8 @@ class LoginDesk:
                         return
                     try:
                         res = sessions.badge_in(s, term, body.badge, body.pin, pepper,
-                                                declared_seq=body.last_seq, verify=verify)
+                                                declared_seq=body.last_seq, verify=verify,
+                                                login_ref=env.id)
                     except ServiceError as err:
                         res = err  # its misses are counted: committed with the refusal
             except sessions.StaleCheck:
@@ -352,6 +369,13 @@ class LoginDesk:
             self._refuse(terminal, item, env, res)
             self._timed(res.code, read_s, hash_s, write_s, 0.0, started, routed)
             return
+        self._opened(terminal, item, env, res, read_s, hash_s, write_s, started, routed)
+
+    def _opened(self, terminal: str, item: Any, env: Envelope, res: sessions.LoginResult,
+                read_s: float, hash_s: float, write_s: float, started: float,
+                routed: float) -> None:
+        """After the commit (or for a login sent again): the logouts of the sessions it
+        replaced, the login, the ack, then the sync built in a read transaction."""
         self._publish([*(Publish(e.terminal, envelope("logout", sid=e.session_id,
                                                       reason="replaced"))
                          for e in res.ended if e.terminal != terminal),
@@ -375,6 +399,10 @@ class LoginDesk:
         self._timed("ok", read_s, hash_s, write_s, sync_s, started, routed)
 
     def _refuse(self, terminal: str, item: Any, env: Envelope, err: ServiceError) -> None:
+        with self._lock:
+            self._refusals[env.id] = err
+            while len(self._refusals) > REFUSALS_KEPT:
+                self._refusals.popitem(last=False)
         self._publish([Publish(terminal, envelope(
             "login", sid=None, ref=env.id, ok=False, code=err.code, message=err.message,
             until=err.detail.get("until"), wait=err.detail.get("wait")))])

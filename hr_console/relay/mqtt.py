@@ -49,6 +49,7 @@ from hr_console.relay.handlers import (
     handle_batch,
     received_ref,
 )
+from hr_console.relay.logins import HASHERS, LoginDesk
 from hr_console.relay.meter import Meter
 from hr_console.relay.partitions import PartitionKeeper
 from hr_console.services import downlinks, notices, retention, sessions
@@ -111,7 +112,10 @@ class Relay:
     def __init__(self, cfg: Settings, store: Store, *, instance: int = 1,
                  meter: Meter | None = None, purge_every: dt.timedelta | None | Literal["config"] = "config",
                  purge_check_s: float = PURGE_CHECK_S,
-                 purge_first_check_s: float = PURGE_FIRST_CHECK_S) -> None:
+                 purge_first_check_s: float = PURGE_FIRST_CHECK_S,
+                 pin_hashers: int = HASHERS) -> None:
+        """``pin_hashers``: processes the login desk checks PINs in (0: its threads, which
+        in-process tests use to start fast)."""
         self.cfg = cfg
         self.store = store
         self.username = cfg.relay_account(instance)
@@ -140,6 +144,13 @@ class Relay:
         self.client.on_message = self._on_message
         # Each start is a new member: a relay restarted under the same account is not
         # mistaken for the one that died and still holds leases until they expire.
+        # Badge-ins beside the worker: the PIN's slow hash and the sync never hold up other
+        # terminals' messages (relay.logins).
+        self.logins = LoginDesk(cfg, store,
+                                publish=lambda replies: self._publish(replies, direct=True),
+                                ack=self._ack, wake_worker=lambda: self._inbox.put(None),
+                                wake_delivery=self._wake.set, db_lock=self._db,
+                                hashers=pin_hashers)
         self.keeper = PartitionKeeper(store, f"{self.username}/{uuid.uuid4().hex[:8]}",
                                       subscribe=self._subscribe, unsubscribe=self._unsubscribe,
                                       lock=self._db)
@@ -177,6 +188,7 @@ class Relay:
         self._wake.set()
         for thread in self._threads:
             thread.join(timeout=5)
+        self.logins.stop()
         self.keeper.leave()  # the others take its terminals now, not when the leases expire
         self.client.disconnect()
         self.client.loop_stop()
@@ -245,9 +257,15 @@ class Relay:
 
     def _work(self) -> None:
         while not self._stop.is_set():
-            batch = [item for item in self._next_batch() if self._admit(item)]
+            # Uplinks held behind a finished login come first: they arrived before anything
+            # the inbox gives now. A login goes to the desk, and so does whatever its terminal
+            # sends behind it until it is done (per-terminal order).
+            items = self.logins.released() + self._next_batch()
+            batch = [item for item in items if self._admit(item)
+                     and not self.logins.route(topics.terminal_of(item.topic) or "", item)]
             if batch:
                 self._commit(batch)
+            self.logins.dispatch()  # logins routed above start once the batch is committed
 
     def _next_batch(self) -> list[Inbound]:
         """What is waiting now: one uplink while the relay keeps up, up to BATCH_MAX when

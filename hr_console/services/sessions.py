@@ -88,7 +88,7 @@ Verify = Callable[[str, str], bool]  # (stored hash, typed PIN) -> right
 
 def badge_in(session: Session, terminal: Terminal, badge: str, pin: str | None,
              pepper: str, *, declared_seq: int | None = None,
-             verify: Verify = check_secret) -> LoginResult:
+             verify: Verify = check_secret, login_ref: str | None = None) -> LoginResult:
     """Open a session, or raise ServiceError with a code the kiosk explains: suspended,
     wait (``wait`` seconds), pin_required, bad_badge, bad_pin, bad_credentials (badge or
     PIN, when every badge-in asks for a PIN) or locked (``until``). ``declared_seq`` is the
@@ -96,7 +96,8 @@ def badge_in(session: Session, terminal: Terminal, badge: str, pin: str | None,
 
     ``verify`` checks a PIN against its slow hash. The relay's login desk runs that check
     outside any transaction (``pin_to_check`` tells which hash, ``Verdict`` replays it
-    here), so the transaction that opens the session stays short."""
+    here), so the transaction that opens the session stays short. ``login_ref``: the login
+    uplink's id, kept on the session for ``replayed_login``."""
     pin_always, employee = _who(session, terminal, badge, pin, pepper, lock=True)
     stored = _hash_to_check(pin_always, employee)
     right = verify(stored, pin or "") if stored is not None else True
@@ -126,7 +127,30 @@ def badge_in(session: Session, terminal: Terminal, badge: str, pin: str | None,
         raise locked  # with pin_always: only to whoever knows the badge and its PIN
     employee.failed_logins = 0
     employee.locked_until = None
-    return _open(session, terminal, employee, declared_seq)
+    return _open(session, terminal, employee, declared_seq, login_ref)
+
+
+REPLAY_WINDOW = dt.timedelta(minutes=2)  # a kiosk stops sending a login again well before
+
+
+def replayed_login(session: Session, terminal: Terminal, login_ref: str, badge: str,
+                   pepper: str) -> LoginResult | None:
+    """The session this very login (same uplink id, same badge, same terminal) opened a
+    moment ago and which is still open, or None. A kiosk sends its login again until it
+    has an answer; the first may have been handled and its answer lost (a relay hand-over,
+    a broker restart): the same session is answered again instead of a second badge-in
+    that would end the first, and a PIN is not checked twice. Reads only."""
+    row = session.execute(
+        select(BadgeSession, Employee).join(Employee, Employee.id == BadgeSession.employee_id)
+        .where(BadgeSession.terminal_id == terminal.id, BadgeSession.ended_at.is_(None),
+               BadgeSession.login_ref == login_ref,
+               BadgeSession.started_at > utcnow() - REPLAY_WINDOW)).first()
+    if row is None:
+        return None
+    bs, employee = row
+    if employee.badge_hash != badge_hash(pepper, badge) or not employee.active:
+        return None
+    return LoginResult(bs.id, employee.id, employee.name, employee.language, [])
 
 
 def pin_to_check(session: Session, terminal: Terminal, badge: str, pin: str | None,
@@ -193,7 +217,7 @@ def _locked(employee: Employee) -> ServiceError | None:
 
 
 def _open(session: Session, terminal: Terminal, employee: Employee,
-          declared_seq: int | None) -> LoginResult:
+          declared_seq: int | None, login_ref: str | None = None) -> LoginResult:
     now = utcnow()
     ended = [
         _end(session, row, "replaced", notify=False)  # the relay tells them with this login
@@ -210,7 +234,8 @@ def _open(session: Session, terminal: Terminal, employee: Employee,
     sid = str(uuid.uuid4())
     mark = declared_seq if declared_seq is not None else terminal.last_seq or 0
     session.add(BadgeSession(id=sid, employee_id=employee.id, terminal_id=terminal.id,
-                             started_at=now, last_active_at=now, start_mark=mark))
+                             started_at=now, last_active_at=now, start_mark=mark,
+                             login_ref=login_ref))
     downlinks.reset_for(session, employee.id)
     session.flush()
     return LoginResult(sid, employee.id, employee.name, employee.language, ended)

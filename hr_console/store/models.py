@@ -152,6 +152,10 @@ class BadgeSession(Base):
     # Ended by the server (console, expiry): the relay still owes the terminal its logout.
     notify_end: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(),
                                              index=True)
+    # The id of the login uplink that opened it: the kiosk sends a login again until it has
+    # an answer (one lost in a relay hand-over or a broker restart), and the same id gets
+    # the same session back instead of a second one (sessions.replayed_login).
+    login_ref: Mapped[str | None] = mapped_column(String(36))
     employee: Mapped[Employee] = relationship()
     terminal: Mapped[Terminal] = relationship()
 

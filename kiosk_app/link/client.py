@@ -17,6 +17,7 @@ import logging
 import queue
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,12 @@ def _tracked(kind: str, body: dict[str, Any]) -> bool:
     return kind in TRACKED and not (kind == "state" and body.get("ref"))
 
 
+# A login or a sync request with no answer yet is sent again (same id) this often, for at most
+# this long: the first may have reached no relay (a partition changing relays, a broker or
+# relay restart). The relay answers a login sent again with the session it already opened.
+ASK_AGAIN_S = 2.0
+ASK_GIVE_UP_S = 30.0
+
 # Outbox items (re)sent per resend tick (0.5 s) at most: well within the relay's per-terminal
 # rate, so a long queue drains in order instead of being refused in bulk.
 RESEND_WINDOW = 8
@@ -66,6 +73,8 @@ class TerminalLink:
         self.sid: str | None = None
         self.employee: dict[str, Any] | None = None
         self._pending_login: str | None = None
+        # What is asked and not yet answered: (envelope, first sent, last sent).
+        self._asked: dict[str, tuple[dict[str, Any], float, float]] = {}
         self._seen: set[str] = set()
         self._lock = threading.RLock()
         self._connected = threading.Event()
@@ -120,10 +129,11 @@ class TerminalLink:
         env = envelope("login", badge=badge, pin=pin, last_seq=self.outbox.last_seq())
         with self._lock:
             self._pending_login = env["id"]
+            self._asked.pop("login", None)
         if not self.connected:
             self._emit(ev.LoginFailed("offline", "The terminal is offline."))
         else:
-            self.client.publish(topics.uplink(self.terminal), encode(env), qos=1)
+            self._ask("login", env)
         return env["id"]
 
     def logout(self, reason: str = "logout") -> None:
@@ -160,8 +170,35 @@ class TerminalLink:
 
     def request_sync(self) -> None:
         if self.sid and self.connected:
-            self.client.publish(topics.uplink(self.terminal),
-                                encode(envelope("sync", sid=self.sid)), qos=1)
+            self._ask("sync", envelope("sync", sid=self.sid))
+
+    def _ask(self, what: str, env: dict[str, Any]) -> None:
+        """Publish a request the relay answers (a login, a sync) and note it, so that the
+        resend timer sends it again until the answer comes."""
+        now = time.monotonic()
+        with self._lock:
+            first = self._asked[what][1] if what in self._asked else now
+            self._asked[what] = (env, first, now)
+        self.client.publish(topics.uplink(self.terminal), encode(env), qos=1)
+
+    def _answered(self, what: str, ref: str | None = None) -> None:
+        with self._lock:
+            asked = self._asked.get(what)
+            if asked is not None and (ref is None or asked[0]["id"] == ref):
+                del self._asked[what]
+
+    def _ask_again(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            due = [(what, env) for what, (env, first, last) in self._asked.items()
+                   if now - last >= ASK_AGAIN_S]
+            for what, _env in due:
+                env, first, _last = self._asked[what]
+                if now - first > ASK_GIVE_UP_S or (what == "sync" and env.get("sid") != self.sid):
+                    del self._asked[what]  # the UI has given up, or it is another session's
+        for what, env in due:
+            if what in self._asked:
+                self._ask(what, env)
 
     # --- internals -----------------------------------------------------------------------
 
@@ -190,6 +227,7 @@ class TerminalLink:
     def _resend_loop(self) -> None:
         while not self._stop.wait(0.5):
             if self.connected:
+                self._ask_again()
                 self._flush(all_pending=False)
 
     def _flush(self, *, all_pending: bool) -> None:
@@ -256,9 +294,14 @@ class TerminalLink:
         if ref != self._pending_login:
             return
         self._pending_login = None
+        self._answered("login")
         if body.get("ok") and sid:
             self.sid, self.employee = sid, body.get("employee") or {}
             self._seen.clear()
+            # The sync follows the login; if it is lost, ask for one (not sent now: noted as
+            # if just sent, so that the timer asks only when it does not come).
+            now = time.monotonic()
+            self._asked["sync"] = (envelope("sync", sid=sid), now, now)
             self._emit(ev.LoginOk(sid, self.employee))
         else:
             wait = body.get("wait")
@@ -289,6 +332,7 @@ class TerminalLink:
         elif kind == "retract":
             self._emit(ev.Retracted(body.get("msg", ""), int(body.get("from", 0))))
         elif kind == "sync":
+            self._answered("sync")
             self._emit(ev.Synced(body.get("me", {}), body.get("contacts", []),
                                  body.get("history", []), body.get("notices", []),
                                  body.get("quick_replies", []),

@@ -2,7 +2,7 @@
 PostgreSQL: badge-in's rules through the desk, replies and ack only after the commit, the
 PIN checked with no transaction and no relay lock held, a check made stale by a console
 change redone, a terminal's later uplinks held behind its login and given back in order;
-then the whole relay with the desk composed in (hr_console/bench/desk_relay.py), a real
+then the whole relay (its desk wired in), a real
 broker and kiosk links."""
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import psutil
 import pytest
 from sqlalchemy import select, text
 
-from hr_console.bench.desk_relay import DeskRelay
 from hr_console.config import Settings
 from hr_console.relay.handlers import Publish
 from hr_console.relay.logins import LoginDesk
+from hr_console.relay.mqtt import Relay
 from hr_console.services import settings
 from hr_console.services.secrets import hash_secret
 from hr_console.store.db import Store
@@ -388,7 +388,7 @@ def test_a_broken_login_stays_with_the_worker(desk: Desk) -> None:
 @pytest.fixture
 def desk_system(tmp_path: Path, db_url: str) -> Iterator[System]:
     system = make_system(tmp_path, db_url, relay=False)
-    relay = DeskRelay(system.cfg, system.store)
+    relay = Relay(system.cfg, system.store)  # PINs checked in the desk's processes
     relay.start()
     system.relays.append(relay)
     try:
@@ -410,7 +410,6 @@ def test_kiosks_badge_in_and_talk_through_the_desk(desk_system: System) -> None:
     system.badge_in(k2, "Julie Moreau", pin="4321")
     assert expect(k1, ev.LoggedOut).reason == "replaced"
     relay = system.relays[0]
-    assert isinstance(relay, DeskRelay)
     assert relay.logins.counters.logins == 3 and relay.logins.counters.errors == 0
 
 

@@ -8,6 +8,9 @@ Create Date: 2026-12-03 10:30:00
   lists the terminals of the partitions it owns in one query.
 - ``relay_leases``: one row per partition, its owner and until when.
 - ``relay_members``: the live relays, each heartbeating, so each knows its fair share.
+- ``badge_sessions.login_ref``: the login uplink that opened the session, so a login the
+  kiosk sends again (the first was lost while a partition changed relays) gets the same
+  session back.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -46,9 +49,13 @@ def upgrade() -> None:
         sa.Column('name', sa.String(80), primary_key=True),
         sa.Column('seen_at', sa.DateTime(), nullable=False),
     )
+    with op.batch_alter_table('badge_sessions') as batch:
+        batch.add_column(sa.Column('login_ref', sa.String(36)))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('badge_sessions') as batch:
+        batch.drop_column('login_ref')
     op.drop_table('relay_members')
     op.drop_table('relay_leases')
     with op.batch_alter_table('terminals') as batch:
