@@ -95,10 +95,15 @@ def keep(session: Session, me: str, believed: Collection[int], *, ttl: dt.timede
     lost = frozenset(set(believed) - held)
     gained: set[int] = set()
     if len(held) < share:
-        free = session.execute(
-            select(RelayLease.partition)
-            .where(or_(RelayLease.owner.is_(None), RelayLease.expires_at < now))
-            .order_by(RelayLease.partition)).scalars().all()
+        stmt = (select(RelayLease.partition)
+                .where(or_(RelayLease.owner.is_(None), RelayLease.expires_at < now))
+                .order_by(RelayLease.partition))
+        if session.get_bind().dialect.name != "sqlite":
+            # Rows another relay is renewing or taking right now are skipped, not waited
+            # for: two relays each holding a row the other wants would deadlock. (SQLite's
+            # BEGIN IMMEDIATE lets one relay's round run at a time.)
+            stmt = stmt.with_for_update(skip_locked=True)
+        free = session.execute(stmt).scalars().all()
         # Relays starting together would all reach for partition 0 first: each starts at a
         # place of its own in the list.
         start = sum(me.encode()) % len(free) if free else 0

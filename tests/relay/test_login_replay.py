@@ -1,0 +1,105 @@
+"""A badge-in whose uplink or answer is lost (no relay subscribed for a moment: a partition
+changing relays, a relay or broker restart, a terminal enrolled a second ago) still
+succeeds: the kiosk sends the same login again until answered, and the relay answers a
+login it already handled with the same session, or the same refusal, never a second
+session or a second miss. Real broker, relay and database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import queue
+import time
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import func, select
+
+from hr_console.store.models import BadgeSession, Employee
+from kiosk_app.link import events as ev
+from relais_wire import topics
+from relais_wire.envelope import encode, envelope
+from tests.system_fixture import System, expect
+
+
+class Terminal:
+    """A plain client with a terminal's credentials: publishes exactly what it is given."""
+
+    def __init__(self, system: System, name: str) -> None:
+        self.name = name
+        self.answers: queue.Queue[dict[str, Any]] = queue.Queue()
+        creds = system.demo.terminals[name]
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=name,
+                                  protocol=mqtt.MQTTv5)
+        self.client.username_pw_set(name, creds["password"])
+        subscribed: queue.Queue[bool] = queue.Queue()
+        self.client.on_message = lambda _c, _u, m: self.answers.put(json.loads(m.payload))
+        self.client.on_subscribe = lambda *_a: subscribed.put(True)
+        self.client.connect("127.0.0.1", system.cfg.mqtt_port)
+        self.client.loop_start()
+        self.client.subscribe(topics.downlink(name), qos=1)
+        subscribed.get(timeout=10)
+
+    def login(self, env: dict[str, Any]) -> dict[str, Any]:
+        self.client.publish(topics.uplink(self.name), encode(env), qos=1)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                answer = self.answers.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if answer["type"] == "login" and answer.get("ref") == env["id"]:
+                return answer
+        raise AssertionError("no answer to the login")
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def _open_sessions(system: System, name: str) -> int:
+    with system.store.session() as s:
+        return s.scalar(select(func.count()).select_from(BadgeSession).where(
+            BadgeSession.employee_id == system.employee(name),
+            BadgeSession.ended_at.is_(None))) or 0
+
+
+def test_the_same_login_twice_is_one_session(system: System) -> None:
+    term = Terminal(system, "kiosk-1")
+    try:
+        env = envelope("login", badge=system.demo.badges["Sophie Martin"], pin=None, last_seq=0)
+        first, again = term.login(env), term.login(env)
+        assert first["ok"] and again["ok"]
+        assert first["sid"] == again["sid"]
+        assert _open_sessions(system, "Sophie Martin") == 1
+        other = term.login(envelope("login", badge=system.demo.badges["Sophie Martin"],
+                                    pin=None, last_seq=0))
+        assert other["ok"] and other["sid"] != first["sid"]  # a new badge-in: new session
+        assert _open_sessions(system, "Sophie Martin") == 1
+    finally:
+        term.close()
+
+
+def test_a_wrong_pin_sent_twice_is_one_miss(system: System) -> None:
+    term = Terminal(system, "kiosk-1")
+    try:
+        env = envelope("login", badge=system.demo.badges["Julie Moreau"], pin="0000", last_seq=0)
+        first, again = term.login(env), term.login(env)
+        assert first["code"] == again["code"] == "bad_pin"
+        with system.store.session() as s:
+            assert s.get(Employee, system.employee("Julie Moreau")).failed_logins == 1
+    finally:
+        term.close()
+
+
+def test_a_badge_in_while_no_relay_listens_is_answered_when_one_does(system: System) -> None:
+    link = system.link("kiosk-1")
+    for relay in system.relays:  # the terminal's relay is gone; none has its partition yet
+        relay.stop()
+    system.relays.clear()
+    link.login(system.demo.badges["Karim Benali"])
+    time.sleep(3)  # the first login and a resend reach nobody
+    system.start_relay()
+    assert expect(link, ev.LoginOk, timeout=15).employee["name"] == "Karim Benali"
+    assert expect(link, ev.Synced, timeout=15).contacts
+    assert _open_sessions(system, "Karim Benali") == 1
