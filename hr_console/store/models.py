@@ -60,7 +60,7 @@ class Team(Base):
     name: Mapped[str] = mapped_column(String(80))
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     supervisor_id: Mapped[int | None] = mapped_column(
-        ForeignKey("employees.id", use_alter=True, name="fk_team_supervisor"))
+        ForeignKey("employees.id", use_alter=True, name="fk_team_supervisor"), index=True)
     moderation_mode: Mapped[str | None] = mapped_column(String(8))
     site: Mapped[Site] = relationship()
     __table_args__ = (UniqueConstraint("site_id", "name"),)
@@ -80,7 +80,7 @@ class Employee(Base):
     pin_hash: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(5), default="fr")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    is_hr_desk: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_hr_desk: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     moderation_mode: Mapped[str | None] = mapped_column(String(8))
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -181,6 +181,9 @@ class ContactRule(Base):
     recipients matching (recipient_kind, recipient_ref); ``allow_reply`` lets them answer."""
 
     __tablename__ = "contact_rules"
+    # A badge-in and a relay batch read only the rules about given people and teams.
+    __table_args__ = (Index("ix_contact_rules_sender", "sender_kind", "sender_ref"),
+                      Index("ix_contact_rules_recipient", "recipient_kind", "recipient_ref"))
     id: Mapped[int] = mapped_column(primary_key=True)
     sender_kind: Mapped[str] = mapped_column(String(12))  # person | team | everyone
     sender_ref: Mapped[int | None] = mapped_column(Integer)
