@@ -49,7 +49,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hr_console.config import Settings
-from hr_console.relay.handlers import Publish, sync_reply
+from hr_console.relay.handlers import Publish, error_reply, sync_reply
 from hr_console.services import sessions
 from hr_console.services.errors import ServiceError
 from hr_console.services.secrets import check_secret
@@ -107,6 +107,7 @@ class DeskCounters:
     errors: int = 0
     stale: int = 0
     replayed: int = 0  # logins sent again whose first answer was lost
+    syncs: int = 0  # sync requests answered
 
 
 def read_sessions(store: Store) -> tuple[sessionmaker[Session], Engine | None]:
@@ -145,15 +146,17 @@ def _terminal(s: Session, name: str, *, lock: bool) -> Terminal | None:
 
 
 def login_envelope(payload: bytes) -> Envelope | None:
-    """The login an uplink is, if it is one (anything else, even a broken login, stays with
-    the worker, which answers it as it always has)."""
-    if b'"login"' not in payload:
+    """The login or sync request an uplink is, if it is one (anything else, even a broken
+    one, stays with the worker, which answers it as it always has). A sync is read-only and
+    costs a contact list, history and notices: after a broker restart every terminal asks
+    for one at once, which in the worker would hold everyone's messages up."""
+    if b'"login"' not in payload and b'"sync"' not in payload:
         return None
     try:
         env = decode_uplink(payload)
     except WireError:
         return None
-    return env if env.type == "login" else None
+    return env if env.type in ("login", "sync") else None
 
 
 class LoginDesk:
@@ -254,7 +257,10 @@ class LoginDesk:
         try:
             for attempt in range(DB_TRIES):
                 try:
-                    self._login(terminal, item, env, routed)
+                    if env.type == "sync":
+                        self._sync(terminal, item, env)
+                    else:
+                        self._login(terminal, item, env, routed)
                     break
                 except OperationalError:  # a deadlock or a lost connection: nothing committed
                     if attempt == DB_TRIES - 1:
@@ -397,6 +403,23 @@ class LoginDesk:
         sync_s = time.monotonic() - t3
         self._wake_delivery()  # after the sync: what is owed comes after the history
         self._timed("ok", read_s, hash_s, write_s, sync_s, started, routed)
+
+    def _sync(self, terminal: str, item: Any, env: Envelope) -> None:
+        """A kiosk's own sync request (after a reconnection, or when the one that followed
+        its login was lost): built in a read transaction, beside the worker."""
+        with self._reader() as s, s.begin():
+            term = _terminal(s, terminal, lock=False)
+            if term is None:
+                self._ack(item)
+                return
+            try:
+                row = sessions.reader(s, term, env.sid)
+                reply = sync_reply(s, terminal, row.id, row.employee_id, env.id)
+            except ServiceError as err:
+                reply = error_reply(terminal, err, env.id, env.sid)
+        self._publish([reply])
+        self._ack(item)
+        self.counters.syncs += 1
 
     def _refuse(self, terminal: str, item: Any, env: Envelope, err: ServiceError) -> None:
         with self._lock:

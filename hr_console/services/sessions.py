@@ -425,6 +425,17 @@ def speaker(session: Session, terminal: Terminal, sid: str | None) -> BadgeSessi
     return row
 
 
+def reader(session: Session, terminal: Terminal, sid: str | None) -> BadgeSession:
+    """``speaker`` without writing, for a read-only transaction (the relay's desk builds a
+    sync there): the session must be open on this terminal and within its limits. One past
+    them is refused here and ended by the relay's next expiry round; a sync does not move
+    the idle clock (a kiosk asks for one by itself after a reconnection)."""
+    row = _hosted(session, terminal, sid)
+    if row.ended_at is not None or _expiry_reason(row, utcnow(), limits(session)) is not None:
+        raise ServiceError("session_ended", "This badge session has ended.")
+    return row
+
+
 def author(session: Session, terminal: Terminal, sid: str | None, seq: int,
            client_id: str) -> BadgeSession:
     """The session an outbox item (a message) was typed in. After the session ended, only

@@ -378,8 +378,31 @@ def test_later_uplinks_of_the_terminal_wait_behind_its_login_in_order(hooked: De
 def test_a_broken_login_stays_with_the_worker(desk: Desk) -> None:
     broken = Item(topics.uplink("kiosk-1"), b'{"type": "login", "v": 1}')
     assert desk.desk.route("kiosk-1", broken) is False
-    message = Item(topics.uplink("kiosk-1"), encode(envelope("sync", sid="x")))
+    message = Item(topics.uplink("kiosk-1"), encode(envelope("text", sid="x", seq=1, to=1,
+                                                             text="Bonjour")))
     assert desk.desk.route("kiosk-1", message) is False
+
+
+def test_a_sync_request_is_answered_by_the_desk_for_a_live_session_only(desk: Desk) -> None:
+    """After a broker restart every kiosk asks for a sync at once: the desk builds them in
+    read transactions, never the worker; a session that is not this terminal's live one
+    gets the refusal the kiosk logs out on."""
+    assert desk.run("kiosk-1", desk.login("kiosk-1", "Sophie Martin")) == [True]
+    sid = desk.answer("kiosk-1")["sid"]
+    before = len(desk.replies("kiosk-1", "sync"))
+    ask = Item(topics.uplink("kiosk-1"), encode(envelope("sync", sid=sid)))
+    assert desk.run("kiosk-1", ask) == [True]
+    [sync] = desk.replies("kiosk-1", "sync")[before:]
+    assert sync["sid"] == sid and sync["me"]["name"] == "Sophie Martin" and sync["contacts"]
+    assert desk.run("kiosk-2", Item(topics.uplink("kiosk-2"),
+                                    encode(envelope("sync", sid=sid)))) == [True]
+    assert desk.replies("kiosk-2", "error")[-1]["code"] == "no_session"
+    with desk.store.session() as s:
+        s.get(BadgeSession, sid).ended_at = utcnow()
+    assert desk.run("kiosk-1", Item(topics.uplink("kiosk-1"),
+                                    encode(envelope("sync", sid=sid)))) == [True]
+    assert desk.replies("kiosk-1", "error")[-1]["code"] == "session_ended"
+    assert desk.desk.counters.syncs == 3
 
 
 # --- the whole relay, the desk composed in ---------------------------------------------------
