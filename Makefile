@@ -5,8 +5,10 @@ BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 HOME_DIR  ?= var
 SYS_PKGS  := mosquitto mosquitto-clients xvfb xauth chromium libmtdev1
-# test-long only: the real nginx the deployment guide's test puts in front of the console.
-SYS_PKGS_LONG := nginx-light
+# test-long only: the real nginx the deployment guide's test puts in front of the console, and
+# ejabberd for the clustered-broker test (its packaged service is disabled: the test runs
+# private nodes, and the packaged one would want port 1883 and its own epmd).
+SYS_PKGS_LONG := nginx-light ejabberd
 # make bench only: the peer the relay is compared with (Prosody, mod_mam archiving to SQLite).
 SYS_PKGS_BENCH := prosody lua-dbi-sqlite3
 APT_SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -38,6 +40,8 @@ sysdeps-long: sysdeps
 	  { $(APT_SUDO) apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $(APT_SUDO) apt-get install -y -qq $$missing; } \
 	    || echo "Could not install$$missing: the tests that need it will skip"; \
+	  { $(APT_SUDO) systemctl disable --now ejabberd || { $(APT_SUDO) service ejabberd stop; \
+	    $(APT_SUDO) update-rc.d ejabberd disable; }; } >/dev/null 2>&1 || true; \
 	fi
 
 # For make bench, on top of sysdeps; without them the peer row says it was not measured, and why.

@@ -269,7 +269,7 @@ def _shift_row(result: dict) -> tuple[str, str, str]:
     title = "10. Shift change: badge-ins with PINs while an unrelated pair talks"
     if (why := _skip(shift)) is not None:
         return title, why, ""
-    desk, ref = shift.get("desk") or {}, shift.get("reference") or {}
+    desk = shift.get("desk") or {}
     server = (desk.get("server_ms") or {}).get("badge_in_to_sync") or {}
     text = (f"{shift['badge_ins']} badge-ins in {shift['seconds']:g} s on "
             f"{shift['terminals']} terminals: pair p50 {_v(desk['pair_ms']['p50'])} ms, p99 "
@@ -281,10 +281,6 @@ def _shift_row(result: dict) -> tuple[str, str, str]:
     if quiet:
         text += (f"; the pair alone first: p99 {_v(quiet['pair_ms']['p99'])} ms, with the "
                  f"badge-ins × {_v(shift.get('pair_p99_ratio_to_quiet'))}")
-    if ref:
-        text += (f"; reference run (relay without the desk): pair p99 "
-                 f"{_v(ref['pair_ms']['p99'])} ms, ratio × "
-                 f"{_v(shift.get('pair_p99_ratio_to_reference'))}")
     return title, text, f"pair p99 ≤ 50 ms: {_met(result, 'shift_pair_p99_ms')}"
 
 

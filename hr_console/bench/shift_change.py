@@ -231,13 +231,11 @@ def _one_run(system: System, *, desk: bool, badge_ins: int, seconds: float,
 
 
 def run(system: System, *, badge_ins: int = 500, seconds: float = 60.0, terminals: int = 100,
-        pair_rate: float = 10.0, reference: bool = True, quiet_seconds: float = 20.0,
+        pair_rate: float = 10.0, quiet_seconds: float = 20.0,
         seed: int = 14) -> dict[str, Any]:
     """The shift change on ``system`` (started, no relay running; at least ``terminals`` + 2
     bench terminals): the pair alone for ``quiet_seconds`` (what this machine gives it
-    without badge-ins, 0: not measured), then with the badge-ins, in the same run.
-    ``reference`` is ignored: the relay without its login desk, which it compared with,
-    no longer exists."""
+    without badge-ins, 0: not measured), then with the badge-ins, in the same run."""
     first = max(PAIR) + 1
     _give_pins(system, list(range(first, system.count + 1)))
     out: dict[str, Any] = {"badge_ins": badge_ins, "seconds": seconds,

@@ -18,15 +18,13 @@ def test_a_small_shift_change_answers_every_badge_in_and_loses_nothing(tmp_path:
                                quiet_seconds=2.0)
     finally:
         system.close()
-    for side in ("desk", "reference"):
-        run = out[side]
-        assert run["badge_ins"] == run["synced"] == 12, run
-        assert run["pair_lost"] == 0 and run["pair_sent"] == 20
-        assert run["terminal_login_to_sync_ms"]["n"] == 12
+    run = out["desk"]
+    assert run["badge_ins"] == run["synced"] == 12, run
+    assert run["pair_lost"] == 0 and run["pair_sent"] == 20
+    assert run["terminal_login_to_sync_ms"]["n"] == 12
     server = out["desk"]["server_ms"]
     assert server["badge_in_to_sync"]["n"] == 12
     assert server["pin_check"]["p50"] > 0  # every badge carried its PIN, checked at the desk
-    assert out["pair_p99_ratio_to_reference"] is not None
     quiet = out["quiet"]
     assert quiet["badge_ins"] == 0 and quiet["pair_lost"] == 0 and quiet["pair_sent"] == 20
     assert out["pair_p99_ratio_to_quiet"] is not None
