@@ -64,10 +64,18 @@ class Delivery:
     first_sent: float
 
 
+LINKS_PER_PROCESS = 120
+
+
 class Farms:
     """Links ``indices`` (terminal i hosts employee i) spread over ``processes`` farms."""
 
     def __init__(self, system: System, indices: list[int], processes: int, label: str) -> None:
+        # paho waits on its socket with select(), which cannot watch a descriptor numbered
+        # 1024 or more; each link holds about six (socket, paho's wake-up pair, the outbox's
+        # SQLite files), so past ~170 links in one process the later ones never connect
+        # (1,000 terminals in 5 farms: 850 connected). A kiosk has one link per process.
+        processes = max(processes, -(-len(indices) // LINKS_PER_PROCESS))
         processes = max(1, min(processes, len(indices) // 2 or 1))
         size = -(-len(indices) // processes)
         size += size % 2  # even blocks: pairs (2j+1, 2j+2) stay in one process
