@@ -32,6 +32,7 @@ an uplink the worker deferred because it overtook an earlier seq, which waited a
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -66,6 +67,7 @@ HASH_NICE = 19  # the hashing processes yield the CPU to the worker, the broker,
 STALE_TRIES = 3  # checks redone when the PIN or badge changed meanwhile; then in the transaction
 TIMINGS_KEPT = 2000
 REFUSALS_KEPT = 5000
+HELD_MAX = 64  # uplinks of one terminal held behind its login (its outbox resends the rest)
 READ_MMAP_BYTES = 256 * 2**20
 DB_TRIES = 3  # a login whose transaction fails on the database is tried again this often
 
@@ -108,6 +110,7 @@ class DeskCounters:
     stale: int = 0
     replayed: int = 0  # logins sent again whose first answer was lost
     syncs: int = 0  # sync requests answered
+    dropped: int = 0  # uplinks past HELD_MAX behind a login (the kiosk sends them again)
 
 
 def read_sessions(store: Store) -> tuple[sessionmaker[Session], Engine | None]:
@@ -150,8 +153,8 @@ def login_envelope(payload: bytes) -> Envelope | None:
     one, stays with the worker, which answers it as it always has). A sync is read-only and
     costs a contact list, history and notices: after a broker restart every terminal asks
     for one at once, which in the worker would hold everyone's messages up."""
-    if b'"login"' not in payload and b'"sync"' not in payload:
-        return None
+    if b'"login"' not in payload and b'"sync"' not in payload and b"\\u" not in payload:
+        return None  # not one, however written: JSON can spell "login" only so or escaped
     try:
         env = decode_uplink(payload)
     except WireError:
@@ -189,7 +192,7 @@ class LoginDesk:
         self._lock = threading.Lock()
         # Refusals by login id: a login sent again gets the same answer, not another miss
         # counted against the terminal and the badge.
-        self._refusals: OrderedDict[str, ServiceError] = OrderedDict()
+        self._refusals: OrderedDict[tuple[str, str, str], ServiceError] = OrderedDict()
         self._held: dict[str, _Held] = {}  # terminal -> its uplinks held behind its login
         self._ready: list[tuple[str, Any, Envelope, float]] = []  # routed, not yet dispatched
         self.timings: deque[Timing] = deque(maxlen=TIMINGS_KEPT)
@@ -204,12 +207,21 @@ class LoginDesk:
         desk); the worker then neither handles nor acknowledges it."""
         if not item.topic.endswith("/up"):
             return False  # presence is not ordered with uplinks
+        dropped = False
         with self._lock:
             held = self._held.get(terminal)
             if held is not None:
-                held.items.append(item)
+                # Bounded: a terminal alternating logins and big uplinks must not make the
+                # relay hold more and more of them (memory, and unacked at the broker). Past
+                # the bound the uplink is acked and dropped; the kiosk's outbox sends it again.
+                dropped = len(held.items) >= HELD_MAX
+                if not dropped:
+                    held.items.append(item)
                 wake = held.done  # behind a login that is done: the worker's next round
         if held is not None:
+            if dropped:
+                self.counters.dropped += 1
+                self._ack(item)
             if wake:
                 self._wake_worker()
             return True
@@ -325,7 +337,7 @@ class LoginDesk:
                     self._ack(item)
                     return
                 again = sessions.replayed_login(s, term, env.id, body.badge, pepper)
-                refused = self._refusals.get(env.id)
+                refused = self._refusals.get(_refusal_key(terminal, env))
                 if again is not None:  # its answer was lost: the same session again
                     read_s += time.monotonic() - t0
                     self.counters.replayed += 1
@@ -423,7 +435,7 @@ class LoginDesk:
 
     def _refuse(self, terminal: str, item: Any, env: Envelope, err: ServiceError) -> None:
         with self._lock:
-            self._refusals[env.id] = err
+            self._refusals[_refusal_key(terminal, env)] = err
             while len(self._refusals) > REFUSALS_KEPT:
                 self._refusals.popitem(last=False)
         self._publish([Publish(terminal, envelope(
@@ -437,6 +449,12 @@ class LoginDesk:
         now = time.monotonic()
         self.timings.append(Timing(outcome, *(round(v * 1000, 3) for v in (
             read_s, hash_s, write_s, sync_s, now - started, started - routed)), started))
+
+
+def _refusal_key(terminal: str, env: Envelope) -> tuple[str, str, str]:
+    """A refusal is replayed only to the same login: same terminal, id and badge."""
+    badge = str(getattr(env.body, "badge", ""))
+    return terminal, env.id, hashlib.sha256(badge.encode()).hexdigest()[:16]
 
 
 def terminal_of(item: Uplink) -> str:

@@ -54,7 +54,7 @@ def _tracked(kind: str, body: dict[str, Any]) -> bool:
 # this long: the first may have reached no relay (a partition changing relays, a broker or
 # relay restart). The relay answers a login sent again with the session it already opened.
 ASK_AGAIN_S = 2.0
-ASK_GIVE_UP_S = 30.0
+ASK_GIVE_UP_S = {"login": 12.0, "sync": 30.0}  # a person waits in front of a login
 
 # Outbox items (re)sent per resend tick (0.5 s) at most: well within the relay's per-terminal
 # rate, so a long queue drains in order instead of being refused in bulk.
@@ -189,16 +189,32 @@ class TerminalLink:
 
     def _ask_again(self) -> None:
         now = time.monotonic()
+        gave_up = False
         with self._lock:
             due = [(what, env) for what, (env, first, last) in self._asked.items()
                    if now - last >= ASK_AGAIN_S]
             for what, _env in due:
                 env, first, _last = self._asked[what]
-                if now - first > ASK_GIVE_UP_S or (what == "sync" and env.get("sid") != self.sid):
-                    del self._asked[what]  # the UI has given up, or it is another session's
+                if what == "sync" and env.get("sid") != self.sid:
+                    del self._asked[what]  # another session's
+                elif now - first > ASK_GIVE_UP_S[what]:
+                    del self._asked[what]
+                    if what == "login" and self._pending_login == env["id"]:
+                        self._pending_login = None
+                        gave_up = True
+        if gave_up:  # the person is told, and badges again; a late answer is ignored
+            self._emit(ev.LoginFailed("no_answer", "The server did not answer."))
         for what, env in due:
             if what in self._asked:
                 self._ask(what, env)
+
+    def cancel_login(self) -> None:
+        """The person walked away from the PIN screen, or the UI stopped waiting: the login
+        is neither sent again nor accepted if its answer comes late (their session must
+        not open on a kiosk they left)."""
+        with self._lock:
+            self._pending_login = None
+            self._asked.pop("login", None)
 
     # --- internals -----------------------------------------------------------------------
 

@@ -221,6 +221,7 @@ class Kiosk(EventDispatcher):
     def cancel_login(self) -> None:
         self._pending_badge = None
         self.busy = False
+        self.link.cancel_login()
 
     def _logged_in(self, event: ev.LoginOk) -> None:
         self.busy = False

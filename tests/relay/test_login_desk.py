@@ -21,7 +21,7 @@ from sqlalchemy import select, text
 
 from hr_console.config import Settings
 from hr_console.relay.handlers import Publish
-from hr_console.relay.logins import LoginDesk
+from hr_console.relay.logins import HELD_MAX, LoginDesk
 from hr_console.relay.mqtt import Relay
 from hr_console.services import settings
 from hr_console.services.secrets import hash_secret
@@ -373,6 +373,23 @@ def test_later_uplinks_of_the_terminal_wait_behind_its_login_in_order(hooked: De
     hooked.settle()
     assert hooked.answer("kiosk-1")["employee"]["name"] == "Karim Benali"
     assert hooked.desk.released() == [tail]
+
+
+def test_what_waits_behind_a_login_is_bounded(hooked: Desk) -> None:
+    """A terminal alternating logins and big uplinks must not make the relay hold more and
+    more of them: past HELD_MAX behind one login, an uplink is acked and dropped (its
+    kiosk's outbox sends it again), the rest come back in order."""
+    gate = threading.Event()
+    hooked.desk.during = lambda: gate.wait(10)
+    assert hooked.desk.route("kiosk-1", hooked.login("kiosk-1", "Julie Moreau", "4321"))
+    hooked.desk.dispatch()
+    junk = [Item(topics.uplink("kiosk-1"), b"x" * 1000 + bytes([k % 256])) for k in range(100)]
+    assert all(hooked.desk.route("kiosk-1", item) for item in junk)
+    assert hooked.desk.counters.dropped == 100 - HELD_MAX
+    assert hooked.acked[-(100 - HELD_MAX):] == junk[HELD_MAX:]
+    gate.set()
+    hooked.settle()
+    assert hooked.desk.released() == junk[:HELD_MAX]
 
 
 def test_a_broken_login_stays_with_the_worker(desk: Desk) -> None:
