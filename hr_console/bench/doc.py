@@ -284,6 +284,19 @@ def _shift_row(result: dict) -> tuple[str, str, str]:
     return title, text, f"pair p99 ≤ 50 ms: {_met(result, 'shift_pair_p99_ms')}"
 
 
+def _restart_row(result: dict, restart: dict) -> tuple[str, str, str]:
+    title = "4b. Broker killed and restarted under those terminals, all badged in"
+    if (why := _skip(restart)) is not None:
+        return title, why, ""
+    return (title,
+            f"{restart['synced']} of {restart['terminals']} back in sync "
+            f"(p50 {_v(restart['p50_synced_s'])} s, all {_v(restart['all_synced_s'])} s after "
+            f"the broker was back, {restart['outage_s']:g} s outage); "
+            f"{restart['delivered']}/{restart['typed_during_outage']} messages typed during "
+            f"the outage delivered, lost {restart['lost']}",
+            f"all in sync ≤ 30 s: {_met(result, 'broker_restart_s')}")
+
+
 def _new_rows(result: dict) -> list[tuple[str, str, str]]:
     return [_peer_row(result), *_badge_rows(result), _capped_row(result), _shift_row(result)]
 
@@ -318,6 +331,7 @@ def render(result: dict, notes: str = "") -> str:
          f"{_v(scale['relay_cpu_percent'])} % of a core, RSS {_v(scale['relay_rss_mb'])} MB "
          f"(idle {_v(scale['relay_rss_idle_mb'])} MB); badging all in took "
          f"{_v(scale['login_all_s'])} s", ""),
+        _restart_row(result, scale.get("broker_restart") or {}),
         ("5. Two relays (terminals split between them by partition leases), SQLite",
          f"{_v(two['saturated']['throughput_msg_s'])} msg/s "
          f"(× {_v(two['throughput_ratio_to_one'])} one relay)", ""),

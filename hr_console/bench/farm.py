@@ -55,12 +55,17 @@ class Farm:
     employees: dict[str, int] = field(default_factory=dict)  # terminal -> employee id
     arrivals: list[Arrival] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # links that never connected
+    synced: dict[str, float] = field(default_factory=dict)  # terminal -> its last sync
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _closed: dict[str, Any] | None = None  # closed-loop state: recipient terminal -> sender
 
     # --- links --------------------------------------------------------------------------
 
     def _on_event(self, terminal: str, event: ev.Event) -> None:
+        if isinstance(event, ev.Synced):
+            with self._lock:
+                self.synced[terminal] = time.monotonic()  # the broker-restart figure
+            return
         if not isinstance(event, ev.MessageArrived):
             return
         now = time.monotonic()
@@ -94,6 +99,8 @@ class Farm:
                 continue
             if isinstance(event, ev.LoginOk):
                 self.employees[name] = int(event.employee["id"])
+            elif isinstance(event, ev.LoginFailed) and event.code == "no_answer":
+                link.login(item["badge"])  # a thousand at once: the relay answers late
             elif isinstance(event, ev.LoginFailed):
                 raise RuntimeError(f"{name}: login refused ({event.code})")
             elif isinstance(event, ev.Synced):
@@ -190,6 +197,11 @@ class Farm:
             return {"count": len({a.tag for a in mine})}
         return {"arrivals": [[a.tag, a.sent, a.at] for a in mine]}
 
+    def synced_after(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """When each link last got a sync, for those that got one after ``at``."""
+        with self._lock:
+            return {"synced": {t: at for t, at in self.synced.items() if at > cmd["at"]}}
+
     def pending(self, _cmd: dict[str, Any]) -> dict[str, Any]:
         return {"outbox": sum(link.outbox.pending_count() for link in self.links.values())}
 
@@ -203,7 +215,8 @@ def main() -> None:
     spec = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
     farm = Farm(spec)
     commands = {"login": farm.login, "send": farm.send, "closed": farm.closed,
-                "arrivals": farm.arrivals_of, "pending": farm.pending, "stop": farm.stop}
+                "arrivals": farm.arrivals_of, "pending": farm.pending, "stop": farm.stop,
+                "synced_after": farm.synced_after}
     for line in sys.stdin:
         cmd = json.loads(line)
         try:

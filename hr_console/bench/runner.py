@@ -76,6 +76,7 @@ TARGETS = {
     "three_capped_over_one": 2.4,
     "uncapped_two_over_one": 1.0,
     "shift_pair_p99_ms": 50.0,
+    "broker_restart_s": 30.0,  # every terminal back in sync after a broker restart (issue 14)
 }
 
 
@@ -297,7 +298,9 @@ def assemble(sq: dict, pg: dict | None, plan_name: str, peer: dict | None = None
     # Uncapped two relays against one, on the database figure 9 ran on.
     uncapped = (pg or sq)["two_relays"]["throughput_ratio_to_one"]
     shift = sq.get("shift_change") or {"skipped": "not run"}
+    restart = sq["scale"].get("broker_restart") or {}
     lost = (raw_f["lost"] + rel["lost"] + sq["shift_change_burst"]["lost"] + sq["scale"]["lost"]
+            + restart.get("lost", 0)
             + sq["two_relays"]["lost"] + (pg["relay"]["lost"] + pg["two_relays"]["lost"]
                                           if pg else 0)
             + peer.get("lost", 0) + capped.get("lost", 0)
@@ -321,6 +324,8 @@ def assemble(sq: dict, pg: dict | None, plan_name: str, peer: dict | None = None
         "uncapped_two_over_one": _target(uncapped, ">=", TARGETS["uncapped_two_over_one"]),
         "shift_pair_p99_ms": _target(((shift.get("desk") or {}).get("pair_ms") or {}).get("p99"),
                                      "<=", TARGETS["shift_pair_p99_ms"]),
+        "broker_restart_s": _target(restart.get("all_synced_s"), "<=",
+                                    TARGETS["broker_restart_s"]),
         "lost": {"target": "0", "value": lost, "met": lost == 0},
     }
     return {

@@ -8,6 +8,7 @@ import statistics
 import threading
 import time
 
+from hr_console.bench import restart as restart_figure
 from hr_console.bench.burst import teammate
 from hr_console.bench.load import Farms
 from hr_console.bench.system import System, terminal_name
@@ -37,9 +38,10 @@ class _Sampler(threading.Thread):
 
 
 def run(system: System, *, terminals: int, seconds: float, period: float = 60.0,
-        processes: int = 5, windows: int = 3, seed: int = 11) -> dict:
+        processes: int = 5, windows: int = 3, seed: int = 11, restart: bool = True) -> dict:
     """Each terminal sends one message every ``period`` seconds at its own phase, for
-    ``seconds``; the relay's CPU is the median of ``windows`` equal windows."""
+    ``seconds``; the relay's CPU is the median of ``windows`` equal windows. ``restart``:
+    then the broker is killed and started again under all of them (figure 4b)."""
     rng = random.Random(seed)
     system.start_relay(1)
     farms = Farms(system, list(range(1, terminals + 1)), processes, "scale")
@@ -59,6 +61,7 @@ def run(system: System, *, terminals: int, seconds: float, period: float = 60.0,
         sampler.stop.set()
         sampler.join()
         rss_end = system.relays[0].rss()
+        restarted = restart_figure.run(system, farms, terminals=terminals) if restart else None
     finally:
         farms.close()
         system.stop_relays()
@@ -72,4 +75,5 @@ def run(system: System, *, terminals: int, seconds: float, period: float = 60.0,
         "relay_rss_mb": round(max([*sampler.rss, rss_end]) / 2**20, 1),
         "relay_rss_idle_mb": round(rss_idle / 2**20, 1),
         "p50_ms": round(lat[len(lat) // 2] * 1000, 1) if lat else None,
+        "broker_restart": restarted or {"skipped": "not run"},
     }

@@ -85,6 +85,10 @@ class _Held:
 
     items: deque[Any] = field(default_factory=deque)
     done: bool = False
+    # Sessions with a sync already on its way here (at the desk or held): a kiosk waiting
+    # for its answer asks again, and after a broker restart 1,000 of them do; one answer
+    # serves them all, so the repeats are acked and dropped instead of built again.
+    syncs: set[str | None] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,7 @@ class DeskCounters:
     replayed: int = 0  # logins sent again whose first answer was lost
     syncs: int = 0  # sync requests answered
     dropped: int = 0  # uplinks past HELD_MAX behind a login (the kiosk sends them again)
+    repeats: int = 0  # sync requests asked again while one was on its way (one answer)
 
 
 def read_sessions(store: Store) -> tuple[sessionmaker[Session], Engine | None]:
@@ -207,18 +212,28 @@ class LoginDesk:
         desk); the worker then neither handles nor acknowledges it."""
         if not item.topic.endswith("/up"):
             return False  # presence is not ordered with uplinks
-        dropped = False
+        dropped = repeat = False
+        with self._lock:
+            held = self._held.get(terminal)
+        env = login_envelope(item.payload) if held is not None else None
+        sync_sid = env.sid if env is not None and env.type == "sync" else ""
         with self._lock:
             held = self._held.get(terminal)
             if held is not None:
+                repeat = sync_sid != "" and sync_sid in held.syncs
                 # Bounded: a terminal alternating logins and big uplinks must not make the
                 # relay hold more and more of them (memory, and unacked at the broker). Past
                 # the bound the uplink is acked and dropped; the kiosk's outbox sends it again.
-                dropped = len(held.items) >= HELD_MAX
-                if not dropped:
+                dropped = not repeat and len(held.items) >= HELD_MAX
+                if not (repeat or dropped):
                     held.items.append(item)
+                    if sync_sid != "":
+                        held.syncs.add(sync_sid)
                 wake = held.done  # behind a login that is done: the worker's next round
         if held is not None:
+            if repeat:
+                self.counters.repeats += 1
+                self._ack(item)
             if dropped:
                 self.counters.dropped += 1
                 self._ack(item)
@@ -229,7 +244,7 @@ class LoginDesk:
         if env is None:
             return False
         with self._lock:
-            self._held[terminal] = _Held()
+            self._held[terminal] = _Held(syncs={env.sid} if env.type == "sync" else set())
             self._ready.append((terminal, item, env, time.monotonic()))
         return True
 

@@ -54,7 +54,8 @@ def _tracked(kind: str, body: dict[str, Any]) -> bool:
 # this long: the first may have reached no relay (a partition changing relays, a broker or
 # relay restart). The relay answers a login sent again with the session it already opened.
 ASK_AGAIN_S = 2.0
-ASK_GIVE_UP_S = {"login": 12.0, "sync": 30.0}  # a person waits in front of a login
+ASK_AGAIN_MAX_S = 8.0
+ASK_GIVE_UP_S = {"login": 20.0, "sync": 60.0}  # a person waits in front of a login
 
 # Outbox items (re)sent per resend tick (0.5 s) at most: well within the relay's per-terminal
 # rate, so a long queue drains in order instead of being refused in bulk.
@@ -191,8 +192,10 @@ class TerminalLink:
         now = time.monotonic()
         gave_up = False
         with self._lock:
+            # Every 2 s at first, then less and less often (at most every 8 s): a relay slow
+            # to answer because a thousand kiosks ask at once is not asked ever more.
             due = [(what, env) for what, (env, first, last) in self._asked.items()
-                   if now - last >= ASK_AGAIN_S]
+                   if now - last >= min(ASK_AGAIN_MAX_S, max(ASK_AGAIN_S, (last - first) * 2))]
             for what, _env in due:
                 env, first, _last = self._asked[what]
                 if what == "sync" and env.get("sid") != self.sid:

@@ -38,7 +38,12 @@ def test_quick_bench_delivers_everything_and_prints_every_figure(tmp_path, monke
     assert set(data["targets"]) == {"relay_throughput_ratio", "relay_p99_ms",
                                     "burst_drained_s", "relay_over_peer", "badge_in_ms",
                                     "two_capped_over_one", "three_capped_over_one",
-                                    "uncapped_two_over_one", "shift_pair_p99_ms", "lost"}
+                                    "uncapped_two_over_one", "shift_pair_p99_ms",
+                                    "broker_restart_s", "lost"}
+    # The broker killed and restarted under every terminal: all back in sync, nothing lost.
+    restart = scale["broker_restart"]
+    assert restart["synced"] == restart["terminals"] == scale["terminals"]
+    assert restart["delivered"] == restart["typed_during_outage"] and restart["lost"] == 0
     # The peer: Prosody archived every message twice (sender's and recipient's copy).
     peer = data["peer"]
     if "skipped" not in peer:

@@ -80,7 +80,7 @@ def test_conf_has_the_options_relais_relies_on(tmp_path: Path) -> None:
         f"pid_file {settings.pid_path}",
         "user nobody",
         "persistence true",
-        "autosave_on_changes true",
+        "autosave_on_changes false",
         "max_queued_bytes 0",
         "max_packet_size 1048576",
         "set_tcp_nodelay true",

@@ -87,7 +87,7 @@ def test_a_login_nobody_answers_is_given_up_and_said(tmp_path: Path, db_url: str
     try:
         link = system.link("kiosk-1")
         link.login(system.demo.badges["Julie Moreau"], "4321")
-        failed = expect(link, ev.LoginFailed, timeout=30)
+        failed = expect(link, ev.LoginFailed, timeout=40)
         assert failed.code == "no_answer"  # the idle screen asks to badge again
         system.start_relay()
         expect_none(link, ev.LoginOk, wait=5.0)
