@@ -21,7 +21,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,14 +45,14 @@ from broker_config.process import _accepts
 from hr_console import config as config_mod
 from hr_console.cli_ejabberd import relay_accounts
 from hr_console.config import Settings
-from hr_console.domain.partitions import PARTITIONS
 from hr_console.relay.mqtt import Relay
-from hr_console.services import leases, terminals
+from hr_console.services import terminals
 from hr_console.store.db import Store
 from kiosk_app.link import events as ev
 from kiosk_app.link.client import TerminalLink
 from relais_wire import topics
 from tests.chaos.cluster import Cluster as Site
+from tests.chaos.test_scaleout import check_kill_one_of_three, kill_one_of_three
 from tests.system_fixture import (
     PG_ENV,
     DemoData,
@@ -469,11 +468,6 @@ def pg_url() -> Iterator[str]:
         _pg_admin(admin, f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
 
 
-def _owners(store: Store) -> dict[int, str | None]:
-    with store.session() as s:
-        return leases.owners(s)
-
-
 @pytest.mark.pg
 def test_scale_out_on_the_cluster_three_relays_one_killed(
         tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -488,26 +482,7 @@ def test_scale_out_on_the_cluster_three_relays_one_killed(
             for m in site.members:
                 m.port = a.mqtt_port
             monkeypatch.setenv("RELAIS_RELAY_PORT", str(b.mqtt_port))  # `relais relay` reads it
-            for instance in (1, 2, 3):
-                site.start_relay(instance)
-            def shared() -> bool:  # every partition owned, each relay a fair share
-                counts = Counter(_owners(store).values())
-                return None not in counts and len(counts) == 3 and min(counts.values()) >= 16
-
-            site.wait_until("three relays share the partitions fairly", shared, 30)
-            shares = sorted(Counter(_owners(store).values()).values())
-            total = 150
-            site.start_terminals(total)
-            time.sleep(3)  # messages on their way through all three
-            victim = site.system.cfg.relay_account(3) + "/"
-            site.kill_relay(3)
-            killed_at = time.monotonic()
-            site.wait_until("the dead relay's partitions taken over", lambda: all(
-                o is not None and not o.startswith(victim) for o in _owners(store).values()), 30)
-            handover_s = time.monotonic() - killed_at
-            site.wait_until("settled", site.settled, 120)
-            site.stop_terminals()
-            out = site.outcome()
+            out = kill_one_of_three(site, store)
             site.close()
             # Each went through the node it was meant to (not the home's Mosquitto).
             for node, users in ((b, [site.system.cfg.relay_account(i) for i in (1, 2, 3)]),
@@ -518,14 +493,8 @@ def test_scale_out_on_the_cluster_three_relays_one_killed(
     finally:
         store.dispose()
         site.close()
-    print({**out, "handover_s": round(handover_s, 1), "partition_shares": shares})
-    assert sum(shares) == PARTITIONS and len(shares) == 3 and min(shares) >= PARTITIONS // 4
-    assert handover_s <= 10
-    assert out["sent"] == out["delivered"] == total
-    assert out["lost"] == 0
-    assert out["duplicated"] == 0
-    assert out["out_of_order"] == 0
-    assert out["sender_state_missing"] == 0
+    print(out)
+    check_kill_one_of_three(out)
 
 
 def test_the_terminals_node_speaks_tls_with_the_homes_certificate(tmp_path: Path) -> None:
