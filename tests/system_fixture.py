@@ -63,6 +63,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'relais.db'}"
         return
+    yield from _fresh_pg()
+
+
+def _fresh_pg() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database of its own, dropped afterwards (skips without one)."""
     admin = os.environ.get(PG_ENV)
     if not admin:
         pytest.skip(f"{PG_ENV} is not set")
@@ -72,6 +77,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield db.url
     finally:
         _pg_admin(admin, f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """PostgreSQL only (tests of several relays or of copying between databases)."""
+    yield from _fresh_pg()
 
 
 @dataclass

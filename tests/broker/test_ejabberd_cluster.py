@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import queue
 import re
 import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,11 +52,8 @@ from relais_wire import topics
 from tests.chaos.cluster import Cluster as Site
 from tests.chaos.test_scaleout import check_kill_one_of_three, kill_one_of_three
 from tests.system_fixture import (
-    PG_ENV,
     DemoData,
-    PgDatabase,
     _distinct_ports,
-    _pg_admin,
     expect,
     prepared_home,
 )
@@ -455,17 +450,6 @@ def test_the_relay_and_kiosks_of_relais_run_on_the_cluster(cluster: Cluster) -> 
         relay.stop()
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    admin = os.environ.get(PG_ENV)
-    if not admin:
-        pytest.skip(f"{PG_ENV} is not set")
-    db = PgDatabase(admin, f"relais_test_{uuid.uuid4().hex[:12]}")
-    _pg_admin(admin, f'CREATE DATABASE "{db.name}"')
-    try:
-        yield db.url
-    finally:
-        _pg_admin(admin, f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
 
 
 @pytest.mark.pg

@@ -8,11 +8,8 @@ Runs only when RELAIS_TEST_PG_URL is set (a server URL; each test gets its own d
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,22 +20,10 @@ from hr_console.services import leases
 from hr_console.store.db import Store
 from tests.chaos import report
 from tests.chaos.cluster import Cluster
-from tests.system_fixture import PG_ENV, PgDatabase, _pg_admin
 
 pytestmark = pytest.mark.pg
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    admin = os.environ.get(PG_ENV)
-    if not admin:
-        pytest.skip(f"{PG_ENV} is not set")
-    db = PgDatabase(admin, f"relais_test_{uuid.uuid4().hex[:12]}")
-    _pg_admin(admin, f'CREATE DATABASE "{db.name}"')
-    try:
-        yield db.url
-    finally:
-        _pg_admin(admin, f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
 
 
 def test_two_relays_share_the_work_on_postgresql(tmp_path: Path, pg_url: str) -> None:

@@ -6,11 +6,8 @@ and leaves the home where it was. Runs when RELAIS_TEST_PG_URL is set."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,22 +23,8 @@ from kiosk_app.link import events as ev
 from tests.cli.test_backup import _one_line_error, _rows, _sign_in, relais
 from tests.cli.test_up import _read_until, _stop
 from tests.security.test_file_modes import EXE, _env, _loose_umask
-from tests.system_fixture import DEMO_PASSWORD, PG_ENV, PgDatabase, _pg_admin, expect, prepared_home
+from tests.system_fixture import DEMO_PASSWORD, expect, prepared_home
 from tests.web.console_data import jpeg
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database, dropped afterwards."""
-    admin = os.environ.get(PG_ENV)
-    if not admin:
-        pytest.skip(f"{PG_ENV} is not set")
-    db = PgDatabase(admin, f"relais_copy_{uuid.uuid4().hex[:12]}")
-    _pg_admin(admin, f'CREATE DATABASE "{db.name}"')
-    try:
-        yield db.url
-    finally:
-        _pg_admin(admin, f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
 
 
 def _tables(url: str) -> list[str]:
