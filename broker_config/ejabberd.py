@@ -32,7 +32,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import time
 import uuid
@@ -41,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from broker_config.process import _accepts, _tail
+from broker_config.process import _accepts, _tail, terminate
 from relais_wire.topics import PREFIX
 
 CONFIG_NAME = "ejabberd.yml"
@@ -366,16 +365,8 @@ class EjabberdProcess:
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM (the Erlang VM runs ``init:stop()``: Mnesia closes cleanly), then SIGKILL."""
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is not None:
+            terminate(proc, timeout)
 
     def kill(self) -> None:
         proc, self._proc = self._proc, None

@@ -60,6 +60,21 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
+def terminate(proc: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM, so the process can save and close cleanly; SIGKILL if it has not exited
+    after ``timeout`` seconds. The broker processes (Mosquitto, ejabberd) stop this way."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        proc.wait()
+
+
 class BrokerProcess:
     """One ``mosquitto -c conf`` child process. ``render`` the settings before ``start``.
 
@@ -149,19 +164,9 @@ class BrokerProcess:
 
     def stop(self, timeout: float = 5.0) -> None:
         """SIGTERM (Mosquitto saves its persistence snapshot), then SIGKILL after ``timeout``."""
-        proc = self._proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                proc.wait()
-        self._proc = None
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            terminate(proc, timeout)
 
     def kill(self) -> None:
         """SIGKILL: no snapshot is saved (chaos tests)."""
