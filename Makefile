@@ -13,7 +13,16 @@ SYS_PKGS_LONG := nginx-light ejabberd
 SYS_PKGS_BENCH := prosody lua-dbi-sqlite3
 APT_SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-long bench lint catalogues sysdeps sysdeps-long sysdeps-bench venv clean
+.PHONY: run test test-long bench lint catalogues extract screenshots screenshots-console screenshots-kiosk \
+        reliability-report sysdeps sysdeps-long sysdeps-bench venv clean
+
+# Compiled catalogues are build output (ignored by git): one .mo per .po, remade when its .po
+# is newer. A program that finds one missing or stale compiles it itself, into its home
+# (console) or in memory (kiosk), never into its install: hr_console/catalogues.py.
+# One catalogue for the console, one per language for the kiosk (docs/translating.md).
+CONSOLE_TR := hr_console/web/translations
+PO := $(sort $(wildcard $(CONSOLE_TR)/*/LC_MESSAGES/*.po kiosk_app/ui/locales/*/LC_MESSAGES/*.po))
+MO := $(PO:.po=.mo)
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,7 +30,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[server,kiosk,dev]'
 	touch $(STAMP)
 
-venv: $(STAMP)
+venv: $(STAMP) catalogues
+
+%.mo: %.po | $(STAMP)
+	$(BIN)/pybabel -q compile -i $< -o $@
 
 # OS packages: the broker, its command-line clients (used by the ACL tests), a virtual
 # display for the kiosk tests, mtdev for Kivy on touch screens and Debian's Chromium for the browser tests.
@@ -76,10 +88,45 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-# The compiled catalogues (.mo) live beside their .po in the tree and ship as they are, so the
-# console and the kiosk only read them: run this after editing a .po (a test says when it is due).
-catalogues: venv
-	$(BIN)/python -m hr_console.catalogues
+catalogues: $(MO)
+
+# The catalogues brought in step with the code and templates (babel.cfg): new strings come in
+# untranslated (or fuzzy, from a close old one), unused ones go; tests fail until every string
+# has its translation (docs/translating.md).
+UPDATE := update --ignore-pot-creation-date --ignore-obsolete
+extract: venv
+	mkdir -p build
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l --add-location file -o build/messages.pot hr_console
+	$(BIN)/pybabel -q $(UPDATE) -i build/messages.pot -d $(CONSOLE_TR)
+	$(BIN)/pybabel -q extract -F babel.cfg --add-location file -o build/kiosk.pot kiosk_app/ui
+	$(BIN)/pybabel -q $(UPDATE) -i build/kiosk.pot -d kiosk_app/ui/locales -D kiosk
+	@echo "Now translate every empty or fuzzy entry of $(PO)"
+
+# What a person reads that the tests produce: they write it under build/ (ignored), and only
+# these targets copy it into docs/, so `make test` leaves the tree as it found it.
+# screenshots-kiosk walks every kiosk screen at both sizes under Xvfb (several minutes).
+screenshots: screenshots-console screenshots-kiosk
+
+screenshots-console: sysdeps venv
+	rm -rf build/screenshots/console
+	$(BIN)/pytest tests/browser/test_screenshots.py tests/browser/test_group_walk.py
+	mkdir -p docs/screenshots/console
+	cp build/screenshots/console/*.png docs/screenshots/console/
+
+screenshots-kiosk: sysdeps venv
+	rm -rf build/screenshots/kiosk
+	$(BIN)/pytest -m long "tests/kiosk/test_ui_walk.py::test_full_walk_with_screenshots"
+	$(BIN)/pytest tests/kiosk/test_supervisor_walk.py  # kiosk-*-supervisor-*.png
+	mkdir -p docs/screenshots/kiosk
+	rm -f docs/screenshots/kiosk/kiosk-*.png
+	cp build/screenshots/kiosk/* docs/screenshots/kiosk/
+
+# The chaos and security sections of docs/reliability.md. The long chaos variants keep their
+# last figures (the report starts from docs/reliability.md); LONG=1 runs them too.
+reliability-report: sysdeps venv
+	rm -f build/reliability.md
+	$(BIN)/pytest tests/chaos tests/security $(if $(LONG),-m "long or not long")
+	cp build/reliability.md docs/reliability.md
 
 clean:
-	rm -rf $(VENV) $(HOME_DIR)
+	rm -rf $(VENV) $(HOME_DIR) build $(MO)

@@ -10,7 +10,7 @@ The identity model is Mosquitto's (docs/architecture.md, decision 1): the MQTT u
 identity; ``access_publish`` / ``access_subscribe`` filters keyed on ``%u`` give a terminal its
 own uplink, status and downlink only, and the relay accounts (``_relay-N``) every uplink and
 status and every downlink to write. Credentials are not copied into ejabberd: its
-``auth_method: external`` asks ``relais broker-auth`` (hr_console/cli_ejabberd.py), which checks
+``auth_method: external`` asks ``relais broker-auth`` (hr_console/cli/ejabberd.py), which checks
 the database's ``$7$`` hashes and the relays' passwords on every login, so a revoked terminal is
 refused at its next connection without re-rendering anything (``auth_use_cache: false``).
 
@@ -464,7 +464,7 @@ def kick(node: EjabberdNode, username: str, timeout: float = 30.0) -> int:
 
 def extauth_command(home: Path, python: str | None = None) -> tuple[str, ...]:
     """The ``extauth_program`` for a Relais home: this interpreter running ``relais
-    broker-auth`` (hr_console/cli_ejabberd.py) on the home's database."""
+    broker-auth`` (hr_console/cli/ejabberd.py) on the home's database."""
     import sys
 
     return (python or sys.executable, "-m", "hr_console.cli", "--home", str(Path(home).absolute()),
@@ -474,7 +474,7 @@ def extauth_command(home: Path, python: str | None = None) -> tuple[str, ...]:
 def nodes_for(home: Path, relays: Sequence[str], directory: Path, names: Sequence[str],
               mqtt_ports: Sequence[int], epmd_port: int, cookie: str) -> list[EjabberdNode]:
     """The nodes of one cluster serving a Relais home, each in ``directory/<short name>``.
-    ``relays``: the home's relay accounts (hr_console.cli_ejabberd.relay_accounts), which
+    ``relays``: the home's relay accounts (hr_console.cli.ejabberd.relay_accounts), which
     ejabberd sees lower-cased (it applies nodeprep to usernames before any check)."""
     accounts = tuple(a.lower() for a in relays)
     return [EjabberdNode(name=name, directory=Path(directory) / name.split("@", 1)[0],

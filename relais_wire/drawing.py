@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from relais_wire import limits
+from relais_wire.errors import WireError
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -38,8 +39,6 @@ class Drawing:
 
 
 def _err(message: str, where: str) -> Exception:
-    from relais_wire.envelope import WireError  # late: envelope imports this module
-
     return WireError("bad_drawing", message, where)
 
 

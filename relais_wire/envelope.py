@@ -23,15 +23,21 @@ from typing import Any
 
 from relais_wire import limits
 from relais_wire.drawing import Drawing, parse_drawing
+from relais_wire.errors import WireError
 
 WIRE_VERSION = 1
 
-UPLINK_KINDS = frozenset({"login", "logout", "text", "photo", "drawing", "receipt", "sync"})
+UPLINK_KINDS = frozenset(
+    {"login", "logout", "text", "photo", "drawing", "receipt", "sync", "alert", "broadcast",
+     "remind", "offshift"})
 DOWNLINK_KINDS = frozenset(
     {"login", "logout", "text", "photo", "drawing", "notice", "state", "retract", "sync", "error"}
 )
 KINDS = UPLINK_KINDS | DOWNLINK_KINDS | {"receipt"}
 CONTENT_KINDS = frozenset({"text", "photo", "drawing"})
+
+# What a safety alert may show: a fixed set, so the receivers draw a known pictogram.
+ALERT_PICTOGRAMS = ("fall", "fire", "injury", "machine", "chemical", "other")
 
 # Receipt statuses a terminal may send.
 RECEIPT_STATUSES = frozenset({"received", "read", "seen", "acknowledged"})
@@ -41,25 +47,6 @@ STATES = frozenset(
 )
 
 _MAX_TS = 2**53
-
-
-class WireError(ValueError):
-    """A payload that breaks the contract. ``code`` is stable, ``field`` names the culprit."""
-
-    def __init__(self, code: str, message: str, field: str | None = None, ref: str | None = None):
-        super().__init__(message)
-        self.code = code
-        self.field = field
-        self.message = message
-        self.ref = ref  # the envelope id, when it could be read, so the sender can match
-
-    def as_fields(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.field:
-            out["field"] = self.field
-        if self.ref:
-            out["ref"] = self.ref
-        return out
 
 
 # --- kinds (uplink bodies) -------------------------------------------------------------
@@ -82,23 +69,38 @@ class Logout:
     last_seq: int | None = None
 
 
+# A content kind goes to exactly one of ``to`` (an employee) or ``group`` (a workgroup);
+# ``reply_to`` (the client id of the post answered) and ``urgent`` (a lead's or the HR
+# desk's post shown first at badge-in; the relay honours it only from them) only with
+# ``group``.
+
+
 @dataclass(frozen=True)
 class Text:
-    to: int
+    to: int | None
     text: str
+    group: int | None = None
+    reply_to: str | None = None
+    urgent: bool = False
 
 
 @dataclass(frozen=True)
 class Photo:
-    to: int
+    to: int | None
     image: bytes = field(repr=False)
     caption: str = ""
+    group: int | None = None
+    reply_to: str | None = None
+    urgent: bool = False
 
 
 @dataclass(frozen=True)
 class DrawingMessage:
-    to: int
+    to: int | None
     drawing: Drawing
+    group: int | None = None
+    reply_to: str | None = None
+    urgent: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,44 @@ class Sync:
     pass
 
 
-Body = Login | Logout | Text | Photo | DrawingMessage | Receipt | Sync
+@dataclass(frozen=True)
+class Alert:
+    """A safety alert: a pictogram and a few words. ``sid`` optional on its envelope: from
+    the idle screen it comes from the terminal alone (the relay decides whether it may)."""
+
+    pictogram: str
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """A team lead's notice from the terminal, to one team they lead (``team``) or one of
+    its shifts (``shift``); the relay checks they lead it (services.notices)."""
+
+    team: int
+    title: str
+    text: str = ""
+    image: bytes | None = field(default=None, repr=False)
+    shift: int | None = None
+    urgent: bool = False
+    ack: bool = False
+    remind_every: int | None = None  # minutes; None: reminded at badge-in only
+
+
+@dataclass(frozen=True)
+class Remind:
+    """A team lead's one-tap reminder of their notice ``ref`` (its uid)."""
+
+    ref: str
+
+
+@dataclass(frozen=True)
+class OffShift:
+    """The person read the off-shift notice at badge-in and went on (audited)."""
+
+
+Body = (Login | Logout | Text | Photo | DrawingMessage | Receipt | Sync | Alert | Broadcast
+        | Remind | OffShift)
 
 
 @dataclass(frozen=True)
@@ -314,10 +353,48 @@ def _image(obj: Mapping[str, Any]) -> bytes:
     return data
 
 
-def _recipient(obj: Mapping[str, Any]) -> int:
-    to = _int(obj, "to", lo=1, hi=2**31 - 1)
-    assert to is not None
-    return to
+def _flag(obj: Mapping[str, Any], name: str) -> bool:
+    value = obj.get(name)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise WireError("bad_field", f"field '{name}' must be a boolean", name)
+    return value
+
+
+def _broadcast(obj: Mapping[str, Any]) -> Broadcast:
+    lo, hi = limits.REMIND_EVERY_MIN
+    text = _str(obj, "text", required=False) or ""
+    return Broadcast(
+        team=_int(obj, "team", lo=1, hi=2**31 - 1) or 0,
+        title=clean_text(_str(obj, "title") or "", "title",
+                         limits.MAX_NOTICE_TITLE_CHARS).strip(),
+        text=clean_text(text, "text", limits.MAX_NOTICE_BODY_CHARS, allow_empty=True),
+        image=_image(obj) if obj.get("image") is not None else None,
+        shift=_int(obj, "shift", lo=1, hi=2**31 - 1, required=False),
+        urgent=_flag(obj, "urgent"), ack=_flag(obj, "ack"),
+        remind_every=_int(obj, "remind_every", lo=lo, hi=hi, required=False))
+
+
+def _addressee(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """``to`` or ``group``, exactly one, and ``reply_to`` and ``urgent`` only with ``group``:
+    the keyword fields of a content body."""
+    to = _int(obj, "to", lo=1, hi=2**31 - 1, required=False)
+    group = _int(obj, "group", lo=1, hi=2**31 - 1, required=False)
+    if (to is None) == (group is None):
+        raise WireError("bad_field", "exactly one of the fields 'to' and 'group' is required",
+                        "to")
+    reply_to = _uuid(obj, "reply_to", required=False)
+    if reply_to is not None and group is None:
+        raise WireError("bad_field", "field 'reply_to' is only allowed with 'group'", "reply_to")
+    urgent = obj.get("urgent")
+    if urgent is not None:
+        if not isinstance(urgent, bool):
+            raise WireError("bad_field", "field 'urgent' must be a boolean", "urgent")
+        if group is None:
+            # A 1:1 message has no "first at badge-in": refused rather than silently dropped.
+            raise WireError("bad_field", "field 'urgent' is only allowed with 'group'", "urgent")
+    return {"to": to, "group": group, "reply_to": reply_to, "urgent": bool(urgent)}
 
 
 def _body(kind: str, obj: Mapping[str, Any]) -> Any:
@@ -338,13 +415,13 @@ def _body(kind: str, obj: Mapping[str, Any]) -> Any:
         return Sync()
     if kind == "text":
         text = clean_text(_str(obj, "text") or "", "text", limits.MAX_TEXT_CHARS)
-        return Text(to=_recipient(obj), text=text)
+        return Text(text=text, **_addressee(obj))
     if kind == "photo":
         caption = _str(obj, "caption", required=False) or ""
         caption = clean_text(caption, "caption", limits.MAX_CAPTION_CHARS, allow_empty=True)
-        return Photo(to=_recipient(obj), image=_image(obj), caption=caption)
+        return Photo(image=_image(obj), caption=caption, **_addressee(obj))
     if kind == "drawing":
-        return DrawingMessage(to=_recipient(obj), drawing=parse_drawing(obj.get("drawing")))
+        return DrawingMessage(drawing=parse_drawing(obj.get("drawing")), **_addressee(obj))
     if kind == "receipt":
         ref = _uuid(obj, "ref")
         status = _str(obj, "status")
@@ -353,11 +430,30 @@ def _body(kind: str, obj: Mapping[str, Any]) -> Any:
                             + ", ".join(sorted(RECEIPT_STATUSES)), "status")
         assert ref is not None
         return Receipt(ref=ref, status=status)
+    if kind == "alert":
+        pictogram = obj.get("pictogram")
+        if pictogram is None:
+            raise WireError("missing_field", "field 'pictogram' is required", "pictogram")
+        if not isinstance(pictogram, str) or pictogram not in ALERT_PICTOGRAMS:
+            raise WireError("bad_field", "field 'pictogram' must be one of "
+                            + ", ".join(ALERT_PICTOGRAMS), "pictogram")
+        text = _str(obj, "text", required=False) or ""
+        return Alert(pictogram=pictogram,
+                     text=clean_text(text, "text", limits.MAX_ALERT_CHARS, allow_empty=True))
+    if kind == "broadcast":
+        return _broadcast(obj)
+    if kind == "remind":
+        ref = _uuid(obj, "ref")
+        assert ref is not None
+        return Remind(ref=ref)
+    if kind == "offshift":
+        return OffShift()
     raise WireError("unknown_type", f"unknown message type {kind!r}", "type")  # pragma: no cover
 
 
 # Which kinds need a badge session id, and which are ordered outbox items with a seq.
-_NEEDS_SID = frozenset({"logout", "text", "photo", "drawing", "receipt"})
+_NEEDS_SID = frozenset({"logout", "text", "photo", "drawing", "receipt", "broadcast", "remind",
+                        "offshift"})
 _NEEDS_SEQ = CONTENT_KINDS
 
 

@@ -6,10 +6,14 @@ MAX_DOWNLINK_BYTES = 2 * MAX_PAYLOAD_BYTES  # one downlink; the broker's packet 
 SYNC_HISTORY_BYTES = 384 * 1024  # the history inside a badge-in sync; older pages via the API
 MAX_TEXT_CHARS = 1000
 MAX_CAPTION_CHARS = 200
+MAX_ALERT_CHARS = 200  # a safety alert's few words beside its pictogram
 MAX_BADGE_CHARS = 64
 PIN_MIN_DIGITS = 4
 PIN_MAX_DIGITS = 8
 MAX_REASON_CHARS = 300
+MAX_NOTICE_TITLE_CHARS = 120  # a notice, from the console or a team lead's terminal
+MAX_NOTICE_BODY_CHARS = 4000
+REMIND_EVERY_MIN = (5, 1440)  # minutes between a notice's reminders while badged in
 
 MAX_PHOTO_BYTES = 250 * 1024  # a normalised JPEG
 MAX_PHOTO_SIDE = 1280  # pixels, long side

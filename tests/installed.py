@@ -1,6 +1,7 @@
 """Packages as an install leaves them for a service user: a copy of the source packages
-that the test process may not write (read-only, every ``.po`` newer than its ``.mo`` as
-pip unpacks them), run in a fresh interpreter, and a snapshot to prove nothing was written."""
+that the test process may not write (read-only), with its compiled catalogues as
+``make catalogues`` leaves them, older than their ``.po`` or none at all, run in a fresh
+interpreter, and a snapshot to prove nothing was written."""
 
 from __future__ import annotations
 
@@ -8,23 +9,38 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
+from typing import Literal
+
+from hr_console.catalogues import compiled
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def install_copy(dest: Path, packages: tuple[str, ...], *, read_only: bool = True) -> Path:
-    """``packages`` copied under ``dest`` (no bytecode), each .po made newer than its .mo."""
+def install_copy(dest: Path, packages: tuple[str, ...], *, read_only: bool = True,
+                 mo: Literal["fresh", "older", "none"] = "fresh") -> Path:
+    """``packages`` copied under ``dest`` (no bytecode, none of the tree's own ``.mo``), each
+    ``.po`` compiled beside it (``fresh``: as ``make catalogues`` leaves it; ``older``: the
+    ``.po`` newer, as an unpacking order or a later edit leaves it) or not (``none``)."""
     for name in packages:
-        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-    later = max((p.stat().st_mtime for p in dest.rglob("*.mo")), default=time.time()) + 60
-    for po in dest.rglob("*.po"):
-        os.utime(po, (later, later))
+        shutil.copytree(ROOT / name, dest / name,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.mo", "*.tmp"))
+    if mo != "none":
+        for po in dest.rglob("*.po"):
+            target = po.with_suffix(".mo")
+            target.write_bytes(compiled(po))
+            when = po.stat().st_mtime + (60 if mo == "fresh" else -60)
+            os.utime(target, (when, when))
     if read_only:
-        for path in [dest, *dest.rglob("*")]:
-            path.chmod(0o555 if path.is_dir() else 0o444)
+        make_read_only(dest)
     return dest
+
+
+def make_read_only(dest: Path) -> None:
+    """As root owns an install the service user runs (the test process being root, the
+    snapshot, not the modes, is what proves nothing was written)."""
+    for path in [dest, *dest.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
 
 
 def writable_again(dest: Path) -> None:

@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 
 from broker_config.process import BrokerProcess, free_port
 from hr_console import config as config_mod
-from hr_console.cli import _broker_process, _save_kiosk_config, initialise, load_demo
+from hr_console.cli.home import broker_process, initialise, load_demo, save_kiosk_config
 from hr_console.config import Settings
 from hr_console.relay.mqtt import Relay
 from hr_console.services.demo import DemoData
@@ -238,13 +238,13 @@ def prepared_home(tmp_path: Path, db_url: str, **flags: Any) -> tuple[Settings, 
         _pg_admin(admin, f'CREATE DATABASE "{name}" TEMPLATE "{make_url(tmpl_url).database}"')
     cfg = initialise(config_mod.load(home, relay_port=relay_port, **flags))
     for creds in demo.terminals.values():
-        _save_kiosk_config(cfg, creds)
+        save_kiosk_config(cfg, creds)
     return cfg, copy.deepcopy(demo)
 
 
 def make_system(tmp_path: Path, db_url: str, *, relay: bool = True) -> System:
     cfg, demo = prepared_home(tmp_path, db_url)
-    broker = _broker_process(cfg)
+    broker = broker_process(cfg)
     broker.start()
     system = System(cfg, Store(cfg.database_url), broker, demo, tmp_path)
     if relay:

@@ -3,6 +3,10 @@
 A rule is directional: senders matching its sender side may write to recipients matching
 its recipient side. ``allow_reply`` lets the recipient answer the sender (the reverse
 direction), which is how "a worker may write to HR and HR may answer" is said once.
+
+``on_shift_only``: the rule grants only while whoever writes under it (its sender, or its
+recipient answering) is on shift (``domain.shifts``). Whether they are is the caller's one
+fact per person (``on_shift``), never a question asked per rule or per contact.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ class Rule:
     recipient_kind: str
     recipient_ref: int | None
     allow_reply: bool = True
+    on_shift_only: bool = False
 
     def __post_init__(self) -> None:
         if self.sender_kind not in SENDER_KINDS:
@@ -68,28 +73,45 @@ class Verdict:
     reason: str = ""  # a stable code, translated where it is shown
 
 
-def may_write(sender: Person, recipient: Person, rules: Iterable[Rule]) -> Verdict:
-    """The relay's contact check, and what the kiosk contact list is built from."""
+def may_write(sender: Person, recipient: Person, rules: Iterable[Rule], *,
+              on_shift: bool = True) -> Verdict:
+    """The relay's contact check, and what the kiosk contact list is built from.
+
+    ``on_shift``: whether the sender is on shift now. When they are not, an on-shift-only
+    rule grants nothing, and a refusal that only such rules stand in the way of is
+    ``off_shift`` (the kiosk says when they may write again) rather than ``not_allowed``."""
     if sender.id == recipient.id:
         return Verdict(False, "self")
     if not sender.active:
         return Verdict(False, "sender_inactive")
     if not recipient.active:
         return Verdict(False, "recipient_inactive")
+    later = False
     for rule in rules:
-        if sender_matches(rule, sender) and recipient_matches(rule, sender, recipient):
-            return Verdict(True)
-        if rule.allow_reply and sender_matches(rule, recipient) and recipient_matches(
-            rule, recipient, sender
-        ):
-            return Verdict(True)
-    return Verdict(False, "not_allowed")
+        grants = (sender_matches(rule, sender) and recipient_matches(rule, sender, recipient)) \
+            or (rule.allow_reply and sender_matches(rule, recipient)
+                and recipient_matches(rule, recipient, sender))
+        if not grants:
+            continue
+        if rule.on_shift_only and not on_shift:
+            later = True
+            continue
+        return Verdict(True)
+    return Verdict(False, "off_shift" if later else "not_allowed")
 
 
-def contacts(me: Person, people: Iterable[Person], rules: Iterable[Rule]) -> list[int]:
+def contacts(me: Person, people: Iterable[Person], rules: Iterable[Rule], *,
+             on_shift: bool = True) -> list[int]:
     """Ids of everyone ``me`` may write to, in the order given."""
     rules = list(rules)
-    return [p.id for p in people if may_write(me, p, rules).allowed]
+    return [p.id for p in people if may_write(me, p, rules, on_shift=on_shift).allowed]
+
+
+def off_shift_rules(rules: Iterable[Rule]) -> list[Rule]:
+    """The rules that still grant while the writer is off shift: ``reach`` of these is who an
+    off-shift person may write to now (``may_write(..., on_shift=False)``); ``reach`` of all
+    of them is who they may write to on shift, so the difference is who to show greyed."""
+    return [r for r in rules if not r.on_shift_only]
 
 
 @dataclass(frozen=True)
@@ -127,13 +149,19 @@ class Reach:
                 or (in_supervised and p.id in self.supervised_person_ids))
 
 
-def reach(me: Person, rules: Iterable[Rule], supervised_team_ids: Iterable[int]) -> Reach:
+def reach(me: Person, rules: Iterable[Rule], supervised_team_ids: Iterable[int], *,
+          towards_me: bool = False) -> Reach:
     """Who ``me`` may write to according to ``may_write``, without looking at anyone else.
 
     ``supervised_team_ids``: the teams whose supervisor is ``me``. Only the rules that can
     concern ``me`` matter (``RuleIndex.about`` picks them), but any superset gives the same
     answer. Equivalent to ``contacts(me, everyone, rules)`` restricted by ``Reach.admits``
-    (tests/domain/test_policy_sets.py)."""
+    (tests/domain/test_policy_sets.py).
+
+    ``towards_me``: who may write *to* ``me`` instead (``may_write(p, me)``, the console's
+    "who may write to them"). The same two parts with the reply condition swapped: a rule
+    whose sender side is ``me`` counts only when its recipients may reply, and a rule whose
+    recipient side is ``me`` counts whether or not it allows replies."""
     if not me.active:
         return Reach(me.id, nobody=True)
     supervised = frozenset(supervised_team_ids)
@@ -142,8 +170,8 @@ def reach(me: Person, rules: Iterable[Rule], supervised_team_ids: Iterable[int])
     team_ids: set[int] = set()
     supervised_person_ids: set[int] = set()
     for rule in rules:
-        # (a) me as the sender: who the recipient side names.
-        if sender_matches(rule, me):
+        # (a) me as the sender: who the recipient side names (towards me: who may answer).
+        if sender_matches(rule, me) and (rule.allow_reply or not towards_me):
             kind = rule.recipient_kind
             if kind == "person":
                 person_ids.add(rule.recipient_ref)  # type: ignore[arg-type]
@@ -154,8 +182,9 @@ def reach(me: Person, rules: Iterable[Rule], supervised_team_ids: Iterable[int])
                     person_ids.add(me.team_supervisor_id)
             else:
                 hr_desk = True
-        # (b) me as the recipient of a rule with reply: its senders, who may be answered.
-        if not rule.allow_reply:
+        # (b) me as the recipient of a rule with reply: its senders, who may be answered
+        # (towards me: any rule, its senders write to me).
+        if not (rule.allow_reply or towards_me):
             continue
         kind = rule.recipient_kind
         if kind == "supervisor":
@@ -223,8 +252,8 @@ class RuleIndex:
             out.extend(self._replies_by_sender.get(key, ()))
         return out
 
-    def may_write(self, sender: Person, recipient: Person) -> Verdict:
-        return may_write(sender, recipient, self.for_pair(sender, recipient))
+    def may_write(self, sender: Person, recipient: Person, *, on_shift: bool = True) -> Verdict:
+        return may_write(sender, recipient, self.for_pair(sender, recipient), on_shift=on_shift)
 
     def about(self, me: Person) -> list[Rule]:
         """Every rule ``reach(me, ...)`` could use: those whose sender side matches ``me``,

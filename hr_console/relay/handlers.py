@@ -19,7 +19,18 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from hr_console.config import Settings
-from hr_console.services import downlinks, messaging, notices, people, sessions, settings
+from hr_console.relay import alerts, floor
+from hr_console.services import (
+    downlinks,
+    floor_notices,
+    groups,
+    messaging,
+    notices,
+    people,
+    sessions,
+    settings,
+    shifts,
+)
 from hr_console.services.errors import ServiceError
 from hr_console.store.db import Store, batch_cache, keep
 from hr_console.store.models import BadgeSession, Employee, Terminal, utcnow
@@ -167,7 +178,11 @@ def handle_batch(s: Session, cfg: Settings, uplinks: list[tuple[str, bytes]]) ->
 
 
 def _batched(env: Envelope) -> bool:
-    return env.type in CONTENT_KINDS or (env.type == "receipt" and env.body.status == "received")
+    """Messages, ``received`` and ``read`` receipts go through the set-based batch; a group
+    post takes the one-uplink path (``messaging.receive``), where its fan-out is set-based itself."""
+    if env.type in CONTENT_KINDS:
+        return getattr(env.body, "group", None) is None
+    return env.type == "receipt" and env.body.status in ("received", "read")
 
 
 def _prefetch(s: Session, decoded: list[tuple[str, bytes, Envelope | None]],
@@ -280,16 +295,20 @@ def _content_in(s: Session, term: Terminal, env: Envelope, batch: messaging.Batc
         return Result([error_reply(term.name, err, env.id, env.sid)])
     marks.advance(term, seq)  # see _content
     return Result([_reply(term.name, "state", env.sid, ref=env.id, msg=env.id,
-                          state=outcome.state, reason=outcome.reason)])
+                          state=outcome.state, reason=outcome.reason, **(outcome.extra or {}))])
 
 
 def _receipt_in(s: Session, term: Terminal, env: Envelope, batch: messaging.Batch) -> Result:
-    """A ``received`` receipt, confirmed by the batch."""
+    """A ``received`` receipt, confirmed by the batch, or a ``read`` one, marked by it (a
+    group post's 500 readers: one UPDATE and one state for its author per batch)."""
     try:
         speaker = sessions.speaker(s, term, env.sid)
     except ServiceError as err:
         return Result([error_reply(term.name, err, env.id, env.sid)])
-    batch.confirm(speaker.employee_id, env.body.ref)
+    if env.body.status == "read":
+        batch.read(speaker.employee_id, env.body.ref)
+    else:
+        batch.confirm(speaker.employee_id, env.body.ref)
     return Result()
 
 
@@ -326,9 +345,24 @@ def _dispatch(s: Session, cfg: Settings, term: Terminal, env: Envelope) -> Resul
         if env.type == "sync":
             speaker = sessions.speaker(s, term, env.sid)
             return Result([sync_reply(s, term.name, speaker.id, speaker.employee_id, env.id)])
+        if env.type == "alert":  # no moderation, no contact rule: relay.alerts
+            return Result([_reply(term.name, "state", env.sid, **alerts.raised(s, term, env))],
+                          wake_delivery=True)
+        if env.type in ("broadcast", "remind"):  # a team lead's notices: relay.floor
+            fields = (floor.broadcast if env.type == "broadcast" else floor.remind)(s, term, env)
+            return Result([_reply(term.name, "state", env.sid, **fields)], wake_delivery=True)
+        if env.type == "offshift":  # the off-shift notice accepted: audited (services.shifts)
+            return Result([_reply(term.name, "state", env.sid, **_off_shift(s, term, env))])
     except ServiceError as err:
         return Result([error_reply(term.name, err, env.id, env.sid)])
     raise AssertionError(f"unhandled kind {env.type}")  # pragma: no cover - decode guards
+
+
+def _off_shift(s: Session, term: Terminal, env: Envelope) -> dict[str, Any]:
+    """The person badged in here accepted the off-shift notice: audited once per session."""
+    speaker = sessions.speaker(s, term, env.sid)
+    shifts.accepted_notice(s, term, speaker, env.id)
+    return {"ref": env.id, "msg": env.id, "state": "accepted"}
 
 
 def _login(s: Session, cfg: Settings, term: Terminal, env: Envelope) -> Result:
@@ -353,12 +387,20 @@ def _login(s: Session, cfg: Settings, term: Terminal, env: Envelope) -> Result:
 def sync_reply(s: Session, terminal: str, sid: str, employee_id: int, ref: str) -> Publish:
     """Everything a kiosk needs to show a person who just badged in."""
     me = s.get(Employee, employee_id)
-    history, more = messaging.sync_history(s, employee_id, SYNC_HISTORY_BYTES)
+    mine = groups.groups_of(s, employee_id)  # once, for the history and the groups list
+    history, more = messaging.sync_history(s, employee_id, SYNC_HISTORY_BYTES,
+                                           mine={g.id for g in mine})
+    # The shift state is read once, when on-shift-only rules or the off-shift notice need it.
+    contacts, shift = people.contacts_and_shift(
+        s, employee_id, need_shift=bool(settings.get(s, "off_shift_notice")))
     return _reply(
         terminal, "sync", sid, ref=ref,
-        me={"id": employee_id, "name": me.name if me else "", "language": me.language if me else "fr"},
-        contacts=people.contact_list(s, employee_id),
+        me={"id": employee_id, "name": me.name if me else "", "language": me.language if me else "fr",
+            "leads": floor_notices.leads(s, employee_id),  # the teams a lead broadcasts to
+            **shifts.for_sync(s, employee_id, me.language if me else "fr", shift)},
+        contacts=contacts,
         history=history, history_more=more,
+        groups=groups.for_sync(s, employee_id, mine),
         notices=notices.for_employee(s, employee_id),
         quick_replies=settings.get(s, "quick_replies"),
     )
@@ -403,7 +445,7 @@ def _content(s: Session, term: Terminal, env: Envelope) -> Result:
     # outbox was reset starts again at 1 and is simply not held back until it passes the mark.
     term.last_seq = max(term.last_seq, seq)
     reply = _reply(term.name, "state", env.sid, ref=env.id, msg=env.id, state=outcome.state,
-                   reason=outcome.reason)
+                   reason=outcome.reason, **(outcome.extra or {}))
     return Result([reply], wake_delivery=outcome.state == "accepted")
 
 

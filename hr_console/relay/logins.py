@@ -45,7 +45,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,7 +54,7 @@ from hr_console.relay.handlers import Publish, error_reply, sync_reply
 from hr_console.services import sessions
 from hr_console.services.errors import ServiceError
 from hr_console.services.secrets import check_secret
-from hr_console.store.db import SQLITE_BUSY_MS, Store
+from hr_console.store.db import Store, sqlite_reader
 from hr_console.store.models import Terminal
 from relais_wire import topics
 from relais_wire.envelope import Envelope, WireError, decode_uplink, envelope
@@ -89,6 +89,12 @@ class _Held:
     # for its answer asks again, and after a broker restart 1,000 of them do; one answer
     # serves them all, so the repeats are acked and dropped instead of built again.
     syncs: set[str | None] = field(default_factory=set)
+    # The login at the desk: its id (a resend of it is answered by it), whether a desk thread
+    # has taken it, and a newer login of the terminal that takes its place until then.
+    login_id: str = ""
+    started: bool = False
+    newer: tuple[Any, Envelope] | None = None
+    replaced: set[str] = field(default_factory=set)  # ids given up: a late copy is dropped
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,7 @@ class DeskCounters:
     syncs: int = 0  # sync requests answered
     dropped: int = 0  # uplinks past HELD_MAX behind a login (the kiosk sends them again)
     repeats: int = 0  # sync requests asked again while one was on its way (one answer)
+    superseded: int = 0  # logins a newer one of their terminal replaced before they began
 
 
 def read_sessions(store: Store) -> tuple[sessionmaker[Session], Engine | None]:
@@ -125,24 +132,10 @@ def read_sessions(store: Store) -> tuple[sessionmaker[Session], Engine | None]:
     never blocks a writer). On PostgreSQL a read takes no lock: the store's sessions do."""
     if not store.is_sqlite:
         return sessionmaker(store.engine, expire_on_commit=False), None
-    engine = create_engine(store.url, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI objects
-        dbapi_conn.isolation_level = None  # BEGIN is ours
-        cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
-        cur.execute("PRAGMA query_only=ON")
-        # Another connection's commit makes SQLite drop this connection's page cache at the
-        # next read (WAL); mapped pages cost nothing to take up again: a sync right after
-        # its badge-in's commit reads in 7 ms instead of 14 at 10,000 employees.
-        cur.execute(f"PRAGMA mmap_size={READ_MMAP_BYTES}")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # noqa: ANN001
-        conn.exec_driver_sql("BEGIN")
-
+    # Another connection's commit makes SQLite drop this connection's page cache at the
+    # next read (WAL); mapped pages cost nothing to take up again: a sync right after its
+    # badge-in's commit reads in 7 ms instead of 14 at 10,000 employees.
+    engine = sqlite_reader(store.url, mmap_bytes=READ_MMAP_BYTES)
     return sessionmaker(engine, expire_on_commit=False), engine
 
 
@@ -199,6 +192,7 @@ class LoginDesk:
         # counted against the terminal and the badge.
         self._refusals: OrderedDict[tuple[str, str, str], ServiceError] = OrderedDict()
         self._held: dict[str, _Held] = {}  # terminal -> its uplinks held behind its login
+        self._syncing: dict[int, int] = {}  # employee -> badge-ins committed, sync not out
         self._ready: list[tuple[str, Any, Envelope, float]] = []  # routed, not yet dispatched
         self.timings: deque[Timing] = deque(maxlen=TIMINGS_KEPT)
         self.counters = DeskCounters()
@@ -212,14 +206,30 @@ class LoginDesk:
         desk); the worker then neither handles nor acknowledges it."""
         if not item.topic.endswith("/up"):
             return False  # presence is not ordered with uplinks
-        dropped = repeat = False
+        dropped = repeat = replaced = wake = False
+        superseded: Any = None  # the newer login that this one replaces in the queue
         with self._lock:
             held = self._held.get(terminal)
         env = login_envelope(item.payload) if held is not None else None
         sync_sid = env.sid if env is not None and env.type == "sync" else ""
+        login_id = env.id if env is not None and env.type == "login" else ""
         with self._lock:
             held = self._held.get(terminal)
-            if held is not None:
+            if held is not None and login_id and not held.done and (
+                    login_id == held.login_id or login_id in held.replaced):
+                repeat = True  # the kiosk asks again: the answer to that login is coming
+            elif (held is not None and login_id and held.login_id and not held.started
+                  and not held.items):
+                # A kiosk gives up a login after 20 s and the person badges again: the one it
+                # waits for now takes the older one's place in the desk's queue (which, in a
+                # shift change or after a broker restart, is longer than 20 s); handling both,
+                # each behind the whole queue, would never answer the one awaited.
+                superseded = held.newer[0] if held.newer is not None else None
+                held.newer = (item, env)
+                held.replaced.add(held.login_id)
+                held.login_id = env.id  # its resends are repeats from now on
+                replaced = True
+            elif held is not None:
                 repeat = sync_sid != "" and sync_sid in held.syncs
                 # Bounded: a terminal alternating logins and big uplinks must not make the
                 # relay hold more and more of them (memory, and unacked at the broker). Past
@@ -229,9 +239,13 @@ class LoginDesk:
                     held.items.append(item)
                     if sync_sid != "":
                         held.syncs.add(sync_sid)
-                wake = held.done  # behind a login that is done: the worker's next round
+            wake = held is not None and held.done  # behind a login that is done: next round
         if held is not None:
-            if repeat:
+            if replaced:
+                self.counters.superseded += 1
+                if superseded is not None:
+                    self._ack(superseded)
+            elif repeat:
                 self.counters.repeats += 1
                 self._ack(item)
             if dropped:
@@ -244,7 +258,8 @@ class LoginDesk:
         if env is None:
             return False
         with self._lock:
-            self._held[terminal] = _Held(syncs={env.sid} if env.type == "sync" else set())
+            self._held[terminal] = _Held(syncs={env.sid} if env.type == "sync" else set(),
+                                         login_id=env.id if env.type == "login" else "")
             self._ready.append((terminal, item, env, time.monotonic()))
         return True
 
@@ -281,6 +296,15 @@ class LoginDesk:
     # --- one login --------------------------------------------------------------------------
 
     def _run(self, terminal: str, item: Any, env: Envelope, routed: float) -> None:
+        with self._lock:
+            held = self._held.get(terminal)
+            newer = None
+            if held is not None:
+                held.started = True
+                newer, held.newer = held.newer, None
+        if newer is not None:  # the login the kiosk awaits now, in the older one's place
+            self._ack(item)
+            item, env = newer
         try:
             for attempt in range(DB_TRIES):
                 try:
@@ -343,6 +367,12 @@ class LoginDesk:
         pepper = self.cfg.badge_pepper
         read_s = hash_s = write_s = 0.0
         res: sessions.LoginResult | ServiceError | None = None
+        with self._lock:
+            refused = self._refusals.get(_refusal_key(terminal, env))
+        if refused is not None:  # the same answer, not another miss counted: no transaction
+            self.counters.replayed += 1
+            self._refuse(terminal, item, env, refused)
+            return
         for attempt in range(STALE_TRIES + 1):
             t0 = time.monotonic()
             with self._reader() as s, s.begin():
@@ -352,15 +382,10 @@ class LoginDesk:
                     self._ack(item)
                     return
                 again = sessions.replayed_login(s, term, env.id, body.badge, pepper)
-                refused = self._refusals.get(_refusal_key(terminal, env))
                 if again is not None:  # its answer was lost: the same session again
                     read_s += time.monotonic() - t0
                     self.counters.replayed += 1
                     self._opened(terminal, item, env, again, read_s, 0.0, 0.0, started, routed)
-                    return
-                if refused is not None:  # the same answer, not another miss counted
-                    self.counters.replayed += 1
-                    self._refuse(terminal, item, env, refused)
                     return
                 try:
                     stored = sessions.pin_to_check(s, term, body.badge, body.pin, pepper)
@@ -391,10 +416,18 @@ class LoginDesk:
                                                 login_ref=env.id)
                     except ServiceError as err:
                         res = err  # its misses are counted: committed with the refusal
+                    else:
+                        # Before the commit: no claim that sees the new session can miss
+                        # that its sync is not out yet (``downlinks._withhold``).
+                        self._hold(res.employee_id)
             except sessions.StaleCheck:
                 write_s += time.monotonic() - t2
                 self.counters.stale += 1
                 continue
+            except BaseException:
+                if isinstance(res, sessions.LoginResult):
+                    self._release(res.employee_id)  # not committed: nothing to hold back
+                raise
             write_s += time.monotonic() - t2
             break
         assert res is not None  # the last try checks in the transaction: never stale
@@ -425,10 +458,12 @@ class LoginDesk:
         except Exception:  # the session is open: the kiosk's own sync request gets it
             log.exception("sync after the login from %s failed", terminal)
             self.counters.errors += 1
+            self._release(res.employee_id)
             return
         self._publish([sync])
         sync_s = time.monotonic() - t3
-        self._wake_delivery()  # after the sync: what is owed comes after the history
+        # After the sync: what is owed comes after the history.
+        self._release(res.employee_id)
         self._timed("ok", read_s, hash_s, write_s, sync_s, started, routed)
 
     def _sync(self, terminal: str, item: Any, env: Envelope) -> None:
@@ -447,6 +482,25 @@ class LoginDesk:
         self._publish([reply])
         self._ack(item)
         self.counters.syncs += 1
+
+    # --- badge-ins whose sync is not out yet -----------------------------------------------
+
+    def withheld(self) -> frozenset[int]:
+        """Employees badged in whose sync is not published yet: the relay's claims leave
+        their downlinks for after it (``downlinks.claim(withheld=...)``)."""
+        with self._lock:
+            return frozenset(self._syncing)
+
+    def _hold(self, employee_id: int) -> None:
+        with self._lock:
+            self._syncing[employee_id] = self._syncing.get(employee_id, 0) + 1
+
+    def _release(self, employee_id: int) -> None:
+        with self._lock:
+            left = self._syncing.pop(employee_id, 0) - 1
+            if left > 0:  # the same person badging in at two terminals at once
+                self._syncing[employee_id] = left
+        self._wake_delivery()
 
     def _refuse(self, terminal: str, item: Any, env: Envelope, err: ServiceError) -> None:
         with self._lock:

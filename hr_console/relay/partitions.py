@@ -19,7 +19,10 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.orm import Session
 
 from hr_console.services import leases
 from hr_console.store.db import Store
@@ -50,12 +53,14 @@ class PartitionKeeper:
 
     def __init__(self, store: Store, me: str, *, subscribe: Topics, unsubscribe: Topics,
                  lock: threading.Lock | None = None, tick_s: float = TICK_S,
-                 ttl_s: float = LEASE_TTL_S, refresh_s: float = REFRESH_S) -> None:
+                 ttl_s: float = LEASE_TTL_S, refresh_s: float = REFRESH_S,
+                 reader: Callable[[], Session] | None = None) -> None:
         self.store = store
         self.me = me
         self._subscribe = subscribe
         self._unsubscribe = unsubscribe
         self._lock = lock or threading.Lock()
+        self._reader = reader
         self.tick_s = tick_s
         self.ttl = dt.timedelta(seconds=ttl_s)
         self.refresh_s = refresh_s
@@ -119,7 +124,7 @@ class PartitionKeeper:
         self.handovers += len(result.gained) + len(surplus)
 
     def _listen(self, held: frozenset[int]) -> None:
-        with self._lock, self.store.session() as s:
+        with self._read() as s:
             wanted = leases.terminals_in(s, held)
         with self._state:
             before = set(self._terminals)
@@ -132,6 +137,17 @@ class PartitionKeeper:
             self._unsubscribe(topics_of(gone))
         if new:
             self._subscribe(topics_of(new))
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        """A read: the relay's reader (a WAL snapshot on SQLite, no write lock, so the
+        worker never waits for it), else a turn on the lock like a write."""
+        if self._reader is not None:
+            with self._reader() as s:
+                yield s
+            return
+        with self._lock, self.store.session() as s:
+            yield s
 
     def leave(self) -> None:
         """Stopping cleanly: stop listening, free every partition at once."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.orm import Session
 
+from hr_console.services.paging import Numbered
 from hr_console.store.models import AuditEntry
 
 # Full-width signs too: spreadsheets in East Asian locales read "＝1+1" as a formula.
@@ -61,15 +62,11 @@ def _filtered(stmt: Select, f: Filters) -> Select:
 
 
 @dataclass(frozen=True)
-class AuditPage:
+class AuditPage(Numbered):
     entries: list[AuditEntry]
     total: int
     page: int
     per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def search(session: Session, f: Filters, *, page: int = 1, per_page: int = 50) -> AuditPage:

@@ -205,19 +205,21 @@ def console_user(session: Session, username: str, password: str, role: str, *,
 
 def contact_rule(session: Session, sender_kind: str, sender_ref: int | None,
                  recipient_kind: str, recipient_ref: int | None, *, allow_reply: bool = True,
-                 actor: str = "system") -> ContactRule:
+                 on_shift_only: bool = False, actor: str = "system") -> ContactRule:
+    """``on_shift_only``: the rule grants only while whoever writes under it is on shift."""
     try:
         Rule(sender_kind, sender_ref, recipient_kind, recipient_ref, allow_reply)
     except ValueError as exc:
         raise Invalid("bad_rule", str(exc)) from None
     row = ContactRule(sender_kind=sender_kind, sender_ref=sender_ref,
                       recipient_kind=recipient_kind, recipient_ref=recipient_ref,
-                      allow_reply=allow_reply)
+                      allow_reply=allow_reply, on_shift_only=bool(on_shift_only))
     session.add(row)
     session.flush()
     audit.record(session, actor, "contact_rule.create", f"contact_rule:{row.id}",
                  sender=f"{sender_kind}:{sender_ref}",
-                 recipient=f"{recipient_kind}:{recipient_ref}", allow_reply=allow_reply)
+                 recipient=f"{recipient_kind}:{recipient_ref}", allow_reply=allow_reply,
+                 **({"on_shift_only": True} if on_shift_only else {}))
     return row
 
 
@@ -268,6 +270,22 @@ def rename_site(session: Session, row: Site, name: str, actor: str) -> None:
     old, row.name = row.name, name
     session.flush()
     audit.record(session, actor, "site.rename", f"site:{row.id}", old=old, new=name)
+
+
+def set_site_timezone(session: Session, row: Site, name: str | None, actor: str) -> bool:
+    """The zone a site's shifts are read in (``Europe/Paris``); empty: the installation's.
+    A name zoneinfo does not know is refused. True when it changed (audited)."""
+    from hr_console.services import shifts
+
+    zone = (name or "").strip() or None
+    if zone is not None and not shifts.valid_zone(zone):
+        raise Invalid("bad_timezone", "A time zone is a name such as Europe/Paris.")
+    if zone == row.timezone:
+        return False
+    old, row.timezone = row.timezone, zone
+    session.flush()
+    audit.record(session, actor, "site.timezone", f"site:{row.id}", old=old, new=zone)
+    return True
 
 
 def update_team(session: Session, row: Team, *, name: str, site_row: Site,
@@ -431,16 +449,29 @@ def delete_shift(session: Session, row: Shift, actor: str) -> None:
 
 # --- contact rules and terminals ---------------------------------------------------------
 
-def set_rule_reply(session: Session, rule_id: int, allow_reply: bool, actor: str) -> ContactRule:
+def _set_rule_flag(session: Session, rule_id: int, flag: str, value: bool, action: str,
+                   actor: str) -> ContactRule:
+    """One yes/no of a rule changed, audited when it changes."""
     row = session.get(ContactRule, rule_id)
     if row is None:
         raise NotFound("not_found", "No such rule.")
-    if row.allow_reply != allow_reply:
-        row.allow_reply = allow_reply
+    if getattr(row, flag) != value:
+        setattr(row, flag, value)
         session.flush()
-        audit.record(session, actor, "contact_rule.reply", f"contact_rule:{rule_id}",
-                     allow_reply=allow_reply)
+        audit.record(session, actor, action, f"contact_rule:{rule_id}", **{flag: value})
     return row
+
+
+def set_rule_reply(session: Session, rule_id: int, allow_reply: bool, actor: str) -> ContactRule:
+    return _set_rule_flag(session, rule_id, "allow_reply", allow_reply, "contact_rule.reply",
+                          actor)
+
+
+def set_rule_shift(session: Session, rule_id: int, on_shift_only: bool, actor: str
+                   ) -> ContactRule:
+    """A rule made on-shift-only, or no longer."""
+    return _set_rule_flag(session, rule_id, "on_shift_only", on_shift_only,
+                          "contact_rule.shift", actor)
 
 
 def rename_terminal(session: Session, row: Terminal, name: str, actor: str) -> TerminalCredentials:

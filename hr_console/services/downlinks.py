@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, exists, literal_column, or_, select, update
 from sqlalchemy.orm import Session
 
-from hr_console.store.models import BadgeSession, Downlink, Terminal, utcnow
+from hr_console.store.models import BadgeSession, Downlink, Message, Terminal, utcnow
 from relais_wire.envelope import CONTENT_KINDS, envelope
 
 # Run for every message: built once (see messaging._FIND).
@@ -47,6 +47,30 @@ def queue(session: Session, employee_id: int, kind: str, ref: str | None = None,
 
 
 _QUEUED = "relais.queued_downlinks"
+_INSERT = Downlink.__table__.insert()
+
+
+def queue_many(session: Session, kind: str, employee_ids: Collection[int],
+               fields: dict[str, Any], *, ref: str | None = None,
+               sender_id: int | None = None) -> list[str]:
+    """The same downlink for many employees (a group post's copies, its retraction) in one
+    INSERT of all the rows, registered like ``queue``'s so the relay claims them after the
+    commit (``take_queued``). Not for ``state`` (``queue`` replaces an older one)."""
+    assert kind != "state"
+    now = utcnow()
+    base = envelope(kind, id="", **fields)  # the same for all but its id: built once
+    rows = []
+    for employee_id in employee_ids:
+        row_id = str(uuid.uuid4())
+        rows.append({"id": row_id, "employee_id": employee_id, "kind": kind, "ref": ref,
+                     "payload": {**base, "id": row_id}, "sender_id": sender_id,
+                     "created_at": now, "sent_at": None, "attempts": 0, "confirmed_at": None})
+    if not rows:
+        return []
+    session.execute(_INSERT, rows)
+    ids = [row["id"] for row in rows]
+    session.info.setdefault(_QUEUED, []).extend(ids)
+    return ids
 
 
 def take_queued(session: Session) -> list[str]:
@@ -62,19 +86,26 @@ class Outgoing:
     payload: dict[str, Any]  # with ``sid`` filled in
 
 
+# Who is badged in but not yet sent their sync: read after a claim (see ``_withhold``).
+Withheld = Callable[[], Collection[int]]
+
+
 def claim_due(session: Session, *, resend_after: float, limit: int = 500,
               employee_id: int | None = None,
-              partitions: Collection[int] | None = None) -> list[Outgoing]:
+              partitions: Collection[int] | None = None,
+              withheld: Withheld | None = None) -> list[Outgoing]:
     """Downlinks due now for employees who are badged in, marked as sent by this caller
     (the deliverer's periodic sweep). ``partitions``: only for employees whose current
     terminal is in one of them (a relay sends to the terminals of its partitions).
+    ``withheld``: see ``_withhold``.
 
     The conditional UPDATE is the claim: with several relays polling, only the one whose
     update hits the row sends it this round."""
     now = utcnow()
     cutoff = now - dt.timedelta(seconds=resend_after)
     stmt = (
-        select(Downlink.id, Downlink.payload, Downlink.sent_at, BadgeSession.id, Terminal.name)
+        select(Downlink.id, Downlink.payload, Downlink.employee_id, BadgeSession.id,
+               Terminal.name)
         .join(BadgeSession, and_(BadgeSession.employee_id == Downlink.employee_id,
                                  BadgeSession.ended_at.is_(None)))
         .join(Terminal, Terminal.id == BadgeSession.terminal_id)
@@ -101,8 +132,29 @@ def claim_due(session: Session, *, resend_after: float, limit: int = 500,
         .values(sent_at=now, attempts=Downlink.attempts + 1)
         .returning(Downlink.id)
     ).scalars())
+    rows = _withhold(session, [r for r in rows if r[0] in claimed], withheld)
     return [Outgoing(row_id, terminal, {**payload, "sid": sid})
-            for row_id, payload, _sent_at, sid, terminal in rows if row_id in claimed]
+            for row_id, payload, _employee, sid, terminal in rows]
+
+
+def _withhold(session: Session, rows: list[Any], withheld: Withheld | None) -> list[Any]:
+    """Claimed rows ``(id, payload, employee_id, ...)`` minus those of employees whose
+    badge-in has committed but whose sync is not published yet: a terminal gets the history
+    first, then what is owed. Their claims are undone in this transaction (due again at
+    once); the login desk wakes the deliverer after the sync. The set is read after the
+    claim on purpose: a badge-in whose commit the claim saw was added to it before that
+    commit."""
+    held = withheld() if withheld is not None and rows else ()
+    if not held:
+        return rows
+    kept = [r for r in rows if r[2] not in held]
+    if len(kept) < len(rows):
+        session.execute(
+            update(Downlink)
+            .where(Downlink.id.in_([r[0] for r in rows if r[2] in held]))
+            .values(sent_at=None, attempts=Downlink.attempts - 1)
+            .execution_options(synchronize_session=False))
+    return kept
 
 
 # The current badge session of a downlink's employee and its terminal, for RETURNING (one
@@ -123,21 +175,23 @@ _CLAIM = (
     .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)), _TABLE.c.confirmed_at.is_(None),
            _TABLE.c.sent_at.is_(None), exists(select(BadgeSession.id).where(_OPEN)))
     .values(sent_at=bindparam("now"), attempts=_TABLE.c.attempts + 1)
-    .returning(_TABLE.c.id, _TABLE.c.payload, _SID, _TERMINAL))
+    .returning(_TABLE.c.id, _TABLE.c.payload, _TABLE.c.employee_id, _SID, _TERMINAL))
 
 
-def claim(session: Session, ids: Iterable[str]) -> list[Outgoing]:
+def claim(session: Session, ids: Iterable[str], *,
+          withheld: Withheld | None = None) -> list[Outgoing]:
     """Claim exactly these downlinks (those a batch just queued) for their employees'
     current terminals, in the order given: one conditional ``UPDATE ... RETURNING``. Rows
     of employees not badged in, or already sent or confirmed, stay for the sweep
-    (``claim_due``); no other relay's rows are touched."""
+    (``claim_due``); no other relay's rows are touched. ``withheld``: see ``_withhold``."""
     order = {row_id: i for i, row_id in enumerate(dict.fromkeys(ids))}
     if not order:
         return []
     rows = session.execute(_CLAIM, {"ids": list(order), "now": utcnow()}).all()
     rows.sort(key=lambda r: order[r[0]])
+    rows = _withhold(session, rows, withheld)
     return [Outgoing(row_id, terminal, {**payload, "sid": sid})
-            for row_id, payload, sid, terminal in rows if terminal is not None]
+            for row_id, payload, _employee, sid, terminal in rows if terminal is not None]
 
 
 @dataclass(frozen=True)
@@ -167,6 +221,26 @@ def reset_for(session: Session, employee_id: int) -> None:
     """Badge-in: everything pending is due at once on the new terminal."""
     session.execute(update(Downlink).where(
         Downlink.employee_id == employee_id, Downlink.confirmed_at.is_(None)).values(sent_at=None))
+
+
+_POSTS = Message.__table__
+
+
+def drop_group_copies(session: Session, employee_id: int, *, keep: Collection[int]) -> int:
+    """Forget the copies of group posts still owed to this employee whose group is not in
+    ``keep`` (the groups they are a member of now): someone moved out of a group, or whose
+    group was deleted, while their copies waited for their next badge-in, does not receive
+    them then. Returns how many were dropped."""
+    post = exists().where(_POSTS.c.sender_id == Downlink.sender_id,
+                          _POSTS.c.client_id == Downlink.ref,
+                          _POSTS.c.group_id.is_not(None))
+    if keep:
+        post = post.where(_POSTS.c.group_id.not_in(sorted(keep)))
+    result = session.execute(
+        delete(Downlink).where(Downlink.employee_id == employee_id,
+                               Downlink.kind.in_(CONTENT_KINDS), post)
+        .execution_options(synchronize_session=False))
+    return result.rowcount or 0
 
 
 def pending_count(session: Session) -> int:

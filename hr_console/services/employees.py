@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Select, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from hr_console.services.paging import Numbered
 from hr_console.services.secrets import badge_hash
 from hr_console.store.models import Employee, Site, Team, search_key
 from relais_wire.limits import MAX_BADGE_CHARS
@@ -62,7 +63,7 @@ class EmployeeRow:
 
 
 @dataclass
-class EmployeePage:
+class EmployeePage(Numbered):
     rows: list[EmployeeRow]
     total: int  # exact when not ``capped``
     capped: bool
@@ -70,10 +71,6 @@ class EmployeePage:
     per_page: int
     matched_badge: bool = False  # the search text is the badge of someone in ``rows``
     filters: EmployeeFilter = field(default_factory=EmployeeFilter)
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
     @property
     def first(self) -> int:
@@ -181,6 +178,15 @@ def teams_and_sites(session: Session) -> tuple[list[tuple[int, str, str]], list[
     ).all()
     sites = session.execute(select(Site.id, Site.name).order_by(Site.name)).all()
     return [tuple(t) for t in teams], [tuple(s) for s in sites]
+
+
+def names(session: Session, ids: list[int]) -> list[tuple[int, str]]:
+    """(id, name) of these employees, in the order given; ids that name nobody are left out."""
+    if not ids:
+        return []
+    found = {i: n for i, n in session.execute(
+        select(Employee.id, Employee.name).where(Employee.id.in_(ids)))}
+    return [(i, found[i]) for i in ids if i in found]
 
 
 def without_pin(session: Session) -> int:

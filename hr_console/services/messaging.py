@@ -7,23 +7,36 @@ hear (``downlinks.queue``); nothing here publishes.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import uuid
+from collections import namedtuple
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Integer, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hr_console.domain.moderation import effective_mode, keyword_hits, route
-from hr_console.services import audit, downlinks, notices, people, photos, settings
+from hr_console.services import (
+    audit,
+    downlinks,
+    groups,
+    notices,
+    people,
+    photos,
+    settings,
+    shifts,
+)
 from hr_console.services.errors import NotFound, ServiceError
 from hr_console.store.models import (
     BadgeSession,
     Downlink,
     Employee,
+    Group,
+    GroupReceipt,
     Media,
     Message,
     ModerationDecision,
@@ -52,14 +65,20 @@ class Outcome:
     state: str
     reason: str | None = None
     duplicate: bool = False
+    # A group post's state carries its group, and once fanned out "seen by N of M".
+    extra: dict[str, Any] | None = None
 
 
-def _state_fields(msg: Message) -> dict[str, Any]:
-    return {"msg": msg.client_id, "state": msg.state, "reason": msg.reason}
+def _state_fields(session: Session, msg: Message) -> dict[str, Any]:
+    out = {"msg": msg.client_id, "state": msg.state, "reason": msg.reason}
+    if msg.group_id is not None:
+        out.update(group_counts(session, msg))
+    return out
 
 
 def notify_sender(session: Session, msg: Message) -> None:
-    downlinks.queue(session, msg.sender_id, "state", ref=msg.client_id, **_state_fields(msg))
+    downlinks.queue(session, msg.sender_id, "state", ref=msg.client_id,
+                    **_state_fields(session, msg))
 
 
 def _content(kind: str, body: Any) -> tuple[str, dict | None, bytes | None]:
@@ -80,13 +99,17 @@ def receive(session: Session, speaker: BadgeSession, client_id: str, kind: str, 
     sender_id = speaker.employee_id
     existing = find(session, sender_id, client_id)
     if existing is not None:
-        return Outcome(existing.id, existing.state, existing.reason, duplicate=True)
+        return Outcome(existing.id, existing.state, existing.reason, duplicate=True,
+                       extra=group_counts(session, existing) if existing.group_id else None)
     text, drawing, image = _content(kind, body)
     if image is not None:
         # A terminal is untrusted: the wire only checked the JPEG magic and the size, so the
         # picture is decoded and re-encoded here like a console upload (bombs, metadata,
         # trailing polyglot payloads) before anyone else's screen or browser sees it.
         image = photos.normalise(image)
+    if getattr(body, "group", None) is not None:
+        return _receive_group(session, speaker, client_id, kind, body, text, drawing, image,
+                              sent_ts=sent_ts, seq=seq, hold=hold)
     verdict = _decide(session, sender_id, body.to, kind, text, hold)
     if verdict is None:
         # No row can point at a recipient that does not exist; answer without storing.
@@ -96,19 +119,27 @@ def receive(session: Session, speaker: BadgeSession, client_id: str, kind: str, 
                   sent_ts=sent_ts, seq=seq, created_at=utcnow(), **verdict.columns())
     if image is not None:
         msg.media_id = _store_media(session, image)
+    again = _store_once(session, msg)
+    if again is not None:
+        return Outcome(again.id, again.state, again.reason, duplicate=True)
+    if msg.state == "accepted":
+        _queue_delivery(session, msg)
+    return Outcome(msg.id, msg.state, msg.reason, extra=verdict.extra)
+
+
+def _store_once(session: Session, msg: Message) -> Message | None:
+    """Insert a new message; if another relay committed the same (sender, client id)
+    first, the row it stored (whose state the sender is then told), else None."""
     try:
         with session.begin_nested():
             session.add(msg)
             session.flush()
     except IntegrityError:
-        # Another relay committed the same (sender, client id) first: report its state.
-        again = find(session, sender_id, client_id)
+        again = find(session, msg.sender_id, msg.client_id)
         if again is None:
             raise
-        return Outcome(again.id, again.state, again.reason, duplicate=True)
-    if msg.state == "accepted":
-        _queue_delivery(session, msg)
-    return Outcome(msg.id, msg.state, msg.reason)
+        return again
+    return None
 
 
 @dataclass(frozen=True)
@@ -120,6 +151,8 @@ class _Verdict:
     moderation: str = "none"
     keyword_hits: list[str] | None = None
     reviewed: bool = False
+    # Told to the sender beside the state, not stored: when an off-shift refusal ends.
+    extra: dict[str, Any] | None = None
 
     def columns(self) -> dict[str, Any]:
         return {"state": self.state, "reason": self.reason, "moderation": self.moderation,
@@ -133,13 +166,24 @@ def _decide(session: Session, sender_id: int, recipient_id: int, kind: str, text
     refusal = people.check(session, sender_id, recipient_id)
     if refusal == "unknown_recipient":
         return None
+    if refusal == "off_shift":
+        return _Verdict("refused", refusal,
+                        extra=shifts.opening(shifts.status_of(session, sender_id)) or None)
     if refusal:
         return _Verdict("refused", refusal)
-    sender = session.get(Employee, sender_id)
-    assert sender is not None
-    team_mode = session.get(Team, sender.team_id).moderation_mode if sender.team_id else None
-    mode = effective_mode(sender.moderation_mode, team_mode,
-                          settings.get(session, "default_moderation"))
+    return _moderate(session, sender_id, kind, text, hold)
+
+
+def _moderate(session: Session, sender_id: int, kind: str, text: str, hold: bool,
+              mode: str | None = None) -> _Verdict:
+    """Moderation of a message allowed to go: ``mode`` (a group's), else the sender's usual
+    one (employee, team, default); the keyword filter and media held apply either way."""
+    if mode is None:
+        sender = session.get(Employee, sender_id)
+        assert sender is not None
+        team_mode = session.get(Team, sender.team_id).moderation_mode if sender.team_id else None
+        mode = effective_mode(sender.moderation_mode, team_mode,
+                              settings.get(session, "default_moderation"))
     hits = keyword_hits(text, settings.get(session, "keywords")) if text else []
     routing = route("pre" if hold else mode, hits, kind,
                     bool(settings.get(session, "media_always_held")))
@@ -170,17 +214,35 @@ def find(session: Session, sender_id: int, client_id: str) -> Message | None:
 def wire_view(session: Session, msg: Message) -> dict[str, Any]:
     """A message as a kiosk shows it (the recipient's copy and the history)."""
     sender = session.get(Employee, msg.sender_id)
+    group = session.get(Group, msg.group_id) if msg.group_id is not None else None
+    media = (session.get(Media, msg.media_id)
+             if msg.kind == "photo" and msg.group_id is None and msg.media_id else None)
+    return _view(msg, sender.name if sender else "", group.name if group else "",
+                 media.data if media else None)
+
+
+def _view(msg: Any, from_name: str, group_name: str, image: bytes | None) -> dict[str, Any]:
+    """``wire_view`` of a message row (an ORM object or a Core row with the same column
+    names), its sender's and group's names and its 1:1 photo's bytes already read: the one
+    statement of what a kiosk is shown, for the copies and for the history alike."""
     out: dict[str, Any] = {
         "msg": msg.client_id, "kind": msg.kind, "from": msg.sender_id,
-        "from_name": sender.name if sender else "", "to": msg.recipient_id,
+        "from_name": from_name, "to": msg.recipient_id,
         "sent_ts": msg.sent_ts, "state": msg.state,
     }
+    if msg.group_id is not None:
+        del out["to"]
+        out.update(_group_fields(msg, group_name))
     if msg.kind == "text":
         out["text"] = msg.body
     elif msg.kind == "photo":
         out["caption"] = msg.body
-        media = session.get(Media, msg.media_id) if msg.media_id else None
-        out["image"] = b64(media.data) if media else None
+        if msg.group_id is not None:
+            # Never inline for a group: one photo times the members would fill the broker;
+            # each kiosk fetches it over the kiosk API (conversations.media).
+            out["has_image"] = msg.media_id is not None
+        else:
+            out["image"] = b64(image) if image is not None else None
     else:
         out["drawing"] = msg.drawing
     if msg.reason:
@@ -189,6 +251,9 @@ def wire_view(session: Session, msg: Message) -> dict[str, Any]:
 
 
 def _queue_delivery(session: Session, msg: Message) -> None:
+    if msg.group_id is not None:
+        fan_out(session, msg)
+        return
     view = wire_view(session, msg)
     kind = view.pop("kind")
     downlinks.queue(session, msg.recipient_id, kind, ref=msg.client_id, sender_id=msg.sender_id,
@@ -200,9 +265,13 @@ def delivered_to(session: Session, recipient_id: int, client_id: str,
     """The recipient's terminal confirmed its copy of this message: tell the sender. Only a
     message still accepted or approved changes, so only those are read (the index on
     recipient and state, rather than every message this person ever received)."""
+    found = False
     for msg in session.execute(_DELIVERABLE_COPY, {"me": recipient_id, "cid": client_id}).scalars():
         if sender_id is None or msg.sender_id == sender_id:
             delivered(session, msg)
+            found = True
+    if not found and sender_id is not None:
+        group_delivered(session, [(recipient_id, client_id, sender_id)])
 
 
 def delivered(session: Session, msg: Message) -> None:
@@ -213,8 +282,10 @@ def delivered(session: Session, msg: Message) -> None:
         notify_sender(session, msg)
 
 
-def mark_read(session: Session, reader_id: int, client_id: str) -> int:
-    """The recipient opened it. Returns how many messages changed."""
+def mark_read(session: Session, reader_id: int, client_id: str, *,
+              posts_too: bool = True) -> int:
+    """The recipient opened it (a 1:1 message, else, with ``posts_too``, a group post they
+    hold a receipt for). Returns how many messages changed."""
     changed = 0
     for msg in session.execute(
         select(Message).where(Message.recipient_id == reader_id, Message.client_id == client_id,
@@ -225,6 +296,8 @@ def mark_read(session: Session, reader_id: int, client_id: str) -> int:
         msg.state, msg.read_at = "read", utcnow()
         notify_sender(session, msg)
         changed += 1
+    if not changed and posts_too:
+        changed = len(group_reads(session, [(reader_id, client_id)]))
     return changed
 
 
@@ -239,11 +312,23 @@ def _held(session: Session, message_id: int) -> Message:
 
 def approve(session: Session, message_id: int, actor: str, user_id: int | None = None) -> Message:
     msg = _held(session, message_id)
+    if msg.group_id is not None:
+        # The group or its author may have changed while the post waited: archived,
+        # deleted, the author moved out of it. Approving then would write to people the
+        # author can no longer write to; HR rejects it instead (the queue says why).
+        refusal = groups.may_post(session, msg.group_id, msg.sender_id, reply_to=msg.reply_to)
+        if refusal is not None:
+            raise ServiceError("group_refuses", "This group post can no longer be delivered "
+                               f"({refusal}): reject it.", reason=refusal)
     msg.state, msg.decided_at, msg.reviewed = "approved", utcnow(), True
     session.add(ModerationDecision(message_id=msg.id, decided_by=user_id, decision="approve"))
     audit.record(session, actor, "message.approve", f"message:{msg.id}")
-    notify_sender(session, msg)
-    _queue_delivery(session, msg)
+    if msg.group_id is not None:
+        fan_out(session, msg)  # first: the author's state then says to how many
+        notify_sender(session, msg)
+    else:
+        notify_sender(session, msg)
+        _queue_delivery(session, msg)
     return msg
 
 
@@ -272,42 +357,144 @@ def retract(session: Session, message_id: int, reason: str, actor: str,
     session.add(ModerationDecision(message_id=msg.id, decided_by=user_id, decision="retract",
                                    reason=reason or None))
     audit.record(session, actor, "message.retract", f"message:{msg.id}", reason=reason)
-    # A copy not yet delivered must not go out any more.
-    downlinks.drop_copy(session, msg.recipient_id, msg.sender_id, msg.client_id)
-    downlinks.queue(session, msg.recipient_id, "retract", ref=msg.client_id, msg=msg.client_id,
-                    **{"from": msg.sender_id})
+    if msg.group_id is not None:
+        _retract_group(session, msg)
+    else:
+        # A copy not yet delivered must not go out any more.
+        downlinks.drop_copy(session, msg.recipient_id, msg.sender_id, msg.client_id)
+        downlinks.queue(session, msg.recipient_id, "retract", ref=msg.client_id,
+                        msg=msg.client_id, **{"from": msg.sender_id})
     notify_sender(session, msg)
     return msg
 
 
 def history(session: Session, employee_id: int, limit: int = 200) -> list[dict[str, Any]]:
     """The latest messages to or from this employee that their kiosk may show."""
-    return [wire_view(session, m) for m in reversed(_latest(session, employee_id, limit))]
+    return _history_views(session, employee_id, list(reversed(
+        _latest(session, employee_id, limit))))
 
 
-def _latest(session: Session, employee_id: int, limit: int) -> list[Message]:
-    return list(session.execute(
-        select(Message)
-        .where(((Message.sender_id == employee_id) & (Message.state != "error"))
-               | ((Message.recipient_id == employee_id)
-                  & Message.state.in_(("delivered", "read"))))
-        .order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(limit)
-    ).scalars().all())
+def views(session: Session, employee_id: int, rows: list[Message]) -> list[dict[str, Any]]:
+    """``wire_view`` of each row, and "seen by N of M" on this employee's own group posts
+    (one query for all of them)."""
+    # The senders and groups, read once and held here: the session's identity map keeps
+    # rows only while something refers to them, so 200 views would read them 400 times.
+    held = _load(session, Employee, {m.sender_id for m in rows})
+    held += _load(session, Group, {m.group_id for m in rows if m.group_id is not None})
+    out = [wire_view(session, m) for m in rows]
+    del held
+    _add_seen(session, employee_id, rows, out)
+    return out
 
 
-def sync_history(session: Session, employee_id: int, budget: int, limit: int = 200
-                 ) -> tuple[list[dict[str, Any]], bool]:
+def _add_seen(session: Session, employee_id: int, rows: list[Any],
+              out: list[dict[str, Any]]) -> None:
+    """"Seen by N of M" on the views of this employee's own group posts (one query)."""
+    own = [m.id for m in rows if m.group_id is not None and m.sender_id == employee_id]
+    if own:
+        counts = _counts_of(session, own)
+        for msg, view in zip(rows, out, strict=True):
+            if msg.id in counts:
+                view["seen"], view["members"] = counts[msg.id]
+
+
+def _load(session: Session, model: Any, ids: set[int]) -> list[Any]:
+    if not ids:
+        return []
+    return list(session.execute(select(model).where(model.id.in_(sorted(ids)))).scalars())
+
+
+# The history read as Core rows of the columns a view needs, with the sender's and the
+# group's names joined in: at badge-in it is up to 200 group posts, and loading them as ORM
+# objects, then each sender and group through the session, cost more than the queries.
+_SENDER, _GROUP_OF = Employee.__table__.alias("sender"), Group.__table__.alias("group_of")
+_M = Message.__table__
+_VIEW_COLUMNS = (_M.c.id, _M.c.client_id, _M.c.kind, _M.c.sender_id, _M.c.recipient_id,
+                 _M.c.sent_ts, _M.c.state, _M.c.group_id, _M.c.body, _M.c.media_id,
+                 _M.c.drawing, _M.c.reason, _M.c.urgent, _M.c.reply_to, _M.c.created_at,
+                 func.coalesce(_SENDER.c.name, "").label("from_name"),
+                 func.coalesce(_GROUP_OF.c.name, "").label("group_name"))
+_VIEW_FROM = (_M.outerjoin(_SENDER, _SENDER.c.id == _M.c.sender_id)
+              .outerjoin(_GROUP_OF, _GROUP_OF.c.id == _M.c.group_id))
+_NEWEST_FIRST = (_M.c.created_at.desc(), _M.c.id.desc())
+_ME = bindparam("me", type_=Integer)
+# Sent by them (but internal errors), or 1:1 messages delivered to them.
+_OWN_AND_ONE_TO_ONE = (
+    select(*_VIEW_COLUMNS).select_from(_VIEW_FROM)
+    .where(((_M.c.sender_id == _ME) & (_M.c.state != "error"))
+           | ((_M.c.recipient_id == _ME) & _M.c.state.in_(("delivered", "read"))))
+    .order_by(*_NEWEST_FIRST).limit(bindparam("limit", type_=Integer)))
+# Posts of their groups they hold a delivered receipt for (a copy not yet confirmed comes
+# as its downlink, not twice, as for 1:1).
+_HELD_RECEIPT = GroupReceipt.__table__
+_RECEIVED_POSTS = (
+    select(*_VIEW_COLUMNS)
+    .select_from(_VIEW_FROM.join(_HELD_RECEIPT, (_HELD_RECEIPT.c.message_id == _M.c.id)
+                                 & (_HELD_RECEIPT.c.employee_id == _ME)
+                                 & _HELD_RECEIPT.c.delivered_at.is_not(None)))
+    .where(_M.c.group_id.in_(bindparam("groups", expanding=True)),
+           _M.c.state.in_(DELIVERABLE))  # VISIBLE_POSTS, below
+    .order_by(*_NEWEST_FIRST).limit(bindparam("limit", type_=Integer)))
+# A history row as a plain named tuple: a Core Row's attribute access costs ~1 us, and a view
+# reads a dozen of them on each of 200 rows.
+_HistoryRow = namedtuple("_HistoryRow", list(_OWN_AND_ONE_TO_ONE.selected_columns.keys()))
+_MEDIA = Media.__table__
+_IMAGES = select(_MEDIA.c.id, _MEDIA.c.data).where(
+    _MEDIA.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def _latest(session: Session, employee_id: int, limit: int,
+            mine: set[int] | None = None) -> list[Any]:
+    """The latest 1:1 messages and group posts this employee may see, newest first, as rows
+    for ``_history_views``: group posts only of groups they are still a member of, and only
+    those they hold a receipt for (delivered to them at fan-out) or wrote. ``mine``: their
+    groups (``member_of``) when the caller already has them."""
+    rows = [_HistoryRow._make(r) for r in session.execute(
+        _OWN_AND_ONE_TO_ONE, {"me": employee_id, "limit": limit})]
+    has_group = any(m.group_id is not None for m in rows)
+    if mine is None:
+        mine = member_of(session, employee_id) \
+            if has_group or _holds_receipts(session, employee_id) else set()
+    if has_group:
+        rows = [m for m in rows if m.group_id is None or m.group_id in mine]
+    if mine:
+        rows += [_HistoryRow._make(r) for r in session.execute(
+            _RECEIVED_POSTS, {"me": employee_id, "groups": sorted(mine), "limit": limit})]
+        rows.sort(key=lambda m: (m.created_at, m.id), reverse=True)
+    return rows[:limit]
+
+
+def _history_views(session: Session, employee_id: int, rows: list[Any]
+                   ) -> list[dict[str, Any]]:
+    """``_view`` of each ``_latest`` row (the 1:1 photos' bytes read in one query), and
+    "seen by N of M" on this employee's own group posts."""
+    wanted = {m.media_id for m in rows
+              if m.kind == "photo" and m.group_id is None and m.media_id}
+    images = dict(session.execute(_IMAGES, {"ids": sorted(wanted)}).all()) if wanted else {}
+    out = [_view(m, m.from_name, m.group_name,
+                 images.get(m.media_id) if m.group_id is None else None) for m in rows]
+    _add_seen(session, employee_id, rows, out)
+    return out
+
+
+def sync_history(session: Session, employee_id: int, budget: int, limit: int = 200, *,
+                 mine: set[int] | None = None) -> tuple[list[dict[str, Any]], bool]:
     """The history for a badge-in sync, newest first kept, within ``budget`` bytes of JSON so
     the sync always fits one MQTT packet. A photo that does not fit travels without its
     image (``has_image``: the kiosk fetches it over the kiosk API); what does not fit at all
-    is left to the API's history pages (the second value says there is more)."""
+    is left to the API's history pages (the second value says there is more). ``mine``:
+    the employee's groups, when the caller has them already (``member_of``)."""
     out: list[dict[str, Any]] = []
     used = 0
-    rows = _latest(session, employee_id, limit + 1)
+    rows = _latest(session, employee_id, limit + 1, mine)
     more = len(rows) > limit
-    for msg in rows[:limit]:
-        view = wire_view(session, msg)
+    views = _history_views(session, employee_id, rows[:limit])
+    # What the loop below adds up, a view and one byte each, is the list's own JSON less
+    # one byte (its brackets and commas), i.e. _json_size(views) - 2: when the whole list
+    # fits, one encoding says so and nothing needs trimming.
+    if _json_size(views) - 2 <= budget:
+        return views[::-1], more
+    for view in views:
         size = _json_size(view)
         if size + used > budget and view.get("image"):
             view["image"] = None
@@ -323,6 +510,225 @@ def sync_history(session: Session, employee_id: int, budget: int, limit: int = 2
 
 def _json_size(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")) + 1
+
+
+# --- group posts -------------------------------------------------------------------------------
+#
+# A post is checked (membership, posting right, moderation) and committed once, like a 1:1
+# message; on acceptance or approval it is fanned out: one INSERT of ``group_receipts`` for
+# the members of that moment (the snapshot that decides who receives it and "seen by N of
+# M"), one INSERT of their copies as downlinks, which the relay claims after the commit.
+
+# A fanned-out post, as members see it (it stays accepted or approved: each member's
+# delivery and reading live in their receipt).
+VISIBLE_POSTS = DELIVERABLE
+_RECEIPTS = GroupReceipt.__table__
+_COUNTS = (select(_RECEIPTS.c.message_id, func.count(), func.count(_RECEIPTS.c.read_at))
+           .where(_RECEIPTS.c.message_id.in_(bindparam("ids", expanding=True)))
+           .group_by(_RECEIPTS.c.message_id))
+_HOLDS = select(_RECEIPTS.c.message_id).where(_RECEIPTS.c.employee_id == bindparam("me")).limit(1)
+
+
+def member_of(session: Session, employee_id: int) -> set[int]:
+    """The groups (open or archived) this employee is a live member of."""
+    return {g.id for g in groups.groups_of(session, employee_id)}
+
+
+def _holds_receipts(session: Session, employee_id: int) -> bool:
+    return session.execute(_HOLDS, {"me": employee_id}).first() is not None
+
+
+def _group_fields(msg: Any, group_name: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"group": msg.group_id, "group_name": group_name}
+    if msg.urgent:
+        out["urgent"] = True
+    if msg.reply_to:
+        out["reply_to"] = msg.reply_to
+    return out
+
+
+def _counts_of(session: Session, message_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """message id -> (seen, members) from the receipts."""
+    return {mid: (seen, total) for mid, total, seen
+            in session.execute(_COUNTS, {"ids": message_ids})}
+
+
+def group_counts(session: Session, msg: Message) -> dict[str, Any]:
+    """The group fields of the author's ``state``: the group, and once fanned out how many
+    members received it (``members``) and read it (``seen``)."""
+    out: dict[str, Any] = {"group": msg.group_id}
+    if msg.state in (*DELIVERABLE, "retracted"):
+        seen, total = _counts_of(session, [msg.id]).get(msg.id, (0, 0))
+        out.update(seen=seen, members=total)
+    return out
+
+
+def _replies_to(session: Session, group_id: int, employee_id: int, client_id: str) -> bool:
+    """Whether ``client_id`` names a post of this group the employee can see (wrote, or
+    holds a receipt for): a reply to anything else is no reply."""
+    return session.execute(
+        select(Message.id).where(
+            Message.group_id == group_id, Message.client_id == client_id,
+            Message.state.in_(VISIBLE_POSTS),
+            (Message.sender_id == employee_id) | Message.id.in_(
+                select(_RECEIPTS.c.message_id).where(_RECEIPTS.c.employee_id == employee_id)))
+        .limit(1)).first() is not None
+
+
+def _receive_group(session: Session, speaker: BadgeSession, client_id: str, kind: str,
+                   body: Any, text: str, drawing: dict | None, image: bytes | None, *,
+                   sent_ts: int, seq: int | None, hold: bool) -> Outcome:
+    """``receive`` for a post to a group: membership and posting right (live, now), then
+    the group's moderation mode or the sender's; fanned out at once when accepted."""
+    sender_id = speaker.employee_id
+    group = session.get(Group, body.group)
+    if group is None:
+        # No row can point at a group that does not exist; answer without storing.
+        return Outcome(None, "refused", "group_closed", extra={"group": body.group})
+    reply_to = body.reply_to if body.reply_to and _replies_to(
+        session, group.id, sender_id, body.reply_to) else None
+    refusal = groups.may_post(session, group, sender_id, reply_to=reply_to)
+    verdict = _Verdict("refused", refusal) if refusal else _moderate(
+        session, sender_id, kind, text, hold, group.moderation_mode)
+    if verdict.state == "accepted" and _over_fan_out_budget(session, sender_id, group.id):
+        # Nothing typed is lost: past its budget a post waits for HR instead of costing
+        # every member a copy at once (the author sees "waiting for HR").
+        verdict = _Verdict("held", None, verdict.moderation, verdict.keyword_hits, False)
+    msg = Message(client_id=client_id, sender_id=sender_id, recipient_id=None,
+                  group_id=group.id, reply_to=reply_to,
+                  urgent=_urgent(session, body, group, sender_id, refusal),
+                  terminal_id=speaker.terminal_id, kind=kind, body=text, drawing=drawing,
+                  sent_ts=sent_ts, seq=seq, created_at=utcnow(), **verdict.columns())
+    if image is not None and not refusal:
+        msg.media_id = _store_media(session, image)
+    again = _store_once(session, msg)
+    if again is not None:
+        return Outcome(again.id, again.state, again.reason, duplicate=True,
+                       extra=group_counts(session, again))
+    extra = fan_out(session, msg) if msg.state == "accepted" else {"group": group.id}
+    return Outcome(msg.id, msg.state, msg.reason, extra=extra)
+
+
+def _urgent(session: Session, body: Any, group: Group, sender_id: int,
+            refusal: str | None) -> bool:
+    """An urgent post is shown first at badge-in: only a lead of the group or the HR desk
+    may ask for it; anyone else's ``urgent`` is stored as an ordinary post."""
+    if not getattr(body, "urgent", False) or refusal:
+        return False
+    return groups.is_lead(session, sender_id, group)
+
+
+# What one author may make the relay write for groups in a minute: copies to members
+# (settings: group_copies_per_minute, 0 for no limit). The first post of the minute always
+# goes (a lead's notice to a 50,000-person site group); past the budget, posts wait for HR.
+# At the meter's 20 uplinks a second, a terminal posting to a group of 1,000 would
+# otherwise queue 20,000 copies a second and hold up every other terminal's messages.
+_POSTS = Message.__table__
+_RECENT_FAN_OUT = (
+    select(func.count(func.distinct(_POSTS.c.id)), func.count(_RECEIPTS.c.employee_id))
+    .select_from(_POSTS.outerjoin(_RECEIPTS, _RECEIPTS.c.message_id == _POSTS.c.id))
+    .where(_POSTS.c.sender_id == bindparam("sender"),
+           _POSTS.c.created_at >= bindparam("since"),
+           _POSTS.c.group_id.is_not(None),
+           _POSTS.c.state.in_(("accepted", "approved"))))
+
+
+def _over_fan_out_budget(session: Session, sender_id: int, group_id: int) -> bool:
+    budget = int(settings.get(session, "group_copies_per_minute") or 0)
+    if budget <= 0:
+        return False
+    posts, copies = session.execute(_RECENT_FAN_OUT, {
+        "sender": sender_id, "since": utcnow() - dt.timedelta(minutes=1)}).one()
+    if not posts:
+        return False
+    return copies + groups.member_count(session, group_id) > budget
+
+
+# Built once: building the membership query costs ~5 ms of Python per post.
+_FAN_OUT_MEMBERS = groups.FAN_OUT_MEMBERS.subquery()
+_FAN_OUT_RECEIPTS = (
+    insert(_RECEIPTS)
+    .from_select(["message_id", "employee_id"],
+                 select(bindparam("mid", type_=Integer), _FAN_OUT_MEMBERS.c.id))
+    .returning(_RECEIPTS.c.employee_id))
+
+
+def fan_out(session: Session, msg: Message) -> dict[str, Any]:
+    """Deliver an accepted or approved post to the group's members of this moment, author
+    excepted: one INSERT ... SELECT of their receipts from the live membership query
+    (RETURNING who they are), one INSERT of their copies (downlinks the relay claims
+    after the commit; members not badged in get theirs at their next badge-in). Returns the
+    author's state fields. Called once per post (on acceptance, or on approval of a held
+    one), inside the transaction that decides it, so a retry never doubles a row."""
+    group = session.get(Group, msg.group_id)
+    if group is None or group.state == "deleted":
+        # Held, then its group deleted before HR approved it: hidden everywhere, sent nowhere.
+        return {"group": msg.group_id, "seen": 0, "members": 0}
+    members = list(session.execute(_FAN_OUT_RECEIPTS, {
+        "mid": msg.id, "gid": msg.group_id, "author": msg.sender_id}).scalars())
+    if members:
+        members.sort()
+        view = wire_view(session, msg)
+        kind = view.pop("kind")
+        view.pop("reason", None)
+        downlinks.queue_many(session, kind, members, view, ref=msg.client_id,
+                             sender_id=msg.sender_id)
+    return {"group": msg.group_id, "seen": 0, "members": len(members)}
+
+
+def group_delivered(session: Session, copies: list[tuple[int, str, int]]) -> int:
+    """Members' terminals confirmed their copies (employee, client id, sender) of group
+    posts: their receipts say delivered. Copies of 1:1 messages match nothing here."""
+    if not copies:
+        return 0
+    posts = {(sender, cid): mid for mid, sender, cid in session.execute(_GROUP_POSTS, {
+        "senders": sorted({c[2] for c in copies}), "cids": sorted({c[1] for c in copies})})}
+    pairs = sorted({(posts[(sender, cid)], me) for me, cid, sender in copies
+                    if (sender, cid) in posts})
+    if not pairs:
+        return 0
+    return session.execute(_RECEIPTS_DELIVERED, {
+        "mids": sorted({p[0] for p in pairs}), "pairs": pairs, "now": utcnow()}).rowcount or 0
+
+
+def group_reads(session: Session, reads: list[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Members opened group posts ((employee, client id) pairs): their unread receipts say
+    read (found through the reader's receipts, one query for all, one UPDATE), and each
+    post's author is sent one ``state`` with the new "seen by" count (replacing an unsent
+    older one), however many of its readers are in ``reads``. Returns the pairs that were
+    group posts read for the first time."""
+    if not reads:
+        return set()
+    wanted = set(reads)
+    found = [(mid, me, cid) for mid, me, cid in session.execute(_UNREAD, {
+        "emps": sorted({me for me, _c in wanted}), "cids": sorted({c for _m, c in wanted})})
+        if (me, cid) in wanted]
+    if not found:
+        return set()
+    pairs = sorted({(mid, me) for mid, me, _c in found})
+    session.execute(_RECEIPTS_READ, {"mids": sorted({p[0] for p in pairs}), "pairs": pairs,
+                                     "now": utcnow()})
+    for mid in sorted({p[0] for p in pairs}):
+        msg = session.get(Message, mid)
+        if msg is not None:
+            notify_sender(session, msg)
+    return {(me, cid) for _mid, me, cid in found}
+
+
+def _retract_group(session: Session, msg: Message) -> None:
+    """Every member holding a receipt is told to remove it; copies not yet delivered are
+    dropped (one DELETE, one INSERT of the retract downlinks)."""
+    holders = list(session.execute(
+        select(_RECEIPTS.c.employee_id).where(_RECEIPTS.c.message_id == msg.id)).scalars())
+    session.execute(delete(Downlink).where(
+        Downlink.ref == msg.client_id, Downlink.kind.in_(CONTENT_KINDS),
+        Downlink.sender_id == msg.sender_id,
+        Downlink.employee_id.in_(select(_RECEIPTS.c.employee_id)
+                                 .where(_RECEIPTS.c.message_id == msg.id))))
+    if holders:
+        downlinks.queue_many(session, "retract", holders,
+                             {"msg": msg.client_id, "from": msg.sender_id, "group": msg.group_id},
+                             ref=msg.client_id)
 
 
 # --- a relay batch: set-based ----------------------------------------------------------------
@@ -354,6 +760,7 @@ class Batch:
         self._messages: list[dict[str, Any]] = []
         self._downlinks: list[dict[str, Any]] = []
         self._receipts: dict[tuple[str, int], None] = {}  # (downlink id, employee), in order
+        self._reads: dict[tuple[int, str], None] = {}  # (employee, client id), in order
 
     def prefetch(self, keys: list[tuple[int, str]]) -> None:
         """Which of these (sender, client id) are stored already: one query for the batch."""
@@ -392,7 +799,7 @@ class Batch:
         self._known[key] = (verdict.state, verdict.reason)
         if verdict.state == "accepted":
             self._copy(sender_id, body.to, client_id, kind, text, drawing, image, sent_ts)
-        return Outcome(None, verdict.state, verdict.reason)
+        return Outcome(None, verdict.state, verdict.reason, extra=verdict.extra)
 
     def _copy(self, sender_id: int, recipient_id: int, client_id: str, kind: str, text: str,
               drawing: dict | None, image: bytes | None, sent_ts: int) -> None:
@@ -422,6 +829,11 @@ class Batch:
         """A ``received`` receipt: ``downlinks.confirm`` then ``delivered_to``, at ``flush``."""
         self._receipts[(downlink_id, employee_id)] = None
 
+    def read(self, employee_id: int, client_id: str) -> None:
+        """A ``read`` receipt: ``mark_read`` at ``flush``, group posts' all at once (one
+        state per post for all its readers in the batch)."""
+        self._reads[(employee_id, client_id)] = None
+
     def flush(self) -> None:
         """Write what the batch has decided so far."""
         s = self.session
@@ -431,6 +843,12 @@ class Batch:
         if self._receipts:
             pairs, self._receipts = list(self._receipts), {}
             self._settle(pairs)
+        if self._reads:
+            reads, self._reads = list(self._reads), {}
+            posts = group_reads(s, reads)
+            for me, cid in reads:
+                if (me, cid) not in posts:
+                    mark_read(s, me, cid, posts_too=False)
         if self._downlinks:
             s.execute(_INSERT_DOWNLINKS, self._downlinks)
             self.queued.extend(row["id"] for row in self._downlinks)
@@ -464,6 +882,9 @@ class Batch:
         for sender, cid, reason, _at in done:
             self._queue(sender, "state", cid, None,
                         {"msg": cid, "state": "delivered", "reason": reason})
+        # What no 1:1 message took: copies of group posts (or copies confirmed again).
+        settled = {(sender, cid) for sender, cid, _r, _at in done}
+        group_delivered(s, [c for c in copies if (c[2], c[1]) not in settled])
 
 
 # Built once, like _FIND: the batch's statements take lists (expanding parameters). Each
@@ -491,3 +912,23 @@ _DELIVERED_MANY = (
 _DROP_STATES = delete(_DOWNLINKS).where(
     _in(_DOWNLINKS.c.employee_id, "emps"), _DOWNLINKS.c.kind == "state",
     _in(tuple_(_DOWNLINKS.c.employee_id, _DOWNLINKS.c.ref), "keys"))
+_GROUP_POSTS = select(_MESSAGES.c.id, _MESSAGES.c.sender_id, _MESSAGES.c.client_id).where(
+    _in(_MESSAGES.c.sender_id, "senders"), _in(_MESSAGES.c.client_id, "cids"),
+    _MESSAGES.c.group_id.is_not(None))
+_RECEIPTS_DELIVERED = (
+    update(_RECEIPTS)
+    .where(_in(_RECEIPTS.c.message_id, "mids"), _RECEIPTS.c.delivered_at.is_(None),
+           _in(tuple_(_RECEIPTS.c.message_id, _RECEIPTS.c.employee_id), "pairs"))
+    .values(delivered_at=bindparam("now")))
+# A reader's unread receipts (their index) of visible posts with these client ids.
+_UNREAD = (
+    select(_RECEIPTS.c.message_id, _RECEIPTS.c.employee_id, _MESSAGES.c.client_id)
+    .join(_MESSAGES, _MESSAGES.c.id == _RECEIPTS.c.message_id)
+    .where(_in(_RECEIPTS.c.employee_id, "emps"), _RECEIPTS.c.read_at.is_(None),
+           _in(_MESSAGES.c.client_id, "cids"), _MESSAGES.c.state.in_(VISIBLE_POSTS)))
+_RECEIPTS_READ = (
+    update(_RECEIPTS)
+    .where(_in(_RECEIPTS.c.message_id, "mids"), _RECEIPTS.c.read_at.is_(None),
+           _in(tuple_(_RECEIPTS.c.message_id, _RECEIPTS.c.employee_id), "pairs"))
+    .values(read_at=bindparam("now"),
+            delivered_at=func.coalesce(_RECEIPTS.c.delivered_at, bindparam("now"))))

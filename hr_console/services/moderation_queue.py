@@ -7,7 +7,9 @@ supervise, and only while the setting ``supervisors_moderate_own_teams`` is on. 
 a conversation with the HR desk or with the supervisor themself is never theirs: a
 complaint to HR about one's supervisor, or to the supervisor, must not be read (or
 rejected) by that supervisor, so ``Scope.hidden`` names the people whose messages, sent
-or received, stay out of the scope in every query and lookup below.
+or received, stay out of the scope in every query and lookup below. Group posts (no
+recipient: they go to a whole workgroup, which may hold the HR desk or the supervisor) are
+HR's alone for the same reason: they are never in a supervisor's scope.
 
 Every decision goes through ``messaging.approve / reject / retract`` (the functions the
 relay's own path uses), so delivery and the sender's notification happen exactly as
@@ -32,6 +34,7 @@ from hr_console.services.errors import Invalid, NotFound, ServiceError
 from hr_console.store.models import (
     ConsoleUser,
     Employee,
+    Group,
     Media,
     Message,
     ModerationDecision,
@@ -67,11 +70,13 @@ class Scope:
     def everything(self) -> bool:
         return self.team_ids is None
 
-    def covers(self, sender_team_id: int | None, sender_id: int, recipient_id: int) -> bool:
-        """Whether one message is in this scope (the same rule ``_scoped`` puts in SQL)."""
+    def covers(self, sender_team_id: int | None, sender_id: int, recipient_id: int | None) -> bool:
+        """Whether one message is in this scope (the same rule ``_scoped`` puts in SQL); a
+        group post (``recipient_id`` None) only in a scope of everything."""
         if self.everything:
             return True
-        return (sender_team_id is not None and sender_team_id in (self.team_ids or ())
+        return (recipient_id is not None
+                and sender_team_id is not None and sender_team_id in (self.team_ids or ())
                 and sender_id not in self.hidden and recipient_id not in self.hidden)
 
 
@@ -119,10 +124,12 @@ class Item:
     read_at: dt.datetime | None
     sender_id: int
     sender: str
-    recipient_id: int
-    recipient: str
+    recipient_id: int | None  # None: a group post
+    recipient: str | None
     team: str | None
     segments: tuple[tuple[str, bool], ...] = field(default=())
+    group_id: int | None = None
+    group: str | None = None  # the group's name, for a group post
 
     def waiting(self, now: dt.datetime | None = None) -> dt.timedelta:
         return (now or utcnow()) - self.created_at
@@ -139,9 +146,10 @@ def _base(columns: Sequence[Any] = ()) -> Select:
                Message.state, Message.reason, Message.moderation, Message.reviewed,
                Message.decided_at, Message.delivered_at, Message.read_at,
                Message.sender_id, _sender.name, Message.recipient_id, _recipient.name, Team.name,
-               *columns)
+               Message.group_id, Group.name, *columns)
         .join(_sender, _sender.id == Message.sender_id)
-        .join(_recipient, _recipient.id == Message.recipient_id)
+        .outerjoin(_recipient, _recipient.id == Message.recipient_id)  # NULL: a group post
+        .outerjoin(Group, Group.id == Message.group_id)
         .outerjoin(Team, Team.id == _sender.team_id)
     )
 
@@ -153,7 +161,7 @@ def _scoped(stmt: Select, scope: Scope) -> Select:
         return stmt
     if not scope.team_ids:
         return stmt.where(False)
-    stmt = stmt.where(_sender.team_id.in_(scope.team_ids))
+    stmt = stmt.where(_sender.team_id.in_(scope.team_ids), Message.recipient_id.is_not(None))
     if scope.hidden:
         stmt = stmt.where(Message.sender_id.not_in(scope.hidden),
                           Message.recipient_id.not_in(scope.hidden))
@@ -167,7 +175,7 @@ def _item(row: Sequence[Any]) -> Item:
                 moderation=row[9], reviewed=bool(row[10]), decided_at=row[11],
                 delivered_at=row[12], read_at=row[13], sender_id=row[14], sender=row[15],
                 recipient_id=row[16], recipient=row[17], team=row[18],
-                segments=tuple(highlight(row[3] or "", hits)))
+                segments=tuple(highlight(row[3] or "", hits)), group_id=row[19], group=row[20])
 
 
 @dataclass(frozen=True)
@@ -250,7 +258,8 @@ class DecisionRow:
     body: str
     state: str
     sender: str
-    recipient: str
+    recipient: str | None  # None: a group post
+    group: str | None = None
 
 
 def decisions(session: Session, scope: Scope, *, offset: int = 0, limit: int = 50) -> Page:
@@ -258,10 +267,11 @@ def decisions(session: Session, scope: Scope, *, offset: int = 0, limit: int = 5
     stmt = (
         select(ModerationDecision.id, ModerationDecision.created_at, ModerationDecision.decision,
                ModerationDecision.reason, ConsoleUser.username, Message.id, Message.kind,
-               Message.body, Message.state, _sender.name, _recipient.name)
+               Message.body, Message.state, _sender.name, _recipient.name, Group.name)
         .join(Message, Message.id == ModerationDecision.message_id)
         .join(_sender, _sender.id == Message.sender_id)
-        .join(_recipient, _recipient.id == Message.recipient_id)
+        .outerjoin(_recipient, _recipient.id == Message.recipient_id)
+        .outerjoin(Group, Group.id == Message.group_id)
         .outerjoin(ConsoleUser, ConsoleUser.id == ModerationDecision.decided_by)
     )
     if scope.everything:
@@ -365,6 +375,9 @@ class Outcome:
     done: list[int] = field(default_factory=list)
     stale: list[tuple[int, str]] = field(default_factory=list)  # (id, its state now)
     missing: list[int] = field(default_factory=list)  # gone or outside the scope
+    # Group posts whose group or author changed while they waited (id, why: archived,
+    # group_closed, not_member...): approving would write to people they can no longer.
+    undeliverable: list[tuple[int, str]] = field(default_factory=list)
 
 
 def decide(session: Session, ids: Iterable[int], action: str, *, scope: Scope, actor: str,
@@ -391,8 +404,11 @@ def decide(session: Session, ids: Iterable[int], action: str, *, scope: Scope, a
                     messaging.retract(session, msg.id, clean, actor, user_id)
                 else:
                     _review(session, msg, actor, user_id)
-        except ServiceError:
-            outcome.stale.append((msg.id, msg.state))
+        except ServiceError as exc:
+            if exc.code == "group_refuses":
+                outcome.undeliverable.append((msg.id, str(exc.detail.get("reason", ""))))
+            else:
+                outcome.stale.append((msg.id, msg.state))
             continue
         outcome.done.append(msg.id)
     return outcome

@@ -13,9 +13,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from hr_console.domain import reminders as reminder_rules
 from hr_console.services import audit, downlinks, photos
 from hr_console.services.errors import Invalid, NotFound, ServiceError
 from hr_console.store.models import (
@@ -53,6 +54,11 @@ class Scope:
 
     teams: frozenset[int] | None = None
     author: int | None = None
+    # The employee whose own terminal notices (``author_employee_id``) this scope sees and
+    # acts on, whatever team they went to; ``lead``: a team lead at a terminal, who reminds
+    # any notice of the teams they lead (services.floor_notices).
+    employee: int | None = None
+    lead: bool = False
 
     @property
     def unrestricted(self) -> bool:
@@ -61,7 +67,9 @@ class Scope:
     def may_act(self, notice: Notice) -> bool:
         """Whether this scope may change ``notice`` (already known to be visible): a
         supervisor acts only on what they wrote, never on HR's notices to their team."""
-        return self.unrestricted or (self.author is not None and notice.created_by == self.author)
+        return (self.unrestricted or self.lead
+                or (self.author is not None and notice.created_by == self.author)
+                or (self.employee is not None and notice.author_employee_id == self.employee))
 
 
 EVERYTHING = Scope(None)
@@ -82,7 +90,8 @@ def scope_for(session: Session, role: str, employee_id: int | None,
     if role in UNRESTRICTED_ROLES:
         return EVERYTHING
     if role == "supervisor":
-        return Scope(frozenset(supervised_teams(session, employee_id)), user_id)
+        return Scope(frozenset(supervised_teams(session, employee_id)), user_id,
+                     employee=employee_id)
     return Scope(frozenset())
 
 
@@ -182,8 +191,11 @@ def _scope_filter(scope: Scope) -> Any:
         return None
     teams = sorted(scope.teams or ())
     shifts = select(Shift.id).where(Shift.team_id.in_(teams))
-    return or_(and_(Notice.target_kind == "team", Notice.target_ref.in_(teams)),
-               and_(Notice.target_kind == "shift", Notice.target_ref.in_(shifts)))
+    reach = or_(and_(Notice.target_kind == "team", Notice.target_ref.in_(teams)),
+                and_(Notice.target_kind == "shift", Notice.target_ref.in_(shifts)))
+    if scope.employee is not None:
+        reach = or_(reach, Notice.author_employee_id == scope.employee)
+    return reach
 
 
 # --- who a notice reaches ------------------------------------------------------------
@@ -222,26 +234,34 @@ def create(session: Session, *, title: str, body: str, target_kind: str,
            target_ref: int | None = None, urgent: bool = False, ack_required: bool = False,
            valid_until: dt.datetime | None = None, valid_from: dt.datetime | None = None,
            actor: str = "system", user_id: int | None = None,
-           media_id: int | None = None) -> Notice:
+           media_id: int | None = None, uid: str | None = None,
+           author_employee_id: int | None = None,
+           remind_every_min: int | None = None) -> Notice:
     """A new notice; published at once unless ``valid_from`` lies in the future (then the
-    relay's ``publish_due`` sends it when its time comes). Urgent implies acknowledgement."""
+    relay's ``publish_due`` sends it when its time comes). Urgent implies acknowledgement.
+    ``uid``: the id a terminal chose (its uplink's), so a resend finds the notice stored;
+    ``author_employee_id``: the team lead who sent it from a terminal."""
     title = _text(title, "title", TITLE_MAX).strip()
     body = _text(body, "body", BODY_MAX, allow_empty=True)
     check_target(session, target_kind, target_ref)
+    _check_every(remind_every_min, ack_required or urgent)
     now = utcnow()
     start = valid_from if valid_from is not None and valid_from > now else now
     if valid_until is not None and valid_until <= start:
         raise Invalid("bad_window", "The end of the validity must come after its start "
                       "(and after now).", field="valid_until")
-    notice = Notice(uid=str(uuid.uuid4()), title=title, body=body, target_kind=target_kind,
+    notice = Notice(uid=uid or str(uuid.uuid4()), title=title, body=body, target_kind=target_kind,
                     target_ref=target_ref, urgent=urgent, ack_required=ack_required or urgent,
                     valid_from=valid_from or now, valid_until=valid_until, media_id=media_id,
-                    created_by=user_id, created_at=now)
+                    created_by=user_id, created_at=now,
+                    author_employee_id=author_employee_id, remind_every_min=remind_every_min)
     session.add(notice)
     session.flush()
-    audit.record(session, actor, "notice.create", f"notice:{notice.id}", title=title,
+    extra = {"author_employee": author_employee_id} if author_employee_id is not None else {}
+    audit.record(session, actor, "notice.create", f"notice:{notice.id}", **extra, title=title,
                  to=f"{target_kind}:{target_ref}", urgent=notice.urgent,
                  ack_required=notice.ack_required, photo=media_id is not None,
+                 remind_every_min=remind_every_min,
                  valid_from=notice.valid_from.isoformat(),
                  valid_until=valid_until.isoformat() if valid_until else None,
                  scheduled=notice.valid_from > now)
@@ -250,11 +270,27 @@ def create(session: Session, *, title: str, body: str, target_kind: str,
     return notice
 
 
+def _check_every(minutes: int | None, ack: bool) -> None:
+    """The reminder interval of a new notice (``domain.reminders``): None (at badge-in only)
+    or whole minutes within the wire's bounds, and only on a notice asking for an
+    acknowledgement, since reminders stop at it."""
+    if not reminder_rules.valid_every(minutes):
+        lo, hi = reminder_rules.REMIND_EVERY_MIN
+        raise Invalid("bad_interval", f"Reminders repeat every {lo} to {hi} minutes.",
+                      field="remind_every")
+    if minutes is not None and not ack:
+        raise Invalid("interval_without_ack", "Reminders repeat until each person "
+                      "acknowledges: ask for an acknowledgement.", field="remind_every")
+
+
 def compose(session: Session, scope: Scope, *, title: str, body: str, target_kind: str,
             target_ref: int | None, urgent: bool = False, ack_required: bool = False,
             valid_from: dt.datetime | None = None, valid_until: dt.datetime | None = None,
-            photo: bytes | None = None, actor: str, user_id: int | None = None) -> Notice:
-    """A console user's notice: their scope checked, the photo normalised and kept."""
+            photo: bytes | None = None, actor: str, user_id: int | None = None,
+            uid: str | None = None, author_employee_id: int | None = None,
+            remind_every_min: int | None = None) -> Notice:
+    """A console user's notice, or a team lead's from a terminal (``author_employee_id``,
+    services.floor_notices): their scope checked, the photo normalised and kept."""
     if target_kind not in TARGETS:
         raise Invalid("bad_target", f"A notice targets one of {', '.join(TARGETS)}.", field="target")
     if not may_target(session, scope, target_kind, target_ref):
@@ -264,7 +300,8 @@ def compose(session: Session, scope: Scope, *, title: str, body: str, target_kin
     return create(session, title=title, body=body, target_kind=target_kind,
                   target_ref=target_ref, urgent=urgent, ack_required=ack_required,
                   valid_from=valid_from, valid_until=valid_until, actor=actor,
-                  user_id=user_id, media_id=media_id)
+                  user_id=user_id, media_id=media_id, uid=uid,
+                  author_employee_id=author_employee_id, remind_every_min=remind_every_min)
 
 
 def wire_view(notice: Notice) -> dict[str, Any]:
@@ -275,15 +312,19 @@ def wire_view(notice: Notice) -> dict[str, Any]:
 
 
 def publish(session: Session, notice: Notice) -> int:
-    """Queue the notice for everyone in its audience. Returns the number reached."""
+    """Queue the notice for everyone in its audience, the receipts and the copies each in
+    one statement (a team lead's broadcast runs in the relay's worker; a notice to everyone
+    reaches the whole company). Returns the number reached."""
     if notice.published_at is not None:
         return 0
     notice.published_at = utcnow()
-    ids = audience(session, notice.target_kind, notice.target_ref)
-    view = wire_view(notice)
-    for employee_id in ids:
-        session.add(NoticeReceipt(notice_id=notice.id, employee_id=employee_id))
-        downlinks.queue(session, employee_id, "notice", ref=notice.uid, **view)
+    # A lead's broadcast from a terminal is not theirs to read and acknowledge.
+    ids = [i for i in audience(session, notice.target_kind, notice.target_ref)
+           if i != notice.author_employee_id]
+    if ids:
+        session.execute(insert(NoticeReceipt.__table__),
+                        [{"notice_id": notice.id, "employee_id": e} for e in ids])
+        downlinks.queue_many(session, "notice", ids, wire_view(notice), ref=notice.uid)
     return len(ids)
 
 
@@ -326,8 +367,20 @@ def for_employee(session: Session, employee_id: int) -> list[dict[str, Any]]:
         .where(NoticeReceipt.employee_id == employee_id, _current(now))
         .order_by(Notice.urgent.desc(), Notice.created_at.desc())
     ).all()
+    # ``reminder``: presented again at badge-in, full screen first (domain.reminders).
     return [{**wire_view(n), "seen": r.seen_at is not None,
-             "acknowledged": r.acknowledged_at is not None} for n, r in rows]
+             "acknowledged": r.acknowledged_at is not None,
+             "reminder": reminder_rules.at_badge_in(standing(n, r), now)} for n, r in rows]
+
+
+def standing(notice: Notice, receipt: NoticeReceipt, *,
+             badged_in: bool = False) -> reminder_rules.Standing:
+    """One receipt as ``domain.reminders`` reads it."""
+    return reminder_rules.Standing(
+        ack_required=bool(notice.ack_required), published=notice.published_at is not None,
+        valid_until=notice.valid_until, remind_every_min=notice.remind_every_min,
+        delivered_at=receipt.delivered_at, acknowledged_at=receipt.acknowledged_at,
+        last_reminded_at=receipt.last_reminded_at, badged_in=badged_in)
 
 
 def photo_for_employee(session: Session, employee_id: int, notice_uid: str) -> bytes | None:
@@ -395,6 +448,7 @@ class Counts:
     reached: int = 0  # their terminal confirmed it
     seen: int = 0
     acknowledged: int = 0
+    reminders: int = 0  # sent in all: HR's button, a lead's tap, badge-ins, the relay's timer
 
 
 @dataclass(frozen=True)
@@ -416,11 +470,13 @@ def _counts(session: Session, notice_ids: list[int]) -> dict[int, Counts]:
     rows = session.execute(
         select(NoticeReceipt.notice_id, func.count(NoticeReceipt.id),
                func.count(NoticeReceipt.delivered_at), func.count(NoticeReceipt.seen_at),
-               func.count(NoticeReceipt.acknowledged_at))
+               func.count(NoticeReceipt.acknowledged_at),
+               func.coalesce(func.sum(NoticeReceipt.reminders), 0))
         .where(NoticeReceipt.notice_id.in_(notice_ids))
         .group_by(NoticeReceipt.notice_id)
     ).all()
-    return {nid: Counts(total, reached, seen, acked) for nid, total, reached, seen, acked in rows}
+    return {nid: Counts(total, reached, seen, acked, int(sent))
+            for nid, total, reached, seen, acked, sent in rows}
 
 
 def _summaries(session: Session, notices: list[Notice]) -> list[Summary]:
@@ -428,9 +484,14 @@ def _summaries(session: Session, notices: list[Notice]) -> list[Summary]:
     authors = dict(session.execute(
         select(ConsoleUser.id, ConsoleUser.username)
         .where(ConsoleUser.id.in_({n.created_by for n in notices if n.created_by}))).all())
+    leads = {n.author_employee_id for n in notices if n.author_employee_id}
+    floor = dict(session.execute(select(Employee.id, Employee.name)
+                                 .where(Employee.id.in_(leads))).all()) if leads else {}
     now = utcnow()
     return [Summary(n, describe_target(session, n.target_kind, n.target_ref), status(n, now),
-                    counts.get(n.id, Counts()), authors.get(n.created_by)) for n in notices]
+                    counts.get(n.id, Counts()),
+                    authors.get(n.created_by) or floor.get(n.author_employee_id))
+            for n in notices]
 
 
 def listing(session: Session, scope: Scope, *, limit: int = 200) -> list[Summary]:
@@ -446,6 +507,8 @@ def get_visible(session: Session, scope: Scope, notice_id: int) -> Notice:
     notice = session.get(Notice, notice_id)
     if notice is None:
         raise NotFound("not_found", "No such notice.")
+    if scope.employee is not None and notice.author_employee_id == scope.employee:
+        return notice  # their own, from a terminal, wherever it went
     if not may_target(session, scope, notice.target_kind, notice.target_ref):
         raise OutOfScope("out_of_scope", "This notice was sent to a team you do not supervise.")
     return notice
@@ -475,6 +538,8 @@ class PersonState:
     delivered_at: dt.datetime | None
     seen_at: dt.datetime | None
     acknowledged_at: dt.datetime | None
+    reminders: int = 0
+    last_reminded_at: dt.datetime | None = None
 
     @property
     def state(self) -> str:
@@ -518,7 +583,8 @@ def tracking(session: Session, scope: Scope, notice_id: int) -> Tracking:
         .order_by(Employee.name, Employee.id)
     ).all()
     people = [PersonState(r.employee_id, name, team or "", r.delivered_at, r.seen_at,
-                          r.acknowledged_at) for r, name, team in rows]
+                          r.acknowledged_at, r.reminders or 0, r.last_reminded_at)
+              for r, name, team in rows]
     preview = 0
     if notice.published_at is None:
         preview = len(audience(session, notice.target_kind, notice.target_ref))
@@ -540,14 +606,36 @@ def remind(session: Session, scope: Scope, notice_id: int, actor: str) -> int:
         .order_by(NoticeReceipt.employee_id)).scalars())
     if not ids:
         return 0
-    # An older copy still waiting for the terminal is replaced, never doubled.
-    session.execute(delete(Downlink).where(Downlink.kind == "notice", Downlink.ref == notice.uid,
-                                           Downlink.employee_id.in_(ids)))
-    view = wire_view(notice)
-    for employee_id in ids:
-        downlinks.queue(session, employee_id, "notice", ref=notice.uid, reminder=True, **view)
+    send_reminders(session, notice, ids)
     audit.record(session, actor, "notice.remind", f"notice:{notice.id}", count=len(ids),
                  employees=ids)
+    return len(ids)
+
+
+_CHUNK = 5000  # ids per IN list (SQLite takes 32,766 parameters at most)
+
+
+def send_reminders(session: Session, notice: Notice, employee_ids: list[int], *,
+                   at: dt.datetime | None = None) -> int:
+    """Send ``notice`` again to these people as a reminder (``reminder: true``; the kiosk
+    shows it full screen) and count one on each receipt: HR's button, a lead's tap and the
+    relay's timer (services.reminders) all come here. An older copy still waiting for the
+    terminal is replaced, never doubled. The caller has chosen who (and audits it)."""
+    ids = sorted(set(employee_ids))
+    if not ids:
+        return 0
+    at = at or utcnow()
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i:i + _CHUNK]
+        session.execute(delete(Downlink).where(
+            Downlink.kind == "notice", Downlink.ref == notice.uid,
+            Downlink.employee_id.in_(chunk)).execution_options(synchronize_session=False))
+        session.execute(update(NoticeReceipt).where(
+            NoticeReceipt.notice_id == notice.id, NoticeReceipt.employee_id.in_(chunk))
+            .values(reminders=NoticeReceipt.reminders + 1, last_reminded_at=at)
+            .execution_options(synchronize_session=False))
+    downlinks.queue_many(session, "notice", ids, {**wire_view(notice), "reminder": True},
+                         ref=notice.uid)
     return len(ids)
 
 

@@ -3,10 +3,12 @@ from them. The relay's check and the kiosk's list come from the same function.""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import Row, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from hr_console.domain.policy import Person, Rule, RuleIndex, reach
+from hr_console.domain.policy import Person, Reach, Rule, RuleIndex, off_shift_rules, reach
+from hr_console.domain.shifts import Status
+from hr_console.services import shifts
 from hr_console.store.db import batch_cache, cached, keep
 from hr_console.store.models import ContactRule, Employee, Team
 
@@ -45,13 +47,16 @@ def persons(session: Session, *ids: int) -> dict[int, Person]:
     return out
 
 
+# What a ``policy.Rule`` is made of, in its fields' order.
+_RULE_COLUMNS = (ContactRule.sender_kind, ContactRule.sender_ref, ContactRule.recipient_kind,
+                 ContactRule.recipient_ref, ContactRule.allow_reply, ContactRule.on_shift_only)
+
+
 def rules(session: Session) -> list[Rule]:
     """Every contact rule (once per batch in the relay: ``store.db.open_batch_cache``)."""
     return cached(session, "contact_rules", lambda: [
         Rule(*row) for row in session.execute(
-            select(ContactRule.sender_kind, ContactRule.sender_ref, ContactRule.recipient_kind,
-                   ContactRule.recipient_ref, ContactRule.allow_reply)
-            .order_by(ContactRule.id))
+            select(*_RULE_COLUMNS).order_by(ContactRule.id))
     ])
 
 
@@ -66,7 +71,12 @@ def check(session: Session, sender_id: int, recipient_id: int) -> str | None:
     sender, recipient = both.get(sender_id), both.get(recipient_id)
     if sender is None or recipient is None:
         return "unknown_recipient"
-    verdict = _index_for(session, sender, recipient).may_write(sender, recipient)
+    # Off shift first: when that is allowed, being on shift changes nothing, and the sender's
+    # shifts are read (once per batch) only when an on-shift-only rule alone would allow it.
+    verdict = _index_for(session, sender, recipient).may_write(sender, recipient,
+                                                               on_shift=False)
+    if verdict.reason == "off_shift" and not shifts.status_of(session, sender_id).off_shift:
+        return None
     return None if verdict.allowed else verdict.reason
 
 
@@ -101,8 +111,7 @@ def _rules_of(session: Session, people: list[Person]) -> dict[int, Rule]:
 
 
 _RULES_OF = (
-    select(ContactRule.id, ContactRule.sender_kind, ContactRule.sender_ref,
-           ContactRule.recipient_kind, ContactRule.recipient_ref, ContactRule.allow_reply)
+    select(ContactRule.id, *_RULE_COLUMNS)
     .where(or_(ContactRule.sender_kind == "everyone",
                and_(ContactRule.sender_kind == "person",
                     ContactRule.sender_ref.in_(bindparam("ids", expanding=True))),
@@ -111,10 +120,13 @@ _RULES_OF = (
     .order_by(ContactRule.id))
 
 
-def _rules_about(session: Session, me: Person, supervised: list[int]) -> list[Rule]:
+def _rules_about(session: Session, me: Person, supervised: list[int], *,
+                 towards_me: bool = False) -> list[Rule]:
     """The rules ``policy.reach`` needs for ``me`` (a superset of ``RuleIndex.about``
     narrowed by the teams ``me`` supervises), chosen by the database: a badge-in reads the
-    few rules that concern one person instead of building every rule in Python."""
+    few rules that concern one person instead of building every rule in Python.
+    ``towards_me``: for ``reach(towards_me=True)``, every rule naming ``me`` on either side
+    (it filters on replies itself)."""
     if not me.active:
         return []
     r = ContactRule
@@ -131,10 +143,72 @@ def _rules_about(session: Session, me: Person, supervised: list[int]) -> list[Ru
         as_recipient.append(and_(r.recipient_kind == "supervisor", or_(
             r.sender_kind.in_(("everyone", "person")),
             and_(r.sender_kind == "team", r.sender_ref.in_(supervised)))))
+    about_me = or_(*as_recipient) if towards_me else and_(r.allow_reply.is_(True),
+                                                          or_(*as_recipient))
     return [Rule(*row) for row in session.execute(
-        select(r.sender_kind, r.sender_ref, r.recipient_kind, r.recipient_ref, r.allow_reply)
-        .where(or_(*as_sender, and_(r.allow_reply.is_(True), or_(*as_recipient))))
+        select(*_RULE_COLUMNS)
+        .where(or_(*as_sender, about_me))
         .order_by(r.id))]
+
+
+_TEAM = aliased(Team, name="their_team")  # a person's team, beside the teams of the WHERE
+TEAM_NAME = _TEAM.name
+
+
+def _reached(query: Select, who: Reach) -> Select | None:
+    """``query`` (over ``Employee``) narrowed to the people ``who`` admits, as one indexed
+    ``WHERE``; None when it admits nobody."""
+    if who.nobody:
+        return None
+    query = query.where(Employee.active.is_(True), Employee.id != who.me)
+    if who.everyone:
+        return query
+    anyone = []
+    if who.person_ids:
+        anyone.append(Employee.id.in_(sorted(who.person_ids)))
+    if who.team_ids:
+        anyone.append(Employee.team_id.in_(sorted(who.team_ids)))
+    if who.hr_desk:
+        # A subquery rather than ``is_hr_desk`` in the OR: employees.is_hr_desk has no
+        # index, and an unindexed term makes SQLite walk every active employee instead
+        # of uniting the id and team_id lookups (MULTI-INDEX OR).
+        desk = aliased(Employee)
+        anyone.append(Employee.id.in_(select(desk.id).where(desk.is_hr_desk.is_(True))))
+    if who.supervised_team_ids:
+        members = Employee.team_id.in_(sorted(who.supervised_team_ids))
+        if who.supervised_members:
+            anyone.append(members)
+        elif who.supervised_person_ids:
+            anyone.append(and_(Employee.id.in_(sorted(who.supervised_person_ids)), members))
+    return query.where(or_(*anyone)) if anyone else None
+
+
+def reach_of(session: Session, me: Person, *, towards_me: bool = False,
+             supervised: list[int] | None = None) -> Reach:
+    """Whom ``me`` may write to (or, ``towards_me``, who may write to ``me``) as sets.
+    ``supervised``: the teams ``me`` supervises, when the caller has read them already."""
+    if supervised is None or not me.active:
+        supervised = list(session.execute(select(Team.id).where(Team.supervisor_id == me.id))
+                          .scalars()) if me.active else []
+    return reach(me, _rules_about(session, me, supervised, towards_me=towards_me), supervised,
+                 towards_me=towards_me)
+
+
+def people_reached(session: Session, who: Reach, columns: tuple, *,
+                   limit: int | None = None) -> tuple[list[Row], int | None]:
+    """The people ``who`` admits, by name: ``columns`` of the first ``limit`` of them (all
+    when None), and how many there are when a limit is given (one COUNT)."""
+    query = _reached(select(*columns).select_from(Employee)
+                     .outerjoin(_TEAM, _TEAM.id == Employee.team_id), who)
+    if query is None:
+        return [], 0 if limit is not None else None
+    ordered = query.order_by(Employee.name, Employee.id)
+    if limit is None:
+        return list(session.execute(ordered)), None
+    rows = list(session.execute(ordered.limit(limit)))
+    total = len(rows) if len(rows) < limit else session.scalar(
+        select(func.count()).select_from(query.subquery()))
+    return rows, total
 
 
 def contact_list(session: Session, employee_id: int) -> list[dict]:
@@ -144,42 +218,37 @@ def contact_list(session: Session, employee_id: int) -> list[dict]:
     ids, the HR desk, everyone, members of the teams they supervise), and the sets one
     indexed query: the cost follows the size of the answer, not employees x rules. The same
     people as ``policy.contacts`` over every employee (tests/domain/test_policy_sets.py,
-    tests/web/test_contact_list_sets.py)."""
+    tests/web/test_contact_list_sets.py).
+
+    Someone off shift also gets the people only an on-shift-only rule lets them write to,
+    marked ``"off_shift": true`` with ``"from": "06:00"`` (and ``"from_day"`` when not
+    today): the kiosk shows them greyed, with when."""
+    return contacts_and_shift(session, employee_id)[0]
+
+
+def contacts_and_shift(session: Session, employee_id: int, *, need_shift: bool = False
+                       ) -> tuple[list[dict], Status | None]:
+    """``contact_list``, and the person's shift state when it was read: only when an
+    on-shift-only rule concerns them, or ``need_shift`` (the off-shift notice is on)."""
     me = person(session, employee_id)
     if me is None:
-        return []
+        return [], None
     supervised = list(session.execute(select(Team.id).where(Team.supervisor_id == me.id))
                       .scalars()) if me.active else []
-    who = reach(me, _rules_about(session, me, supervised), supervised)
-    if who.nobody:
-        return []
-    team = aliased(Team)
-    query = (
-        select(Employee.id, Employee.name, Employee.is_hr_desk, team.name)
-        .outerjoin(team, team.id == Employee.team_id)
-        .where(Employee.active.is_(True), Employee.id != employee_id)
-        .order_by(Employee.name, Employee.id)
-    )
-    if not who.everyone:
-        anyone = []
-        if who.person_ids:
-            anyone.append(Employee.id.in_(sorted(who.person_ids)))
-        if who.team_ids:
-            anyone.append(Employee.team_id.in_(sorted(who.team_ids)))
-        if who.hr_desk:
-            # A subquery rather than ``is_hr_desk`` in the OR: employees.is_hr_desk has no
-            # index, and an unindexed term makes SQLite walk every active employee instead
-            # of uniting the id and team_id lookups (MULTI-INDEX OR).
-            desk = aliased(Employee)
-            anyone.append(Employee.id.in_(select(desk.id).where(desk.is_hr_desk.is_(True))))
-        if who.supervised_team_ids:
-            members = Employee.team_id.in_(sorted(who.supervised_team_ids))
-            if who.supervised_members:
-                anyone.append(members)
-            elif who.supervised_person_ids:
-                anyone.append(and_(Employee.id.in_(sorted(who.supervised_person_ids)), members))
-        if not anyone:
-            return []
-        query = query.where(or_(*anyone))
-    return [{"id": i, "name": name, "team": team_name or "", "hr": bool(hr)}
-            for i, name, hr, team_name in session.execute(query)]
+    about = _rules_about(session, me, supervised)
+    state = shifts.status_of(session, me.id) \
+        if need_shift or any(r.on_shift_only for r in about) else None
+    now: Reach | None = None
+    if state is not None and state.off_shift and any(r.on_shift_only for r in about):
+        now = reach(me, off_shift_rules(about), supervised)
+    rows, _ = people_reached(session, reach(me, about, supervised),
+                             (Employee.id, Employee.name, Employee.is_hr_desk, TEAM_NAME,
+                              Employee.team_id))
+    later = shifts.opening(state) if now is not None and state is not None else {}
+    out = []
+    for i, name, hr, team_name, team_id in rows:
+        entry = {"id": i, "name": name, "team": team_name or "", "hr": bool(hr)}
+        if now is not None and not now.admits(Person(i, team_id, None, bool(hr))):
+            entry.update(off_shift=True, **later)
+        out.append(entry)
+    return out, state

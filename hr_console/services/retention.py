@@ -1,9 +1,12 @@
 """Retention: messages older than ``retention_days`` go, with what hangs off them (their
-photos, what the relay still owed a terminal about them, the moderation decisions).
+photos, what the relay still owed a terminal about them, the moderation decisions). Group
+posts are messages too and go the same way, with their members' receipts.
 
 The audit log is append-only and is never purged; the purge itself is audited with its
-counts. Deletion runs in batches, each its own transaction, so a large first purge never
-holds the database (and the relay) for long.
+counts. Messages under an active legal hold (services.legal_holds) are skipped and counted
+(``held``): they stay until the hold is released, then go at the next purge. Deletion runs
+in batches, each its own transaction, so a large first purge never holds the database (and
+the relay) for long.
 
 Scheduling: every relay asks ``purge_if_due`` now and then (``relais up`` runs one relay;
 ``purge_every_hours`` in relais.toml, default 24, 0 for never); of several relays sharing
@@ -22,10 +25,11 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
-from hr_console.services import audit, settings
+from hr_console.services import audit, legal_holds, settings
 from hr_console.store.models import (
     AuditEntry,
     Downlink,
+    GroupReceipt,
     Media,
     Message,
     ModerationDecision,
@@ -51,12 +55,14 @@ class PurgeCounts:
     media: int = 0
     downlinks: int = 0
     decisions: int = 0
+    held: int = 0  # past retention but kept by a legal hold
 
     def add(self, other: PurgeCounts) -> None:
         self.messages += other.messages
         self.media += other.media
         self.downlinks += other.downlinks
         self.decisions += other.decisions
+        self.held += other.held
 
 
 def cutoff(session: Session, now: dt.datetime | None = None, days: int | None = None) -> dt.datetime:
@@ -67,10 +73,12 @@ def cutoff(session: Session, now: dt.datetime | None = None, days: int | None = 
 
 
 def purge_batch(session: Session, before: dt.datetime, limit: int = BATCH) -> PurgeCounts:
-    """Delete up to ``limit`` messages created before ``before`` and what hangs off them."""
+    """Delete up to ``limit`` messages created before ``before`` and what hangs off them,
+    except those under an active legal hold."""
     rows = session.execute(
         select(Message.id, Message.client_id, Message.media_id)
-        .where(Message.created_at < before).order_by(Message.created_at).limit(limit)
+        .where(Message.created_at < before, ~legal_holds.held_clause(session))
+        .order_by(Message.created_at).limit(limit)
     ).all()
     counts = PurgeCounts()
     if not rows:
@@ -83,6 +91,8 @@ def purge_batch(session: Session, before: dt.datetime, limit: int = BATCH) -> Pu
     counts.downlinks = session.execute(
         delete(Downlink).where(Downlink.ref.in_(client_ids), Downlink.kind.in_(MESSAGE_DOWNLINKS))
     ).rowcount or 0
+    # A group post's receipts (the FK cascades too; said here so no engine setting matters).
+    session.execute(delete(GroupReceipt).where(GroupReceipt.message_id.in_(ids)))
     counts.messages = session.execute(delete(Message).where(Message.id.in_(ids))).rowcount or 0
     if media_ids:
         still_used = set(session.execute(
@@ -94,6 +104,15 @@ def purge_batch(session: Session, before: dt.datetime, limit: int = BATCH) -> Pu
             counts.media = session.execute(
                 delete(Media).where(Media.id.in_(orphans))).rowcount or 0
     return counts
+
+
+def due(session: Session, before: dt.datetime) -> tuple[int, int]:
+    """(messages a purge would delete, messages past ``before`` a legal hold keeps)."""
+    past = Message.created_at < before
+    held = legal_holds.held_clause(session)
+    total = session.scalar(select(func.count()).select_from(Message).where(past)) or 0
+    kept = session.scalar(select(func.count()).select_from(Message).where(past, held)) or 0
+    return total - kept, kept
 
 
 def purge(open_session: OpenSession, *, actor: str = "system", now: dt.datetime | None = None,
@@ -110,9 +129,11 @@ def purge(open_session: OpenSession, *, actor: str = "system", now: dt.datetime 
         if counts.messages < batch:
             break
     with open_session() as s:
+        total.held = due(s, before)[1]
         audit.record(s, actor, PURGE_ACTION, "messages", retention_days=retention,
                      before=before.isoformat(timespec="seconds"), messages=total.messages,
-                     media=total.media, downlinks=total.downlinks, decisions=total.decisions)
+                     media=total.media, downlinks=total.downlinks, decisions=total.decisions,
+                     held=total.held)
     return total
 
 

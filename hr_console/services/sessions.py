@@ -24,7 +24,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from hr_console.domain.throttle import TERMINAL_LOGINS
-from hr_console.services import audit, downlinks, settings, throttle
+from hr_console.services import audit, downlinks, groups, reminders, settings, throttle
 from hr_console.services.errors import ServiceError
 from hr_console.services.secrets import badge_hash, check_secret, hash_secret
 from hr_console.store.db import keep
@@ -236,7 +236,11 @@ def _open(session: Session, terminal: Terminal, employee: Employee,
     session.add(BadgeSession(id=sid, employee_id=employee.id, terminal_id=terminal.id,
                              started_at=now, last_active_at=now, start_mark=mark,
                              login_ref=login_ref))
+    downlinks.drop_group_copies(session, employee.id,
+                                keep=[g.id for g in groups.groups_of(session, employee.id)])
     downlinks.reset_for(session, employee.id)
+    # The sync that follows presents again what they were given and have not acknowledged.
+    reminders.at_badge_in(session, employee.id)
     session.flush()
     return LoginResult(sid, employee.id, employee.name, employee.language, ended)
 

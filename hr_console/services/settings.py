@@ -25,6 +25,11 @@ DEFAULTS: dict[str, Any] = {
     "badge_max_failures": 5,
     "badge_lock_minutes": 15,
     "supervisors_moderate_own_teams": False,
+    # Supervisors create and edit workgroups made only of their own teams (web.groups).
+    "supervisors_manage_groups": False,
+    # Copies of group posts one author may have the relay write in a minute before their
+    # next posts wait for HR (messaging: the fan-out budget); 0: no limit.
+    "group_copies_per_minute": 5000,
     # Every badge-in asks for a PIN before the badge is looked up (for weak badges: the
     # answer to a guessed badge number then says nothing about it).
     "pin_always": False,
@@ -33,6 +38,18 @@ DEFAULTS: dict[str, Any] = {
     # inactivity logout, which the server cannot trust.
     "session_max_hours": 12,
     "session_idle_minutes": 30,
+    # Safety alerts (services.safety): employee ids who receive every alert beside the site's
+    # supervisors (HSE, nurse); empty: the HR desk does. On the idle screen, without a
+    # badge-in, only when HR allows it (the terminal alone is then audited).
+    "safety_alert_recipients": [],
+    "safety_alert_on_idle": False,
+    # Shifts (services.shifts): minutes before a shift's start and after its end that still
+    # count as on shift (on-shift-only contact rules); the full-screen notice a person who
+    # badges in outside their shift accepts before going on (audited), and its words.
+    "shift_grace_minutes": 15,
+    "off_shift_notice": False,
+    "off_shift_notice_text": {"fr": "Ce temps n'est pas compté comme du temps de travail.",
+                              "en": "This time is not counted as working time."},
     "quick_replies": [
         {"icon": "ok", "fr": "OK, bien reçu", "en": "OK, got it"},
         {"icon": "thumb", "fr": "J'arrive", "en": "On my way"},

@@ -3,6 +3,10 @@
 Days are UTC calendar days (the database stores UTC). Every query is bounded by a time
 window on an indexed column, so the dashboard stays fast with millions of messages.
 
+Group posts (``messages.group_id`` set, no recipient) count as messages everywhere; they
+are also counted apart (``group_posts_today``, ``group_posts_per_day``), and in the team
+flows their destination is ``GROUP_POSTS`` rather than a team.
+
 The figures of days that are over (messages per day, moderation wait) only change when a
 purge removes old messages, so they are kept ``CLOSED_DAYS_TTL_S`` seconds per database;
 today's figures are always read afresh.
@@ -34,6 +38,7 @@ from hr_console.store.models import (
     utcnow,
 )
 
+GROUP_POSTS = -1  # the destination "a workgroup" in team flows (0 is "no team")
 OFFLINE_AFTER = dt.timedelta(minutes=10)  # a terminal silent this long counts as offline
 CLOSED_DAYS_TTL_S = 300.0  # how long the figures of past days are reused (0: never)
 
@@ -106,6 +111,7 @@ class Overview:
     urgent_notices: int  # live urgent notices with at least one such person
     terminals: int
     offline: list[OfflineTerminal] = field(default_factory=list)
+    group_posts_today: int = 0  # of ``messages_today``, the posts to a workgroup
 
 
 def overview(session: Session, now: dt.datetime | None = None,
@@ -114,8 +120,11 @@ def overview(session: Session, now: dt.datetime | None = None,
     now = now or utcnow()
     held = session.scalar(select(func.count()).select_from(Message).where(IS_HELD))
     oldest = session.scalar(select(func.min(Message.created_at)).where(IS_HELD))
+    since = _midnight(now, tz)
     today = session.scalar(select(func.count()).select_from(Message)
-                           .where(Message.created_at >= _midnight(now, tz)))
+                           .where(Message.created_at >= since))
+    group_today = session.scalar(select(func.count()).select_from(Message)
+                                 .where(Message.created_at >= since, Message.group_id.is_not(None)))
     live_urgent = (Notice.urgent.is_(True), Notice.published_at.is_not(None),
                    (Notice.valid_until.is_(None)) | (Notice.valid_until > now))
     unacked = (select(func.count(NoticeReceipt.id), func.count(func.distinct(Notice.id)))
@@ -130,7 +139,7 @@ def overview(session: Session, now: dt.datetime | None = None,
     offline = [OfflineTerminal(name, site, seen) for name, site, online, seen in terminals
                if not online or seen is None or seen < now - OFFLINE_AFTER]
     return Overview(held or 0, oldest, today or 0, people or 0, notices or 0, len(terminals),
-                    offline)
+                    offline, group_today or 0)
 
 
 # --- charts -------------------------------------------------------------------------------------
@@ -138,18 +147,31 @@ def overview(session: Session, now: dt.datetime | None = None,
 
 def messages_per_day(session: Session, days: int = 14,
                      now: dt.datetime | None = None) -> list[tuple[dt.date, int]]:
-    """Messages received per day (every state), oldest day first, zero-filled.
+    """Messages received per day (every state, group posts included), oldest day first,
+    zero-filled.
 
     One range count per day on the time index (covering): no per-row date function, the
     same SQL on SQLite and PostgreSQL. Past days are remembered, today is counted."""
+    return _per_day(session, "per_day", days, now)
+
+
+def group_posts_per_day(session: Session, days: int = 14,
+                        now: dt.datetime | None = None) -> list[tuple[dt.date, int]]:
+    """Of ``messages_per_day``, the posts to a workgroup, the same way."""
+    return _per_day(session, "group_per_day", days, now, Message.group_id.is_not(None))
+
+
+def _per_day(session: Session, key: str, days: int, now: dt.datetime | None,
+             *where: Any) -> list[tuple[dt.date, int]]:
     dates = day_range(days, now)
 
     def count(d: dt.date) -> int:
         start = dt.datetime.combine(d, dt.time())
         return session.scalar(select(func.count()).select_from(Message).where(
-            Message.created_at >= start, Message.created_at < start + dt.timedelta(days=1))) or 0
+            Message.created_at >= start, Message.created_at < start + dt.timedelta(days=1),
+            *where)) or 0
 
-    past = _remembered(("per_day", _database(session), dates[0], dates[-1]),
+    past = _remembered((key, _database(session), dates[0], dates[-1]),
                        lambda: [count(d) for d in dates[:-1]])
     return list(zip(dates, [*past, count(dates[-1])], strict=True))
 
@@ -222,7 +244,8 @@ def moderation_wait(session: Session, days: int = 14,
 
 @dataclass(frozen=True)
 class TeamFlows:
-    """Messages between teams over a window: ``matrix[(from_team, to_team)] = count``."""
+    """Messages between teams over a window: ``matrix[(from_team, to_team)] = count``;
+    ``to_team`` is ``GROUP_POSTS`` for posts to a workgroup."""
 
     days: int
     teams: dict[int, str]  # team id -> "Team (site)"; 0 is "no team"
@@ -255,17 +278,18 @@ def _team_pairs(session: Session, start: dt.datetime,
     conds = [Message.created_at >= start]
     if end is not None:
         conds.append(Message.created_at < end)
+    to_group = Message.group_id.is_not(None)
     rows = session.execute(
-        select(sender.team_id, recipient.team_id, func.count())
+        select(sender.team_id, recipient.team_id, to_group, func.count())
         .select_from(Message)
         .join(sender, sender.id == Message.sender_id)
-        .join(recipient, recipient.id == Message.recipient_id)
+        .outerjoin(recipient, recipient.id == Message.recipient_id)  # NULL: a group post
         .where(*conds)
-        .group_by(sender.team_id, recipient.team_id)
+        .group_by(sender.team_id, recipient.team_id, to_group)
     ).all()
     matrix: dict[tuple[int, int], int] = defaultdict(int)
-    for src, dst, n in rows:
-        matrix[(src or 0, dst or 0)] += n
+    for src, dst, is_group, n in rows:
+        matrix[(src or 0, GROUP_POSTS if is_group else (dst or 0))] += n
     return dict(matrix)
 
 
@@ -287,4 +311,5 @@ def team_flows(session: Session, days: int = 7, now: dt.datetime | None = None) 
     names = {tid: f"{team} ({site_name})" for tid, team, site_name in session.execute(
         select(Team.id, Team.name, Site.name).join(Site, Site.id == Team.site_id))}
     names[0] = ""
+    names[GROUP_POSTS] = ""
     return TeamFlows(days, names, matrix)

@@ -31,6 +31,7 @@ class SiteRow:
     name: str
     teams: list[TeamRow]
     terminals: int
+    timezone: str | None = None  # its shifts' zone; None: the installation's
 
 
 def _team_rows(session: Session, *where) -> list[TeamRow]:  # noqa: ANN002
@@ -59,8 +60,10 @@ def overview(session: Session) -> list[SiteRow]:
     terminals = dict(session.execute(
         select(Terminal.site_id, func.count()).where(Terminal.active.is_(True))
         .group_by(Terminal.site_id)).all())
-    return [SiteRow(sid, name, [t for t in teams if t.site_id == sid], int(terminals.get(sid, 0)))
-            for sid, name in session.execute(select(Site.id, Site.name).order_by(Site.name))]
+    return [SiteRow(sid, name, [t for t in teams if t.site_id == sid], int(terminals.get(sid, 0)),
+                    tz)
+            for sid, name, tz in session.execute(select(Site.id, Site.name, Site.timezone)
+                                                 .order_by(Site.name))]
 
 
 def team_row(session: Session, team_id: int) -> TeamRow:

@@ -17,11 +17,13 @@ about a millisecond to a message.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_MS = 30_000
@@ -36,7 +38,41 @@ def make_engine(url: str, **kwargs) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000}, **kwargs)
         _sqlite_setup(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_after_idle(engine)
+    return engine
+
+
+PING_IDLE_S = 5.0  # a pooled PostgreSQL connection unused this long is pinged at checkout
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """``pool_pre_ping`` only for connections that sat idle in the pool: a server restarted
+    or a connection cut by a firewall while nobody used it is replaced before anyone does.
+    ``pool_pre_ping`` pinged at every checkout, i.e. once per relay batch: a round trip
+    (0.5 ms, and CPU on both sides) before each transaction, on the hot path. A connection
+    that breaks while in steady use fails its transaction as any other error does (the
+    relay retries the batch one uplink at a time; the pool drops every connection older
+    than the failure)."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn, record) -> None:  # noqa: ANN001 - pool objects
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn, record, _proxy) -> None:  # noqa: ANN001
+        since = record.info.pop(_IDLE_SINCE, None)
+        if since is None or time.monotonic() - since < PING_IDLE_S:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError("pooled connection failed its ping") from exc
+        if alive is False:
+            raise DisconnectionError("pooled connection failed its ping")
+
+
+_IDLE_SINCE = "relais.idle_since"
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -129,3 +165,53 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def sqlite_reader(url: Any, *, mmap_bytes: int = 0) -> Engine:
+    """An engine for reads beside the store's writers on SQLite: its transactions begin
+    deferred (the store's begin IMMEDIATE, the one write lock) and are query-only, each a
+    WAL snapshot that never blocks a writer. ``mmap_bytes``: pages mapped rather than read
+    again after another connection's commit (the login desk's syncs)."""
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI objects
+        dbapi_conn.isolation_level = None  # BEGIN is ours
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        cur.execute("PRAGMA query_only=ON")
+        if mmap_bytes:
+            cur.execute(f"PRAGMA mmap_size={int(mmap_bytes)}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # noqa: ANN001
+        conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+@contextmanager
+def read_snapshot(store: Store) -> Iterator[Session]:
+    """One consistent, read-only view of the database for a long read (a person's
+    access-request export, which may read tens of thousands of rows in several queries).
+
+    On SQLite the store's transactions begin IMMEDIATE, taking the one write lock every
+    relay batch needs: this one is a connection of its own whose transaction begins
+    deferred and is query-only, a WAL snapshot that never blocks a writer (as the relay's
+    login desk reads, relay/logins.py). On PostgreSQL a REPEATABLE READ, READ ONLY
+    transaction: every statement sees the same snapshot, and a read takes no lock."""
+    if not store.is_sqlite:
+        with store.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ",
+                                          postgresql_readonly=True)
+            with Session(bind=conn) as session:
+                yield session
+        return
+    engine = sqlite_reader(store.url)
+    try:
+        with Session(bind=engine) as session:
+            yield session
+            session.rollback()
+    finally:
+        engine.dispose()

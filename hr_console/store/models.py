@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -52,6 +53,8 @@ class Site(Base):
     __tablename__ = "sites"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
+    # The zone its shifts are read in (services.shifts); None: the installation's timezone.
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
 
 class Team(Base):
@@ -86,7 +89,10 @@ class Employee(Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     team: Mapped[Team | None] = relationship(foreign_keys=[team_id])
-    __table_args__ = (Index("ix_employees_active_name", "active", "name"),)
+    __table_args__ = (Index("ix_employees_active_name", "active", "name"),
+                      # A workgroup's live members are the active members of its teams:
+                      # read from the index alone (services.groups).
+                      Index("ix_employees_team_active", "team_id", "active"))
 
 
 @event.listens_for(Employee, "before_insert")
@@ -99,7 +105,8 @@ class Shift(Base):
     __tablename__ = "shifts"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
-    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    # Indexed: a sender's shifts are read by their team at badge-in and in relay batches.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     days: Mapped[str] = mapped_column(String(40), default="mon,tue,wed,thu,fri")
     start_time: Mapped[dt.time] = mapped_column()
     end_time: Mapped[dt.time] = mapped_column()
@@ -190,6 +197,8 @@ class ContactRule(Base):
     recipient_kind: Mapped[str] = mapped_column(String(12))  # person | team | supervisor | hr_desk
     recipient_ref: Mapped[int | None] = mapped_column(Integer)
     allow_reply: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Grants only while the sender is on one of their team's shifts (plus the grace period).
+    on_shift_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -202,12 +211,60 @@ class Media(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class Group(Base):
+    """A workgroup: a conversation whose members are worked out live from its rules and
+    hand-picked people (services.groups), so moving team changes membership with no click.
+    The name is unique among groups not deleted (checked by the service)."""
+
+    __tablename__ = "groups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # NULL: every site; else rule-based membership counts only employees whose team is there.
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    post_right: Mapped[str] = mapped_column(String(8), default="everyone")  # everyone | leads
+    # With 'leads': members may still post a reply (a post carrying reply_to).
+    members_reply: Mapped[bool] = mapped_column(Boolean, default=False)
+    # NULL: the sender's usual 1:1 mode; else pre | post | none for every post of the group.
+    moderation_mode: Mapped[str | None] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(10), default="open")  # open | archived | deleted
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(80), default="")
+    site: Mapped[Site | None] = relationship()
+
+
+class GroupRule(Base):
+    """One membership rule: the members of a team, of a site, of a shift's team, everyone."""
+
+    __tablename__ = "group_rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"),
+                                          index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # team | site | shift | everyone
+    ref_id: Mapped[int | None] = mapped_column(Integer)  # NULL for everyone
+    # groups_of(employee) looks rules up by what matches the person.
+    __table_args__ = (Index("ix_group_rules_kind_ref", "kind", "ref_id"),)
+
+
+class GroupPerson(Base):
+    """A hand-picked member, whatever their team."""
+
+    __tablename__ = "group_people"
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), primary_key=True,
+                                             index=True)
+
+
 class Message(Base):
     __tablename__ = "messages"
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[str] = mapped_column(String(36))
     sender_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
-    recipient_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    # NULL exactly for a group post: its recipients are its group_receipts rows.
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
     terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminals.id"))
     kind: Mapped[str] = mapped_column(String(10))  # text | photo | drawing
     body: Mapped[str] = mapped_column(Text, default="")
@@ -224,8 +281,13 @@ class Message(Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     read_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # A post to a workgroup (recipient_id is then NULL), the client id of the post it answers,
+    # and whether a lead or HR marked it urgent (shown first at badge-in).
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), index=True)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reply_to: Mapped[str | None] = mapped_column(String(36))
     sender: Mapped[Employee] = relationship(foreign_keys=[sender_id])
-    recipient: Mapped[Employee] = relationship(foreign_keys=[recipient_id])
+    recipient: Mapped[Employee | None] = relationship(foreign_keys=[recipient_id])
     __table_args__ = (
         UniqueConstraint("sender_id", "client_id", name="uq_message_sender_client_id"),
         Index("ix_messages_recipient_state", "recipient_id", "state"),
@@ -237,6 +299,19 @@ class Message(Base):
         # spent (sessions.author).
         Index("ix_messages_terminal_seq", "terminal_id", "seq"),
     )
+
+
+class GroupReceipt(Base):
+    """One member's copy of a group post, written when the post is fanned out: the snapshot
+    of who receives it, and "seen by N of M" (rows with read_at / all rows)."""
+
+    __tablename__ = "group_receipts"
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), primary_key=True,
+                                             index=True)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class Downlink(Base):
@@ -275,8 +350,18 @@ class Notice(Base):
     valid_from: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     valid_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("console_users.id"))
+    # A team lead's broadcast from a terminal (created_by is then None).
+    author_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"),
+                                                           index=True)
+    # Minutes between reminders while a person who has not acknowledged is badged in;
+    # None: reminded at badge-in only.
+    remind_every_min: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # The relay's reminder round reads only the notices with an interval (services.reminders).
+    __table_args__ = (Index("ix_notices_reminding", "valid_until",
+                            sqlite_where=text("remind_every_min IS NOT NULL"),
+                            postgresql_where=text("remind_every_min IS NOT NULL")),)
 
 
 class NoticeReceipt(Base):
@@ -287,6 +372,8 @@ class NoticeReceipt(Base):
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    reminders: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_reminded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     __table_args__ = (UniqueConstraint("notice_id", "employee_id"),)
 
 
@@ -350,3 +437,48 @@ class Setting(Base):
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[dict | list | str | int | bool | None] = mapped_column(JSON)
+
+
+class SafetyAlert(Base):
+    """A safety alert raised at a terminal (services.safety): past moderation and contact
+    rules, sent at once as an urgent notice; open until HR or a supervisor marks it handled.
+    ``client_id`` is the uplink's id, unique per terminal, so a resend stores nothing twice."""
+
+    __tablename__ = "safety_alerts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)  # the notice downlinks' ref
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
+    client_id: Mapped[str] = mapped_column(String(36))
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))  # None: idle
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    pictogram: Mapped[str] = mapped_column(String(10))
+    text: Mapped[str] = mapped_column(String(200), default="")
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    raised_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    handled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    handled_by: Mapped[int | None] = mapped_column(ForeignKey("console_users.id"))
+    __table_args__ = (UniqueConstraint("terminal_id", "client_id"),
+                      # The dashboard's open alerts, newest first.
+                      Index("ix_safety_alerts_open", "handled_at", "raised_at"))
+
+
+class LegalHold(Base):
+    """A hold HR or an auditor placed for a dispute (services.legal_holds): the retention
+    purge keeps what it covers until it is released. ``kind`` 'person' covers every
+    message ``employee_id`` sent or received; 'conversation' the 1:1 messages between
+    ``employee_id`` and ``other_employee_id`` (smaller id first). A released hold is kept
+    as the record of what was kept, by whom and why."""
+
+    __tablename__ = "legal_holds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))  # person | conversation
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    other_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    reason: Mapped[str] = mapped_column(String(300))
+    placed_by: Mapped[str] = mapped_column(String(80))
+    placed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    released_by: Mapped[str | None] = mapped_column(String(80))
+    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    release_reason: Mapped[str | None] = mapped_column(String(300))
+    __table_args__ = (Index("ix_legal_holds_employee", "employee_id", "released_at"),
+                      Index("ix_legal_holds_other", "other_employee_id"))

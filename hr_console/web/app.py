@@ -21,8 +21,9 @@ from hr_console.web.extensions import csrf, limiter, login_manager
 from hr_console.web.nav import NAV, visible_nav
 
 # Areas register in this order; a module missing here simply has no pages yet.
-AREAS = ["auth", "dashboard", "moderation", "employees", "teams", "contacts", "notices",
-         "terminals", "users", "audit", "settings", "kiosk_api"]
+AREAS = ["auth", "dashboard", "moderation", "employees", "teams", "contacts", "groups", "notices",
+         "terminals", "users", "audit", "settings", "kiosk_api", "safety", "holds",
+         "council"]
 
 ROLE_HOME = {"admin": "dashboard.index", "hr": "dashboard.index",
              "supervisor": "notices.index", "auditor": "audit.index"}

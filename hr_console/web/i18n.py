@@ -1,11 +1,11 @@
-"""French and English for the console. Each console area keeps its own catalogue
-(``<area>/translations/fr/LC_MESSAGES/messages.po``) so areas can grow independently;
-Flask-Babel merges them.
+"""French and English for the console: one catalogue for every area, in Flask-Babel's usual
+place (``hr_console/web/translations/<lang>/LC_MESSAGES/messages.po``), kept in step with the
+code and templates by ``make extract`` (babel.cfg) and compiled by ``make catalogues``
+(docs/translating.md).
 
-The compiled ``.mo`` beside each ``.po`` is part of the source tree (``make catalogues``,
-hr_console/catalogues.py) and the console only reads it: the console runs as an
-unprivileged user from a root-owned install, where it can write nothing (compiling at
-start-up once failed there with "Permission denied: …/messages.mo.tmp")."""
+The ``.mo`` are compiled at install (``make catalogues``); one missing or older than its
+``.po`` is compiled into the home instead (hr_console/catalogues.py), never into the
+install, which the console (an unprivileged service user) may not write."""
 
 from __future__ import annotations
 
@@ -15,22 +15,11 @@ from flask import Flask, request
 from flask_babel import Babel
 from flask_login import current_user
 
-WEB = Path(__file__).parent
+from hr_console import catalogues
+
+TRANSLATIONS = Path(__file__).with_name("translations")
 LANGUAGES = ("fr", "en")
-
-
-def catalogue_dirs() -> list[Path]:
-    return sorted(p for p in WEB.rglob("translations") if p.is_dir())
-
-
-def check_catalogues() -> None:
-    """Refuse to start without a compiled catalogue: Flask-Babel would silently show
-    English on every French page of that area."""
-    for po in sorted(WEB.rglob("translations/*/LC_MESSAGES/*.po")):
-        mo = po.with_suffix(".mo")
-        if not mo.is_file():
-            raise RuntimeError(f"{mo} is missing: this install lacks its compiled catalogues "
-                               "(in a source tree, run `make catalogues`)")
+CACHE = Path(".cache") / "catalogues"  # under the home
 
 
 def select_locale() -> str:
@@ -41,9 +30,10 @@ def select_locale() -> str:
 
 
 def init_app(app: Flask) -> None:
-    check_catalogues()
+    cache = app.config["RELAIS"].home / CACHE
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "fr")
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(p) for p in catalogue_dirs())
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(catalogues.translation_dir(TRANSLATIONS,
+                                                                                  cache))
     Babel(app, locale_selector=select_locale)
 
     @app.context_processor

@@ -13,10 +13,14 @@ NAV = [
     ("employees.index", _l("Employees")),
     ("teams.index", _l("Teams and sites")),
     ("contacts.index", _l("Contacts")),
+    ("groups.index", _l("Workgroups")),
     ("notices.index", _l("Notices")),
+    ("safety.index", _l("Safety alerts")),
     ("terminals.index", _l("Terminals")),
     ("users.index", _l("Console users")),
     ("audit.index", _l("Audit log")),
+    ("council.index", _l("Works council report")),
+    ("holds.index", _l("Legal holds")),
     ("settings.index", _l("Settings")),
 ]
 

@@ -336,16 +336,44 @@ class KioskApi:
             raise KioskApiError("bad_response", "The notices answer is not a list.")
         return notices
 
+    def my_notices(self, sid: str) -> list[dict[str, Any]]:
+        """A team lead's notices, newest first: ``{uid, title, urgent, ack_required, status,
+        target: {kind, name, team}, author, mine, created_at, counts: {audience, reached,
+        seen, acknowledged}}``. Empty for anyone who leads no team and wrote none."""
+        data = _json(self._get("/my-notices", sid))
+        items = data.get("notices") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise KioskApiError("bad_response", "The notices answer is not a list.")
+        return [n for n in items if isinstance(n, dict) and isinstance(n.get("uid"), str)]
+
+    def my_notice(self, sid: str, uid: str) -> dict[str, Any]:
+        """One of ``my_notices`` with ``people`` (``{name, team, state, done}``, those still
+        to read or acknowledge first), ``pending``, ``done`` and ``may_remind``."""
+        data = _json(self._get(f"/my-notices/{quote(uid, safe='')}", sid))
+        if not isinstance(data, dict) or not isinstance(data.get("people"), list):
+            raise KioskApiError("bad_response", "The notice answer lacks its people.")
+        return data
+
     def site_notices(self) -> list[dict[str, Any]]:
         """The idle screen's board, asked as the terminal alone (nobody badged in): the
         current notices for this terminal's site or for everyone, newest first, each
         ``{uid, title, urgent, excerpt}``. Entries that are not of that shape are dropped."""
+        return self.site_board()[0]
+
+    def site_board(self) -> tuple[list[dict[str, Any]], bool]:
+        """``site_notices`` and, from the same answer, whether HR lets the idle screen raise
+        a safety alert without a badge-in (``alert_on_idle``; anything but ``true``, or no
+        such field from an older console, is no)."""
         resp = _call(self._http, "GET", _url(self.base_url, "/site-notices"), timeout=self.timeout,
                      verify=self._verify)
         data = _json(resp)
         items = data.get("notices") if isinstance(data, dict) else None
         if not isinstance(items, list):
             raise KioskApiError("bad_response", "The site notices answer is not a list.")
+        return self._board_notices(items), data.get("alert_on_idle") is True
+
+    @staticmethod
+    def _board_notices(items: list[Any]) -> list[dict[str, Any]]:
         out = []
         for item in items:
             if not isinstance(item, dict):

@@ -42,12 +42,32 @@ TRANSIENT_ERRORS = frozenset({"rate_limited"})
 SESSION_GONE = frozenset({"session_ended", "no_session"})
 
 
+def _count(value: Any) -> int | None:
+    """A non-negative integer field of a downlink, or None (absent or not a number)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _short(value: Any) -> str:
+    """A short word of a downlink ("06:00", "tue"), or "" (absent, or not a short string)."""
+    return value if isinstance(value, str) and len(value) <= 8 else ""
+
+
 def _tracked(kind: str, body: dict[str, Any]) -> bool:
     """Whether the relay waits for this downlink's ``received`` receipt. A ``state`` that
     carries ``ref`` is the relay's direct answer to one of our uplinks, not a downlink row:
     if it is lost, the outbox sends the message again and gets another, so a receipt would
     cost the relay an uplink and change nothing."""
     return kind in TRACKED and not (kind == "state" and body.get("ref"))
+
+
+def _target(to: int | None, group: int | None, reply_to: str | None,
+            urgent: bool = False) -> dict[str, Any]:
+    if group:
+        return {"group": int(group), "reply_to": reply_to or None, "urgent": True if urgent else None}
+    if not to or reply_to or urgent:
+        raise ValueError("a message goes to one person (to) or to a group, with reply_to "
+                         "and urgent only in a group")
+    return {"to": int(to)}
 
 
 # A login or a sync request with no answer yet is sent again (same id) this often, for at most
@@ -151,14 +171,66 @@ class TerminalLink:
         its last: also the answer to a logout the relay sent."""
         self._queue(envelope("logout", sid=sid, last_seq=self.outbox.last_seq()), ordered=False)
 
-    def send_text(self, to: int, text: str) -> str:
-        return self._content("text", to=to, text=text)
+    # A message goes to one person (``to``) or to a workgroup (``group``, with ``reply_to``
+    # the client id of the post it answers, and ``urgent`` a post shown first at badge-in,
+    # which the relay honours only from a lead of the group or the HR desk): never both, as
+    # the wire contract says.
 
-    def send_photo(self, to: int, jpeg: bytes, caption: str = "") -> str:
-        return self._content("photo", to=to, image=b64(jpeg), caption=caption or None)
+    def send_text(self, to: int | None, text: str, *, group: int | None = None,
+                  reply_to: str | None = None, urgent: bool = False) -> str:
+        return self._content("text", **_target(to, group, reply_to, urgent), text=text)
 
-    def send_drawing(self, to: int, drawing: dict[str, Any]) -> str:
-        return self._content("drawing", to=to, drawing=drawing)
+    def send_photo(self, to: int | None, jpeg: bytes, caption: str = "", *,
+                   group: int | None = None, reply_to: str | None = None,
+                   urgent: bool = False) -> str:
+        return self._content("photo", **_target(to, group, reply_to, urgent), image=b64(jpeg),
+                             caption=caption or None)
+
+    def send_drawing(self, to: int | None, drawing: dict[str, Any], *, group: int | None = None,
+                     reply_to: str | None = None, urgent: bool = False) -> str:
+        return self._content("drawing", **_target(to, group, reply_to, urgent), drawing=drawing)
+
+    def send_alert(self, pictogram: str, text: str = "") -> str:
+        """A safety alert, from whoever is badged in or from the terminal alone (the idle
+        screen): an outbox item without ``seq`` (it waits for no earlier message), sent
+        again until the relay answers."""
+        env = envelope("alert", sid=self.sid, pictogram=pictogram, text=text or None)
+        item = self._queue(env, ordered=False)
+        self._emit(ev.StateChanged(item, "outbox"))
+        return item
+
+    def send_broadcast(self, team: int, title: str, text: str = "", *,
+                       image: bytes | None = None, shift: int | None = None,
+                       urgent: bool = False, ack: bool = False,
+                       remind_every: int | None = None) -> str:
+        """A team lead's notice to one team they lead or one of its shifts (issue 16): an
+        outbox item without ``seq`` (like an alert), so what was typed waits out a network
+        cut; the relay answers ``accepted`` with how many people it reached (``members``),
+        or an error whose code says why it was refused."""
+        if not self.sid:
+            raise RuntimeError("nobody is badged in on this terminal")
+        env = envelope("broadcast", sid=self.sid, team=int(team), title=title, text=text or None,
+                       image=b64(image) if image else None, shift=int(shift) if shift else None,
+                       urgent=True if urgent else None, ack=True if ack else None,
+                       remind_every=remind_every)
+        item = self._queue(env, ordered=False)
+        self._emit(ev.StateChanged(item, "outbox"))
+        return item
+
+    def send_remind(self, notice: str) -> str:
+        """A lead's one-tap reminder of their notice ``notice`` (its uid), through the outbox."""
+        if not self.sid:
+            raise RuntimeError("nobody is badged in on this terminal")
+        item = self._queue(envelope("remind", sid=self.sid, ref=notice), ordered=False)
+        self._emit(ev.StateChanged(item, "outbox"))
+        return item
+
+    def accept_off_shift(self) -> str:
+        """The person read the off-shift notice and went on: the relay audits it. An outbox
+        item without ``seq`` (nothing waits for it), sent again until the relay answers."""
+        if not self.sid:
+            raise RuntimeError("nobody is badged in on this terminal")
+        return self._queue(envelope("offshift", sid=self.sid), ordered=False)
 
     def mark_read(self, msg: str) -> None:
         self._receipt(msg, "read")
@@ -345,17 +417,21 @@ class TerminalLink:
             self._emit(ev.MessageArrived({**body, "kind": kind}))
         elif kind == "state":
             self._emit(ev.StateChanged(body.get("msg") or body.get("ref"), body.get("state", ""),
-                                       body.get("reason")))
+                                       body.get("reason"), _count(body.get("group")),
+                                       _count(body.get("seen")), _count(body.get("members")),
+                                       _short(body.get("from")), _short(body.get("from_day"))))
         elif kind == "notice":
             self._emit(ev.NoticeArrived(body))
         elif kind == "retract":
-            self._emit(ev.Retracted(body.get("msg", ""), int(body.get("from", 0))))
+            self._emit(ev.Retracted(body.get("msg", ""), int(body.get("from", 0) or 0),
+                                    _count(body.get("group"))))
         elif kind == "sync":
             self._answered("sync")
             self._emit(ev.Synced(body.get("me", {}), body.get("contacts", []),
                                  body.get("history", []), body.get("notices", []),
                                  body.get("quick_replies", []),
-                                 bool(body.get("history_more", False))))
+                                 bool(body.get("history_more", False)),
+                                 body["groups"] if isinstance(body.get("groups"), list) else None))
         elif kind == "logout":
             self._ended_by_relay(str(body.get("reason") or "relay"))
         elif kind == "error" and body.get("code") in SESSION_GONE:

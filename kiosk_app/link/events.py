@@ -44,11 +44,16 @@ class Synced:
     notices: list[dict[str, Any]]
     quick_replies: list[dict[str, Any]] = field(default_factory=list)
     history_more: bool = False  # older messages than ``history`` exist (kiosk API pages)
+    # The person's workgroups: {id, name, description, can_post, read_only, members_reply,
+    # members, unread, last, urgent_unread}; None when the relay sent no such list.
+    groups: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
 class MessageArrived:
-    message: dict[str, Any]  # msg, kind, from, from_name, to, sent_ts, text | image | drawing
+    # msg, kind, from, from_name, to, sent_ts, text | image | drawing; a group post has
+    # group, group_name, urgent, reply_to, has_image instead of ``to``
+    message: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,13 @@ class StateChanged:
     # outbox, accepted, held, approved, refused, rejected, delivered, read, retracted, error
     state: str
     reason: str | None = None
+    group: int | None = None  # one's own group post: its group, and once fanned out
+    seen: int | None = None  # how many members read it
+    members: int | None = None  # of how many who received it
+    # Refused ``off_shift``: when the sender's shift starts ("06:00"), and its weekday
+    # ("tue") when not today, as the relay said it.
+    opens: str = ""
+    opens_day: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,7 @@ class NoticeArrived:
 class Retracted:
     msg: str
     sender: int
+    group: int | None = None
 
 
 @dataclass(frozen=True)

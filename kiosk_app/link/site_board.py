@@ -1,13 +1,14 @@
 """The idle screen's board: the current notices for this terminal's site or for everyone,
-asked from the console's kiosk API as the terminal alone (nobody badged in).
+and whether HR lets the idle screen raise a safety alert without a badge-in, asked from the
+console's kiosk API as the terminal alone (nobody badged in).
 
 No Kivy: the UI asks with ``refresh(done)`` (every minute while idle); one worker thread
-makes the call (short timeout) and calls ``done(notices)`` on that thread, only on success,
-and only when the list changed since the last delivery (``force`` delivers anyway); the UI
-hops back to its own thread. A failure is logged once per kind of failure and delivers
-nothing, so the screen keeps what it shows; when the console refuses the terminal
-(``unauthorised``) the board is emptied, since what it shows can no longer be checked.
-Asking again while a call is on its way does not queue a second call.
+makes the call (short timeout) and calls ``done(board)`` (a ``Board``) on that thread, only
+on success, and only when it changed since the last delivery (``force`` delivers anyway);
+the UI hops back to its own thread. A failure is logged once per kind of failure and
+delivers nothing, so the screen keeps what it shows; when the console refuses the terminal
+(``unauthorised``) the board is emptied and the alert button goes, since neither can be
+checked any more. Asking again while a call is on its way does not queue a second call.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kiosk_app.link.api import KioskApi, KioskApiError
@@ -29,7 +31,19 @@ FETCH_TIMEOUT = 5.0  # seconds: a board that does not come keeps what it showed
 POLL_SECONDS = 60.0  # how often the idle screen asks
 
 Notices = list[dict[str, Any]]
-Done = Callable[[Notices], None]
+
+
+@dataclass(frozen=True)
+class Board:
+    """What the idle screen shows from the console: ``notices`` ({uid, title, urgent,
+    excerpt}) and ``alert_on_idle`` (the "Danger / accident" button without a badge-in)."""
+
+    notices: Notices = field(default_factory=list)
+    alert_on_idle: bool = False
+
+
+EMPTY = Board()
+Done = Callable[[Board], None]
 
 
 class SiteBoard:
@@ -40,7 +54,7 @@ class SiteBoard:
         self._worker: threading.Thread | None = None
         self._pending = False
         self._closed = False
-        self._last: Notices | None = None  # what was last delivered
+        self._last: Board | None = None  # what was last delivered
         self._last_error: str | None = None
 
     @classmethod
@@ -51,12 +65,13 @@ class SiteBoard:
         return cls(KioskApi(cfg.api_url, cfg.terminal, cfg.password, timeout=timeout,
                             ca_file=cfg.tls_ca))
 
-    def fetch(self) -> Notices:
+    def fetch(self) -> Board:
         """The board now (blocking; raises ``KioskApiError``)."""
-        return self._api.site_notices()
+        notices, alert_on_idle = self._api.site_board()
+        return Board(notices, alert_on_idle)
 
     def refresh(self, done: Done, *, force: bool = False) -> bool:
-        """Ask the worker for the board; ``done(notices)`` is called on the worker's thread
+        """Ask the worker for the board; ``done(board)`` is called on the worker's thread
         when it came and differs from the last delivery (or ``force``). False when nothing
         was asked (closed, or a call is already on its way)."""
         with self._lock:
@@ -75,15 +90,16 @@ class SiteBoard:
             if job is None:
                 return
             done, force = job
-            deliver: Notices | None = None
+            deliver: Board | None = None
             try:
                 board = self.fetch()
             except KioskApiError as exc:
                 if exc.code != self._last_error:
                     log.warning("kiosk could not fetch the site notices: %s", exc)
                 self._last_error = exc.code
-                if exc.code == "unauthorised" and self._last:
-                    deliver = []
+                if exc.code == "unauthorised" and self._last is not None \
+                        and self._last != EMPTY:
+                    deliver = EMPTY
             except Exception:  # the worker must outlive any one bad answer
                 log.exception("kiosk could not fetch the site notices")
             else:
@@ -102,6 +118,12 @@ class SiteBoard:
                 done(deliver)
             except Exception:
                 log.exception("kiosk could not show the site notices")
+
+    def forget(self) -> None:
+        """The next board that comes is delivered even if unchanged: the UI has changed what
+        it shows on its own (an alert the relay refused turned the button off)."""
+        with self._lock:
+            self._last = None
 
     def close(self) -> None:
         with self._lock:

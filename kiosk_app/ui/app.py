@@ -81,11 +81,13 @@ class KioskApp(App):
         k = self.kiosk
         k.bind(on_changed=self._changed, on_logged_in=self._logged_in, on_synced=self._synced,
                on_logged_out=self._logged_out, on_login_failed=self._login_failed,
-               on_urgent=self._urgent, warning=self._warn)
+               on_urgent=self._urgent, on_urgent_group=self._urgent_group, warning=self._warn)
         Window.bind(on_touch_down=self._touch, on_textinput=self._text, on_key_down=self._key)
 
     def on_start(self) -> None:
         self.kiosk.start()
+        # An event `relais up` shows on its terminal (hr_console/cli/logs.py, EVENTS).
+        logging.getLogger("relais.events").info("%s: kiosk window open", self.cfg.terminal)
 
     def on_stop(self) -> None:
         if self.kiosk is not None:
@@ -123,11 +125,40 @@ class KioskApp(App):
             self._changed(self.kiosk)  # a sync after a reconnect: just redraw
             return
         self._awaiting_sync = False
-        self.go("urgent" if self.kiosk.session.urgent_pending() else "home")
+        if self.kiosk.session.off_shift_pending():
+            self.go("offshift")  # accepted first (after_off_shift), then the rest
+            return
+        self.after_off_shift()
+
+    def after_off_shift(self) -> None:
+        """What a badge-in shows once the off-shift notice is accepted (or when none)."""
+        if self.kiosk.session is None:
+            self.go("idle")
+        elif self.kiosk.session.first_pending():  # urgent, then reminded: before anything
+            self.go("urgent")
+        else:
+            self.home()
+
+    def home(self) -> None:
+        """Home, unless a workgroup holds an urgent post not yet read: that group first
+        (after the urgent notices, which come before everything)."""
+        session = self.kiosk.session
+        group = session.urgent_group() if session is not None else None
+        if group is not None:
+            self.go("conversation", group_id=group.id)
+        else:
+            self.go("home")
 
     def _urgent(self, _kiosk: Kiosk, _notice: Any) -> None:
-        if not self._awaiting_sync:
+        if not self._awaiting_sync and self.current != "offshift":  # shown once it is accepted
             self.go("urgent")
+
+    def _urgent_group(self, _kiosk: Kiosk, group_id: int) -> None:
+        """An urgent post arrived while the person is in: shown at once, as an urgent notice
+        is, unless an urgent notice is on the screen (the post comes after it)."""
+        if self._awaiting_sync or self.current in ("urgent", "offshift"):
+            return
+        self.go("conversation", group_id=group_id)
 
     def _login_failed(self, kiosk: Kiosk, code: str, until: str | None) -> None:
         if code in ("pin_required", "bad_pin", "bad_credentials"):

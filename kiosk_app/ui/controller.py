@@ -4,7 +4,8 @@ The link calls back on paho's thread; every event is queued and handled on Kivy'
 thread by one trigger, so a burst (a sync, a reconnect) redraws once. The screens read
 ``session`` and call the methods here; they learn about changes through Kivy events:
 ``on_changed`` (redraw), ``on_logged_in``, ``on_synced``, ``on_logged_out``,
-``on_login_failed``, ``on_urgent``, ``on_arrived`` and ``on_photo_ready``. Photos the sync
+``on_login_failed``, ``on_urgent``, ``on_urgent_group`` (an urgent unread post in a
+workgroup: shown first, as an urgent notice is), ``on_arrived`` and ``on_photo_ready``. Photos the sync
 did not carry and notice photos come from the console's kiosk API (``remote_photo``) when the
 config names it, off this thread. The idle screen's board (``site_notices``: current notices
 for the site or everyone, no personal data) is asked from the same API every minute while
@@ -41,7 +42,7 @@ from kiosk_app.config import KioskConfig
 from kiosk_app.link import events as ev
 from kiosk_app.link.client import TerminalLink
 from kiosk_app.link.media_cache import RemoteMedia
-from kiosk_app.link.site_board import POLL_SECONDS, SiteBoard
+from kiosk_app.link.site_board import POLL_SECONDS, Board, SiteBoard
 from kiosk_app.ui.i18n import tr
 from kiosk_app.ui.inactivity import BadgeReader, InactivityWatch
 from kiosk_app.ui.session import Session
@@ -62,10 +63,11 @@ class Kiosk(EventDispatcher):
     session = ObjectProperty(None, allownone=True)
     outbox_count = NumericProperty(0)
     site_notices = ListProperty([])  # the idle board: [{uid, title, urgent, excerpt}]
+    alert_on_idle = BooleanProperty(False)  # the idle board: HR allows alerts without a badge
     login_wait = NumericProperty(0)  # after a refused badge-in: seconds before trying again
 
     __events__ = ("on_changed", "on_logged_in", "on_synced", "on_logged_out", "on_login_failed",
-                  "on_urgent", "on_arrived", "on_photo_ready", "on_error")
+                  "on_urgent", "on_urgent_group", "on_arrived", "on_photo_ready", "on_error")
 
     def __init__(self, config: KioskConfig, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -153,6 +155,13 @@ class Kiosk(EventDispatcher):
         elif isinstance(event, ev.LoggedOut):
             if self.session is not None:
                 self._clear(event.reason)
+        elif isinstance(event, ev.ErrorReceived) and self.session is None:
+            if event.code == "badge_needed":  # an idle-screen alert HR no longer allows
+                self.alert_on_idle = False  # until the board, asked now, says otherwise
+                if self.board is not None:
+                    self.board.forget()
+                self.poll_board()
+                self.dispatch("on_error", event.code, event.message)
         elif self.session is not None:
             self._personal(event)
 
@@ -160,24 +169,45 @@ class Kiosk(EventDispatcher):
         s: Session = self.session
         if isinstance(event, ev.Synced):
             first = not s.synced
-            s.apply_sync(event.me, event.contacts, event.history, event.notices, event.quick_replies)
-            if first and s.urgent_pending():
-                self.sounds.play("urgent")  # the urgent notice is the first thing shown
+            before = {g.id for g in s.groups.values() if g.urgent_unread}
+            s.apply_sync(event.me, event.contacts, event.history, event.notices, event.quick_replies,
+                         event.groups)
+            if first and (s.urgent_pending() or s.urgent_group()):
+                self.sounds.play("urgent")  # the urgent notice or post is the first thing shown
+            elif first and s.first_pending():
+                self.sounds.play("message")  # a reminder of a notice not acknowledged
             tr.switch(s.language)
             self.person = s.name
             self.dispatch("on_synced")
+            fresh = s.urgent_group()
+            if not first and fresh is not None and fresh.id not in before:
+                self.sounds.play("urgent")
+                self.dispatch("on_urgent_group", fresh.id)
         elif isinstance(event, ev.MessageArrived):
+            gid = event.message.get("group")
+            unknown = isinstance(gid, int) and gid > 0 and gid not in s.groups
             msg = s.add_message(event.message)
-            if msg is not None and not msg.mine:
+            if unknown and s.synced:
+                self.link.request_sync()  # a group joined since the sync: its rights and counts
+            if msg is not None and not msg.mine and msg.group and msg.urgent:
+                self.sounds.play("urgent")
+                self.dispatch("on_arrived", msg)
+                self.dispatch("on_urgent_group", msg.group)
+            elif msg is not None and not msg.mine:
                 self.sounds.play("message")
                 self.dispatch("on_arrived", msg)
         elif isinstance(event, ev.StateChanged):
-            s.set_state(event.msg, event.state, event.reason)
+            s.set_state(event.msg, event.state, event.reason, event.seen, event.members,
+                        opens=event.opens, opens_day=event.opens_day)
         elif isinstance(event, ev.NoticeArrived):
             notice = s.add_notice(event.notice)
-            if notice is not None and notice.urgent and notice.needs_ack:
-                self.sounds.play("urgent")
-                self.dispatch("on_urgent", notice)
+            # A reminder (issue 16) of a notice already here opens it full screen too.
+            reminded = s.notices.get(str(event.notice.get("notice") or "")) \
+                if event.notice.get("reminder") else None
+            shown = notice or reminded
+            if shown is not None and shown.needs_ack and (shown.urgent or reminded is not None):
+                self.sounds.play("urgent" if shown.urgent else "message")
+                self.dispatch("on_urgent", shown)
             elif notice is not None:
                 self.sounds.play("message")
         elif isinstance(event, ev.Retracted):
@@ -293,32 +323,49 @@ class Kiosk(EventDispatcher):
 
     # --- what the person does -----------------------------------------------------------------
 
-    def send_text(self, to: int, text: str) -> str | None:
+    # ``to`` a person, or ``group`` (then ``to`` is ignored) with ``reply_to`` the post
+    # answered and ``urgent`` asked for (the relay decides whether it is): the same outbox,
+    # states and screens either way. The local copy is not marked urgent: only the relay
+    # knows whether this person may make it so, and says it in the next sync's history.
+
+    def send_text(self, to: int, text: str, *, group: int = 0,
+                  reply_to: str | None = None, urgent: bool = False) -> str | None:
         text = text.strip()
         if not text or self.session is None:
             return None
-        msg_id = self.link.send_text(to, text)
-        self.session.add_sent(msg_id, "text", to, text=text)
+        msg_id = self.link.send_text(None if group else to, text, group=group or None,
+                                     reply_to=reply_to if group else None,
+                                     urgent=bool(urgent and group))
+        self.session.add_sent(msg_id, "text", to, group=group, reply_to=reply_to, text=text)
         self._changed()
         return msg_id
 
-    def send_quick_reply(self, to: int, reply: dict[str, Any]) -> str | None:
+    def send_quick_reply(self, to: int, reply: dict[str, Any], *, group: int = 0,
+                         urgent: bool = False) -> str | None:
         lang = self.session.language if self.session else "fr"
-        return self.send_text(to, str(reply.get(lang) or reply.get("fr") or ""))
+        return self.send_text(to, str(reply.get(lang) or reply.get("fr") or ""), group=group,
+                              urgent=urgent)
 
-    def send_photo(self, to: int, jpeg: bytes) -> str | None:
+    def send_photo(self, to: int, jpeg: bytes, *, group: int = 0,
+                   reply_to: str | None = None, urgent: bool = False) -> str | None:
         if self.session is None:
             return None
-        msg_id = self.link.send_photo(to, jpeg)
-        self.session.add_sent(msg_id, "photo", to, image=jpeg)
+        msg_id = self.link.send_photo(None if group else to, jpeg, group=group or None,
+                                      reply_to=reply_to if group else None,
+                                      urgent=bool(urgent and group))
+        self.session.add_sent(msg_id, "photo", to, group=group, reply_to=reply_to, image=jpeg)
         self._changed()
         return msg_id
 
-    def send_drawing(self, to: int, drawing: dict[str, Any]) -> str | None:
+    def send_drawing(self, to: int, drawing: dict[str, Any], *, group: int = 0,
+                     reply_to: str | None = None, urgent: bool = False) -> str | None:
         if self.session is None:
             return None
-        msg_id = self.link.send_drawing(to, drawing)
-        self.session.add_sent(msg_id, "drawing", to, drawing=drawing)
+        msg_id = self.link.send_drawing(None if group else to, drawing, group=group or None,
+                                        reply_to=reply_to if group else None,
+                                        urgent=bool(urgent and group))
+        self.session.add_sent(msg_id, "drawing", to, group=group, reply_to=reply_to,
+                              drawing=drawing)
         self._changed()
         return msg_id
 
@@ -351,18 +398,20 @@ class Kiosk(EventDispatcher):
 
     def poll_board(self) -> None:
         """Ask for the idle screen's board off this thread (only while nobody is badged
-        in: the idle screen is not shown otherwise); ``site_notices`` changes when it comes."""
+        in: the idle screen is not shown otherwise); ``site_notices`` and ``alert_on_idle``
+        change when it comes."""
         if self.board is None or self.session is not None or self._stopped:
             return
 
-        def arrived(board: list[dict[str, Any]]) -> None:  # on the fetching thread
+        def arrived(board: Board) -> None:  # on the fetching thread
             Clock.schedule_once(lambda _dt: self._board_arrived(board))
 
         self.board.refresh(arrived)
 
-    def _board_arrived(self, board: list[dict[str, Any]]) -> None:
+    def _board_arrived(self, board: Board) -> None:
         if not self._stopped:
-            self.site_notices = board
+            self.site_notices = board.notices
+            self.alert_on_idle = board.alert_on_idle
 
     def _remote_arrived(self, sid: str, done: Callable[[bytes], None], jpeg: bytes) -> None:
         if self.session is None or self.session.sid != sid:
@@ -375,6 +424,21 @@ class Kiosk(EventDispatcher):
         for ref in self.session.mark_read(contact_id):
             self._receipt("read", ref)
         self._changed()
+
+    def read_group(self, group_id: int) -> None:
+        """Opening a group reads its posts held here: a ``read`` receipt per post (the relay
+        finds the member's receipt row by the post's client id) and the counts drop."""
+        if self.session is None:
+            return
+        for ref in self.session.mark_group_read(group_id):
+            self._receipt("read", ref)
+        self._changed()
+
+    def accept_off_shift(self) -> None:
+        """The off-shift notice read and accepted: the relay audits it (outbox, resent)."""
+        if self.session is not None and self.session.accept_off_shift():
+            self.link.accept_off_shift()
+            self._changed()
 
     def see_notice(self, uid: str) -> None:
         if self.session is not None and self.session.see(uid):
@@ -426,6 +490,9 @@ class Kiosk(EventDispatcher):
         pass
 
     def on_arrived(self, msg: Any) -> None:
+        pass
+
+    def on_urgent_group(self, group_id: int) -> None:
         pass
 
     def on_photo_ready(self, path: Path, jpeg: bytes | None, error: Exception | None) -> None:

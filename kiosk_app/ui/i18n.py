@@ -1,10 +1,10 @@
 """Every word the kiosk shows goes through ``tr._``; the language follows the person.
 
 Catalogues are ordinary gettext ``.po`` files (``locales/<lang>/LC_MESSAGES/kiosk.po``),
-the format translators and tools already know, compiled to the ``kiosk.mo`` beside them in
-the source tree (``make catalogues``, as the console's; a test fails when a ``.mo`` differs
-from its ``.po``). The kiosk only reads the ``.mo`` with the standard library: it writes
-nothing into its install and needs no server package (Babel) on a terminal. Message ids
+the format translators and tools already know, compiled to the ``kiosk.mo`` beside them at
+install (``make catalogues``, as the console's; the ``.mo`` are not in git). A ``.mo``
+missing or older than its ``.po`` is compiled in memory instead (pocompile.py): the kiosk
+writes nothing into its install and needs no server package (Babel) on a terminal. Message ids
 are the English text; ``en`` is therefore complete by construction and ``fr`` must
 translate every id (a test checks it).
 
@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 import gettext
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 from kivy.event import EventDispatcher
 from kivy.properties import ObjectProperty, StringProperty
+
+from kiosk_app.ui import pocompile
 
 LOCALES = Path(__file__).with_name("locales")
 DOMAIN = "kiosk"
@@ -30,17 +33,28 @@ LANGUAGES = ("fr", "en")
 
 @cache
 def catalogue(lang: str) -> gettext.NullTranslations:
-    """The compiled catalogue of ``lang``, read only (an unknown language: the English ids)."""
-    path = LOCALES / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
-    if not path.exists():
+    """The catalogue of ``lang``, read only (an unknown language: the English ids)."""
+    po = LOCALES / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    mo = po.with_suffix(".mo")
+    if not po.exists():
         return gettext.NullTranslations()
-    with path.open("rb") as fh:
+    if not mo.exists() or mo.stat().st_mtime_ns < po.stat().st_mtime_ns:
+        return pocompile.translations(po)
+    with mo.open("rb") as fh:
         return gettext.GNUTranslations(fh)
 
 
 def N_(text: str) -> str:  # noqa: N802 - the gettext convention for "translate later"
     """Marks a string for the catalogue where it is defined; ``tr._`` translates it when shown."""
     return text
+
+
+def _keeping_empty(get: Callable[[str], str]) -> Callable[[str], str]:
+    """gettext("") is the catalogue's header (Project-Id-Version, ...): a label whose text
+    is empty (a drawing's colour not named yet) must stay empty, not show that."""
+    def tr(text: str) -> str:
+        return get(text) if text else ""
+    return tr
 
 
 class Translator(EventDispatcher):
@@ -55,7 +69,7 @@ class Translator(EventDispatcher):
         lang = lang if lang in LANGUAGES else "fr"
         translations = catalogue(lang)
         self.lang = lang
-        self._ = translations.gettext
+        self._ = _keeping_empty(translations.gettext)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return catalogue(self.lang).ngettext(singular, plural, n)

@@ -74,6 +74,9 @@ def screen_size() -> tuple[int, int] | None:
 
 def prepare(config: KioskConfig) -> None:
     logging.getLogger("PIL").setLevel(logging.INFO)  # not every PNG chunk in the kiosk log
+    # Kivy's own handlers on the root logger would print every line a second time beside the
+    # command's (and a third time in ~/.kivy/logs): Kivy logs through ours alone.
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     width, height = config.width, config.height
     screen = screen_size() if config.fullscreen else None

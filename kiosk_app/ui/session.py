@@ -1,4 +1,4 @@
-"""What the kiosk knows about the person badged in: contacts, conversations, notices.
+"""What the kiosk knows about the person badged in: contacts, conversations, groups, notices.
 
 Plain Python, no Kivy: the screens read it, the app feeds it the link's events, the tests
 drive it alone. One object per badge session; logout drops it whole (``clear`` first, so
@@ -29,6 +29,11 @@ class Contact:
     team: str = ""
     hr: bool = False
     allowed: bool = True  # may be written to (in the sync's contact list)
+    # Listed, but only an on-shift-only rule allows it and this person is off shift: shown
+    # greyed with when their shift starts ("06:00", and "tue" when not today).
+    off_shift: bool = False
+    opens: str = ""
+    opens_day: str = ""
 
 
 @dataclass
@@ -47,6 +52,14 @@ class Message:
     state: str = ""
     reason: str | None = None
     read: bool = False  # an incoming message this kiosk has reported as read
+    group: int = 0  # a post in this workgroup (0: a 1:1 message)
+    from_name: str = ""  # a group post's author, as the relay names them
+    urgent: bool = False  # a lead's or HR's urgent group post
+    reply_to: str | None = None  # the client id of the group post this one answers
+    seen: int | None = None  # one's own group post: members who read it, of ``members``
+    members: int | None = None
+    opens: str = ""  # refused off shift: when the sender's shift starts, as the relay said
+    opens_day: str = ""
 
     @property
     def when(self) -> dt.datetime:
@@ -68,6 +81,8 @@ class Notice:
     seen: bool = False
     acknowledged: bool = False
     photo: bool = False  # it has a photo, fetched over the kiosk API
+    # The relay reminds them of it (given before, not acknowledged): shown full screen first.
+    reminded: bool = False
 
     @property
     def needs_ack(self) -> bool:
@@ -75,13 +90,51 @@ class Notice:
 
 
 @dataclass
-class Conversation:
-    contact: Contact
+class Lead:
+    """A team this person leads (the sync's ``me.leads``): what "Broadcast to my team" may
+    target, the whole team or one of its shifts ``(id, name)``."""
+
+    id: int
+    name: str
+    shifts: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _leads(value: Any) -> list[Lead]:
+    out = []
+    for t in value if isinstance(value, list) else []:
+        if isinstance(t, dict) and _int(t.get("id")) > 0:
+            shifts = [(_int(s.get("id")), str(s.get("name") or "")) for s in t.get("shifts") or []
+                      if isinstance(s, dict) and _int(s.get("id")) > 0]
+            out.append(Lead(_int(t["id"]), str(t.get("name") or ""), shifts))
+    return out
+
+
+@dataclass
+class SentNotice:
+    """A lead's broadcast or reminder: in the outbox, then ``accepted`` (``reached``: how
+    many people it went to) or ``error`` (``reason``: the relay's code, which the screen
+    translates)."""
+
+    id: str
+    state: str = "outbox"
+    reason: str | None = None
+    reached: int | None = None
+
+
+@dataclass
+class _Thread:
+    """What a 1:1 conversation and a group's have alike: their messages, oldest first."""
+
     messages: list[Message]
 
     @property
     def last(self) -> Message | None:
         return self.messages[-1] if self.messages else None
+
+
+@dataclass
+class Conversation(_Thread):
+    contact: Contact = field(kw_only=True)
 
     @property
     def unread(self) -> int:
@@ -97,6 +150,60 @@ def _image(value: Any) -> bytes | None:
         return None
 
 
+@dataclass
+class Group:
+    """A workgroup this person belongs to, as the sync describes it. ``unread`` counts the
+    unread posts the relay counted that are not held here (the history may not carry them
+    all; their copies usually follow the sync as downlinks, and each that arrives takes one
+    off, so a post is never counted twice); ``urgent_unread`` follows the relay's word and
+    the posts that arrive and are read here."""
+
+    id: int
+    name: str
+    description: str = ""
+    can_post: bool = False
+    # May ask for an urgent post (shown first at badge-in). The relay honours it only from a
+    # lead of the group or the HR desk; a sync that does not say offers it wherever one may
+    # start a post, and the relay stores anyone else's as an ordinary post.
+    can_urgent: bool = False
+    read_only: bool = True
+    members_reply: bool = False
+    members: int = 0
+    unread: int = 0
+    urgent_unread: bool = False
+    last: dict[str, Any] | None = None  # the sync's {from_name, kind, text, sent_ts}
+
+    @property
+    def last_ts(self) -> float:
+        ts = (self.last or {}).get("sent_ts")
+        return ts / 1000.0 if isinstance(ts, int | float) and ts > 0 else 0.0
+
+
+@dataclass
+class GroupConversation(_Thread):
+    group: Group = field(kw_only=True)
+
+    @property
+    def unread(self) -> int:
+        return self.group.unread + sum(1 for m in self.messages if not m.mine and not m.read)
+
+    @property
+    def last_ts(self) -> float:
+        return max(self.last.ts if self.last else 0.0, self.group.last_ts)
+
+
+def _word(value: Any) -> str:
+    """A short word of the sync ("06:00", "tue"), or ""."""
+    return value if isinstance(value, str) and len(value) <= 8 else ""
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 class Session:
     def __init__(self, sid: str, employee: dict[str, Any]) -> None:
         self.sid = sid
@@ -107,36 +214,85 @@ class Session:
         self.messages: dict[str, Message] = {}
         self.notices: dict[str, Notice] = {}
         self.quick_replies: list[dict[str, Any]] = []
+        self.groups: dict[int, Group] = {}
+        # Outside one's shift (the sync's ``me``): when it starts, and the notice to accept
+        # first when HR turned it on ("" when not).
+        self.off_shift = False
+        self.opens = self.opens_day = ""
+        self.off_shift_notice = ""
+        self.off_shift_accepted = False
+        self.leads: list[Lead] = []  # the teams this person leads (supervisor mode)
+        self.sent_notices: dict[str, SentNotice] = {}
         self.synced = False
 
     # --- from the link ------------------------------------------------------------------
 
     def apply_sync(self, me: dict[str, Any], contacts: list[dict[str, Any]],
                    history: list[dict[str, Any]], notices: list[dict[str, Any]],
-                   quick_replies: list[dict[str, Any]]) -> None:
+                   quick_replies: list[dict[str, Any]],
+                   groups: list[dict[str, Any]] | None = None) -> None:
         self.me_id = int(me.get("id") or self.me_id)
         self.name = str(me.get("name") or self.name)
         self.language = str(me.get("language") or self.language)
+        if "leads" in me:  # a sync without it (an older relay) keeps what is known
+            self.leads = _leads(me["leads"])
+        self.off_shift = bool(me.get("off_shift"))
+        self.opens, self.opens_day = _word(me.get("from")), _word(me.get("from_day"))
+        self.off_shift_notice = str(me.get("off_shift_notice") or "") if self.off_shift else ""
         for c in self.contacts.values():
             c.allowed = False
+            c.off_shift = False
         for c in contacts:
             cid = int(c["id"])
+            later = bool(c.get("off_shift"))
             self.contacts[cid] = Contact(cid, str(c.get("name", "")), str(c.get("team") or ""),
-                                         bool(c.get("hr")))
+                                         bool(c.get("hr")), allowed=not later, off_shift=later,
+                                         opens=_word(c.get("from")),
+                                         opens_day=_word(c.get("from_day")))
+        listed = [g for g in (groups or []) if isinstance(g, dict) and _int(g.get("id")) > 0]
+        if groups is not None:  # a sync without the key (an older relay) keeps what is known
+            self.groups = {gid: g for gid, g in self.groups.items()
+                           if gid in {_int(x["id"]) for x in listed}}
+        for g in listed:
+            self._group_from(g)
         for item in history:
             self.add_message(item)
+        for g in listed:  # the relay's counts, less the unread posts held here
+            group = self.groups[_int(g["id"])]
+            held = sum(1 for m in self.messages.values()
+                       if m.group == group.id and not m.mine and not m.read)
+            group.unread = max(0, _int(g.get("unread")) - held)
+            group.urgent_unread = bool(g.get("urgent_unread")) and group.unread + held > 0
         for n in notices:
             self.add_notice(n)
         self.quick_replies = [q for q in quick_replies if isinstance(q, dict)]
         self.synced = True
+
+    def _group_from(self, g: dict[str, Any]) -> Group:
+        gid = _int(g["id"])
+        group = self.groups.get(gid) or Group(gid, "")
+        group.name = str(g.get("name") or group.name)
+        group.description = str(g.get("description") or "")
+        group.can_post = bool(g.get("can_post"))
+        group.can_urgent = group.can_post and bool(g.get("can_urgent", True))
+        group.read_only = bool(g.get("read_only", not group.can_post))
+        group.members_reply = bool(g.get("members_reply"))
+        group.members = max(0, _int(g.get("members")))
+        last = g.get("last")
+        group.last = last if isinstance(last, dict) else None
+        self.groups[gid] = group
+        return group
 
     def add_message(self, item: dict[str, Any]) -> Message | None:
         """A message from the sync's history or one just delivered. Returns it if new."""
         msg_id = str(item.get("msg") or "")
         if not msg_id:
             return None
-        sender, recipient = int(item.get("from") or 0), int(item.get("to") or 0)
+        sender, recipient = _int(item.get("from")), _int(item.get("to"))
         mine = sender == self.me_id
+        gid = _int(item.get("group"))
+        if gid:
+            return self._add_post(item, msg_id, gid, sender, mine)
         other = recipient if mine else sender
         if other and other not in self.contacts:
             name = "" if mine else str(item.get("from_name") or "")
@@ -160,25 +316,81 @@ class Session:
         self.messages[msg_id] = msg
         return msg
 
-    def add_sent(self, msg_id: str, kind: str, to: int, **content: Any) -> Message:
+    def _add_post(self, item: dict[str, Any], msg_id: str, gid: int, sender: int,
+                  mine: bool) -> Message | None:
+        """A group post: never a contact (a member sees others only as authors of posts)."""
+        group = self.groups.get(gid)
+        if group is None:  # a group the last sync did not list: read only until the next one
+            group = self.groups[gid] = Group(gid, str(item.get("group_name") or ""))
+        elif item.get("group_name"):
+            group.name = str(item["group_name"])
+        state = str(item.get("state") or "")
+        known = self.messages.get(msg_id)
+        if known is not None:
+            if mine and state:
+                self.set_state(msg_id, state, item.get("reason"), item.get("seen"),
+                               item.get("members"))
+            return None
+        ts = item.get("sent_ts")
+        reply_to = item.get("reply_to")
+        msg = Message(
+            id=msg_id, kind=str(item.get("kind") or "text"), sender=sender, recipient=0,
+            ts=(ts / 1000.0) if isinstance(ts, int | float) and ts > 0 else time.time(),
+            mine=mine, text=str(item.get("text") or ""), caption=str(item.get("caption") or ""),
+            image=_image(item.get("image")), has_image=bool(item.get("has_image")),
+            drawing=item.get("drawing") if isinstance(item.get("drawing"), dict) else None,
+            state=state, reason=item.get("reason"), read=(not mine and state == "read"),
+            group=gid, from_name=str(item.get("from_name") or ""),
+            urgent=bool(item.get("urgent")),
+            reply_to=str(reply_to) if isinstance(reply_to, str) and reply_to else None,
+        )
+        if mine:
+            self._count(msg, item.get("seen"), item.get("members"))
+        self.messages[msg_id] = msg
+        if not mine and not msg.read:
+            group.unread = max(0, group.unread - 1)  # one the relay counted, now held here
+            group.urgent_unread = group.urgent_unread or msg.urgent
+        return msg
+
+    @staticmethod
+    def _count(msg: Message, seen: Any, members: Any) -> None:
+        if isinstance(members, int) and members >= 0:
+            msg.members = members
+        if isinstance(seen, int) and seen >= 0:
+            msg.seen = max(seen, msg.seen or 0)  # a late, smaller count never goes back
+
+    def add_sent(self, msg_id: str, kind: str, to: int, *, group: int = 0,
+                 reply_to: str | None = None, **content: Any) -> Message:
         """What this person just sent: shown at once, in the outbox until the relay answers."""
-        msg = Message(id=msg_id, kind=kind, sender=self.me_id, recipient=to, ts=time.time(),
-                      mine=True, state="outbox", **content)
+        msg = Message(id=msg_id, kind=kind, sender=self.me_id, recipient=0 if group else to,
+                      ts=time.time(), mine=True, state="outbox", group=group,
+                      reply_to=reply_to, **content)
         known = self.messages.get(msg_id)
         if known is not None:  # the link's own "outbox" event was handled first
             msg.state, msg.reason = known.state, known.reason
         self.messages[msg_id] = msg
         return msg
 
-    def set_state(self, msg_id: str, state: str, reason: str | None = None) -> Message | None:
+    def set_state(self, msg_id: str, state: str, reason: str | None = None,
+                  seen: int | None = None, members: int | None = None, *, opens: str = "",
+                  opens_day: str = "") -> Message | None:
+        sent = self.sent_notices.get(msg_id)
+        if sent is not None:  # a lead's broadcast or reminder: its answer, once
+            if sent.state == "outbox" or state != "outbox":
+                sent.state, sent.reason = state, reason
+                sent.reached = members if members is not None else sent.reached
+            return None
         msg = self.messages.get(msg_id)
         if msg is None or not msg.mine:
             return None
+        if msg.group:  # "seen by N of M" moves on even when the state word does not
+            self._count(msg, seen, members)
         if msg.state in FINAL and state not in FINAL:
             return None
         if state not in FINAL and _RANK.get(state, 0) < _RANK.get(msg.state, -1):
             return None
         msg.state, msg.reason = state, reason
+        msg.opens, msg.opens_day = (opens, opens_day) if reason == "off_shift" else ("", "")
         return msg
 
     def retract(self, msg_id: str) -> bool:
@@ -187,6 +399,10 @@ class Session:
         if msg is None or msg.mine:
             return False
         del self.messages[msg_id]
+        group = self.groups.get(msg.group) if msg.group else None
+        if group is not None and not msg.read and msg.urgent:
+            group.urgent_unread = any(m.urgent and not m.read and not m.mine
+                                      for m in self.messages.values() if m.group == group.id)
         return True
 
     def add_notice(self, item: dict[str, Any]) -> Notice | None:
@@ -197,10 +413,11 @@ class Session:
         notice = Notice(uid, str(item.get("title") or ""), str(item.get("body") or ""),
                         bool(item.get("urgent")), bool(item.get("ack_required")),
                         bool(item.get("seen")), bool(item.get("acknowledged")),
-                        photo=bool(item.get("photo")))
+                        photo=bool(item.get("photo")), reminded=bool(item.get("reminder")))
         if known is not None:  # keep what this kiosk already did with it
             notice.seen = notice.seen or known.seen
             notice.acknowledged = notice.acknowledged or known.acknowledged
+            notice.reminded = notice.reminded or known.reminded
         self.notices[uid] = notice
         return notice if known is None else None
 
@@ -215,12 +432,29 @@ class Session:
                 ids.append(msg.id)
         return ids
 
+    def mark_group_read(self, group_id: int) -> list[str]:
+        """Opening a group reads it: its unread posts held here are reported read (by
+        client id, as in 1:1) and its counts drop to zero."""
+        ids = []
+        for msg in self.group_conversation(group_id).messages:
+            if not msg.mine and not msg.read:
+                msg.read = True
+                ids.append(msg.id)
+        group = self.groups.get(group_id)
+        if group is not None:
+            group.unread, group.urgent_unread = 0, False
+        return ids
+
     def acknowledge(self, uid: str) -> bool:
         notice = self.notices.get(uid)
         if notice is None or notice.acknowledged:
             return False
         notice.acknowledged = notice.seen = True
         return True
+
+    def track_sent(self, item: str) -> SentNotice:
+        """A broadcast or reminder just put in the outbox: its answer is kept here."""
+        return self.sent_notices.setdefault(item, SentNotice(item))
 
     def see(self, uid: str) -> bool:
         notice = self.notices.get(uid)
@@ -234,25 +468,80 @@ class Session:
     def conversation(self, contact_id: int) -> Conversation:
         contact = self.contacts.get(contact_id) or Contact(contact_id, "", allowed=False)
         msgs = [m for m in self.messages.values()
-                if (m.recipient if m.mine else m.sender) == contact_id]
+                if not m.group and (m.recipient if m.mine else m.sender) == contact_id]
         msgs.sort(key=lambda m: m.ts)
-        return Conversation(contact, msgs)
+        return Conversation(msgs, contact=contact)
 
     def conversations(self) -> list[Conversation]:
         """Conversations with messages first (latest first), then the other contacts one may
         write to, by name."""
-        talked = {(m.recipient if m.mine else m.sender) for m in self.messages.values()}
+        talked = {(m.recipient if m.mine else m.sender) for m in self.messages.values()
+                  if not m.group}
         out = [self.conversation(cid) for cid in talked]
         out.sort(key=lambda c: -(c.last.ts if c.last else 0))
         quiet = sorted((c for cid, c in self.contacts.items() if cid not in talked and c.allowed),
                        key=lambda c: c.name.lower())
-        return out + [Conversation(c, []) for c in quiet]
+        return out + [Conversation([], contact=c) for c in quiet]
+
+    def group_conversation(self, group_id: int) -> GroupConversation:
+        group = self.groups.get(group_id) or Group(group_id, "")
+        msgs = sorted((m for m in self.messages.values() if m.group == group_id),
+                      key=lambda m: m.ts)
+        return GroupConversation(msgs, group=group)
+
+    def group_conversations(self) -> list[GroupConversation]:
+        """Groups with an urgent unread post first, then by last activity."""
+        out = [self.group_conversation(gid) for gid in self.groups]
+        out.sort(key=lambda c: (not c.group.urgent_unread, -c.last_ts, c.group.name.lower()))
+        return out
+
+    def threads(self) -> list[Conversation | GroupConversation]:
+        """Home's list: groups with an urgent unread post first, then every conversation
+        and group by last activity, then the quiet contacts one may write to."""
+        groups = self.group_conversations()
+        urgent = [g for g in groups if g.group.urgent_unread]
+        rest: list[tuple[float, Conversation | GroupConversation]] = [
+            (g.last_ts, g) for g in groups if not g.group.urgent_unread]
+        quiet: list[Conversation] = []
+        for conv in self.conversations():
+            if conv.last is None:
+                quiet.append(conv)
+            else:
+                rest.append((conv.last.ts, conv))
+        rest.sort(key=lambda pair: -pair[0])
+        return [*urgent, *(c for _ts, c in rest), *quiet]
+
+    def urgent_group(self) -> Group | None:
+        """The group whose urgent unread post is shown first at badge-in, if any."""
+        urgent = [g for g in self.group_conversations() if g.group.urgent_unread]
+        return urgent[0].group if urgent else None
+
+    def postable_groups(self) -> list[Group]:
+        return sorted((g for g in self.groups.values() if g.can_post),
+                      key=lambda g: g.name.lower())
+
+    def off_shift_contacts(self) -> list[Contact]:
+        """Whom this person may write to once their shift starts: listed greyed, no compose."""
+        return sorted((c for c in self.contacts.values() if c.off_shift and not c.allowed),
+                      key=lambda c: c.name.lower())
+
+    def off_shift_pending(self) -> bool:
+        """The off-shift notice is to be accepted before anything else is shown."""
+        return bool(self.off_shift_notice) and not self.off_shift_accepted
+
+    def accept_off_shift(self) -> bool:
+        """Accepted once per badge-in: True the first time (the relay is told then)."""
+        if not self.off_shift_pending():
+            return False
+        self.off_shift_accepted = True
+        return True
 
     def allowed_contacts(self) -> list[Contact]:
         return sorted((c for c in self.contacts.values() if c.allowed), key=lambda c: c.name.lower())
 
     def unread_total(self) -> int:
-        return sum(1 for m in self.messages.values() if not m.mine and not m.read)
+        direct = sum(1 for m in self.messages.values() if not m.mine and not m.read and not m.group)
+        return direct + sum(c.unread for c in map(self.group_conversation, self.groups))
 
     def notice_list(self) -> list[Notice]:
         return sorted(self.notices.values(), key=lambda n: (not n.urgent, n.acknowledged, n.title))
@@ -260,19 +549,32 @@ class Session:
     def urgent_pending(self) -> list[Notice]:
         return [n for n in self.notice_list() if n.urgent and n.needs_ack]
 
+    def first_pending(self) -> list[Notice]:
+        """What the full-screen notice screen shows before anything else, one at a time:
+        urgent notices not acknowledged, then those the relay reminds of."""
+        return [n for n in self.notice_list() if n.needs_ack and (n.urgent or n.reminded)]
+
     def notices_to_do(self) -> int:
         return sum(1 for n in self.notices.values() if n.needs_ack or not n.seen)
 
     def clear(self) -> None:
         """Privacy on a shared screen: forget everything about this person."""
         for msg in self.messages.values():
-            msg.text = msg.caption = ""
+            msg.text = msg.caption = msg.from_name = ""
             msg.image = None
             msg.drawing = None
+        for group in self.groups.values():
+            group.name = group.description = ""
+            group.last = None
         self.messages.clear()
         self.contacts.clear()
+        self.groups.clear()
         self.notices.clear()
+        self.leads = []
+        self.sent_notices.clear()
         self.quick_replies = []
+        self.off_shift_notice = self.opens = self.opens_day = ""
+        self.off_shift = False
         self.name = ""
         self.sid = ""
         self.me_id = 0

@@ -15,12 +15,15 @@ from hr_console.store.models import ContactRule, Employee, Team
 
 def all_rules(session: Session) -> list[policy.Rule]:
     return [policy.Rule(r.sender_kind, r.sender_ref, r.recipient_kind, r.recipient_ref,
-                        r.allow_reply)
+                        r.allow_reply, r.on_shift_only)
             for r in session.execute(select(ContactRule).order_by(ContactRule.id)).scalars()]
 
 
-def old_contact_list(session: Session, employee_id: int) -> list[dict]:
-    """``people.contact_list`` before issue 14: O(employees x rules)."""
+def old_contact_list(session: Session, employee_id: int, *, on_shift: bool = True,
+                     later: dict | None = None) -> list[dict]:
+    """``people.contact_list`` before issue 14: O(employees x rules). ``on_shift`` False:
+    the person is off shift, and whom only on-shift-only rules let them write to is marked
+    ``off_shift`` with ``later`` (when they may write again)."""
     me = people.person(session, employee_id)
     if me is None:
         return []
@@ -33,9 +36,12 @@ def old_contact_list(session: Session, employee_id: int) -> list[dict]:
         .order_by(Employee.name, Employee.id)
     ).all()
     by_id = {r[0]: r for r in rows}
-    allowed = policy.contacts(me, (policy.Person(r[0], r[2], r[3], r[4], r[5]) for r in rows),
-                              all_rules(session))
-    return [{"id": i, "name": by_id[i][1], "team": by_id[i][6] or "", "hr": bool(by_id[i][4])}
+    persons = [policy.Person(r[0], r[2], r[3], r[4], r[5]) for r in rows]
+    rules = all_rules(session)
+    allowed = policy.contacts(me, persons, rules)
+    now = set(allowed if on_shift else policy.contacts(me, persons, rules, on_shift=False))
+    return [{"id": i, "name": by_id[i][1], "team": by_id[i][6] or "", "hr": bool(by_id[i][4]),
+             **({} if i in now else {"off_shift": True, **(later or {})})}
             for i in allowed]
 
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from hr_console.bench import cgroup
+from bench import cgroup
 
 
 def test_a_process_is_held_to_its_share_and_the_cgroup_is_removed() -> None:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from hr_console.cli import main
-from hr_console.cli_admin import BENCH_PAGES, GEN_INFO
+from hr_console.cli.admin import BENCH_PAGES, GEN_INFO
 from hr_console.store.db import Store
 from hr_console.store.models import (
     ContactRule,

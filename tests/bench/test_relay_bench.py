@@ -39,7 +39,10 @@ def test_quick_bench_delivers_everything_and_prints_every_figure(tmp_path, monke
                                     "burst_drained_s", "relay_over_peer", "badge_in_ms",
                                     "two_capped_over_one", "three_capped_over_one",
                                     "uncapped_two_over_one", "shift_pair_p99_ms",
-                                    "broker_restart_s", "lost"}
+                                    "broker_restart_s", "group_post_ms", "group_badge_in_ms",
+                                    "lost"}
+    groups = data["groups"]  # figure 11: a post to a group, a badge-in with groups
+    assert groups["post"]["post_ms"] > 0 and groups["badge_in"]["groups_in_sync"] > 0
     # The broker killed and restarted under every terminal: all back in sync, nothing lost.
     restart = scale["broker_restart"]
     assert restart["synced"] == restart["terminals"] == scale["terminals"]

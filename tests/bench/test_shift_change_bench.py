@@ -1,4 +1,4 @@
-"""The shift-change and badge-in-at-scale figures (hr_console/bench/shift_change.py) run end
+"""The shift-change and badge-in-at-scale figures (bench/shift_change.py) run end
 to end at a toy size: every badge-in answered with its sync, the pair's messages all
 delivered, the desk's server timings read back from the relay process. Speed is not
 asserted here (it belongs in docs/benchmarks.md)."""
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hr_console.bench import shift_change
-from hr_console.bench.system import System
+from bench import shift_change
+from bench.system import System
 
 
 def test_a_small_shift_change_answers_every_badge_in_and_loses_nothing(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Relais on a real two-node ejabberd cluster (issue 14, point 4): terminals on node A, the
 relay on node B, the same ``%u`` identity model as with Mosquitto, and every login checked by
-``relais broker-auth`` against a real home's database (hr_console/cli_ejabberd.py).
+``relais broker-auth`` against a real home's database (hr_console/cli/ejabberd.py).
 
 Each test asserts what the broker answers (CONNACK, SUBACK and PUBACK reason codes, MQTT 5)
 and, for what it refuses, that nothing arrived: a "fence" message sent afterwards on an
@@ -41,7 +41,7 @@ from broker_config.ejabberd import (
 )
 from broker_config.process import _accepts
 from hr_console import config as config_mod
-from hr_console.cli_ejabberd import relay_accounts
+from hr_console.cli.ejabberd import relay_accounts
 from hr_console.config import Settings
 from hr_console.relay.mqtt import Relay
 from hr_console.services import terminals

@@ -13,7 +13,8 @@ from cryptography import x509
 from broker_config.process import free_port
 from broker_config.tls import make_local_ca
 from hr_console import config as config_mod
-from hr_console.cli import _broker_process, main
+from hr_console.cli import main
+from hr_console.cli.home import broker_process
 from hr_console.relay.mqtt import Relay
 from hr_console.store.db import Store
 from kiosk_app.link import events as ev
@@ -38,7 +39,7 @@ def test_a_terminal_that_trusts_the_local_ca_badges_in_over_tls(tmp_path):
     assert "certfile" in conf and "keyfile" in conf
 
     cfg = config_mod.load(home, mqtt_port=port)
-    broker = _broker_process(cfg)
+    broker = broker_process(cfg)
     broker.start()
     store = Store(cfg.database_url)
     relay = Relay(cfg, store)

@@ -19,7 +19,7 @@ from waitress.server import create_server
 
 from broker_config.process import free_port
 from hr_console.web import create_app
-from tests.system_fixture import DEMO_PASSWORD, System
+from tests.system_fixture import DEMO_PASSWORD, System, make_system
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -110,3 +110,15 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
 
 def words(text: str) -> set[str]:
     return {w.lower() for w in re.findall(r"[A-Za-zÀ-ÿ']+", text)}
+
+
+@contextmanager
+def live_day(tmp: Path, browser: Browser) -> Iterator[LiveConsole]:
+    """A demo system on SQLite in ``tmp`` with its console served to ``browser``: the
+    module-scoped ``day`` of a browser walk."""
+    system = make_system(tmp, f"sqlite:///{tmp / 'relais.db'}")
+    try:
+        with serve(system, browser) as console:
+            yield console
+    finally:
+        system.close()

@@ -1,5 +1,6 @@
 """Every main page of the console in English and French, written to
-docs/screenshots/console/ (1280x800) for the README, on a system with a working day's data.
+build/screenshots/console/ (1280x800; ``make screenshots`` copies them to docs/ for the
+README), on a system with a working day's data.
 The French pages are also checked for English left untranslated."""
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from hr_console.store.models import ConsoleUser, Team
 from tests.browser import scenery
 from tests.browser.english_left import english_left
 from tests.browser.live_console import LiveConsole, set_language
+from tests.build_output import SCREENSHOTS
 
-OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "console"
+OUT = SCREENSHOTS / "console"
 
 
 def _pages(live: LiveConsole, notice_id: int) -> list[tuple[str, str]]:

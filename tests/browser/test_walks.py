@@ -20,21 +20,16 @@ from sqlalchemy import select
 from hr_console.store.models import Team
 from kiosk_app.link import events as ev
 from kiosk_app.link.client import TerminalLink
-from tests.browser.live_console import LiveConsole, serve, wait_for
-from tests.system_fixture import System, expect, expect_none, make_system
+from tests.browser.live_console import LiveConsole, live_day, wait_for
+from tests.system_fixture import System, expect, expect_none
 
 LIVE_QUEUE_WAIT_MS = 15_000  # the queue polls every 5 s; a generous margin for 2 shared cores
 
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory: pytest.TempPathFactory, chromium) -> Iterator[LiveConsole]:  # noqa: ANN001
-    tmp: Path = tmp_path_factory.mktemp("walks")
-    system = make_system(tmp, f"sqlite:///{tmp / 'relais.db'}")
-    try:
-        with serve(system, chromium) as console:
-            yield console
-    finally:
-        system.close()
+    with live_day(tmp_path_factory.mktemp("walks"), chromium) as console:
+        yield console
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +199,8 @@ def test_supervisor_sends_notices_to_their_own_team_only(day: LiveConsole, kiosk
     day.sign_in(page, "supervisor")
     page_expect(page).to_have_url(re.compile(r"/notices/$"))
     menu = page.locator("nav.mainnav a")
-    assert {a.get_attribute("href") for a in menu.all()} == {"/notices/"}
+    # Notices, and the safety alerts they receive on their terminals too (issue 16).
+    assert {a.get_attribute("href") for a in menu.all()} == {"/notices/", "/safety/"}
 
     day.open(page, "/notices/new")
     options = page.locator("#target option").evaluate_all("os => os.map(o => o.value)")
@@ -236,7 +232,9 @@ def test_auditor_reads_the_audit_log_and_changes_nothing(day: LiveConsole, kiosk
     page = day.page(locale="en-GB")
     day.sign_in(page, "auditor")
     page_expect(page).to_have_url(re.compile(r"/audit/$"))
-    assert [a.get_attribute("href") for a in page.locator("nav.mainnav a").all()] == ["/audit/"]
+    # The works council's report, legal holds and access requests too (issue 17).
+    assert [a.get_attribute("href") for a in page.locator("nav.mainnav a").all()] == \
+        ["/groups/", "/audit/", "/council/", "/holds/"]
     # The day's decisions are there: an approval, a rejection with its reason, the notice.
     table = page.locator("table.audit")
     for code in ("message.approve", "message.reject", "contact_rule.create", "contact_rule.delete",

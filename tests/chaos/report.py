@@ -1,4 +1,5 @@
-"""The "chaos" section of docs/reliability.md, rewritten by each chaos test from its run.
+"""The "chaos" section of the reliability report, rewritten by each chaos test from its run
+(into build/reliability.md; ``make reliability-report`` copies it to docs/).
 
 Short variants run in ``make test`` and long ones in ``make test-long``, at different
 times: the section keeps each scenario's last result in a JSON comment and redraws the
@@ -12,14 +13,15 @@ import json
 import re
 from typing import Any
 
-from hr_console.bench.report import RELIABILITY, machine, replace_section
+from bench.report import machine, replace_section
+from tests.build_output import reliability
 
 _DATA = re.compile(r"<!-- chaos-data (.*?) -->", re.DOTALL)
 _ORDER = ("chaos", "chaos-two-relays", "netloss", "scale-out-pg")
 
 
 def _load() -> dict[str, Any]:
-    text = RELIABILITY.read_text(encoding="utf-8") if RELIABILITY.exists() else ""
+    text = reliability().read_text(encoding="utf-8") if reliability().exists() else ""
     found = _DATA.search(text)
     if not found:
         return {}
@@ -86,4 +88,4 @@ def record(scenario: str, variant: str, outcome: dict[str, Any], *, relays: str,
         "relays": relays, "seconds": seconds,
         "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
-    replace_section(RELIABILITY, "chaos", _render(data))
+    replace_section(reliability(), "chaos", _render(data))

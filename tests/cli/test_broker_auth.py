@@ -1,4 +1,4 @@
-"""``relais broker-auth``, ejabberd's extauth program (hr_console/cli_ejabberd.py), spoken to
+"""``relais broker-auth``, ejabberd's extauth program (hr_console/cli/ejabberd.py), spoken to
 over its pipes exactly as ejabberd does, on a real home: the database decides who logs in.
 No ejabberd needed (tests/broker/test_ejabberd_cluster.py runs the real thing)."""
 
@@ -18,8 +18,8 @@ from sqlalchemy import select
 from broker_config.ejabberd import DOMAIN, EjabberdNode, new_cookie, render_config
 from broker_config.process import free_port
 from hr_console import config as config_mod
-from hr_console.cli import initialise
-from hr_console.cli_ejabberd import Checker, LoginWatch, relay_accounts, serve
+from hr_console.cli.ejabberd import Checker, LoginWatch, relay_accounts, serve
+from hr_console.cli.home import initialise
 from hr_console.config import Settings
 from hr_console.services import terminals
 from hr_console.store.db import Store

@@ -132,3 +132,28 @@ def test_the_installed_command_runs(tmp_path) -> None:  # noqa: ANN001
     out = subprocess.run([*exe, "--home", str(tmp_path / "x"), "relay"], capture_output=True,
                          text=True, timeout=60)
     assert out.returncode != 0 and "not a Relais home yet" in out.stderr
+
+
+def test_common_options_are_taken_after_the_command_too(home) -> None:  # noqa: ANN001
+    """`relais site add usine --home DIR`, the form a newcomer types, acts on that home."""
+    added = CliRunner().invoke(main, ["site", "add", "usine", "--home", str(home)],
+                               catch_exceptions=False)
+    assert added.exit_code == 0, added.output
+    listed = CliRunner().invoke(main, ["site", "list", f"--home={home}", "-v"],
+                                catch_exceptions=False)
+    assert listed.exit_code == 0 and "usine" in listed.output
+    assert "usine" in run(home, "site", "list").output
+
+
+def test_a_command_keeps_its_own_option_of_a_common_name() -> None:
+    """`ejabberd render --mqtt-port` is the node's port, not the terminals' one: a command's
+    own option is never taken for the common one."""
+    from hr_console.cli.common import hoist_common_options
+
+    ctx = main.make_context("relais", ["--help"], resilient_parsing=True)
+    args = ["ejabberd", "render", "--mqtt-port", "1999", "--home", "/h"]
+    assert hoist_common_options(main, ctx, args) == \
+        ["--home", "/h", "ejabberd", "render", "--mqtt-port", "1999"]
+    assert hoist_common_options(main, ctx, ["up", "--mqtt-port", "1999"]) == \
+        ["--mqtt-port", "1999", "up"]
+    assert hoist_common_options(main, ctx, ["nope", "--home", "/h"]) == ["nope", "--home", "/h"]

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, func, insert, inspect, null, select
 
 from broker_config.process import free_port
 from hr_console import config as config_mod
-from hr_console.cli_db import copy_database
+from hr_console.cli.db import copy_database
 from hr_console.services import notices
 from hr_console.store.db import Store
 from hr_console.store.models import Base, Message, Setting

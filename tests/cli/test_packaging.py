@@ -98,7 +98,10 @@ def test_the_terminals_commands_run_without_the_server_stack(tmp_path: Path) -> 
     # A server command on a terminal says what to install, in one line.
     server = done["server_cmd"]
     assert server["code"] == 1 and server["err"].count("\n") == 1, server
-    assert "pip install 'relais[server]'" in server["err"] and "sqlalchemy" in server["err"]
+    # Which server module is imported first is the command's business; that one is named.
+    assert "pip install 'relais[server]'" in server["err"], server
+    assert re.search(r"No module named '(sqlalchemy|alembic|flask\w*|psycopg|waitress|wtforms"
+                     r"|cryptography)'", server["err"]), server
     kiosk = done["kiosk_no_kivy"]
     assert kiosk["code"] == 1, kiosk
     assert kiosk["err"].startswith("Error: the kiosk needs Kivy: pip install 'relais[kiosk]'")

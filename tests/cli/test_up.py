@@ -9,7 +9,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from pathlib import Path
 
 import psutil
@@ -112,3 +114,73 @@ def test_up_demo_with_a_display_opens_kiosks_on_this_runs_ports(tmp_path) -> Non
         for p in psutil.Process(wrapper.pid).children(recursive=True) if wrapper.poll() is None else []:
             p.kill()
         wrapper.wait(timeout=30)
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is missing (make test installs it)")
+def test_up_demo_shows_each_event_once_and_keeps_the_detail_in_files(tmp_path) -> None:  # noqa: ANN001
+    """`make run` on a machine with a screen, then Ctrl-C: the terminal shows where the parts
+    listen, the demo logins, one line per event (a kiosk window open, a terminal connected,
+    a message held for HR) and nothing twice, no DEBUG, no traceback; the relay's and each
+    kiosk's log are files under the home, named in what it printed, and Kivy's lines are in
+    a kiosk's file once (they were printed two or three times: Kivy's handlers and ours)."""
+    from sqlalchemy import select
+
+    from hr_console.store.db import Store
+    from hr_console.store.models import Employee, Message
+
+    home = tmp_path / "var"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "RELAIS_DEMO_PASSWORD", "RELAIS_LOG")}
+    # A group of its own, as a terminal's foreground job: Ctrl-C is SIGINT to all of it.
+    wrapper = subprocess.Popen(["xvfb-run", "-a", "-s", "-screen 0 1024x768x24", *EXE, "--home", str(home),
+                                "--mqtt-port", str(free_port()), "--console-port", str(free_port()),
+                                "up", "--demo"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                               process_group=0)
+    lines: list[str] = []
+    assert wrapper.stdout is not None
+    reader = threading.Thread(target=lambda: lines.extend(x.rstrip("\n") for x in wrapper.stdout),
+                              daemon=True)
+    reader.start()
+
+    def wait_for(*texts: str) -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if all(any(t in x for x in list(lines)) for t in texts):
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"no {texts} in output: {lines}")
+
+    try:
+        wait_for("kiosk-1: terminal connected", "kiosk-2: terminal connected")
+        store = Store(f"sqlite:///{home / 'relais.db'}")
+        try:
+            with store.session() as s:
+                karim, sophie = (s.scalar(select(Employee.id).where(Employee.name == n))
+                                 for n in ("Karim Benali", "Sophie Martin"))
+                s.add(Message(client_id=str(uuid.uuid4()), sender_id=karim, recipient_id=sophie,
+                              kind="text", body="à voir", state="held"))
+        finally:
+            store.dispose()
+        wait_for("(text from Karim Benali) held for HR")
+    finally:
+        os.killpg(wrapper.pid, signal.SIGINT)
+        try:
+            wrapper.wait(timeout=60)
+        finally:
+            if wrapper.poll() is None:
+                os.killpg(wrapper.pid, signal.SIGKILL)
+        reader.join(timeout=10)
+    printed = [x for x in lines if x.strip()]
+    assert printed[-1] == "stopped", printed
+    assert not [x for x in printed if " DEBUG " in x or "Traceback" in x or "KeyboardInterrupt" in x], \
+        "\n".join(printed)
+    twice = {x for x in printed if printed.count(x) > 1}
+    assert not twice, f"printed more than once: {twice}"
+    assert sum("kiosk window open" in x for x in printed) == 2, printed
+    logs = [home / "logs" / f for f in ("relais.log", "kiosk-1.log", "kiosk-2.log")]
+    for log in logs:
+        assert log.exists() and any(str(log) in x for x in printed), (log, printed)
+    for log in logs[1:]:
+        assert log.read_text(encoding="utf-8").count("Start application main loop") == 1, log
+    assert len(printed) <= 20, f"{len(printed)} lines: the terminal should stay readable: {printed}"

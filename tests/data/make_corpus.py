@@ -406,7 +406,10 @@ def payloads() -> list[tuple[Entry, bytes]]:
             if value is None:
                 env[field] = None
                 env = {k: v for k, v in env.items() if k != field}
-                add(f"missing_{field}", f"no '{field}'", env, "missing_field")
+                # A content item names 'to' (a person) or 'group': with neither, 'to' is
+                # the field at fault, as a bad one rather than a missing one.
+                add(f"missing_{field}", f"no '{field}'", env,
+                    "bad_field" if field == "to" else "missing_field")
                 continue
             env[field] = value
             code = "bad_version" if field == "v" and label in ("negative", "huge") else None
@@ -531,6 +534,17 @@ def payloads() -> list[tuple[Entry, bytes]]:
                       "ref_bad": {"ref": "x"}, "ref_missing": {"ref": None},
                       "status_list": {"status": ["read"]}}.items():
         add(f"receipt_{label}", f"receipt {label}", {**receipt, **kw})
+    alert = {"v": 1, "type": "alert", "id": ID, "ts": 1, "pictogram": "fire"}
+    for label, kw, code in (
+            ("pictogram_unknown", {"pictogram": "explosion"}, "bad_field"),
+            ("pictogram_upper", {"pictogram": "FIRE"}, "bad_field"),
+            ("pictogram_markup", {"pictogram": "<img src=x onerror=alert(1)>"}, "bad_field"),
+            ("pictogram_list", {"pictogram": ["fire"]}, "bad_field"),
+            ("pictogram_missing", {"pictogram": None}, "missing_field"),
+            ("text_201", {"text": "a" * 201}, "too_long"),
+            ("text_hidden", {"text": "fe\u200bu"}, "bad_text"),
+            ("oversize", {"text": "a" * (600 * 1024)}, "too_large")):
+        add(f"alert_{label}", f"safety alert {label}", {**alert, **kw}, code)
     return out
 
 

@@ -2,7 +2,10 @@
 ``contacts``/``may_write`` on random organisations: teams with supervisors (some without,
 some supervising several teams or their own), HR desk people, people without a team,
 inactive people (senders and recipients), and rules of every kind with and without reply,
-including references to people and teams that do not exist."""
+on shift only or not, including references to people and teams that do not exist. Off
+shift, the reach of the rules that are not on-shift-only is exactly whom ``may_write(...,
+on_shift=False)`` allows, and the rest of the on-shift reach exactly whom it refuses with
+``off_shift``."""
 
 from __future__ import annotations
 
@@ -17,7 +20,9 @@ from hr_console.domain.policy import (
     RuleIndex,
     contacts,
     may_write,
+    off_shift_rules,
     reach,
+    sender_matches,
 )
 
 
@@ -46,7 +51,7 @@ def organisations(draw: st.DrawFn) -> tuple[list[Person], list[Rule]]:
         s_kind = draw(st.sampled_from(SENDER_KINDS))
         r_kind = draw(st.sampled_from(RECIPIENT_KINDS))
         rules.append(Rule(s_kind, draw(side(s_kind)), r_kind, draw(side(r_kind)),
-                          allow_reply=draw(st.booleans())))
+                          allow_reply=draw(st.booleans()), on_shift_only=draw(st.booleans())))
     return people, rules
 
 
@@ -69,6 +74,26 @@ def test_reach_selects_exactly_the_contacts(org: tuple[list[Person], list[Rule]]
         assert [p.id for p in people if narrowed.admits(p)] == expected
 
 
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(organisations())
+def test_reach_towards_me_selects_exactly_who_may_write_to_me(
+        org: tuple[list[Person], list[Rule]]) -> None:
+    """The console's "who may write to them": ``may_write(p, me)`` for everyone, as sets."""
+    people, rules = org
+    for me in people:
+        expected = [p.id for p in people if may_write(p, me, rules).allowed]
+        supervised = _supervised(me, people)
+        everything = reach(me, rules, supervised, towards_me=True)
+        assert [p.id for p in people if everything.admits(p)] == expected
+        # The rules naming ``me`` on either side suffice (what the service selects).
+        about = [r for r in rules if sender_matches(r, me) or r.recipient_kind == "supervisor"
+                 or (r.recipient_kind, r.recipient_ref) in
+                 {("person", me.id), ("team", me.team_id)} or (r.recipient_kind == "hr_desk"
+                                                                and me.is_hr_desk)]
+        narrowed = reach(me, about, supervised, towards_me=True)
+        assert [p.id for p in people if narrowed.admits(p)] == expected
+
+
 @settings(max_examples=1000, deadline=None)
 @given(organisations())
 def test_indexed_check_gives_the_same_verdicts(org: tuple[list[Person], list[Rule]]) -> None:
@@ -77,6 +102,49 @@ def test_indexed_check_gives_the_same_verdicts(org: tuple[list[Person], list[Rul
     for a in people:
         for b in people:
             assert index.may_write(a, b) == may_write(a, b, rules)
+            assert index.may_write(a, b, on_shift=False) == may_write(a, b, rules,
+                                                                      on_shift=False)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(organisations())
+def test_off_shift_reach_and_the_greyed_contacts(org: tuple[list[Person], list[Rule]]) -> None:
+    """What the relay and the kiosk do for someone off shift: the reach of the rules that are
+    not on-shift-only is whom they may write to now; those the on-shift reach adds are whom
+    the relay refuses with ``off_shift`` (greyed on the kiosk); everyone else is refused as
+    before. Rules without the flag: off shift changes nothing."""
+    people, rules = org
+    index = RuleIndex(rules)
+    for me in people:
+        supervised = _supervised(me, people)
+        now = reach(me, off_shift_rules(index.about(me)), supervised)
+        later = reach(me, index.about(me), supervised)
+        for p in people:
+            verdict = may_write(me, p, rules, on_shift=False)
+            assert now.admits(p) == verdict.allowed, (me, p)
+            greyed = later.admits(p) and not now.admits(p)
+            assert greyed == (verdict.reason == "off_shift"), (me, p, verdict)
+            if not any(r.on_shift_only for r in rules):
+                assert verdict == may_write(me, p, rules)
+        assert [p.id for p in people if now.admits(p)] == contacts(me, people, rules,
+                                                                   on_shift=False)
+
+
+def test_on_shift_only_in_both_directions() -> None:
+    """The flag binds whoever writes under the rule: the team member writing to HR, and HR
+    answering through the same rule's reply."""
+    worker, desk = Person(1, team_id=7), Person(2, is_hr_desk=True)
+    rules = [Rule("team", 7, "hr_desk", None, allow_reply=True, on_shift_only=True)]
+    assert may_write(worker, desk, rules).allowed
+    assert may_write(worker, desk, rules, on_shift=False).reason == "off_shift"
+    assert may_write(desk, worker, rules).allowed
+    assert may_write(desk, worker, rules, on_shift=False).reason == "off_shift"
+    # Another rule without the flag still grants off shift.
+    both = [*rules, Rule("everyone", None, "hr_desk", None, allow_reply=False)]
+    assert may_write(worker, desk, both, on_shift=False).allowed
+    assert may_write(desk, worker, both, on_shift=False).reason == "off_shift"
+    stranger = Person(3, team_id=8)
+    assert may_write(stranger, worker, rules, on_shift=False).reason == "not_allowed"
 
 
 def test_a_supervisor_of_a_team_with_no_member_yet() -> None:

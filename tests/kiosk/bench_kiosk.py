@@ -102,7 +102,7 @@ def _med(values: list[float]) -> float:
 
 def markdown(per_size: dict[str, list[dict[str, Any]]], alone: dict[str, list[int]],
              ph: dict[str, Any], runs: int) -> str:
-    from hr_console.bench.report import machine
+    from bench.report import machine
 
     lines = [
         "## Kiosk",
@@ -163,7 +163,7 @@ def main() -> int:
                                               "photo": ph}, indent=1))
     print(md)
     if not args.print_only:
-        from hr_console.bench.report import BENCHMARKS, replace_section
+        from bench.report import BENCHMARKS, replace_section
 
         replace_section(BENCHMARKS, "kiosk", md)
         print(f"\nwritten to {BENCHMARKS} (raw figures in {tmp / 'raw.json'})")

@@ -1,11 +1,15 @@
-"""The kiosk reads its shipped catalogues as the console does: from the compiled .mo, with
-the standard library, writing nothing into its install and needing no server package."""
+"""The kiosk reads its catalogues as the console does, from the compiled .mo when it is
+fresh, else from the .po compiled in memory, with the standard library: it writes nothing
+into its install and needs no server package."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from tests.installed import install_copy, run_from, snapshot, writable_again
+import pytest
+
+from tests.installed import install_copy, make_read_only, run_from, snapshot, writable_again
 
 KIOSK = """
 import sys
@@ -18,17 +22,48 @@ print(sorted(m for m in ("babel", "flask", "sqlalchemy") if m in sys.modules))
 """
 
 
-def test_the_kiosk_reads_its_compiled_catalogues_and_writes_nothing(tmp_path: Path) -> None:
-    site = install_copy(tmp_path / "site-packages", ("kiosk_app", "relais_wire"))
+def _run(tmp_path: Path, site: Path) -> list[str]:
     before = snapshot(site)
     env = {"KIVY_NO_ARGS": "1", "KIVY_HOME": str(tmp_path / "kivy"), "KIVY_NO_CONSOLELOG": "1"}
+    result = run_from(site, KIOSK, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert snapshot(site) == before
+    return result.stdout.splitlines()[-3:]
+
+
+@pytest.mark.parametrize("mo", ["fresh", "older", "none"])
+def test_the_kiosk_reads_its_catalogues_and_writes_nothing(tmp_path: Path, mo: str) -> None:
+    site = install_copy(tmp_path / "site-packages", ("kiosk_app", "relais_wire"), mo=mo)  # type: ignore[arg-type]
     try:
-        result = run_from(site, KIOSK, env=env)
-        assert result.returncode == 0, result.stderr[-3000:]
-        where, words, servers = result.stdout.splitlines()[-3:]
+        where, words, servers = _run(tmp_path, site)
         assert where == str(site / "kiosk_app" / "__init__.py")
         assert words == "Retour | + 3 autres avis"
         assert servers == "[]"  # no Babel: a terminal installs no server dependency
-        assert snapshot(site) == before
     finally:
         writable_again(site)
+
+
+def test_a_po_edited_after_its_mo_is_what_the_kiosk_shows(tmp_path: Path) -> None:
+    site = install_copy(tmp_path / "site-packages", ("kiosk_app", "relais_wire"), read_only=False)
+    po = site / "kiosk_app" / "ui" / "locales" / "fr" / "LC_MESSAGES" / "kiosk.po"
+    text = po.read_text(encoding="utf-8")
+    assert 'msgstr "Retour"' in text
+    po.write_text(text.replace('msgstr "Retour"', 'msgstr "Revenir"', 1), encoding="utf-8")
+    later = po.with_suffix(".mo").stat().st_mtime + 1  # edited after `make catalogues`
+    os.utime(po, (later, later))
+    make_read_only(site)
+    try:
+        assert _run(tmp_path, site)[1].startswith("Revenir | ")
+    finally:
+        writable_again(site)
+
+
+def test_an_empty_text_stays_empty_in_both_languages() -> None:
+    """gettext('') is a catalogue's header: a label with nothing to say must not show it."""
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    from kiosk_app.ui.i18n import Translator
+
+    for lang in ("fr", "en"):
+        tr = Translator(lang)
+        assert tr._("") == ""
+        assert tr._("Back") != ""

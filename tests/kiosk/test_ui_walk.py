@@ -3,7 +3,7 @@
 
 ``make test`` walks French and offline at 800x480 and English at 1280x800 (about three
 minutes on a quiet two-core machine); ``make test-long`` walks everything at both sizes and
-writes the screenshots to docs/screenshots/kiosk/.
+writes the screenshots to build/screenshots/kiosk/ (``make screenshots`` copies them to docs/).
 """
 
 from __future__ import annotations
@@ -19,8 +19,12 @@ from typing import Any
 
 import pytest
 
+from tests.build_output import SCREENSHOTS
+from tests.kiosk.group_walk import SHOTS as GROUP_SHOTS
+from tests.kiosk.group_walk import check_groups
+
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "screenshots" / "kiosk"
+SHOTS = SCREENSHOTS / "kiosk"
 
 pytestmark = pytest.mark.skipif(
     shutil.which("xvfb-run") is None,
@@ -157,6 +161,37 @@ def check_screens(result: dict[str, Any]) -> None:
     assert {k: v for k, v in cut.items() if v} == {}
 
 
+WALK_SIZES = ("800x480", "1280x800")
+
+
+def walk_both_sizes(tmp: Path, walk: str, timeout: float, shots: Path | None = None,
+                    ) -> Iterator[dict[str, tuple[Any, Path]]]:
+    """A feature's walk at both window sizes side by side (a module fixture's body): each
+    size's result and the folder its screenshots went to (``shots``: a build folder of its
+    own, emptied of the walk's earlier shots first, so none passes for one it made)."""
+    if shots is None:
+        shots = tmp / "shots"
+    for old in shots.glob("kiosk-*.png"):
+        old.unlink()
+    started = {size: Walk(tmp, size, walk, shots=shots) for size in WALK_SIZES}
+    try:
+        yield {size: (w.result(timeout=timeout), shots) for size, w in started.items()}
+    finally:
+        for w in started.values():
+            w.stop()
+
+
+def check_shots(size: str, result: dict[str, Any], shots: Path, names: Any, word: str) -> None:
+    """The screens are sound (``check_screens``) and the walk made exactly its screenshots,
+    in both languages, each named with ``word``."""
+    check_screens(result)  # every target >= 48 dp, no word of the interface cut short
+    made = sorted(p.name for p in shots.glob(f"kiosk-{size}-*.png"))
+    assert made == sorted(result["shots"])
+    assert made == sorted(f"kiosk-{size}-{lang}-{name}.png" for lang in ("fr", "en")
+                          for name in names)
+    assert all(word in name for name in made)
+
+
 def _t(msgid: str) -> str:
     from babel.messages.pofile import read_po
 
@@ -207,19 +242,20 @@ def test_screens_big_targets_and_whole_words(walked_800: dict[str, Any],
 @pytest.mark.parametrize("size", ["800x480", "1280x800"])
 def test_full_walk_with_screenshots(size: str, tmp_path: Path) -> None:
     shots = tmp_path / "shots"
-    walk = Walk(tmp_path, size, "fr,offline,en", shots=shots)
+    walk = Walk(tmp_path, size, "fr,offline,en,groups", shots=shots)
     try:
-        result = walk.result(timeout=1500)
+        result = walk.result(timeout=1800)
     finally:
         walk.stop()
     c = result["checks"]
     check_fr(c)
     check_offline(c)
     check_en(c)
+    check_groups(c)
     check_screens(result)
     made = sorted(p.name for p in shots.glob(f"kiosk-{size}-*.png"))
     assert made == sorted(result["shots"])
-    # Only a walk that passed replaces the screenshots in the docs.
+    # Only a walk that passed replaces the screenshots (in build/, for `make screenshots`).
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob(f"kiosk-{size}-*.png"):
         old.unlink()
@@ -231,15 +267,15 @@ def test_full_walk_with_screenshots(size: str, tmp_path: Path) -> None:
                        "conversation-held", "conversation-refused", "viewer",
                        "compose", "photos", "photo-error", "photo-preview", "drawing",
                        "contacts", "notices", "notice", "logout-warning", "offline",
-                       "conversation-offline"):
+                       "conversation-offline", *GROUP_SHOTS):
             assert f"kiosk-{size}-{lang}-{screen}.png" in made
 
 
 def write_index() -> None:
-    """docs/screenshots/kiosk/README.md: every screen, French beside English, per size."""
+    """README.md beside the kiosk screenshots: every screen, French beside English, per size."""
     names = sorted(p.name for p in SHOTS.glob("kiosk-*.png"))
     lines = ["# Kiosk screenshots", "",
-             "Written by `make test-long` (tests/kiosk/test_ui_walk.py), which walks the real "
+             "Written by `make screenshots` (tests/kiosk/test_ui_walk.py), which walks the real "
              "app under Xvfb against a real broker and relay. French on the left, English on "
              "the right.", ""]
     for size in ("800x480", "1280x800"):

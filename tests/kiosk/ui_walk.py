@@ -4,7 +4,7 @@ Run by tests/kiosk/test_ui_walk.py, one process per window size (Kivy opens one 
 process), as::
 
     xvfb-run -a -s "-screen 0 1280x800x24" python -m tests.kiosk.ui_walk \
-        --size 800x480 --result out.json --shots docs/screenshots
+        --size 800x480 --result out.json --shots build/screenshots/kiosk
 
 It starts a whole system (tests.system_fixture.make_system), puts a cuttable TCP relay
 (NetCut) between the kiosk and the broker, and walks the app with real touches
@@ -19,7 +19,12 @@ Home, quick reply, photo viewer, AZERTY keyboard, photo folder with a hostile fi
 a keyword-held message refused by HR, notices, automatic logout, same badge twice,
 "Terminer"), ``offline`` (the same with the network cut, then reconnected, and a message
 typed just before an automatic logout), ``en`` (Amina, English: held, approved, refused and
-withdrawn messages, QWERTY, offline), ``bench`` (figures for tests/kiosk/bench_kiosk.py).
+withdrawn messages, QWERTY, offline), ``groups`` (workgroups in both languages:
+tests/kiosk/group_walk.py), ``alert`` (tests/kiosk/alert_walk.py), ``alert_idle`` (the alert
+button on the idle screen, with the console served: tests/kiosk/alert_idle_walk.py),
+``supervisor`` (a team lead's broadcast and tracking, with the console served:
+tests/kiosk/supervisor_walk.py),
+``bench`` (figures for tests/kiosk/bench_kiosk.py).
 The inactivity timeout is long while walking and short (``--away-timeout``) only when the
 walk steps away, so a slow frame on a loaded machine is never taken for a person leaving.
 """
@@ -220,7 +225,19 @@ class Backstage:
             term = s.execute(select(Terminal).where(Terminal.name == terminal)).scalar_one()
             throttle.clear(s, sessions.throttle_key(term))
 
+    def serve_console(self) -> str:
+        """The console on this system's database, for the kiosk API; its base URL."""
+        from hr_console.web import create_app
+        from tests.served import served
+
+        app = create_app(self.system.cfg, {"TESTING": True, "RATELIMIT_ENABLED": False})
+        self._console = served(app)
+        return self._console.__enter__()
+
     def close(self) -> None:
+        console = getattr(self, "_console", None)
+        if console is not None:
+            console.__exit__(None, None, None)
         self.system.close()
 
 
@@ -1087,7 +1104,53 @@ async def walk_bench(d: Driver) -> None:
     await d.until("idle", lambda: k.session is None)
 
 
-WALKS = {"fr": walk_fr, "offline": walk_offline, "en": walk_en, "bench": walk_bench}
+async def walk_groups(d: Driver) -> None:
+    """Workgroups in French and English (tests/kiosk/group_walk.py)."""
+    from tests.kiosk.group_walk import walk_groups as walk
+
+    await walk(d)
+
+
+async def walk_alert(d: Driver) -> None:
+    """Safety alerts in French and English (tests/kiosk/alert_walk.py)."""
+    from tests.kiosk.alert_walk import walk_alert as walk
+
+    await walk(d)
+
+
+async def walk_supervisor(d: Driver) -> None:
+    """A team lead's broadcast and tracking in French and English (supervisor_walk.py)."""
+    from tests.kiosk.supervisor_walk import walk_supervisor as walk
+
+    await walk(d)
+
+
+async def walk_offshift(d: Driver) -> None:
+    """The off-shift notice and greyed contacts in French and English (offshift_walk.py)."""
+    from tests.kiosk.offshift_walk import walk_offshift as walk
+
+    await walk(d)
+
+
+async def walk_alert_idle(d: Driver) -> None:
+    """The safety alert button on the idle screen, no badge (tests/kiosk/alert_idle_walk.py)."""
+    from tests.kiosk.alert_idle_walk import walk_alert_idle as walk
+
+    await walk(d)
+
+
+async def walk_reminder(d: Driver) -> None:
+    """Reminders until acknowledged in French and English (tests/kiosk/reminder_walk.py)."""
+    from tests.kiosk.reminder_walk import walk_reminder as walk
+
+    await walk(d)
+
+
+WALKS = {"fr": walk_fr, "offline": walk_offline, "en": walk_en, "groups": walk_groups,
+         "bench": walk_bench, "alert": walk_alert, "supervisor": walk_supervisor,
+         "offshift": walk_offshift, "reminder": walk_reminder, "alert_idle": walk_alert_idle}
+# Walks that read the console's kiosk API: the console is served for them (tests.served).
+WITH_CONSOLE = frozenset({"supervisor", "alert_idle"})
 
 
 # --- running ------------------------------------------------------------------------------------
@@ -1141,7 +1204,10 @@ def main() -> int:
         images = tmp / "images"
         _images(images)
         creds = back.system.demo.terminals["kiosk-1"]
+        walks = [w for w in args.walks.split(",") if w]
+        api_url = back.serve_console() if WITH_CONSOLE & set(walks) else None
         cfg = KioskConfig(terminal="kiosk-1", password=creds["password"], mqtt_port=cut.port,
+                          api_url=api_url,
                           width=width, height=height, idle_timeout=args.idle_timeout,
                           idle_warning=min(15.0, args.idle_timeout / 2), image_folder=str(images),
                           outbox=str(tmp / "outbox.db"), site="demo")
@@ -1157,7 +1223,6 @@ def main() -> int:
         d.away = args.away_timeout
         d.check("density", os.environ.get("KIVY_METRICS_DENSITY"))
         d.check("rss_before_app_kb", rss_before_app)
-        walks = [w for w in args.walks.split(",") if w]
 
         async def both() -> None:
             task = asyncio.ensure_future(_drive(app, d, walks, t_start))

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from hr_console.bench.hot_path import DrivenRelay
+from bench.hot_path import DrivenRelay
 from hr_console.services import downlinks, messaging, sessions, settings
 from hr_console.store.db import Store
 from hr_console.store.models import Downlink, Message

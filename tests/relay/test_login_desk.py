@@ -7,6 +7,7 @@ broker and kiosk links."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -479,3 +480,37 @@ def test_what_waited_for_a_person_arrives_after_their_badge_in(desk_system: Syst
     expect(k2, ev.StateChanged, lambda e: e.msg == msg and e.state == "accepted")
     system.badge_in(k1, "Karim Benali")
     assert expect(k1, ev.MessageArrived, lambda e: e.message["msg"] == msg)
+
+
+def test_a_newer_login_takes_the_place_of_one_still_waiting_for_the_desk(hooked: Desk) -> None:
+    """A kiosk gives up a login after 20 s and the person badges again. When the desk's queue
+    is longer than that (a shift change, a broker restart under a thousand terminals), the
+    older login must not be handled too, each behind the whole queue: the newer one takes
+    its place, and a resend of it is answered once. Here the desk has one thread, busy with
+    kiosk-1's PIN check while kiosk-2's logins wait."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    hooked.desk._pool.shutdown()
+    hooked.desk._pool = ThreadPoolExecutor(max_workers=1)
+    gate = threading.Event()
+    hooked.desk.during = lambda: gate.wait(10)
+    assert hooked.desk.route("kiosk-1", hooked.login("kiosk-1", "Julie Moreau", "4321"))
+    hooked.desk.dispatch()
+    given_up = hooked.login("kiosk-2", "Karim Benali")
+    awaited = hooked.login("kiosk-2", "Sophie Martin")
+    assert hooked.desk.route("kiosk-2", given_up)
+    hooked.desk.dispatch()
+    assert hooked.desk.route("kiosk-2", awaited)
+    assert hooked.desk.route("kiosk-2", awaited)  # asked again: the same answer will do
+    assert hooked.desk.route("kiosk-2", given_up)  # a late copy of the one given up: dropped
+    gate.set()
+    hooked.settle()
+    answers = hooked.replies("kiosk-2", "login")
+    awaited_id = json.loads(awaited.payload)["id"]
+    assert [(a["ref"], a["ok"], a["employee"]["name"]) for a in answers] == [
+        (awaited_id, True, "Sophie Martin")]
+    assert len(hooked.replies("kiosk-2", "sync")) == 1
+    assert given_up in hooked.acked and awaited in hooked.acked
+    assert hooked.desk.counters.superseded == 1 and hooked.desk.counters.repeats == 2
+    assert _open_sessions(hooked.store, hooked.demo.employees["Karim Benali"]) == []
+    assert hooked.desk.released() == []

@@ -1,11 +1,13 @@
-"""Counts from the security tests into docs/reliability.md, each test module owning its own
-(sub-)section, so that running one module never erases what another measured."""
+"""Counts from the security tests into the reliability report (build/reliability.md, copied
+to docs/ by ``make reliability-report``), each test module owning its own (sub-)section, so
+that running one module never erases what another measured."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from hr_console.bench.report import RELIABILITY, replace_section
+from bench.report import replace_section
+from tests.build_output import reliability
 
 
 def write(section: str, title: str, rows: list[tuple[str, object]], notes: str = "") -> None:
@@ -15,4 +17,4 @@ def write(section: str, title: str, rows: list[tuple[str, object]], notes: str =
     lines += [f"| {what} | {value} |" for what, value in rows]
     if notes:
         lines += ["", notes.strip()]
-    replace_section(RELIABILITY, section, "\n".join(lines))
+    replace_section(reliability(), section, "\n".join(lines))

@@ -154,7 +154,7 @@ def test_every_payload_is_refused_by_the_parser(corpus: Path) -> None:
     for entry in entries:
         data = (corpus / "payloads" / entry["name"]).read_bytes()
         tracemalloc.start()
-        start = time.perf_counter()
+        start = time.process_time()  # CPU: a busy machine must not fail it
         try:
             decode_uplink(data)
             wrong.append(f"{entry['name']}: accepted")
@@ -167,7 +167,7 @@ def test_every_payload_is_refused_by_the_parser(corpus: Path) -> None:
                                    not in err.message):
                 wrong.append(f"{entry['name']}: unclear error {err.code} {err.message!r}")
         finally:
-            elapsed = time.perf_counter() - start
+            elapsed = time.process_time() - start
             py_peak = tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
         slowest, peak = max(slowest, elapsed), max(peak, py_peak)

@@ -25,30 +25,46 @@ def jpeg() -> bytes:
     return buf.getvalue()
 
 
-def send(console: Any, sender: str, recipient: str, text: str = "Bonjour", *,
-         kind: str = "text") -> Message:
-    """``sender`` (a demo name) sends to ``recipient`` through the relay's own use case."""
-    demo = console.demo
-    with console.session() as s:
-        sender_id, recipient_id = demo.employees[sender], demo.employees[recipient]
+def _speaker(s: Any, demo: Any, sender: str) -> BadgeSession:
+    """The sender's open badge session, opened on kiosk-1 if they have none."""
+    sender_id = demo.employees[sender]
+    speaker = s.execute(select(BadgeSession).where(BadgeSession.employee_id == sender_id,
+                                                   BadgeSession.ended_at.is_(None))).scalar()
+    if speaker is None:
         terminal = s.execute(select(Terminal).where(Terminal.name == "kiosk-1")).scalar_one()
-        speaker = s.execute(select(BadgeSession).where(BadgeSession.employee_id == sender_id,
-                                                       BadgeSession.ended_at.is_(None))).scalar()
-        if speaker is None:
-            speaker = BadgeSession(id=str(uuid.uuid4()), employee_id=sender_id,
-                                   terminal_id=terminal.id)
-            s.add(speaker)
-            s.flush()
-        if kind == "photo":
-            body: Any = Photo(to=recipient_id, image=jpeg(), caption=text)
-        elif kind == "drawing":
-            body = DrawingMessage(to=recipient_id, drawing=parse_drawing(DRAWING))
-        else:
-            body = Text(to=recipient_id, text=text)
-        out = messaging.receive(s, speaker, str(uuid.uuid4()), kind, body, sent_ts=0, seq=None)
+        speaker = BadgeSession(id=str(uuid.uuid4()), employee_id=sender_id,
+                               terminal_id=terminal.id)
+        s.add(speaker)
+        s.flush()
+    return speaker
+
+
+def _received(console: Any, sender: str, kind: str, body: Any) -> Message:
+    """``body`` from ``sender`` through the relay's own use case (``messaging.receive``)."""
+    with console.session() as s:
+        out = messaging.receive(s, _speaker(s, console.demo, sender), str(uuid.uuid4()), kind,
+                                body, sent_ts=0, seq=None)
         msg = s.get(Message, out.message_id)
         s.expunge(msg)
         return msg
+
+
+def send(console: Any, sender: str, recipient: str, text: str = "Bonjour", *,
+         kind: str = "text") -> Message:
+    """``sender`` (a demo name) sends to ``recipient`` through the relay's own use case."""
+    recipient_id = console.demo.employees[recipient]
+    if kind == "photo":
+        body: Any = Photo(to=recipient_id, image=jpeg(), caption=text)
+    elif kind == "drawing":
+        body = DrawingMessage(to=recipient_id, drawing=parse_drawing(DRAWING))
+    else:
+        body = Text(to=recipient_id, text=text)
+    return _received(console, sender, kind, body)
+
+
+def post(console: Any, sender: str, group_id: int, text: str) -> Message:
+    """``sender`` posts a text to a workgroup through the relay's own use case."""
+    return _received(console, sender, "text", Text(to=None, text=text, group=group_id))
 
 
 def set_mode(console: Any, name: str, mode: str | None) -> None:

@@ -7,6 +7,7 @@ import re
 
 from sqlalchemy import func, select
 
+from hr_console.services import contacts as contacts_service
 from hr_console.services import people
 from hr_console.store.models import ContactRule, Team
 from hr_console.web import create_app
@@ -167,6 +168,21 @@ def test_group_rules(console) -> None:  # noqa: ANN001
                               ("team:abc", "hr_desk"), ("everyone", "team:")):
         c.post("/contacts/rules", data={"sender": sender, "recipient": recipient})
     assert _rules(console) == before
+
+
+def test_group_rules_come_a_page_at_a_time(console, monkeypatch) -> None:  # noqa: ANN001
+    """Thousands of group rules (a team each way at 50,000 employees) are paged: every rule
+    on exactly one page, a page out of range shows the nearest one."""
+    monkeypatch.setattr(contacts_service, "RULES_PER_PAGE", 2)
+    c = console.client("hr")
+    seen = []
+    for number in (1, 2, 3):
+        page = text(c.get(f"/contacts/?page={number}"))
+        seen += re.findall(r'data-rule="(\d+)"', page)
+        assert f"Page {number} of 3" in page or f"Page {number} sur 3" in page, number
+    assert len(seen) == len(set(seen)) == 5  # the demo's five, each once
+    assert re.findall(r'data-rule="(\d+)"', text(c.get("/contacts/?page=99"))) == seen[4:]
+    assert re.findall(r'data-rule="(\d+)"', text(c.get("/contacts/?page=-4"))) == seen[:2]
 
 
 def test_malformed_person_rules_change_nothing(console) -> None:  # noqa: ANN001

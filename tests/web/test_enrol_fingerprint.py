@@ -65,7 +65,7 @@ def test_no_fingerprint_without_a_ca(console) -> None:  # noqa: ANN001
 
 def test_the_new_words_are_in_french() -> None:
     """(The page in French needs the compiled catalogue, which the build makes.)"""
-    po = Path(terminals_bp.__file__).with_name("translations") / "fr" / "LC_MESSAGES" / "messages.po"
+    po = Path(terminals_bp.__file__).parents[1] / "translations" / "fr" / "LC_MESSAGES" / "messages.po"
     with po.open("rb") as fh:
         catalog = read_po(fh)
     template = (Path(terminals_bp.__file__).with_name("templates") / "terminals" /

@@ -124,3 +124,26 @@ def test_credentials_are_required_and_checked(console) -> None:  # noqa: ANN001
     assert console.client().get(API, headers=_creds(console)).status_code == 401
     # A console login is nobody to the kiosk API.
     assert console.client("hr").get(API).status_code == 401
+
+
+def test_the_board_says_whether_the_idle_screen_may_raise_an_alert(console) -> None:  # noqa: ANN001
+    """``alert_on_idle`` beside the notices follows the setting for every terminal (with or
+    without a site); a refused terminal learns nothing of it."""
+    from hr_console.services import safety, settings
+
+    lyon = _board(console)
+    with console.session() as s:
+        _, nowhere = directory.terminal(s, "kiosk-nowhere", None)
+    terminals = [_creds(console), _creds(console, "kiosk-2"), lyon,
+                 _basic(nowhere.username, nowhere.password)]
+    for on in (False, True, False):
+        with console.session() as s:
+            settings.put(s, safety.ON_IDLE_SETTING, on)
+        for headers in terminals:
+            body = console.client().get(API, headers=headers).get_json()
+            assert set(body) == {"notices", "alert_on_idle"}
+            assert body["alert_on_idle"] is on and body["notices"]
+    with console.session() as s:
+        settings.put(s, safety.ON_IDLE_SETTING, True)
+    resp = console.client().get(API, headers=_basic("kiosk-1", "wrong-password"))
+    assert resp.status_code == 401 and "alert_on_idle" not in resp.get_json()

@@ -446,7 +446,8 @@ def test_supervisor_compose_form_offers_only_their_teams(console) -> None:  # no
     own_shift = _shift(console, "Atelier", "Matin atelier")
     other_shift = _shift(console, "Logistique", "Nuit logistique")
     page = console.client("supervisor").get("/notices/new").get_data(as_text=True)
-    values = set(re.findall(r'<option[^>]*value="([^"]+)"', page))
+    targets = page.split('id="target"')[1].split("</select>")[0]  # not the reminder's select
+    values = set(re.findall(r'<option[^>]*value="([^"]+)"', targets))
     assert values == {f"team:{_team(console, 'Atelier')}", f"shift:{own_shift}"}
     hr_values = set(re.findall(r'<option[^>]*value="([^"]+)"',
                                console.client("hr").get("/notices/new").get_data(as_text=True)))

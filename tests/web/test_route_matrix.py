@@ -22,9 +22,19 @@ from flask_wtf.csrf import CSRFError
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
-from hr_console.services import notices
+from hr_console.services import legal_holds, notices, safety
 from hr_console.services import settings as settings_svc
-from hr_console.store.models import ConsoleUser, ContactRule, Notice, Shift, Site, Team, Terminal
+from hr_console.store.models import (
+    ConsoleUser,
+    ContactRule,
+    Group,
+    GroupRule,
+    Notice,
+    Shift,
+    Site,
+    Team,
+    Terminal,
+)
 from hr_console.web import create_app
 from tests.web import console_data as cd
 from tests.web_fixture import PASSWORD, ROLES, make_console
@@ -74,6 +84,8 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("kiosk_api.media", "GET"): KIOSK,
     ("kiosk_api.notice_list", "GET"): KIOSK,
     ("kiosk_api.notice_photo", "GET"): KIOSK,
+    ("kiosk_api.my_notices", "GET"): KIOSK,  # a team lead's own notices (issue 16)
+    ("kiosk_api.my_notice", "GET"): KIOSK,
     ("kiosk_api.site_notices", "GET"): KIOSK,
     **{("kiosk_api.anything_else", m): KIOSK for m in ("GET", "POST", "PUT", "PATCH", "DELETE")},
     # dashboard
@@ -114,6 +126,15 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("employees.import_confirm", "POST"): _r(A, H),
     ("employees.import_job", "GET"): _r(A, H, status=404),
     ("employees.import_status", "GET"): _r(A, H, status=404),
+    # access requests (GDPR art. 15): HR, admins and auditors, never a supervisor
+    ("employees.export_start", "POST"): _r(A, H, U),
+    ("employees.export_job", "GET"): _r(A, H, U, status=404),  # no such export
+    ("employees.export_status", "GET"): _r(A, H, U, status=404),
+    ("employees.export_download", "GET"): _r(A, H, U, status=404),
+    # legal holds: HR, admins and auditors place and release them, never a supervisor
+    ("holds.index", "GET"): _r(A, H, U),
+    ("holds.place", "POST"): _r(A, H, U),
+    ("holds.release", "POST"): _r(A, H, U),
     # teams and sites
     ("teams.index", "GET"): _r(A, H),
     ("teams.detail", "GET"): _r(A, H),
@@ -124,6 +145,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("teams.shift_delete", "POST"): _r(A, H),
     ("teams.site_create", "POST"): _r(A, H),
     ("teams.site_rename", "POST"): _r(A, H),
+    ("teams.site_timezone", "POST"): _r(A, H),
     # contact policy
     ("contacts.index", "GET"): _r(A, H),
     ("contacts.employee", "GET"): _r(A, H),
@@ -131,6 +153,19 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("contacts.add_group_rule", "POST"): _r(A, H),
     ("contacts.delete_rule", "POST"): _r(A, H),
     ("contacts.toggle_reply", "POST"): _r(A, H),
+    ("contacts.toggle_shift", "POST"): _r(A, H),
+    # workgroups: auditors read; supervisors only with a setting (off here: see test_groups)
+    ("groups.index", "GET"): _r(A, H, U),
+    ("groups.detail", "GET"): _r(A, H, U),
+    ("groups.new", "GET"): _r(A, H),
+    ("groups.create", "POST"): _r(A, H),
+    ("groups.edit", "GET"): _r(A, H),
+    ("groups.save", "POST"): _r(A, H),
+    ("groups.person_add", "POST"): _r(A, H),
+    ("groups.person_remove", "POST"): _r(A, H),
+    ("groups.archive", "POST"): _r(A, H),
+    ("groups.reopen", "POST"): _r(A, H),
+    ("groups.delete", "POST"): _r(A, H),
     # notices (a supervisor: their own teams, checked by the service)
     ("notices.index", "GET"): _r(*NOTICES),
     ("notices.new", "GET"): _r(*NOTICES),
@@ -139,6 +174,10 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("notices.photo", "GET"): _r(*NOTICES, status=404),  # this notice has no photo
     ("notices.remind", "POST"): _r(*NOTICES),
     ("notices.withdraw", "POST"): _r(*NOTICES),
+    # safety alerts: whoever may act on one (supervisors receive them on their terminals too)
+    ("safety.index", "GET"): _r(*NOTICES),
+    ("safety.handled", "POST"): _r(*NOTICES),
+    ("safety.sound", "GET"): _r(*NOTICES),
     # terminals: admin only
     ("terminals.index", "GET"): _r(A),
     ("terminals.detail", "GET"): _r(A),
@@ -160,6 +199,10 @@ ACCESS: dict[tuple[str, str], Access] = {
     # audit: read and export, never change
     ("audit.index", "GET"): _r(A, H, U),
     ("audit.export", "POST"): _r(A, H, U),
+    # the works council's report: figures with no content or name; HR and auditors, no supervisor
+    ("council.index", "GET"): _r(A, H, U),
+    ("council.printable", "GET"): _r(A, H, U),
+    ("council.download", "GET"): _r(A, H, U),
     # settings: HR reads them (keywords, retention), only admin changes them
     ("settings.index", "GET"): _r(A, H),
     ("settings.save", "POST"): _r(A),
@@ -213,8 +256,10 @@ def _seed(console: Any) -> dict[str, Any]:
         team = s.execute(select(Team).where(Team.name == "Atelier")).scalar_one()
         other_team = s.execute(select(Team).where(Team.name == "Logistique")).scalar_one()
         shift = Shift(name="Matin", team_id=team.id, start_time=dt.time(6), end_time=dt.time(14))
-        s.add(shift)
+        group = Group(name="Atelier", created_by="hr")
+        s.add_all([shift, group])
         s.flush()
+        s.add(GroupRule(group_id=group.id, kind="team", ref_id=team.id))
         users = dict(s.execute(select(ConsoleUser.username, ConsoleUser.id)).all())
         notice = notices.create(s, title="Sécurité", body="", target_kind="team",
                                 target_ref=team.id, actor=S, user_id=users[S])
@@ -222,13 +267,18 @@ def _seed(console: Any) -> dict[str, Any]:
                                    target_ref=team.id, actor=H, user_id=users[H])
         other_notice = notices.create(s, title="Quai", body="", target_kind="team",
                                       target_ref=other_team.id, actor="hr")
+        kiosk2 = s.execute(select(Terminal).where(Terminal.name == "kiosk-2")).scalar_one()
+        alert = safety.raise_alert(s, kiosk2, notice.uid, "fall").alert
+        hold = legal_holds.place(s, "person", console.demo.employees["Karim Benali"],
+                                 "Litige", actor=H)
         return {
             "protected": protected, "hr_notice_id": hr_notice.id,
             "employee_id": console.demo.employees["Karim Benali"], "team_id": team.id,
-            "shift_id": shift.id,
+            "shift_id": shift.id, "group_id": group.id,
             "site_id": s.execute(select(Site.id).where(Site.name == "demo")).scalar_one(),
             "terminal_id": s.execute(select(Terminal.id).where(Terminal.name == "kiosk-2")).scalar_one(),
-            "notice_id": notice.id, "other_notice_id": other_notice.id,
+            "notice_id": notice.id, "other_notice_id": other_notice.id, "alert_id": alert.id,
+            "hold_id": hold.id,
             "message_id": held.id, "photo_message_id": photo.id,
             "drawing_message_id": drawing.id, "other_message_id": other.id,
             "rule_id": s.execute(select(ContactRule.id).order_by(ContactRule.id)).scalars().first(),

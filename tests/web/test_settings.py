@@ -239,3 +239,60 @@ def test_gen_data_command_fills_a_home(console) -> None:  # noqa: ANN001
     assert c.get("/dashboard/charts/matrix.svg").status_code == 200
     again = CliRunner().invoke(main, args)
     assert again.exit_code != 0 and "--yes" in again.output
+
+
+def test_admin_lets_supervisors_manage_their_workgroups(console) -> None:  # noqa: ANN001
+    """The switch the workgroups pages read (web.groups): off by default, set from the page,
+    audited like the others."""
+    with console.session() as s:
+        assert settings.get(s, "supervisors_manage_groups") is False
+    resp = console.client("admin").post("/settings/", data={**GOOD, "supervisors_manage_groups": "y"})
+    assert resp.status_code == 302
+    with console.session() as s:
+        assert settings.get(s, "supervisors_manage_groups") is True
+    changes = {e.target: e.detail for e in _audit(console, "settings.change")}
+    assert changes["setting:supervisors_manage_groups"] == {"old": False, "new": True}
+    # The fan-out budget of group posts: a whole number, 0 lifting it.
+    for bad in ("-1", "abc", "2000000"):
+        resp = console.client("admin").post("/settings/",
+                                            data={**GOOD, "group_copies_per_minute": bad})
+        assert resp.status_code == 400, bad
+    assert console.client("admin").post(
+        "/settings/", data={**GOOD, "group_copies_per_minute": "0"}).status_code == 302
+    with console.session() as s:
+        assert settings.get(s, "group_copies_per_minute") == 0
+    page = console.client("admin").get("/settings/", headers={"Accept-Language": "fr"})
+    assert "Les chefs d&#39;équipe gèrent les groupes" in page.get_data(as_text=True) \
+        or "Les chefs d'équipe gèrent les groupes" in page.get_data(as_text=True)
+
+
+def test_admin_names_who_receives_safety_alerts(console) -> None:  # noqa: ANN001
+    """Besides the site's supervisors, the people HR names by employee number (the HR desk
+    when nobody is named): checked against the active employees, audited, shown by name."""
+    karim, julie = console.demo.employees["Karim Benali"], console.demo.employees["Julie Moreau"]
+    c = console.client("admin")
+    c.post("/auth/language", data={"language": "en"})
+    assert "Nobody named: the HR desk receives them" in c.get("/settings/").get_data(as_text=True)
+    resp = c.post("/settings/", data={**GOOD, "safety_alert_recipients": f"{karim}\n#{julie}\n{karim}"})
+    assert resp.status_code == 302
+    with console.session() as s:
+        assert settings.get(s, "safety_alert_recipients") == [karim, julie]
+    changes = {e.target: e.detail for e in _audit(console, "settings.change")}
+    assert changes["setting:safety_alert_recipients"] == {"old": [], "new": [karim, julie]}
+    page = c.get("/settings/").get_data(as_text=True)
+    assert f"Karim Benali (#{karim}), Julie Moreau (#{julie})" in page
+    # A post without the field (another form, an old page) leaves them as they are.
+    assert c.post("/settings/", data=GOOD).status_code == 302
+    with console.session() as s:
+        assert settings.get(s, "safety_alert_recipients") == [karim, julie]
+    for bad, says in (("Karim", "Write employee numbers only"), ("999999", "No active employee"),
+                      ("\n".join(str(i) for i in range(1, 60)), "too many")):
+        resp = c.post("/settings/", data={**GOOD, "safety_alert_recipients": bad})
+        assert resp.status_code == 400 and says in resp.get_data(as_text=True), bad
+    with console.session() as s:
+        assert settings.get(s, "safety_alert_recipients") == [karim, julie]  # unchanged
+    # The employee's page shows the number to type.
+    assert f"#{karim}" in c.get(f"/employees/{karim}").get_data(as_text=True)
+    assert c.post("/settings/", data={**GOOD, "safety_alert_recipients": ""}).status_code == 302
+    with console.session() as s:
+        assert settings.get(s, "safety_alert_recipients") == []

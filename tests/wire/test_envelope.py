@@ -31,11 +31,14 @@ from relais_wire.envelope import (
     CONTENT_KINDS,
     RECEIPT_STATUSES,
     STATES,
+    Broadcast,
     DrawingMessage,
     Login,
     Logout,
+    OffShift,
     Photo,
     Receipt,
+    Remind,
     Sync,
     Text,
     b64,
@@ -60,6 +63,10 @@ UPLINK_BODIES: dict[str, dict] = {
     "drawing": {"sid": SID, "seq": 9, "to": 42, "drawing": DRAWING},
     "receipt": {"sid": SID, "ref": REF, "status": "read"},
     "sync": {},
+    "alert": {"sid": SID, "pictogram": "fall", "text": "Chute quai 2"},
+    "broadcast": {"sid": SID, "team": 4, "title": "Réunion 14 h"},
+    "remind": {"sid": SID, "ref": REF},
+    "offshift": {"sid": SID},
 }
 
 DROP = object()  # marks a field to leave out
@@ -455,11 +462,101 @@ def test_seq_bounds(seq):
 
 @pytest.mark.parametrize("kind", sorted(CONTENT_KINDS))
 def test_recipient(kind):
-    refused(raw(kind, to=DROP), "missing_field", "to")
     for bad in (True, False, "42", 42.0, 0, -1, 2**31, [42]):
         refused(raw(kind, to=bad), "bad_field", "to")
     assert decode_uplink(raw(kind, to=1)).body.to == 1
     assert decode_uplink(raw(kind, to=2**31 - 1)).body.to == 2**31 - 1
+    body = decode_uplink(raw(kind)).body
+    assert (body.to, body.group, body.reply_to) == (42, None, None)
+
+
+# --- groups: exactly one of to / group, reply_to only with group ------------------------
+
+
+@pytest.mark.parametrize("kind", sorted(CONTENT_KINDS))
+def test_group_post(kind):
+    body = decode_uplink(raw(kind, to=DROP, group=7)).body
+    assert (body.to, body.group, body.reply_to) == (None, 7, None)
+    body = decode_uplink(raw(kind, to=None, group=2**31 - 1, reply_to=REF.upper())).body
+    assert (body.to, body.group, body.reply_to) == (None, 2**31 - 1, REF)
+    assert decode_uplink(raw(kind, to=DROP, group=1, reply_to=None)).body.reply_to is None
+    assert decode_uplink(raw(kind, to=DROP, group=7)).body.urgent is False
+
+
+@pytest.mark.parametrize("kind", sorted(CONTENT_KINDS))
+def test_group_post_urgent(kind):
+    # A lead's post shown first at badge-in; whether the sender may is the relay's call.
+    assert decode_uplink(raw(kind, to=DROP, group=7, urgent=True)).body.urgent is True
+    assert decode_uplink(raw(kind, to=DROP, group=7, urgent=False)).body.urgent is False
+    assert decode_uplink(raw(kind, to=DROP, group=7, urgent=None)).body.urgent is False
+    body = decode_uplink(raw(kind, to=DROP, group=7, reply_to=REF, urgent=True)).body
+    assert (body.group, body.reply_to, body.urgent) == (7, REF, True)
+
+
+@pytest.mark.parametrize("kind", sorted(CONTENT_KINDS))
+def test_bad_urgent(kind):
+    for bad in (1, 0, "true", "", 1.0, [True], {"v": True}):
+        refused(raw(kind, to=DROP, group=7, urgent=bad), "bad_field", "urgent")
+
+
+@pytest.mark.parametrize("kind", sorted(CONTENT_KINDS))
+def test_urgent_needs_group(kind):
+    # A 1:1 message has no "first at badge-in": refused, not silently dropped.
+    for flag in (True, False):
+        err = refused(raw(kind, urgent=flag), "bad_field", "urgent")
+        assert "group" in err.message
+    refused(raw(kind, to=DROP, urgent=True), "bad_field", "to")  # neither: the addressee first
+
+
+@pytest.mark.parametrize("kind", sorted(CONTENT_KINDS))
+def test_to_or_group_exactly_one(kind):
+    refused(raw(kind, to=DROP), "bad_field", "to")  # neither
+    refused(raw(kind, to=None, group=None), "bad_field", "to")
+    err = refused(raw(kind, group=7), "bad_field", "to")  # both
+    assert "exactly one" in err.message
+    refused(raw(kind, group=7, reply_to=REF), "bad_field", "to")
+
+
+@pytest.mark.parametrize("kind", sorted(CONTENT_KINDS))
+def test_bad_group(kind):
+    for bad in (True, False, "7", 7.0, 0, -1, 2**31, [7], {"id": 7}):
+        refused(raw(kind, to=DROP, group=bad), "bad_field", "group")
+        refused(raw(kind, group=bad), "bad_field", "group")  # the group's own fault first
+
+
+@pytest.mark.parametrize("kind", sorted(CONTENT_KINDS))
+def test_bad_reply_to(kind):
+    for bad in ("nope", REF[:-1], REF + "0", REF.replace("-", ""), "{" + REF + "}", 7, True,
+                [REF], "\ud800"):
+        refused(raw(kind, to=DROP, group=7, reply_to=bad), "bad_field", "reply_to")
+
+
+@pytest.mark.parametrize("kind", sorted(CONTENT_KINDS))
+def test_reply_to_needs_group(kind):
+    err = refused(raw(kind, reply_to=REF), "bad_field", "reply_to")
+    assert "group" in err.message
+
+
+def test_group_body_positional_order_is_kept():
+    # Code written before groups builds bodies positionally: the new fields come last.
+    assert Text(3, "hi") == Text(to=3, text="hi", group=None, reply_to=None)
+    assert Photo(3, JPEG, "c") == Photo(to=3, image=JPEG, caption="c")
+    assert DrawingMessage(None, Drawing(1, 1, ()), 4, REF).group == 4
+    assert [f.name for f in dataclasses.fields(Photo)] == [
+        "to", "image", "caption", "group", "reply_to", "urgent"]
+    assert [f.name for f in dataclasses.fields(Text)][-1] == "urgent"
+    assert [f.name for f in dataclasses.fields(DrawingMessage)][-1] == "urgent"
+    assert Text(None, "hi", 4, REF, True).urgent is True
+    assert Photo(3, JPEG).urgent is False
+
+
+def test_group_post_round_trip():
+    env = decode_uplink(raw("text", to=DROP, group=9, reply_to=REF, urgent=True))
+    again = encode(envelope("text", id=env.id, ts=env.ts, sid=env.sid, seq=env.seq,
+                            to=env.body.to, group=env.body.group, reply_to=env.body.reply_to,
+                            urgent=env.body.urgent, text=env.body.text))
+    assert "to" not in json.loads(again)
+    assert decode_uplink(again) == env
 
 
 # --- text -------------------------------------------------------------------------------
@@ -721,3 +818,74 @@ def test_downlink_body_refuses_a_lone_surrogate_in_a_field_name():
 def test_downlink_body_surrogate_pairs_are_fine():
     env = decode_downlink(raw("notice", text={"\U0001f600": ["\U0001f44d", 1, None, True]}))
     assert env.body["text"] == {"\U0001f600": ["\U0001f44d", 1, None, True]}
+
+
+# --- safety alerts ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pictogram", ["fall", "fire", "injury", "machine", "chemical", "other"])
+def test_alert_takes_each_pictogram_of_the_fixed_set(pictogram):
+    env = decode_uplink(raw("alert", pictogram=pictogram))
+    assert env.type == "alert" and env.body.pictogram == pictogram and env.sid == SID
+
+
+def test_alert_from_the_idle_screen_needs_no_session_and_no_text():
+    env = decode_uplink(raw("alert", sid=DROP, text=DROP))
+    assert env.sid is None and env.body.text == "" and env.seq is None
+
+
+@pytest.mark.parametrize("pictogram", ["FALL", "explosion", "", "fall ", 3, None, ["fire"],
+                                       "<img src=x>"])
+def test_alert_refuses_a_pictogram_outside_the_set(pictogram):
+    code = "missing_field" if pictogram is None else "bad_field"
+    err = refused(raw("alert", pictogram=pictogram), code, "pictogram")
+    assert pictogram is None or "fall, fire, injury, machine, chemical, other" in err.message
+
+
+def test_alert_text_is_short_and_clean():
+    assert decode_uplink(raw("alert", text="a" * 200)).body.text == "a" * 200
+    refused(raw("alert", text="a" * 201), "too_long", "text")
+    refused(raw("alert", text="gr\u200beve"), "bad_text", "text")
+    refused(raw("alert", text=5), "bad_field", "text")
+
+
+# --- a team lead's notices and the off-shift notice ---------------------------------------
+
+
+def test_broadcast_takes_its_fields_and_defaults():
+    env = decode_uplink(raw("broadcast"))
+    assert env.body == Broadcast(team=4, title="Réunion 14 h")
+    full = decode_uplink(raw("broadcast", title="  Sécurité  ", text="Casque obligatoire\nligne 3",
+                             image=b64(JPEG), shift=2, urgent=True, ack=True, remind_every=5))
+    assert full.body == Broadcast(team=4, title="Sécurité", text="Casque obligatoire\nligne 3",
+                                  image=JPEG, shift=2, urgent=True, ack=True, remind_every=5)
+
+
+@pytest.mark.parametrize(("changes", "code", "field"), [
+    ({"sid": DROP}, "missing_field", "sid"),
+    ({"team": DROP}, "missing_field", "team"),
+    ({"team": 0}, "bad_field", "team"),
+    ({"team": "4"}, "bad_field", "team"),
+    ({"title": DROP}, "missing_field", "title"),
+    ({"title": "   "}, "empty", "title"),
+    ({"title": "t" * 121}, "too_long", "title"),
+    ({"title": "r\u202eévu"}, "bad_text", "title"),
+    ({"text": "a" * 4001}, "too_long", "text"),
+    ({"shift": -1}, "bad_field", "shift"),
+    ({"urgent": "yes"}, "bad_field", "urgent"),
+    ({"ack": 1}, "bad_field", "ack"),
+    ({"remind_every": 4}, "bad_field", "remind_every"),
+    ({"remind_every": 1441}, "bad_field", "remind_every"),
+    ({"image": "not base64!"}, "bad_field", "image"),
+    ({"image": b64(b"GIF89a")}, "bad_image", "image"),
+])
+def test_broadcast_refuses_bad_fields(changes, code, field):
+    refused(raw("broadcast", **changes), code, field)
+
+
+def test_remind_and_offshift_need_a_session():
+    assert decode_uplink(raw("remind")).body == Remind(ref=REF)
+    assert decode_uplink(raw("offshift")).body == OffShift()
+    refused(raw("remind", ref="not-a-uuid"), "bad_field", "ref")
+    refused(raw("remind", ref=DROP), "missing_field", "ref")
+    refused(raw("offshift", sid=DROP), "missing_field", "sid")

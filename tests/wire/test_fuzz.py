@@ -35,12 +35,17 @@ from relais_wire import (
 )
 from relais_wire.drawing import Drawing, parse_drawing
 from relais_wire.envelope import (
+    ALERT_PICTOGRAMS,
     RECEIPT_STATUSES,
+    Alert,
+    Broadcast,
     DrawingMessage,
     Login,
     Logout,
+    OffShift,
     Photo,
     Receipt,
+    Remind,
     Sync,
     Text,
     b64,
@@ -74,6 +79,19 @@ UPLINKS: dict[str, dict] = {
     "drawing": {"drawing": DRAWING, "to": 42, "seq": 9, "sid": SID},
     "receipt": {"status": "read", "ref": REF, "sid": SID},
     "sync": {},
+    "alert": {"pictogram": "fire", "text": "Fumée ligne 3", "sid": SID},
+    "broadcast": {"team": 4, "title": "Relève 6 h", "text": "Casque obligatoire",
+                  "image": b64(JPEG), "shift": 2, "urgent": True, "ack": True,
+                  "remind_every": 5, "sid": SID},
+    "remind": {"ref": REF, "sid": SID},
+    "offshift": {"sid": SID},
+    # Group posts: ``group`` instead of ``to``, perhaps a ``reply_to`` and ``urgent``.
+    "text+group": {"type": "text", "text": "Machine 4 bloquée", "group": 7, "reply_to": REF,
+                   "urgent": True, "seq": 10, "sid": SID},
+    "photo+group": {"type": "photo", "caption": "", "image": b64(JPEG), "group": 7, "seq": 11,
+                    "urgent": False, "sid": SID},
+    "drawing+group": {"type": "drawing", "drawing": DRAWING, "group": 2**31 - 1,
+                      "reply_to": REF, "seq": 12, "sid": SID},
 }
 DOWNLINKS: dict[str, dict] = {
     "login": {"sid": SID, "name": "Ana", "contacts": [{"id": 3, "name": "RH"}]},
@@ -88,7 +106,7 @@ DOWNLINKS: dict[str, dict] = {
     "error": {"code": "bad_field", "field": "to", "ref": REF, "message": "nope"},
 }
 # Body first: Hypothesis favours early choices, and a broken header hides the body rules.
-UPLINK_TEMPLATES = {k: {**v, "type": k, **HEADER} for k, v in UPLINKS.items()}
+UPLINK_TEMPLATES = {k: {**v, "type": k.split("+")[0], **HEADER} for k, v in UPLINKS.items()}
 DOWNLINK_TEMPLATES = {k: {**v, "type": k, **HEADER} for k, v in DOWNLINKS.items()}
 
 CODES = {
@@ -128,7 +146,8 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(any_text, inner, max_size=3),
     max_leaves=4,
 )
-header_keys = st.sampled_from(["v", "type", "id", "ts", "sid", "seq", "to", "text", "badge",
+header_keys = st.sampled_from(["v", "type", "id", "ts", "sid", "seq", "to", "group", "reply_to",
+                               "urgent", "text", "badge",
                                "pin", "image", "caption", "drawing", "ref", "status", "w", "h",
                                "strokes", "c", "p"])
 any_key = header_keys | any_text
@@ -311,7 +330,11 @@ def _check_uplink_shape(env: Envelope) -> None:
     assert 0 <= env.ts <= 2**53 and (env.seq is None or 0 <= env.seq <= 2**53)
     body = env.body
     if isinstance(body, Text | Photo | DrawingMessage):
-        assert type(body.to) is int and 1 <= body.to < 2**31 and env.seq is not None
+        assert (body.to is None) != (body.group is None) and env.seq is not None
+        for target in (body.to, body.group):
+            assert target is None or (type(target) is int and 1 <= target < 2**31)
+        assert body.reply_to is None or (body.group is not None and _canonical(body.reply_to))
+        assert type(body.urgent) is bool and (not body.urgent or body.group is not None)
     if isinstance(body, Login):
         assert body.badge == body.badge.strip() != "" and _human(body.badge, 64)
         assert body.pin is None or re.fullmatch(r"[0-9]{4,8}", body.pin)
@@ -324,21 +347,51 @@ def _check_uplink_shape(env: Envelope) -> None:
         _check_drawing_shape(body.drawing)
     elif isinstance(body, Receipt):
         assert _canonical(body.ref) and body.status in RECEIPT_STATUSES
+    elif isinstance(body, Alert):
+        assert body.pictogram in ALERT_PICTOGRAMS
+        assert _human(body.text, limits.MAX_ALERT_CHARS)
+    elif isinstance(body, Broadcast):
+        assert env.sid is not None and type(body.team) is int and 1 <= body.team < 2**31
+        assert body.title == body.title.strip() != ""
+        assert _human(body.title, limits.MAX_NOTICE_TITLE_CHARS)
+        assert _human(body.text, limits.MAX_NOTICE_BODY_CHARS)
+        assert body.image is None or (body.image[:3] == b"\xff\xd8\xff"
+                                      and len(body.image) <= limits.MAX_PHOTO_BYTES)
+        assert body.shift is None or (type(body.shift) is int and 1 <= body.shift < 2**31)
+        assert type(body.urgent) is bool and type(body.ack) is bool
+        lo, hi = limits.REMIND_EVERY_MIN
+        assert body.remind_every is None or lo <= body.remind_every <= hi
+    elif isinstance(body, Remind):
+        assert env.sid is not None and _canonical(body.ref)
+    elif isinstance(body, OffShift):
+        assert env.sid is not None
 
 
 def _uplink_fields(env: Envelope) -> dict[str, Any]:
     body = env.body
     if isinstance(body, Login):
         return {"badge": body.badge, "pin": body.pin}
+    if isinstance(body, Text | Photo | DrawingMessage):
+        target = {"to": body.to, "group": body.group, "reply_to": body.reply_to,
+                  "urgent": body.urgent or None}
     if isinstance(body, Text):
-        return {"to": body.to, "text": body.text}
+        return {**target, "text": body.text}
     if isinstance(body, Photo):
-        return {"to": body.to, "image": b64(body.image), "caption": body.caption}
+        return {**target, "image": b64(body.image), "caption": body.caption}
     if isinstance(body, DrawingMessage):
-        return {"to": body.to, "drawing": body.drawing.to_json()}
+        return {**target, "drawing": body.drawing.to_json()}
     if isinstance(body, Receipt):
         return {"ref": body.ref, "status": body.status}
-    assert isinstance(body, Logout | Sync)
+    if isinstance(body, Alert):
+        return {"pictogram": body.pictogram, "text": body.text}
+    if isinstance(body, Broadcast):
+        return {"team": body.team, "title": body.title, "text": body.text,
+                "image": b64(body.image) if body.image is not None else None,
+                "shift": body.shift, "urgent": body.urgent, "ack": body.ack,
+                "remind_every": body.remind_every}
+    if isinstance(body, Remind):
+        return {"ref": body.ref}
+    assert isinstance(body, Logout | Sync | OffShift)
     return {}
 
 
@@ -392,7 +445,8 @@ def check_drawing(obj: Any) -> Drawing | None:
 
 
 def test_templates_are_valid():
-    assert set(UPLINK_TEMPLATES) == UPLINK_KINDS and set(DOWNLINK_TEMPLATES) == DOWNLINK_KINDS
+    assert {t["type"] for t in UPLINK_TEMPLATES.values()} == UPLINK_KINDS
+    assert set(DOWNLINK_TEMPLATES) == DOWNLINK_KINDS
     for obj in UPLINK_TEMPLATES.values():
         assert check_uplink(encode(obj)) is not None
     for obj in DOWNLINK_TEMPLATES.values():

@@ -43,6 +43,11 @@ ACTIONS = {
     "contact_rule.create": _l("Contact rule added"),
     "contact_rule.delete": _l("Contact rule removed"),
     "contact_rule.reply": _l("Contact rule: replies changed"),
+    "group.create": _l("Workgroup added"),
+    "group.update": _l("Workgroup changed"),
+    "group.archive": _l("Workgroup archived"),
+    "group.reopen": _l("Workgroup reopened"),
+    "group.delete": _l("Workgroup deleted"),
     "terminal.create": _l("Terminal added"),
     "terminal.enrol": _l("Terminal enrolled"),
     "terminal.enrol_refused": _l("Terminal enrolment refused"),
@@ -57,6 +62,9 @@ ACTIONS = {
     "retention.purge": _l("Old messages purged"),
     "audit.export": _l("Audit log exported (CSV)"),
     "data.generate": _l("Benchmark data generated"),
+    "person.export": _l("Access request: a person's data exported"),
+    "legal_hold.place": _l("Legal hold placed"),
+    "legal_hold.release": _l("Legal hold released"),
 }
 
 
@@ -74,6 +82,11 @@ DETAILS = {
     "team": _l("team"), "rows": _l("rows"), "file": _l("file"), "sender": _l("writer"),
     "recipient": _l("recipient"), "allow_reply": _l("reply allowed"),
     "retention_days": _l("retention (days)"),
+    "people": _l("people"), "counts": _l("rows"), "held": _l("kept by a legal hold"),
+    "placed_by": _l("placed by"),
+    "remind_every_min": _l("reminded every (minutes)"), "author_employee": _l("written by"),
+    "on_shift_only": _l("only during the sender's shift"), "terminal": _l("terminal"),
+    "employee": _l("employee"), "next_start": _l("next shift"), "off_shift": _l("off shift"),
 }
 
 

@@ -13,9 +13,11 @@ class PersonRuleForm(FlaskForm):
     direction = SelectField(choices=[SelectChoice("out"), SelectChoice("in")])
     target = StringField(validators=[DataRequired(), Length(max=40)])
     allow_reply = BooleanField(_l("The other side may reply"))
+    on_shift_only = BooleanField(_l("Only during the sender's shift"))
 
 
 class GroupRuleForm(FlaskForm):
     sender = StringField(_l("Who may write"), validators=[DataRequired(), Length(max=40)])
     recipient = StringField(_l("To whom"), validators=[DataRequired(), Length(max=40)])
     allow_reply = BooleanField(_l("The recipients may reply"))
+    on_shift_only = BooleanField(_l("Only during the sender's shift"))

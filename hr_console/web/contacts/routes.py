@@ -19,7 +19,6 @@ from hr_console.web.employees.common import actor, error_text, int_arg, pepper
 
 bp = Blueprint("contacts", __name__, template_folder="templates", url_prefix="/contacts")
 
-SHOWN_CONTACTS = 500
 
 
 def _side(value: str) -> tuple[str, int | None]:
@@ -40,7 +39,8 @@ def index():  # noqa: ANN201
     q = request.args.get("q", "").strip()[: employees.MAX_QUERY_CHARS]
     with uow() as s:
         found = employees.lookup(s, q, pepper(), limit=25, active_only=False) if q else []
-        rules = contacts.group_rules(s)
+        rules = contacts.group_rules(s, request.args.get("page", 1, type=int) or 1,
+                                     contacts.RULES_PER_PAGE)
         personal = contacts.personal_rule_count(s)
         team_list = teams.all_teams(s)
     return render_template("contacts/index.html", q=q, found=found, rules=rules,
@@ -60,7 +60,7 @@ def employee(employee_id: int):  # noqa: ANN201
         team_list = teams.all_teams(s)
     return render_template(
         "contacts/employee.html", p=policy, find=find, found=found, teams=team_list,
-        form=PersonRuleForm(), shown=policy.can_write_to[:SHOWN_CONTACTS],
+        form=PersonRuleForm(), shown=policy.can_write_to,
         has_employees="employees.detail" in current_app.view_functions,
         has_teams="teams.detail" in current_app.view_functions)
 
@@ -81,11 +81,13 @@ def add_person_rule(employee_id: int):  # noqa: ANN201
             if form.direction.data == "out":
                 if kind == "everyone":
                     raise Invalid("bad_rule", "Everyone is not a recipient.")
-                contacts.add_rule(s, "person", employee_id, kind, ref, form.allow_reply.data, actor())
+                contacts.add_rule(s, "person", employee_id, kind, ref, form.allow_reply.data, actor(),
+                                  on_shift_only=form.on_shift_only.data)
             else:
                 if kind in ("supervisor", "hr_desk"):
                     raise Invalid("bad_rule", "Not a sender.")
-                contacts.add_rule(s, kind, ref, "person", employee_id, form.allow_reply.data, actor())
+                contacts.add_rule(s, kind, ref, "person", employee_id, form.allow_reply.data, actor(),
+                                  on_shift_only=form.on_shift_only.data)
     except ServiceError as exc:
         flash(error_text(exc), "error")
         return redirect(back)
@@ -109,7 +111,7 @@ def add_group_rule():  # noqa: ANN201
                           "the supervisor or the HR desk.")
         with uow() as s:
             contacts.add_rule(s, sender, sender_ref, recipient, recipient_ref,
-                              form.allow_reply.data, actor())
+                              form.allow_reply.data, actor(), on_shift_only=form.on_shift_only.data)
     except ServiceError as exc:
         flash(error_text(exc), "error")
         return redirect(back)
@@ -149,4 +151,24 @@ def toggle_reply(rule_id: int):  # noqa: ANN201
     else:
         flash(_("Replies are now allowed for this rule.") if allow
               else _("Replies are no longer allowed for this rule."), "success")
+    return redirect(_back())
+
+
+@bp.post("/rules/<int:rule_id>/shift")
+@roles_required(ADMIN, HR)
+def toggle_shift(rule_id: int):  # noqa: ANN201
+    """A rule made to grant only while the writer is on shift, or at any time again."""
+    value = request.form.get("on_shift_only")
+    if value not in ("0", "1"):
+        flash(_("This rule is not valid."), "error")
+        return redirect(_back())
+    only = value == "1"
+    try:
+        with uow() as s:
+            directory.set_rule_shift(s, rule_id, only, actor())
+    except ServiceError as exc:
+        flash(error_text(exc), "error")
+    else:
+        flash(_("This rule now applies only during the sender's shift.") if only
+              else _("This rule now applies at any time."), "success")
     return redirect(_back())

@@ -55,9 +55,15 @@ def _axes(x0: int, y0: int, w: int, h: int, top: float, unit: str = "") -> list[
     return out
 
 
-def bars(points: Sequence[tuple[str, float]], title: str, *, empty: str = "") -> str:
-    """One bar per label (days), value on top of each."""
+def bars(points: Sequence[tuple[str, float]], title: str, *, empty: str = "",
+         parts: Sequence[float] | None = None, legend: tuple[str, str] | None = None) -> str:
+    """One bar per label (days), value on top of each. ``parts``: a share of each bar (the
+    group posts of each day) drawn at its foot in the second colour, named by ``legend``
+    (whole, part)."""
     width, height, x0, y0, h = 680, 260, 48, 16, 200
+    if legend:
+        y0 = 30
+        height += 14
     w = width - x0 - 12
     top = _nice_max(max((v for _, v in points), default=0))
     body = _axes(x0, y0, w, h, top)
@@ -68,11 +74,23 @@ def bars(points: Sequence[tuple[str, float]], title: str, *, empty: str = "") ->
         x = x0 + i * slot + slot * 0.15
         body.append(f'<rect x="{x:.1f}" y="{y0 + h - bh:.1f}" width="{slot * 0.7:.1f}" '
                     f'height="{bh:.1f}" fill="{ACCENT}"><title>{_e(label)}: {_e(_fmt(value))}</title></rect>')
+        part = parts[i] if parts is not None and i < len(parts) else 0
+        if part:
+            ph = h * min(part, value) / top if top else 0
+            name = legend[1] if legend else ""
+            body.append(f'<rect x="{x:.1f}" y="{y0 + h - ph:.1f}" width="{slot * 0.7:.1f}" '
+                        f'height="{ph:.1f}" fill="{ACCENT2}"><title>{_e(label)} · {_e(name)}: '
+                        f'{_e(_fmt(part))}</title></rect>')
         if value:
             body.append(f'<text x="{x + slot * 0.35:.1f}" y="{y0 + h - bh - 3:.1f}" font-size="10" '
                         f'text-anchor="middle" fill="{INK}" {FONT}>{_e(_fmt(value))}</text>')
         body.append(f'<text x="{x + slot * 0.35:.1f}" y="{y0 + h + 16}" font-size="11" '
                     f'text-anchor="middle" fill="{MUTED}" {FONT}>{_e(label)}</text>')
+    if legend:
+        for k, (name, colour) in enumerate(zip(legend, (ACCENT, ACCENT2), strict=True)):
+            lx = x0 + k * 220
+            body.append(f'<rect x="{lx}" y="6" width="14" height="14" fill="{colour}"/>')
+            body.append(f'<text x="{lx + 20}" y="18" font-size="12" fill="{INK}" {FONT}>{_e(name)}</text>')
     if not any(v for _, v in points) and empty:
         body.append(f'<text x="{x0 + w / 2:.1f}" y="{y0 + h / 2:.1f}" text-anchor="middle" '
                     f'font-size="14" fill="{MUTED}" {FONT}>{_e(empty)}</text>')

@@ -58,9 +58,11 @@ def index():  # noqa: ANN201
 def chart_messages():  # noqa: ANN201
     with uow() as s:
         per_day = stats.messages_per_day(s, DAYS)
+        group_posts = stats.group_posts_per_day(s, DAYS)
     return _svg(charts.bars([(_day(d), n) for d, n in per_day],
                             _("Messages per day, last %(n)d days", n=DAYS),
-                            empty=_("No message yet.")))
+                            empty=_("No message yet."), parts=[n for _d, n in group_posts],
+                            legend=(_("all messages"), _("of which group posts"))))
 
 
 @bp.get("/charts/wait.svg")
@@ -76,6 +78,12 @@ def chart_wait():  # noqa: ANN201
          (_("9 out of 10 within"), [p for _m, p in minutes], charts.ACCENT2)],
         _("Moderation wait in minutes, per decision day"), unit=" min",
         empty=_("No moderation decision in this period.")))
+
+
+def _team_name(flows: stats.TeamFlows, team_id: int) -> str:
+    if team_id == stats.GROUP_POSTS:
+        return _("(workgroups)")
+    return flows.teams.get(team_id) or _("(no team)")
 
 
 def _flows() -> stats.TeamFlows:
@@ -98,7 +106,7 @@ def chart_teams():  # noqa: ANN201
     flows = _flows()
     sent, received = flows.sent(), flows.received()
     order = flows.busiest(15)
-    rows = [(flows.teams.get(t) or _("(no team)"), sent.get(t, 0), received.get(t, 0)) for t in order]
+    rows = [(_team_name(flows, t), sent.get(t, 0), received.get(t, 0)) for t in order]
     return _svg(charts.hbars(rows, (_("sent"), _("received")),
                              _("Messages per team, last %(n)d days", n=FLOW_DAYS),
                              empty=_("No message in this period.")))
@@ -111,7 +119,7 @@ def chart_matrix():  # noqa: ANN201
     top = flows.busiest(MATRIX_TEAMS)
     others = -1
     index = {t: i for i, t in enumerate(top)}
-    names = [flows.teams.get(t) or _("(no team)") for t in top]
+    names = [_team_name(flows, t) for t in top]
     cells: dict[tuple[int, int], int] = {}
     has_other = False
     for (src, dst), n in flows.matrix.items():

@@ -16,18 +16,21 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
 from hr_console.domain.moderation import effective_mode
-from hr_console.services import audit, directory, employees, employees_io, settings
+from hr_console.services import audit, directory, employees, employees_io, legal_holds, settings
 from hr_console.services.errors import ServiceError
 from hr_console.store.models import Employee, Team
 from hr_console.web.auth import roles_required
-from hr_console.web.auth.roles import ADMIN, HR
+from hr_console.web.auth.roles import ADMIN, AUDITOR, HR
+from hr_console.web.db import settings as relais_settings
 from hr_console.web.db import store, uow
 from hr_console.web.employees.common import (
     LANGUAGE_LABELS,
@@ -39,6 +42,7 @@ from hr_console.web.employees.common import (
     options,
     pepper,
 )
+from hr_console.web.employees.exports import Refused, exports
 from hr_console.web.employees.forms import BadgeForm, EmployeeForm, ImportForm, NewEmployeeForm, PinForm
 from hr_console.web.employees.imports import imports
 
@@ -169,6 +173,7 @@ def _detail(s, emp: Employee, form: EmployeeForm | None = None, status: int = 20
         supervises=supervises, locked=bool(emp.locked_until and emp.locked_until > now),
         has_contacts="contacts.employee" in current_app.view_functions,
         has_teams="teams.detail" in current_app.view_functions,
+        holds=[h for h in legal_holds.of_person(s, emp.id) if h.released_at is None],
     ), status
 
 
@@ -397,3 +402,85 @@ def import_status(job_id: str):  # noqa: ANN201
     if job is None:
         abort(404)
     return jsonify(_job_status(job))
+
+
+# --- access requests (GDPR art. 15): everything about one person, as a ZIP ------------------
+# HR, admins and auditors; never a supervisor. Built in a thread (exports.py), polled.
+
+RIGHTS = (ADMIN, HR, AUDITOR)
+EXPORT_REFUSED = {
+    "yours_running": _l("Your previous export is still being built: wait for it to finish "
+                        "before starting another."),
+    "too_many": _l("Two exports are already being built: try again when one has finished."),
+    "disk_full": _l("The server's disk is short of free space: no export was started. Ask "
+                    "the administrator to free space first."),
+}
+
+
+def _export_status(job) -> dict[str, Any]:  # noqa: ANN001
+    p = job.progress
+    return {"state": job.state, "percent": p.percent, "done": p.done, "total": p.total,
+            "photos": p.photos, "size": p.size,
+            "download": url_for("employees.export_download", job_id=job.id)
+            if job.state == "ready" else None}
+
+
+@bp.post("/exports")
+@roles_required(*RIGHTS)
+def export_start():  # noqa: ANN201
+    employee_id = int_arg("employee_id", request.form)
+    with uow() as s:
+        emp = (s.get(Employee, employee_id)
+               if employee_id and employee_id <= legal_holds.MAX_ID else None)
+        name = emp.name if emp is not None else ""
+    if emp is None:
+        flash(_("No employee has this number."), "error")
+        return redirect(url_for("holds.index"))
+    try:
+        job = exports(current_app).start(current_user.id, emp.id, name, store(),
+                                         relais_settings(), actor=actor(),
+                                         language=current_user.language)
+    except Refused as exc:
+        flash(str(EXPORT_REFUSED[exc.code]), "error")
+        return redirect(url_for("holds.index"))
+    return redirect(url_for("employees.export_job", job_id=job.id))
+
+
+def _my_export(job_id: str):  # noqa: ANN202
+    job = exports(current_app).job(current_user.id, job_id)
+    if job is None:
+        abort(404)
+    return job
+
+
+@bp.get("/exports/<job_id>")
+@roles_required(*RIGHTS)
+def export_job(job_id: str):  # noqa: ANN201
+    job = _my_export(job_id)
+    return render_template("employees/export_job.html", job=job, status=_export_status(job),
+                           has_detail=current_user.role in (ADMIN, HR))
+
+
+@bp.get("/exports/<job_id>/status")
+@roles_required(*RIGHTS)
+def export_status(job_id: str):  # noqa: ANN201
+    return jsonify(_export_status(_my_export(job_id)))
+
+
+@bp.get("/exports/<job_id>/download")
+@roles_required(*RIGHTS)
+def export_download(job_id: str):  # noqa: ANN201
+    reg = exports(current_app)
+    job = _my_export(job_id)
+    if job.state != "ready" or not job.path.is_file():
+        abort(404)
+    # Opened, then removed from the folder at once: the open file is what is sent (POSIX),
+    # and nothing stays on disk once it has been read, whatever becomes of the transfer.
+    fh = job.path.open("rb")
+    reg.downloaded(job)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M")
+    resp = send_file(fh, mimetype="application/zip", as_attachment=True,
+                     download_name=f"relais-access-request-{job.employee_id}-{stamp}.zip",
+                     max_age=0)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp

@@ -14,8 +14,9 @@ from flask_limiter.util import get_remote_address
 from sqlalchemy.orm import Session
 
 from broker_config.render import ReloadError
-from hr_console.services import conversations, enrolment, notices
-from hr_console.services.errors import ServiceError
+from hr_console.services import conversations, enrolment, floor_notices, notices, safety
+from hr_console.services import settings as settings_svc
+from hr_console.services.errors import NotFound, ServiceError
 from hr_console.store.models import BadgeSession, Terminal
 from hr_console.web.db import settings, uow
 from hr_console.web.extensions import limiter
@@ -215,13 +216,26 @@ def _int_arg(name: str, *, required: bool = False, default: int | None = None) -
 @auth_limit
 @terminal_required(badge=True)
 def history(s: Session, _term: Terminal, sess: BadgeSession) -> Response:
-    other = _int_arg("with", required=True)
+    """A page of one conversation: ``with`` a person, or in a ``group`` (exactly one)."""
+    group = _int_arg("group")
+    other = _int_arg("with", required=group is None)
+    if group is not None and other is not None:
+        raise ApiError(400, "bad_request", "Give 'with' or 'group', not both.", field="with")
     limit = _int_arg("limit", default=conversations.DEFAULT_PAGE)
     before = request.args.get("before") or None
     if before is not None and len(before) > 36:
         raise ApiError(400, "bad_cursor", "before names no message of this conversation.",
                        field="before")
-    assert other is not None and limit is not None
+    assert limit is not None
+    if group is not None:
+        try:
+            page = conversations.group_page(s, sess.employee_id, group, before=before,
+                                            limit=limit)
+        except NotFound as err:  # not (or no longer) a member: the group's pages are not theirs
+            raise ApiError(404, err.code, err.message) from None
+        return jsonify({"group": group, "messages": page.messages, "more": page.more,
+                        "before": page.cursor})
+    assert other is not None
     page = conversations.page(s, sess.employee_id, other, before=before, limit=limit)
     return jsonify({"with": other, "messages": page.messages, "more": page.more,
                     "before": page.cursor})
@@ -254,12 +268,36 @@ def notice_photo(s: Session, _term: Terminal, sess: BadgeSession, uid: str) -> R
     return Response(data, mimetype="image/jpeg")
 
 
+@bp.get("/my-notices")
+@auth_limit
+@terminal_required(badge=True)
+def my_notices(s: Session, _term: Terminal, sess: BadgeSession) -> Response:
+    """A team lead's notices (issue 16): those they broadcast from a terminal and those sent
+    to the teams they lead, with their counts. Anyone else gets an empty list."""
+    return jsonify({"notices": floor_notices.mine(s, sess.employee_id)})
+
+
+@bp.get("/my-notices/<uid>")
+@auth_limit
+@terminal_required(badge=True)
+def my_notice(s: Session, _term: Terminal, sess: BadgeSession, uid: str) -> Response:
+    """Who has seen and acknowledged one of them, and who not; 404 for any notice that is
+    not theirs to track, whether it exists or not."""
+    try:
+        return jsonify(floor_notices.tracking(s, sess.employee_id, uid[:36]))
+    except NotFound as err:
+        raise ApiError(404, err.code, err.message) from None
+
+
 @bp.get("/site-notices")
 @auth_limit
 @terminal_required(badge=False)
 def site_notices(s: Session, term: Terminal, _sess: None) -> Response:
-    """The idle screen's board: current notices for the terminal's site or everyone."""
-    return jsonify({"notices": notices.for_site_board(s, term.site_id)})
+    """The idle screen's board: current notices for the terminal's site or everyone, and
+    whether HR lets the idle screen raise a safety alert without a badge-in (the relay
+    checks the same setting again: the kiosk is only told whether to show the button)."""
+    return jsonify({"notices": notices.for_site_board(s, term.site_id),
+                    "alert_on_idle": bool(settings_svc.get(s, safety.ON_IDLE_SETTING))})
 
 
 @bp.route("/<path:_anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -44,6 +44,13 @@ def kind_label(kind: str) -> str:
     return {"text": _("text"), "photo": _("photo"), "drawing": _("drawing")}.get(kind, kind)
 
 
+def recipient_label(item: mq.Item) -> str:
+    """Whom a message goes to, as the queue shows it: a person, or "group: <name>"."""
+    if item.group_id is not None:
+        return _("group: %(name)s", name=item.group or f"#{item.group_id}")
+    return item.recipient or "—"
+
+
 def _scope(s: Any) -> mq.Scope:
     try:
         return mq.scope_for(s, current_user.role, current_user.employee_id)
@@ -119,7 +126,8 @@ def history():  # noqa: ANN201
 def _item_json(item: mq.Item) -> dict[str, Any]:
     return {
         "id": item.id, "kind": item.kind, "kind_label": kind_label(item.kind),
-        "sender": item.sender, "recipient": item.recipient, "team": item.team or "",
+        "sender": item.sender, "recipient": recipient_label(item), "group": item.group_id,
+        "team": item.team or "",
         "segments": [[text, hit] for text, hit in item.segments],
         "keywords": list(item.keyword_hits),
         "photo": url_for("moderation.photo", message_id=item.id) if item.has_media else None,
@@ -232,10 +240,17 @@ def _report(action: str, outcome: mq.Outcome) -> None:
     for message_id, state in outcome.stale:
         flash(_("Message #%(id)d was already %(state)s by the time you acted: nothing was changed.",
                 id=message_id, state=state_label(state)), "error")
+    why = {"archived": _("its group was archived"), "group_closed": _("its group was deleted"),
+           "not_member": _("its author is no longer in the group"),
+           "read_only": _("its author may no longer post there"),
+           "reply_only": _("its author may no longer post there")}
+    for message_id, reason in outcome.undeliverable:
+        flash(_("Group post #%(id)d can no longer be delivered (%(why)s): reject it.",
+                id=message_id, why=why.get(reason, reason)), "error")
     for message_id in outcome.missing:
         flash(_("Message #%(id)d no longer exists or is outside your teams: nothing was changed.",
                 id=message_id), "error")
-    if not (n or outcome.stale or outcome.missing):
+    if not (n or outcome.stale or outcome.missing or outcome.undeliverable):
         flash(_("No message was selected."), "error")
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
+from hr_console.domain import reminders as reminder_rules
 from hr_console.services import notices
 from hr_console.services.errors import NotFound, ServiceError
 from hr_console.services.photos import MAX_UPLOAD_BYTES
@@ -43,6 +44,10 @@ ERRORS = {
     "image_too_large": _l("The photo was refused: the file is too large."),
     "image_too_big_pixels": _l("The photo was refused: it has far too many pixels."),
     "not_current": _l("Only a notice that kiosks are showing can be reminded."),
+    "bad_interval": _l("Choose how often to remind: every 5 to 1440 minutes, or only at the "
+                       "next badge-in."),
+    "interval_without_ack": _l("Reminders repeat until each person confirms: ask for the "
+                               "confirmation, or choose no reminder."),
     "already_ended": _l("This notice has already ended."),
 }
 
@@ -116,12 +121,30 @@ def new():  # noqa: ANN201
     return render_template("notices/new.html", form=form), status
 
 
+def _remind_every(form: NoticeForm) -> tuple[bool, int | None]:
+    """The reminder interval posted: (ok, minutes). Not posted (the select is disabled
+    while no confirmation is asked): the priority's default, every few minutes when urgent."""
+    urgent = form.priority.data == "urgent"
+    raw = request.form.get("remind_every")
+    if raw is None or raw == "":
+        return True, reminder_rules.default_every(urgent)
+    if raw == "none":
+        return True, None
+    if raw.isascii() and raw.isdigit() and len(raw) <= 5:
+        return True, int(raw)
+    form.remind_every.errors = [str(ERRORS["bad_interval"])]
+    return False, None
+
+
 def _compose(form: NoticeForm) -> tuple[int, str] | None:
     """Create the notice from a valid form; None (with the error flashed) if refused."""
     try:
         kind, ref = notices.parse_target(form.target.data)
     except ServiceError as err:
         form.target.errors = [_error_text(err)]
+        return None
+    ok, every = _remind_every(form)
+    if not ok:
         return None
     photo = None
     upload = form.photo.data
@@ -135,7 +158,7 @@ def _compose(form: NoticeForm) -> tuple[int, str] | None:
             notice = notices.compose(
                 s, _scope(s), title=form.title.data or "", body=form.body.data or "",
                 target_kind=kind, target_ref=ref, urgent=form.priority.data == "urgent",
-                ack_required=bool(form.ack_required.data),
+                ack_required=bool(form.ack_required.data), remind_every_min=every,
                 valid_from=to_utc(form.valid_from.data), valid_until=to_utc(form.valid_until.data),
                 photo=photo, actor=current_user.username, user_id=current_user.id)
             return notice.id, notices.status(notice)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -35,6 +35,8 @@ def _error_text(err: admin_settings.FieldError) -> str:
         "too_long": _("This text is too long."),
         "bad_text": _("This text holds hidden or control characters."),
         "unknown": _("This setting cannot be changed here."),
+        "not_an_employee_number": _("Write employee numbers only, one per line."),
+        "unknown_employee": _("No active employee has this number."),
     }
     if err.field != "retention_days" and err.code in ("not_a_number", "out_of_range"):
         return _("Enter a whole number in the range shown.")
@@ -52,9 +54,17 @@ def _general_form(values: dict[str, Any]) -> GeneralForm:
         "default_moderation": values["default_moderation"],
         "media_always_held": bool(values["media_always_held"]),
         "supervisors_moderate_own_teams": bool(values["supervisors_moderate_own_teams"]),
+        "supervisors_manage_groups": bool(values["supervisors_manage_groups"]),
         "pin_always": bool(values["pin_always"]),
         "session_max_hours": values["session_max_hours"],
-        "session_idle_minutes": values["session_idle_minutes"]})
+        "session_idle_minutes": values["session_idle_minutes"],
+        "group_copies_per_minute": values["group_copies_per_minute"],
+        "safety_alert_recipients": "\n".join(map(str, values["safety_alert_recipients"] or [])),
+        "safety_alert_on_idle": bool(values["safety_alert_on_idle"]),
+        "shift_grace_minutes": values["shift_grace_minutes"],
+        "off_shift_notice": bool(values["off_shift_notice"]),
+        "off_shift_notice_fr": (values["off_shift_notice_text"] or {}).get("fr", ""),
+        "off_shift_notice_en": (values["off_shift_notice_text"] or {}).get("en", "")})
 
 
 def _replies_form(values: dict[str, Any]) -> QuickRepliesForm:
@@ -72,10 +82,11 @@ def _page(general: GeneralForm | None = None, replies: QuickRepliesForm | None =
     with uow() as s:
         values = settings_svc.all_settings(s)
         without_pin = employees.without_pin(s)
+        alerted = employees.names(s, values["safety_alert_recipients"] or [])
     return render_template("settings/index.html", general=general or _general_form(values),
                            replies=replies or _replies_form(values),
                            can_edit=current_user.role == ADMIN, without_pin=without_pin,
-                           pin_always=bool(values["pin_always"])), status
+                           pin_always=bool(values["pin_always"]), alerted=alerted), status
 
 
 @bp.get("/")
@@ -102,9 +113,16 @@ def _label(key: str) -> str:
             "default_moderation": _("default moderation"),
             "media_always_held": _("photos and drawings held"),
             "supervisors_moderate_own_teams": _("supervisors moderate"),
+            "supervisors_manage_groups": _("supervisors manage workgroups"),
             "pin_always": _("PIN at every badge-in"),
             "session_max_hours": _("session length"),
             "session_idle_minutes": _("session idle limit"),
+            "group_copies_per_minute": _("group copies per minute"),
+            "safety_alert_recipients": _("safety alert recipients"),
+            "safety_alert_on_idle": _("safety alert on the idle screen"),
+            "shift_grace_minutes": _("shift grace period"),
+            "off_shift_notice": _("off-shift notice"),
+            "off_shift_notice_text": _("off-shift notice text"),
             "quick_replies": _("quick replies")}.get(key, key)
 
 
@@ -119,13 +137,26 @@ def save():  # noqa: ANN201
         "default_moderation": form.default_moderation.data,
         "media_always_held": form.media_always_held.data,
         "supervisors_moderate_own_teams": form.supervisors_moderate_own_teams.data,
+        "supervisors_manage_groups": form.supervisors_manage_groups.data,
         "pin_always": form.pin_always.data,
         "session_max_hours": form.session_max_hours.data,
-        "session_idle_minutes": form.session_idle_minutes.data}
+        "session_idle_minutes": form.session_idle_minutes.data,
+        "group_copies_per_minute": form.group_copies_per_minute.data}
+    if "safety_alert_recipients" in request.form:  # a post without it leaves them as they are
+        values["safety_alert_recipients"] = form.safety_alert_recipients.data or ""
+    values["safety_alert_on_idle"] = form.safety_alert_on_idle.data  # unticked: off, as any box
+    values["shift_grace_minutes"] = form.shift_grace_minutes.data
+    values["off_shift_notice"] = form.off_shift_notice.data
+    if "off_shift_notice_fr" in request.form or "off_shift_notice_en" in request.form:
+        values["off_shift_notice_text"] = {"fr": form.off_shift_notice_fr.data or "",
+                                           "en": form.off_shift_notice_en.data or ""}
     errors = _apply({k: v for k, v in values.items() if v is not None})
     if errors:
         for err in errors:
-            field = getattr(form, err.field.split(".")[0], None)
+            name = err.field.split(".")[0]
+            if name == "off_shift_notice_text":  # one field per language
+                name = "off_shift_notice_" + err.field.rsplit(".", 1)[-1]
+            field = getattr(form, name, None)
             msg = _error_text(err) + (f" ({err.detail})" if err.detail else "")
             if field is not None:
                 field.errors = [*field.errors, msg]

@@ -1,5 +1,6 @@
-// Employees area: filters that apply as soon as they change, and the import progress bar
-// (polls the job's JSON status; no inline script, see the CSP).
+// Employees area: filters that apply as soon as they change, and the progress bars of a CSV
+// import and of an access-request export (each polls its job's JSON status; no inline
+// script, see the CSP).
 (function () {
   "use strict";
 
@@ -9,39 +10,42 @@
     if (el.matches && el.matches("select[data-autosubmit]") && el.form) { el.form.submit(); }
   });
 
-  var job = document.getElementById("import-job");
-  if (!job || job.getAttribute("data-state") !== "running") { return; }
-  var url = job.getAttribute("data-status-url");
-  var bar = document.getElementById("import-progress");
-  var delay = 500;
+  function follow(job, bar) {
+    if (!job || !bar || job.getAttribute("data-state") !== "running") { return; }
+    var url = job.getAttribute("data-status-url");
+    var delay = 500;
 
-  function show(status) {
-    bar.value = status.percent;
-    bar.textContent = status.percent + " %";
-    job.querySelectorAll("[data-field]").forEach(function (el) {
-      var key = el.getAttribute("data-field");
-      if (Object.prototype.hasOwnProperty.call(status, key)) { el.textContent = String(status[key]); }
-    });
-  }
-
-  function poll() {
-    fetch(url, {headers: {"X-Relais-Poll": "1", "Accept": "application/json"}, credentials: "same-origin"})
-      .then(function (resp) {
-        if (!resp.ok) { throw new Error(String(resp.status)); }
-        return resp.json();
-      })
-      .then(function (status) {
-        show(status);
-        if (status.state === "running") {
-          window.setTimeout(poll, delay);
-        } else {
-          window.location.reload(); // the server renders the final summary and errors
-        }
-      })
-      .catch(function () {
-        delay = Math.min(delay * 2, 10000);
-        window.setTimeout(poll, delay);
+    function show(status) {
+      bar.value = status.percent;
+      bar.textContent = status.percent + " %";
+      job.querySelectorAll("[data-field]").forEach(function (el) {
+        var key = el.getAttribute("data-field");
+        if (Object.prototype.hasOwnProperty.call(status, key)) { el.textContent = String(status[key]); }
       });
+    }
+
+    function poll() {
+      fetch(url, {headers: {"X-Relais-Poll": "1", "Accept": "application/json"}, credentials: "same-origin"})
+        .then(function (resp) {
+          if (!resp.ok) { throw new Error(String(resp.status)); }
+          return resp.json();
+        })
+        .then(function (status) {
+          show(status);
+          if (status.state === "running") {
+            window.setTimeout(poll, delay);
+          } else {
+            window.location.reload(); // the server renders the final summary (and the link)
+          }
+        })
+        .catch(function () {
+          delay = Math.min(delay * 2, 10000);
+          window.setTimeout(poll, delay);
+        });
+    }
+    window.setTimeout(poll, delay);
   }
-  window.setTimeout(poll, delay);
+
+  follow(document.getElementById("import-job"), document.getElementById("import-progress"));
+  follow(document.getElementById("export-job"), document.getElementById("export-progress"));
 })();

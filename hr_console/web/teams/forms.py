@@ -20,6 +20,10 @@ class SiteForm(FlaskForm):
     name = StringField(_l("Site name"), validators=[DataRequired(), Length(max=80)])
 
 
+class SiteZoneForm(FlaskForm):
+    timezone = StringField(_l("Time zone of its shifts"), validators=[Length(max=64)])
+
+
 class NewTeamForm(FlaskForm):
     name = StringField(_l("Team name"), validators=[DataRequired(), Length(max=80)])
     site = SelectField(_l("Site"), coerce=int, choices=[])

@@ -6,14 +6,21 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from hr_console.services import directory, settings, teams
+from hr_console.services import directory, settings, shifts, teams
 from hr_console.services.errors import ServiceError
 from hr_console.store.models import Employee, Shift, Site, Team
 from hr_console.web.auth import roles_required
 from hr_console.web.auth.roles import ADMIN, HR
 from hr_console.web.db import uow
 from hr_console.web.employees.common import actor, error_text, options
-from hr_console.web.teams.forms import WEEKDAY_LABELS, NewTeamForm, ShiftForm, SiteForm, TeamForm
+from hr_console.web.teams.forms import (
+    WEEKDAY_LABELS,
+    NewTeamForm,
+    ShiftForm,
+    SiteForm,
+    SiteZoneForm,
+    TeamForm,
+)
 
 bp = Blueprint("teams", __name__, template_folder="templates", url_prefix="/teams")
 
@@ -71,6 +78,30 @@ def site_rename(site_id: int):  # noqa: ANN201
     else:
         flash(_("Site renamed."), "success")
     return redirect(url_for("teams.index"))
+
+
+@bp.post("/sites/<int:site_id>/timezone")
+@roles_required(ADMIN, HR)
+def site_timezone(site_id: int):  # noqa: ANN201
+    """The zone the site's shifts are read in (on-shift-only contact rules)."""
+    form = SiteZoneForm(prefix=f"zone{site_id}")
+    back = url_for("teams.index") + f"#site-{site_id}"
+    zone = (form.timezone.data or "").strip()
+    if not form.validate_on_submit() or (zone and not shifts.valid_zone(zone)):
+        flash(_("A time zone is a name such as Europe/Paris."), "error")
+        return redirect(back)
+    try:
+        with uow() as s:
+            row = s.get(Site, site_id)
+            if row is None:
+                abort(404)
+            changed = directory.set_site_timezone(s, row, form.timezone.data, actor())
+    except ServiceError as exc:
+        flash(error_text(exc), "error")
+    else:
+        if changed:
+            flash(_("Time zone saved."), "success")
+    return redirect(back)
 
 
 @bp.post("/new")

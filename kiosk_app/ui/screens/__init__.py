@@ -12,6 +12,7 @@ SCREENS = [
     ("pin", "pin", "PinScreen"),
     ("locked", "locked", "LockedScreen"),
     ("urgent", "urgent", "UrgentScreen"),
+    ("offshift", "offshift", "OffShiftScreen"),
     ("home", "home", "HomeScreen"),
     ("contacts", "contacts", "ContactsScreen"),
     ("conversation", "conversation", "ConversationScreen"),
@@ -21,4 +22,7 @@ SCREENS = [
     ("drawing", "drawing", "DrawingScreen"),
     ("notices", "notices", "NoticesScreen"),
     ("notice", "notice", "NoticeScreen"),
+    ("alert", "alert", "AlertScreen"),
+    ("broadcast", "broadcast", "BroadcastScreen"),  # a team lead's notice (issue 16)
+    ("my_notices", "my_notices", "MyNoticesScreen"),
 ]

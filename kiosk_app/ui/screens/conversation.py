@@ -1,5 +1,9 @@
 """One conversation: bubbles with times, photos (tap to enlarge), drawings, the state of
-every message sent, and the quickest answers: one tap on a quick reply sends it."""
+every message sent, and the quickest answers: one tap on a quick reply sends it.
+
+The same screen shows a workgroup (``group_id`` set): each post names its author, one's own
+posts say "seen by N of M", a group one may not post in has no compose bar but a line that
+says why, and where members may answer a lead's post each post has a Reply button."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from kiosk_app import sitetime
 from kiosk_app.ui import theme
 from kiosk_app.ui.i18n import N_, tr
 from kiosk_app.ui.screens.base import KioskScreen
+from kiosk_app.ui.screens.offshift import may_write_from, when
 from kiosk_app.ui.session import Message
 from kiosk_app.ui.widgets import Bubble, BubbleRow, DrawingView, IconButton, KLabel, PhotoThumb, StateLine
 
@@ -40,23 +45,57 @@ REASONS = {
     "no_session": N_("your session had ended"),
     "bad_image": N_("the photo could not be read"),
     "bad_drawing": N_("the drawing could not be read"),
+    "not_member": N_("you are no longer in this group"),
+    "read_only": N_("only some people may post in this group"),
+    "archived": N_("this group is closed for new posts"),
+    "group_closed": N_("this group no longer exists"),
+    "reply_only": N_("you may only reply to a post in this group"),
+    "off_shift": N_("outside your shift"),
 }
+# Where a group post has reached its members: "seen by N of M" replaces the state word.
+FANNED_OUT = frozenset({"accepted", "approved", "delivered", "read"})
 
 
 def state_view(msg: Message) -> tuple[str, str, tuple]:
+    if msg.group and msg.members is not None and msg.state in FANNED_OUT:
+        seen = msg.seen or 0
+        text = tr._("Seen by {seen} of {members}").format(seen=seen, members=msg.members)
+        return ("read" if seen else "delivered"), text, theme.SUCCESS
     icon, words, colour = STATES.get(msg.state, STATES["outbox"])
     text = tr._(words)
     if msg.reason and msg.state in ("refused", "rejected", "error", "retracted"):
         reason = tr._(REASONS[msg.reason]) if msg.reason in REASONS else msg.reason
+        if msg.reason == "off_shift" and msg.opens:
+            reason = tr._("outside your shift, you can write again from {time}").format(
+                time=when(msg.opens, msg.opens_day))
         text = f"{text} : {reason}" if tr.lang == "fr" else f"{text}: {reason}"
     return icon, text, colour
 
 
+def may_reply(group: Any) -> bool:
+    """Members answer a lead's post where the group allows it and is not read-only for
+    them (``read_only``: not even a reply, e.g. an archived group)."""
+    return bool(group.members_reply and not group.read_only)
+
+
+def group_note(group: Any) -> str:
+    """Why a group has no compose bar, in the person's words."""
+    if may_reply(group):
+        return tr._("Only team leads and HR post here. You can reply to a post.")
+    return tr._("You can read this group but not post in it.")
+
+
 class ConversationScreen(KioskScreen):
     contact_id = NumericProperty(0)
+    group_id = NumericProperty(0)  # a workgroup's posts instead of a person's messages
     contact_name = StringProperty("")
+    subtitle = StringProperty("")  # a group: how many members
     can_write = BooleanProperty(True)
+    compose_bar = BooleanProperty(True)  # a read-only group shows none at all
+    note = StringProperty("")  # why there is nothing to write with
     replies = ListProperty([])
+    urgent_toggle = BooleanProperty(False)  # a group where this person may ask for urgent
+    urgent = BooleanProperty(False)  # the next post is asked for urgent (one post only)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -64,20 +103,54 @@ class ConversationScreen(KioskScreen):
         self._order: list[str] = []
         self._waiting: dict[str, tuple[Bubble, KLabel]] = {}  # photos asked of the console
 
-    def show(self, contact_id: int = 0, **_: Any) -> None:
-        if contact_id != self.contact_id:
+    def show(self, contact_id: int = 0, group_id: int = 0, urgent: bool | None = None,
+             **_: Any) -> None:
+        """``urgent``: what the compose screens hand back (off once the post is sent, kept
+        when the person comes back without sending); ``None`` keeps the toggle as it is."""
+        if (contact_id, group_id) != (self.contact_id, self.group_id):
             self._reset()
-        self.contact_id = contact_id
+            self.urgent = False
+        if urgent is not None:
+            self.urgent = bool(urgent)
+        self.contact_id, self.group_id = (0, group_id) if group_id else (contact_id, 0)
         self._quick_replies()
         self.refresh()
         Clock.schedule_once(lambda _dt: self._to_bottom(), 0)
 
+    def on_enter(self, *_: Any) -> None:
+        """Shown: what is unread here is read now (``show`` runs before the switch)."""
+        self.refresh()
+
+    def _conversation(self) -> Any:
+        """The person's conversation or the group's, and what the screen says about it."""
+        if self.group_id:
+            conv = self.session.group_conversation(self.group_id)
+            group = conv.group
+            self.contact_name = group.name
+            self.subtitle = tr.ngettext("{n} member", "{n} members",
+                                        group.members).format(n=group.members)
+            self.can_write = group.can_post and not group.read_only
+            self.compose_bar = self.can_write
+            self.note = "" if self.can_write else group_note(group)
+            self.urgent_toggle = self.can_write and group.can_urgent
+            self.urgent = self.urgent and self.urgent_toggle
+            return conv
+        conv = self.session.conversation(self.contact_id)
+        self.contact_name = conv.contact.name
+        self.subtitle = ""
+        self.can_write = conv.contact.allowed
+        self.compose_bar = True  # shown, greyed, as it always was for a person
+        self.urgent_toggle = self.urgent = False
+        self.note = "" if self.can_write else tr._("You cannot write to this person.")
+        if conv.contact.off_shift:
+            self.note = may_write_from(conv.contact.name, conv.contact.opens,
+                                       conv.contact.opens_day)
+        return conv
+
     def refresh(self) -> None:
         if self.session is None:
             return
-        conv = self.session.conversation(self.contact_id)
-        self.contact_name = conv.contact.name
-        self.can_write = conv.contact.allowed
+        conv = self._conversation()
         ids = [m.id for m in conv.messages]
         if ids[:len(self._order)] != self._order:
             self._reset()
@@ -91,7 +164,10 @@ class ConversationScreen(KioskScreen):
         if added:
             Clock.schedule_once(lambda _dt: self._to_bottom(), 0)
         if conv.unread and self.manager and self.manager.current == self.name:
-            self.kiosk.read_conversation(self.contact_id)
+            if self.group_id:
+                self.kiosk.read_group(self.group_id)
+            else:
+                self.kiosk.read_conversation(self.contact_id)
 
     def _quick_replies(self) -> None:
         strip = self.ids.replies
@@ -111,11 +187,51 @@ class ConversationScreen(KioskScreen):
             strip.add_widget(button)
 
     def _quick(self, button: IconButton) -> None:
-        self.kiosk.send_quick_reply(self.contact_id, button.reply)
+        self.kiosk.send_quick_reply(self.contact_id, button.reply, group=self.group_id,
+                                    urgent=self._urgent())
+        self.urgent = False
+
+    def _urgent(self) -> bool:
+        return bool(self.group_id and self.urgent_toggle and self.urgent)
+
+    def _post_header(self, bubble: Bubble, msg: Message) -> None:
+        """A group post: who wrote it, whether it is urgent, which post it answers."""
+        if not msg.mine:
+            bubble.add_widget(KLabel(text=msg.from_name or "?", bold=True,
+                                     font_size=dp(theme.FONT_SMALL), color=theme.PRIMARY_DARK))
+        if msg.urgent:
+            bubble.add_widget(KLabel(text=tr._("Urgent"), bold=True,
+                                     font_size=dp(theme.FONT_SMALL), color=theme.DANGER))
+        if msg.reply_to:
+            bubble.add_widget(KLabel(text=self._replied(msg.reply_to), italic=True,
+                                     font_size=dp(theme.FONT_SMALL), color=theme.TEXT_MUTED))
+
+    def _replied(self, ref: str) -> str:
+        original = self.session.messages.get(ref) if self.session else None
+        if original is None:
+            return tr._("In reply to an earlier post")
+        name = tr._("you") if original.mine else (original.from_name or "?")
+        excerpt = original.preview().replace("\n", " ")
+        excerpt = excerpt if len(excerpt) <= 40 else excerpt[:39] + "…"
+        if not excerpt:
+            return tr._("In reply to {name}").format(name=name)
+        return tr._("In reply to {name}: {excerpt}").format(name=name, excerpt=excerpt)
+
+    def _reply_button(self, msg: Message) -> IconButton:
+        button = IconButton(icon="message", text=tr._("Reply"), size_hint=(None, None),
+                            height=dp(theme.TARGET), font_size=dp(theme.FONT),
+                            bg_color=theme.PRIMARY)
+        button.width = button.content_width
+        button.bind(content_width=button.setter("width"))
+        button.msg_id = msg.id
+        button.bind(on_release=lambda b: self.reply(b.msg_id))
+        return button
 
     def _add(self, msg: Message) -> None:
         row = BubbleRow(mine=msg.mine)
         bubble = Bubble(mine=msg.mine, msg_id=msg.id, size_hint_x=0.78)
+        if msg.group:
+            self._post_header(bubble, msg)
         if msg.kind == "text" or msg.text:
             bubble.add_widget(KLabel(text=msg.text, font_size=dp(theme.FONT)))
         if msg.kind == "photo" and msg.image is None and msg.has_image and self.kiosk:
@@ -142,6 +258,9 @@ class ConversationScreen(KioskScreen):
         state = StateLine(pos_hint={"right": 1})
         if msg.mine:
             bubble.add_widget(state)
+        group = self.session.groups.get(msg.group) if msg.group and self.session else None
+        if group is not None and may_reply(group) and not msg.mine:
+            bubble.add_widget(self._reply_button(msg))
         if msg.mine:
             row.add_widget(Widget())
         row.add_widget(bubble)
@@ -186,7 +305,18 @@ class ConversationScreen(KioskScreen):
         state.icon, state.text, state.color = state_view(msg)
 
     def _to_bottom(self) -> None:
-        self.ids.scroll.scroll_y = 0
+        scroll = self.ids.scroll
+        scroll.scroll_y = 0 if self.ids.bubbles.height > scroll.height else 1
+
+    @staticmethod
+    def keep_in_range(scroll: Any) -> None:
+        """A conversation much shorter than the one shown before can leave the view's
+        ``scroll_y`` far outside 0..1 (seen: 3e6 at 1280x800, every bubble out of sight)."""
+        value = scroll.scroll_y
+        if value != value:  # NaN
+            scroll.scroll_y = 0
+        elif not 0 <= value <= 1:
+            scroll.scroll_y = min(max(value, 0), 1)
 
     def _reset(self) -> None:
         for row, _state in self._bubbles.values():
@@ -203,16 +333,24 @@ class ConversationScreen(KioskScreen):
         self._waiting.clear()
 
     def compose(self) -> None:
-        self.nav.go("compose", contact_id=self.contact_id)
+        self.nav.go("compose", contact_id=self.contact_id, group_id=self.group_id,
+                    urgent=self._urgent())
+
+    def reply(self, msg_id: str) -> None:
+        """Answer one post of the group (the only way to write where members may reply)."""
+        self.nav.go("compose", group_id=self.group_id, reply_to=msg_id, urgent=self._urgent())
 
     def photo(self) -> None:
-        self.nav.go("photos", contact_id=self.contact_id)
+        self.nav.go("photos", contact_id=self.contact_id, group_id=self.group_id,
+                    urgent=self._urgent())
 
     def draw(self) -> None:
-        self.nav.go("drawing", contact_id=self.contact_id)
+        self.nav.go("drawing", contact_id=self.contact_id, group_id=self.group_id,
+                    urgent=self._urgent())
 
     def clear(self) -> None:
         self._reset()
         self.ids.replies.clear_widgets()
-        self.contact_id = 0
-        self.contact_name = ""
+        self.contact_id = self.group_id = 0
+        self.urgent = self.urgent_toggle = False
+        self.contact_name = self.subtitle = self.note = ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.properties import NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from kiosk_app import media
 from kiosk_app.ui.i18n import N_
@@ -17,14 +17,19 @@ WIDTH_NAMES = (N_("Thin"), N_("Medium"), N_("Thick"))
 
 class DrawingScreen(KioskScreen):
     contact_id = NumericProperty(0)
+    group_id = NumericProperty(0)  # a drawing posted to a workgroup
+    urgent = BooleanProperty(False)  # asked for in the conversation's compose bar
     contact_name = StringProperty("")
 
-    def show(self, contact_id: int = 0, **_: Any) -> None:
-        if contact_id != self.contact_id:
+    def show(self, contact_id: int = 0, group_id: int = 0, urgent: bool = False,
+             **_: Any) -> None:
+        if (contact_id, group_id) != (self.contact_id, self.group_id):
             self.ids.pad.clear()
-        self.contact_id = contact_id
+        self.contact_id, self.group_id = contact_id, group_id
+        self.urgent = bool(urgent and group_id)
         if self.session is not None:
-            self.contact_name = self.session.conversation(contact_id).contact.name
+            self.contact_name = (self.session.group_conversation(group_id).group.name if group_id
+                                 else self.session.conversation(contact_id).contact.name)
 
     def colour(self, value: str) -> None:
         self.ids.pad.colour = value
@@ -36,15 +41,22 @@ class DrawingScreen(KioskScreen):
         pad = self.ids.pad
         if not pad.strokes:
             return
-        self.kiosk.send_drawing(self.contact_id, pad.to_drawing())
+        self.kiosk.send_drawing(self.contact_id, pad.to_drawing(), group=self.group_id,
+                                urgent=self.urgent)
+        self.urgent = False  # one urgent post, not every one after it
         pad.clear()
-        self.nav.go("conversation", contact_id=self.contact_id)
+        self.back()
+
+    def back(self) -> None:
+        self.nav.go("conversation", contact_id=self.contact_id, group_id=self.group_id,
+                    urgent=self.urgent)
 
     def clear(self) -> None:
         pad = self.ids.pad
         pad.clear()
         pad.colour, pad.width_units = PALETTE[0], WIDTHS[1]  # the next person starts afresh
-        self.contact_id = 0
+        self.contact_id = self.group_id = 0
+        self.urgent = False
         self.contact_name = ""
 
 

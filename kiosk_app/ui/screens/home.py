@@ -1,5 +1,6 @@
-"""Home: conversations with the contacts HR allows (unread counts, last message), notices,
-a new message. The person's name and "Terminer" are in the top bar above every screen."""
+"""Home: conversations with the contacts HR allows and the person's workgroups (unread
+counts, last message; a group with an urgent unread post first), notices, a new message.
+The person's name and "Terminer" are in the top bar above every screen."""
 
 from __future__ import annotations
 
@@ -12,22 +13,24 @@ from kivy.uix.boxlayout import BoxLayout
 from kiosk_app import sitetime
 from kiosk_app.ui.i18n import tr
 from kiosk_app.ui.screens.base import KioskScreen
-from kiosk_app.ui.session import Conversation, Message
+from kiosk_app.ui.session import Conversation, GroupConversation, Message
 
 
 class ConversationRow(ButtonBehavior, BoxLayout):
     contact_id = NumericProperty(0)
+    group_id = NumericProperty(0)  # a workgroup's row
     name = StringProperty("")
     preview = StringProperty("")
     stamp = StringProperty("")
     unread = NumericProperty(0)
     hr = BooleanProperty(False)
+    urgent = BooleanProperty(False)  # a group with an urgent post not yet read
 
 
 def preview(msg: Message | None) -> str:
     if msg is None:
         return tr._("No messages yet")
-    prefix = tr._("You: ") if msg.mine else ""
+    prefix = tr._("You: ") if msg.mine else (f"{msg.from_name}: " if msg.group else "")
     if msg.kind == "photo":
         return prefix + tr._("Photo")
     if msg.kind == "drawing":
@@ -35,9 +38,20 @@ def preview(msg: Message | None) -> str:
     return prefix + msg.text.replace("\n", " ")
 
 
+def sync_preview(last: dict[str, Any]) -> str:
+    """A group's last post as the sync sums it up: {from_name, kind, text | caption}."""
+    kind = str(last.get("kind") or "text")
+    words = {"photo": tr._("Photo"), "drawing": tr._("Drawing")}.get(kind, "")
+    text = str(last.get("text") or last.get("caption") or "").replace("\n", " ")
+    body = f"{words} · {text}" if words and text else (words or text)
+    name = str(last.get("from_name") or "")
+    return f"{name}: {body}" if name else body
+
+
 class HomeScreen(KioskScreen):
     notices_todo = NumericProperty(0)
     empty = BooleanProperty(False)
+    lead = BooleanProperty(False)  # leads a team: "Broadcast to my team" (screens/broadcast)
 
     def show(self, **_: Any) -> None:
         self.refresh()
@@ -47,13 +61,16 @@ class HomeScreen(KioskScreen):
         box.clear_widgets()
         if self.session is None:
             return
-        conversations = self.session.conversations()
+        conversations = self.session.threads()
         self.empty = not conversations
         for conv in conversations:
             box.add_widget(self._row(conv))
         self.notices_todo = self.session.notices_to_do()
+        self.lead = bool(self.session.leads)
 
-    def _row(self, conv: Conversation) -> ConversationRow:
+    def _row(self, conv: Conversation | GroupConversation) -> ConversationRow:
+        if isinstance(conv, GroupConversation):
+            return self._group_row(conv)
         last = conv.last
         stamp = tr.stamp(last.when, sitetime.now()) if last else ""
         row = ConversationRow(contact_id=conv.contact.id, name=conv.contact.name or "?",
@@ -62,6 +79,22 @@ class HomeScreen(KioskScreen):
         row.bind(on_release=lambda r: self.nav.go("conversation", contact_id=r.contact_id))
         return row
 
+    def _group_row(self, conv: GroupConversation) -> ConversationRow:
+        """The last post held here, or the one the sync summed up when it is newer."""
+        group, last = conv.group, conv.last
+        if last is not None and last.ts >= group.last_ts:
+            text, when = preview(last), last.when
+        elif group.last is not None:
+            text, when = sync_preview(group.last), sitetime.from_timestamp(group.last_ts)
+        else:
+            text, when = tr._("No messages yet"), None
+        row = ConversationRow(group_id=group.id, name=group.name or "?", preview=text,
+                              stamp=tr.stamp(when, sitetime.now()) if when else "",
+                              unread=conv.unread, urgent=group.urgent_unread)
+        row.bind(on_release=lambda r: self.nav.go("conversation", group_id=r.group_id))
+        return row
+
     def clear(self) -> None:
         self.ids.list.clear_widgets()
         self.notices_todo = 0
+        self.lead = False

@@ -3,7 +3,11 @@ badge reader types here.
 
 The notices come from the kiosk controller (``Kiosk.site_notices``, polled from the
 console's kiosk API every minute while nobody is badged in): titles only, urgent ones
-marked, as many as fit under the invitation; nothing at all without a kiosk API."""
+marked, as many as fit under the invitation; nothing at all without a kiosk API.
+
+When HR allows it (``Kiosk.alert_on_idle``, from the same board), the header holds Home's
+red "Danger / accident" button: the alert screens, sent with no badge session (the relay
+checks the setting again and audits the terminal)."""
 
 from __future__ import annotations
 
@@ -27,9 +31,10 @@ MESSAGES = {
     "ended": N_("You were logged out: your session was closed. Present your badge again."),
     "wait": N_("Too many attempts on this terminal. Try again in {seconds} s."),
     "suspended": N_("This terminal no longer accepts badges. Ask HR or your supervisor."),
+    "alert_refused": N_("Alert NOT sent: badge in first, then press Danger / accident."),
 }
 # How long a message stays (s); "wait" stays until its countdown ends.
-SHOWN_S = {"suspended": 60}
+SHOWN_S = {"suspended": 60, "alert_refused": 60}
 SHOWN_DEFAULT_S = 12
 
 
@@ -48,6 +53,7 @@ class IdleScreen(KioskScreen):
     wait_left = NumericProperty(0)  # the "wait" message's countdown (s)
     board = ListProperty([])  # site notices anyone may read: [{uid, title, urgent, excerpt}]
     board_hidden = NumericProperty(0)  # notices that did not fit on the screen
+    alert_on = BooleanProperty(False)  # the safety alert button without a badge-in
 
     # What the rest of the screen needs (dp), to work out how many notice rows fit.
     ROW = 52  # one notice row and the space under it
@@ -64,8 +70,22 @@ class IdleScreen(KioskScreen):
         self._layout = Clock.create_trigger(self._lay_out_board, 0)
         self.bind(board=self._layout, height=self._layout, notice_key=self._layout)
         if self.kiosk is not None:
-            self.kiosk.bind(site_notices=self._board_changed)
+            self.kiosk.bind(site_notices=self._board_changed,
+                            alert_on_idle=lambda _k, on: setattr(self, "alert_on", bool(on)),
+                            on_error=self._error)
             self.board = list(self.kiosk.site_notices)
+            self.alert_on = bool(self.kiosk.alert_on_idle)
+
+    def _error(self, _kiosk: Any, code: str, _message: str) -> None:
+        """An alert sent from here that the relay refused because HR turned the setting off
+        since the last board: said here, whatever screen the alert left the kiosk on."""
+        if code == "badge_needed" and self.kiosk.session is None:
+            self.nav.go("idle", message="alert_refused")
+
+    def raise_alert(self) -> None:
+        """The alert screens, as the terminal alone (nobody is badged in on this screen)."""
+        if self.alert_on and self.kiosk.session is None:
+            self.nav.go("alert")
 
     def _board_changed(self, _kiosk: Any, notices: list[dict[str, Any]]) -> None:
         self.board = list(notices)

@@ -48,13 +48,20 @@ class FolderThumb(PhotoThumb):
 
 class PhotosScreen(KioskScreen):
     contact_id = NumericProperty(0)
+    group_id = NumericProperty(0)  # a photo posted to a workgroup
+    urgent = BooleanProperty(False)  # asked for in the conversation's compose bar
     mode = StringProperty("pick")  # pick | working | preview | camera
     error = StringProperty("")  # a PhotoError code, shown in the person's language
     jpeg = ObjectProperty(None, allownone=True)
     has_camera = BooleanProperty(False)
+    # A team lead's broadcast takes the photo instead of a conversation (screens/broadcast).
+    for_broadcast = BooleanProperty(False)
 
-    def show(self, contact_id: int = 0, **_: Any) -> None:
-        self.contact_id = contact_id
+    def show(self, contact_id: int = 0, group_id: int = 0, urgent: bool = False,
+             for_broadcast: bool = False, **_: Any) -> None:
+        self.for_broadcast = for_broadcast
+        self.contact_id, self.group_id = contact_id, group_id
+        self.urgent = bool(urgent and group_id)
         self.has_camera = bool(self.kiosk.config.camera) and camera_available()
         self._reset_preview()
         self.mode = "pick"
@@ -118,10 +125,24 @@ class PhotosScreen(KioskScreen):
         return media.PhotoError(code).message(tr.lang) if code else ""
 
     def send(self) -> None:
+        if self.for_broadcast:  # handed to the broadcast's form, which sends it with the rest
+            jpeg = self.jpeg
+            self._reset_preview()
+            self.nav.go("broadcast", photo=jpeg)
+            return
         if self.jpeg:
-            self.kiosk.send_photo(self.contact_id, self.jpeg)
+            self.kiosk.send_photo(self.contact_id, self.jpeg, group=self.group_id,
+                                  urgent=self.urgent)
+            self.urgent = False  # one urgent post, not every one after it
         self._reset_preview()
-        self.nav.go("conversation", contact_id=self.contact_id)
+        self.back()
+
+    def back(self) -> None:
+        if self.for_broadcast:
+            self.nav.go("broadcast")
+            return
+        self.nav.go("conversation", contact_id=self.contact_id, group_id=self.group_id,
+                    urgent=self.urgent)
 
     def another(self) -> None:
         self._reset_preview()
@@ -173,4 +194,5 @@ class PhotosScreen(KioskScreen):
         self._reset_preview()
         self.ids.grid.clear_widgets()
         self.mode = "pick"
-        self.contact_id = 0
+        self.urgent = self.for_broadcast = False
+        self.contact_id = self.group_id = 0

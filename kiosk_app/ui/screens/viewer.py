@@ -14,6 +14,7 @@ from kiosk_app.ui.widgets import texture_from
 class ViewerScreen(KioskScreen):
     back = StringProperty("conversation")
     contact_id = NumericProperty(0)
+    group_id = NumericProperty(0)
     drawing = DictProperty({})
 
     def show(self, msg_id: str = "", back: str = "conversation", **_: Any) -> None:
@@ -22,7 +23,8 @@ class ViewerScreen(KioskScreen):
         msg = self.session.messages.get(msg_id) if self.session else None
         if msg is None:
             return
-        self.contact_id = msg.recipient if msg.mine else msg.sender
+        self.contact_id = 0 if msg.group else (msg.recipient if msg.mine else msg.sender)
+        self.group_id = msg.group
         if msg.image:
             try:
                 side = int(max(self.width, self.height, 800))
@@ -33,7 +35,7 @@ class ViewerScreen(KioskScreen):
             self.drawing = msg.drawing
 
     def close(self) -> None:
-        self.nav.go(self.back, contact_id=self.contact_id)
+        self.nav.go(self.back, contact_id=self.contact_id, group_id=self.group_id)
 
     def clear(self) -> None:
         self.ids.photo.texture = None

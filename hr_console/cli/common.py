@@ -1,0 +1,166 @@
+"""What every command module of the CLI shares: the context object (``Ctx``), one-line
+failures, the signal handling of long-running commands, and the hoisting of the root
+group's options. Command modules import this module, never the root (``hr_console.cli``),
+which imports them: no loop (an import-linter contract, pyproject.toml)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Any
+
+import click
+
+from hr_console import config as config_mod
+from hr_console.config import Settings
+
+log = logging.getLogger("relais")
+
+# Whatever the caller's umask, what relais creates (the home, database, its -wal/-shm, broker
+# files and logs, kiosk outboxes) is for this account alone: messages, photos, PIN hashes.
+PRIVATE_UMASK = 0o077
+
+
+class Ctx:
+    def __init__(self, home: str | None, flags: dict[str, Any], verbose: bool = False) -> None:
+        self.home = home
+        self.flags = flags
+        self.verbose = verbose
+        self._cfg: Settings | None = None
+        self._prepared = False
+
+    @property
+    def cfg(self) -> Settings:
+        """The home's settings, read once; from here on this process acts as the home's
+        owner (``owner``), so every command, whoever runs it, leaves only files the
+        services can read."""
+        if self._cfg is None:
+            from hr_console.cli.owner import WrongUser, act_as_owner, home_of
+
+            try:
+                act_as_owner(home_of(self.home))
+                self._cfg = config_mod.load(self.home, **self.flags)
+            except (ValueError, WrongUser) as exc:
+                raise click.ClickException(str(exc)) from None
+        return self._cfg
+
+    def ready_cfg(self) -> Settings:
+        """Settings of an initialised home, or a clear error. The home is brought up to this
+        version first (``prepare_home``): any command may be the first to run after an
+        upgrade, and one that renders the broker files must not drop the relays' accounts."""
+        if not self.cfg.config_path.exists():
+            raise click.ClickException(
+                f"{self.cfg.home} is not a Relais home yet: run `relais --home {self.cfg.home} init`")
+        if not self._prepared:
+            self._cfg = prepared(self.cfg)
+            self._prepared = True
+        return self.cfg
+
+    def store(self):  # noqa: ANN201 - keeps SQLAlchemy out of CLI start-up
+        from hr_console.store.db import Store
+
+        return Store(self.ready_cfg().database_url)
+
+
+def fail(exc: Exception) -> click.ClickException:
+    """Any failure as one line (a missing extra says which one to install)."""
+    if isinstance(exc, ModuleNotFoundError):
+        return missing_extra(exc)
+    message = getattr(exc, "message", None) or str(exc)
+    return click.ClickException(message)
+
+
+# What each extra brings (pyproject.toml): a terminal installs relais[kiosk] and never gets the
+# server's stack, so a server command there says what to install instead of a traceback.
+_SERVER_MODULES = ("flask", "flask_", "sqlalchemy", "alembic", "psycopg", "waitress", "wtforms",
+                   "cryptography", "babel", "limits")
+
+
+def missing_extra(exc: ModuleNotFoundError) -> click.ClickException:
+    """One line naming the extra that provides the module this command could not import."""
+    root = (exc.name or "").split(".")[0]
+    if root == "kivy":
+        return click.ClickException(f"the kiosk needs Kivy: pip install 'relais[kiosk]' ({exc})")
+    if root.startswith(_SERVER_MODULES):
+        return click.ClickException(f"this command runs on the server, which needs "
+                                    f"pip install 'relais[server]' ({exc})")
+    return click.ClickException(str(exc))
+
+
+def prepared(cfg: Settings) -> Settings:
+    """``home.prepare_home`` with a one-line failure."""
+    from hr_console.cli.home import prepare_home
+
+    try:
+        return prepare_home(cfg)
+    except (OSError, ValueError) as exc:
+        raise fail(exc) from None
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM and SIGINT end a long-running command through ``stop`` (its finally blocks
+    then stop what it started)."""
+    def handler(_sig, _frame) -> None:  # noqa: ANN001
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def obj_store(cfg: Settings):  # noqa: ANN201
+    from hr_console.store.db import Store
+
+    return Store(cfg.database_url)
+
+
+def _option_names(command: click.Command, ctx: click.Context) -> dict[str, bool]:
+    """Every spelling of the command's options -> whether it takes a value."""
+    names: dict[str, bool] = {}
+    for param in command.get_params(ctx):
+        if isinstance(param, click.Option):
+            for name in (*param.opts, *param.secondary_opts):
+                names[name] = not (param.is_flag or param.count)
+    return names
+
+
+def hoist_common_options(group: click.Group, ctx: click.Context, args: list[str]) -> list[str]:
+    """``relais up --home DIR`` as ``relais --home DIR up``: the form a newcomer types. The
+    main group's options found after the command move in front of it, unless the command
+    (or a group on the way to it) has an option of that name itself, which then wins."""
+    common = _option_names(group, ctx)
+    front: list[str] = []
+    i = 0
+    while i < len(args) and args[i].startswith("-"):  # options already in front
+        takes = common.get(args[i].split("=", 1)[0], False) and "=" not in args[i]
+        i += 2 if takes else 1
+    if i >= len(args):
+        return args
+    head, rest = args[:i], args[i:]
+    # The command named, through nested groups, as far as names resolve.
+    command: click.Command | None = group
+    own: dict[str, bool] = {}
+    for token in rest:
+        if token.startswith("-") or not isinstance(command, click.Group):
+            break
+        command = command.get_command(ctx, token)
+        if command is None:
+            return args  # click says which command is unknown
+        own.update(_option_names(command, ctx))
+    kept: list[str] = []
+    j = 0
+    while j < len(rest):
+        token = rest[j]
+        if token == "--":
+            kept.extend(rest[j:])
+            break
+        name = token.split("=", 1)[0]
+        if name in common and name not in own and name != "--help":
+            takes = common[name] and "=" not in token
+            front.extend(rest[j:j + 2] if takes else [token])
+            j += 2 if takes else 1
+            continue
+        kept.append(token)
+        j += 1
+    return head + front + kept
+

@@ -1,0 +1,177 @@
+"""``relais kiosk``: run the touch app of a terminal.
+
+``--terminal NAME`` reads ``HOME/kiosks/NAME/config.json`` (written for the demo's terminals
+only: a real terminal's password is shown once and kept nowhere on the server) and keeps the
+outbox beside it; ``--config FILE`` is how a real terminal runs, with the file its enrolment
+produced. Kivy is imported only here, when the command runs, and nothing of the server's stack
+is imported by this module, so a terminal installs ``relais[kiosk]`` alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+
+
+def _size(value: str | None) -> tuple[int, int] | None:
+    if not value:
+        return None
+    try:
+        w, h = (int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter("use WIDTHxHEIGHT, for example 800x480") from None
+    return w, h
+
+
+@click.command("kiosk")
+@click.option("--terminal", help="An enrolled terminal of this home (demo, tests).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="The kiosk's configuration file (a real terminal).")
+@click.option("--size", help="Window size, WIDTHxHEIGHT (default from the config, 800x480).")
+@click.option("--fullscreen/--windowed", default=None, help="Fill the screen (a real terminal).")
+@click.option("--language", type=click.Choice(["fr", "en"]), default=None,
+              help="Language of the idle screen (default from the config, fr).")
+@click.pass_obj
+def kiosk(obj: Any, terminal: str | None, config_file: str | None, size: str | None,
+          fullscreen: bool | None, language: str | None) -> None:
+    """Run the kiosk touch app for one terminal."""
+    from kiosk_app import config as kiosk_config
+
+    if bool(terminal) == bool(config_file):
+        raise click.ClickException("give either --terminal NAME or --config FILE")
+    dims = _size(size)
+    overrides: dict[str, Any] = {"fullscreen": fullscreen, "language": language,
+                                 "width": dims[0] if dims else None,
+                                 "height": dims[1] if dims else None}
+    flags = getattr(obj, "flags", {}) or {}
+    if flags.get("mqtt_port"):
+        overrides["mqtt_port"] = flags["mqtt_port"]
+    if flags.get("console_port") and terminal:
+        from hr_console.cli.home import console_url
+
+        overrides["api_url"] = console_url(obj.cfg)  # the console of this very home
+    if terminal:  # a kiosk of this home shows this home's time zone, as enrolment gives it
+        overrides["timezone"] = obj.cfg.timezone
+    try:
+        if terminal:
+            cfg = kiosk_config.for_terminal(obj.cfg.home, terminal, **overrides)
+        else:
+            cfg = kiosk_config.load(config_file, **overrides)
+    except kiosk_config.ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    from importlib.util import find_spec
+
+    if find_spec("kivy") is None:  # imported late, by the app itself: say it before it starts
+        raise click.ClickException("the kiosk needs Kivy: pip install 'relais[kiosk]'")
+    from kiosk_app.ui.launch import run
+
+    run(cfg)
+
+
+def _fix(code: str, url: str, ca_file: str | None, fingerprint: str | None) -> str:
+    """What the IT person does about an enrolment that failed for ``code``."""
+    host = urlsplit(url).hostname or "the server"
+    if code == "untrusted_certificate":
+        if ca_file:
+            return (f"{ca_file} is not the CA that signed it: give the server's HOME/tls/ca.pem, "
+                    f"or --ca-fingerprint with the fingerprint shown next to the code")
+        if fingerprint:
+            return ("the console's HTTPS certificate is not signed by the site's CA: nginx must "
+                    "use HOME/tls/server.pem (if it does, this address is not your console: do "
+                    "not enrol)")
+        return ("give --ca-fingerprint SHA256 with the CA fingerprint shown next to the code "
+                "(or --ca FILE with the server's HOME/tls/ca.pem)")
+    fixes = {
+        "name_mismatch": (f"use the name the certificate was made for in the address, or add "
+                          f"{host} to it on the server: relais init --tls --tls-host {host} "
+                          f"(then reload nginx)"),
+        "certificate_expired": ("check this terminal's date and time, then renew the "
+                                "server's certificate (relais init --tls --tls-host NAME)"),
+        "no_tls": "give the address nginx serves over HTTPS (https://NAME, port 443)",
+        "tls_failed": "check that the address is the console's HTTPS address (nginx)",
+        "unknown_host": f"check the name {host}, or give the server's IP address instead",
+        "timeout": "check the address, the port and any firewall between this terminal and "
+                   "the server",
+        "unreachable": ("check the address and port, this terminal's network, and that nginx "
+                        "and the console are running on the server"),
+        "fingerprint_mismatch": (f"check the fingerprint you typed against the console; if "
+                                 f"it is right, {host} is not your console: do not enrol"),
+        "bad_fingerprint": "copy it as the console shows it (AB:CD:…, 32 pairs)",
+        "no_ca": ("enrol without --ca-fingerprint (the console's certificate is then a public "
+                  "one), or run relais init --tls on the server"),
+        "not_found": f"check the address: {url} is not a Relais console",
+        "rate_limited": "",
+    }
+    if code.startswith("http_"):
+        return f"check the address: {url} answered HTTP {code[5:]}, not as a Relais console"
+    return fixes.get(code, "")
+
+
+@click.command("kiosk-enrol")
+@click.argument("console_url")
+@click.argument("code")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="/etc/relais-kiosk",
+              show_default=True, help="Directory for config.json, the CA and the outbox.")
+@click.option("--site", default="", help="Site name shown on the idle screen.")
+@click.option("--ca-fingerprint", "ca_fingerprint", metavar="SHA256",
+              help="The CA fingerprint shown next to the code: the CA is fetched from the "
+                   "console, checked against it, and trusted (no file to copy).")
+@click.option("--ca", "ca_file", type=click.Path(dir_okay=False, exists=True),
+              help="CA certificate to trust for the console's HTTPS (when not a public one).")
+@click.option("--fullscreen/--windowed", default=True, show_default=True)
+def kiosk_enrol(console_url: str, code: str, out_dir: str, site: str, ca_fingerprint: str | None,
+                ca_file: str | None, fullscreen: bool) -> None:
+    """On a new terminal: exchange the one-time CODE shown in the console for this
+    terminal's credentials and write a ready kiosk configuration (then run
+    `relais kiosk --config DIR/config.json`)."""
+    import json
+    import os
+    from pathlib import Path
+
+    from kiosk_app import config as kiosk_config
+    from kiosk_app.link.api import KioskApiError, check_enrol_url, enrol
+
+    if not console_url.startswith(("http://", "https://")):
+        raise click.ClickException("the console address starts with http:// or https://")
+    if ca_file and ca_fingerprint:
+        raise click.ClickException("give --ca FILE or --ca-fingerprint SHA256, not both")
+    try:  # the answer holds the terminal's password and its CA: HTTPS, or loopback only
+        check_enrol_url(console_url)
+    except KioskApiError as exc:
+        raise click.ClickException(exc.message) from None
+    try:
+        answer = enrol(console_url, code.strip(), ca_file=ca_file, ca_fingerprint=ca_fingerprint)
+    except KioskApiError as exc:
+        said = exc.message.rstrip(".")
+        if exc.status is not None and exc.code in ("bad_code", "code_expired", "rate_limited",
+                                                   "bad_request"):
+            raise click.ClickException(f"enrolment refused: {exc.message}") from None
+        fix = _fix(exc.code, console_url, ca_file, ca_fingerprint)
+        raise click.ClickException(f"enrolment failed: {said}" + (f": {fix}" if fix else "")) from None
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {"terminal": answer["username"], "password": answer["password"],
+            "mqtt_host": answer.get("mqtt_host") or "127.0.0.1",
+            "mqtt_port": int(answer.get("mqtt_port") or 1883),
+            "api_url": console_url.rstrip("/"), "site": site, "fullscreen": fullscreen}
+    if isinstance(answer.get("timezone"), str) and answer["timezone"]:
+        data["timezone"] = answer["timezone"]
+    ca_pem = answer.get("ca_pem") or answer.get("tls_ca_pem")
+    if ca_pem:  # the CA checked against the fingerprint, else the one the console sent
+        ca_path = folder / "relais-ca.pem"
+        ca_path.write_text(ca_pem, encoding="ascii")
+        data["tls_ca"] = str(ca_path.resolve())
+    kiosk_config.from_mapping(data, folder)  # what we write is what `relais kiosk` accepts
+    path = folder / "config.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2)
+    click.echo(f"terminal {data['terminal']} enrolled; configuration in {path}")
+    click.echo(f"start it with: relais kiosk --config {path}")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(kiosk)
+    main.add_command(kiosk_enrol)

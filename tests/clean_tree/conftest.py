@@ -1,0 +1,20 @@
+"""The clean-tree check runs after every other test of the session, against the state of the
+working tree taken before any of them ran (tests/clean_tree/tree.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.clean_tree.tree import BEFORE, state
+
+HERE = Path(__file__).parent
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    last = [item for item in items if Path(item.path).parent == HERE]
+    if last:
+        items[:] = [item for item in items if item not in last] + last
+        config.stash[BEFORE] = state()
