@@ -29,7 +29,7 @@ WIRE_VERSION = 1
 
 UPLINK_KINDS = frozenset(
     {"login", "logout", "text", "photo", "drawing", "receipt", "sync", "alert", "broadcast",
-     "remind", "offshift"})
+     "remind", "offshift", "charter"})
 DOWNLINK_KINDS = frozenset(
     {"login", "logout", "text", "photo", "drawing", "notice", "state", "retract", "sync", "error"}
 )
@@ -150,8 +150,15 @@ class OffShift:
     """The person read the off-shift notice at badge-in and went on (audited)."""
 
 
+@dataclass(frozen=True)
+class CharterAccepted:
+    """The person read the messaging charter's ``version`` full screen and accepted it."""
+
+    version: int
+
+
 Body = (Login | Logout | Text | Photo | DrawingMessage | Receipt | Sync | Alert | Broadcast
-        | Remind | OffShift)
+        | Remind | OffShift | CharterAccepted)
 
 
 @dataclass(frozen=True)
@@ -448,12 +455,16 @@ def _body(kind: str, obj: Mapping[str, Any]) -> Any:
         return Remind(ref=ref)
     if kind == "offshift":
         return OffShift()
+    if kind == "charter":
+        number = _int(obj, "version", lo=1, hi=2**31 - 1)
+        assert number is not None
+        return CharterAccepted(version=number)
     raise WireError("unknown_type", f"unknown message type {kind!r}", "type")  # pragma: no cover
 
 
 # Which kinds need a badge session id, and which are ordered outbox items with a seq.
 _NEEDS_SID = frozenset({"logout", "text", "photo", "drawing", "receipt", "broadcast", "remind",
-                        "offshift"})
+                        "offshift", "charter"})
 _NEEDS_SEQ = CONTENT_KINDS
 
 

@@ -14,6 +14,7 @@ MAX_REASON_CHARS = 300
 MAX_NOTICE_TITLE_CHARS = 120  # a notice, from the console or a team lead's terminal
 MAX_NOTICE_BODY_CHARS = 4000
 REMIND_EVERY_MIN = (5, 1440)  # minutes between a notice's reminders while badged in
+MAX_CHARTER_SECTION_CHARS = 1500  # one section of the messaging charter, in one language
 
 MAX_PHOTO_BYTES = 250 * 1024  # a normalised JPEG
 MAX_PHOTO_SIDE = 1280  # pixels, long side

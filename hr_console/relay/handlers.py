@@ -21,6 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from hr_console.config import Settings
 from hr_console.relay import alerts, floor
 from hr_console.services import (
+    charter,
     downlinks,
     floor_notices,
     groups,
@@ -353,6 +354,11 @@ def _dispatch(s: Session, cfg: Settings, term: Terminal, env: Envelope) -> Resul
             return Result([_reply(term.name, "state", env.sid, **fields)], wake_delivery=True)
         if env.type == "offshift":  # the off-shift notice accepted: audited (services.shifts)
             return Result([_reply(term.name, "state", env.sid, **_off_shift(s, term, env))])
+        if env.type == "charter":  # the messaging charter accepted: recorded (services.charter)
+            speaker = sessions.speaker(s, term, env.sid)
+            charter.accept(s, term, speaker, env.body.version, env.id)
+            return Result([_reply(term.name, "state", env.sid, ref=env.id, msg=env.id,
+                                  state="accepted")])
     except ServiceError as err:
         return Result([error_reply(term.name, err, env.id, env.sid)])
     raise AssertionError(f"unhandled kind {env.type}")  # pragma: no cover - decode guards
@@ -397,7 +403,8 @@ def sync_reply(s: Session, terminal: str, sid: str, employee_id: int, ref: str) 
         terminal, "sync", sid, ref=ref,
         me={"id": employee_id, "name": me.name if me else "", "language": me.language if me else "fr",
             "leads": floor_notices.leads(s, employee_id),  # the teams a lead broadcasts to
-            **shifts.for_sync(s, employee_id, me.language if me else "fr", shift)},
+            **shifts.for_sync(s, employee_id, me.language if me else "fr", shift),
+            **charter.for_sync(s, employee_id, me.language if me else "fr")},
         contacts=contacts,
         history=history, history_more=more,
         groups=groups.for_sync(s, employee_id, mine),

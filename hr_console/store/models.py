@@ -482,3 +482,31 @@ class LegalHold(Base):
     release_reason: Mapped[str | None] = mapped_column(String(300))
     __table_args__ = (Index("ix_legal_holds_employee", "employee_id", "released_at"),
                       Index("ix_legal_holds_other", "other_employee_id"))
+
+
+class CharterVersion(Base):
+    """One published version of the messaging charter (services.charter): its four sections
+    in French and English, ``{"fr": {"purpose": ..., ...}, "en": {...}}``. Never edited
+    once published: a change is a new version, which every worker accepts again."""
+
+    __tablename__ = "charter_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    texts: Mapped[dict] = mapped_column(JSON)
+    published_by: Mapped[str] = mapped_column(String(80))
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CharterAcceptance(Base):
+    """A worker accepted one version of the charter, at a terminal, at a time: one row per
+    person and version (the kiosk's outbox may send the acceptance twice)."""
+
+    __tablename__ = "charter_acceptances"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    charter_id: Mapped[int] = mapped_column(ForeignKey("charter_versions.id"))
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    terminal: Mapped[str] = mapped_column(String(64))
+    accepted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("employee_id", "charter_id",
+                                       name="uq_charter_acceptance"),
+                      Index("ix_charter_acceptances_charter", "charter_id", "accepted_at"))

@@ -32,6 +32,7 @@ from relais_wire.envelope import (
     RECEIPT_STATUSES,
     STATES,
     Broadcast,
+    CharterAccepted,
     DrawingMessage,
     Login,
     Logout,
@@ -67,6 +68,7 @@ UPLINK_BODIES: dict[str, dict] = {
     "broadcast": {"sid": SID, "team": 4, "title": "Réunion 14 h"},
     "remind": {"sid": SID, "ref": REF},
     "offshift": {"sid": SID},
+    "charter": {"sid": SID, "version": 3},
 }
 
 DROP = object()  # marks a field to leave out
@@ -889,3 +891,16 @@ def test_remind_and_offshift_need_a_session():
     refused(raw("remind", ref="not-a-uuid"), "bad_field", "ref")
     refused(raw("remind", ref=DROP), "missing_field", "ref")
     refused(raw("offshift", sid=DROP), "missing_field", "sid")
+
+
+@pytest.mark.parametrize(("changes", "code", "field"), [
+    ({"sid": DROP}, "missing_field", "sid"),
+    ({"version": DROP}, "missing_field", "version"),
+    ({"version": 0}, "bad_field", "version"),
+    ({"version": "3"}, "bad_field", "version"),
+    ({"version": True}, "bad_field", "version"),
+    ({"version": 2**31}, "bad_field", "version"),
+])
+def test_charter_acceptance_names_one_version_in_a_session(changes, code, field):
+    assert decode_uplink(raw("charter")).body == CharterAccepted(version=3)
+    refused(raw("charter", **changes), code, field)

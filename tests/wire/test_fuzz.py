@@ -39,6 +39,7 @@ from relais_wire.envelope import (
     RECEIPT_STATUSES,
     Alert,
     Broadcast,
+    CharterAccepted,
     DrawingMessage,
     Login,
     Logout,
@@ -85,6 +86,7 @@ UPLINKS: dict[str, dict] = {
                   "remind_every": 5, "sid": SID},
     "remind": {"ref": REF, "sid": SID},
     "offshift": {"sid": SID},
+    "charter": {"version": 2**31 - 1, "sid": SID},
     # Group posts: ``group`` instead of ``to``, perhaps a ``reply_to`` and ``urgent``.
     "text+group": {"type": "text", "text": "Machine 4 bloquée", "group": 7, "reply_to": REF,
                    "urgent": True, "seq": 10, "sid": SID},
@@ -365,6 +367,8 @@ def _check_uplink_shape(env: Envelope) -> None:
         assert env.sid is not None and _canonical(body.ref)
     elif isinstance(body, OffShift):
         assert env.sid is not None
+    elif isinstance(body, CharterAccepted):
+        assert env.sid is not None and type(body.version) is int and 1 <= body.version < 2**31
 
 
 def _uplink_fields(env: Envelope) -> dict[str, Any]:
@@ -391,6 +395,8 @@ def _uplink_fields(env: Envelope) -> dict[str, Any]:
                 "remind_every": body.remind_every}
     if isinstance(body, Remind):
         return {"ref": body.ref}
+    if isinstance(body, CharterAccepted):
+        return {"version": body.version}
     assert isinstance(body, Logout | Sync | OffShift)
     return {}
 
