@@ -5,7 +5,8 @@ The ZIP holds:
 - ``json/<section>.json``: one file per kind of data (profile, badge sessions, messages
   sent, messages received, group posts received, moderation decisions on their messages,
   notice receipts, notices they wrote, safety alerts they raised, legal holds naming them,
-  audit entries about them), each a JSON array written row by row as the rows are read:
+  the charter versions they accepted, audit entries about them), each a JSON array
+  written row by row as the rows are read:
   a person with 10,000+ messages never sits in memory as one list;
 - ``report.html``: the same, readable, in French or English (the requester's language),
   times on the installation's clock, drawings drawn (inline SVG), photos shown;
@@ -16,9 +17,9 @@ Everything is read in one read-only snapshot (``store.db.read_snapshot``): the s
 agree with each other, and on SQLite the relay's writes never wait for an export. The
 export is audited once it is complete (``person.export``: who, whom, the counts, the size).
 
-Adding a kind of data (the messaging charter's acceptances, when that table exists) is
-adding one ``Section`` to ``SECTIONS``: a count, a query and its rows; the JSON file, the
-report's part, the progress and the audit counts follow.
+Adding a kind of data is adding one ``Section`` to ``SECTIONS`` (the messaging charter's
+acceptances joined that way): a count, a query and its rows; the JSON file, the report's
+part, the progress and the audit counts follow.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ from hr_console.store.db import Store, read_snapshot
 from hr_console.store.models import (
     AuditEntry,
     BadgeSession,
+    CharterAcceptance,
+    CharterVersion,
     ConsoleUser,
     Employee,
     Group,
@@ -357,6 +360,19 @@ def _audit_query(employee_id: int) -> Select:
             .where(audit_about(employee_id)).order_by(AuditEntry.id))
 
 
+def _charter_query(employee_id: int) -> Select:
+    return (select(CharterAcceptance.id, CharterVersion.version, CharterVersion.published_at,
+                   CharterAcceptance.accepted_at, CharterAcceptance.terminal)
+            .join(CharterVersion, CharterVersion.id == CharterAcceptance.charter_id)
+            .where(CharterAcceptance.employee_id == employee_id)
+            .order_by(CharterAcceptance.accepted_at, CharterAcceptance.id))
+
+
+def _charter_row(r: Any, _ctx: Context) -> dict[str, Any]:
+    return {"id": r["id"], "version": r["version"], "published_at": _ts(r["published_at"]),
+            "accepted_at": _ts(r["accepted_at"]), "terminal": r["terminal"]}
+
+
 def _audit_row(r: Any, _ctx: Context) -> dict[str, Any]:
     return {"id": r["id"], "ts": _ts(r["ts"]), "actor": r["actor"], "action": r["action"],
             "target": r["target"], "detail": r["detail"]}
@@ -377,9 +393,9 @@ SECTIONS: tuple[Section, ...] = (
             _notice_written_row),
     Section("safety_alerts", N_("Safety alerts they raised"), _alerts_query, _alert_row),
     Section("legal_holds", N_("Legal holds naming them"), _holds_query, _hold_row),
+    Section("charter_acceptances", N_("Messaging charter versions they accepted"),
+            _charter_query, _charter_row),
     Section("audit_entries", N_("Audit log entries about them"), _audit_query, _audit_row),
-    # The messaging charter's acceptances (issue 17) join here when their table exists:
-    # Section("charter_acceptances", N_("Messaging charter accepted"), ..., ...).
 )
 
 FIELDS = {
@@ -400,7 +416,8 @@ FIELDS = {
     "placed_at": N_("Placed"), "released_by": N_("Released by"),
     "released_at": N_("Released"), "release_reason": N_("Reason for release"),
     "ts": N_("When"), "actor": N_("Who"), "action": N_("Action"), "detail": N_("Detail"),
-    "read_at": N_("Read"),
+    "read_at": N_("Read"), "version": N_("Version"), "published_at": N_("Published"),
+    "accepted_at": N_("Accepted"),
 }
 
 PROFILE_FIELDS = {

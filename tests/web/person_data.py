@@ -18,9 +18,11 @@ from typing import Any
 from PIL import Image
 from sqlalchemy import insert, select
 
-from hr_console.services import audit, directory, messaging, notices, safety
+from hr_console.domain.charter import starting_text
+from hr_console.services import audit, charter, directory, messaging, notices, safety
 from hr_console.store.models import (
     BadgeSession,
+    CharterAcceptance,
     ConsoleUser,
     Employee,
     Group,
@@ -150,6 +152,15 @@ def populate(console: Any, messages: int = 1000, *, age_days: float = 0) -> Hist
                    BadgeSession(id=str(uuid.uuid4()), employee_id=amina, terminal_id=k1.id,
                                 started_at=utcnow() - dt.timedelta(days=1))])
         terminal = k1.id
+        # Two versions of the charter: they accepted both, Amina the first only.
+        texts = starting_text(365, "pre")
+        first = charter.publish(s, texts, actor="hr")
+        texts["fr"]["contact"] = "Demandez à Claire, service RH."
+        second = charter.publish(s, texts, actor="hr")
+        s.add_all([CharterAcceptance(charter_id=first.id, employee_id=me, terminal="kiosk-1"),
+                   CharterAcceptance(charter_id=second.id, employee_id=me, terminal="kiosk-2"),
+                   CharterAcceptance(charter_id=first.id, employee_id=amina,
+                                     terminal="kiosk-1")])
     _not_reached(console, users["hr"])
     cd.post(console, "Sophie Martin", group_id, "Palettes au quai 2")  # Karim gets a receipt
     cd.post(console, SUBJECT, group_id, "Je m'en occupe")

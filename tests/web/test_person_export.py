@@ -22,6 +22,7 @@ from hr_console.services import legal_holds, person_export
 from hr_console.store.models import (
     AuditEntry,
     BadgeSession,
+    CharterAcceptance,
     ConsoleUser,
     GroupReceipt,
     Media,
@@ -85,6 +86,8 @@ def _expected(console, me: int, audit_upto: int) -> dict[str, set]:  # noqa: ANN
             "safety_alerts": ids(select(SafetyAlert.id).where(SafetyAlert.employee_id == me)),
             "legal_holds": {h.id for h in legal_holds.of_person(s, me)},
             "notices_written": ids(select(Notice.id).where(Notice.author_employee_id == me)),
+            "charter_acceptances": ids(select(CharterAcceptance.id)
+                                       .where(CharterAcceptance.employee_id == me)),
             "audit_entries": audit,
         }
 
