@@ -232,6 +232,15 @@ class TerminalLink:
             raise RuntimeError("nobody is badged in on this terminal")
         return self._queue(envelope("offshift", sid=self.sid), ordered=False)
 
+    def accept_charter(self, version: int) -> str:
+        """The person read the messaging charter's ``version`` and went on: the relay records
+        it once per person and version. An outbox item without ``seq``, as accept_off_shift,
+        sent again until the relay answers (an unknown version gets an error reply)."""
+        if not self.sid:
+            raise RuntimeError("nobody is badged in on this terminal")
+        return self._queue(envelope("charter", sid=self.sid, version=int(version)),
+                           ordered=False)
+
     def mark_read(self, msg: str) -> None:
         self._receipt(msg, "read")
 

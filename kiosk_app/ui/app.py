@@ -37,6 +37,10 @@ LOGOUT_MESSAGES = {
 }
 
 
+# Full-screen texts accepted at badge-in before anything personal (urgent notices wait).
+GATES = ("charter", "offshift")
+
+
 class KioskRoot(BoxLayout):
     kiosk = ObjectProperty(None)
 
@@ -122,13 +126,22 @@ class KioskApp(App):
 
     def _synced(self, _kiosk: Kiosk) -> None:
         if not self._awaiting_sync:
-            self._changed(self.kiosk)  # a sync after a reconnect: just redraw
+            self._changed(self.kiosk)  # a sync after a reconnect: just redraw, unless HR
+            if self.current == "home" and self.kiosk.session.charter_pending():
+                self.go("charter")  # published a new charter (nothing typed is lost on Home)
             return
         self._awaiting_sync = False
-        if self.kiosk.session.off_shift_pending():
-            self.go("offshift")  # accepted first (after_off_shift), then the rest
-            return
-        self.after_off_shift()
+        self.after_charter()
+
+    def after_charter(self) -> None:
+        """A badge-in's gates, in order (Session.next_gate): the messaging charter to accept,
+        then the off-shift notice, then urgent notices and the rest (after_off_shift)."""
+        session = self.kiosk.session
+        gate = session.next_gate() if session is not None else ""
+        if gate in GATES:
+            self.go(gate)  # accepted first (screens/charter.py, offshift.py), then the rest
+        else:
+            self.after_off_shift()
 
     def after_off_shift(self) -> None:
         """What a badge-in shows once the off-shift notice is accepted (or when none)."""
@@ -150,13 +163,13 @@ class KioskApp(App):
             self.go("home")
 
     def _urgent(self, _kiosk: Kiosk, _notice: Any) -> None:
-        if not self._awaiting_sync and self.current != "offshift":  # shown once it is accepted
+        if not self._awaiting_sync and self.current not in GATES:  # shown once accepted
             self.go("urgent")
 
     def _urgent_group(self, _kiosk: Kiosk, group_id: int) -> None:
         """An urgent post arrived while the person is in: shown at once, as an urgent notice
         is, unless an urgent notice is on the screen (the post comes after it)."""
-        if self._awaiting_sync or self.current in ("urgent", "offshift"):
+        if self._awaiting_sync or self.current in ("urgent", *GATES):
             return
         self.go("conversation", group_id=group_id)
 

@@ -440,6 +440,13 @@ class Kiosk(EventDispatcher):
             self.link.accept_off_shift()
             self._changed()
 
+    def accept_charter(self) -> None:
+        """The messaging charter read and accepted: the relay records it (outbox, resent)."""
+        version = self.session.accept_charter() if self.session is not None else 0
+        if version:
+            self.link.accept_charter(version)
+            self._changed()
+
     def see_notice(self, uid: str) -> None:
         if self.session is not None and self.session.see(uid):
             self._receipt("seen", uid)

@@ -192,6 +192,70 @@ class GroupConversation(_Thread):
         return max(self.last.ts if self.last else 0.0, self.group.last_ts)
 
 
+CHARTER_SECTIONS = ("purpose", "moderation", "retention", "contact")
+
+
+@dataclass
+class Handling:
+    """How this installation handles messages (the sync's ``me.handling``): the plain facts
+    of the "How my messages are handled" screen, said whether a charter exists or not."""
+
+    moderation: str = ""  # pre | post | none ("": the relay did not say)
+    retention_days: int = 0
+    media_held: bool = False
+
+
+def _handling(value: Any) -> Handling | None:
+    if not isinstance(value, dict):
+        return None
+    moderation = value.get("moderation")
+    return Handling(moderation if moderation in ("pre", "post", "none") else "",
+                    max(0, _int(value.get("retention_days"))), bool(value.get("media_held")))
+
+
+@dataclass
+class Charter:
+    """The messaging charter in force (the sync's ``me.charter``), in the person's language:
+    read and accepted full screen at badge-in before anything personal is shown."""
+
+    version: int
+    sections: dict[str, str]  # purpose, moderation, retention, contact
+    published: dt.date | None = None
+    accepted: bool = False
+    accepted_at: dt.datetime | None = None  # UTC, naive
+
+
+def _charter(value: Any) -> Charter | None:
+    if not isinstance(value, dict) or _int(value.get("version")) <= 0:
+        return None
+    raw = value.get("sections") if isinstance(value.get("sections"), dict) else {}
+    sections = {k: str(raw.get(k) or "") for k in CHARTER_SECTIONS}
+    return Charter(_int(value["version"]), sections, _date(value.get("published")),
+                   bool(value.get("accepted")), _utc(value.get("accepted_at")))
+
+
+def _date(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _utc(value: Any) -> dt.datetime | None:
+    """The relay's "YYYY-MM-DDTHH:MM" (UTC) as a naive UTC datetime, or None."""
+    try:
+        when = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    if when is not None and when.tzinfo is not None:
+        when = when.astimezone(dt.UTC).replace(tzinfo=None)
+    return when
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
 def _word(value: Any) -> str:
     """A short word of the sync ("06:00", "tue"), or ""."""
     return value if isinstance(value, str) and len(value) <= 8 else ""
@@ -221,6 +285,11 @@ class Session:
         self.opens = self.opens_day = ""
         self.off_shift_notice = ""
         self.off_shift_accepted = False
+        # The messaging charter to accept first (None: HR has published none), the version
+        # accepted here this session (its uplink may not be answered yet), and the facts.
+        self.charter: Charter | None = None
+        self.charter_accepted = 0
+        self.handling: Handling | None = None
         self.leads: list[Lead] = []  # the teams this person leads (supervisor mode)
         self.sent_notices: dict[str, SentNotice] = {}
         self.synced = False
@@ -239,6 +308,7 @@ class Session:
         self.off_shift = bool(me.get("off_shift"))
         self.opens, self.opens_day = _word(me.get("from")), _word(me.get("from_day"))
         self.off_shift_notice = str(me.get("off_shift_notice") or "") if self.off_shift else ""
+        self._charter_from(me)
         for c in self.contacts.values():
             c.allowed = False
             c.off_shift = False
@@ -536,6 +606,41 @@ class Session:
         self.off_shift_accepted = True
         return True
 
+    def _charter_from(self, me: dict[str, Any]) -> None:
+        """The sync's charter and handling; a version accepted here whose uplink the relay
+        has not answered yet stays accepted (with when, for the handling screen)."""
+        if "handling" in me:  # a sync without it (an older relay) keeps what is known
+            self.handling = _handling(me["handling"])
+        before, self.charter = self.charter, _charter(me.get("charter"))
+        now = self.charter
+        if now is not None and not now.accepted and now.version == self.charter_accepted:
+            now.accepted = True
+            now.accepted_at = (before.accepted_at if before is not None
+                               and before.version == now.version else None) or _utcnow()
+
+    def charter_pending(self) -> bool:
+        """The messaging charter is to be read and accepted before anything personal."""
+        return self.charter is not None and not self.charter.accepted
+
+    def accept_charter(self) -> int:
+        """The version accepted, the first time (the relay is told then); 0 when nothing
+        was pending."""
+        if self.charter is None or not self.charter_pending():
+            return 0
+        self.charter.accepted, self.charter.accepted_at = True, _utcnow()
+        self.charter_accepted = self.charter.version
+        return self.charter.version
+
+    def next_gate(self) -> str:
+        """What a badge-in shows before Home, one at a time and in this order: the charter
+        (``charter``), the off-shift notice (``offshift``), urgent or reminded notices
+        (``urgent``); "" when nothing is left."""
+        if self.charter_pending():
+            return "charter"
+        if self.off_shift_pending():
+            return "offshift"
+        return "urgent" if self.first_pending() else ""
+
     def allowed_contacts(self) -> list[Contact]:
         return sorted((c for c in self.contacts.values() if c.allowed), key=lambda c: c.name.lower())
 
@@ -575,6 +680,7 @@ class Session:
         self.quick_replies = []
         self.off_shift_notice = self.opens = self.opens_day = ""
         self.off_shift = False
+        self.charter, self.handling, self.charter_accepted = None, None, 0
         self.name = ""
         self.sid = ""
         self.me_id = 0

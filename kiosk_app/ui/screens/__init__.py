@@ -12,6 +12,7 @@ SCREENS = [
     ("pin", "pin", "PinScreen"),
     ("locked", "locked", "LockedScreen"),
     ("urgent", "urgent", "UrgentScreen"),
+    ("charter", "charter", "CharterScreen"),  # the messaging charter (issue 17)
     ("offshift", "offshift", "OffShiftScreen"),
     ("home", "home", "HomeScreen"),
     ("contacts", "contacts", "ContactsScreen"),
@@ -25,4 +26,5 @@ SCREENS = [
     ("alert", "alert", "AlertScreen"),
     ("broadcast", "broadcast", "BroadcastScreen"),  # a team lead's notice (issue 16)
     ("my_notices", "my_notices", "MyNoticesScreen"),
+    ("handling", "handling", "HandlingScreen"),  # "How my messages are handled"
 ]
