@@ -117,6 +117,7 @@ screenshots-kiosk: sysdeps venv
 	rm -rf build/screenshots/kiosk
 	$(BIN)/pytest -m long "tests/kiosk/test_ui_walk.py::test_full_walk_with_screenshots"
 	$(BIN)/pytest tests/kiosk/test_supervisor_walk.py  # kiosk-*-supervisor-*.png
+	$(BIN)/pytest tests/kiosk/test_charter_walk.py  # kiosk-*-charter-*.png
 	mkdir -p docs/screenshots/kiosk
 	rm -f docs/screenshots/kiosk/kiosk-*.png
 	cp build/screenshots/kiosk/* docs/screenshots/kiosk/

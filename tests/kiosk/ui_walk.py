@@ -24,6 +24,8 @@ tests/kiosk/group_walk.py), ``alert`` (tests/kiosk/alert_walk.py), ``alert_idle`
 button on the idle screen, with the console served: tests/kiosk/alert_idle_walk.py),
 ``supervisor`` (a team lead's broadcast and tracking, with the console served:
 tests/kiosk/supervisor_walk.py),
+``charter`` (the messaging charter at badge-in and "How my messages are handled":
+tests/kiosk/charter_walk.py),
 ``bench`` (figures for tests/kiosk/bench_kiosk.py).
 The inactivity timeout is long while walking and short (``--away-timeout``) only when the
 walk steps away, so a slow frame on a loaded machine is never taken for a person leaving.
@@ -1146,9 +1148,18 @@ async def walk_reminder(d: Driver) -> None:
     await walk(d)
 
 
+async def walk_charter(d: Driver) -> None:
+    """The messaging charter at badge-in and "How my messages are handled" in French and
+    English (tests/kiosk/charter_walk.py)."""
+    from tests.kiosk.charter_walk import walk_charter as walk
+
+    await walk(d)
+
+
 WALKS = {"fr": walk_fr, "offline": walk_offline, "en": walk_en, "groups": walk_groups,
          "bench": walk_bench, "alert": walk_alert, "supervisor": walk_supervisor,
-         "offshift": walk_offshift, "reminder": walk_reminder, "alert_idle": walk_alert_idle}
+         "offshift": walk_offshift, "reminder": walk_reminder, "alert_idle": walk_alert_idle,
+         "charter": walk_charter}
 # Walks that read the console's kiosk API: the console is served for them (tests.served).
 WITH_CONSOLE = frozenset({"supervisor", "alert_idle"})
 
