@@ -23,7 +23,7 @@ from hr_console.web.nav import NAV, visible_nav
 # Areas register in this order; a module missing here simply has no pages yet.
 AREAS = ["auth", "dashboard", "moderation", "employees", "teams", "contacts", "groups", "notices",
          "terminals", "users", "audit", "settings", "kiosk_api", "safety", "holds",
-         "council"]
+         "council", "charter"]
 
 ROLE_HOME = {"admin": "dashboard.index", "hr": "dashboard.index",
              "supervisor": "notices.index", "auditor": "audit.index"}

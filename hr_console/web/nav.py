@@ -21,6 +21,7 @@ NAV = [
     ("audit.index", _l("Audit log")),
     ("council.index", _l("Works council report")),
     ("holds.index", _l("Legal holds")),
+    ("charter.index", _l("Charter")),
     ("settings.index", _l("Settings")),
 ]
 

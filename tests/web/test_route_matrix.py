@@ -22,7 +22,7 @@ from flask_wtf.csrf import CSRFError
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
-from hr_console.services import legal_holds, notices, safety
+from hr_console.services import charter, legal_holds, notices, safety
 from hr_console.services import settings as settings_svc
 from hr_console.store.models import (
     ConsoleUser,
@@ -135,6 +135,11 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("holds.index", "GET"): _r(A, H, U),
     ("holds.place", "POST"): _r(A, H, U),
     ("holds.release", "POST"): _r(A, H, U),
+    # the messaging charter: HR and admins publish, auditors read, never a supervisor
+    ("charter.index", "GET"): _r(A, H, U),
+    ("charter.show", "GET"): _r(A, H, U),
+    ("charter.new", "GET"): _r(A, H),
+    ("charter.new", "POST"): _r(A, H),
     # teams and sites
     ("teams.index", "GET"): _r(A, H),
     ("teams.detail", "GET"): _r(A, H),
@@ -271,6 +276,7 @@ def _seed(console: Any) -> dict[str, Any]:
         alert = safety.raise_alert(s, kiosk2, notice.uid, "fall").alert
         hold = legal_holds.place(s, "person", console.demo.employees["Karim Benali"],
                                  "Litige", actor=H)
+        version = charter.publish(s, charter.draft(s), actor=H).version
         return {
             "protected": protected, "hr_notice_id": hr_notice.id,
             "employee_id": console.demo.employees["Karim Benali"], "team_id": team.id,
@@ -278,7 +284,7 @@ def _seed(console: Any) -> dict[str, Any]:
             "site_id": s.execute(select(Site.id).where(Site.name == "demo")).scalar_one(),
             "terminal_id": s.execute(select(Terminal.id).where(Terminal.name == "kiosk-2")).scalar_one(),
             "notice_id": notice.id, "other_notice_id": other_notice.id, "alert_id": alert.id,
-            "hold_id": hold.id,
+            "hold_id": hold.id, "version": version,
             "message_id": held.id, "photo_message_id": photo.id,
             "drawing_message_id": drawing.id, "other_message_id": other.id,
             "rule_id": s.execute(select(ContactRule.id).order_by(ContactRule.id)).scalars().first(),

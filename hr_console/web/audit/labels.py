@@ -65,6 +65,8 @@ ACTIONS = {
     "person.export": _l("Access request: a person's data exported"),
     "legal_hold.place": _l("Legal hold placed"),
     "legal_hold.release": _l("Legal hold released"),
+    "charter.published": _l("Messaging charter published"),
+    "charter.accepted": _l("Messaging charter accepted at a terminal"),
 }
 
 
@@ -87,6 +89,7 @@ DETAILS = {
     "remind_every_min": _l("reminded every (minutes)"), "author_employee": _l("written by"),
     "on_shift_only": _l("only during the sender's shift"), "terminal": _l("terminal"),
     "employee": _l("employee"), "next_start": _l("next shift"), "off_shift": _l("off shift"),
+    "version": _l("version"), "replaces": _l("replaces version"), "uplink": _l("terminal request"),
 }
 
 

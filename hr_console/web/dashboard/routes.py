@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, render_template
 from flask_babel import format_date, get_timezone
 from flask_babel import gettext as _
 
-from hr_console.services import sessions, stats
+from hr_console.services import charter, sessions, stats
 from hr_console.store.models import utcnow
 from hr_console.web.auth import roles_required
 from hr_console.web.auth.roles import ADMIN, HR
@@ -47,10 +47,12 @@ def index():  # noqa: ANN201
         ov = stats.overview(s, tz=get_timezone())
         suspended = [(t.id, t.name, t.logins_suspended_at) for t in sessions.suspended_terminals(s)]
         guessing = sessions.terminals_with_many_misses(s)
+        no_charter = charter.current(s) is None
     now = utcnow()
     return render_template("dashboard/index.html", ov=ov, now=now, duration=duration, local=local,
                            days=DAYS, flow_days=FLOW_DAYS, suspended=suspended,
-                           guessing=guessing)
+                           guessing=guessing, no_charter=no_charter,
+                           has_charter="charter.index" in current_app.view_functions)
 
 
 @bp.get("/charts/messages.svg")

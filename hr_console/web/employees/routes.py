@@ -25,7 +25,15 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from hr_console.domain.moderation import effective_mode
-from hr_console.services import audit, directory, employees, employees_io, legal_holds, settings
+from hr_console.services import (
+    audit,
+    charter,
+    directory,
+    employees,
+    employees_io,
+    legal_holds,
+    settings,
+)
 from hr_console.services.errors import ServiceError
 from hr_console.store.models import Employee, Team
 from hr_console.web.auth import roles_required
@@ -166,6 +174,7 @@ def _detail(s, emp: Employee, form: EmployeeForm | None = None, status: int = 20
     default = str(settings.get(s, "default_moderation"))
     supervises = list(s.execute(select(Team.id, Team.name).where(Team.supervisor_id == emp.id)))
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    in_force = charter.current(s)
     return render_template(
         "employees/detail.html", emp=emp, form=form, badge_form=BadgeForm(), pin_form=PinForm(),
         team=team, team_site=team.site.name if team else "", default_mode=default,
@@ -174,6 +183,9 @@ def _detail(s, emp: Employee, form: EmployeeForm | None = None, status: int = 20
         has_contacts="contacts.employee" in current_app.view_functions,
         has_teams="teams.detail" in current_app.view_functions,
         holds=[h for h in legal_holds.of_person(s, emp.id) if h.released_at is None],
+        charter_now=in_force.version if in_force is not None else None,
+        charter_rows=charter.accepted_by(s, emp.id),
+        has_charter="charter.show" in current_app.view_functions,
     ), status
 
 
