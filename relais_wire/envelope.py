@@ -117,10 +117,12 @@ class Sync:
 @dataclass(frozen=True)
 class Alert:
     """A safety alert: a pictogram and a few words. ``sid`` optional on its envelope: from
-    the idle screen it comes from the terminal alone (the relay decides whether it may)."""
+    the idle screen it comes from the terminal alone (the relay decides whether it may).
+    ``image``: an optional photo of the danger, checked as a photo message's is."""
 
     pictogram: str
     text: str = ""
+    image: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -446,7 +448,8 @@ def _body(kind: str, obj: Mapping[str, Any]) -> Any:
                             + ", ".join(ALERT_PICTOGRAMS), "pictogram")
         text = _str(obj, "text", required=False) or ""
         return Alert(pictogram=pictogram,
-                     text=clean_text(text, "text", limits.MAX_ALERT_CHARS, allow_empty=True))
+                     text=clean_text(text, "text", limits.MAX_ALERT_CHARS, allow_empty=True),
+                     image=_image(obj) if obj.get("image") is not None else None)
     if kind == "broadcast":
         return _broadcast(obj)
     if kind == "remind":

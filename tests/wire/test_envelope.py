@@ -31,6 +31,7 @@ from relais_wire.envelope import (
     CONTENT_KINDS,
     RECEIPT_STATUSES,
     STATES,
+    Alert,
     Broadcast,
     CharterAccepted,
     DrawingMessage,
@@ -64,7 +65,7 @@ UPLINK_BODIES: dict[str, dict] = {
     "drawing": {"sid": SID, "seq": 9, "to": 42, "drawing": DRAWING},
     "receipt": {"sid": SID, "ref": REF, "status": "read"},
     "sync": {},
-    "alert": {"sid": SID, "pictogram": "fall", "text": "Chute quai 2"},
+    "alert": {"sid": SID, "pictogram": "fall", "text": "Chute quai 2", "image": b64(JPEG)},
     "broadcast": {"sid": SID, "team": 4, "title": "Réunion 14 h"},
     "remind": {"sid": SID, "ref": REF},
     "offshift": {"sid": SID},
@@ -832,8 +833,30 @@ def test_alert_takes_each_pictogram_of_the_fixed_set(pictogram):
 
 
 def test_alert_from_the_idle_screen_needs_no_session_and_no_text():
-    env = decode_uplink(raw("alert", sid=DROP, text=DROP))
+    env = decode_uplink(raw("alert", sid=DROP, text=DROP, image=DROP))
     assert env.sid is None and env.body.text == "" and env.seq is None
+    assert env.body.image is None
+
+
+def test_alert_carries_an_optional_photo_kept_out_of_logs():
+    env = decode_uplink(raw("alert"))
+    assert env.body == Alert(pictogram="fall", text="Chute quai 2", image=JPEG)
+    assert JPEG.hex() not in repr(env.body)
+    assert decode_uplink(raw("alert", image=None)).body.image is None  # null: no photo
+
+
+@pytest.mark.parametrize(("image", "code"), [
+    ("not base64!", "bad_field"), (b64(b"GIF89a" + bytes(32)), "bad_image"), ("", "empty"),
+    ([1, 2], "bad_field"), ("A" * ((limits.MAX_PHOTO_BYTES * 4) // 3 + 5), "too_large"),
+])
+def test_alert_photo_is_checked_as_any_photo(image, code):
+    refused(raw("alert", image=image), code, "image")
+
+
+def test_alert_photo_size_limit_is_the_photos():
+    biggest = b"\xff\xd8\xff" + bytes(limits.MAX_PHOTO_BYTES - 3)
+    assert decode_uplink(raw("alert", image=b64(biggest))).body.image == biggest
+    refused(raw("alert", image=b64(biggest + b"\x00")), "too_large", "image")
 
 
 @pytest.mark.parametrize("pictogram", ["FALL", "explosion", "", "fall ", 3, None, ["fire"],

@@ -80,7 +80,7 @@ UPLINKS: dict[str, dict] = {
     "drawing": {"drawing": DRAWING, "to": 42, "seq": 9, "sid": SID},
     "receipt": {"status": "read", "ref": REF, "sid": SID},
     "sync": {},
-    "alert": {"pictogram": "fire", "text": "Fumée ligne 3", "sid": SID},
+    "alert": {"pictogram": "fire", "text": "Fumée ligne 3", "image": b64(JPEG), "sid": SID},
     "broadcast": {"team": 4, "title": "Relève 6 h", "text": "Casque obligatoire",
                   "image": b64(JPEG), "shift": 2, "urgent": True, "ack": True,
                   "remind_every": 5, "sid": SID},
@@ -352,6 +352,8 @@ def _check_uplink_shape(env: Envelope) -> None:
     elif isinstance(body, Alert):
         assert body.pictogram in ALERT_PICTOGRAMS
         assert _human(body.text, limits.MAX_ALERT_CHARS)
+        assert body.image is None or (body.image[:3] == b"\xff\xd8\xff"
+                                      and len(body.image) <= limits.MAX_PHOTO_BYTES)
     elif isinstance(body, Broadcast):
         assert env.sid is not None and type(body.team) is int and 1 <= body.team < 2**31
         assert body.title == body.title.strip() != ""
@@ -387,7 +389,8 @@ def _uplink_fields(env: Envelope) -> dict[str, Any]:
     if isinstance(body, Receipt):
         return {"ref": body.ref, "status": body.status}
     if isinstance(body, Alert):
-        return {"pictogram": body.pictogram, "text": body.text}
+        return {"pictogram": body.pictogram, "text": body.text,
+                "image": b64(body.image) if body.image is not None else None}
     if isinstance(body, Broadcast):
         return {"team": body.team, "title": body.title, "text": body.text,
                 "image": b64(body.image) if body.image is not None else None,
