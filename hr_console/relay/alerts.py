@@ -5,7 +5,9 @@ own. The speaker is a live session this very terminal hosts (a terminal's passwo
 raise an alert in the name of someone badged in elsewhere), or nobody when the idle screen
 may raise alerts (setting ``safety_alert_on_idle``), or when the session it names has ended
 since (kept, as the terminal's alone: an alert is never lost to a logout); a resend of a
-stored alert gets the same answer and sends nothing again.
+stored alert gets the same answer and sends nothing again. Its optional photo is
+normalised by ``services.safety``; one that is not a photo refuses the alert (an ``error``
+whose code says why), nothing stored.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def raised(s: Session, term: Terminal, env: Envelope) -> dict[str, Any]:
         raise ServiceError("badge_needed",
                            "Badge in to raise a safety alert from this terminal.")
     done = safety.raise_alert(s, term, env.id, env.body.pictogram, env.body.text, employee_id,
-                              claimed=claimed)
+                              claimed=claimed, image=env.body.image)
     if env.seq is not None:  # an outbox that numbered it: later items must not wait for it
         term.last_seq = max(term.last_seq, env.seq)
     return {"ref": env.id, "msg": env.id, "state": "accepted",

@@ -11,11 +11,20 @@ the person's team's site; every supervisor when neither is known), and the peopl
 setting ``safety_alert_recipients`` names (employee ids: the HSE officer, the nurse...). When
 that setting names nobody, the HR desk receives it instead. The person who raised it is not
 sent their own alert.
+
+An alert may carry one photo of the danger (issue 16). The terminal is not trusted: the
+photo is decoded and re-encoded here exactly as every other photo (``services.photos``:
+pixels only, no metadata, at most 1280 px and 250 KB) and kept as ``Media``; a photo that
+is not one refuses the whole alert before anything is stored, so the kiosk shows the
+refusal rather than an alert half-stored. Its recipients are kept on the alert
+(``recipient_ids``): they alone fetch its photo over the kiosk API (the notice photo
+route), and the console's safety area shows it to the roles that see alerts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -24,11 +33,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hr_console.services import audit, downlinks, settings
+from hr_console.services import audit, downlinks, photos, settings
 from hr_console.services.errors import NotFound, ServiceError
 from hr_console.store.models import (
     ConsoleUser,
     Employee,
+    Media,
     SafetyAlert,
     Site,
     Team,
@@ -39,6 +49,7 @@ from relais_wire.envelope import ALERT_PICTOGRAMS
 
 RECIPIENTS_SETTING = "safety_alert_recipients"
 ON_IDLE_SETTING = "safety_alert_on_idle"
+_UID = re.compile(r"[0-9a-fA-F-]{36}")  # anything else (a NUL byte, a path) names no alert
 
 # What a recipient's kiosk shows when it cannot draw the alert itself, in their language.
 _TITLES = {
@@ -101,11 +112,13 @@ class Raised:
 
 def raise_alert(session: Session, terminal: Terminal, client_id: str, pictogram: str,
                 text: str = "", employee_id: int | None = None, *,
-                claimed: int | None = None) -> Raised:
+                claimed: int | None = None, image: bytes | None = None) -> Raised:
     """Store, audit and send one alert. ``employee_id`` None: raised from the idle screen
     (the caller checked the setting allows it), or from a session that has ended since, whose
     person is ``claimed`` (audited, not believed). The wire contract has already checked the
-    pictogram and the text; they are checked again for callers other than the relay."""
+    pictogram and the text; they are checked again for callers other than the relay.
+    ``image``: the optional photo, normalised first (``Invalid`` before anything is stored);
+    a resend finds the alert stored and stores no second photo."""
     if pictogram not in ALERT_PICTOGRAMS:
         raise ServiceError("bad_pictogram", "Unknown pictogram.")
     found = session.execute(select(SafetyAlert).where(
@@ -113,17 +126,20 @@ def raise_alert(session: Session, terminal: Terminal, client_id: str, pictogram:
     ).scalar_one_or_none()
     if found is not None:
         return Raised(found, False)
+    media_id = photos.store(session, image).id if image else None
     site_id = site_of(session, terminal, employee_id)
     to = recipients(session, site_id, exclude=employee_id)
     alert = SafetyAlert(uid=str(uuid.uuid4()), terminal_id=terminal.id, client_id=client_id,
                         employee_id=employee_id, site_id=site_id, pictogram=pictogram,
-                        text=text[:200], recipients=len(to), raised_at=utcnow())
+                        text=text[:200], recipients=len(to), raised_at=utcnow(),
+                        media_id=media_id, recipient_ids=to)
     session.add(alert)
     session.flush()
     actor = f"employee:{employee_id}" if employee_id is not None else f"terminal:{terminal.name}"
     audit.record(session, actor, "safety.alert", f"safety_alert:{alert.id}",
                  terminal=terminal.name, employee=employee_id, site=site_id,
                  pictogram=pictogram, text=alert.text, recipients=to,
+                 photo=media_id is not None,
                  **({"session_ended_of": claimed} if claimed is not None else {}))
     _send(session, alert, terminal, to)
     return Raised(alert, True)
@@ -148,8 +164,29 @@ def _send(session: Session, alert: SafetyAlert, terminal: Terminal, to: list[int
             body = f"{body} · {who.name}"
         downlinks.queue_many(session, "notice", ids, {
             "notice": alert.uid, "title": title(alert.pictogram, lang), "body": body,
-            "urgent": True, "ack_required": True, "photo": False, "valid_until": None,
+            "urgent": True, "ack_required": True, "photo": alert.media_id is not None,
+            "valid_until": None,
             "alert": info}, ref=alert.uid)
+
+
+def photo_for_employee(session: Session, employee_id: int, uid: str) -> bytes | None:
+    """The photo of alert ``uid`` for one of the people it was sent to (None for anyone
+    else, and for an alert without a photo): the kiosk API's notice photo route asks here
+    when ``uid`` names no notice."""
+    if not _UID.fullmatch(uid or ""):
+        return None
+    row = session.execute(select(SafetyAlert.recipient_ids, Media.data)
+                          .join(Media, Media.id == SafetyAlert.media_id)
+                          .where(SafetyAlert.uid == uid)).first()
+    if row is None or employee_id not in (row[0] or []):
+        return None
+    return row[1]
+
+
+def photo(session: Session, alert_id: int) -> bytes | None:
+    """An alert's photo for the console's safety area (its routes check the role)."""
+    return session.execute(select(Media.data).join(SafetyAlert, SafetyAlert.media_id == Media.id)
+                           .where(SafetyAlert.id == alert_id)).scalar_one_or_none()
 
 
 # --- the console's view ---------------------------------------------------------------
@@ -167,6 +204,7 @@ class AlertView:
     recipients: int
     handled_at: dt.datetime | None
     handled_by: str | None
+    photo: bool = False  # a photo came with it (``photo(session, id)``)
 
     @property
     def open(self) -> bool:
@@ -184,7 +222,7 @@ def listing(session: Session, *, open_only: bool = False, limit: int = 200) -> l
     if open_only:
         stmt = stmt.where(SafetyAlert.handled_at.is_(None))
     return [AlertView(a.id, a.pictogram, a.text, term, person, site, a.raised_at, a.recipients,
-                      a.handled_at, by)
+                      a.handled_at, by, a.media_id is not None)
             for a, term, person, site, by in session.execute(stmt).tuples()]
 
 

@@ -457,6 +457,10 @@ class SafetyAlert(Base):
     raised_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     handled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     handled_by: Mapped[int | None] = mapped_column(ForeignKey("console_users.id"))
+    # The optional photo of the danger (normalised as every photo), and the employee ids it
+    # was sent to: only they (and the console's safety area) may fetch that photo.
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
+    recipient_ids: Mapped[list | None] = mapped_column(JSON)
     __table_args__ = (UniqueConstraint("terminal_id", "client_id"),
                       # The dashboard's open alerts, newest first.
                       Index("ix_safety_alerts_open", "handled_at", "raised_at"))

@@ -190,11 +190,12 @@ class TerminalLink:
                      reply_to: str | None = None, urgent: bool = False) -> str:
         return self._content("drawing", **_target(to, group, reply_to, urgent), drawing=drawing)
 
-    def send_alert(self, pictogram: str, text: str = "") -> str:
+    def send_alert(self, pictogram: str, text: str = "", *, image: bytes | None = None) -> str:
         """A safety alert, from whoever is badged in or from the terminal alone (the idle
         screen): an outbox item without ``seq`` (it waits for no earlier message), sent
-        again until the relay answers."""
-        env = envelope("alert", sid=self.sid, pictogram=pictogram, text=text or None)
+        again until the relay answers. ``image``: an optional photo (a normalised JPEG)."""
+        env = envelope("alert", sid=self.sid, pictogram=pictogram, text=text or None,
+                       image=b64(image) if image else None)
         item = self._queue(env, ordered=False)
         self._emit(ev.StateChanged(item, "outbox"))
         return item

@@ -2,21 +2,32 @@
 password cannot raise an alert in the name of someone badged in elsewhere, nor publish on
 another terminal's uplink; a forged, oversized or unknown pictogram is refused with an
 error naming the field, and stores, audits and sends nothing. Each refusal is followed by a
-legitimate alert that does get through, so "nothing stored" is not a relay that was idle."""
+legitimate alert that does get through, so "nothing stored" is not a relay that was idle.
+An alert's photo goes to its recipients alone: another worker badged in at their own
+terminal, with its real credentials and the real kiosk API client, gets nothing, nor with a
+recipient's badge session from the wrong terminal; a photo that is none refuses the alert."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
+from collections.abc import Iterator
 
+import pytest
+import requests
+from PIL import Image
 from sqlalchemy import func, select
 
-from hr_console.store.models import AuditEntry, SafetyAlert
+from hr_console.store.models import AuditEntry, Media, SafetyAlert
+from hr_console.web import create_app
 from kiosk_app.link import events as ev
+from kiosk_app.link.api import KioskApi, KioskApiError
 from relais_wire import topics
-from relais_wire.envelope import encode, envelope
+from relais_wire.envelope import b64, encode, envelope
 from tests.e2e.test_groups import _links
 from tests.security.test_bad_input_corpus import RawTerminal
+from tests.served import served
 from tests.system_fixture import System, expect
 
 
@@ -83,3 +94,76 @@ def test_forged_oversized_or_bad_pictograms_are_refused_and_store_nothing(system
     ok = k1.send_alert("machine", "Presse 4 bloquée, main coincée")
     expect(k1, ev.StateChanged, lambda e: e.msg == ok and e.state == "accepted")
     assert _counts(system) == (1, 1)
+
+
+@pytest.fixture
+def api_url(system: System) -> Iterator[str]:
+    app = create_app(system.cfg, {"TESTING": True, "RATELIMIT_ENABLED": False})
+    with served(app) as url:
+        yield url
+
+
+def _jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (120, 90), (250, 200, 0)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def _media(system: System) -> int:
+    with system.store.session() as s:
+        return s.scalar(select(func.count()).select_from(Media)) or 0
+
+
+def test_an_alert_photo_is_only_for_its_recipients(system: System, api_url: str) -> None:
+    k1, k2, k3 = _links(system, 3)
+    system.badge_in(k2, "Sophie Martin")  # a supervisor: a recipient
+    system.badge_in(k3, "Julie Moreau", "4321")  # a worker badged in elsewhere: not one
+    system.badge_in(k1, "Karim Benali")
+    item = k1.send_alert("injury", image=_jpeg())
+    expect(k1, ev.StateChanged, lambda e: e.msg == item and e.state == "accepted")
+    with system.store.session() as s:
+        uid = s.execute(select(SafetyAlert.uid)).scalar_one()
+    creds = system.demo.terminals
+
+    with KioskApi(api_url, "kiosk-3", creds["kiosk-3"]["password"], timeout=10) as julie:
+        for guess in (uid, item, uid.upper(), uid + "\x00", "../" + uid):
+            with pytest.raises(KioskApiError) as err:
+                julie.notice_photo(k3.sid, guess)
+            assert err.value.status == 404, guess
+        with pytest.raises(KioskApiError) as err:  # nor as a message's photo
+            julie.media(k3.sid, uid)
+        assert err.value.status == 404
+        # Sophie's badge session, replayed from Julie's terminal: not a session of it.
+        with pytest.raises(KioskApiError) as err:
+            julie.notice_photo(k2.sid, uid)
+        assert err.value.status == 401
+    # The terminal's password alone, no badge session: nothing either.
+    resp = requests.get(f"{api_url}/api/kiosk/v1/notices/{uid}/photo",
+                        auth=("kiosk-3", creds["kiosk-3"]["password"]), timeout=10)
+    assert resp.status_code == 401 and resp.headers["Content-Type"].startswith(
+        "application/json")
+    # The recipient does get it: the refusals above are not a route that serves nobody.
+    with KioskApi(api_url, "kiosk-2", creds["kiosk-2"]["password"], timeout=10) as sophie:
+        assert sophie.notice_photo(k2.sid, uid)[:3] == b"\xff\xd8\xff"
+
+
+def test_a_forged_photo_refuses_the_alert_and_stores_nothing(system: System) -> None:
+    [k1] = _links(system, 1)
+    system.badge_in(k1, "Karim Benali")
+    bomb = bytearray(_jpeg())  # a small photo whose header claims 30000 x 30000 pixels
+    sof = bomb.index(b"\xff\xc0")
+    bomb[sof + 5:sof + 9] = (30_000).to_bytes(2, "big") * 2
+    cases = [
+        (b"\xff\xd8\xff" + b"\x00" * 500, "bad_image"),  # the magic, then nothing
+        (_jpeg()[:200], "bad_image"),  # truncated
+        (bytes(bomb), "image_too_big_pixels"),
+    ]
+    for data, code in cases:
+        env = envelope("alert", sid=k1.sid, pictogram="fire", image=b64(data))
+        k1.client.publish(topics.uplink("kiosk-1"), encode(env), qos=1)
+        err = expect(k1, ev.ErrorReceived, lambda e, ref=env["id"]: e.ref == ref)
+        assert err.code == code and err.message, err
+    assert _counts(system) == (0, 0) and _media(system) == 0
+    ok = k1.send_alert("fire", image=_jpeg())
+    expect(k1, ev.StateChanged, lambda e: e.msg == ok and e.state == "accepted")
+    assert _counts(system) == (1, 1) and _media(system) == 1

@@ -262,7 +262,10 @@ def notice_list(s: Session, _term: Terminal, sess: BadgeSession) -> Response:
 @auth_limit
 @terminal_required(badge=True)
 def notice_photo(s: Session, _term: Terminal, sess: BadgeSession, uid: str) -> Response:
-    data = notices.photo_for_employee(s, sess.employee_id, uid[:36])
+    """A notice's photo, or a safety alert's (it reaches the kiosk as an urgent notice), for
+    the badged-in person only if it was sent to them; 404 otherwise, whether it exists."""
+    data = notices.photo_for_employee(s, sess.employee_id, uid[:36]) \
+        or safety.photo_for_employee(s, sess.employee_id, uid[:36])
     if data is None:
         raise ApiError(404, "not_found", "No such photo.")
     return Response(data, mimetype="image/jpeg")
