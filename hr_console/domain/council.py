@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Hashable, Mapping
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 
@@ -81,3 +82,110 @@ def month_bounds(year: int, month: int, tz: dt.tzinfo) -> tuple[dt.datetime, dt.
 
     return utc(year, month), utc(*nxt)
 
+
+
+# --- one plan for every report of a month ---------------------------------------------------
+
+
+S = TypeVar("S", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every report of one month may show: the same for the company's report and
+    each site's, so that no comparison of them singles out a small group.
+
+    ``named``: the teams (keys) any report may name; a site's report names those of its
+    teams, the company's all of them. ``withheld``: the sites whose own report shows no
+    moderation figure (they count in the company's)."""
+
+    named: frozenset[Any]
+    withheld: frozenset[Any]
+
+
+def plan(people: Mapping[K, int], site_of: Mapping[K, S | None], minimum: int, *,
+         floor: int = MIN_PEOPLE) -> Plan:
+    """The plan at ``minimum`` (people per team, each team's site; ``None``: a group on no
+    site, such as the people without a team).
+
+    Every report is a sum over the month's teams: the company's names some teams and pools
+    the rest, a site's names some of its own and pools the rest. Anyone holding all of them
+    can subtract, so what counts is the finest groups the reports cut the people into:
+    each named team, each shown site's unnamed teams (its "other teams" row once the named
+    ones are taken off), and the rest of the company (the unnamed teams of withheld sites
+    and of no site: the company's total minus every site's). Each must hold 0 or at least
+    ``minimum`` people. A site's unnamed part of 1 to ``minimum - 1`` people is fixed by
+    pooling its smallest named teams (in every report); a rest of that size by pooling the
+    team-less group, else withholding the site with the smallest unnamed part (which has
+    ``minimum`` or more), else pooling a named team and withholding its site.
+
+    A reader chooses ``minimum`` (from ``MIN_PEOPLE`` up): the plan at ``floor`` bounds
+    every other (names only what the floor's names, withholds at least what it withholds),
+    so reports at different thresholds cut no finer than the floor's, which is checked."""
+    if minimum < floor:
+        raise ValueError("bad_minimum")
+    base = None if minimum == floor else plan(people, site_of, floor, floor=floor)
+    return _plan(people, site_of, minimum,
+                 None if base is None else set(base.named),
+                 set() if base is None else set(base.withheld))
+
+
+def _plan(people: Mapping[K, int], site_of: Mapping[K, S | None], minimum: int,
+          allowed: set[K] | None, withheld: set[S]) -> Plan:
+    named = shown(people, minimum, eligible=allowed)
+    sites: dict[S, list[K]] = {}
+    for k in people:
+        s = site_of.get(k)
+        if s is not None:
+            sites.setdefault(s, []).append(k)
+    withheld = set(withheld) | {s for s, keys in sites.items()
+                                if 0 < sum(people[k] for k in keys) < minimum}
+
+    def unnamed(s: S) -> int:
+        return sum(people[k] for k in sites[s] if k not in named)
+
+    def smallest(keys: Any) -> K:
+        return min(keys, key=lambda k: (people[k], str(k)))
+
+    for s in sorted(sites, key=str):  # each shown site's "other teams": 0 or >= minimum
+        while s not in withheld and 0 < unnamed(s) < minimum:
+            named.discard(smallest([k for k in sites[s] if k in named]))
+    while True:  # the rest of the company: 0 or >= minimum
+        rest = sum(n for k, n in people.items() if k not in named
+                   and (site_of.get(k) is None or site_of.get(k) in withheld))
+        if rest == 0 or rest >= minimum:
+            break
+        siteless = [k for k in named if site_of.get(k) is None]
+        open_sites = [s for s in sites if s not in withheld and unnamed(s) > 0]
+        hidden = [k for k in named if site_of.get(k) in withheld]
+        if siteless:
+            named.discard(smallest(siteless))
+        elif open_sites:
+            withheld.add(min(open_sites, key=lambda s: (unnamed(s), str(s))))
+        elif hidden:
+            named.discard(smallest(hidden))
+        elif named:
+            k = smallest(named)
+            named.discard(k)
+            withheld.add(site_of[k])
+        else:
+            break  # everyone is in the rest: the company's own total, never withheld
+    return Plan(frozenset(named), frozenset(withheld))
+
+
+def sites_shown(people: Mapping[S, int], rest: int, minimum: int, *,
+                floor: int = MIN_PEOPLE) -> set[S]:
+    """The sites whose own figure about their ``people`` may be shown when the company's
+    covers them all and ``rest`` people on no site: each shown site has 0 or ``minimum``
+    people or more, and so does what the company's figure minus the shown sites' leaves
+    (the withheld sites and the rest). Bounded by the plan at ``floor``, as ``plan``."""
+    if minimum < floor:
+        raise ValueError("bad_minimum")
+    withheld = set() if minimum == floor else set(people) - sites_shown(people, rest, floor)
+    withheld |= {s for s, n in people.items() if 0 < n < minimum}
+    while 0 < rest + sum(people[s] for s in withheld) < minimum:
+        open_sites = [s for s, n in people.items() if s not in withheld and n > 0]
+        if not open_sites:
+            break
+        withheld.add(min(open_sites, key=lambda s: (people[s], str(s))))
+    return set(people) - withheld
