@@ -8,9 +8,12 @@ the two ranks of the decision time, its histogram), a few thousand rows at most 
 the number of messages. The notices, safety alerts and totals are one small grouped query
 each. No message body, photo, drawing or name is ever selected.
 
-Which figures may be named is the domain's rule (``domain.council.shown``): a team, a
-reason HR wrote, a team's share of a reason or a keyword is shown only when at least
-``minimum`` distinct people stand behind it; the others are pooled as "other".
+Which figures may be named is the domain's rule: a team is named only when the month's
+plan (``domain.council.plan``, one for the company's report and every site's) names it, so
+that no subtraction of one report from another singles out a small group; a reason HR
+wrote, a team's share of a reason or a keyword is shown only when at least ``minimum``
+distinct people stand behind it (``domain.council.shown``); the others are pooled as
+"other". The charter's rate of a site is left out on the same terms (``sites_shown``).
 
 A team is the sender's team now (no history of moves is kept). Held messages are counted in
 the month they were written, decisions in the month they were taken (a held message of
@@ -43,7 +46,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from hr_console.domain.council import shown
+from hr_console.domain.council import MIN_PEOPLE, plan, shown, sites_shown
+from hr_console.services import charter as charters
 from hr_console.store.models import (
     Employee,
     Message,
@@ -144,8 +148,13 @@ class SafetyFigures:
 
 @dataclass(frozen=True)
 class CharterFigures:
+    """People (not messages) who accepted the version in force at the end of the month,
+    of those it speaks to. ``withheld``: a site's figure left out (zeros), its people too
+    few, or the company's figure minus the shown sites' would single out a few."""
+
     accepted: int
     expected: int
+    withheld: bool = False
 
 
 @dataclass(frozen=True)
@@ -329,7 +338,8 @@ class _Built:
         [k for k, _b in BUCKETS], 0))
 
 
-def _build(rows: list[Any], names: dict[int, str], minimum: int) -> _Built:
+def _build(rows: list[Any], names: dict[int, str], minimum: int, named: set[int]) -> _Built:
+    """``named``: the teams the month's plan lets every report name (``domain.council.plan``)."""
     out = _Built()
     team_people: dict[int, int] = {}
     cells: list[tuple[int, str, str, str, int, int]] = []
@@ -350,7 +360,7 @@ def _build(rows: list[Any], names: dict[int, str], minimum: int) -> _Built:
                 out.p90_s = max(0.0, float(value or 0))
         elif kind == "bucket":
             out.buckets[reason] = n
-    visible = shown(team_people, minimum)
+    visible = set(team_people) & named
     out.pooled = len(set(team_people) - visible)
     by_team: dict[tuple[str, str], Counts] = defaultdict(Counts)
     totals = Counts()
@@ -470,12 +480,30 @@ def safety_figures(session: Session, start: dt.datetime, end: dt.datetime,
 
 def charter_figures(session: Session, start: dt.datetime, end: dt.datetime,
                     site_id: int | None) -> CharterFigures | None:
-    """Extension point: the share of people who accepted the messaging charter in force at
-    the end of the month. This version has no charter (no table records acceptances), so
-    the report says "not applicable". When the charter lands, count here, in one grouped
-    query, the active employees (of the site) with an acceptance of the version in force
-    at ``end`` over all of them, and return ``CharterFigures``."""
-    return None
+    """People of the scope who accepted the charter version in force at the end of the
+    month (before it ends), over the people it speaks to (``services.charter.rate``);
+    None when no charter was in force then."""
+    figures = charters.rate(session, end, site_id)
+    return None if figures is None else CharterFigures(*figures)
+
+
+def charter_people(session: Session) -> tuple[dict[int, int], int]:
+    """The people a charter speaks to per site, and those on no site (no team), in one
+    grouped query: what decides which site's rate may be shown (``assemble``)."""
+    scope = charters._expected()  # noqa: SLF001 - the same people as ``rate``'s, by definition
+    per_site = {int(sid): int(n) for sid, n in session.execute(
+        select(Team.site_id, func.count()).select_from(Employee)
+        .join(Team, Team.id == Employee.team_id).where(scope).group_by(Team.site_id)).all()}
+    everyone = session.scalar(select(func.count()).select_from(Employee).where(scope)) or 0
+    return per_site, int(everyone) - sum(per_site.values())
+
+
+def _everyone(session: Session, start: dt.datetime, end: dt.datetime) -> dict[int, int]:
+    """The month's moderated people per team, every site: a site's report is planned with
+    the company's (``domain.council.plan``), so it needs them too (one grouped read)."""
+    f = _facts(session, start, end, None).c
+    return {int(t): int(n) for t, n in session.execute(
+        select(f.team_id, func.count(distinct(f.sender_id))).group_by(f.team_id)).all()}
 
 
 # --- the report ---------------------------------------------------------------------------------
@@ -498,6 +526,11 @@ class Gathered:
     notices: NoticeFigures
     safety: SafetyFigures
     charter: CharterFigures | None
+    site_id: int | None = None
+    everyone: dict[int, int] = field(default_factory=dict)  # moderated people per team, all sites
+    team_site: dict[int, int] = field(default_factory=dict)
+    charter_sites: dict[int, int] = field(default_factory=dict)  # charter's people per site
+    charter_rest: int = 0  # and on no site
 
 
 def gather(session: Session, *, year: int, month: int, start: dt.datetime, end: dt.datetime,
@@ -508,22 +541,37 @@ def gather(session: Session, *, year: int, month: int, start: dt.datetime, end: 
     if site_id is not None and site is None:
         raise ValueError("unknown_site")
     facts = _facts(session, start, end, site_id)
+    rows = list(_grouped(session, facts))
+    if site_id is None:
+        everyone = {int(r[1]): int(r[6]) for r in rows if r[0] == "team"}
+    else:
+        everyone = _everyone(session, start, end)
+    charter = charter_figures(session, start, end, site_id)
+    per_site, rest = charter_people(session) if charter is not None else ({}, 0)
     return Gathered(
         year=year, month=month, start=start, end=end, site=site.name if site else None,
-        rows=list(_grouped(session, facts)),
-        names=_team_names(session, with_site=site is None),
+        rows=rows, names=_team_names(session, with_site=site is None),
         messages=_messages(session, start, end, site_id),
         notices=notice_figures(session, start, end, site_id),
         safety=safety_figures(session, start, end, site_id),
-        charter=charter_figures(session, start, end, site_id))
+        charter=charter, site_id=site_id, everyone=everyone,
+        team_site=dict(session.execute(select(Team.id, Team.site_id)).tuples().all()),
+        charter_sites=per_site, charter_rest=rest)
 
 
 def assemble(g: Gathered, minimum: int) -> Report:
-    """The report of what ``gather`` read, with the threshold applied (no database)."""
-    built = _build(g.rows, g.names, minimum)
-    withheld = g.site is not None and 0 < built.people < minimum
-    if withheld:
-        built = _Built()
+    """The report of what ``gather`` read, with the threshold applied (no database). What
+    it names and withholds follows the month's plan for every report (``domain.council``),
+    so comparing the company's report with the sites' singles out no small group."""
+    if minimum < MIN_PEOPLE:
+        raise ValueError("bad_minimum")
+    month_plan = plan(g.everyone, {t: g.team_site.get(t) for t in g.everyone}, minimum)
+    withheld = g.site_id is not None and g.site_id in month_plan.withheld
+    built = _Built() if withheld else _build(g.rows, g.names, minimum, set(month_plan.named))
+    charter = g.charter
+    if charter is not None and g.site_id is not None and g.site_id not in sites_shown(
+            g.charter_sites, g.charter_rest, minimum):
+        charter = CharterFigures(0, 0, withheld=True)
     return Report(
         year=g.year, month=g.month, start=g.start, end=g.end, site=g.site,
         minimum=minimum, withheld=withheld,
@@ -533,7 +581,7 @@ def assemble(g: Gathered, minimum: int) -> Report:
         words=built.words,
         decision_time=DecisionTime(built.decided, built.median_s, built.p90_s,
                                    list(built.buckets.items())),
-        notices=g.notices, safety=g.safety, charter=g.charter)
+        notices=g.notices, safety=g.safety, charter=charter)
 
 
 def build(session: Session, *, year: int, month: int, start: dt.datetime, end: dt.datetime,

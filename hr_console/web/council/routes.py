@@ -346,8 +346,14 @@ def _other_rows(report: cr.Report) -> list[list[Any]]:
     for pictogram, raised, _handled in report.safety.by_pictogram:
         rows.append(["safety_alerts", str(PICTOGRAMS.get(pictogram, pictogram)), "", raised])
     c = report.charter
-    rows.append(["charter", _("Charter acceptance rate"), "",
-                 _("not applicable") if c is None else percent(c.accepted, c.expected)])
+    if c is None:
+        rows.append(["charter", _("Charter acceptance rate"), "", _("not applicable")])
+    elif c.withheld:
+        rows.append(["charter", _("Charter acceptance rate"), "", _("withheld")])
+    else:
+        rows.append(["charter", _("Charter acceptance rate"), "", percent(c.accepted, c.expected)])
+        rows.append(["charter", _("People who accepted the charter in force"), "", c.accepted])
+        rows.append(["charter", _("People it speaks to"), "", c.expected])
     return rows
 
 
