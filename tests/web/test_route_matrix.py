@@ -183,6 +183,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("safety.index", "GET"): _r(*NOTICES),
     ("safety.handled", "POST"): _r(*NOTICES),
     ("safety.sound", "GET"): _r(*NOTICES),
+    ("safety.photo", "GET"): _r(*NOTICES, status=404),  # this alert has no photo
     # terminals: admin only
     ("terminals.index", "GET"): _r(A),
     ("terminals.detail", "GET"): _r(A),

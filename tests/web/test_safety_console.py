@@ -59,3 +59,50 @@ def test_marking_handled_records_who_and_leaves_the_dashboard(console) -> None: 
     assert 'id="safety-alerts"' not in console.client("hr").get("/dashboard/").get_data(
         as_text=True)
     assert console.client("hr").post("/safety/999999/handled").status_code == 404
+
+
+def _jpeg_with_exif() -> bytes:
+    import io
+
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010E] = "quai 2"
+    buf = io.BytesIO()
+    Image.new("RGB", (1600, 1200), (30, 120, 200)).save(buf, "JPEG", exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def test_an_alert_photo_shows_to_the_roles_that_see_alerts(console) -> None:  # noqa: ANN001
+    import io
+
+    from PIL import Image
+
+    with console.session() as s:
+        term = s.execute(select(Terminal).where(Terminal.name == "kiosk-1")).scalar_one()
+        with_photo = safety.raise_alert(s, term, "16fd2706-8baf-433b-82eb-8c7fada847da",
+                                        "machine", "Presse 4", console.demo.employees[
+                                            "Karim Benali"], image=_jpeg_with_exif()).alert.id
+    without = _raise(console, "fall", "")
+    for role in ("hr", "supervisor", "admin"):
+        client = console.client(role)
+        page = client.get("/safety/").get_data(as_text=True)
+        # A thumbnail linking to the full-size photo for the alert that has one, only.
+        assert f'href="/safety/{with_photo}/photo"' in page
+        assert f'<img src="/safety/{with_photo}/photo"' in page
+        assert f"/safety/{without}/photo" not in page
+        assert "Photo du danger" in page  # its alternative text, in French
+        if role == "hr":  # the dashboard's open alerts
+            dash = client.get("/dashboard/").get_data(as_text=True)
+            assert f'<img src="/safety/{with_photo}/photo"' in dash
+        resp = client.get(f"/safety/{with_photo}/photo")
+        assert resp.status_code == 200 and resp.mimetype == "image/jpeg"
+        assert resp.headers["Cache-Control"] == "private, no-store"
+        with Image.open(io.BytesIO(resp.data)) as img:  # the normalised copy, not the upload
+            assert max(img.size) <= 1280 and not img.getexif()
+        assert client.get(f"/safety/{without}/photo").status_code == 404
+    auditor = console.client("auditor")
+    assert auditor.get(f"/safety/{with_photo}/photo").status_code == 403
+    hr = console.client("hr")
+    hr.post("/auth/language", data={"language": "en", "next": "/"})
+    assert "Photo of the danger" in hr.get("/safety/").get_data(as_text=True)

@@ -1,13 +1,24 @@
 """Safety alert views (services.safety). Every supervisor sees every alert, not only their
 teams': an alert is about a place and whoever is nearest, and supervisors receive them on
 their terminals anyway. The dashboard shows the open ones through ``open_safety_alerts``,
-which this blueprint gives every template, so the dashboard's view is unchanged."""
+which this blueprint gives every template, so the dashboard's view is unchanged. An
+alert's photo (normalised on the server as every photo) is served to the same roles only,
+never cached by the browser."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -64,6 +75,18 @@ def handled(alert_id: int):  # noqa: ANN201
         abort(404)
     flash(_("The safety alert is marked handled."), "success")
     return redirect(url_for("safety.index"))
+
+
+@bp.get("/<int:alert_id>/photo")
+@roles_required(*HANDLERS)
+def photo(alert_id: int) -> Response:
+    with uow() as s:
+        data = safety.photo(s, alert_id)
+    if data is None:
+        abort(404)
+    resp = Response(data, mimetype="image/jpeg")
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
 
 
 @bp.get("/sound.wav")
