@@ -119,9 +119,11 @@ screenshots-kiosk: sysdeps venv
 	$(BIN)/pytest -m long "tests/kiosk/test_ui_walk.py::test_full_walk_with_screenshots"
 	$(BIN)/pytest tests/kiosk/test_supervisor_walk.py  # kiosk-*-supervisor-*.png
 	$(BIN)/pytest tests/kiosk/test_charter_walk.py  # kiosk-*-charter-*.png
+	$(BIN)/pytest tests/kiosk/test_alert_walk.py  # build/screenshots/kiosk-alert/
 	mkdir -p docs/screenshots/kiosk
 	rm -f docs/screenshots/kiosk/kiosk-*.png
 	cp build/screenshots/kiosk/* docs/screenshots/kiosk/
+	cp build/screenshots/kiosk-alert/kiosk-*-alert-photo.png docs/screenshots/kiosk/
 
 # The chaos and security sections of docs/reliability.md. The long chaos variants keep their
 # last figures (the report starts from docs/reliability.md); LONG=1 runs them too.

@@ -1,6 +1,7 @@
 """Safety alerts on the real kiosk App under Xvfb (issue 16): tests/kiosk/alert_walk.py at
 both window sizes side by side, French and English in each, with screenshots whose names
-contain ``alert`` (in a temporary folder, as the group walk's)."""
+contain ``alert``, in a build folder of their own (``build/screenshots/kiosk-alert/``) that
+``make screenshots-kiosk`` copies into docs/screenshots/kiosk/ (the alert with its photo)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.build_output import SCREENSHOTS
 from tests.kiosk.alert_walk import SHOTS, check_alert
 from tests.kiosk.test_ui_walk import WALK_SIZES, check_shots, walk_both_sizes
 
@@ -21,7 +23,9 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[Any, Path]]]:
-    yield from walk_both_sizes(tmp_path_factory.mktemp("alerts"), "alert", 600)
+    shots = SCREENSHOTS / "kiosk-alert"
+    shots.mkdir(parents=True, exist_ok=True)
+    yield from walk_both_sizes(tmp_path_factory.mktemp("alerts"), "alert", 600, shots)
 
 
 @pytest.mark.parametrize("size", WALK_SIZES)

@@ -1161,7 +1161,7 @@ WALKS = {"fr": walk_fr, "offline": walk_offline, "en": walk_en, "groups": walk_g
          "offshift": walk_offshift, "reminder": walk_reminder, "alert_idle": walk_alert_idle,
          "charter": walk_charter}
 # Walks that read the console's kiosk API: the console is served for them (tests.served).
-WITH_CONSOLE = frozenset({"supervisor", "alert_idle"})
+WITH_CONSOLE = frozenset({"supervisor", "alert_idle", "alert"})
 
 
 # --- running ------------------------------------------------------------------------------------

@@ -9,6 +9,12 @@ From the idle screen too, when HR allows it (``Kiosk.alert_on_idle``): the same 
 reachable with nobody badged in, sent with no session (the terminal's alone); back, done or
 left untouched, they return to the idle screen, and a badge presented meanwhile goes on as
 on the idle screen (the login takes over the screen).
+
+An optional photo of the danger (badged in): "Add a photo" on the confirmation opens the
+photo screen the conversations and the broadcast use (camera or image folder, normalised
+before it is shown), which hands the JPEG back here; a thumbnail shows it with a button to
+remove it, and it leaves with the alert through the same outbox. The relay normalises it
+again; the recipients' kiosks show it on the urgent screen.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.clock import Clock
-from kivy.properties import BooleanProperty, StringProperty
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
 from kiosk_app.ui.i18n import tr
 from kiosk_app.ui.screens.base import KioskScreen
@@ -40,6 +46,7 @@ class AlertScreen(KioskScreen):
     pictogram = StringProperty("")
     sent_id = StringProperty("")
     from_idle = BooleanProperty(False)  # opened from the idle screen, nobody badged in
+    photo = ObjectProperty(None, allownone=True)  # a normalised JPEG from the photo screen
     _timer: Any = None
 
     @property
@@ -49,8 +56,15 @@ class AlertScreen(KioskScreen):
         kiosk = self.kiosk
         return not (kiosk is not None and kiosk.session is None and kiosk.alert_on_idle)
 
-    def show(self, **_: Any) -> None:
+    def show(self, photo: bytes | None = None, keep: bool = False, **_: Any) -> None:
+        """``keep``: back from the photo screen, the chosen pictogram stays (with ``photo``
+        when one was taken); otherwise a fresh alert."""
+        if keep and self.step == "confirm" and self.pictogram:
+            if photo:
+                self.photo = photo
+            return
         self.step, self.pictogram, self.sent_id = "choose", "", ""
+        self.photo = None
         self.from_idle = self.kiosk is not None and self.kiosk.session is None
         self._arm(IDLE_RETURN_S)
 
@@ -64,13 +78,24 @@ class AlertScreen(KioskScreen):
             return
         # No session on the link when it comes from the idle screen: the relay takes it
         # as the terminal's alone (while HR's setting allows it).
-        self.sent_id = self.kiosk.link.send_alert(self.pictogram)
+        self.sent_id = self.kiosk.link.send_alert(self.pictogram, image=self.photo)
+        self.photo = None
         self.step = "sent"
         self._arm(SENT_SHOWN_S)
+
+    def add_photo(self) -> None:
+        """The photo screen, badged in only (its image folder and camera are the person's
+        to use; from the idle screen the alert goes at once, without one)."""
+        if self.step == "confirm" and not self.from_idle:
+            self.nav.go("photos", for_alert=True)
+
+    def remove_photo(self) -> None:
+        self.photo = None
 
     def back(self) -> None:
         if self.step == "confirm":
             self.step = "choose"
+            self.photo = None
             self._arm(IDLE_RETURN_S)
         elif self.from_idle:
             self._to_idle()
@@ -99,4 +124,5 @@ class AlertScreen(KioskScreen):
     def clear(self) -> None:
         self._disarm()
         self.step, self.pictogram, self.sent_id = "choose", "", ""
+        self.photo = None
         self.from_idle = False

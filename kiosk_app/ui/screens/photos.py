@@ -56,10 +56,11 @@ class PhotosScreen(KioskScreen):
     has_camera = BooleanProperty(False)
     # A team lead's broadcast takes the photo instead of a conversation (screens/broadcast).
     for_broadcast = BooleanProperty(False)
+    for_alert = BooleanProperty(False)  # so does a safety alert (screens/alert)
 
     def show(self, contact_id: int = 0, group_id: int = 0, urgent: bool = False,
-             for_broadcast: bool = False, **_: Any) -> None:
-        self.for_broadcast = for_broadcast
+             for_broadcast: bool = False, for_alert: bool = False, **_: Any) -> None:
+        self.for_broadcast, self.for_alert = for_broadcast, for_alert
         self.contact_id, self.group_id = contact_id, group_id
         self.urgent = bool(urgent and group_id)
         self.has_camera = bool(self.kiosk.config.camera) and camera_available()
@@ -130,6 +131,11 @@ class PhotosScreen(KioskScreen):
             self._reset_preview()
             self.nav.go("broadcast", photo=jpeg)
             return
+        if self.for_alert:  # handed back to the alert's confirmation, sent with it
+            jpeg = self.jpeg
+            self._reset_preview()
+            self.nav.go("alert", photo=jpeg, keep=True)
+            return
         if self.jpeg:
             self.kiosk.send_photo(self.contact_id, self.jpeg, group=self.group_id,
                                   urgent=self.urgent)
@@ -140,6 +146,9 @@ class PhotosScreen(KioskScreen):
     def back(self) -> None:
         if self.for_broadcast:
             self.nav.go("broadcast")
+            return
+        if self.for_alert:
+            self.nav.go("alert", keep=True)
             return
         self.nav.go("conversation", contact_id=self.contact_id, group_id=self.group_id,
                     urgent=self.urgent)
@@ -194,5 +203,5 @@ class PhotosScreen(KioskScreen):
         self._reset_preview()
         self.ids.grid.clear_widgets()
         self.mode = "pick"
-        self.urgent = self.for_broadcast = False
+        self.urgent = self.for_broadcast = self.for_alert = False
         self.contact_id = self.group_id = 0

@@ -1,11 +1,13 @@
 """Urgent notices not yet acknowledged, then those the relay reminds of (issue 16), one at
-a time, full screen, before anything else."""
+a time, full screen, before anything else. A notice's photo, a safety alert's above all
+(the danger as the person who raised it saw it), is fetched from the console's kiosk API
+off the UI thread and shown large beside the words."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 
 from kiosk_app.ui.screens.base import KioskScreen
 
@@ -17,6 +19,7 @@ class UrgentScreen(KioskScreen):
     urgent = BooleanProperty(True)  # False: a reminder of an ordinary notice
     position = NumericProperty(0)  # 1-based, of ``total``
     total = NumericProperty(0)
+    photo = ObjectProperty(None, allownone=True)  # JPEG bytes, once the console sent them
     _done = 0
 
     def show(self, **_: Any) -> None:
@@ -31,10 +34,19 @@ class UrgentScreen(KioskScreen):
         notice = pending[0]
         self.total = self._done + len(pending)
         self.position = self._done + 1
+        if notice.id != self.uid:
+            self.photo = None
         self.uid, self.title, self.body = notice.id, notice.title, notice.body
         self.urgent = notice.urgent
+        if notice.photo and self.photo is None:
+            self.photo = self.kiosk.remote_photo(
+                "notice", notice.id, lambda jpeg, u=notice.id: self._photo_came(u, jpeg))
         self.kiosk.see_notice(notice.id)
         return True
+
+    def _photo_came(self, uid: str, jpeg: bytes) -> None:
+        if uid == self.uid:
+            self.photo = jpeg
 
     def acknowledge(self) -> None:
         if self.uid:
@@ -45,5 +57,6 @@ class UrgentScreen(KioskScreen):
 
     def clear(self) -> None:
         self.uid = self.title = self.body = ""
+        self.photo = None
         self.urgent = True
         self.position = self.total = self._done = 0
