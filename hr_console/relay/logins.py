@@ -479,9 +479,9 @@ class LoginDesk:
                 reply = sync_reply(s, terminal, row.id, row.employee_id, env.id)
             except ServiceError as err:
                 reply = error_reply(terminal, err, env.id, env.sid)
+        self.counters.syncs += 1  # before the answer goes: whoever got it sees it counted
         self._publish([reply])
         self._ack(item)
-        self.counters.syncs += 1
 
     # --- badge-ins whose sync is not out yet -----------------------------------------------
 

@@ -95,7 +95,7 @@ def test_up_demo_with_a_display_opens_kiosks_on_this_runs_ports(tmp_path) -> Non
                                 "--mqtt-port", str(mqtt), "--console-port", str(web), "up", "--demo"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180  # two Kivy start-ups on a busy CI machine
         online: set[str] = set()
         while time.monotonic() < deadline and online != {"kiosk-1", "kiosk-2"}:
             time.sleep(1)
