@@ -110,7 +110,8 @@ screenshots: screenshots-console screenshots-kiosk
 screenshots-console: sysdeps venv
 	rm -rf build/screenshots/console
 	$(BIN)/pytest tests/browser/test_screenshots.py tests/browser/test_group_walk.py \
-		tests/browser/test_charter_walk.py
+		tests/browser/test_charter_walk.py tests/browser/test_rights_walk.py \
+		tests/browser/test_council_report.py
 	mkdir -p docs/screenshots/console
 	cp build/screenshots/console/*.png docs/screenshots/console/
 
