@@ -125,6 +125,8 @@ screenshots-kiosk: sysdeps venv
 	rm -f docs/screenshots/kiosk/kiosk-*.png
 	cp build/screenshots/kiosk/* docs/screenshots/kiosk/
 	cp build/screenshots/kiosk-alert/kiosk-*-alert-photo.png docs/screenshots/kiosk/
+	$(BIN)/python -c "from pathlib import Path; from tests.kiosk.test_ui_walk import write_index; \
+		write_index(Path('docs/screenshots/kiosk'))"
 
 # The chaos and security sections of docs/reliability.md. The long chaos variants keep their
 # last figures (the report starts from docs/reliability.md); LONG=1 runs them too.

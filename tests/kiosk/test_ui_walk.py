@@ -271,9 +271,10 @@ def test_full_walk_with_screenshots(size: str, tmp_path: Path) -> None:
             assert f"kiosk-{size}-{lang}-{screen}.png" in made
 
 
-def write_index() -> None:
-    """README.md beside the kiosk screenshots: every screen, French beside English, per size."""
-    names = sorted(p.name for p in SHOTS.glob("kiosk-*.png"))
+def write_index(folder: Path = SHOTS) -> None:
+    """README.md beside the kiosk screenshots: every screen, French beside English, per size
+    (``make screenshots-kiosk`` writes it again in docs/ once every walk's shots are in)."""
+    names = sorted(p.name for p in folder.glob("kiosk-*.png"))
     lines = ["# Kiosk screenshots", "",
              "Written by `make screenshots` (tests/kiosk/test_ui_walk.py), which walks the real "
              "app under Xvfb against a real broker and relay. French on the left, English on "
@@ -297,4 +298,4 @@ def write_index() -> None:
                 cells.append(f"![{screen} ({lang})]({file})" if file in names else "")
             lines.append(f"| {screen} | {cells[0]} | {cells[1]} |")
         lines.append("")
-    (SHOTS / "README.md").write_text("\n".join(lines), encoding="utf-8")
+    (folder / "README.md").write_text("\n".join(lines), encoding="utf-8")
