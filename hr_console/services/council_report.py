@@ -559,6 +559,20 @@ def gather(session: Session, *, year: int, month: int, start: dt.datetime, end: 
         charter_sites=per_site, charter_rest=rest)
 
 
+def site_pooled(reasons: list[ReasonRow], words: list[WordRow]
+                ) -> tuple[list[ReasonRow], list[WordRow]]:
+    """A site's reasons and keyword hits, each pooled into one row (``kind`` "site"): HR's
+    reasons and the filter's words are named in every site's report only. Named per site,
+    the threshold a reader chooses gives how many people stand behind a reason in the
+    company and in one site, and their difference can be one person elsewhere."""
+    by_outcome: dict[str, int] = {}
+    for row in reasons:
+        by_outcome[row.outcome] = by_outcome.get(row.outcome, 0) + row.count
+    pooled = [ReasonRow(outcome, "site", "", n) for outcome, n in by_outcome.items()]
+    hits = sum(w.count for w in words)
+    return pooled, ([WordRow("site", "", hits)] if hits else [])
+
+
 def assemble(g: Gathered, minimum: int) -> Report:
     """The report of what ``gather`` read, with the threshold applied (no database). What
     it names and withholds follows the month's plan for every report (``domain.council``),
@@ -568,6 +582,9 @@ def assemble(g: Gathered, minimum: int) -> Report:
     month_plan = plan(g.everyone, {t: g.team_site.get(t) for t in g.everyone}, minimum)
     withheld = g.site_id is not None and g.site_id in month_plan.withheld
     built = _Built() if withheld else _build(g.rows, g.names, minimum, set(month_plan.named))
+    reasons, words = built.reasons, built.words
+    if g.site_id is not None:
+        reasons, words = site_pooled(reasons, words)
     charter = g.charter
     if charter is not None and g.site_id is not None and g.site_id not in sites_shown(
             g.charter_sites, g.charter_rest, minimum):
@@ -577,8 +594,7 @@ def assemble(g: Gathered, minimum: int) -> Report:
         minimum=minimum, withheld=withheld,
         messages=0 if withheld else g.messages,
         totals=built.totals, waiting=built.waiting, people=built.people, teams=built.teams,
-        pooled_teams=built.pooled, causes=built.causes, reasons=built.reasons,
-        words=built.words,
+        pooled_teams=built.pooled, causes=built.causes, reasons=reasons, words=words,
         decision_time=DecisionTime(built.decided, built.median_s, built.p90_s,
                                    list(built.buckets.items())),
         notices=g.notices, safety=g.safety, charter=charter)

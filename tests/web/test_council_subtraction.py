@@ -201,6 +201,35 @@ def test_every_report_of_a_month_together_singles_out_no_small_group(
     assert not small, f"every threshold together: groups of {small} people"
 
 
+def test_a_site_report_names_no_reason_and_no_word(console: Any, month: tuple[int, int]) -> None:
+    """The review's attack: the reason Quai's five (Brest) were given goes to one person of
+    Forge (Nantes) too. Named per site, the company's report (6 people at threshold 6, not
+    at 7) and Brest's (5) would leave one person of another site with it. Reasons and words
+    are named in the report for every site only; a site's counts them together."""
+    forge = console.demo.employees[_name("Forge", 3)]
+    with console.session() as s:
+        mid = s.execute(select(Message.id).where(Message.sender_id == forge)).scalar_one()
+        messaging.reject(s, mid, "Propos hors charte", "hr")
+    gathered = _gathered(console, *month)
+    for minimum in THRESHOLDS:
+        company = cr.assemble(gathered[None], minimum)
+        named = {r.text for r in company.reasons if r.kind == "text"}
+        assert ("Propos hors charte" in named) == (minimum <= 6)  # Quai's 5 and Forge's 1
+        for sid, g in gathered.items():
+            if sid is None:
+                continue
+            report = cr.assemble(g, minimum)
+            assert all(r.kind == "site" and r.teams == [] for r in report.reasons), report.site
+            assert all(w.kind == "site" for w in report.words)
+            counted = {r.outcome: r.count for r in report.reasons}
+            assert counted.get("rejected", 0) == report.totals.rejected
+    brest = next(sid for sid, g in gathered.items() if g.site == "Brest")
+    rows = _csv(console, f"month={month[0]:04d}-{month[1]:02d}&site={brest}")
+    assert any(part == "reasons" and label.endswith(
+        "every reason (named in the report for every site only)") for part, label in rows)
+    assert not any("Propos hors charte" in label for _part, label in rows)
+
+
 def test_the_threshold_has_a_floor(console: Any, month: tuple[int, int]) -> None:
     gathered = _gathered(console, *month)
     with pytest.raises(ValueError, match="bad_minimum"):

@@ -188,12 +188,16 @@ def reason_label(row: cr.ReasonRow, minimum: int) -> str:
         return row.text
     if row.kind == "none":
         return _("no reason given")
+    if row.kind == "site":
+        return _("every reason (named in the report for every site only)")
     return _("other reasons (each given to fewer than %(n)d people)", n=minimum)
 
 
 def word_label(row: cr.WordRow, minimum: int) -> str:
     if row.kind == "word":
         return row.word
+    if row.kind == "site":
+        return _("every word (named in the report for every site only)")
     return _("other words (each found for fewer than %(n)d people)", n=minimum)
 
 
