@@ -12,35 +12,47 @@ whose code says why), nothing stored.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from hr_console.services import safety, sessions, settings
 from hr_console.services.errors import ServiceError
-from hr_console.store.models import BadgeSession, Terminal
+from hr_console.store.models import BadgeSession, Terminal, utcnow
 from relais_wire.envelope import Envelope
+
+# An alert sent after its session ended keeps its photo only this soon after the end (the
+# kiosk's outbox catching up after a logout or a Wi-Fi cut). Later, or from the idle
+# screen, whoever holds the terminal's password could put any picture full screen on every
+# supervisor's terminal in nobody's name: the alert goes, its photo is dropped (audited).
+PHOTO_AFTER_END = dt.timedelta(minutes=10)
 
 
 def raised(s: Session, term: Terminal, env: Envelope) -> dict[str, Any]:
     """The fields of the ``state`` the kiosk gets back (``accepted``), after storing and
     queueing the alert in the caller's transaction. Raises ``ServiceError``."""
     employee_id = claimed = None
+    photo_ok = False  # a photo goes only with a person badged in here, or just gone
     if env.sid is not None:
         row = s.get(BadgeSession, env.sid)
         if row is None or row.terminal_id != term.id:
             raise ServiceError("no_session", "No badge session on this terminal.")
         try:
             employee_id = sessions.speaker(s, term, env.sid).employee_id
+            photo_ok = True
         except ServiceError:
             # Raised while badged in, sent after the session ended (a logout, the Wi-Fi):
             # never lost, but the terminal's alone, the person it named kept for HR.
             claimed = row.employee_id
+            photo_ok = row.ended_at is not None and row.ended_at >= utcnow() - PHOTO_AFTER_END
     elif not settings.get(s, safety.ON_IDLE_SETTING):
         raise ServiceError("badge_needed",
                            "Badge in to raise a safety alert from this terminal.")
+    image = env.body.image if photo_ok else None
     done = safety.raise_alert(s, term, env.id, env.body.pictogram, env.body.text, employee_id,
-                              claimed=claimed, image=env.body.image)
+                              claimed=claimed, image=image,
+                              photo_dropped=image is None and env.body.image is not None)
     if env.seq is not None:  # an outbox that numbered it: later items must not wait for it
         term.last_seq = max(term.last_seq, env.seq)
     return {"ref": env.id, "msg": env.id, "state": "accepted",

@@ -112,13 +112,15 @@ class Raised:
 
 def raise_alert(session: Session, terminal: Terminal, client_id: str, pictogram: str,
                 text: str = "", employee_id: int | None = None, *,
-                claimed: int | None = None, image: bytes | None = None) -> Raised:
+                claimed: int | None = None, image: bytes | None = None,
+                photo_dropped: bool = False) -> Raised:
     """Store, audit and send one alert. ``employee_id`` None: raised from the idle screen
     (the caller checked the setting allows it), or from a session that has ended since, whose
     person is ``claimed`` (audited, not believed). The wire contract has already checked the
     pictogram and the text; they are checked again for callers other than the relay.
     ``image``: the optional photo, normalised first (``Invalid`` before anything is stored);
-    a resend finds the alert stored and stores no second photo."""
+    a resend finds the alert stored and stores no second photo. ``photo_dropped``: the
+    caller refused the photo the uplink carried (audited, the alert goes without it)."""
     if pictogram not in ALERT_PICTOGRAMS:
         raise ServiceError("bad_pictogram", "Unknown pictogram.")
     found = session.execute(select(SafetyAlert).where(
@@ -140,6 +142,7 @@ def raise_alert(session: Session, terminal: Terminal, client_id: str, pictogram:
                  terminal=terminal.name, employee=employee_id, site=site_id,
                  pictogram=pictogram, text=alert.text, recipients=to,
                  photo=media_id is not None,
+                 **({"photo_dropped": True} if photo_dropped else {}),
                  **({"session_ended_of": claimed} if claimed is not None else {}))
     _send(session, alert, terminal, to)
     return Raised(alert, True)

@@ -9,6 +9,7 @@ recipient's badge session from the wrong terminal; a photo that is none refuses 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import time
@@ -167,3 +168,38 @@ def test_a_forged_photo_refuses_the_alert_and_stores_nothing(system: System) -> 
     ok = k1.send_alert("fire", image=_jpeg())
     expect(k1, ev.StateChanged, lambda e: e.msg == ok and e.state == "accepted")
     assert _counts(system) == (1, 1) and _media(system) == 1
+
+
+def test_a_photo_needs_someone_badged_in_or_just_gone(system: System) -> None:
+    """The review's attack: with the terminal's password, an alert from the idle screen or
+    from a session long over would put any picture full screen on every supervisor's
+    terminal in nobody's name. The alert still goes (never lost), without the photo, and the
+    audit says it was dropped; a session that ended a moment ago keeps its photo (the
+    outbox catching up after a logout)."""
+    from hr_console.services import safety, settings
+    from hr_console.store.models import BadgeSession, utcnow
+
+    with system.store.session() as s:
+        settings.put(s, safety.ON_IDLE_SETTING, True)
+    [k1] = _links(system, 1)
+    system.badge_in(k1, "Karim Benali")
+    old_sid = k1.sid
+    k1.logout()
+    system.badge_in(k1, "Julie Moreau", "4321")
+    recent_sid = k1.sid
+    k1.logout()
+    with system.store.session() as s:
+        s.get(BadgeSession, old_sid).ended_at = utcnow() - dt.timedelta(hours=1)
+    for n, sid in enumerate((None, old_sid, recent_sid), start=1):
+        fields = {"sid": sid} if sid else {}
+        env = envelope("alert", pictogram="injury", image=b64(_jpeg()), **fields)
+        k1.client.publish(topics.uplink("kiosk-1"), encode(env), qos=1).wait_for_publish(5)
+        _wait_stored(system, n)
+    with system.store.session() as s:
+        alerts = s.execute(select(SafetyAlert).order_by(SafetyAlert.id)).scalars().all()
+        entries = s.execute(select(AuditEntry).where(AuditEntry.action == "safety.alert")
+                            .order_by(AuditEntry.id)).scalars().all()
+        assert [a.media_id is not None for a in alerts] == [False, False, True]
+        assert [e.detail.get("photo_dropped", False) for e in entries] == [True, True, False]
+        assert [a.employee_id for a in alerts] == [None, None, None]  # ended: not believed
+    assert _media(system) == 1
