@@ -90,6 +90,8 @@ DETAILS = {
     "on_shift_only": _l("only during the sender's shift"), "terminal": _l("terminal"),
     "employee": _l("employee"), "next_start": _l("next shift"), "off_shift": _l("off shift"),
     "version": _l("version"), "replaces": _l("replaces version"), "uplink": _l("terminal request"),
+    "photo_dropped": _l("photo dropped (nobody badged in)"),
+    "session_ended_of": _l("sent after the end of the session of"),
 }
 
 
