@@ -52,7 +52,8 @@ def purge(obj: Any, days: int | None, dry_run: bool) -> None:
         store.dispose()
     click.echo(f"purged {counts.messages} messages, {counts.media} photos, "
                f"{counts.downlinks} pending downlinks, {counts.decisions} moderation decisions"
-               + (f"; kept {counts.held} under a legal hold" if counts.held else ""))
+               + (f"; kept {counts.held} under a legal hold" if counts.held else "")
+               + (f"; {counts.alert_photos} safety alert photos" if counts.alert_photos else ""))
 
 
 @click.command("gen-data")

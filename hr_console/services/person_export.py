@@ -306,17 +306,18 @@ def _notice_written_row(r: Any, _ctx: Context) -> dict[str, Any]:
 def _alerts_query(employee_id: int) -> Select:
     return (select(SafetyAlert.id, SafetyAlert.raised_at, SafetyAlert.pictogram,
                    SafetyAlert.text, SafetyAlert.recipients, SafetyAlert.handled_at,
-                   Terminal.name.label("terminal"))
+                   Terminal.name.label("terminal"), SafetyAlert.media_id, Media.mime)
             .select_from(SafetyAlert)
             .join(Terminal, Terminal.id == SafetyAlert.terminal_id)
+            .outerjoin(Media, Media.id == SafetyAlert.media_id)
             .where(SafetyAlert.employee_id == employee_id)
             .order_by(SafetyAlert.raised_at, SafetyAlert.id))
 
 
-def _alert_row(r: Any, _ctx: Context) -> dict[str, Any]:
+def _alert_row(r: Any, ctx: Context) -> dict[str, Any]:
     return {"id": r["id"], "raised_at": _ts(r["raised_at"]), "pictogram": r["pictogram"],
             "text": r["text"], "terminal": r["terminal"], "recipients": r["recipients"],
-            "handled_at": _ts(r["handled_at"])}
+            "handled_at": _ts(r["handled_at"]), "photo": ctx.photo(r["media_id"], r["mime"])}
 
 
 def _holds_query(employee_id: int) -> Select:
@@ -416,7 +417,7 @@ FIELDS = {
     "placed_at": N_("Placed"), "released_by": N_("Released by"),
     "released_at": N_("Released"), "release_reason": N_("Reason for release"),
     "ts": N_("When"), "actor": N_("Who"), "action": N_("Action"), "detail": N_("Detail"),
-    "read_at": N_("Read"), "version": N_("Version"), "published_at": N_("Published"),
+    "read_at": N_("Read"), "photo": N_("Photo"), "version": N_("Version"), "published_at": N_("Published"),
     "accepted_at": N_("Accepted"),
 }
 
@@ -624,8 +625,8 @@ h1{font-size:1.5rem}h2{margin-top:2rem;border-bottom:2px solid #ccc}table{border
 collapse;width:100%;font-size:13px}td,th{border:1px solid #ddd;padding:.25rem .4rem;text-align:
 left;vertical-align:top}.msg{border:1px solid #ddd;border-radius:6px;padding:.5rem .75rem;
 margin:.5rem 0}.meta{color:#555;font-size:13px}.msg img,.msg svg{max-width:24rem;height:auto;
-display:block;margin-top:.4rem;border:1px solid #ccc}.empty{color:#777}pre{white-space:
-pre-wrap;margin:0}"""
+display:block;margin-top:.4rem;border:1px solid #ccc}.thumb{max-width:12rem;height:auto}
+.empty{color:#777}pre{white-space:pre-wrap;margin:0}"""
 
 
 class Report:
@@ -657,6 +658,8 @@ class Report:
             return escape(self.when(v))
         if key in ("kind", "state", "decision") and v in WORDS:
             return escape(self._(WORDS[v]))
+        if key == "photo":  # a path inside the ZIP (photos/ID.jpg): shown, small
+            return f'<img class="thumb" src="{escape(str(v), quote=True)}" alt="">'
         if key in ("actor", "action", "target"):  # the audit log's own codes, as kept
             return f"<code>{escape(str(v))}</code>"
         if isinstance(v, dict | list):  # raw data (an audit entry's detail): shown as kept

@@ -1,6 +1,7 @@
 """Retention: messages older than ``retention_days`` go, with what hangs off them (their
 photos, what the relay still owed a terminal about them, the moderation decisions). Group
-posts are messages too and go the same way, with their members' receipts.
+posts are messages too and go the same way, with their members' receipts. Safety alerts
+older than that lose their photo (the alert stays: what happened and who handled it).
 
 The audit log is append-only and is never purged; the purge itself is audited with its
 counts. Messages under an active legal hold (services.legal_holds) are skipped and counted
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from hr_console.services import audit, legal_holds, settings
@@ -34,6 +35,7 @@ from hr_console.store.models import (
     Message,
     ModerationDecision,
     Notice,
+    SafetyAlert,
     Setting,
     utcnow,
 )
@@ -56,6 +58,7 @@ class PurgeCounts:
     downlinks: int = 0
     decisions: int = 0
     held: int = 0  # past retention but kept by a legal hold
+    alert_photos: int = 0  # photos of safety alerts raised before the cutoff
 
     def add(self, other: PurgeCounts) -> None:
         self.messages += other.messages
@@ -63,6 +66,7 @@ class PurgeCounts:
         self.downlinks += other.downlinks
         self.decisions += other.decisions
         self.held += other.held
+        self.alert_photos += other.alert_photos
 
 
 def cutoff(session: Session, now: dt.datetime | None = None, days: int | None = None) -> dt.datetime:
@@ -99,11 +103,34 @@ def purge_batch(session: Session, before: dt.datetime, limit: int = BATCH) -> Pu
             select(Message.media_id).where(Message.media_id.in_(media_ids))).scalars())
         still_used |= set(session.execute(
             select(Notice.media_id).where(Notice.media_id.in_(media_ids))).scalars())
+        still_used |= set(session.execute(
+            select(SafetyAlert.media_id).where(SafetyAlert.media_id.in_(media_ids))).scalars())
         orphans = [m for m in media_ids if m not in still_used]
         if orphans:
             counts.media = session.execute(
                 delete(Media).where(Media.id.in_(orphans))).rowcount or 0
     return counts
+
+
+def purge_alert_photos(session: Session, before: dt.datetime) -> int:
+    """The photos of safety alerts raised before ``before``: a photo of an injured
+    colleague is kept as long as messages, no longer. The alert itself stays (HR's record
+    of what happened and who handled it), without its photo."""
+    rows = session.execute(select(SafetyAlert.id, SafetyAlert.media_id).where(
+        SafetyAlert.raised_at < before, SafetyAlert.media_id.is_not(None))).all()
+    if not rows:
+        return 0
+    media_ids = sorted({m for _a, m in rows})
+    session.execute(update(SafetyAlert).where(SafetyAlert.id.in_([a for a, _m in rows]))
+                    .values(media_id=None))
+    still_used = set(session.execute(
+        select(Message.media_id).where(Message.media_id.in_(media_ids))).scalars())
+    still_used |= set(session.execute(
+        select(Notice.media_id).where(Notice.media_id.in_(media_ids))).scalars())
+    orphans = [m for m in media_ids if m not in still_used]
+    if orphans:
+        session.execute(delete(Media).where(Media.id.in_(orphans)))
+    return len(rows)
 
 
 def due(session: Session, before: dt.datetime) -> tuple[int, int]:
@@ -129,11 +156,13 @@ def purge(open_session: OpenSession, *, actor: str = "system", now: dt.datetime 
         if counts.messages < batch:
             break
     with open_session() as s:
+        total.alert_photos = purge_alert_photos(s, before)
+    with open_session() as s:
         total.held = due(s, before)[1]
         audit.record(s, actor, PURGE_ACTION, "messages", retention_days=retention,
                      before=before.isoformat(timespec="seconds"), messages=total.messages,
                      media=total.media, downlinks=total.downlinks, decisions=total.decisions,
-                     held=total.held)
+                     held=total.held, alert_photos=total.alert_photos)
     return total
 
 

@@ -184,3 +184,34 @@ def test_the_console_places_lists_and_releases_holds(console) -> None:  # noqa: 
     assert "Affaire close" in everything and "levée par auditor" in everything
     audit_page = auditor.get("/audit/").get_data(as_text=True)
     assert "Conservation pour litige levée" in audit_page
+
+
+def test_a_safety_alerts_photo_goes_with_the_retention_the_alert_stays(console) -> None:  # noqa: ANN001
+    """A photo of an injured colleague is kept as long as messages, no longer: the purge
+    takes the photos of alerts raised before the cutoff (counted and audited) and leaves
+    the alert itself, and a recent alert's photo."""
+    import io
+
+    from PIL import Image
+
+    from hr_console.services import safety
+    from hr_console.store.models import Media, SafetyAlert, Terminal
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buf, "JPEG")
+    me = console.demo.employees["Karim Benali"]
+    with console.session() as s:
+        k1 = s.execute(select(Terminal).where(Terminal.name == "kiosk-1")).scalar_one()
+        old = safety.raise_alert(s, k1, "a" * 36, "injury", "", me, image=buf.getvalue())
+        new = safety.raise_alert(s, k1, "b" * 36, "fall", "", me, image=buf.getvalue())
+        old.alert.raised_at = utcnow() - dt.timedelta(days=40)
+        old_id, new_id, new_media = old.alert.id, new.alert.id, new.alert.media_id
+    store = console.app.extensions["relais_store"]
+    counts = retention.purge(store.session, actor="test", days=30)
+    assert counts.alert_photos == 1
+    assert _audit(console, "retention.purge")[-1].detail["alert_photos"] == 1
+    with console.session() as s:
+        assert s.get(SafetyAlert, old_id).media_id is None  # the alert stays, photo gone
+        assert s.get(SafetyAlert, new_id).media_id == new_media
+        assert s.scalar(select(func.count()).select_from(Media)) == 1
+    assert retention.purge(store.session, actor="test", days=30).alert_photos == 0

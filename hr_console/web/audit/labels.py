@@ -92,6 +92,7 @@ DETAILS = {
     "version": _l("version"), "replaces": _l("replaces version"), "uplink": _l("terminal request"),
     "photo_dropped": _l("photo dropped (nobody badged in)"),
     "session_ended_of": _l("sent after the end of the session of"),
+    "alert_photos": _l("safety alert photos erased"),
 }
 
 
