@@ -14,7 +14,7 @@ import pytest
 
 from tests.kiosk.supervisor_walk import SHOTS, check_supervisor
 from tests.kiosk.test_ui_walk import SHOTS as SHOTS_DIR
-from tests.kiosk.test_ui_walk import WALK_SIZES, Walk, check_screens
+from tests.kiosk.test_ui_walk import WALK_SIZES, check_shots, walk_both_sizes
 
 pytestmark = pytest.mark.skipif(
     shutil.which("xvfb-run") is None,
@@ -22,26 +22,14 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("supervisor")
-    SHOTS_DIR.mkdir(parents=True, exist_ok=True)
-    for old in SHOTS_DIR.glob("kiosk-*-supervisor-*.png"):
-        old.unlink()  # a shot this walk no longer makes must not pass for one it made
-    started = {size: Walk(tmp, size, "supervisor", shots=SHOTS_DIR) for size in WALK_SIZES}
-    try:
-        yield {size: w.result(timeout=600) for size, w in started.items()}
-    finally:
-        for w in started.values():
-            w.stop()
+def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[Any, Path]]]:
+    yield from walk_both_sizes(tmp_path_factory.mktemp("supervisor"), "supervisor", 600, SHOTS_DIR,
+                               mine="kiosk-*-supervisor-*.png")
 
 
 @pytest.mark.parametrize("size", WALK_SIZES)
-def test_supervisor_walk(size: str, walked: dict[str, Any]) -> None:
-    result = walked[size]
+def test_supervisor_walk(size: str, walked: dict[str, tuple[Any, Path]]) -> None:
+    result, shots = walked[size]
     check_supervisor(result["checks"])
-    check_screens(result)  # every target >= 48 dp, no word of the interface cut short
-    made = sorted(p.name for p in SHOTS_DIR.glob(f"kiosk-{size}-*-supervisor-*.png"))
-    assert made == sorted(result["shots"])
-    assert made == sorted(f"kiosk-{size}-{lang}-{name}.png" for lang in ("fr", "en")
-                          for name in SHOTS)
-    assert all(Path(SHOTS_DIR / name).stat().st_size > 10_000 for name in made)
+    check_shots(size, result, shots, SHOTS, "supervisor", shared=True)
+    assert all((shots / name).stat().st_size > 10_000 for name in result["shots"])

@@ -165,13 +165,15 @@ WALK_SIZES = ("800x480", "1280x800")
 
 
 def walk_both_sizes(tmp: Path, walk: str, timeout: float, shots: Path | None = None,
-                    ) -> Iterator[dict[str, tuple[Any, Path]]]:
+                    mine: str = "kiosk-*.png") -> Iterator[dict[str, tuple[Any, Path]]]:
     """A feature's walk at both window sizes side by side (a module fixture's body): each
-    size's result and the folder its screenshots went to (``shots``: a build folder of its
-    own, emptied of the walk's earlier shots first, so none passes for one it made)."""
+    size's result and the folder its screenshots went to (``shots``: a build folder, emptied
+    of the walk's earlier shots first, so none passes for one it made; ``mine`` names them
+    when the folder is shared with other walks, e.g. ``kiosk-*-charter-*.png``)."""
     if shots is None:
         shots = tmp / "shots"
-    for old in shots.glob("kiosk-*.png"):
+    shots.mkdir(parents=True, exist_ok=True)
+    for old in shots.glob(mine):
         old.unlink()
     started = {size: Walk(tmp, size, walk, shots=shots) for size in WALK_SIZES}
     try:
@@ -181,11 +183,14 @@ def walk_both_sizes(tmp: Path, walk: str, timeout: float, shots: Path | None = N
             w.stop()
 
 
-def check_shots(size: str, result: dict[str, Any], shots: Path, names: Any, word: str) -> None:
+def check_shots(size: str, result: dict[str, Any], shots: Path, names: Any, word: str,
+                shared: bool = False) -> None:
     """The screens are sound (``check_screens``) and the walk made exactly its screenshots,
-    in both languages, each named with ``word``."""
+    in both languages, each named with ``word`` (``shared``: the folder holds other walks'
+    shots too, so only ``kiosk-SIZE-LANG-word-*`` ones are this walk's)."""
     check_screens(result)  # every target >= 48 dp, no word of the interface cut short
-    made = sorted(p.name for p in shots.glob(f"kiosk-{size}-*.png"))
+    made = sorted(p.name for p in shots.glob(
+        f"kiosk-{size}-*-{word}-*.png" if shared else f"kiosk-{size}-*.png"))
     assert made == sorted(result["shots"])
     assert made == sorted(f"kiosk-{size}-{lang}-{name}.png" for lang in ("fr", "en")
                           for name in names)
