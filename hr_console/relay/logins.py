@@ -95,6 +95,9 @@ class _Held:
     started: bool = False
     newer: tuple[Any, Envelope] | None = None
     replaced: set[str] = field(default_factory=set)  # ids given up: a late copy is dropped
+    # The login's answer is out: a resend from now on (that answer lost on its way) waits
+    # behind the login and is answered again from its stored session, not dropped.
+    answered: bool = False
 
 
 @dataclass(frozen=True)
@@ -215,7 +218,7 @@ class LoginDesk:
         login_id = env.id if env is not None and env.type == "login" else ""
         with self._lock:
             held = self._held.get(terminal)
-            if held is not None and login_id and not held.done and (
+            if held is not None and login_id and not held.done and not held.answered and (
                     login_id == held.login_id or login_id in held.replaced):
                 repeat = True  # the kiosk asks again: the answer to that login is coming
             elif (held is not None and login_id and held.login_id and not held.started
@@ -442,6 +445,7 @@ class LoginDesk:
                 routed: float) -> None:
         """After the commit (or for a login sent again): the logouts of the sessions it
         replaced, the login, the ack, then the sync built in a read transaction."""
+        self._answered(terminal)
         self._publish([*(Publish(e.terminal, envelope("logout", sid=e.session_id,
                                                       reason="replaced"))
                          for e in res.ended if e.terminal != terminal),
@@ -502,11 +506,19 @@ class LoginDesk:
                 self._syncing[employee_id] = left
         self._wake_delivery()
 
+    def _answered(self, terminal: str) -> None:
+        """Marked just before the login's answer goes (``_Held.answered``)."""
+        with self._lock:
+            held = self._held.get(terminal)
+            if held is not None:
+                held.answered = True
+
     def _refuse(self, terminal: str, item: Any, env: Envelope, err: ServiceError) -> None:
         with self._lock:
             self._refusals[_refusal_key(terminal, env)] = err
             while len(self._refusals) > REFUSALS_KEPT:
                 self._refusals.popitem(last=False)
+        self._answered(terminal)
         self._publish([Publish(terminal, envelope(
             "login", sid=None, ref=env.id, ok=False, code=err.code, message=err.message,
             until=err.detail.get("until"), wait=err.detail.get("wait")))])
