@@ -232,9 +232,10 @@ def test_auditor_reads_the_audit_log_and_changes_nothing(day: LiveConsole, kiosk
     page = day.page(locale="en-GB")
     day.sign_in(page, "auditor")
     page_expect(page).to_have_url(re.compile(r"/audit/$"))
-    # The works council's report, legal holds and access requests too (issue 17).
+    # The works council's report, legal holds and access requests, the charter (read
+    # only) too (issue 17).
     assert [a.get_attribute("href") for a in page.locator("nav.mainnav a").all()] == \
-        ["/groups/", "/audit/", "/council/", "/holds/"]
+        ["/groups/", "/audit/", "/council/", "/holds/", "/charter/"]
     # The day's decisions are there: an approval, a rejection with its reason, the notice.
     table = page.locator("table.audit")
     for code in ("message.approve", "message.reject", "contact_rule.create", "contact_rule.delete",
