@@ -5,6 +5,8 @@ every message, so a change here applies to the next message."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -139,19 +141,25 @@ def delete_rule(rule_id: int):  # noqa: ANN201
     return redirect(_back())
 
 
+def _set_flag(rule_id: int, setter: Any, value: bool, done: str) -> Any:
+    """One audited switch of a rule (``directory.set_rule_*``), then back where HR was."""
+    try:
+        with uow() as s:
+            setter(s, rule_id, value, actor())
+    except ServiceError as exc:
+        flash(error_text(exc), "error")
+    else:
+        flash(done, "success")
+    return redirect(_back())
+
+
 @bp.post("/rules/<int:rule_id>/reply")
 @roles_required(ADMIN, HR)
 def toggle_reply(rule_id: int):  # noqa: ANN201
     allow = request.form.get("allow_reply") == "1"
-    try:
-        with uow() as s:
-            directory.set_rule_reply(s, rule_id, allow, actor())
-    except ServiceError as exc:
-        flash(error_text(exc), "error")
-    else:
-        flash(_("Replies are now allowed for this rule.") if allow
-              else _("Replies are no longer allowed for this rule."), "success")
-    return redirect(_back())
+    return _set_flag(rule_id, directory.set_rule_reply, allow,
+                     _("Replies are now allowed for this rule.") if allow
+                     else _("Replies are no longer allowed for this rule."))
 
 
 @bp.post("/rules/<int:rule_id>/shift")
@@ -162,6 +170,10 @@ def toggle_shift(rule_id: int):  # noqa: ANN201
     if value not in ("0", "1"):
         flash(_("This rule is not valid."), "error")
         return redirect(_back())
+    only = value == "1"
+    return _set_flag(rule_id, directory.set_rule_shift, only,
+                     _("This rule now applies only during the sender's shift.") if only
+                     else _("This rule now applies at any time."))
     only = value == "1"
     try:
         with uow() as s:
