@@ -3,6 +3,7 @@ operator start them: they print where they listen, serve, and stop cleanly on SI
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -112,7 +113,8 @@ def test_up_demo_with_a_display_opens_kiosks_on_this_runs_ports(tmp_path) -> Non
         assert not alive, "kiosk windows outlived `relais up`"
     finally:
         for p in psutil.Process(wrapper.pid).children(recursive=True) if wrapper.poll() is None else []:
-            p.kill()
+            with contextlib.suppress(psutil.NoSuchProcess):  # it may end between the listing and the kill
+                p.kill()
         wrapper.wait(timeout=30)
 
 
