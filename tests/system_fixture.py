@@ -246,7 +246,9 @@ def make_system(tmp_path: Path, db_url: str, *, relay: bool = True) -> System:
     cfg, demo = prepared_home(tmp_path, db_url)
     broker = broker_process(cfg)
     broker.start()
-    system = System(cfg, Store(cfg.database_url), broker, demo, tmp_path)
+    # The relay's store as `relais relay` opens it: SQLite's log checkpointed by its thread.
+    system = System(cfg, Store(cfg.database_url, wal_autocheckpoint=not relay), broker, demo,
+                    tmp_path)
     if relay:
         system.start_relay()
     return system

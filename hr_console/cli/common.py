@@ -5,6 +5,7 @@ which imports them: no loop (an import-linter contract, pyproject.toml)."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -108,10 +109,24 @@ def stop_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
-def obj_store(cfg: Settings):  # noqa: ANN201
+def settle_heap() -> None:
+    """Once a long-running process has started: what start-up allocated (modules, mapped
+    classes, compiled statements, hundreds of thousands of objects) is moved out of the
+    garbage collector's reach (``gc.freeze``). Every full collection walked all of it: in
+    the relay, a 65-90 ms pause a few times a minute under load, during which no message
+    moved (the tail of docs/benchmarks.md's figure 2); after it, 5-25 ms. Process-wide, so
+    called by the commands that own their process, never by the Relay class (tests run
+    many relays in one process)."""
+    gc.collect()
+    gc.freeze()
+
+
+def obj_store(cfg: Settings, *, relay: bool = False):  # noqa: ANN201
+    """``relay``: the store a relay commits through, which checkpoints SQLite's log in a
+    thread of its own rather than in its commits (``store.checkpoints``)."""
     from hr_console.store.db import Store
 
-    return Store(cfg.database_url)
+    return Store(cfg.database_url, wal_autocheckpoint=not relay)
 
 
 def _option_names(command: click.Command, ctx: click.Context) -> dict[str, bool]:

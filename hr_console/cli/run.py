@@ -15,7 +15,7 @@ import click
 
 from hr_console import config as config_mod
 from hr_console.cli import events, logs
-from hr_console.cli.common import Ctx, fail, obj_store, stop_on_signals
+from hr_console.cli.common import Ctx, fail, obj_store, settle_heap, stop_on_signals
 from hr_console.cli.home import (
     DEMO_NOTE,
     broker_process,
@@ -104,12 +104,13 @@ def relay(obj: Ctx, instance: int) -> None:
     cfg = obj.ready_cfg()
     stop = threading.Event()
     stop_on_signals(stop)
-    store = obj_store(cfg)
+    store = obj_store(cfg, relay=True)
     r = Relay(cfg, store, instance=instance)
     try:
         r.start()
     except RuntimeError as exc:
         raise fail(exc) from None
+    settle_heap()
     click.echo(f"relay {r.username} connected to 127.0.0.1:{cfg.relay_port}")
     stop.wait()
     r.stop()
@@ -160,7 +161,7 @@ def up(obj: Ctx, demo: bool) -> None:
     stop = threading.Event()
     stop_on_signals(stop)
     proc = _started_broker(cfg)
-    store = obj_store(cfg)
+    store = obj_store(cfg, relay=True)
     with _no_sigint_in_workers():  # the relay's login desk starts its PIN-hashing pool
         r = Relay(cfg, store)
     server = None
@@ -186,6 +187,7 @@ def up(obj: Ctx, demo: bool) -> None:
         kiosks = _open_kiosks(cfg, demo, log_dir, verbose)
         sys.stdout.flush()
         watcher.start()
+        settle_heap()
         while not stop.wait(0.5):
             if not proc.running:
                 raise click.ClickException("the broker stopped unexpectedly")

@@ -57,6 +57,7 @@ from hr_console.relay.meter import Meter
 from hr_console.relay.partitions import PartitionKeeper
 from hr_console.services import downlinks, notices, reminders, retention, sessions, settings, shifts
 from hr_console.services.errors import ServiceError
+from hr_console.store import checkpoints
 from hr_console.store.db import Store, batch_cache, open_batch_cache
 from hr_console.store.models import BadgeSession, Downlink, Terminal, utcnow
 from relais_wire import topics
@@ -256,6 +257,8 @@ class Relay:
         targets = [self._work, self._deliver, self._keep_leases]
         if self.purge_every is not None:
             targets.append(self._housekeep)
+        if self.store.is_sqlite and not self.store.wal_autocheckpoint:
+            targets.append(self._checkpoint)
         for target in targets:
             thread = threading.Thread(target=target, name=f"relay-{target.__name__}", daemon=True)
             thread.start()
@@ -339,6 +342,12 @@ class Relay:
 
     def _keep_leases(self) -> None:
         self.keeper.run(self._stop)
+
+    def _checkpoint(self) -> None:
+        """The WAL checkpoints the worker's commits no longer make (``store.checkpoints``)."""
+        path = self.store.engine.url.database
+        if path and path != ":memory:":
+            checkpoints.run(path, self._stop)
 
     # --- worker -------------------------------------------------------------------------
 

@@ -31,12 +31,14 @@ _BATCH = "relais.batch_cache"
 T = TypeVar("T")
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, *, wal_autocheckpoint: bool = True, **kwargs) -> Engine:
+    """``wal_autocheckpoint=False`` (SQLite): this engine's commits never checkpoint; the
+    owner runs ``store.checkpoints`` instead (the relay, whose commits are its latency)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000}, **kwargs)
-        _sqlite_setup(engine)
+        _sqlite_setup(engine, autocheckpoint=wal_autocheckpoint)
         return engine
     engine = create_engine(url, **kwargs)
     _ping_after_idle(engine)
@@ -75,7 +77,7 @@ def _ping_after_idle(engine: Engine) -> None:
 _IDLE_SINCE = "relais.idle_since"
 
 
-def _sqlite_setup(engine: Engine) -> None:
+def _sqlite_setup(engine: Engine, *, autocheckpoint: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI objects
         dbapi_conn.isolation_level = None  # let us emit BEGIN ourselves
@@ -85,6 +87,8 @@ def _sqlite_setup(engine: Engine) -> None:
         cur.execute("PRAGMA temp_store=MEMORY")  # the downlink claim's ORDER BY
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
+        if not autocheckpoint:
+            cur.execute("PRAGMA wal_autocheckpoint=0")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -142,9 +146,11 @@ def keep(session: Session, *rows: object) -> None:
 class Store:
     """Owns the engine; ``with store.session() as s:`` is one unit of work."""
 
-    def __init__(self, url: str, **engine_kwargs) -> None:
+    def __init__(self, url: str, *, wal_autocheckpoint: bool = True, **engine_kwargs) -> None:
         self.url = url
-        self.engine = make_engine(url, **engine_kwargs)
+        self.engine = make_engine(url, wal_autocheckpoint=wal_autocheckpoint, **engine_kwargs)
+        # False: the owner checkpoints the WAL itself (``store.checkpoints``; the relay).
+        self.wal_autocheckpoint = wal_autocheckpoint
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
