@@ -4,7 +4,7 @@ VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 HOME_DIR  ?= var
-SYS_PKGS  := mosquitto mosquitto-clients xvfb xauth chromium libmtdev1
+SYS_PKGS  := mosquitto mosquitto-clients xvfb xauth chromium libmtdev1 espeak-ng
 # test-long only: the real nginx the deployment guide's test puts in front of the console, and
 # ejabberd for the clustered-broker test (its packaged service is disabled: the test runs
 # private nodes, and the packaged one would want port 1883 and its own epmd).
@@ -120,6 +120,7 @@ screenshots-kiosk: sysdeps venv
 	$(BIN)/pytest -m long "tests/kiosk/test_ui_walk.py::test_full_walk_with_screenshots"
 	$(BIN)/pytest tests/kiosk/test_supervisor_walk.py  # kiosk-*-supervisor-*.png
 	$(BIN)/pytest tests/kiosk/test_charter_walk.py  # kiosk-*-charter-*.png
+	$(BIN)/pytest tests/kiosk/test_listen_walk.py  # kiosk-*-listen-*.png
 	$(BIN)/pytest tests/kiosk/test_alert_walk.py  # build/screenshots/kiosk-alert/
 	mkdir -p docs/screenshots/kiosk
 	rm -f docs/screenshots/kiosk/kiosk-*.png

@@ -300,6 +300,14 @@ def _check_all(d: ImageDraw.ImageDraw) -> None:  # "J'ai lu": an eye
     _dot(d, 256, 256, 50)
 
 
+@pictogram("listen")
+def _listen(d: ImageDraw.ImageDraw) -> None:  # a loudspeaker and two sound waves
+    d.rectangle((60, 196, 150, 316), fill=WHITE)
+    d.polygon([(140, 196), (260, 96), (260, 416), (140, 316)], fill=WHITE)
+    for r in (90, 170):
+        d.arc((250 - r, 256 - r, 250 + r, 256 + r), 300, 60, fill=WHITE, width=40)
+
+
 def render(name: str) -> Image.Image:
     img = Image.new("RGBA", (S, S), CLEAR)
     PICTOGRAMS[name](ImageDraw.Draw(img))

@@ -404,7 +404,9 @@ def sync_reply(s: Session, terminal: str, sid: str, employee_id: int, ref: str) 
         me={"id": employee_id, "name": me.name if me else "", "language": me.language if me else "fr",
             "leads": floor_notices.leads(s, employee_id),  # the teams a lead broadcasts to
             **shifts.for_sync(s, employee_id, me.language if me else "fr", shift),
-            **charter.for_sync(s, employee_id, me.language if me else "fr")},
+            **charter.for_sync(s, employee_id, me.language if me else "fr"),
+            # The terminal reads an urgent notice aloud when it opens (kiosk_app.speech).
+            "read_urgent_aloud": bool(settings.get(s, "read_urgent_aloud"))},
         contacts=contacts,
         history=history, history_more=more,
         groups=groups.for_sync(s, employee_id, mine),

@@ -50,6 +50,9 @@ DEFAULTS: dict[str, Any] = {
     "off_shift_notice": False,
     "off_shift_notice_text": {"fr": "Ce temps n'est pas compté comme du temps de travail.",
                               "en": "This time is not counted as working time."},
+    # Terminals read an urgent notice aloud by themselves when it opens full screen (the
+    # kiosk's "Listen", kiosk_app.speech); off: only when someone taps "Listen".
+    "read_urgent_aloud": False,
     "quick_replies": [
         {"icon": "ok", "fr": "OK, bien reçu", "en": "OK, got it"},
         {"icon": "thumb", "fr": "J'arrive", "en": "On my way"},

@@ -46,7 +46,7 @@ from kiosk_app.link.site_board import POLL_SECONDS, Board, SiteBoard
 from kiosk_app.ui.i18n import tr
 from kiosk_app.ui.inactivity import BadgeReader, InactivityWatch
 from kiosk_app.ui.session import Session
-from kiosk_app.ui.sound import Sounds
+from kiosk_app.ui.sound import ReadAloud, Sounds
 
 log = logging.getLogger("relais.kiosk")
 
@@ -81,6 +81,7 @@ class Kiosk(EventDispatcher):
         self.board = SiteBoard.from_config(config)  # None: no kiosk API, no board
         self._board_timer = None
         self.sounds = Sounds(enabled=config.sound)
+        self.read_aloud = ReadAloud(enabled=config.sound)
         self.watch = InactivityWatch(config.idle_timeout, config.idle_warning)
         self.reader = BadgeReader()
         self._badge_salt = os.urandom(16)
@@ -111,6 +112,7 @@ class Kiosk(EventDispatcher):
             self._board_timer.cancel()
         self.logout("shutdown")
         self._stopped = True
+        self.read_aloud.close()
         self.link.stop()
         if self.remote is not None:
             self.remote.close()
@@ -272,6 +274,7 @@ class Kiosk(EventDispatcher):
         self._clear(reason)
 
     def _clear(self, reason: str) -> None:
+        self.read_aloud.stop()  # nobody's message goes on being read to the next person
         session, self.session = self.session, None
         if session is not None:
             session.clear()
@@ -446,6 +449,18 @@ class Kiosk(EventDispatcher):
         if version:
             self.link.accept_charter(version)
             self._changed()
+
+    @property
+    def can_read_aloud(self) -> bool:
+        """Whether "Listen" buttons are shown (this terminal has the speech engine)."""
+        return self.read_aloud.available
+
+    def listen(self, text: str) -> None:
+        """Read ``text`` aloud, in its language when its words tell it, else the reader's."""
+        if self.session is None:
+            return
+        self.watch.touch()
+        self.read_aloud.say(text, self.session.language)
 
     def see_notice(self, uid: str) -> None:
         if self.session is not None and self.session.see(uid):

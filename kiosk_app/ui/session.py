@@ -291,6 +291,7 @@ class Session:
         self.charter_accepted = 0
         self.handling: Handling | None = None
         self.leads: list[Lead] = []  # the teams this person leads (supervisor mode)
+        self.read_urgent_aloud = False  # HR's setting: urgent notices spoken when they open
         self.sent_notices: dict[str, SentNotice] = {}
         self.synced = False
 
@@ -305,6 +306,7 @@ class Session:
         self.language = str(me.get("language") or self.language)
         if "leads" in me:  # a sync without it (an older relay) keeps what is known
             self.leads = _leads(me["leads"])
+        self.read_urgent_aloud = me.get("read_urgent_aloud") is True
         self.off_shift = bool(me.get("off_shift"))
         self.opens, self.opens_day = _word(me.get("from")), _word(me.get("from_day"))
         self.off_shift_notice = str(me.get("off_shift_notice") or "") if self.off_shift else ""

@@ -25,7 +25,7 @@ button on the idle screen, with the console served: tests/kiosk/alert_idle_walk.
 ``supervisor`` (a team lead's broadcast and tracking, with the console served:
 tests/kiosk/supervisor_walk.py),
 ``charter`` (the messaging charter at badge-in and "How my messages are handled":
-tests/kiosk/charter_walk.py),
+tests/kiosk/charter_walk.py), ``listen`` (read aloud: tests/kiosk/listen_walk.py),
 ``bench`` (figures for tests/kiosk/bench_kiosk.py).
 The inactivity timeout is long while walking and short (``--away-timeout``) only when the
 walk steps away, so a slow frame on a loaded machine is never taken for a person leaving.
@@ -1156,10 +1156,17 @@ async def walk_charter(d: Driver) -> None:
     await walk(d)
 
 
+async def walk_listen(d: Driver) -> None:
+    """Read aloud, a message and a notice, in French and English (tests/kiosk/listen_walk.py)."""
+    from tests.kiosk.listen_walk import walk_listen as walk
+
+    await walk(d)
+
+
 WALKS = {"fr": walk_fr, "offline": walk_offline, "en": walk_en, "groups": walk_groups,
          "bench": walk_bench, "alert": walk_alert, "supervisor": walk_supervisor,
          "offshift": walk_offshift, "reminder": walk_reminder, "alert_idle": walk_alert_idle,
-         "charter": walk_charter}
+         "charter": walk_charter, "listen": walk_listen}
 # Walks that read the console's kiosk API: the console is served for them (tests.served).
 WITH_CONSOLE = frozenset({"supervisor", "alert_idle", "alert"})
 

@@ -88,6 +88,7 @@ class GeneralForm(ShiftFields, FlaskForm):
         validators=[Optional(), Length(max=2_000)])
     safety_alert_on_idle = BooleanField(
         _l("Safety alert button on the idle screen (no badge needed)"))
+    read_urgent_aloud = BooleanField(_l("Read urgent notices aloud when they open"))
 
 
 class QuickReplyRow(Form):

@@ -64,7 +64,8 @@ def _general_form(values: dict[str, Any]) -> GeneralForm:
         "shift_grace_minutes": values["shift_grace_minutes"],
         "off_shift_notice": bool(values["off_shift_notice"]),
         "off_shift_notice_fr": (values["off_shift_notice_text"] or {}).get("fr", ""),
-        "off_shift_notice_en": (values["off_shift_notice_text"] or {}).get("en", "")})
+        "off_shift_notice_en": (values["off_shift_notice_text"] or {}).get("en", ""),
+        "read_urgent_aloud": bool(values["read_urgent_aloud"])})
 
 
 def _replies_form(values: dict[str, Any]) -> QuickRepliesForm:
@@ -123,6 +124,7 @@ def _label(key: str) -> str:
             "shift_grace_minutes": _("shift grace period"),
             "off_shift_notice": _("off-shift notice"),
             "off_shift_notice_text": _("off-shift notice text"),
+            "read_urgent_aloud": _("urgent notices read aloud"),
             "quick_replies": _("quick replies")}.get(key, key)
 
 
@@ -147,6 +149,7 @@ def save():  # noqa: ANN201
     values["safety_alert_on_idle"] = form.safety_alert_on_idle.data  # unticked: off, as any box
     values["shift_grace_minutes"] = form.shift_grace_minutes.data
     values["off_shift_notice"] = form.off_shift_notice.data
+    values["read_urgent_aloud"] = form.read_urgent_aloud.data  # unticked: off
     if "off_shift_notice_fr" in request.form or "off_shift_notice_en" in request.form:
         values["off_shift_notice_text"] = {"fr": form.off_shift_notice_fr.data or "",
                                            "en": form.off_shift_notice_en.data or ""}

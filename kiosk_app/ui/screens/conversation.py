@@ -12,6 +12,7 @@ from typing import Any
 from kivy.clock import Clock
 from kivy.metrics import dp
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
 from kiosk_app import sitetime
@@ -227,6 +228,22 @@ class ConversationScreen(KioskScreen):
         button.bind(on_release=lambda b: self.reply(b.msg_id))
         return button
 
+    def _listen_button(self, msg: Message) -> IconButton:
+        """Reads the message aloud (``Kiosk.listen``): its text, or a photo's caption."""
+        button = IconButton(icon="listen", text=tr._("Listen"), size_hint=(None, None),
+                            height=dp(theme.TARGET), font_size=dp(theme.FONT),
+                            bg_color=theme.PRIMARY_DARK)
+        button.width = button.content_width
+        button.bind(content_width=button.setter("width"))
+        button.msg_id = msg.id
+        button.bind(on_release=lambda b: self.listen(b.msg_id))
+        return button
+
+    def listen(self, msg_id: str) -> None:
+        msg = self.session.messages.get(msg_id) if self.session else None
+        if msg is not None:
+            self.kiosk.listen(msg.text or msg.caption)
+
     def _add(self, msg: Message) -> None:
         row = BubbleRow(mine=msg.mine)
         bubble = Bubble(mine=msg.mine, msg_id=msg.id, size_hint_x=0.78)
@@ -259,8 +276,17 @@ class ConversationScreen(KioskScreen):
         if msg.mine:
             bubble.add_widget(state)
         group = self.session.groups.get(msg.group) if msg.group and self.session else None
+        actions = []
+        if not msg.mine and (msg.text or msg.caption) and self.kiosk and self.kiosk.can_read_aloud:
+            actions.append(self._listen_button(msg))
         if group is not None and may_reply(group) and not msg.mine:
-            bubble.add_widget(self._reply_button(msg))
+            actions.append(self._reply_button(msg))
+        if actions:
+            strip = BoxLayout(size_hint_y=None, height=dp(theme.TARGET), spacing=dp(8))
+            for button in actions:
+                strip.add_widget(button)
+            strip.add_widget(Widget())
+            bubble.add_widget(strip)
         if msg.mine:
             row.add_widget(Widget())
         row.add_widget(bubble)

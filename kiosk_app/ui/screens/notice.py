@@ -18,6 +18,7 @@ class NoticeScreen(KioskScreen):
     needs_ack = BooleanProperty(False)
     acknowledged = BooleanProperty(False)
     photo = ObjectProperty(None, allownone=True)  # JPEG bytes, once the console sent them
+    can_listen = BooleanProperty(False)  # the terminal reads aloud (kiosk_app.speech)
 
     def show(self, uid: str = "", **_: Any) -> None:
         if uid != self.uid:
@@ -37,11 +38,16 @@ class NoticeScreen(KioskScreen):
             self.clear()
             return
         self.title, self.body, self.urgent = notice.title, notice.body, notice.urgent
+        self.can_listen = bool(self.kiosk and self.kiosk.can_read_aloud)
         self.needs_ack, self.acknowledged = notice.needs_ack, notice.acknowledged
 
     def _photo_came(self, uid: str, jpeg: bytes) -> None:
         if uid == self.uid:
             self.photo = jpeg
+
+    def listen(self) -> None:
+        if self.uid:
+            self.kiosk.listen(f"{self.title}.\n{self.body}")
 
     def acknowledge(self) -> None:
         self.kiosk.acknowledge(self.uid)

@@ -20,6 +20,7 @@ class UrgentScreen(KioskScreen):
     position = NumericProperty(0)  # 1-based, of ``total``
     total = NumericProperty(0)
     photo = ObjectProperty(None, allownone=True)  # JPEG bytes, once the console sent them
+    can_listen = BooleanProperty(False)  # the terminal reads aloud (kiosk_app.speech)
     _done = 0
 
     def show(self, **_: Any) -> None:
@@ -34,10 +35,14 @@ class UrgentScreen(KioskScreen):
         notice = pending[0]
         self.total = self._done + len(pending)
         self.position = self._done + 1
-        if notice.id != self.uid:
+        opened = notice.id != self.uid
+        if opened:
             self.photo = None
         self.uid, self.title, self.body = notice.id, notice.title, notice.body
         self.urgent = notice.urgent
+        self.can_listen = bool(self.kiosk and self.kiosk.can_read_aloud)
+        if opened and notice.urgent and self.can_listen and self.session.read_urgent_aloud:
+            self.listen()  # HR's setting: an urgent notice speaks as it opens
         if notice.photo and self.photo is None:
             self.photo = self.kiosk.remote_photo(
                 "notice", notice.id, lambda jpeg, u=notice.id: self._photo_came(u, jpeg))
@@ -47,6 +52,10 @@ class UrgentScreen(KioskScreen):
     def _photo_came(self, uid: str, jpeg: bytes) -> None:
         if uid == self.uid:
             self.photo = jpeg
+
+    def listen(self) -> None:
+        if self.uid:
+            self.kiosk.listen(f"{self.title}.\n{self.body}")
 
     def acknowledge(self) -> None:
         if self.uid:
