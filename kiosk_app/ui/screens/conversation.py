@@ -7,6 +7,7 @@ says why, and where members may answer a lead's post each post has a Reply butto
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from kivy.clock import Clock
@@ -218,26 +219,25 @@ class ConversationScreen(KioskScreen):
             return tr._("In reply to {name}").format(name=name)
         return tr._("In reply to {name}: {excerpt}").format(name=name, excerpt=excerpt)
 
-    def _reply_button(self, msg: Message) -> IconButton:
-        button = IconButton(icon="message", text=tr._("Reply"), size_hint=(None, None),
-                            height=dp(theme.TARGET), font_size=dp(theme.FONT),
-                            bg_color=theme.PRIMARY)
+    @staticmethod
+    def _bubble_button(msg: Message, icon: str, text: str, colour: Any,
+                       action: Callable[[str], None]) -> IconButton:
+        """A button under a received message, as wide as its words: ``action(msg.id)``."""
+        button = IconButton(icon=icon, text=text, size_hint=(None, None),
+                            height=dp(theme.TARGET), font_size=dp(theme.FONT), bg_color=colour)
         button.width = button.content_width
         button.bind(content_width=button.setter("width"))
         button.msg_id = msg.id
-        button.bind(on_release=lambda b: self.reply(b.msg_id))
+        button.bind(on_release=lambda b: action(b.msg_id))
         return button
+
+    def _reply_button(self, msg: Message) -> IconButton:
+        return self._bubble_button(msg, "message", tr._("Reply"), theme.PRIMARY, self.reply)
 
     def _listen_button(self, msg: Message) -> IconButton:
         """Reads the message aloud (``Kiosk.listen``): its text, or a photo's caption."""
-        button = IconButton(icon="listen", text=tr._("Listen"), size_hint=(None, None),
-                            height=dp(theme.TARGET), font_size=dp(theme.FONT),
-                            bg_color=theme.PRIMARY_DARK)
-        button.width = button.content_width
-        button.bind(content_width=button.setter("width"))
-        button.msg_id = msg.id
-        button.bind(on_release=lambda b: self.listen(b.msg_id))
-        return button
+        return self._bubble_button(msg, "listen", tr._("Listen"), theme.PRIMARY_DARK,
+                                   self.listen)
 
     def listen(self, msg_id: str) -> None:
         msg = self.session.messages.get(msg_id) if self.session else None
