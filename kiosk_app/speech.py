@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 import wave
 from pathlib import Path
 
@@ -65,10 +66,21 @@ def spoken_language(text: str, reader: str) -> str:
     return lang if lang in VOICES else "fr"
 
 
+def speakable(text: str) -> str:
+    """``text`` as the engine must get it: words only. espeak-ng reads ``[[...]]`` as
+    phonemes even without markup enabled (a message could look like noise on the screen
+    and in HR's queue and be spoken as any words at all), and control characters as its
+    own embedded commands: brackets are kept apart, control characters dropped, blanks
+    folded, and MAX_CHARS at most."""
+    text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
+    text = " ".join(text.replace("[", "[ ").replace("]", " ]").split())
+    return text[:MAX_CHARS]
+
+
 def synthesize(text: str, language: str) -> bytes:
     """``text`` spoken in ``language`` ("fr" or "en"), as a WAV file's bytes (16-bit mono).
     Raises SpeechError when there is nothing to say or the engine cannot say it."""
-    text = " ".join(text.split())[:MAX_CHARS]
+    text = speakable(text)
     if not text:
         raise SpeechError("nothing to read")
     exe = shutil.which(ENGINE)

@@ -274,7 +274,7 @@ class Kiosk(EventDispatcher):
         self._clear(reason)
 
     def _clear(self, reason: str) -> None:
-        self.read_aloud.stop()  # nobody's message goes on being read to the next person
+        self.read_aloud.forget()  # nobody's message goes on being read to the next person
         session, self.session = self.session, None
         if session is not None:
             session.clear()
@@ -455,11 +455,14 @@ class Kiosk(EventDispatcher):
         """Whether "Listen" buttons are shown (this terminal has the speech engine)."""
         return self.read_aloud.available
 
-    def listen(self, text: str) -> None:
-        """Read ``text`` aloud, in its language when its words tell it, else the reader's."""
+    def listen(self, text: str, *, tapped: bool = True) -> None:
+        """Read ``text`` aloud, in its language when its words tell it, else the reader's.
+        ``tapped``: someone asked for it (the person is here); an urgent notice read by
+        itself is not a sign of anyone, and leaves the inactivity clock alone."""
         if self.session is None:
             return
-        self.watch.touch()
+        if tapped:
+            self.watch.touch()
         self.read_aloud.say(text, self.session.language)
 
     def see_notice(self, uid: str) -> None:

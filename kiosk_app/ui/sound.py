@@ -9,6 +9,7 @@ import logging
 import shutil
 import tempfile
 import threading
+from collections import deque
 from pathlib import Path
 
 from kivy.clock import Clock
@@ -52,50 +53,67 @@ class Sounds:
 
 
 class ReadAloud:
-    """The "Listen" button's voice (``kiosk_app.speech``): the text is spoken in a thread of
-    its own (espeak-ng takes a few hundred milliseconds) and played on the UI thread, as the
-    other sounds. One at a time: a new one, or ``stop``, silences the one playing.
-    ``spoken`` records (text, language, WAV file) for the tests; the file is kept until the
-    next one."""
+    """The "Listen" button's voice (``kiosk_app.speech``): the text is spoken by one thread
+    of its own and played on the UI thread, as the other sounds. One at a time: a new one,
+    or ``stop``, silences the one playing, and taps faster than the engine coalesce into the
+    latest (one espeak-ng process at most, whatever a finger does). ``forget`` (at logout)
+    also deletes what was spoken. ``spoken`` records the last few (text, language, WAV
+    file) for the tests."""
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled  # False: speech is made (and recorded) but not played
         self.available = speech.available()
-        self.spoken: list[tuple[str, str, Path]] = []
+        self.spoken: deque[tuple[str, str, Path]] = deque(maxlen=8)
         self.failed = 0
         self._dir = Path(tempfile.mkdtemp(prefix="relais-read-aloud-"))
-        self._turn = 0
+        self._turn = 0  # UI thread only
         self._sound: Sound | None = None
+        self._wanted = threading.Condition()
+        self._request: tuple[int, str, str] | None = None  # the latest, for the speaker thread
+        self._closed = False
+        self._thread: threading.Thread | None = None
 
     def say(self, text: str, reader_language: str) -> None:
-        if not self.available or not text.strip():
+        if not self.available or not text.strip() or self._closed:
             return
         self.stop()
-        self._turn += 1
-        turn, lang = self._turn, speech.spoken_language(text, reader_language)
-        threading.Thread(target=self._make, args=(turn, text, lang), daemon=True,
-                         name="kiosk-read-aloud").start()
+        lang = speech.spoken_language(text, reader_language)
+        with self._wanted:
+            self._request = (self._turn, text, lang)
+            self._wanted.notify()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._speaker, daemon=True,
+                                             name="kiosk-read-aloud")
+            self._thread.start()
 
-    def _make(self, turn: int, text: str, lang: str) -> None:
-        try:
-            wav = speech.synthesize(text, lang)
-        except speech.SpeechError as exc:
-            log.warning("cannot read aloud: %s", exc)
-            self.failed += 1
-            return
-        path = self._dir / f"read-{turn}.wav"
-        try:
-            path.write_bytes(wav)
-        except OSError:  # the kiosk closed meanwhile (its folder is gone)
-            return
-        Clock.schedule_once(lambda _dt: self._play(turn, text, lang, path), 0)
+    def _speaker(self) -> None:
+        while True:
+            with self._wanted:
+                while self._request is None and not self._closed:
+                    self._wanted.wait()
+                if self._closed:
+                    return
+                assert self._request is not None
+                (turn, text, lang), self._request = self._request, None
+            try:
+                wav = speech.synthesize(text, lang)
+            except speech.SpeechError as exc:
+                log.warning("cannot read aloud: %s", exc)
+                self.failed += 1
+                continue
+            path = self._dir / f"read-{turn}.wav"
+            try:
+                path.write_bytes(wav)
+            except OSError:  # the kiosk closed meanwhile (its folder is gone)
+                return
+            Clock.schedule_once(lambda _dt, a=(turn, text, lang, path): self._play(*a), 0)
 
     def _play(self, turn: int, text: str, lang: str, path: Path) -> None:
-        if turn != self._turn:  # another one was asked for meanwhile
+        if turn != self._turn:  # another one, a stop or a logout came meanwhile
             path.unlink(missing_ok=True)
             return
-        for old in self.spoken[-1:]:
-            old[2].unlink(missing_ok=True)
+        if len(self.spoken) == self.spoken.maxlen:
+            self.spoken[0][2].unlink(missing_ok=True)
         self.spoken.append((text, lang, path))
         if not self.enabled:
             return
@@ -108,11 +126,24 @@ class ReadAloud:
             self._sound.play()
 
     def stop(self) -> None:
+        """Silence what is playing; what is being made is never played."""
         self._turn += 1
-        if self._sound is not None and self._sound.state == "play":
-            self._sound.stop()
-        self._sound = None
+        sound, self._sound = self._sound, None
+        if sound is not None:
+            if sound.state == "play":
+                sound.stop()
+            sound.unload()
+
+    def forget(self) -> None:
+        """At logout: silence, and delete what was spoken (nobody's words stay behind)."""
+        self.stop()
+        for _text, _lang, path in self.spoken:
+            path.unlink(missing_ok=True)
+        self.spoken.clear()
 
     def close(self) -> None:
-        self.stop()
+        self.forget()
+        with self._wanted:
+            self._closed = True
+            self._wanted.notify()
         shutil.rmtree(self._dir, ignore_errors=True)

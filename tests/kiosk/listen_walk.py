@@ -64,6 +64,7 @@ async def _spoken(d: Any, text: str) -> tuple[str, str, dict[str, Any]]:
     k = d.app.kiosk
     await d.until("spoken", lambda: any(t == text for t, _l, _p in k.read_aloud.spoken), 30)
     said, lang, path = next(s for s in reversed(k.read_aloud.spoken) if s[0] == text)
+    d.heard.append(path)
     return said, lang, audio_facts(path)
 
 
@@ -83,6 +84,7 @@ async def _walk(d: Any, lang: str) -> None:
     from tests.kiosk.ui_walk import _t
 
     app, back, k = d.app, d.back, d.app.kiosk
+    d.heard = []
     sender, me = CAST[lang]
     d.lang, d.t = lang, _t(lang)
     back.other_badge_in(sender)
@@ -128,6 +130,9 @@ async def _walk(d: Any, lang: str) -> None:
     d.check(f"{lang}_notice", {"language": spoken_in, **audio, "words": len(said.split())})
     await d.badge(back.badge(me))  # the same badge: logout
     await d.until("logged out", lambda: k.session is None and app.current == "idle")
+    # Nothing of what was read stays behind: neither the texts nor the sound files.
+    d.check(f"{lang}_after_logout", {"spoken": len(k.read_aloud.spoken),
+                                     "files_left": sum(p.exists() for p in d.heard)})
 
 
 def check_listen(checks: dict[str, Any]) -> None:
@@ -136,6 +141,7 @@ def check_listen(checks: dict[str, Any]) -> None:
     for lang, other in (("fr", "en"), ("en", "fr")):
         message, notice = checks[f"{lang}_message"], checks[f"{lang}_notice"]
         urgent = checks[f"{lang}_urgent"]
+        assert checks[f"{lang}_after_logout"] == {"spoken": 0, "files_left": 0}
         assert urgent["language"] == lang and urgent["taps"] == 0, urgent  # by itself
         assert message["language"] == lang, message
         assert notice["language"] == other, notice  # the notice's language, not the reader's

@@ -5,6 +5,7 @@ colleague's text is never taken for a command; a terminal without the engine say
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,23 @@ def test_a_colleagues_text_is_read_never_run(tmp_path: Path) -> None:
                  f"-v en -w {flag}"):
         assert speech.duration(speech.synthesize(text, "fr")) > 0.5
     assert not flag.exists()
+
+
+@needs_engine
+def test_phoneme_brackets_and_control_characters_are_read_as_text() -> None:
+    """espeak-ng takes ``[[...]]`` as phonemes even without markup: a message that looks like
+    noise on the screen (and in HR's queue) would be spoken as any words at all. What the
+    engine gets has its brackets apart; its phonemes (``-x``) never hold the injected ones."""
+    injected = "bonjour [[h@lOU w'3:ld]] fin"
+
+    def phonemes(text: str) -> str:
+        return subprocess.run(["espeak-ng", "-q", "-x", "-v", "fr", "--stdin"],
+                              input=text.encode(), capture_output=True, check=True).stdout.decode()
+
+    assert "h@lO" in phonemes(injected)  # the engine's behaviour this guards against
+    assert "[[" not in speech.speakable(injected)
+    assert "h@lO" not in phonemes(speech.speakable(injected))
+    assert speech.speakable("a\x01b\x1b[31mc\u200ed\nnext") == "a b [ 31mc d next"
 
 
 @needs_engine

@@ -42,7 +42,7 @@ class UrgentScreen(KioskScreen):
         self.urgent = notice.urgent
         self.can_listen = bool(self.kiosk and self.kiosk.can_read_aloud)
         if opened and notice.urgent and self.can_listen and self.session.read_urgent_aloud:
-            self.listen()  # HR's setting: an urgent notice speaks as it opens
+            self.listen(tapped=False)  # HR's setting: an urgent notice speaks as it opens
         if notice.photo and self.photo is None:
             self.photo = self.kiosk.remote_photo(
                 "notice", notice.id, lambda jpeg, u=notice.id: self._photo_came(u, jpeg))
@@ -53,9 +53,9 @@ class UrgentScreen(KioskScreen):
         if uid == self.uid:
             self.photo = jpeg
 
-    def listen(self) -> None:
+    def listen(self, tapped: bool = True) -> None:
         if self.uid:
-            self.kiosk.listen(f"{self.title}.\n{self.body}")
+            self.kiosk.listen(f"{self.title}.\n{self.body}", tapped=tapped)
 
     def acknowledge(self) -> None:
         if self.uid:
