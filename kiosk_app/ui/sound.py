@@ -126,8 +126,10 @@ class ReadAloud:
             self._sound.play()
 
     def stop(self) -> None:
-        """Silence what is playing; what is being made is never played."""
+        """Silence what is playing; what is being made is never played, what waits is dropped."""
         self._turn += 1
+        with self._wanted:
+            self._request = None
         sound, self._sound = self._sound, None
         if sound is not None:
             if sound.state == "play":
