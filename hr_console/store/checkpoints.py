@@ -23,22 +23,35 @@ log = logging.getLogger("relais.checkpoints")
 EVERY_S = 1.0
 
 
+def _connect(path: str) -> sqlite3.Connection:
+    return sqlite3.connect(path, timeout=0, isolation_level=None)
+
+
+def _passive(conn: sqlite3.Connection) -> tuple[int, int, int]:
+    busy, logged, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return int(busy), int(logged), int(copied)
+
+
 def checkpoint(path: str) -> tuple[int, int, int]:
     """One PASSIVE checkpoint of the database at ``path``: (busy, pages in the log, pages
     copied), as ``PRAGMA wal_checkpoint`` gives them."""
-    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+    conn = _connect(path)
     try:
-        busy, logged, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        return int(busy), int(logged), int(copied)
+        return _passive(conn)
     finally:
         conn.close()
 
 
 def run(path: str, stop: threading.Event, every_s: float = EVERY_S) -> None:
-    """Checkpoint ``path`` every ``every_s`` until ``stop``; never raises (a failed round
-    is tried again at the next: the log only grows meanwhile, nothing is lost)."""
-    while not stop.wait(every_s):
-        try:
-            checkpoint(path)
-        except sqlite3.Error as exc:
-            log.warning("WAL checkpoint of %s failed: %s", path, exc)
+    """Checkpoint ``path`` every ``every_s`` until ``stop``, on one connection kept for the
+    purpose; never raises (a failed round is tried again at the next: the log only grows
+    meanwhile, nothing is lost)."""
+    conn = _connect(path)
+    try:
+        while not stop.wait(every_s):
+            try:
+                _passive(conn)
+            except sqlite3.Error as exc:
+                log.warning("WAL checkpoint of %s failed: %s", path, exc)
+    finally:
+        conn.close()

@@ -465,6 +465,10 @@ class Kiosk(EventDispatcher):
             self.watch.touch()
         self.read_aloud.say(text, self.session.language)
 
+    def listen_notice(self, title: str, body: str, *, tapped: bool = True) -> None:
+        """A notice read aloud as its screens show it: the title, then the body."""
+        self.listen(f"{title}.\n{body}", tapped=tapped)
+
     def see_notice(self, uid: str) -> None:
         if self.session is not None and self.session.see(uid):
             self._receipt("seen", uid)

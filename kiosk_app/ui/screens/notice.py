@@ -47,7 +47,7 @@ class NoticeScreen(KioskScreen):
 
     def listen(self) -> None:
         if self.uid:
-            self.kiosk.listen(f"{self.title}.\n{self.body}")
+            self.kiosk.listen_notice(self.title, self.body)
 
     def acknowledge(self) -> None:
         self.kiosk.acknowledge(self.uid)

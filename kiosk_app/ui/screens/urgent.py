@@ -55,7 +55,7 @@ class UrgentScreen(KioskScreen):
 
     def listen(self, tapped: bool = True) -> None:
         if self.uid:
-            self.kiosk.listen(f"{self.title}.\n{self.body}", tapped=tapped)
+            self.kiosk.listen_notice(self.title, self.body, tapped=tapped)
 
     def acknowledge(self) -> None:
         if self.uid:
