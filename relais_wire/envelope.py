@@ -28,13 +28,13 @@ from relais_wire.errors import WireError
 WIRE_VERSION = 1
 
 UPLINK_KINDS = frozenset(
-    {"login", "logout", "text", "photo", "drawing", "receipt", "sync", "alert", "broadcast",
-     "remind", "offshift", "charter"})
+    {"login", "logout", "text", "photo", "drawing", "voice", "receipt", "sync", "alert",
+     "broadcast", "remind", "offshift", "charter"})
 DOWNLINK_KINDS = frozenset(
-    {"login", "logout", "text", "photo", "drawing", "notice", "state", "retract", "sync", "error"}
-)
+    {"login", "logout", "text", "photo", "drawing", "voice", "notice", "state", "retract", "sync",
+     "error"})
 KINDS = UPLINK_KINDS | DOWNLINK_KINDS | {"receipt"}
-CONTENT_KINDS = frozenset({"text", "photo", "drawing"})
+CONTENT_KINDS = frozenset({"text", "photo", "drawing", "voice"})
 
 # What a safety alert may show: a fixed set, so the receivers draw a known pictogram.
 ALERT_PICTOGRAMS = ("fall", "fire", "injury", "machine", "chemical", "other")
@@ -98,6 +98,20 @@ class Photo:
 class DrawingMessage:
     to: int | None
     drawing: Drawing
+    group: int | None = None
+    reply_to: str | None = None
+    urgent: bool = False
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A voice message: Opus in Ogg, mono, at most ``limits.MAX_VOICE_SECONDS``. The wire
+    checks its size, its container's magic and its declared duration; the relay decodes and
+    re-encodes it (``hr_console.services.voice``), since the terminal is not trusted."""
+
+    to: int | None
+    audio: bytes = field(repr=False)
+    duration_ms: int = 0
     group: int | None = None
     reply_to: str | None = None
     urgent: bool = False
@@ -362,6 +376,36 @@ def _image(obj: Mapping[str, Any]) -> bytes:
     return data
 
 
+def _audio(obj: Mapping[str, Any]) -> bytes:
+    value = _str(obj, "audio")
+    assert value is not None
+    too_large = WireError("too_large",
+                          f"field 'audio' is larger than {limits.MAX_VOICE_BYTES} bytes", "audio")
+    if len(value) > (limits.MAX_VOICE_BYTES * 4) // 3 + 4:
+        raise too_large
+    try:
+        data = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise WireError("bad_field", "field 'audio' must be base64", "audio") from None
+    if not data:
+        raise WireError("empty", "field 'audio' is empty", "audio")
+    if len(data) > limits.MAX_VOICE_BYTES:
+        raise too_large
+    # An Ogg page first, holding Opus's identification header.
+    if not data.startswith(b"OggS") or b"OpusHead" not in data[:128]:
+        raise WireError("bad_audio", "field 'audio' must be Opus in Ogg", "audio")
+    return data
+
+
+def _voice(obj: Mapping[str, Any]) -> Voice:
+    codec = obj.get("codec")
+    if codec != "opus":
+        raise WireError("bad_field", "field 'codec' must be 'opus'", "codec")
+    duration = _int(obj, "duration_ms", lo=1, hi=limits.MAX_VOICE_SECONDS * 1000)
+    assert duration is not None
+    return Voice(audio=_audio(obj), duration_ms=duration, **_addressee(obj))
+
+
 def _flag(obj: Mapping[str, Any], name: str) -> bool:
     value = obj.get(name)
     if value is None:
@@ -431,6 +475,8 @@ def _body(kind: str, obj: Mapping[str, Any]) -> Any:
         return Photo(image=_image(obj), caption=caption, **_addressee(obj))
     if kind == "drawing":
         return DrawingMessage(drawing=parse_drawing(obj.get("drawing")), **_addressee(obj))
+    if kind == "voice":
+        return _voice(obj)
     if kind == "receipt":
         ref = _uuid(obj, "ref")
         status = _str(obj, "status")
@@ -466,8 +512,8 @@ def _body(kind: str, obj: Mapping[str, Any]) -> Any:
 
 
 # Which kinds need a badge session id, and which are ordered outbox items with a seq.
-_NEEDS_SID = frozenset({"logout", "text", "photo", "drawing", "receipt", "broadcast", "remind",
-                        "offshift", "charter"})
+_NEEDS_SID = frozenset({"logout", "text", "photo", "drawing", "voice", "receipt", "broadcast",
+                        "remind", "offshift", "charter"})
 _NEEDS_SEQ = CONTENT_KINDS
 
 

@@ -19,6 +19,13 @@ MAX_CHARTER_SECTION_CHARS = 1500  # one section of the messaging charter, in one
 MAX_PHOTO_BYTES = 250 * 1024  # a normalised JPEG
 MAX_PHOTO_SIDE = 1280  # pixels, long side
 
+MAX_VOICE_SECONDS = 60  # one voice message
+VOICE_BITRATE = 16_000  # bits a second: Opus, mono; a minute is about 120 KB
+VOICE_RATE = 16_000  # samples a second (Opus "wideband": speech, small)
+# What a terminal may send: a minute at the bitrate, with room for Ogg's pages and an encoder
+# that overshoots; base64 of it fits MAX_PAYLOAD_BYTES.
+MAX_VOICE_BYTES = 200 * 1024
+
 DRAWING_MAX_SIDE = 2000  # canvas units
 DRAWING_MAX_STROKES = 300
 DRAWING_MAX_POINTS = 6000  # all strokes together

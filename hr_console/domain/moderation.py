@@ -44,8 +44,11 @@ class Routing:
     reviewable: bool  # post-moderation: delivered but listed for review
 
 
-def route(mode: str, hits: list[str], kind: str, media_always_held: bool) -> Routing:
-    """Where a message that passed the contact check goes. A keyword hit always holds."""
-    if hits or mode == "pre" or (media_always_held and kind in ("photo", "drawing")):
+def route(mode: str, hits: list[str], kind: str, media_always_held: bool,
+          voice_always_held: bool = False) -> Routing:
+    """Where a message that passed the contact check goes. A keyword hit always holds; so
+    does a voice message while ``voice_always_held`` (no keyword filter can hear it)."""
+    if hits or mode == "pre" or (media_always_held and kind in ("photo", "drawing")) \
+            or (voice_always_held and kind == "voice"):
         return Routing("held", False)
     return Routing("accepted", mode == "post")

@@ -55,6 +55,7 @@ from hr_console.relay.handlers import (
 from hr_console.relay.logins import HASHERS, LoginDesk, read_sessions
 from hr_console.relay.meter import Meter
 from hr_console.relay.partitions import PartitionKeeper
+from hr_console.relay.voices import VoiceDesk
 from hr_console.services import downlinks, notices, reminders, retention, sessions, settings, shifts
 from hr_console.services.errors import ServiceError
 from hr_console.store import checkpoints
@@ -172,6 +173,7 @@ class Inbound:
     payload: bytes
     tries: int = 0
     due: float = 0.0
+    voice_wait: bool = False  # back from waiting for its clip: not metered again
 
 
 @dataclass
@@ -233,6 +235,7 @@ class Relay:
                                 ack=self._ack, wake_worker=lambda: self._inbox.put(None),
                                 wake_delivery=self._wake.set, db_lock=self._db,
                                 hashers=pin_hashers)
+        self.voices = VoiceDesk(wake=lambda: self._inbox.put(None))
         # On SQLite the keeper's renewals take turns with the worker on the one write lock;
         # on PostgreSQL they touch no row the worker does, so they need no turn at all.
         self.keeper = PartitionKeeper(store, f"{self.username}/{uuid.uuid4().hex[:8]}",
@@ -276,6 +279,7 @@ class Relay:
         for thread in self._threads:
             thread.join(timeout=5)
         self.logins.stop()
+        self.voices.stop()
         self.keeper.leave()  # the others take its terminals now, not when the leases expire
         self.client.disconnect()
         self.client.loop_stop()
@@ -358,7 +362,8 @@ class Relay:
             # sends behind it until it is done (per-terminal order).
             items = self.logins.released() + self._next_batch()
             batch = [item for item in items if self._admit(item)
-                     and not self.logins.route(topics.terminal_of(item.topic) or "", item)]
+                     and not self.logins.route(topics.terminal_of(item.topic) or "", item)
+                     and not self._voice_waits(item)]
             if batch:
                 self._commit(batch)
             self.logins.dispatch()  # logins routed above start once the batch is committed
@@ -411,13 +416,28 @@ class Relay:
             if not _can_wait(item) or not all(map(_can_wait, more)):
                 return
 
+    def _voice_waits(self, item: Inbound) -> bool:
+        """A voice message whose clip is being made waits for it in the deferred queue
+        (``relay.voices``), acked like any deferred uplink; its waiting is not counted
+        against it (a minute of sound takes longer than the deferral's retries)."""
+        if not self.voices.waiting(item.payload):
+            return False
+        if item.tries == 0:
+            if item.qos > 0:
+                self.client.ack(item.mid, item.qos)
+            item.tries = 1
+        item.voice_wait = True
+        item.due = time.monotonic() + DEFER_RETRY_S
+        self._deferred.append(item)
+        return True
+
     def _admit(self, item: Inbound) -> bool:
         """Decided before any transaction; what is turned away here is done with."""
         terminal = topics.terminal_of(item.topic)
         if terminal is None:
             self._ack(item)
             return False
-        if item.tries > 0 and not item.topic.endswith("/status") \
+        if item.tries > 0 and not item.topic.endswith("/status") and not item.voice_wait \
                 and not self.meter.allow(terminal):
             self._over_rate(terminal, item)  # a retry costs like a message (first: on arrival)
             return False

@@ -24,7 +24,8 @@ EDITABLE = ("retention_days", "keywords", "default_moderation", "media_always_he
             "supervisors_moderate_own_teams", "supervisors_manage_groups", "quick_replies", "pin_always",
             "session_max_hours", "session_idle_minutes", "group_copies_per_minute",
             "safety_alert_recipients", "safety_alert_on_idle", "shift_grace_minutes",
-            "off_shift_notice", "off_shift_notice_text", "read_urgent_aloud")
+            "off_shift_notice", "off_shift_notice_text", "read_urgent_aloud",
+            "voice_always_held")
 RETENTION_MIN, RETENTION_MAX = 1, 3650
 # Badge sessions: a day at most (a session is one shift), an idle limit a kiosk's own
 # inactivity logout always comes before.
@@ -117,7 +118,7 @@ def validate(values: dict[str, Any]) -> dict[str, Any]:
             out[key] = value
         elif key in ("media_always_held", "supervisors_moderate_own_teams",
                      "supervisors_manage_groups", "pin_always", "off_shift_notice",
-                     "safety_alert_on_idle", "read_urgent_aloud"):
+                     "safety_alert_on_idle", "read_urgent_aloud", "voice_always_held"):
             out[key] = bool(value)
         elif key == "quick_replies":
             out[key] = _quick_replies(value, errors)

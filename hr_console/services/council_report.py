@@ -226,7 +226,7 @@ def _facts(session: Session, start: dt.datetime, end: dt.datetime, site_id: int 
     m, d = Message, ModerationDecision
     hits = _hits_array(session)
     cause = case((hits, "keyword"), (m.moderation == "pre", "pre"),
-                 (m.kind.in_(("photo", "drawing")), "media"), else_="other")
+                 (m.kind.in_(("photo", "drawing", "voice")), "media"), else_="other")
     team = func.coalesce(Employee.team_id, NO_TEAM)
     month = (m.created_at >= start, m.created_at < end)
 

@@ -29,6 +29,7 @@ from hr_console.services import (
     photos,
     settings,
     shifts,
+    voice,
 )
 from hr_console.services.errors import NotFound, ServiceError
 from hr_console.store.models import (
@@ -48,6 +49,7 @@ from relais_wire.envelope import (
     DrawingMessage,
     Photo,
     Text,
+    Voice,
     b64,
     clean_text,
     envelope,
@@ -81,11 +83,28 @@ def notify_sender(session: Session, msg: Message) -> None:
                     **_state_fields(session, msg))
 
 
-def _content(kind: str, body: Any) -> tuple[str, dict | None, bytes | None]:
+@dataclass(frozen=True)
+class _Attached:
+    """A message's photo or voice clip, made safe, as it is stored (a ``media`` row)."""
+
+    data: bytes
+    mime: str
+    duration_ms: int | None = None
+
+
+def _content(kind: str, body: Any) -> tuple[str, dict | None, _Attached | None]:
+    """A message's text, drawing and media. A terminal is untrusted: the wire only checked
+    a photo's JPEG magic or a clip's Ogg header and their sizes, so the picture is decoded
+    and re-encoded here like a console upload (bombs, metadata, trailing polyglot payloads),
+    and the sound too (``voice.clip``), before anyone else's screen, speaker or browser
+    gets them."""
     if isinstance(body, Text):
         return body.text, None, None
     if isinstance(body, Photo):
-        return body.caption, None, body.image
+        return body.caption, None, _Attached(photos.normalise(body.image), "image/jpeg")
+    if isinstance(body, Voice):
+        clip = voice.clip(body.audio)
+        return "", None, _Attached(clip.data, voice.MIME, clip.duration_ms)
     if isinstance(body, DrawingMessage):
         return "", body.drawing.to_json(), None
     raise ServiceError("bad_kind", f"{kind} is not a message kind")
@@ -101,14 +120,9 @@ def receive(session: Session, speaker: BadgeSession, client_id: str, kind: str, 
     if existing is not None:
         return Outcome(existing.id, existing.state, existing.reason, duplicate=True,
                        extra=group_counts(session, existing) if existing.group_id else None)
-    text, drawing, image = _content(kind, body)
-    if image is not None:
-        # A terminal is untrusted: the wire only checked the JPEG magic and the size, so the
-        # picture is decoded and re-encoded here like a console upload (bombs, metadata,
-        # trailing polyglot payloads) before anyone else's screen or browser sees it.
-        image = photos.normalise(image)
+    text, drawing, media = _content(kind, body)
     if getattr(body, "group", None) is not None:
-        return _receive_group(session, speaker, client_id, kind, body, text, drawing, image,
+        return _receive_group(session, speaker, client_id, kind, body, text, drawing, media,
                               sent_ts=sent_ts, seq=seq, hold=hold)
     verdict = _decide(session, sender_id, body.to, kind, text, hold)
     if verdict is None:
@@ -117,8 +131,9 @@ def receive(session: Session, speaker: BadgeSession, client_id: str, kind: str, 
     msg = Message(client_id=client_id, sender_id=sender_id, recipient_id=body.to,
                   terminal_id=speaker.terminal_id, kind=kind, body=text, drawing=drawing,
                   sent_ts=sent_ts, seq=seq, created_at=utcnow(), **verdict.columns())
-    if image is not None:
-        msg.media_id = _store_media(session, image)
+    if media is not None:
+        msg.media_id = _store_media(session, media)
+        msg.duration_ms = media.duration_ms
     again = _store_once(session, msg)
     if again is not None:
         return Outcome(again.id, again.state, again.reason, duplicate=True)
@@ -186,13 +201,15 @@ def _moderate(session: Session, sender_id: int, kind: str, text: str, hold: bool
                               settings.get(session, "default_moderation"))
     hits = keyword_hits(text, settings.get(session, "keywords")) if text else []
     routing = route("pre" if hold else mode, hits, kind,
-                    bool(settings.get(session, "media_always_held")))
+                    bool(settings.get(session, "media_always_held")),
+                    kind == "voice" and bool(settings.get(session, "voice_always_held")))
     return _Verdict(routing.state, None, mode, hits or None,
                     not routing.reviewable and routing.state == "accepted")
 
 
-def _store_media(session: Session, data: bytes) -> int:
-    media = Media(sha256=hashlib.sha256(data).hexdigest(), mime="image/jpeg", data=data)
+def _store_media(session: Session, attached: _Attached) -> int:
+    media = Media(sha256=hashlib.sha256(attached.data).hexdigest(), mime=attached.mime,
+                  data=attached.data)
     session.add(media)
     session.flush()
     return media.id
@@ -216,15 +233,18 @@ def wire_view(session: Session, msg: Message) -> dict[str, Any]:
     sender = session.get(Employee, msg.sender_id)
     group = session.get(Group, msg.group_id) if msg.group_id is not None else None
     media = (session.get(Media, msg.media_id)
-             if msg.kind == "photo" and msg.group_id is None and msg.media_id else None)
+             if msg.kind in ("photo", "voice") and msg.group_id is None and msg.media_id
+             else None)
     return _view(msg, sender.name if sender else "", group.name if group else "",
                  media.data if media else None)
 
 
-def _view(msg: Any, from_name: str, group_name: str, image: bytes | None) -> dict[str, Any]:
+def _view(msg: Any, from_name: str, group_name: str, media: bytes | None) -> dict[str, Any]:
     """``wire_view`` of a message row (an ORM object or a Core row with the same column
-    names), its sender's and group's names and its 1:1 photo's bytes already read: the one
-    statement of what a kiosk is shown, for the copies and for the history alike."""
+    names), its sender's and group's names and its 1:1 photo's or clip's bytes already
+    read: the one statement of what a kiosk is shown, for the copies and for the history
+    alike. A clip not given travels as ``has_audio`` (the kiosk fetches it when played:
+    the history never carries sound, a few minutes of it would fill a sync)."""
     out: dict[str, Any] = {
         "msg": msg.client_id, "kind": msg.kind, "from": msg.sender_id,
         "from_name": from_name, "to": msg.recipient_id,
@@ -242,7 +262,13 @@ def _view(msg: Any, from_name: str, group_name: str, image: bytes | None) -> dic
             # each kiosk fetches it over the kiosk API (conversations.media).
             out["has_image"] = msg.media_id is not None
         else:
-            out["image"] = b64(image) if image is not None else None
+            out["image"] = b64(media) if media is not None else None
+    elif msg.kind == "voice":
+        out["duration_ms"] = msg.duration_ms or 0
+        if media is not None and msg.group_id is None:
+            out["audio"] = b64(media)
+        else:
+            out["has_audio"] = msg.media_id is not None
     else:
         out["drawing"] = msg.drawing
     if msg.reason:
@@ -412,6 +438,7 @@ _M = Message.__table__
 _VIEW_COLUMNS = (_M.c.id, _M.c.client_id, _M.c.kind, _M.c.sender_id, _M.c.recipient_id,
                  _M.c.sent_ts, _M.c.state, _M.c.group_id, _M.c.body, _M.c.media_id,
                  _M.c.drawing, _M.c.reason, _M.c.urgent, _M.c.reply_to, _M.c.created_at,
+                 _M.c.duration_ms,
                  func.coalesce(_SENDER.c.name, "").label("from_name"),
                  func.coalesce(_GROUP_OF.c.name, "").label("group_name"))
 _VIEW_FROM = (_M.outerjoin(_SENDER, _SENDER.c.id == _M.c.sender_id)
@@ -576,7 +603,7 @@ def _replies_to(session: Session, group_id: int, employee_id: int, client_id: st
 
 
 def _receive_group(session: Session, speaker: BadgeSession, client_id: str, kind: str,
-                   body: Any, text: str, drawing: dict | None, image: bytes | None, *,
+                   body: Any, text: str, drawing: dict | None, media: _Attached | None, *,
                    sent_ts: int, seq: int | None, hold: bool) -> Outcome:
     """``receive`` for a post to a group: membership and posting right (live, now), then
     the group's moderation mode or the sender's; fanned out at once when accepted."""
@@ -599,8 +626,9 @@ def _receive_group(session: Session, speaker: BadgeSession, client_id: str, kind
                   urgent=_urgent(session, body, group, sender_id, refusal),
                   terminal_id=speaker.terminal_id, kind=kind, body=text, drawing=drawing,
                   sent_ts=sent_ts, seq=seq, created_at=utcnow(), **verdict.columns())
-    if image is not None and not refusal:
-        msg.media_id = _store_media(session, image)
+    if media is not None and not refusal:
+        msg.media_id = _store_media(session, media)
+        msg.duration_ms = media.duration_ms
     again = _store_once(session, msg)
     if again is not None:
         return Outcome(again.id, again.state, again.reason, duplicate=True,
@@ -783,9 +811,7 @@ class Batch:
         known = self._known.get(key)
         if known is not None:
             return Outcome(None, known[0], known[1], duplicate=True)
-        text, drawing, image = _content(kind, body)
-        if image is not None:
-            image = photos.normalise(image)  # see receive
+        text, drawing, media = _content(kind, body)
         verdict = _decide(self.session, sender_id, body.to, kind, text, hold)
         if verdict is None:
             return Outcome(None, "refused", "unknown_recipient")
@@ -793,16 +819,17 @@ class Batch:
         self._messages.append({
             "client_id": client_id, "sender_id": sender_id, "recipient_id": body.to,
             "terminal_id": speaker.terminal_id, "kind": kind, "body": text, "drawing": drawing,
-            "media_id": _store_media(self.session, image) if image is not None else None,
+            "media_id": _store_media(self.session, media) if media is not None else None,
+            "duration_ms": media.duration_ms if media is not None else None,
             "sent_ts": sent_ts, "seq": seq, "created_at": now, "decided_at": None,
             "delivered_at": None, "read_at": None, **verdict.columns()})
         self._known[key] = (verdict.state, verdict.reason)
         if verdict.state == "accepted":
-            self._copy(sender_id, body.to, client_id, kind, text, drawing, image, sent_ts)
+            self._copy(sender_id, body.to, client_id, kind, text, drawing, media, sent_ts)
         return Outcome(None, verdict.state, verdict.reason, extra=verdict.extra)
 
     def _copy(self, sender_id: int, recipient_id: int, client_id: str, kind: str, text: str,
-              drawing: dict | None, image: bytes | None, sent_ts: int) -> None:
+              drawing: dict | None, media: _Attached | None, sent_ts: int) -> None:
         """The recipient's copy, as ``wire_view`` shows an accepted message."""
         sender = self.session.get(Employee, sender_id)
         view: dict[str, Any] = {"msg": client_id, "from": sender_id,
@@ -812,7 +839,10 @@ class Batch:
             view["text"] = text
         elif kind == "photo":
             view["caption"] = text
-            view["image"] = b64(image) if image is not None else None
+            view["image"] = b64(media.data) if media is not None else None
+        elif kind == "voice":
+            view["duration_ms"] = media.duration_ms if media is not None else 0
+            view["audio"] = b64(media.data) if media is not None else None
         else:
             view["drawing"] = drawing
         self._queue(recipient_id, kind, client_id, sender_id, view)

@@ -42,7 +42,7 @@ from hr_console.store.models import (
 
 BATCH = 2000
 PURGE_ACTION = "retention.purge"
-MESSAGE_DOWNLINKS = ("text", "photo", "drawing", "state", "retract")
+MESSAGE_DOWNLINKS = ("text", "photo", "drawing", "voice", "state", "retract")
 
 OpenSession = Callable[[], AbstractContextManager[Session]]
 # Bookkeeping beside the settings (not one of them: settings.DEFAULTS does not list it):

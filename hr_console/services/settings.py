@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     "keywords": [],
     "default_moderation": "pre",
     "media_always_held": False,
+    # Voice messages wait for HR whatever the moderation mode: no keyword filter hears them.
+    "voice_always_held": True,
     "badge_max_failures": 5,
     "badge_lock_minutes": 15,
     "supervisors_moderate_own_teams": False,

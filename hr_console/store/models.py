@@ -266,7 +266,7 @@ class Message(Base):
     # NULL exactly for a group post: its recipients are its group_receipts rows.
     recipient_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
     terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminals.id"))
-    kind: Mapped[str] = mapped_column(String(10))  # text | photo | drawing
+    kind: Mapped[str] = mapped_column(String(10))  # text | photo | drawing | voice
     body: Mapped[str] = mapped_column(Text, default="")
     drawing: Mapped[dict | None] = mapped_column(JSON)
     media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
@@ -286,6 +286,7 @@ class Message(Base):
     group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), index=True)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     reply_to: Mapped[str | None] = mapped_column(String(36))
+    duration_ms: Mapped[int | None] = mapped_column(Integer)  # a voice message's length
     sender: Mapped[Employee] = relationship(foreign_keys=[sender_id])
     recipient: Mapped[Employee | None] = relationship(foreign_keys=[recipient_id])
     __table_args__ = (

@@ -35,7 +35,7 @@ from relais_wire.envelope import WireError, b64, decode_downlink, encode, envelo
 log = logging.getLogger("relais.link")
 
 SESSION_EXPIRY_S = 7 * 24 * 3600
-TRACKED = frozenset({"text", "photo", "drawing", "notice", "state", "retract"})
+TRACKED = frozenset({"text", "photo", "drawing", "voice", "notice", "state", "retract"})
 TRANSIENT_ERRORS = frozenset({"rate_limited"})
 # The relay's word that the session this terminal speaks for is over (ended by the console,
 # its age or idleness): the kiosk logs out as if it had received the logout.
@@ -189,6 +189,14 @@ class TerminalLink:
     def send_drawing(self, to: int | None, drawing: dict[str, Any], *, group: int | None = None,
                      reply_to: str | None = None, urgent: bool = False) -> str:
         return self._content("drawing", **_target(to, group, reply_to, urgent), drawing=drawing)
+
+    def send_voice(self, to: int | None, ogg: bytes, duration_ms: int, *,
+                   group: int | None = None, reply_to: str | None = None,
+                   urgent: bool = False) -> str:
+        """A recorded clip (Opus in Ogg, ``relais_wire.audio.encode``), through the outbox
+        like a photo: recorded offline, it leaves when the link is back."""
+        return self._content("voice", **_target(to, group, reply_to, urgent), audio=b64(ogg),
+                             duration_ms=int(duration_ms), codec="opus")
 
     def send_alert(self, pictogram: str, text: str = "", *, image: bytes | None = None) -> str:
         """A safety alert, from whoever is badged in or from the terminal alone (the idle
@@ -423,7 +431,7 @@ class TerminalLink:
         self._receipt(downlink_id, "received")
 
     def _dispatch(self, kind: str, env_id: str, body: dict[str, Any]) -> None:
-        if kind in ("text", "photo", "drawing"):
+        if kind in ("text", "photo", "drawing", "voice"):
             self._emit(ev.MessageArrived({**body, "kind": kind}))
         elif kind == "state":
             self._emit(ev.StateChanged(body.get("msg") or body.get("ref"), body.get("state", ""),

@@ -22,7 +22,8 @@ from tests.web import console_data as cd
 from tests.web_fixture import PASSWORD, ROLES, make_console
 
 GOOD = {"retention_days": "90", "keywords": "grève\nsyndicat\n\n Grève \ninsulte",
-        "default_moderation": "post", "media_always_held": "y"}
+        "default_moderation": "post", "media_always_held": "y",
+        "voice_always_held": "y"}  # ticked on the page by default: a browser posts it
 
 
 def _audit(console, action: str) -> list[AuditEntry]:  # noqa: ANN001

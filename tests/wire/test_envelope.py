@@ -63,6 +63,8 @@ UPLINK_BODIES: dict[str, dict] = {
     "text": {"sid": SID, "seq": 7, "to": 42, "text": "Bonjour à tous"},
     "photo": {"sid": SID, "seq": 8, "to": 42, "image": b64(JPEG), "caption": "La presse"},
     "drawing": {"sid": SID, "seq": 9, "to": 42, "drawing": DRAWING},
+    "voice": {"sid": SID, "seq": 10, "to": 42, "duration_ms": 1500, "codec": "opus",
+              "audio": b64(b"OggS" + bytes(24) + b"OpusHead" + bytes(11))},
     "receipt": {"sid": SID, "ref": REF, "status": "read"},
     "sync": {},
     "alert": {"sid": SID, "pictogram": "fall", "text": "Chute quai 2", "image": b64(JPEG)},
@@ -109,7 +111,7 @@ def test_kind_sets():
     assert UPLINK_KINDS <= KINDS and DOWNLINK_KINDS <= KINDS
     assert "receipt" in UPLINK_KINDS and "receipt" not in DOWNLINK_KINDS
     assert {"notice", "state", "retract", "error"} <= DOWNLINK_KINDS - UPLINK_KINDS
-    assert {"text", "photo", "drawing"} == CONTENT_KINDS
+    assert {"text", "photo", "drawing", "voice"} == CONTENT_KINDS
     assert {"received", "read", "seen", "acknowledged"} == RECEIPT_STATUSES
     assert "delivered" in STATES and "delivered" not in RECEIPT_STATUSES
 
@@ -771,6 +773,7 @@ DOWNLINK_BODIES: dict[str, dict] = {
     "text": {"sid": SID, "seq": 4, "from": 3, "text": "Réunion à 14h", "msg": 99},
     "photo": {"sid": SID, "from": 3, "image": b64(JPEG), "caption": ""},
     "drawing": {"sid": SID, "from": 3, "drawing": DRAWING},
+    "voice": {"sid": SID, "from": 3, "audio": b64(b"OggS"), "duration_ms": 1500},
     "notice": {"text": "Fermeture vendredi", "level": "info"},
     "state": {"sid": SID, "ref": REF, "state": "held", "seq": 4},
     "retract": {"sid": SID, "msg": 99},

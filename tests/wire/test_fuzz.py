@@ -49,6 +49,7 @@ from relais_wire.envelope import (
     Remind,
     Sync,
     Text,
+    Voice,
     b64,
 )
 from relais_wire.topics import terminal_of, valid_terminal_name
@@ -64,6 +65,9 @@ ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 SID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 REF = "16fd2706-8baf-433b-82eb-8c7fada847da"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01"
+# The smallest thing the wire takes for a clip: an Ogg page holding Opus's header (the relay
+# decodes the rest, relais_wire.audio).
+OGG = b"OggS\x00\x02" + bytes(20) + b"\x01\x13OpusHead\x01\x01\x38\x01\x80\x3e\x00\x00\x00\x00\x00"
 DRAWING = {
     "w": 40,
     "h": 30,
@@ -78,6 +82,8 @@ UPLINKS: dict[str, dict] = {
     "text": {"text": "Bonjour à tous", "to": 42, "seq": 7, "sid": SID},
     "photo": {"caption": "La presse", "image": b64(JPEG), "to": 42, "seq": 8, "sid": SID},
     "drawing": {"drawing": DRAWING, "to": 42, "seq": 9, "sid": SID},
+    "voice": {"audio": b64(OGG), "duration_ms": 1500, "codec": "opus", "to": 42, "seq": 13,
+              "sid": SID},
     "receipt": {"status": "read", "ref": REF, "sid": SID},
     "sync": {},
     "alert": {"pictogram": "fire", "text": "Fumée ligne 3", "image": b64(JPEG), "sid": SID},
@@ -94,6 +100,8 @@ UPLINKS: dict[str, dict] = {
                     "urgent": False, "sid": SID},
     "drawing+group": {"type": "drawing", "drawing": DRAWING, "group": 2**31 - 1,
                       "reply_to": REF, "seq": 12, "sid": SID},
+    "voice+group": {"type": "voice", "audio": b64(OGG), "duration_ms": 60_000,
+                    "codec": "opus", "group": 7, "seq": 14, "sid": SID},
 }
 DOWNLINKS: dict[str, dict] = {
     "login": {"sid": SID, "name": "Ana", "contacts": [{"id": 3, "name": "RH"}]},
@@ -101,6 +109,7 @@ DOWNLINKS: dict[str, dict] = {
     "text": {"sid": SID, "seq": 4, "from": 3, "text": "Réunion à 14h"},
     "photo": {"sid": SID, "from": 3, "image": b64(JPEG), "caption": ""},
     "drawing": {"sid": SID, "from": 3, "drawing": DRAWING},
+    "voice": {"sid": SID, "from": 3, "audio": b64(OGG), "duration_ms": 1500},
     "notice": {"text": "Fermeture vendredi", "level": "info"},
     "state": {"sid": SID, "ref": REF, "state": "held"},
     "retract": {"sid": SID, "msg": 99},
@@ -331,7 +340,7 @@ def _check_uplink_shape(env: Envelope) -> None:
     assert _canonical(env.id) and (env.sid is None or _canonical(env.sid))
     assert 0 <= env.ts <= 2**53 and (env.seq is None or 0 <= env.seq <= 2**53)
     body = env.body
-    if isinstance(body, Text | Photo | DrawingMessage):
+    if isinstance(body, Text | Photo | DrawingMessage | Voice):
         assert (body.to is None) != (body.group is None) and env.seq is not None
         for target in (body.to, body.group):
             assert target is None or (type(target) is int and 1 <= target < 2**31)
@@ -347,6 +356,10 @@ def _check_uplink_shape(env: Envelope) -> None:
         assert _human(body.caption, limits.MAX_CAPTION_CHARS)
     elif isinstance(body, DrawingMessage):
         _check_drawing_shape(body.drawing)
+    elif isinstance(body, Voice):
+        assert body.audio[:4] == b"OggS" and len(body.audio) <= limits.MAX_VOICE_BYTES
+        assert type(body.duration_ms) is int
+        assert 1 <= body.duration_ms <= limits.MAX_VOICE_SECONDS * 1000
     elif isinstance(body, Receipt):
         assert _canonical(body.ref) and body.status in RECEIPT_STATUSES
     elif isinstance(body, Alert):
@@ -377,7 +390,7 @@ def _uplink_fields(env: Envelope) -> dict[str, Any]:
     body = env.body
     if isinstance(body, Login):
         return {"badge": body.badge, "pin": body.pin}
-    if isinstance(body, Text | Photo | DrawingMessage):
+    if isinstance(body, Text | Photo | DrawingMessage | Voice):
         target = {"to": body.to, "group": body.group, "reply_to": body.reply_to,
                   "urgent": body.urgent or None}
     if isinstance(body, Text):
@@ -386,6 +399,9 @@ def _uplink_fields(env: Envelope) -> dict[str, Any]:
         return {**target, "image": b64(body.image), "caption": body.caption}
     if isinstance(body, DrawingMessage):
         return {**target, "drawing": body.drawing.to_json()}
+    if isinstance(body, Voice):
+        return {**target, "audio": b64(body.audio), "duration_ms": body.duration_ms,
+                "codec": "opus"}
     if isinstance(body, Receipt):
         return {"ref": body.ref, "status": body.status}
     if isinstance(body, Alert):

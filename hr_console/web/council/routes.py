@@ -48,7 +48,7 @@ OUTCOME_LABELS = {"held": _l("Held for moderation"), "approved": _l("Approved"),
                   "rejected": _l("Rejected"), "retracted": _l("Retracted")}
 CAUSE_LABELS = {"keyword": _l("A keyword of the filter"),
                 "pre": _l("Pre-moderation (every message checked first)"),
-                "media": _l("Photo or drawing held by setting"),
+                "media": _l("Photo, drawing or voice message held by setting"),
                 "other": _l("Other rule (sent after the badge session ended, group post budget)")}
 BUCKET_LABELS = {"5m": _l("under 5 min"), "15m": _l("5 to 15 min"), "1h": _l("15 to 60 min"),
                  "4h": _l("1 to 4 h"), "1d": _l("4 to 24 h"), "more": _l("over a day")}

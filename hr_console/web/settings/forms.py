@@ -59,6 +59,7 @@ class GeneralForm(ShiftFields, FlaskForm):
                  ("post", _l("post: deliver at once, review afterwards")),
                  ("none", _l("none: deliver, no review"))])
     media_always_held = BooleanField(_l("Photos and drawings are always held for approval"))
+    voice_always_held = BooleanField(_l("Voice messages are always held for approval"))
     supervisors_moderate_own_teams = BooleanField(_l("Supervisors moderate their own teams' messages"))
     supervisors_manage_groups = BooleanField(
         _l("Supervisors manage workgroups made of their own teams"))
