@@ -100,12 +100,15 @@ def _page(session: Session, employee_id: int, visible: Any, before: str | None,
         if msg.kind == "photo":
             view.pop("image", None)
             view["has_image"] = msg.media_id is not None
+        elif msg.kind == "voice":  # fetched when played, as a photo is when shown
+            view.pop("audio", None)
+            view["has_audio"] = msg.media_id is not None
         out.append(view)
     return Page(out, more)
 
 
 def media(session: Session, employee_id: int, client_id: str) -> Media | None:
-    """The photo of a message this employee sent or received, or of a group post they
+    """The photo or voice clip of a message this employee sent or received, or of a group post they
     wrote or hold a receipt for in a group they are still a member of (None if there is
     none or they may not see it)."""
     row = session.execute(

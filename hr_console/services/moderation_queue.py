@@ -130,6 +130,7 @@ class Item:
     segments: tuple[tuple[str, bool], ...] = field(default=())
     group_id: int | None = None
     group: str | None = None  # the group's name, for a group post
+    duration_ms: int | None = None  # a voice message's length
 
     def waiting(self, now: dt.datetime | None = None) -> dt.timedelta:
         return (now or utcnow()) - self.created_at
@@ -146,7 +147,7 @@ def _base(columns: Sequence[Any] = ()) -> Select:
                Message.state, Message.reason, Message.moderation, Message.reviewed,
                Message.decided_at, Message.delivered_at, Message.read_at,
                Message.sender_id, _sender.name, Message.recipient_id, _recipient.name, Team.name,
-               Message.group_id, Group.name, *columns)
+               Message.group_id, Group.name, Message.duration_ms, *columns)
         .join(_sender, _sender.id == Message.sender_id)
         .outerjoin(_recipient, _recipient.id == Message.recipient_id)  # NULL: a group post
         .outerjoin(Group, Group.id == Message.group_id)
@@ -175,7 +176,8 @@ def _item(row: Sequence[Any]) -> Item:
                 moderation=row[9], reviewed=bool(row[10]), decided_at=row[11],
                 delivered_at=row[12], read_at=row[13], sender_id=row[14], sender=row[15],
                 recipient_id=row[16], recipient=row[17], team=row[18],
-                segments=tuple(highlight(row[3] or "", hits)), group_id=row[19], group=row[20])
+                segments=tuple(highlight(row[3] or "", hits)), group_id=row[19], group=row[20],
+                duration_ms=row[21])
 
 
 @dataclass(frozen=True)
@@ -425,7 +427,7 @@ def _review(session: Session, msg: Message, actor: str, user_id: int | None) -> 
 
 
 def media_of(session: Session, message_id: int, scope: Scope) -> tuple[bytes, str] | None:
-    """The photo of a message this scope may see: (bytes, mime), or None."""
+    """The photo or voice clip of a message this scope may see: (bytes, mime), or None."""
     msg = message_in_scope(session, message_id, scope)
     if msg.media_id is None:
         return None

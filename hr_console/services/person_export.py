@@ -73,7 +73,8 @@ STREAM_ROWS = 500  # rows fetched at a time (a server-side cursor on PostgreSQL)
 PHOTO_CHUNK = 50  # photos read at a time
 TTL_S = 24 * 3600  # a console export's file is removed after a day (or its download)
 FILE_MODE = 0o600
-EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif",
+              "audio/ogg": "ogg"}
 
 
 def N_(text: str) -> str:  # noqa: N802 - gettext's marker name, read by `make extract`
@@ -97,7 +98,8 @@ class Context:
         if media_id is None:
             return None
         if media_id not in self.photos:
-            self.photos[media_id] = f"photos/{media_id}.{EXTENSIONS.get(mime or '', 'bin')}"
+            folder = "voice" if mime == "audio/ogg" else "photos"
+            self.photos[media_id] = f"{folder}/{media_id}.{EXTENSIONS.get(mime or '', 'bin')}"
         return self.photos[media_id]
 
 
@@ -147,7 +149,8 @@ def _message_columns() -> tuple:
             Message.drawing, Message.media_id, Media.mime, Message.state, Message.reason,
             Message.moderation, Message.keyword_hits, Message.decided_at,
             Message.delivered_at, Message.read_at, Message.urgent, Message.reply_to,
-            Message.group_id, Group.name.label("group_name"), Terminal.name.label("terminal"))
+            Message.group_id, Group.name.label("group_name"), Terminal.name.label("terminal"),
+            Message.duration_ms)
 
 
 def _sent_query(employee_id: int) -> Select:
@@ -181,7 +184,11 @@ def _message_row(r: Any, ctx: Context, *, content: bool = True) -> dict[str, Any
     return {
         "id": r["id"], "client_id": r["client_id"], "created_at": _ts(r["created_at"]),
         "kind": r["kind"], "text": r["body"] if content else None,
-        "photo": ctx.photo(r["media_id"], r["mime"]) if content else None,
+        "photo": ctx.photo(r["media_id"], r["mime"])
+        if content and r["kind"] != "voice" else None,
+        "voice": ctx.photo(r["media_id"], r["mime"])
+        if content and r["kind"] == "voice" else None,
+        "duration_ms": r["duration_ms"],
         "drawing": r["drawing"] if content else None,
         "state": r["state"], "reason": r["reason"], "moderation": r["moderation"],
         "keyword_hits": r["keyword_hits"], "decided_at": _ts(r["decided_at"]),
@@ -417,7 +424,8 @@ FIELDS = {
     "placed_at": N_("Placed"), "released_by": N_("Released by"),
     "released_at": N_("Released"), "release_reason": N_("Reason for release"),
     "ts": N_("When"), "actor": N_("Who"), "action": N_("Action"), "detail": N_("Detail"),
-    "read_at": N_("Read"), "photo": N_("Photo"), "version": N_("Version"), "published_at": N_("Published"),
+    "read_at": N_("Read"), "photo": N_("Photo"), "voice": N_("Voice message"),
+    "duration_ms": N_("Length (ms)"), "version": N_("Version"), "published_at": N_("Published"),
     "accepted_at": N_("Accepted"),
 }
 
@@ -433,7 +441,7 @@ PROFILE_FIELDS = {
 }
 
 WORDS = {
-    "text": N_("text"), "photo": N_("photo"), "drawing": N_("drawing"),
+    "text": N_("text"), "photo": N_("photo"), "drawing": N_("drawing"), "voice": N_("voice"),
     "held": N_("held for HR"), "accepted": N_("accepted"), "approved": N_("approved"),
     "delivered": N_("delivered"), "read": N_("read"), "refused": N_("refused"),
     "rejected": N_("rejected"), "retracted": N_("withdrawn by HR"),
@@ -658,6 +666,8 @@ class Report:
             return escape(self.when(v))
         if key in ("kind", "state", "decision") and v in WORDS:
             return escape(self._(WORDS[v]))
+        if key == "voice":  # a path inside the ZIP (voice/ID.ogg): a player
+            return f'<audio controls preload="none" src="{escape(str(v), quote=True)}"></audio>'
         if key == "photo":  # a path inside the ZIP (photos/ID.jpg): shown, small
             return f'<img class="thumb" src="{escape(str(v), quote=True)}" alt="">'
         if key in ("actor", "action", "target"):  # the audit log's own codes, as kept
@@ -728,6 +738,10 @@ class Report:
         if m.get("photo"):
             alt = self._("Photo of message %(id)s") % {"id": m["id"]}
             self.w(f'<img src="{escape(m["photo"], quote=True)}" alt="{escape(alt, quote=True)}">')
+        if m.get("voice"):
+            label = self._("Voice message %(id)s") % {"id": m["id"]}
+            self.w(f'<audio controls preload="none" src="{escape(m["voice"], quote=True)}" '
+                   f'aria-label="{escape(label, quote=True)}"></audio>')
         if m.get("drawing") is not None:
             self.w(drawing_svg.render(m["drawing"]))
         self.w("</article>")

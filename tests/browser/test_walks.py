@@ -8,6 +8,7 @@ The tests of this module share one installation and run in order, as one working
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +18,12 @@ from playwright.sync_api import Page
 from playwright.sync_api import expect as page_expect
 from sqlalchemy import select
 
-from hr_console.store.models import Team
+from hr_console.store.models import Media, Message, Team
 from kiosk_app.link import events as ev
 from kiosk_app.link.client import TerminalLink
 from tests.browser.live_console import LiveConsole, live_day, wait_for
 from tests.system_fixture import System, expect, expect_none
+from tests.wire.hostile_audio import clip
 
 LIVE_QUEUE_WAIT_MS = 15_000  # the queue polls every 5 s; a generous margin for 2 shared cores
 
@@ -94,6 +96,46 @@ def test_hr_approves_a_held_message_that_arrived_live(day: LiveConsole, kiosks, 
     assert arrived.message["from_name"] == "Karim Benali"
     _state(k1, msg, "approved")
     page_expect(hr.locator("li.moditem")).to_have_count(0)
+
+
+def _plays(page: Page, audio) -> dict:  # noqa: ANN001
+    """Play a console audio player (muted: headless, and no gesture needed) until a second
+    has passed; what the browser says of it."""
+    audio.evaluate("a => { a.muted = true; return a.play(); }")
+    page.wait_for_function("a => a.currentTime > 1.0", arg=audio.element_handle(), timeout=15_000)
+    return audio.evaluate("a => ({duration: a.duration, error: a.error && a.error.code,"
+                          " at: a.currentTime})")
+
+
+def test_hr_listens_to_a_voice_message_then_approves_it(day: LiveConsole, kiosks, hr: Page) -> None:  # noqa: ANN001
+    """Issue 19: a voice message waits for HR (held by default), who plays it in the queue,
+    live and after a reload, and approves it; it reaches the terminal as the server stored it."""
+    k1, k2 = kiosks
+    sys_ = day.system
+    day.open(hr, "/moderation/")
+    _mark_page(hr)
+    msg = k1.send_voice(sys_.employee("Sophie Martin"), clip(2.5), 2500)
+    _state(k1, msg, "held")
+    item = hr.locator("li.moditem", has_text="Karim Benali").filter(has=hr.locator("audio"))
+    page_expect(item).to_be_visible(timeout=LIVE_QUEUE_WAIT_MS)
+    assert _same_page(hr), "the page was reloaded: the queue is not live"
+    page_expect(item.locator(".modvoice")).to_contain_text("0:03")
+    played = _plays(hr, item.locator("audio"))
+    assert played["error"] is None and abs(played["duration"] - 2.5) < 0.1, played
+
+    day.open(hr, "/moderation/")  # drawn by the server this time
+    item = hr.locator("li.moditem").filter(has=hr.locator("audio"))
+    page_expect(item.locator(".badge", has_text="vocal")).to_be_visible()
+    played = _plays(hr, item.locator("audio"))
+    assert played["error"] is None and abs(played["duration"] - 2.5) < 0.1, played
+    item.locator("button.ok").click()
+    page_expect(hr.locator(".flash.success")).to_contain_text("approuvé")
+    arrived = expect(k2, ev.MessageArrived, lambda e: e.message["msg"] == msg).message
+    with sys_.store.session() as s:
+        stored = s.execute(select(Media.data).join(Message, Message.media_id == Media.id)
+                           .where(Message.client_id == msg)).scalar_one()
+    assert base64.b64decode(arrived["audio"]) == stored
+    _state(k1, msg, "delivered")
 
 
 def test_hr_rejects_with_a_reason_the_sender_sees(day: LiveConsole, kiosks, hr: Page) -> None:  # noqa: ANN001

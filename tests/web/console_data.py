@@ -13,7 +13,8 @@ from sqlalchemy import select
 from hr_console.services import messaging
 from hr_console.store.models import BadgeSession, Downlink, Employee, Message, Terminal
 from relais_wire.drawing import parse_drawing
-from relais_wire.envelope import DrawingMessage, Photo, Text
+from relais_wire.envelope import DrawingMessage, Photo, Text, Voice
+from tests.wire.hostile_audio import clip
 
 DRAWING = {"w": 200, "h": 100, "strokes": [{"c": "#d62728", "w": 6, "p": [10, 10, 100, 50, 190, 90]},
                                            {"c": "#1f77b4", "w": 3, "p": [20, 80]}]}
@@ -57,6 +58,8 @@ def send(console: Any, sender: str, recipient: str, text: str = "Bonjour", *,
         body: Any = Photo(to=recipient_id, image=jpeg(), caption=text)
     elif kind == "drawing":
         body = DrawingMessage(to=recipient_id, drawing=parse_drawing(DRAWING))
+    elif kind == "voice":
+        body = Voice(to=recipient_id, audio=clip(1.5), duration_ms=1500)
     else:
         body = Text(to=recipient_id, text=text)
     return _received(console, sender, kind, body)

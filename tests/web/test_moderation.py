@@ -93,6 +93,25 @@ def test_photo_is_streamed_as_jpeg_with_nosniff(console) -> None:  # noqa: ANN00
     assert console.client("hr").get("/moderation/messages/999999/photo").status_code == 404
 
 
+def test_voice_is_streamed_as_ogg_for_the_player_and_only_to_moderators(console) -> None:  # noqa: ANN001
+    msg = cd.send(console, "Karim Benali", "Sophie Martin", kind="voice")
+    assert cd.message(console, msg.id).state == "held"  # voice always held, by default
+    url = f"/moderation/messages/{msg.id}/voice.ogg"
+    resp = console.client("hr").get(url)
+    assert resp.status_code == 200 and resp.mimetype == "audio/ogg"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.data[:4] == b"OggS"
+    page = console.client("hr").get("/moderation/").get_data(as_text=True)
+    assert f'src="{url}"' in page and "0:02" in page  # 1.5 s, as the player reads it
+    for role in ("supervisor", "auditor"):
+        assert console.client(role).get(url).status_code == 403, role
+    # Each route serves its own kind only.
+    assert console.client("hr").get(f"/moderation/messages/{msg.id}/photo").status_code == 404
+    photo = cd.send(console, "Karim Benali", "Sophie Martin", "Fuite", kind="photo")
+    assert console.client("hr").get(
+        f"/moderation/messages/{photo.id}/voice.ogg").status_code == 404
+
+
 def test_drawing_is_rendered_as_svg(console) -> None:  # noqa: ANN001
     msg = cd.send(console, "Karim Benali", "Sophie Martin", kind="drawing")
     resp = console.client("hr").get(f"/moderation/messages/{msg.id}/drawing.svg")

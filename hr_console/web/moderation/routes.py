@@ -41,7 +41,14 @@ def decision_label(decision: str) -> str:
 
 
 def kind_label(kind: str) -> str:
-    return {"text": _("text"), "photo": _("photo"), "drawing": _("drawing")}.get(kind, kind)
+    return {"text": _("text"), "photo": _("photo"), "drawing": _("drawing"),
+            "voice": _("voice")}.get(kind, kind)
+
+
+def clip_length(duration_ms: int | None) -> str:
+    """A voice message's length as a player shows it: 0:07, 1:00."""
+    seconds = ((duration_ms or 0) + 500) // 1000  # half up: 2.5 s reads 0:03
+    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 def recipient_label(item: mq.Item) -> str:
@@ -67,7 +74,8 @@ def _page_arg() -> int:
 
 def _common() -> dict[str, Any]:
     return {"duration": duration, "local": local, "state_label": state_label,
-            "decision_label": decision_label, "kind_label": kind_label, "now": utcnow(),
+            "decision_label": decision_label, "kind_label": kind_label,
+            "clip_length": clip_length, "now": utcnow(),
             "action_form": ActionForm(), "reason_form": ReasonForm(), "bulk_form": BulkForm()}
 
 
@@ -130,7 +138,11 @@ def _item_json(item: mq.Item) -> dict[str, Any]:
         "team": item.team or "",
         "segments": [[text, hit] for text, hit in item.segments],
         "keywords": list(item.keyword_hits),
-        "photo": url_for("moderation.photo", message_id=item.id) if item.has_media else None,
+        "photo": url_for("moderation.photo", message_id=item.id)
+        if item.has_media and item.kind != "voice" else None,
+        "audio": url_for("moderation.audio", message_id=item.id)
+        if item.has_media and item.kind == "voice" else None,
+        "length": clip_length(item.duration_ms) if item.kind == "voice" else "",
         "drawing": url_for("moderation.drawing", message_id=item.id) if item.kind == "drawing" else None,
         "created": local(item.created_at), "waiting": duration(item.waiting()),
         "approve": url_for("moderation.approve", message_id=item.id),
@@ -186,11 +198,28 @@ def _in_scope(read, message_id: int):  # noqa: ANN001, ANN202
 @bp.get("/messages/<int:message_id>/photo")
 @roles_required(*MODERATORS)
 def photo(message_id: int):  # noqa: ANN201
-    data, _mime = _in_scope(mq.media_of, message_id)
+    data, mime = _in_scope(mq.media_of, message_id)
+    if mime == "audio/ogg":
+        abort(404)  # a voice clip: voice.ogg
     # Media is stored normalised as JPEG; never trust a stored type for what the browser runs.
     resp = Response(data, mimetype="image/jpeg")
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Content-Disposition"] = f'inline; filename="message-{message_id}.jpg"'
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+@bp.get("/messages/<int:message_id>/voice.ogg")
+@roles_required(*MODERATORS)
+def audio(message_id: int):  # noqa: ANN201
+    """A voice message for the console's audio player: the clip the relay made again from its
+    samples (services.voice), always served as Ogg whatever a row says."""
+    data, mime = _in_scope(mq.media_of, message_id)
+    if mime != "audio/ogg":
+        abort(404)
+    resp = Response(data, mimetype="audio/ogg")
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Content-Disposition"] = f'inline; filename="message-{message_id}.ogg"'
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
 

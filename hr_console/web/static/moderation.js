@@ -61,6 +61,12 @@
     li.appendChild(text);
     if (item.photo) { li.appendChild(el("img", { "class": "modmedia", src: item.photo, alt: label("photo") })); }
     if (item.drawing) { li.appendChild(el("img", { "class": "modmedia drawing", src: item.drawing, alt: label("drawing") })); }
+    if (item.audio) {
+      var voice = el("div", { "class": "modvoice" });
+      voice.appendChild(el("audio", { "class": "modaudio", controls: "controls", preload: "none", src: item.audio, "aria-label": label("voice") }));
+      voice.appendChild(el("span", { "class": "muted" }, item.length));
+      li.appendChild(voice);
+    }
 
     var actions = el("div", { "class": "modactions" });
     actions.appendChild(actionForm(item.approve, "", label("approve"), false));
