@@ -308,6 +308,30 @@ def _listen(d: ImageDraw.ImageDraw) -> None:  # a loudspeaker and two sound wave
         d.arc((250 - r, 256 - r, 250 + r, 256 + r), 300, 60, fill=WHITE, width=40)
 
 
+@pictogram("microphone")
+def _microphone(d: ImageDraw.ImageDraw) -> None:  # a capsule on a stand
+    d.rounded_rectangle((186, 60, 326, 300), radius=70, fill=WHITE)
+    d.arc((126, 150, 386, 360), 0, 180, fill=WHITE, width=34)
+    d.rectangle((239, 355, 273, 430), fill=WHITE)
+    d.rectangle((170, 420, 342, 452), fill=WHITE)
+
+
+@pictogram("play")
+def _play(d: ImageDraw.ImageDraw) -> None:  # a triangle pointing right
+    d.polygon([(150, 90), (420, 256), (150, 422)], fill=WHITE)
+
+
+@pictogram("pause")
+def _pause(d: ImageDraw.ImageDraw) -> None:  # two bars
+    d.rectangle((140, 100, 225, 412), fill=WHITE)
+    d.rectangle((287, 100, 372, 412), fill=WHITE)
+
+
+@pictogram("stop")
+def _stop(d: ImageDraw.ImageDraw) -> None:  # a square
+    d.rounded_rectangle((130, 130, 382, 382), radius=24, fill=WHITE)
+
+
 def render(name: str) -> Image.Image:
     img = Image.new("RGBA", (S, S), CLEAR)
     PICTOGRAMS[name](ImageDraw.Draw(img))

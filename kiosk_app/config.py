@@ -38,6 +38,9 @@ class KioskConfig:
     idle_warning: float = 15.0  # the warning shows this many seconds before it
     image_folder: str | None = None  # photos to pick from where there is no camera
     camera: bool = False  # use the camera (Kivy's provider) when one is present
+    # Voice messages (kiosk_app.voice): "auto" (the terminal's input device if it has one,
+    # else no button), "none", or a WAV file heard as a microphone (tests, trying it out).
+    microphone: str = "auto"
     site: str = ""  # the site name shown on the idle screen
     outbox: str | None = None  # default: outbox.db beside the config file
     fullscreen: bool = False
@@ -59,7 +62,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "terminal": str, "password": str, "mqtt_host": str, "mqtt_port": int,
     "tls_ca": (str, type(None)), "api_url": (str, type(None)), "language": str,
     "idle_timeout": (int, float), "idle_warning": (int, float),
-    "image_folder": (str, type(None)), "camera": bool, "site": str,
+    "image_folder": (str, type(None)), "camera": bool, "microphone": str, "site": str,
     "outbox": (str, type(None)), "fullscreen": bool, "width": int, "height": int, "sound": bool,
     "timezone": (str, type(None)),
 }

@@ -325,6 +325,18 @@ class KioskApi:
         resp = self._get(f"/media/{quote(msg, safe='')}", sid)
         return self._image(resp)
 
+    def clip(self, sid: str, msg: str) -> bytes:
+        """The Ogg clip of a voice message the badged-in person sent or received."""
+        resp = self._get(f"/media/{quote(msg, safe='')}", sid)
+        _raise_for(resp)
+        if resp.headers.get("Content-Type", "").split(";")[0].strip() != "audio/ogg":
+            raise KioskApiError("bad_response", "The server did not send a voice clip.",
+                                resp.status_code)
+        if len(resp.content) > MAX_MEDIA_BYTES:
+            raise KioskApiError("bad_response", "The clip is larger than any clip can be.",
+                                resp.status_code)
+        return resp.content
+
     def notice_photo(self, sid: str, notice: str) -> bytes:
         resp = self._get(f"/notices/{quote(notice, safe='')}/photo", sid)
         return self._image(resp)

@@ -26,7 +26,7 @@ log = logging.getLogger("relais.kiosk.media")
 
 FETCH_TIMEOUT = 5.0  # seconds per call: a photo that does not come stays a label
 MAX_ITEMS = 48  # photos kept per person (a normalised photo is at most 250 KB)
-KINDS = ("message", "notice")
+KINDS = ("message", "notice", "clip")  # a message's photo, a notice's, a voice message's clip
 # Answers that will not change for this person: not asked again until logout.
 _FINAL_CODES = frozenset({"not_found", "bad_response", "no_session", "unauthorised"})
 
@@ -75,7 +75,11 @@ class RemoteMedia:
         data = self.cached(kind, key)
         if data is not None:
             return data
-        data = self._api.media(sid, key) if kind == "message" else self._api.notice_photo(sid, key)
+        if kind == "clip":
+            data = self._api.clip(sid, key)
+        else:
+            data = (self._api.media(sid, key) if kind == "message"
+                    else self._api.notice_photo(sid, key))
         self._keep(generation, kind, key, data)
         return data
 

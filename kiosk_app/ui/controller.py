@@ -37,7 +37,7 @@ from kivy.properties import (
     StringProperty,
 )
 
-from kiosk_app import media
+from kiosk_app import media, voice
 from kiosk_app.config import KioskConfig
 from kiosk_app.link import events as ev
 from kiosk_app.link.client import TerminalLink
@@ -46,7 +46,7 @@ from kiosk_app.link.site_board import POLL_SECONDS, Board, SiteBoard
 from kiosk_app.ui.i18n import tr
 from kiosk_app.ui.inactivity import BadgeReader, InactivityWatch
 from kiosk_app.ui.session import Session
-from kiosk_app.ui.sound import ReadAloud, Sounds
+from kiosk_app.ui.sound import ClipPlayer, ReadAloud, Sounds
 
 log = logging.getLogger("relais.kiosk")
 
@@ -82,6 +82,8 @@ class Kiosk(EventDispatcher):
         self._board_timer = None
         self.sounds = Sounds(enabled=config.sound)
         self.read_aloud = ReadAloud(enabled=config.sound)
+        self.clips = ClipPlayer(enabled=config.sound)
+        self.microphone = voice.microphone(config.microphone)  # None: no voice button
         self.watch = InactivityWatch(config.idle_timeout, config.idle_warning)
         self.reader = BadgeReader()
         self._badge_salt = os.urandom(16)
@@ -113,6 +115,7 @@ class Kiosk(EventDispatcher):
         self.logout("shutdown")
         self._stopped = True
         self.read_aloud.close()
+        self.clips.close()
         self.link.stop()
         if self.remote is not None:
             self.remote.close()
@@ -275,6 +278,7 @@ class Kiosk(EventDispatcher):
 
     def _clear(self, reason: str) -> None:
         self.read_aloud.forget()  # nobody's message goes on being read to the next person
+        self.clips.forget()  # nor heard
         session, self.session = self.session, None
         if session is not None:
             session.clear()
@@ -371,6 +375,44 @@ class Kiosk(EventDispatcher):
                               drawing=drawing)
         self._changed()
         return msg_id
+
+    def send_voice(self, to: int, clip: voice.Clip, *, group: int = 0,
+                   reply_to: str | None = None, urgent: bool = False) -> str | None:
+        """A recorded clip, through the outbox like a photo (recorded offline, it leaves
+        when the link is back)."""
+        if self.session is None:
+            return None
+        msg_id = self.link.send_voice(None if group else to, clip.ogg, clip.duration_ms,
+                                      group=group or None, reply_to=reply_to if group else None,
+                                      urgent=bool(urgent and group))
+        self.session.add_sent(msg_id, "voice", to, group=group, reply_to=reply_to,
+                              audio=clip.ogg, duration_ms=clip.duration_ms)
+        self._changed()
+        return msg_id
+
+    @property
+    def can_record(self) -> bool:
+        """Whether the conversation shows the voice button (this terminal has a microphone)."""
+        return self.microphone is not None
+
+    def play_clip(self, msg_id: str, done: Callable[[], None]) -> bool:
+        """Play, pause or take up a voice message. A clip the sync left on the server is
+        fetched first (``done()`` once it is here, to try again); False when there is nothing
+        to play (yet)."""
+        msg = self.session.messages.get(msg_id) if self.session is not None else None
+        if msg is None:
+            return False
+        self.watch.touch()
+        self.read_aloud.stop()  # one voice at a time
+        if msg.audio is None and msg.has_audio:
+            def came(ogg: bytes, m: Any = msg) -> None:
+                m.audio = ogg
+                done()
+            msg.audio = self.remote_photo("clip", msg.id, came)
+        if msg.audio is None:
+            return False
+        self.clips.toggle(msg.id, msg.audio, (msg.duration_ms or 0) / 1000.0)
+        return True
 
     def prepare_photo(self, path: Path) -> None:
         """Normalise a photo off the main thread; ``on_photo_ready(path, jpeg, error)``."""

@@ -39,7 +39,7 @@ class Contact:
 @dataclass
 class Message:
     id: str
-    kind: str  # text | photo | drawing
+    kind: str  # text | photo | drawing | voice
     sender: int
     recipient: int
     ts: float  # seconds since the epoch
@@ -49,6 +49,9 @@ class Message:
     image: bytes | None = field(default=None, repr=False)
     has_image: bool = False  # a photo the sync left on the server (fetched over the kiosk API)
     drawing: dict[str, Any] | None = field(default=None, repr=False)
+    audio: bytes | None = field(default=None, repr=False)  # a voice message's clip (Ogg)
+    has_audio: bool = False  # a clip the sync left on the server (fetched when played)
+    duration_ms: int = 0
     state: str = ""
     reason: str | None = None
     read: bool = False  # an incoming message this kiosk has reported as read
@@ -139,6 +142,15 @@ class Conversation(_Thread):
     @property
     def unread(self) -> int:
         return sum(1 for m in self.messages if not m.mine and not m.read)
+
+
+def _clip_fields(item: dict[str, Any]) -> dict[str, Any]:
+    """A voice message's clip (inline, or left on the server) and its length."""
+    if item.get("kind") != "voice":
+        return {}
+    length = item.get("duration_ms")
+    return {"audio": _image(item.get("audio")), "has_audio": bool(item.get("has_audio")),
+            "duration_ms": length if isinstance(length, int) and 0 < length <= 600_000 else 0}
 
 
 def _image(value: Any) -> bytes | None:
@@ -382,6 +394,7 @@ class Session:
             mine=mine, text=str(item.get("text") or ""), caption=str(item.get("caption") or ""),
             image=_image(item.get("image")), has_image=bool(item.get("has_image")),
             drawing=item.get("drawing") if isinstance(item.get("drawing"), dict) else None,
+            **_clip_fields(item),
             state=state, reason=item.get("reason"),
             read=(not mine and state == "read"),
         )
@@ -411,6 +424,7 @@ class Session:
             mine=mine, text=str(item.get("text") or ""), caption=str(item.get("caption") or ""),
             image=_image(item.get("image")), has_image=bool(item.get("has_image")),
             drawing=item.get("drawing") if isinstance(item.get("drawing"), dict) else None,
+            **_clip_fields(item),
             state=state, reason=item.get("reason"), read=(not mine and state == "read"),
             group=gid, from_name=str(item.get("from_name") or ""),
             urgent=bool(item.get("urgent")),
@@ -668,7 +682,7 @@ class Session:
         """Privacy on a shared screen: forget everything about this person."""
         for msg in self.messages.values():
             msg.text = msg.caption = msg.from_name = ""
-            msg.image = None
+            msg.image = msg.audio = None
             msg.drawing = None
         for group in self.groups.values():
             group.name = group.description = ""

@@ -9,6 +9,7 @@ import logging
 import shutil
 import tempfile
 import threading
+import time
 from collections import deque
 from pathlib import Path
 
@@ -148,4 +149,125 @@ class ReadAloud:
         with self._wanted:
             self._closed = True
             self._wanted.notify()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+class ClipPlayer:
+    """Voice messages played on the terminal, one at a time: the clip decoded off the UI
+    thread (``kiosk_app.voice.playable``), then played by Kivy. ``position`` follows the
+    sound, or the clock where the terminal has no sound card (the bar still moves and ends
+    on time). Pause keeps the place; ``forget`` (at logout) silences it and deletes the
+    decoded files. ``played`` records which messages were played, for the tests."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.played: list[str] = []
+        self.failed = 0
+        self.msg_id: str | None = None  # the clip playing or paused
+        self.paused = False
+        self.length = 0.0  # seconds
+        self._offset = 0.0  # where the clip was when it last started or paused
+        self._since: float | None = None  # time.monotonic() when it last started
+        self._sound: Sound | None = None
+        self._turn = 0
+        self._dir = Path(tempfile.mkdtemp(prefix="relais-voice-"))
+
+    @property
+    def position(self) -> float:
+        if self._since is None:
+            return self._offset
+        now = self._offset + time.monotonic() - self._since
+        return min(self.length, now)
+
+    @property
+    def playing(self) -> bool:
+        return self.msg_id is not None and not self.paused
+
+    def toggle(self, msg_id: str, ogg: bytes, length: float) -> None:
+        """Play a clip, pause it, or take it up again where it was paused."""
+        if msg_id == self.msg_id:
+            if self.paused:
+                self._resume()
+            else:
+                self._pause()
+            return
+        self.stop()
+        self.msg_id, self.length, self.paused = msg_id, max(length, 0.1), False
+        self._offset, self._since = 0.0, time.monotonic()
+        self.played.append(msg_id)
+        turn = self._turn
+        threading.Thread(target=self._decode, args=(turn, msg_id, ogg), daemon=True,
+                         name="kiosk-voice").start()
+
+    def _decode(self, turn: int, msg_id: str, ogg: bytes) -> None:
+        from kiosk_app import voice  # PyAV: loaded at the first clip played
+
+        try:
+            wav = voice.playable(ogg)
+        except Exception as exc:  # a clip that is not one: the bar runs, nothing is heard
+            log.warning("cannot play voice message %s: %s", msg_id, exc)
+            self.failed += 1
+            return
+        path = self._dir / f"clip-{turn}.wav"
+        try:
+            path.write_bytes(wav)
+        except OSError:
+            return
+        Clock.schedule_once(lambda _dt: self._start(turn, path), 0)
+
+    def _start(self, turn: int, path: Path) -> None:
+        if turn != self._turn or not self.enabled:
+            path.unlink(missing_ok=True)
+            return
+        try:
+            self._sound = SoundLoader.load(str(path))
+        except Exception:
+            log.warning("cannot play %s", path, exc_info=True)
+            self._sound = None
+        if self._sound is not None:
+            self._sound.play()
+            if self.position > 0.2:  # decoding took a moment: start where the bar is
+                self._sound.seek(self.position)
+            if self.paused:
+                self._sound.stop()
+
+    def _pause(self) -> None:
+        self._offset, self._since, self.paused = self.position, None, True
+        if self._sound is not None and self._sound.state == "play":
+            self._sound.stop()
+
+    def _resume(self) -> None:
+        if self._offset >= self.length:
+            self._offset = 0.0
+        self._since, self.paused = time.monotonic(), False
+        if self._sound is not None:
+            self._sound.play()
+            self._sound.seek(self._offset)
+
+    def tick(self) -> bool:
+        """Called while a clip plays: False once it has ended (it is then forgotten)."""
+        if self.msg_id is None:
+            return False
+        if not self.paused and self.position >= self.length:
+            self.stop()
+            return False
+        return True
+
+    def stop(self) -> None:
+        self._turn += 1
+        self.msg_id, self.paused, self._since, self._offset = None, False, None, 0.0
+        sound, self._sound = self._sound, None
+        if sound is not None:
+            if sound.state == "play":
+                sound.stop()
+            sound.unload()
+        for old in self._dir.glob("clip-*.wav"):
+            old.unlink(missing_ok=True)
+
+    def forget(self) -> None:
+        self.stop()
+        self.played.clear()
+
+    def close(self) -> None:
+        self.forget()
         shutil.rmtree(self._dir, ignore_errors=True)

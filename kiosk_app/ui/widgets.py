@@ -61,6 +61,14 @@ class Pictogram(Image):
     name = StringProperty("")
 
 
+class LevelBar(Widget):
+    """A bar filled to ``value`` (0..1): a voice message's loudness while recording, or how
+    far it has played."""
+
+    value = NumericProperty(0.0)
+    colour = ColorProperty(theme.SUCCESS)
+
+
 class IconButton(ButtonBehavior, AnchorLayout):
     """A button with a pictogram beside its word. At least 48 dp in both directions.
 

@@ -25,7 +25,8 @@ button on the idle screen, with the console served: tests/kiosk/alert_idle_walk.
 ``supervisor`` (a team lead's broadcast and tracking, with the console served:
 tests/kiosk/supervisor_walk.py),
 ``charter`` (the messaging charter at badge-in and "How my messages are handled":
-tests/kiosk/charter_walk.py), ``listen`` (read aloud: tests/kiosk/listen_walk.py),
+tests/kiosk/charter_walk.py), ``listen`` (read aloud: tests/kiosk/listen_walk.py), ``voice``
+(voice messages: tests/kiosk/voice_walk.py),
 ``bench`` (figures for tests/kiosk/bench_kiosk.py).
 The inactivity timeout is long while walking and short (``--away-timeout``) only when the
 walk steps away, so a slow frame on a loaded machine is never taken for a person leaving.
@@ -1163,10 +1164,18 @@ async def walk_listen(d: Driver) -> None:
     await walk(d)
 
 
+async def walk_voice(d: Driver) -> None:
+    """Voice messages played, recorded, sent and deleted, in French and English
+    (tests/kiosk/voice_walk.py)."""
+    from tests.kiosk.voice_walk import walk_voice as walk
+
+    await walk(d)
+
+
 WALKS = {"fr": walk_fr, "offline": walk_offline, "en": walk_en, "groups": walk_groups,
          "bench": walk_bench, "alert": walk_alert, "supervisor": walk_supervisor,
          "offshift": walk_offshift, "reminder": walk_reminder, "alert_idle": walk_alert_idle,
-         "charter": walk_charter, "listen": walk_listen}
+         "charter": walk_charter, "listen": walk_listen, "voice": walk_voice}
 # Walks that read the console's kiosk API: the console is served for them (tests.served).
 WITH_CONSOLE = frozenset({"supervisor", "alert_idle", "alert"})
 
@@ -1224,11 +1233,16 @@ def main() -> int:
         creds = back.system.demo.terminals["kiosk-1"]
         walks = [w for w in args.walks.split(",") if w]
         api_url = back.serve_console() if WITH_CONSOLE & set(walks) else None
+        microphone = "none"  # a walk never listens to this machine's own microphone
+        if "voice" in walks:
+            from tests.kiosk.voice_walk import microphone_file
+
+            microphone = str(microphone_file(tmp / "microphone"))
         cfg = KioskConfig(terminal="kiosk-1", password=creds["password"], mqtt_port=cut.port,
                           api_url=api_url,
                           width=width, height=height, idle_timeout=args.idle_timeout,
                           idle_warning=min(15.0, args.idle_timeout / 2), image_folder=str(images),
-                          outbox=str(tmp / "outbox.db"), site="demo")
+                          outbox=str(tmp / "outbox.db"), site="demo", microphone=microphone)
         from kiosk_app.ui.launch import prepare
 
         rss_before_app = _rss_kb()  # the system behind the kiosk lives in this process too

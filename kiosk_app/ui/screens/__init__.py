@@ -21,6 +21,7 @@ SCREENS = [
     ("photos", "photos", "PhotosScreen"),
     ("viewer", "viewer", "ViewerScreen"),
     ("drawing", "drawing", "DrawingScreen"),
+    ("voice", "voice", "VoiceScreen"),  # a voice message (issue 19)
     ("notices", "notices", "NoticesScreen"),
     ("notice", "notice", "NoticeScreen"),
     ("alert", "alert", "AlertScreen"),

@@ -16,13 +16,22 @@ from kivy.properties import BooleanProperty, ListProperty, NumericProperty, Stri
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
-from kiosk_app import sitetime
+from kiosk_app import sitetime, voice
 from kiosk_app.ui import theme
 from kiosk_app.ui.i18n import N_, tr
 from kiosk_app.ui.screens.base import KioskScreen
 from kiosk_app.ui.screens.offshift import may_write_from, when
 from kiosk_app.ui.session import Message
-from kiosk_app.ui.widgets import Bubble, BubbleRow, DrawingView, IconButton, KLabel, PhotoThumb, StateLine
+from kiosk_app.ui.widgets import (
+    Bubble,
+    BubbleRow,
+    DrawingView,
+    IconButton,
+    KLabel,
+    LevelBar,
+    PhotoThumb,
+    StateLine,
+)
 
 # state -> (pictogram, words, colour). Words and a pictogram: never colour alone.
 STATES: dict[str, tuple[str, str, tuple]] = {
@@ -47,6 +56,8 @@ REASONS = {
     "no_session": N_("your session had ended"),
     "bad_image": N_("the photo could not be read"),
     "bad_drawing": N_("the drawing could not be read"),
+    "bad_audio": N_("the voice message could not be read"),
+    "too_long": N_("the voice message is longer than a minute"),
     "not_member": N_("you are no longer in this group"),
     "read_only": N_("only some people may post in this group"),
     "archived": N_("this group is closed for new posts"),
@@ -98,12 +109,15 @@ class ConversationScreen(KioskScreen):
     replies = ListProperty([])
     urgent_toggle = BooleanProperty(False)  # a group where this person may ask for urgent
     urgent = BooleanProperty(False)  # the next post is asked for urgent (one post only)
+    can_record = BooleanProperty(False)  # the terminal has a microphone: a Voice button
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._bubbles: dict[str, tuple[BubbleRow, StateLine]] = {}
         self._order: list[str] = []
         self._waiting: dict[str, tuple[Bubble, KLabel]] = {}  # photos asked of the console
+        self._clips: dict[str, tuple[IconButton, Widget, KLabel]] = {}  # voice messages shown
+        self._clip_ticker: Any = None
 
     def show(self, contact_id: int = 0, group_id: int = 0, urgent: bool | None = None,
              **_: Any) -> None:
@@ -115,6 +129,7 @@ class ConversationScreen(KioskScreen):
         if urgent is not None:
             self.urgent = bool(urgent)
         self.contact_id, self.group_id = (0, group_id) if group_id else (contact_id, 0)
+        self.can_record = bool(self.kiosk and self.kiosk.can_record)
         self._quick_replies()
         self.refresh()
         Clock.schedule_once(lambda _dt: self._to_bottom(), 0)
@@ -265,6 +280,8 @@ class ConversationScreen(KioskScreen):
         elif msg.kind == "photo":
             for widget in self._photo_widgets(msg):
                 bubble.add_widget(widget)
+        if msg.kind == "voice":
+            bubble.add_widget(self._clip_strip(msg))
         if msg.kind == "drawing" and msg.drawing:
             view = DrawingView(size_hint_y=None, height=dp(150))
             view.drawing = msg.drawing
@@ -306,6 +323,53 @@ class ConversationScreen(KioskScreen):
         if msg.caption:
             widgets.append(KLabel(text=msg.caption, font_size=dp(theme.FONT)))
         return widgets
+
+    def _clip_strip(self, msg: Message) -> Widget:
+        """A voice message: play/pause and its length, then how far it has played."""
+        if msg.audio is None and not msg.has_audio:
+            return KLabel(text=tr._("Voice message not available on this terminal"),
+                          font_size=dp(theme.FONT_SMALL), color=theme.TEXT_MUTED)
+        box = BoxLayout(orientation="vertical", size_hint_y=None,
+                        height=dp(theme.TARGET + 26), spacing=dp(8))
+        top = BoxLayout(size_hint_y=None, height=dp(theme.TARGET), spacing=dp(12))
+        button = self._bubble_button(msg, "play", tr._("Play"), theme.PRIMARY, self.play)
+        length = KLabel(text=voice.clock((msg.duration_ms or 0) / 1000), font_size=dp(theme.FONT),
+                        bold=True, pos_hint={"center_y": 0.5}, size_hint_x=None,
+                        width=dp(120))
+        for widget in (button, length):
+            top.add_widget(widget)
+        bar = LevelBar(colour=theme.PRIMARY, height=dp(18))
+        box.add_widget(top)
+        box.add_widget(bar)
+        self._clips[msg.id] = (button, bar, length)
+        return box
+
+    def play(self, msg_id: str) -> None:
+        """Play or pause a voice message (one at a time on the terminal)."""
+        if self.kiosk is None:
+            return
+        if not self.kiosk.play_clip(msg_id, lambda m=msg_id: self.play(m)):
+            return
+        if self._clip_ticker is None:
+            self._clip_ticker = Clock.schedule_interval(self._clip_tick, 0.1)
+        self._clip_tick(0)
+
+    def _clip_tick(self, _dt: float) -> None:
+        player = self.kiosk.clips if self.kiosk else None
+        going = player is not None and player.tick()
+        for msg_id, (button, bar, label) in self._clips.items():
+            msg = self.session.messages.get(msg_id) if self.session else None
+            length = (msg.duration_ms or 0) / 1000 if msg else 0
+            mine = going and player is not None and player.msg_id == msg_id
+            position = player.position if mine and player is not None else 0.0
+            button.icon = "pause" if mine and player is not None and player.playing else "play"
+            button.text = tr._("Pause") if button.icon == "pause" else tr._("Play")
+            bar.value = position / length if mine and length else 0
+            label.text = (f"{voice.clock(position)} / {voice.clock(length)}" if mine
+                          else voice.clock(length))
+        if not going and self._clip_ticker is not None:
+            self._clip_ticker.cancel()
+            self._clip_ticker = None
 
     def _photo_came(self, msg_id: str, jpeg: bytes) -> None:
         """The console sent a photo this screen asked for: it takes the label's place."""
@@ -357,6 +421,10 @@ class ConversationScreen(KioskScreen):
         self._bubbles.clear()
         self._order.clear()
         self._waiting.clear()
+        self._clips.clear()
+        if self._clip_ticker is not None:
+            self._clip_ticker.cancel()
+            self._clip_ticker = None
 
     def compose(self) -> None:
         self.nav.go("compose", contact_id=self.contact_id, group_id=self.group_id,
@@ -368,6 +436,10 @@ class ConversationScreen(KioskScreen):
 
     def photo(self) -> None:
         self.nav.go("photos", contact_id=self.contact_id, group_id=self.group_id,
+                    urgent=self._urgent())
+
+    def record(self) -> None:
+        self.nav.go("voice", contact_id=self.contact_id, group_id=self.group_id,
                     urgent=self._urgent())
 
     def draw(self) -> None:

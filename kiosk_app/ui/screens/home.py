@@ -35,13 +35,16 @@ def preview(msg: Message | None) -> str:
         return prefix + tr._("Photo")
     if msg.kind == "drawing":
         return prefix + tr._("Drawing")
+    if msg.kind == "voice":
+        return prefix + tr._("Voice message")
     return prefix + msg.text.replace("\n", " ")
 
 
 def sync_preview(last: dict[str, Any]) -> str:
     """A group's last post as the sync sums it up: {from_name, kind, text | caption}."""
     kind = str(last.get("kind") or "text")
-    words = {"photo": tr._("Photo"), "drawing": tr._("Drawing")}.get(kind, "")
+    words = {"photo": tr._("Photo"), "drawing": tr._("Drawing"),
+             "voice": tr._("Voice message")}.get(kind, "")
     text = str(last.get("text") or last.get("caption") or "").replace("\n", " ")
     body = f"{words} · {text}" if words and text else (words or text)
     name = str(last.get("from_name") or "")
