@@ -55,7 +55,7 @@ from hr_console.relay.handlers import (
 from hr_console.relay.logins import HASHERS, LoginDesk, read_sessions
 from hr_console.relay.meter import Meter
 from hr_console.relay.partitions import PartitionKeeper
-from hr_console.relay.voices import VoiceDesk
+from hr_console.relay.voices import Turn, VoiceDesk
 from hr_console.services import downlinks, notices, reminders, retention, sessions, settings, shifts
 from hr_console.services.errors import ServiceError
 from hr_console.store import checkpoints
@@ -419,9 +419,19 @@ class Relay:
     def _voice_waits(self, item: Inbound) -> bool:
         """A voice message whose clip is being made waits for it in the deferred queue
         (``relay.voices``), acked like any deferred uplink; its waiting is not counted
-        against it (a minute of sound takes longer than the deferral's retries)."""
-        if not self.voices.waiting(item.payload):
+        against it (a minute of sound takes longer than the deferral's retries). A second
+        clip of the same terminal waits as any deferred uplink does (counted, metered);
+        past the desk's bound the clip is turned away as over the rate."""
+        turn = self.voices.turn(topics.terminal_of(item.topic) or "", item.payload)
+        if turn is Turn.GO:
             return False
+        if turn is Turn.DEFER:
+            self._defer(item)
+            return True
+        if turn is Turn.BUSY:
+            self._ack(item)
+            self._over_rate(topics.terminal_of(item.topic) or "", item)
+            return True
         if item.tries == 0:
             if item.qos > 0:
                 self.client.ack(item.mid, item.qos)

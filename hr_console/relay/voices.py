@@ -20,6 +20,8 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from enum import Enum
 
 from hr_console.services import voice
 from relais_wire.envelope import Voice, WireError, decode_uplink
@@ -27,6 +29,21 @@ from relais_wire.envelope import Voice, WireError, decode_uplink
 log = logging.getLogger("relais.relay.voices")
 
 NICE = 10  # below the worker, the broker and the database; above the PIN checks (19)
+# Clips being made at once, all terminals together: past it a voice message is turned away
+# as "rate_limited" (its kiosk sends it again), so a terminal sending clip after clip costs
+# the relay a bounded queue and a bounded share of a core, never the worker's time.
+MAX_PENDING = 8
+# A clip FFmpeg could not survive: refused, never tried again in the relay's own process.
+_CRASHED = ("bad_audio", "the audio cannot be decoded")
+
+
+class Turn(Enum):
+    """What the worker does with an uplink (``VoiceDesk.turn``)."""
+
+    GO = "go"  # not a clip, a clip refused by the wire, or one whose clip is made: handle it
+    WAIT = "wait"  # its clip is being made: wait for it, free
+    DEFER = "defer"  # its terminal has another clip being made: wait as any deferred uplink
+    BUSY = "busy"  # too many clips being made: turned away, the kiosk sends it again
 
 
 class VoiceDesk:
@@ -35,58 +52,62 @@ class VoiceDesk:
         self._processes = processes
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
-        self._pending: set[str] = set()
-        self._in_place: set[str] = set()  # the pool failed them: the worker makes them
+        self._pending: dict[str, str] = {}  # clip key -> its terminal
         self.made = 0
+        self.turned_away = 0
 
-    def waiting(self, payload: bytes) -> bool:
-        """Whether this uplink is a voice message whose clip is still being made (its
-        making is started here if it was not). Anything else, or anything the wire
-        refuses, is not waited for: the batch handles or refuses it as usual."""
+    def turn(self, terminal: str, payload: bytes) -> Turn:
+        """What to do with this uplink now; a clip's making is started here. Anything the
+        wire refuses goes on, to be refused by the batch as usual."""
         if b'"voice"' not in payload:
-            return False
+            return Turn.GO
         try:
             env = decode_uplink(payload)
         except WireError:
-            return False
+            return Turn.GO
         if not isinstance(env.body, Voice):
-            return False
+            return Turn.GO
         data = env.body.audio
         k = voice.key(data)
         if voice.prepared.has(k):
-            return False
+            return Turn.GO
         with self._lock:
-            if k in self._in_place:
-                self._in_place.discard(k)
-                return False
             if k in self._pending:
-                return True
-            self._pending.add(k)
+                return Turn.WAIT
+            if terminal in self._pending.values():
+                return Turn.DEFER  # one clip of a terminal at a time; its order holds anyway
+            if len(self._pending) >= MAX_PENDING:
+                self.turned_away += 1
+                return Turn.BUSY
+            self._pending[k] = terminal
             pool = self._pool = self._pool or ProcessPoolExecutor(
                 max_workers=self._processes, mp_context=multiprocessing.get_context("spawn"),
                 initializer=os.nice, initargs=(NICE,))
         try:
             future = pool.submit(voice.outcome, data)
-        except RuntimeError:  # the relay is stopping
+        except (RuntimeError, BrokenProcessPool):  # stopping, or a process died: anew next time
             with self._lock:
-                self._pending.discard(k)
-            return False
-        future.add_done_callback(lambda f: self._done(k, f))
-        return True
+                self._pending.pop(k, None)
+                if self._pool is pool:
+                    self._pool = None
+            return Turn.BUSY
+        future.add_done_callback(lambda f: self._done(k, pool, f))
+        return Turn.WAIT
 
-    def _done(self, k: str, future: Future) -> None:
+    def _done(self, k: str, pool: ProcessPoolExecutor, future: Future) -> None:
         try:
             result = future.result()
-        except Exception as err:  # a pool process died: the worker makes it in place
-            log.warning("re-encoding a voice message failed in its process: %s", err)
-            result = None
+        except Exception as err:  # its process died on it (FFmpeg crashed): refused
+            log.warning("a voice message killed its re-encoding process: %s", err)
+            result = _CRASHED
+            with self._lock:
+                if self._pool is pool:  # a broken pool takes nothing more: a new one
+                    self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+        voice.prepared.put(k, result)
         with self._lock:
-            if result is None:
-                self._in_place.add(k)
-            self._pending.discard(k)
-        if result is not None:
-            voice.prepared.put(k, result)
-            self.made += 1
+            self._pending.pop(k, None)
+        self.made += 1
         self._wake()
 
     def stop(self) -> None:

@@ -139,3 +139,24 @@ def test_a_relay_killed_while_the_clip_is_made_loses_nothing(system) -> None:  #
     with system.store.session() as s:
         rows = s.execute(select(Message).where(Message.client_id == msg)).scalars().all()
         assert len(rows) == 1 and abs(rows[0].duration_ms - 30_000) <= 50
+
+
+def test_past_the_relays_bound_a_clip_is_turned_away_then_sent_again(system, monkeypatch) -> None:  # noqa: ANN001
+    """Clips are made a bounded few at a time: one more is answered "rate_limited" (acked,
+    nothing stored) and the kiosk's outbox sends it again, so it is late, not lost."""
+    from hr_console.relay import voices
+
+    monkeypatch.setattr(voices, "MAX_PENDING", 1)
+    k1, k2 = system.link("kiosk-1"), system.link("kiosk-2", resend_after=1.0)
+    system.badge_in(k1, "Sophie Martin")
+    system.badge_in(k2, "Karim Benali")
+    first = k1.send_voice(system.employee("Karim Benali"), clip(40.0), 40_000)
+    time.sleep(0.2)  # taken: its clip is being made
+    second = k2.send_voice(system.employee("Sophie Martin"), clip(1.0), 1000)
+    expect(k2, ev.ErrorReceived, lambda e: e.code == "rate_limited", timeout=10)
+    _state(k1, first, "held", timeout=60)
+    _state(k2, second, "held", timeout=60)
+    assert system.relays[0].voices.turned_away >= 1
+    with system.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Message)
+                        .where(Message.client_id.in_((first, second)))) == 2
