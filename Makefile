@@ -121,6 +121,7 @@ screenshots-kiosk: sysdeps venv
 	$(BIN)/pytest tests/kiosk/test_supervisor_walk.py  # kiosk-*-supervisor-*.png
 	$(BIN)/pytest tests/kiosk/test_charter_walk.py  # kiosk-*-charter-*.png
 	$(BIN)/pytest tests/kiosk/test_listen_walk.py  # kiosk-*-listen-*.png
+	$(BIN)/pytest tests/kiosk/test_voice_walk.py  # kiosk-*-voice-*.png
 	$(BIN)/pytest tests/kiosk/test_alert_walk.py  # build/screenshots/kiosk-alert/
 	mkdir -p docs/screenshots/kiosk
 	rm -f docs/screenshots/kiosk/kiosk-*.png

@@ -161,6 +161,12 @@ How the issue-14 rows are measured:
   of every group, each group holding posts with a receipt per member; its ratio is to the
   badge-in of people of the same organisation in no group, taken turn by turn with the
   members' (same load), i.e. what the groups add.
+- **12, voice messages** (issue 19, bench/voice.py, in process): a minute of speech-like
+  sound encoded as the kiosk encodes it (its size against the 16 kbit/s asked); the relay's
+  re-encoding of that minute (`services.voice.normalise`, CPU, median of three; against the
+  clip's own length); figure 11a's in-process batch path driven once with texts and once
+  with 10-second clips re-encoded beforehand (as the voice desk does beside the worker),
+  worker CPU per delivered message, voice against text.
 """
 
 
@@ -379,9 +385,26 @@ def _group_rows(result: dict) -> list[tuple[str, str, str]]:
             _group_badge_row(result, groups.get("badge_in"))]
 
 
+def _voice_row(result: dict) -> tuple[str, str, str]:
+    title = "12. Voice messages (bench/voice.py)"
+    fig = result.get("voice") or {"skipped": "not run"}
+    if (why := _skip(fig)) is not None:
+        return (title, why, "")
+    size, again, relay = fig["size"], fig["reencode"], fig["relay"]
+    return (title,
+            f"a minute of speech-like sound is {size['bytes'] / 1024:.0f} KB, "
+            f"{size['bytes_per_s']} B/s (× {_v(size['ratio_to_asked'])} the 16 kbit/s asked); "
+            f"the relay's re-encoding of that minute takes {_v(again['cpu_s'])} s of CPU "
+            f"(× {_v(again['ratio_to_clip'])} its length, in the voice desk's process, "
+            f"kept {again['kept_ms']} ms); the worker's CPU per delivered message "
+            f"{_v(relay['voice']['cpu_ms_per_delivered'])} ms for a 10-second clip "
+            f"({relay['clip_bytes'] // 1024} KB) against {_v(relay['text']['cpu_ms_per_delivered'])}"
+            f" ms for a text (× {_v(relay['voice_over_text'])})", "")
+
+
 def _new_rows(result: dict) -> list[tuple[str, str, str]]:
     return [_peer_row(result), *_badge_rows(result), _capped_row(result), _shift_row(result),
-            *_group_rows(result)]
+            *_group_rows(result), _voice_row(result)]
 
 
 def render(result: dict, notes: str = "") -> str:

@@ -35,7 +35,7 @@ from hr_console.relay.mqtt import BATCH_MAX, Inbound, Relay
 from hr_console.store.db import Store
 from hr_console.store.models import ContactRule, Employee
 from relais_wire import topics
-from relais_wire.envelope import CONTENT_KINDS, encode, envelope
+from relais_wire.envelope import CONTENT_KINDS, b64, encode, envelope
 
 
 @dataclass
@@ -115,7 +115,11 @@ def _more_rules(store: Store, count: int) -> None:
 
 
 def drive(db_url: str, *, pairs: int, rounds: int, batch: int = BATCH_MAX,
-          workdir: Path | None = None, rules: int = 0) -> dict[str, Any]:
+          workdir: Path | None = None, rules: int = 0, clip: bytes | None = None
+          ) -> dict[str, Any]:
+    """``clip``: every message is this voice clip instead of a text, its re-encoding made
+    beforehand (as the relay's voice desk does beside the worker), so the figures are the
+    worker's own cost of a voice message."""
     root = Path(workdir or tempfile.mkdtemp(prefix="relais-hotpath-"))
     from hr_console.cli.home import initialise
 
@@ -124,6 +128,16 @@ def drive(db_url: str, *, pairs: int, rounds: int, batch: int = BATCH_MAX,
     store = Store(cfg.database_url)
     try:
         _more_rules(store, rules)
+        clip_ms = 0
+        if clip is not None:
+            from hr_console.services import settings, voice
+            from relais_wire import audio
+
+            clip_ms = max(1, audio.check_ogg(clip).claimed_ms)
+
+            voice.prepared.put(voice.key(clip), voice.normalise(clip))
+            with store.session() as s:  # delivered like a text, as figure 2's are
+                settings.put(s, "voice_always_held", False)
         with store.session() as s:
             ids = {n: i for n, i in s.execute(select(Employee.name, Employee.id))}
         relay = DrivenRelay(cfg, store)
@@ -141,9 +155,11 @@ def drive(db_url: str, *, pairs: int, rounds: int, batch: int = BATCH_MAX,
             texts = []
             for p in range(pairs):
                 a, b = 2 * p + 1, 2 * p + 2
+                content = ({"text": f"round {r} from {a}"} if clip is None else
+                           {"audio": b64(clip), "duration_ms": clip_ms, "codec": "opus"})
                 texts.append((terminal_name(a), envelope(
-                    "text", sid=sids[terminal_name(a)], seq=r, to=ids[f"Bench {b:04d}"],
-                    text=f"round {r} from {a}")))
+                    "voice" if clip is not None else "text", sid=sids[terminal_name(a)],
+                    seq=r, to=ids[f"Bench {b:04d}"], **content)))
             out = relay.feed(texts, batch)
             while out:
                 receipts = []

@@ -376,6 +376,16 @@ def assemble(sq: dict, pg: dict | None, plan_name: str, peer: dict | None = None
     }
 
 
+def _voice(say: Callable[[str], None]) -> dict:
+    """Figure 12 (bench/voice.py): in process, a few seconds."""
+    from bench import voice
+
+    try:
+        return voice.run(say=say)
+    except Exception as exc:  # noqa: BLE001 - one figure's failure must not lose the run's
+        return {"skipped": f"failed: {exc}"}
+
+
 def run(*, quick: bool = False, long: bool = False, pg_url: str | None = None,
         profile: Path | None = None, say: Callable[[str], None] = print) -> dict:
     plan = QUICK if quick else LONG if long else Plan()
@@ -395,7 +405,9 @@ def run(*, quick: bool = False, long: bool = False, pg_url: str | None = None,
     pg = timed("postgresql", lambda: _pg_figures(plan, pg_url, say)) if pg_url else None
     badge_in = timed("badge_in", lambda: _badge_in(plan, pg_url, say))
     groups = timed("groups", lambda: _groups(plan, say))
+    voices = timed("voice", lambda: _voice(say))
     result = assemble(sq, pg, name, peer, badge_in, groups)
+    result["voice"] = voices
     result["seconds"] = round(time.monotonic() - started, 1)
     result["seconds_by_part"] = parts
     result["seconds_sqlite_by_figure"] = sq.get("seconds", {})

@@ -41,6 +41,9 @@ def test_quick_bench_delivers_everything_and_prints_every_figure(tmp_path, monke
                                     "uncapped_two_over_one", "shift_pair_p99_ms",
                                     "broker_restart_s", "group_post_ms", "group_badge_in_ms",
                                     "lost"}
+    voice = data["voice"]  # figure 12: a clip's size, its re-encoding, its relay cost
+    assert voice["size"]["bytes"] < 150_000 and voice["reencode"]["kept_ms"] == 60_000
+    assert voice["relay"]["voice"]["delivered"] == voice["relay"]["text"]["delivered"] > 0
     groups = data["groups"]  # figure 11: a post to a group, a badge-in with groups
     assert groups["post"]["post_ms"] > 0 and groups["badge_in"]["groups_in_sync"] > 0
     # The broker killed and restarted under every terminal: all back in sync, nothing lost.
