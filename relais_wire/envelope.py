@@ -356,41 +356,34 @@ def _safe_ref(value: str | None) -> str | None:
     return ref if ref == value.lower() else None
 
 
-def _image(obj: Mapping[str, Any]) -> bytes:
-    value = _str(obj, "image")
+def _blob(obj: Mapping[str, Any], name: str, max_bytes: int) -> bytes:
+    """A required base64 field of at most ``max_bytes`` once decoded (judged on its length
+    before decoding anything)."""
+    value = _str(obj, name)
     assert value is not None
-    if len(value) > (limits.MAX_PHOTO_BYTES * 4) // 3 + 4:
-        raise WireError("too_large", f"field 'image' is larger than {limits.MAX_PHOTO_BYTES} bytes",
-                        "image")
+    too_large = WireError("too_large", f"field '{name}' is larger than {max_bytes} bytes", name)
+    if len(value) > (max_bytes * 4) // 3 + 4:
+        raise too_large
     try:
         data = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise WireError("bad_field", "field 'image' must be base64", "image") from None
+        raise WireError("bad_field", f"field '{name}' must be base64", name) from None
     if not data:
-        raise WireError("empty", "field 'image' is empty", "image")
-    if len(data) > limits.MAX_PHOTO_BYTES:
-        raise WireError("too_large", f"field 'image' is larger than {limits.MAX_PHOTO_BYTES} bytes",
-                        "image")
+        raise WireError("empty", f"field '{name}' is empty", name)
+    if len(data) > max_bytes:
+        raise too_large
+    return data
+
+
+def _image(obj: Mapping[str, Any]) -> bytes:
+    data = _blob(obj, "image", limits.MAX_PHOTO_BYTES)
     if not data.startswith(b"\xff\xd8\xff"):
         raise WireError("bad_image", "field 'image' must be a JPEG", "image")
     return data
 
 
 def _audio(obj: Mapping[str, Any]) -> bytes:
-    value = _str(obj, "audio")
-    assert value is not None
-    too_large = WireError("too_large",
-                          f"field 'audio' is larger than {limits.MAX_VOICE_BYTES} bytes", "audio")
-    if len(value) > (limits.MAX_VOICE_BYTES * 4) // 3 + 4:
-        raise too_large
-    try:
-        data = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise WireError("bad_field", "field 'audio' must be base64", "audio") from None
-    if not data:
-        raise WireError("empty", "field 'audio' is empty", "audio")
-    if len(data) > limits.MAX_VOICE_BYTES:
-        raise too_large
+    data = _blob(obj, "audio", limits.MAX_VOICE_BYTES)
     # An Ogg page first, holding Opus's identification header.
     if not data.startswith(b"OggS") or b"OpusHead" not in data[:128]:
         raise WireError("bad_audio", "field 'audio' must be Opus in Ogg", "audio")

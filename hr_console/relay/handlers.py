@@ -31,6 +31,7 @@ from hr_console.services import (
     sessions,
     settings,
     shifts,
+    voice,
 )
 from hr_console.services.errors import ServiceError
 from hr_console.store.db import Store, batch_cache, keep
@@ -291,6 +292,8 @@ def _content_in(s: Session, term: Terminal, env: Envelope, batch: messaging.Batc
         speaker = sessions.author(s, term, env.sid, seq, env.id)
         outcome = batch.receive(speaker, env.id, env.type, env.body, sent_ts=env.ts, seq=seq,
                                 hold=sessions.needs_review(speaker))
+    except voice.NotReady:
+        return Result(deferred=True)  # its clip is being made beside the worker (relay.voices)
     except ServiceError as err:
         marks.advance(term, seq)  # a final refusal still takes its place
         return Result([error_reply(term.name, err, env.id, env.sid)])
@@ -445,6 +448,8 @@ def _content(s: Session, term: Terminal, env: Envelope) -> Result:
         speaker = sessions.author(s, term, env.sid, seq, env.id)
         outcome = messaging.receive(s, speaker, env.id, env.type, env.body, sent_ts=env.ts,
                                     seq=seq, hold=sessions.needs_review(speaker))
+    except voice.NotReady:
+        return Result(deferred=True)  # its clip is being made beside the worker
     except ServiceError:
         term.last_seq = max(term.last_seq, seq)  # a final refusal still takes its place
         raise

@@ -56,7 +56,16 @@ from hr_console.relay.logins import HASHERS, LoginDesk, read_sessions
 from hr_console.relay.meter import Meter
 from hr_console.relay.partitions import PartitionKeeper
 from hr_console.relay.voices import Turn, VoiceDesk
-from hr_console.services import downlinks, notices, reminders, retention, sessions, settings, shifts
+from hr_console.services import (
+    downlinks,
+    notices,
+    reminders,
+    retention,
+    sessions,
+    settings,
+    shifts,
+    voice,
+)
 from hr_console.services.errors import ServiceError
 from hr_console.store import checkpoints
 from hr_console.store.db import Store, batch_cache, open_batch_cache
@@ -459,6 +468,7 @@ class Relay:
         try:
             with self._db, self.store.session() as s:
                 open_batch_cache(s)  # settings, rules, terminals, people: once per batch
+                voice.made_beside(s)  # a clip is never encoded here (relay.voices)
                 self._settings.offer(s)
                 results, queued = self._process(s, batch)
                 # Exactly the downlinks this batch queued (another relay's batches claim

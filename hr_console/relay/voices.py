@@ -19,7 +19,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from enum import Enum
 
@@ -33,7 +33,9 @@ NICE = 10  # below the worker, the broker and the database; above the PIN checks
 # as "rate_limited" (its kiosk sends it again), so a terminal sending clip after clip costs
 # the relay a bounded queue and a bounded share of a core, never the worker's time.
 MAX_PENDING = 8
-# A clip FFmpeg could not survive: refused, never tried again in the relay's own process.
+# A clip in a pool whose process died this many times is refused (FFmpeg does not survive
+# it); never tried in the relay's own process.
+CRASHES_REFUSED = 2
 _CRASHED = ("bad_audio", "the audio cannot be decoded")
 
 
@@ -53,13 +55,16 @@ class VoiceDesk:
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._pending: dict[str, str] = {}  # clip key -> its terminal
+        self._crashes: dict[str, int] = {}  # clip key -> pools that died with it inside
         self.made = 0
         self.turned_away = 0
 
     def turn(self, terminal: str, payload: bytes) -> Turn:
         """What to do with this uplink now; a clip's making is started here. Anything the
         wire refuses goes on, to be refused by the batch as usual."""
-        if b'"voice"' not in payload:
+        # A glance first: a voice message says so, or hides it in a \u escape (the kiosk
+        # writes UTF-8 and never escapes a letter; an attacker may, "\u0076oice").
+        if b'"voice"' not in payload and b"\\u" not in payload:
             return Turn.GO
         try:
             env = decode_uplink(payload)
@@ -95,19 +100,28 @@ class VoiceDesk:
         return Turn.WAIT
 
     def _done(self, k: str, pool: ProcessPoolExecutor, future: Future) -> None:
+        result: voice.Clip | voice.Refusal | None
         try:
             result = future.result()
-        except Exception as err:  # its process died on it (FFmpeg crashed): refused
-            log.warning("a voice message killed its re-encoding process: %s", err)
-            result = _CRASHED
+        except CancelledError:  # the pool was shut down under it: made again next time
+            result = None
+        except Exception as err:  # its process died (FFmpeg crashed on this or another)
+            log.warning("a voice message's re-encoding process died: %s", err)
             with self._lock:
                 if self._pool is pool:  # a broken pool takes nothing more: a new one
                     self._pool = None
+                if len(self._crashes) > 1000:  # a bound, whatever is sent
+                    self._crashes.clear()
+                self._crashes[k] = self._crashes.get(k, 0) + 1
+                # Every clip in the pool fails with it: one that was there twice is refused;
+                # the others are made again in the new pool.
+                result = _CRASHED if self._crashes[k] >= CRASHES_REFUSED else None
             pool.shutdown(wait=False, cancel_futures=True)
-        voice.prepared.put(k, result)
+        if result is not None:
+            voice.prepared.put(k, result)
+            self.made += 1
         with self._lock:
             self._pending.pop(k, None)
-        self.made += 1
         self._wake()
 
     def stop(self) -> None:

@@ -92,7 +92,8 @@ class _Attached:
     duration_ms: int | None = None
 
 
-def _content(kind: str, body: Any) -> tuple[str, dict | None, _Attached | None]:
+def _content(session: Session, kind: str, body: Any
+             ) -> tuple[str, dict | None, _Attached | None]:
     """A message's text, drawing and media. A terminal is untrusted: the wire only checked
     a photo's JPEG magic or a clip's Ogg header and their sizes, so the picture is decoded
     and re-encoded here like a console upload (bombs, metadata, trailing polyglot payloads),
@@ -103,7 +104,7 @@ def _content(kind: str, body: Any) -> tuple[str, dict | None, _Attached | None]:
     if isinstance(body, Photo):
         return body.caption, None, _Attached(photos.normalise(body.image), "image/jpeg")
     if isinstance(body, Voice):
-        clip = voice.clip(body.audio)
+        clip = voice.clip(session, body.audio)
         return "", None, _Attached(clip.data, voice.MIME, clip.duration_ms)
     if isinstance(body, DrawingMessage):
         return "", body.drawing.to_json(), None
@@ -120,7 +121,7 @@ def receive(session: Session, speaker: BadgeSession, client_id: str, kind: str, 
     if existing is not None:
         return Outcome(existing.id, existing.state, existing.reason, duplicate=True,
                        extra=group_counts(session, existing) if existing.group_id else None)
-    text, drawing, media = _content(kind, body)
+    text, drawing, media = _content(session, kind, body)
     if getattr(body, "group", None) is not None:
         return _receive_group(session, speaker, client_id, kind, body, text, drawing, media,
                               sent_ts=sent_ts, seq=seq, hold=hold)
@@ -811,7 +812,7 @@ class Batch:
         known = self._known.get(key)
         if known is not None:
             return Outcome(None, known[0], known[1], duplicate=True)
-        text, drawing, media = _content(kind, body)
+        text, drawing, media = _content(self.session, kind, body)
         verdict = _decide(self.session, sender_id, body.to, kind, text, hold)
         if verdict is None:
             return Outcome(None, "refused", "unknown_recipient")

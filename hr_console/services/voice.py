@@ -21,12 +21,26 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from hr_console.services.errors import Invalid
 from relais_wire import audio
 from relais_wire.errors import WireError
 
 MIME = "audio/ogg"
 PREPARED_KEPT = 64  # clips ready for the worker; one per voice message in flight is plenty
+_BESIDE = "voice.made_beside"  # a session's info key: this transaction never encodes
+
+
+class NotReady(Exception):
+    """The relay's transaction met a clip not made yet: the uplink waits (it is deferred,
+    and the relay's voice desk makes the clip), it is never encoded in the worker."""
+
+
+def made_beside(session: Session) -> None:
+    """This session is the relay worker's: ``clip`` finds prepared clips or raises
+    ``NotReady``, whatever reached the batch (however its JSON was spelled)."""
+    session.info[_BESIDE] = True
 
 
 @dataclass(frozen=True)
@@ -90,10 +104,13 @@ class _Prepared:
 prepared = _Prepared()
 
 
-def clip(data: bytes) -> Clip:
-    """The clip for a terminal's bytes: prepared ahead when the relay did, else made now."""
+def clip(session: Session, data: bytes) -> Clip:
+    """The clip for a terminal's bytes: prepared ahead when the relay did, else made now
+    (``NotReady`` in the relay's worker instead, see ``made_beside``)."""
     ready = prepared.get(key(data))
     if ready is None:
+        if session.info.get(_BESIDE):
+            raise NotReady(key(data))
         return normalise(data)
     if isinstance(ready, tuple):
         raise Invalid(*ready, field="audio")

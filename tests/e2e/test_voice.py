@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import time
 
+import pytest
 from sqlalchemy import func, select
 
 from hr_console.services import messaging, settings
@@ -21,6 +22,17 @@ from tests.wire.hostile_audio import clip, corpus
 
 def _state(link, msg_id, state, timeout=20.0):  # noqa: ANN001
     return expect(link, ev.StateChanged, lambda e: e.msg == msg_id and e.state == state, timeout)
+
+
+def _pair(system, *, held: bool = True):  # noqa: ANN001, ANN202
+    """Sophie on kiosk-1 and Karim on kiosk-2, badged in; ``held``: the default setting."""
+    if not held:
+        with system.store.session() as s:
+            settings.put(s, "voice_always_held", False)
+    k1, k2 = system.link("kiosk-1"), system.link("kiosk-2")
+    system.badge_in(k1, "Sophie Martin")
+    system.badge_in(k2, "Karim Benali")
+    return k1, k2
 
 
 def _stored(system, sender: int, msg: str) -> tuple[Message, Media]:  # noqa: ANN001
@@ -59,11 +71,7 @@ def test_a_voice_message_is_held_approved_and_arrives_as_the_server_stored_it(sy
 
 
 def test_with_the_setting_off_a_voice_message_goes_like_a_text(system) -> None:  # noqa: ANN001
-    with system.store.session() as s:
-        settings.put(s, "voice_always_held", False)
-    k1, k2 = system.link("kiosk-1"), system.link("kiosk-2")
-    system.badge_in(k1, "Sophie Martin")
-    system.badge_in(k2, "Karim Benali")
+    k1, k2 = _pair(system, held=False)
     msg = k1.send_voice(system.employee("Karim Benali"), clip(1.0), 1000)
     _state(k1, msg, "accepted")
     arrived = expect(k2, ev.MessageArrived, lambda e: e.message["msg"] == msg).message
@@ -72,9 +80,7 @@ def test_with_the_setting_off_a_voice_message_goes_like_a_text(system) -> None: 
 
 
 def test_a_hostile_clip_is_refused_with_its_error_and_nothing_is_stored(system) -> None:  # noqa: ANN001
-    k1, k2 = system.link("kiosk-1"), system.link("kiosk-2")
-    system.badge_in(k1, "Sophie Martin")
-    system.badge_in(k2, "Karim Benali")
+    k1, k2 = _pair(system)
     with system.store.session() as s:
         before = (s.scalar(select(func.count()).select_from(Message)),
                   s.scalar(select(func.count()).select_from(Media)))
@@ -94,11 +100,7 @@ def test_a_hostile_clip_is_refused_with_its_error_and_nothing_is_stored(system) 
 
 def test_a_text_typed_after_a_voice_message_arrives_after_it(system) -> None:  # noqa: ANN001
     """The clip is made beside the worker: what the terminal sent behind it waits for it."""
-    with system.store.session() as s:
-        settings.put(s, "voice_always_held", False)
-    k1, k2 = system.link("kiosk-1"), system.link("kiosk-2")
-    system.badge_in(k1, "Sophie Martin")
-    system.badge_in(k2, "Karim Benali")
+    k1, k2 = _pair(system, held=False)
     karim = system.employee("Karim Benali")
     first = k1.send_voice(karim, clip(20.0), 20_000)
     second = k1.send_text(karim, "Tu as écouté ?")
@@ -107,9 +109,7 @@ def test_a_text_typed_after_a_voice_message_arrives_after_it(system) -> None:  #
 
 
 def test_recorded_offline_it_leaves_once_when_the_link_is_back(system) -> None:  # noqa: ANN001
-    k1, k2 = system.link("kiosk-1"), system.link("kiosk-2")
-    system.badge_in(k1, "Sophie Martin")
-    system.badge_in(k2, "Karim Benali")
+    k1, k2 = _pair(system)
     system.broker.stop()
     expect(k1, ev.LinkDown)
     msg = k1.send_voice(system.employee("Karim Benali"), clip(3.0), 3000)
@@ -160,3 +160,33 @@ def test_past_the_relays_bound_a_clip_is_turned_away_then_sent_again(system, mon
     with system.store.session() as s:
         assert s.scalar(select(func.count()).select_from(Message)
                         .where(Message.client_id.in_((first, second)))) == 2
+
+
+def test_a_clip_whose_kind_is_spelled_with_escapes_is_still_made_beside_the_worker(system) -> None:  # noqa: ANN001
+    """An attacker with the terminal's password writes "\\u0076oice": the JSON says voice
+    all the same, and the relay's worker never re-encodes a clip itself (it would hold up
+    every terminal): the clip goes to the voice desk like any other."""
+    import json
+    import uuid
+
+    from relais_wire import topics
+    from relais_wire.envelope import b64, envelope
+
+    k1, _k2 = _pair(system)
+    msg = str(uuid.uuid4())
+    env = envelope("voice", id=msg, sid=k1.sid, seq=1, to=system.employee("Karim Benali"),
+                   audio=b64(clip(2.0)), duration_ms=2000, codec="opus")
+    raw = json.dumps(env).replace('"voice"', '"\\u0076oice"').encode()
+    assert b'"voice"' not in raw
+    k1.client.publish(topics.uplink("kiosk-1"), raw, qos=1)
+    _state(k1, msg, "held")
+    assert system.relays[0].voices.made == 1
+
+
+def test_the_relays_worker_never_encodes_a_clip_itself(system) -> None:  # noqa: ANN001
+    from hr_console.services import voice
+
+    with system.store.session() as s:
+        voice.made_beside(s)
+        with pytest.raises(voice.NotReady):
+            voice.clip(s, clip(0.7))
