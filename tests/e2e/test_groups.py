@@ -346,6 +346,44 @@ def test_photo_post_travels_without_its_image_and_is_fetched_by_members(system: 
         app.extensions["relais_store"].dispose()
 
 
+def test_a_voice_post_waits_for_hr_then_members_fetch_its_clip(system: System) -> None:
+    """Issue 19 in a group: held (voice always held), approved, fanned out without its sound
+    (has_audio, as a photo's has_image); a member's kiosk fetches the clip over the kiosk
+    API, byte for byte what the server made; someone outside the group gets nothing."""
+    from hr_console.store.models import Media
+    from tests.wire.hostile_audio import clip
+
+    k1, k2 = _links(system, 2)
+    gid = _group(system, people=FIVE[:3])
+    _badge(system, k1, "Sophie Martin")
+    _badge(system, k2, "Karim Benali")
+    msg = k1.send_voice(None, clip(1.5), 1500, group=gid)
+    _state(k1, msg, "held")
+    with system.store.session() as s:
+        row = messaging.find(s, system.employee("Sophie Martin"), msg)
+        messaging.approve(s, row.id, actor="hr")
+        stored = s.get(Media, row.media_id).data
+    got = _arrived(k2, msg)
+    assert got["has_audio"] is True and "audio" not in got and got["duration_ms"] == 1500
+    _wait(lambda: any(r.delivered_at for r in _receipts(system, msg)), "delivered")
+    app = create_app(system.cfg, {"TESTING": True, "RATELIMIT_ENABLED": False})
+    creds = system.demo.terminals["kiosk-2"]
+    token = base64.b64encode(f"{creds['username']}:{creds['password']}".encode()).decode()
+    headers = {"Authorization": f"Basic {token}", "X-Relais-Session": k2.sid or ""}
+    try:
+        with app.test_client() as client:
+            page = client.get(f"/api/kiosk/v1/history?group={gid}", headers=headers)
+            assert [(m["msg"], m["has_audio"]) for m in page.get_json()["messages"]] == [
+                (msg, True)]
+            sound = client.get(f"/api/kiosk/v1/media/{msg}", headers=headers)
+            assert sound.status_code == 200 and sound.mimetype == "audio/ogg"
+            assert sound.data == stored
+    finally:
+        app.extensions["relais_store"].dispose()
+    with system.store.session() as s:
+        assert conversations.media(s, system.employee("Thomas Petit"), msg) is None
+
+
 def test_retention_purges_group_posts_with_their_receipts(system: System) -> None:
     k1, k2 = _links(system, 2)
     gid = _group(system, people=FIVE)
