@@ -101,6 +101,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("moderation.queue_json", "GET"): _r(*MODERATORS),
     ("moderation.photo", "GET"): _r(*MODERATORS),
     ("moderation.drawing", "GET"): _r(*MODERATORS),
+    ("moderation.audio", "GET"): _r(*MODERATORS),
     ("moderation.approve", "POST"): _r(*MODERATORS),
     ("moderation.reject", "POST"): _r(*MODERATORS),
     ("moderation.retract", "POST"): _r(*MODERATORS),
@@ -215,9 +216,10 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("settings.save_replies", "POST"): _r(A),
 }
 
-# Endpoints whose path arguments need a particular object (a photo, a drawing).
+# Endpoints whose path arguments need a particular object (a photo, a drawing, a clip).
 ARG_OVERRIDES = {"moderation.photo": "photo_message_id",
-                 "moderation.drawing": "drawing_message_id"}
+                 "moderation.drawing": "drawing_message_id",
+                 "moderation.audio": "voice_message_id"}
 
 
 # --- the console under test -------------------------------------------------------------------
@@ -234,13 +236,14 @@ class Matrix:
 
 def _protected(console: Any) -> dict[str, int]:
     """Messages from Atelier that its supervisor (Sophie) must never get, whatever the
-    setting: to the HR desk and to Sophie herself, held (text, photo, drawing) and
+    setting: to the HR desk and to Sophie herself, held (text, photo, drawing, voice) and
     delivered under post-moderation (what retract and review act on)."""
     out = {}
     for key, to in (("desk", HR_DESK), ("self", "Sophie Martin")):
         out[f"{key}_text"] = cd.send(console, "Karim Benali", to, "plainte").id
         out[f"{key}_photo"] = cd.send(console, "Karim Benali", to, "preuve", kind="photo").id
         out[f"{key}_drawing"] = cd.send(console, "Karim Benali", to, kind="drawing").id
+        out[f"{key}_audio"] = cd.send(console, "Karim Benali", to, kind="voice").id
     cd.set_mode(console, "Karim Benali", "post")
     for key, to in (("desk", HR_DESK), ("self", "Sophie Martin")):
         out[f"{key}_sent"] = cd.send(console, "Karim Benali", to, "déjà parti").id
@@ -256,6 +259,7 @@ def _seed(console: Any) -> dict[str, Any]:
     held = cd.send(console, "Karim Benali", "Julie Moreau", "à modérer")
     photo = cd.send(console, "Karim Benali", "Julie Moreau", "photo", kind="photo")
     drawing = cd.send(console, "Karim Benali", "Julie Moreau", kind="drawing")
+    voice = cd.send(console, "Karim Benali", "Julie Moreau", kind="voice")
     other = cd.send(console, "Amina Diallo", "Thomas Petit", "autre équipe")
     protected = _protected(console)
     with console.session() as s:
@@ -287,7 +291,8 @@ def _seed(console: Any) -> dict[str, Any]:
             "notice_id": notice.id, "other_notice_id": other_notice.id, "alert_id": alert.id,
             "hold_id": hold.id, "version": version,
             "message_id": held.id, "photo_message_id": photo.id,
-            "drawing_message_id": drawing.id, "other_message_id": other.id,
+            "drawing_message_id": drawing.id, "voice_message_id": voice.id,
+            "other_message_id": other.id,
             "rule_id": s.execute(select(ContactRule.id).order_by(ContactRule.id)).scalars().first(),
             "user_id": s.execute(select(ConsoleUser.id)
                                  .where(ConsoleUser.username == "auditor")).scalar_one(),
@@ -541,7 +546,7 @@ def test_no_supervisor_route_reaches_hr_desk_or_own_messages(matrix: Matrix) -> 
     sup, hr = signed_in(matrix.app, S), signed_in(matrix.app, H)
     before = {i: cd.message(_Shim(matrix), i).state for i in ids}
     routes_ = _rules_with(matrix.app, "message_id")
-    assert len(routes_) >= 6, routes_  # photo, drawing, approve, reject, retract, review
+    assert len(routes_) >= 6, routes_  # photo, drawing, audio, approve, reject, retract, review
     errors = [f"{method} {endpoint} #{i} ({key}): {code}"
               for endpoint, method in routes_ for key, i in protected.items()
               if (code := _call(matrix, sup, endpoint, method, {"message_id": i}).status_code)
@@ -559,7 +564,7 @@ def test_no_supervisor_route_reaches_hr_desk_or_own_messages(matrix: Matrix) -> 
     for endpoint, method in routes_:
         for key, i in protected.items():
             if method == "GET" and not key.endswith(endpoint.rsplit(".", 1)[1]):
-                continue  # a photo view on a photo, a drawing view on a drawing
+                continue  # a photo view on a photo, a clip's audio on a clip
             code = _call(matrix, hr, endpoint, method, {"message_id": i}).status_code
             assert code == (200 if method == "GET" else 302), (endpoint, key, code)
 
