@@ -16,7 +16,8 @@ from bench.system import System, badge, terminal_name
 
 
 class FarmProcess:
-    def __init__(self, system: System, indices: list[int], name: str) -> None:
+    def __init__(self, system: System, indices: list[int], name: str,
+                 module: str = "bench.farm") -> None:
         assert system.cfg is not None
         spec = {
             "host": "127.0.0.1", "port": system.cfg.mqtt_port,
@@ -27,7 +28,7 @@ class FarmProcess:
         path = system.tmp / f"{name}.json"
         path.write_text(json.dumps(spec), encoding="utf-8")
         self.log = (system.tmp / f"{name}.log").open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench.farm", str(path)],
+        self.proc = subprocess.Popen([sys.executable, "-m", module, str(path)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.log, env=child_env())
         self.name = name
@@ -69,9 +70,11 @@ LINKS_PER_PROCESS = 120
 
 
 class Farms:
-    """Links ``indices`` (terminal i hosts employee i) spread over ``processes`` farms."""
+    """Links ``indices`` (terminal i hosts employee i) spread over ``processes`` farms, each
+    a ``module`` process (``bench.farm``, the shipped link, or ``bench.lean_farm``)."""
 
-    def __init__(self, system: System, indices: list[int], processes: int, label: str) -> None:
+    def __init__(self, system: System, indices: list[int], processes: int, label: str,
+                 module: str = "bench.farm") -> None:
         # paho waits on its socket with select(), which cannot watch a descriptor numbered
         # 1024 or more; each link holds about six (socket, paho's wake-up pair, the outbox's
         # SQLite files), so past ~170 links in one process the later ones never connect
@@ -81,7 +84,8 @@ class Farms:
         size = -(-len(indices) // processes)
         size += size % 2  # even blocks: pairs (2j+1, 2j+2) stay in one process
         chunks = [indices[k:k + size] for k in range(0, len(indices), size)]
-        self.farms = [FarmProcess(system, chunk, f"{label}-{k}") for k, chunk in enumerate(chunks)]
+        self.farms = [FarmProcess(system, chunk, f"{label}-{k}", module)
+                      for k, chunk in enumerate(chunks)]
         self.where: dict[str, FarmProcess] = {}
         self.employees: dict[str, int] = {}
         self._runs = 0

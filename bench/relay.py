@@ -33,6 +33,7 @@ class Shape:
     paced_seconds: float = 4.0
     processes: int = 2
     drain_timeout: float = 120.0  # past this, what has not arrived counts as lost
+    farm: str = "bench.farm"  # the load's process: the shipped link, or bench.lean_farm
 
 
 def pair_indices(pairs: int) -> list[tuple[int, int]]:
@@ -143,7 +144,7 @@ def run(system: System, shape: Shape, *, relays: int = 1, paced_too: bool = True
         system.start_relay(instance, cpu_cap=cpu_cap)
     balanced_s = system.wait_balanced()
     indices = list(range(1, 2 * max(shape.pairs, shape.paced_pairs) + 1))
-    farms = Farms(system, indices, shape.processes, f"relay{relays}")
+    farms = Farms(system, indices, shape.processes, f"relay{relays}", shape.farm)
     try:
         login_s = farms.login()
         out = {"relays": relays, "login_seconds": round(login_s, 2),
