@@ -505,6 +505,7 @@ class Kiosk(EventDispatcher):
             return
         if tapped:
             self.watch.touch()
+        self.clips.pause()  # one voice at a time: the clip waits where it was
         self.read_aloud.say(text, self.session.language)
 
     def listen_notice(self, title: str, body: str, *, tapped: bool = True) -> None:

@@ -231,6 +231,11 @@ class ClipPlayer:
             if self.paused:
                 self._sound.stop()
 
+    def pause(self) -> None:
+        """Hold a playing clip where it is (read-aloud is about to speak): one voice at a time."""
+        if self.playing:
+            self._pause()
+
     def _pause(self) -> None:
         self._offset, self._since, self.paused = self.position, None, True
         if self._sound is not None and self._sound.state == "play":
