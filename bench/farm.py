@@ -15,6 +15,7 @@ import queue
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,12 +212,13 @@ class Farm:
         return {}
 
 
-def main() -> None:
-    spec = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
-    farm = Farm(spec)
-    commands = {"login": farm.login, "send": farm.send, "closed": farm.closed,
-                "arrivals": farm.arrivals_of, "pending": farm.pending, "stop": farm.stop,
-                "synced_after": farm.synced_after}
+def spec_from_argv() -> dict[str, Any]:
+    return json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+
+
+def serve(commands: dict[str, Callable[[dict[str, Any]], dict[str, Any]]]) -> None:
+    """Answer the coordinator (``bench.load``): one JSON command a line on stdin, one JSON
+    answer a line on stdout, until ``stop``. Every load process speaks it."""
     for line in sys.stdin:
         cmd = json.loads(line)
         try:
@@ -227,6 +229,13 @@ def main() -> None:
         sys.stdout.flush()
         if cmd["cmd"] == "stop":
             break
+
+
+def main() -> None:
+    farm = Farm(spec_from_argv())
+    serve({"login": farm.login, "send": farm.send, "closed": farm.closed,
+           "arrivals": farm.arrivals_of, "pending": farm.pending, "stop": farm.stop,
+           "synced_after": farm.synced_after})
 
 
 if __name__ == "__main__":

@@ -20,18 +20,16 @@ from __future__ import annotations
 import json
 import queue
 import selectors
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from bench.farm import Arrival, message_text, parse_text
+from bench.farm import Arrival, message_text, parse_text, serve, spec_from_argv
 from relais_wire import topics
 from relais_wire.envelope import encode, envelope
 
@@ -283,19 +281,9 @@ class LeanFarm:
 
 
 def main() -> None:
-    farm = LeanFarm(json.loads(Path(sys.argv[1]).read_text(encoding="utf-8")))
-    commands = {"login": farm.login, "closed": farm.closed, "arrivals": farm.arrivals_of,
-                "pending": farm.pending, "stop": farm.stop}
-    for line in sys.stdin:
-        cmd = json.loads(line)
-        try:
-            answer = {"ok": True, **commands[cmd["cmd"]](cmd)}
-        except Exception as exc:  # the coordinator reports it and stops the run
-            answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-        sys.stdout.write(json.dumps(answer) + "\n")
-        sys.stdout.flush()
-        if cmd["cmd"] == "stop":
-            break
+    farm = LeanFarm(spec_from_argv())
+    serve({"login": farm.login, "closed": farm.closed, "arrivals": farm.arrivals_of,
+           "pending": farm.pending, "stop": farm.stop})
 
 
 if __name__ == "__main__":

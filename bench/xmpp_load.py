@@ -11,16 +11,13 @@ time, padding to 64 characters), so both carry the same text. Times are
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import slixmpp
 
-from bench.farm import message_text, parse_text
+from bench.farm import message_text, parse_text, serve, spec_from_argv
 
 
 class _Client(slixmpp.ClientXMPP):
@@ -138,24 +135,14 @@ class XmppFarm:
 
 
 def main() -> None:
-    spec = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    farm = XmppFarm(spec)
+    farm = XmppFarm(spec_from_argv())
     commands = {"login": farm.login, "closed": farm.closed_loop, "paced": farm.paced,
                 "arrivals": farm.arrivals_of, "stop": farm.stop}
-    for line in sys.stdin:
-        cmd = json.loads(line)
-        try:
-            result = asyncio.run_coroutine_threadsafe(commands[cmd["cmd"]](cmd), loop).result()
-            answer = {"ok": True, **result}
-        except Exception as exc:  # the coordinator reports it and stops the run
-            answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-        sys.stdout.write(json.dumps(answer) + "\n")
-        sys.stdout.flush()
-        if cmd["cmd"] == "stop":
-            break
+    serve({name: (lambda cmd, f=fn: asyncio.run_coroutine_threadsafe(f(cmd), loop).result())
+           for name, fn in commands.items()})
 
 
 if __name__ == "__main__":
