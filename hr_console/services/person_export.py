@@ -620,7 +620,11 @@ def sweep(directory: Path, max_age_s: float = TTL_S, now: float | None = None) -
     now = time.time() if now is None else now
     removed = 0
     for path in directory.iterdir():
-        if path.is_file() and now - path.stat().st_mtime > max_age_s:
+        try:  # an export running beside it renames its part or removes it at any moment
+            stale = path.is_file() and now - path.stat().st_mtime > max_age_s
+        except FileNotFoundError:
+            continue
+        if stale:
             path.unlink(missing_ok=True)
             removed += 1
     return removed

@@ -282,6 +282,24 @@ def test_old_exports_are_swept(tmp_path: Path) -> None:
     assert not old.exists() and new.exists()
 
 
+def test_a_part_that_vanishes_while_swept_is_passed_over(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """An export running beside the sweep renames its ``.zip.part`` between the listing and
+    the look at its age (seen once under load): the sweep goes on with the rest."""
+    class Vanishing(type(tmp_path)):  # there at the listing, gone at the look
+        def is_file(self) -> bool:
+            return True
+
+    old, gone = tmp_path / "old.zip", Vanishing(tmp_path / "job.zip.part")
+    old.write_bytes(b"x")
+    now = time.time()
+    import os
+
+    os.utime(old, (now - person_export.TTL_S - 60, now - person_export.TTL_S - 60))
+    monkeypatch.setattr(type(tmp_path), "iterdir", lambda self: iter([gone, old]))
+    assert person_export.sweep(tmp_path, now=now) == 1
+    assert not old.exists()
+
+
 def test_the_cli_exports_a_person(console, history, tmp_path) -> None:  # noqa: ANN001
     from hr_console.cli import main
 
