@@ -63,7 +63,11 @@ log = logging.getLogger("relais.relay.logins")
 
 THREADS = 4  # logins under way at once (their database steps overlap others' PIN checks)
 HASHERS = 2  # PIN checks at once, each in its own process: this machine's cores
-HASH_NICE = 19  # the hashing processes yield the CPU to the worker, the broker, the database
+# The hashing processes yield the CPU to the worker, the broker and the database, but not
+# all of it: at 19 (a 1.5 % share against one busy process) a server whose cores were busy
+# left a PIN badge-in unanswered for over 15 s (CI saw it; the kiosk gives up at 20 s).
+# At 10 a contended core still gives a check ~10 %: 0.1 s of scrypt within about a second.
+HASH_NICE = 10
 STALE_TRIES = 3  # checks redone when the PIN or badge changed meanwhile; then in the transaction
 TIMINGS_KEPT = 2000
 REFUSALS_KEPT = 5000
@@ -339,7 +343,7 @@ class LoginDesk:
 
     def _check(self, stored: str, pin: str) -> bool:
         """The slow part, with no transaction open and no lock held, in a process of its
-        own at the lowest priority: 500 badge-ins in a minute are 50 s of scrypt, which in
+        own at a low priority (``HASH_NICE``): 500 badge-ins in a minute are 50 s of scrypt, which in
         the relay's process would take the GIL's turns and the cores from the worker
         (the pair's p99 was 570 ms with the checks in threads on this 2-core machine)."""
         if not self._hashers:
