@@ -22,7 +22,7 @@ from sqlalchemy import select, text
 
 from hr_console.config import Settings
 from hr_console.relay.handlers import Publish
-from hr_console.relay.logins import HELD_MAX, LoginDesk
+from hr_console.relay.logins import HASH_NICE, HELD_MAX, LoginDesk
 from hr_console.relay.mqtt import Relay
 from hr_console.services import settings
 from hr_console.services.secrets import hash_secret
@@ -123,7 +123,7 @@ def test_pins_are_checked_in_low_priority_processes(tmp_path: Path) -> None:
         pool = d.desk._hash_pool
         assert pool is not None
         hashers = [psutil.Process(pid) for pid in pool._processes]  # noqa: SLF001
-        assert hashers and all(p.nice() == 19 for p in hashers)
+        assert hashers and all(p.nice() == HASH_NICE > 0 for p in hashers)
     finally:
         d.close()
         store.dispose()
