@@ -17,6 +17,7 @@ Same commands on stdin as ``bench.farm`` (``login``, ``closed``, ``arrivals``, `
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import selectors
@@ -30,12 +31,12 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.farm import Arrival, message_text, parse_text, serve, spec_from_argv
+from kiosk_app.link.client import TRACKED  # what a kiosk confirms
 from relais_wire import topics
 from relais_wire.envelope import encode, envelope
 
 RESEND_AFTER_S = 3.0  # the shipped link's resend timer
 LOGIN_AGAIN_S = 15.0
-TRACKED = frozenset({"text", "photo", "drawing", "voice", "notice", "state", "retract"})
 
 
 @dataclass(eq=False)  # hashed by identity: kept in sets
@@ -61,7 +62,6 @@ class LeanFarm:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
         self.terminals: dict[str, Terminal] = {}
-        self.by_socket: dict[Any, Terminal] = {}
         self.selector = selectors.DefaultSelector()
         self.dirty: set[Terminal] = set()  # published to since their last write
         self.calls: queue.Queue[Callable[[], None]] = queue.Queue()
@@ -105,9 +105,9 @@ class LeanFarm:
 
     def _drop(self, term: Terminal) -> None:
         sock = term.client.socket()
-        if sock is not None and sock in self.by_socket:
-            self.selector.unregister(sock)
-            del self.by_socket[sock]
+        if sock is not None:
+            with contextlib.suppress(KeyError, ValueError):  # already dropped
+                self.selector.unregister(sock)
 
     def _publish(self, term: Terminal, env: dict[str, Any]) -> None:
         term.client.publish(topics.uplink(term.name), encode(env), qos=1)
@@ -211,7 +211,6 @@ class LeanFarm:
         client.connect(self.spec["host"], self.spec["port"], keepalive=60, clean_start=True)
         sock = client.socket()
         self.selector.register(sock, selectors.EVENT_READ, term)
-        self.by_socket[sock] = term
         self.terminals[name] = term
         self.dirty.add(term)
         return term
