@@ -215,11 +215,31 @@ def _peer_row(result: dict) -> tuple[str, str, str]:
             f"{_v(sat['server_cpu_ms_per_message'])} ms per message); p50 "
             f"{_v(paced['p50_ms'])} ms, p99 {_v(paced['p99_ms'])} ms at "
             f"{paced['paced_rate']:g} msg/s; {peer['stanza_bytes']} B stanzas, "
-            f"{peer['archived_rows']} rows archived, lost {peer['lost']}. Relay (SQLite) "
+            f"{peer['archived_rows']} rows archived, lost {peer['lost']}; its slixmpp "
+            f"clients{_load_ms(sat)}. Relay (SQLite, figure 2: the shipped link, a thread "
+            f"or two per terminal, its farms{_load_ms(result['relay']['saturated'])}) "
             f"× {_v(peer.get('relay_sqlite_throughput_ratio'))} its throughput, "
             f"× {_v(peer.get('relay_sqlite_p99_ratio'))} its p99, "
-            f"× {_v(peer.get('relay_sqlite_cpu_ms_ratio'))} its CPU per message{pg}",
+            f"× {_v(peer.get('relay_sqlite_cpu_ms_ratio'))} its CPU per message{pg}"
+            f"{_lean_ratio(result)}",
             f"relay ≥ 2 × peer: {_met(result, 'relay_over_peer')}")
+
+
+def _load_ms(sat: dict) -> str:
+    """The load processes' CPU per delivered message, from a saturated run's figures."""
+    load, thr = sat.get("load_cpu_percent"), sat.get("throughput_msg_s")
+    return f" {10 * load / thr:.2f} ms of CPU a message" if load and thr else ""
+
+
+def _lean_ratio(result: dict) -> str:
+    """The relay under figure 2's lean load against the peer: one-thread loads on both sides
+    (slixmpp's clients run on one asyncio loop), neither side's clients given threads."""
+    ratio = result["peer"].get("relay_sqlite_lean_throughput_ratio")
+    lean = result["relay"].get("lean_load")
+    if ratio is None or not lean:
+        return ""
+    return (f"; with the lean load (one thread per load process, as the peer's clients; "
+            f"{_load_ms(lean).strip()}) × {_v(ratio)} its throughput")
 
 
 def _badge_rows(result: dict) -> list[tuple[str, str, str]]:

@@ -225,6 +225,18 @@ class _Loads:
                 seen.setdefault(tag, [tag, sent, at])
         return list(seen.values())
 
+    def cpu_seconds(self) -> float:
+        """The load processes' CPU so far: the peer's clients share the two cores with it,
+        as the relay's farms do."""
+        total = 0.0
+        for load in self.loads:
+            try:
+                t = psutil.Process(load.proc.pid).cpu_times()
+                total += t.user + t.system
+            except psutil.Error:
+                pass
+        return total
+
     def stanza_bytes(self) -> int:
         return max(a.get("stanza_bytes", 0) for a in self.each(
             "arrivals", fields=[{"run": "none"}] * len(self.loads)))
@@ -235,18 +247,19 @@ class _Loads:
 
 
 def _saturated(server: Prosody, loads: _Loads, shape: Shape) -> dict:
-    throughput, cpu, cpu_ms, lost, total = [], [], [], 0, 0
+    throughput, cpu, cpu_ms, load_cpu, lost, total = [], [], [], [], 0, 0
     for _ in range(shape.runs):
         run = loads.run_id("sat")
         by_load: dict[_Load, list[list[str]]] = {}
         for a, b in pair_indices(shape.pairs):
             by_load.setdefault(loads.where(user(a)), []).append([user(a), user(b)])
         order = list(by_load)
-        cpu0, t0 = server.cpu_seconds(), time.monotonic()
+        cpu0, t0, l0 = server.cpu_seconds(), time.monotonic(), loads.cpu_seconds()
         answers = loads.each("closed", loads=order, fields=[
             {"run": run, "pairs": by_load[load], "window": shape.window,
              "seconds": shape.seconds} for load in order])
-        cpu1, t1 = server.cpu_seconds(), time.monotonic()
+        cpu1, t1, l1 = server.cpu_seconds(), time.monotonic(), loads.cpu_seconds()
+        load_cpu.append(100 * (l1 - l0) / (t1 - t0))
         sent = sum(len(a["sent"]) for a in answers)
         started = min(a["started"] for a in answers)
         ended = max(a["ended"] for a in answers)
@@ -258,7 +271,7 @@ def _saturated(server: Prosody, loads: _Loads, shape: Shape) -> dict:
         lost += sent - len(arrivals)
         total += sent
     return summary({"throughput_msg_s": throughput, "server_cpu_percent": cpu,
-                    "server_cpu_ms_per_message": cpu_ms},
+                    "server_cpu_ms_per_message": cpu_ms, "load_cpu_percent": load_cpu},
                    extra={"lost": lost, "sent": total, "pairs": shape.pairs,
                           "window": shape.window,
                           "seconds_per_run": shape.seconds})

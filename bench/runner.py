@@ -317,6 +317,9 @@ def _peer_ratios(peer: dict, sq: dict, pg: dict | None) -> None:
         peer[f"relay_{name}_cpu_ms_ratio"] = _ratio(
             rel["saturated"]["relay_cpu_ms_per_message"],
             peer["saturated"]["server_cpu_ms_per_message"])
+        if "lean_load" in rel:  # one-thread loads on both sides (see doc._peer_row)
+            peer[f"relay_{name}_lean_throughput_ratio"] = _ratio(
+                rel["lean_load"]["throughput_msg_s"], p_thr)
 
 
 def assemble(sq: dict, pg: dict | None, plan_name: str, peer: dict | None = None,
