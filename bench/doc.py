@@ -19,8 +19,8 @@ messages queue and p99 grows with the queue).
 
 A delivered message is, for the relay: the text (session, policy, dedup, insert, queue
 the recipient's copy), the recipient's `received` (confirm the copy, mark the message
-delivered, queue the sender's `delivered` state), the sender's `received` for that state,
-and two downlink claims.
+delivered, queue the sender's `delivered` state), the sender's `received` for that state;
+the copy and the state are inserted already claimed for their badged-in recipients.
 
 First round (relay loop):
 

@@ -139,11 +139,14 @@ def _handle_in(s: Session, cfg: Settings, terminal_name: str, raw: bytes) -> Res
 
 @dataclass
 class Batched:
-    """What a batch of uplinks came to: one result per uplink, in order, and the ids of every
-    downlink the batch queued (the relay claims exactly those: ``downlinks.claim``)."""
+    """What a batch of uplinks came to: one result per uplink, in order, the rows its
+    set-based writes claimed as they inserted them (``downlinks.insert_claimed``), and the
+    ids of the downlinks queued the ORM way (the relay claims exactly those:
+    ``downlinks.claim``)."""
 
     results: list[Result]
     downlinks: list[str]
+    claimed: list[Any] = field(default_factory=list)
 
 
 def handle_batch(s: Session, cfg: Settings, uplinks: list[tuple[str, bytes]]) -> Batched:
@@ -175,8 +178,9 @@ def handle_batch(s: Session, cfg: Settings, uplinks: list[tuple[str, bytes]]) ->
             results.append(_content_in(s, term, env, batch, marks))
     batch.flush()
     marks.write()
-    # The batch's own rows, then those queued the ORM way (logins, read receipts, ...).
-    return Batched(results, batch.queued + downlinks.take_queued(s))
+    # The batch's own rows (claimed already), then those queued the ORM way (logins, read
+    # receipts, ...).
+    return Batched(results, downlinks.take_queued(s), batch.claimed)
 
 
 def _batched(env: Envelope) -> bool:

@@ -470,10 +470,12 @@ class Relay:
                 open_batch_cache(s)  # settings, rules, terminals, people: once per batch
                 voice.made_beside(s)  # a clip is never encoded here (relay.voices)
                 self._settings.offer(s)
-                results, queued = self._process(s, batch)
+                results, done = self._process(s, batch)
                 # Exactly the downlinks this batch queued (another relay's batches claim
-                # theirs), and the backlog of whoever badged in.
-                due = downlinks.claim(s, queued, withheld=self.logins.withheld)
+                # theirs): most claimed as they were inserted, the rest now; and the
+                # backlog of whoever badged in.
+                due = downlinks.claimed(s, done.claimed, withheld=self.logins.withheld)
+                due += downlinks.claim(s, done.downlinks, withheld=self.logins.withheld)
                 for r in results:
                     if r.due_for is not None:
                         due += downlinks.claim_due(s, resend_after=RESEND_AFTER_S,
@@ -497,10 +499,11 @@ class Relay:
             self._ack(item)
         self._publish([Publish(o.terminal, o.payload) for o in due])
 
-    def _process(self, s: Session, batch: list[Inbound]) -> tuple[list[Result], list[str]]:
-        """The batch's uplinks, one result each in order, and the ids of the downlinks they
-        queued. Presence and receipts of direct replies are settled here; the rest go to
-        ``handle_batch`` together (set-based writes). No savepoint per uplink: if one
+    def _process(self, s: Session, batch: list[Inbound]) -> tuple[list[Result], Batched]:
+        """The batch's uplinks, one result each in order, and the downlinks they queued
+        (``Batched``: claimed as inserted, or ids to claim). Presence and receipts of
+        direct replies are settled here; the rest go to ``handle_batch`` together
+        (set-based writes). No savepoint per uplink: if one
         breaks, the batch is rolled back and retried one uplink at a time."""
         results: list[Result | None] = []
         uplinks: list[tuple[str, bytes]] = []
@@ -518,7 +521,7 @@ class Relay:
         done = handle_batch(s, self.cfg, uplinks) if uplinks else Batched([], [])
         self.counters.handled += sum(not r.deferred for r in done.results)
         handled = iter(done.results)
-        return [r if r is not None else next(handled) for r in results], done.downlinks
+        return [r if r is not None else next(handled) for r in results], done
 
     def _ack(self, item: Inbound) -> None:
         if item.tries == 0 and item.qos > 0:

@@ -15,7 +15,18 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, literal_column, or_, select, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from hr_console.store.models import BadgeSession, Downlink, Message, Terminal, utcnow
@@ -176,6 +187,43 @@ _CLAIM = (
            _TABLE.c.sent_at.is_(None), exists(select(BadgeSession.id).where(_OPEN)))
     .values(sent_at=bindparam("now"), attempts=_TABLE.c.attempts + 1)
     .returning(_TABLE.c.id, _TABLE.c.payload, _TABLE.c.employee_id, _SID, _TERMINAL))
+
+
+# The same claim made as the rows are written: a row whose employee is badged in is
+# inserted already sent (by this caller, now), so the relay's batch needs no UPDATE after
+# its INSERT. ``owner`` repeats each row's employee for the condition (a bound name may not
+# be a column's).
+_BADGED_IN = exists(select(BadgeSession.id).where(BadgeSession.employee_id == bindparam("owner"),
+                                                 BadgeSession.ended_at.is_(None)))
+_INSERT_CLAIMED = (
+    insert(_TABLE)
+    .values(sent_at=case((_BADGED_IN, bindparam("now")), else_=None),
+            attempts=case((_BADGED_IN, 1), else_=0))
+    .returning(_TABLE.c.id, _TABLE.c.payload, _TABLE.c.employee_id, _SID, _TERMINAL,
+               _TABLE.c.sent_at, sort_by_parameter_order=True))
+
+
+def insert_claimed(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
+    """Insert downlink rows (``id``, ``employee_id``, ``kind``, ``ref``, ``payload``,
+    ``sender_id``, ``created_at``) in one statement, claiming at once those of employees
+    badged in, as ``claim`` would right after. Returns the claimed rows, in the order given,
+    for ``claimed``; the others wait for the sweep (``claim_due``) as unclaimed rows do."""
+    if not rows:
+        return []
+    now = utcnow()
+    got = session.execute(_INSERT_CLAIMED, [
+        {**row, "owner": row["employee_id"], "now": now, "confirmed_at": None}
+        for row in rows]).all()
+    return [r[:5] for r in got if r[5] is not None]
+
+
+def claimed(session: Session, rows: list[Any], *,
+            withheld: Withheld | None = None) -> list[Outgoing]:
+    """``insert_claimed``'s rows as ``claim`` returns its own (``withheld``: see
+    ``_withhold``)."""
+    rows = _withhold(session, rows, withheld)
+    return [Outgoing(row_id, terminal, {**payload, "sid": sid})
+            for row_id, payload, _employee, sid, terminal in rows if terminal is not None]
 
 
 def claim(session: Session, ids: Iterable[str], *,

@@ -765,7 +765,6 @@ def _retract_group(session: Session, msg: Message) -> None:
 _MESSAGES = Message.__table__
 _DOWNLINKS = Downlink.__table__
 _INSERT_MESSAGES = insert(_MESSAGES)
-_INSERT_DOWNLINKS = insert(_DOWNLINKS)
 _KNOWN = select(_MESSAGES.c.sender_id, _MESSAGES.c.client_id, _MESSAGES.c.state,
                 _MESSAGES.c.reason).where(_MESSAGES.c.sender_id.in_(bindparam("senders", expanding=True)),
                                           _MESSAGES.c.client_id.in_(bindparam("cids", expanding=True)))
@@ -783,7 +782,8 @@ class Batch:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.queued: list[str] = []  # ids of the downlinks written so far
+        self.claimed: list[Any] = []  # the downlinks written so far, claimed as written
+        # (``downlinks.insert_claimed``: the employee is badged in), in order
         self._known: dict[tuple[int, str], tuple[str, str | None]] = {}
         self._looked: set[tuple[int, str]] = set()
         self._messages: list[dict[str, Any]] = []
@@ -854,7 +854,7 @@ class Batch:
         self._downlinks.append({
             "id": row_id, "employee_id": employee_id, "kind": kind, "ref": ref,
             "payload": envelope(kind, id=row_id, **fields), "sender_id": sender_id,
-            "created_at": utcnow(), "sent_at": None, "attempts": 0, "confirmed_at": None})
+            "created_at": utcnow()})
 
     def confirm(self, employee_id: int, downlink_id: str) -> None:
         """A ``received`` receipt: ``downlinks.confirm`` then ``delivered_to``, at ``flush``."""
@@ -881,8 +881,7 @@ class Batch:
                 if (me, cid) not in posts:
                     mark_read(s, me, cid, posts_too=False)
         if self._downlinks:
-            s.execute(_INSERT_DOWNLINKS, self._downlinks)
-            self.queued.extend(row["id"] for row in self._downlinks)
+            self.claimed += downlinks.insert_claimed(s, self._downlinks)
             self._downlinks = []
 
     def _settle(self, pairs: list[tuple[str, int]]) -> None:

@@ -79,3 +79,48 @@ def test_sweep_narrowed_to_partitions(home) -> None:  # noqa: ANN001
     with store.session() as s:
         rest = downlinks.claim_due(s, resend_after=60, partitions=[7, 3])
     assert [(o.downlink_id, o.terminal) for o in rest] == [(to_karim, "kiosk-2")]
+
+
+def _row(employee: int, ref: str) -> dict:
+    from hr_console.store.models import utcnow
+    from relais_wire.envelope import envelope
+
+    row_id = str(uuid.uuid4())
+    return {"id": row_id, "employee_id": employee, "kind": "text", "ref": ref,
+            "payload": envelope("text", id=row_id, text=ref), "sender_id": None,
+            "created_at": utcnow()}
+
+
+def test_rows_inserted_claimed_for_whoever_is_badged_in(home) -> None:  # noqa: ANN001
+    """A relay batch's own rows are claimed as they are inserted (one statement, not an
+    INSERT then a claim): the same rows as ``claim`` would take, in the order given, marked
+    sent once; the others wait for the sweep; a withheld employee's claim is undone."""
+    from hr_console.store.models import Downlink
+
+    store, people, terminals = home
+    sophie, karim, thomas = (people[n] for n in ("Sophie Martin", "Karim Benali", "Thomas Petit"))
+    with store.session() as s:
+        sid_s = _badge_in(s, sophie, terminals["kiosk-1"])
+        sid_k = _badge_in(s, karim, terminals["kiosk-2"])
+    rows = [_row(karim, "b"), _row(thomas, "c"), _row(sophie, "d"), _row(karim, "e")]
+    with store.session() as s:
+        got = downlinks.claimed(s, downlinks.insert_claimed(s, rows))
+    assert [(o.downlink_id, o.terminal, o.payload["sid"]) for o in got] == [
+        (rows[0]["id"], "kiosk-2", sid_k), (rows[2]["id"], "kiosk-1", sid_s),
+        (rows[3]["id"], "kiosk-2", sid_k)]
+    with store.session() as s:
+        state = {r.id: (r.sent_at is not None, r.attempts) for r in s.query(Downlink)}
+        assert downlinks.claim(s, [r["id"] for r in rows]) == []  # sent: nothing to claim
+        swept = downlinks.claim_due(s, resend_after=60)
+    assert [state[r["id"]] for r in rows] == [(True, 1), (False, 0), (True, 1), (True, 1)]
+    assert swept == []  # Thomas's row waits for his badge-in
+    # Karim's badge-in is being synced: his rows are given back, due again at once.
+    more = [_row(karim, "f"), _row(sophie, "g")]
+    with store.session() as s:
+        got = downlinks.claimed(s, downlinks.insert_claimed(s, more), withheld=lambda: {karim})
+    assert [o.downlink_id for o in got] == [more[1]["id"]]
+    with store.session() as s:
+        again = downlinks.claim(s, [more[0]["id"]])
+    assert [(o.downlink_id, o.terminal) for o in again] == [(more[0]["id"], "kiosk-2")]
+    with store.session() as s:
+        assert downlinks.insert_claimed(s, []) == []
