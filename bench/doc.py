@@ -499,7 +499,8 @@ def render(result: dict, notes: str = "") -> str:
         _restart_row(result, scale.get("broker_restart") or {}),
         ("5. Two relays (terminals split between them by partition leases), SQLite",
          f"{_v(two['saturated']['throughput_msg_s'])} msg/s "
-         f"(× {_v(two['throughput_ratio_to_one'])} one relay)", ""),
+         f"(× {_v(two['throughput_ratio_to_one'])} one relay; both with the lean load, with "
+         "which one relay, not the load, runs out of CPU)", ""),
     ]
     if pg:
         r = six["postgresql_over_sqlite"]
@@ -507,8 +508,9 @@ def render(result: dict, notes: str = "") -> str:
             "6. PostgreSQL (figures 2 and 5)",
             f"relay {_v(pg['relay_throughput_msg_s'])} msg/s "
             f"(× {_v(r['relay_throughput_msg_s'])} SQLite), p50 {_v(pg['relay_p50_ms'])} ms, "
-            f"p99 {_v(pg['relay_p99_ms'])} ms; two relays "
-            f"{_v(pg['two_relays_throughput_msg_s'])} msg/s "
+            f"p99 {_v(pg['relay_p99_ms'])} ms; with the lean load one relay "
+            f"{_v((six['postgresql_detail']['relay'].get('lean_load') or {}).get('throughput_msg_s'))}"
+            f" msg/s, two relays {_v(pg['two_relays_throughput_msg_s'])} msg/s "
             f"(× {_v(six['postgresql_detail']['two_relays']['throughput_ratio_to_one'])} one)",
             ""))
     else:
