@@ -99,22 +99,37 @@ of gain: Core statements instead of ORM units of work on the receipt path; one q
 terminal and badge session; the message's savepoint only where another relay can race
 (PostgreSQL); more relays (figure 5).
 
-Reading the other misses of the last full run (2 cores shared by broker, relays and the
-load generators):
+Reading the misses (2 cores shared by broker, database, relays and load generators):
 
-- The shift-change burst is 1,000 messages; at the relay's saturated rate (figure 2) it
-  drains in about 1,000 / that rate seconds, which is what it measured: the burst target
-  needs roughly ten times the relay's throughput, i.e. the same work as figure 2.
+- PostgreSQL latency (figure 6, p99 ≤ 10 ms at 100 msg/s missed: 27 to 30 ms). Traced
+  on the development VM (py-spy on the relay, and each text's wait and transaction timed
+  in the worker): at a paced 100 msg/s the worker spends 91 % of its wall time in
+  transactions, half of it in `Connection.wait`, i.e. waiting for PostgreSQL's answers;
+  a transaction holding a text (with the two or so receipts that share it) takes 11 ms
+  p50, 19 ms p99, for about ten round trips (begin, terminal and session, people, stored
+  ids, rules, the inserts, the seq mark, commit), each waiting for a backend process that
+  shares the two cores. A one-row commit on this disk takes 0.5 ms p50, so the disk is not
+  it. One round trip fewer per transaction this run (`downlinks.insert_claimed`); the
+  target needs most of them gone (statements sent together, psycopg's pipeline mode, which
+  SQLAlchemy does not drive) or a second worker overlapping its round trips with the
+  first's, on terminals of its own. Tried without effect, within the run-to-run spread
+  (p50 8 to 18 ms between identical runs): server-side prepared statements from the first
+  use, receipts waiting 25 ms instead of 8 for company, a 0.5 ms GIL switch interval.
+- The peer (figure 7): Prosody's throughput is its disk's (a transaction and an fsync per
+  archived copy; its CPU ~60 % of a core), and its slixmpp clients cost ~0.25 ms of CPU a
+  message against 1.8 ms for the shipped link's farms (a thread or two per terminal, which
+  a kiosk runs alone) and 0.5 to 0.7 ms for the lean load. The relay's two-core share is
+  what the load leaves it, so the row gives both loads' ratios; the target is read on the
+  shipped link's.
+- Three capped relays (figure 9): with three relays at 40 % the machine is 98 % busy
+  (relays 1.2 cores, load 0.3, broker and PostgreSQL the rest), so a round in which the
+  database or the broker takes a little more leaves the relays less than their cap
+  (throttled in 40 % of periods instead of 95 %): 3/1 reads 2.3 to 2.9 in one round and
+  1.5 to 1.9 in another. Two relays, at 85 % busy, add up (× 1.8 to 2.8 per round).
 - Scale: the 1,000 links live in five generator processes (two threads each, as the kiosk
-  link ships), on the same two cores as a saturated relay; links whose network thread is
-  starved past the MQTT keep-alive are dropped by the broker and retry, and the figure
-  counts those not connected within 120 s instead of waiting for them. None of the
-  connected terminals' messages was lost. On a real site each terminal is its own machine.
-- Two relays on PostgreSQL were slower than one: both locked the same terminal rows for
-  their batch (a terminal's uplinks were spread across relays by the shared subscription),
-  so they waited on each other. Relays now own partitions of terminals through leases in
-  the database and subscribe to their terminals only (issue 14); figure 9 measures what
-  that adds up to with each relay held to the same CPU share.
+  link ships), on the same two cores as the relay; links whose network thread is starved
+  past the MQTT keep-alive are dropped by the broker and retry. On a real site each
+  terminal is its own machine.
 """
 
 HOW_NEW = """
