@@ -503,8 +503,8 @@ class Relay:
         """The batch's uplinks, one result each in order, and the downlinks they queued
         (``Batched``: claimed as inserted, or ids to claim). Presence and receipts of
         direct replies are settled here; the rest go to ``handle_batch`` together
-        (set-based writes). No savepoint per uplink: if one
-        breaks, the batch is rolled back and retried one uplink at a time."""
+        (set-based writes). No savepoint per uplink: if one breaks, the batch is rolled
+        back and retried one uplink at a time."""
         results: list[Result | None] = []
         uplinks: list[tuple[str, bytes]] = []
         for item in batch:

@@ -219,8 +219,8 @@ def insert_claimed(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
 
 def claimed(session: Session, rows: list[Any], *,
             withheld: Withheld | None = None) -> list[Outgoing]:
-    """``insert_claimed``'s rows as ``claim`` returns its own (``withheld``: see
-    ``_withhold``)."""
+    """Claimed rows ``(id, payload, employee_id, sid, terminal)`` (``insert_claimed``'s,
+    ``claim``'s) as what to publish, minus the withheld (see ``_withhold``)."""
     rows = _withhold(session, rows, withheld)
     return [Outgoing(row_id, terminal, {**payload, "sid": sid})
             for row_id, payload, _employee, sid, terminal in rows if terminal is not None]
@@ -237,9 +237,7 @@ def claim(session: Session, ids: Iterable[str], *,
         return []
     rows = session.execute(_CLAIM, {"ids": list(order), "now": utcnow()}).all()
     rows.sort(key=lambda r: order[r[0]])
-    rows = _withhold(session, rows, withheld)
-    return [Outgoing(row_id, terminal, {**payload, "sid": sid})
-            for row_id, payload, _employee, sid, terminal in rows if terminal is not None]
+    return claimed(session, rows, withheld=withheld)
 
 
 @dataclass(frozen=True)
