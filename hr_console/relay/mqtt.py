@@ -82,8 +82,8 @@ DEFER_MAX_TRIES = 20
 BATCH_MAX = 64  # uplinks committed together when they queue up faster than one at a time
 REPLIES_KEPT = 20_000  # ids of recent direct replies, whose receipts need no transaction
 BATCH_PER_TERMINAL = 4  # of them from one terminal: others never wait for its whole backlog
-COMPANY_WAIT_S = 0.008  # receipts alone wait this long for more uplinks to share their transaction
-COMPANY_MAX = 8  # ... unless they are this many already
+COMPANY_WAIT_S = 0.025  # receipts alone wait this long for more uplinks to share their transaction
+COMPANY_MAX = 16  # ... unless they are this many already
 RATE_WARNING_S = 1.0  # at most one rate_limited error per terminal per second
 EXPIRY_CHECK_S = 15.0  # how often open badge sessions are checked against their age and idle limits
 NOTICE_CHECK_S = 5.0  # how often scheduled notices are looked at
@@ -216,6 +216,9 @@ class Relay:
         self.counters = Counters()
         self._inbox: FairInbox[Inbound | None] = FairInbox()  # one queue per terminal
         self._deferred: deque[Inbound] = deque()
+        # Receipts waiting for company when a message went ahead of them (_keep_company).
+        self._company: list[Inbound] = []
+        self._company_until = 0.0
         self._warned: dict[str, float] = {}  # terminal -> when it was last told it floods
         self._wake = threading.Event()
         self._db = threading.Lock()  # the worker's batches and the deliverer's rounds
@@ -376,16 +379,19 @@ class Relay:
             if batch:
                 self._commit(batch)
             self.logins.dispatch()  # logins routed above start once the batch is committed
+        if self._company:  # receipts that were waiting for company: committed, not dropped
+            self._commit([item for item in self._company if self._admit(item)])
 
     def _next_batch(self) -> list[Inbound]:
         """What is waiting now: one uplink while the relay keeps up, up to BATCH_MAX when
         it falls behind. Never waits to fill a batch that holds a message; receipts alone
-        wait a few milliseconds for company (``_keep_company``)."""
+        wait a few milliseconds for company (``_keep_company``), and a message that arrives
+        meanwhile goes ahead of them, in a transaction of its own."""
         batch: list[Inbound] = []
         now = time.monotonic()
         while self._deferred and self._deferred[0].due <= now and len(batch) < BATCH_MAX:
             batch.append(self._deferred.popleft())
-        if not batch:
+        if not batch and not self._company:
             try:
                 first = self._inbox.get(timeout=DEFER_RETRY_S if self._deferred else 0.5)
             except queue.Empty:
@@ -393,37 +399,54 @@ class Relay:
             if first is None:
                 return batch
             batch.append(first)
-        more = self._inbox.drain(BATCH_MAX - len(batch), per_key=BATCH_PER_TERMINAL)
-        batch.extend(item for item in more if item is not None)
+        room = BATCH_MAX - len(batch) - len(self._company)
+        batch.extend(item for item in (self._inbox.drain(room, per_key=BATCH_PER_TERMINAL)
+                                       if room > 0 else []) if item is not None)
+        if self._company:  # receipts already waiting: what came meanwhile joins or goes ahead
+            held, self._company = self._company, []
+            return self._keep_company(held, batch)
         if batch and len(batch) < COMPANY_MAX and all(map(_can_wait, batch)):
-            self._keep_company(batch)
+            self._company_until = time.monotonic() + COMPANY_WAIT_S
+            return self._keep_company(batch, [])
         return batch
 
-    def _keep_company(self, batch: list[Inbound]) -> None:
-        """A few receipts (or presence changes) alone wait up to COMPANY_WAIT_S for more
-        uplinks, and stop waiting as soon as anything else arrives (a message joins the
-        batch at once). A transaction has a fixed cost (a commit and the batch's reads, most
-        of a small batch's CPU): at a steady 100 msg/s every message brings two receipts,
-        each its own transaction when the relay keeps up, so the worker was busy most of the
-        time and a new message usually had to wait for a receipt's transaction. No receipt
-        is answered before its commit; only the sender's 'delivered' tick comes that much later."""
-        deadline = time.monotonic() + COMPANY_WAIT_S
-        while len(batch) < COMPANY_MAX and not self._stop.is_set():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
+    def _keep_company(self, batch: list[Inbound], arrived: list[Inbound]) -> list[Inbound]:
+        """A few receipts (or presence changes) alone wait until ``_company_until`` for
+        more uplinks to share their transaction: a transaction has a fixed cost (a commit
+        and the batch's reads, most of a small batch's CPU), and at a steady 100 msg/s every
+        message brings two receipts, each its own transaction when the relay keeps up.
+        A message that arrives meanwhile is what this returns, without them, and the
+        receipts go on waiting (``_company``): it used to take them into its transaction,
+        which made it half as long again, and a text's latency is mostly that transaction's.
+        Order within a terminal is kept: a message from a terminal with a receipt waiting
+        goes with the receipts, at once. No receipt is answered before its commit; only the
+        sender's 'delivered' tick comes that much later."""
+        waiting = {topics.terminal_of(item.topic) for item in batch}
+        while True:
+            ahead: list[Inbound] = []
+            for item in arrived:
+                terminal = topics.terminal_of(item.topic)
+                if _can_wait(item) or terminal in waiting:
+                    batch.append(item)
+                    waiting.add(terminal)
+                else:
+                    ahead.append(item)
+            if not all(map(_can_wait, batch)):
+                return batch + ahead  # a message behind its terminal's receipt: all now
+            if ahead:
+                self._company = batch
+                return ahead
+            left = self._company_until - time.monotonic()
+            if len(batch) >= COMPANY_MAX or left <= 0 or self._stop.is_set():
+                return batch
             try:
-                item = self._inbox.get(timeout=left)
+                first = self._inbox.get(timeout=left)
             except queue.Empty:
-                return
-            if item is None:  # a wake-up: a login done, or the relay stopping
-                return
-            more = [i for i in self._inbox.drain(BATCH_MAX - len(batch) - 1,
-                                                 per_key=BATCH_PER_TERMINAL) if i is not None]
-            batch.append(item)
-            batch.extend(more)
-            if not _can_wait(item) or not all(map(_can_wait, more)):
-                return
+                return batch
+            if first is None:  # a wake-up: a login done, or the relay stopping
+                return batch
+            arrived = [first, *(i for i in self._inbox.drain(
+                BATCH_MAX - len(batch) - 1, per_key=BATCH_PER_TERMINAL) if i is not None)]
 
     def _voice_waits(self, item: Inbound) -> bool:
         """A voice message whose clip is being made waits for it in the deferred queue
