@@ -329,6 +329,7 @@ def test_a_reading_under_way_is_answered_503_at_once(console: Any, monkeypatch: 
     fr.post("/auth/language", data={"language": "fr", "next": "/council/"})
     busy = fr.get(f"/council/print?{query}&min=9")
     assert busy.status_code == 503 and "réessayez" in busy.get_data(as_text=True)
+    assert busy.mimetype == "text/html" and "Retour" in busy.get_data(as_text=True)  # a page
     worker.join(10)
     assert first["status"] == 200
     assert client.get(f"/council/report.csv?{query}&min=7").status_code == 200

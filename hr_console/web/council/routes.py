@@ -263,8 +263,12 @@ def _asked() -> tuple[Ask | None, dict[int, SiteInfo], str | None]:
 
 @bp.errorhandler(Busy)
 def busy(_exc: Busy) -> Response:
-    """503 at once, with a retry hint, instead of holding a console thread."""
-    resp = Response(str(BUSY), status=503, mimetype="text/plain")
+    """503 at once, with a retry hint, instead of holding a console thread: the console's
+    page for a person's browser, the sentence alone for a CSV download."""
+    if request.path.endswith(".csv"):
+        resp = Response(str(BUSY), status=503, mimetype="text/plain")
+    else:
+        resp = Response(render_template("error.html", code=503, message=BUSY), status=503)
     resp.headers["Retry-After"] = "5"
     resp.headers["Cache-Control"] = "no-store"
     return resp
