@@ -101,31 +101,43 @@ terminal and badge session; the message's savepoint only where another relay can
 
 Reading the misses (2 cores shared by broker, database, relays and load generators):
 
-- PostgreSQL latency (figure 6, p99 ≤ 10 ms at 100 msg/s missed: 27 to 30 ms). Traced
-  on the development VM (py-spy on the relay, and each text's wait and transaction timed
-  in the worker): at a paced 100 msg/s the worker spends 91 % of its wall time in
-  transactions, half of it in `Connection.wait`, i.e. waiting for PostgreSQL's answers;
-  a transaction holding a text (with the two or so receipts that share it) takes 11 ms
-  p50, 19 ms p99, for about ten round trips (begin, terminal and session, people, stored
-  ids, rules, the inserts, the seq mark, commit), each waiting for a backend process that
-  shares the two cores. A one-row commit on this disk takes 0.5 ms p50, so the disk is not
-  it. One round trip fewer per transaction this run (`downlinks.insert_claimed`); the
-  target needs most of them gone (statements sent together, psycopg's pipeline mode, which
-  SQLAlchemy does not drive) or a second worker overlapping its round trips with the
-  first's, on terminals of its own. Tried without effect, within the run-to-run spread
-  (p50 8 to 18 ms between identical runs): server-side prepared statements from the first
-  use, receipts waiting 25 ms instead of 8 for company, a 0.5 ms GIL switch interval.
+- This run's machine: the same code's in-process hot path (`bench.hot_path`, SQLite,
+  batches of one) used 3.2 ms of CPU per delivered message at the start of the session
+  and 3.9 to 5.3 ms an hour later, when this run was made, and the shipped link's farms
+  2.38 ms a message against 1.84 in the run before. The rows bound by CPU (the relay, its
+  load) read lower than that run's (figure 2: 408 msg/s at 1.61 ms a message, against 477
+  at 1.45); Prosody, bound by its disk, did not (384 against 326 msg/s), hence figure 7's
+  ratio. Each row's ratios are within this run, as always; across runs, compare with care.
+- Latency at a steady rate (figures 2 and 6, p99 ≤ 10 ms at 100 msg/s: missed, SQLite
+  12.7 ms, PostgreSQL 44.8 ms). Timed in the worker (each text's wait in the inbox and
+  its transaction, wall and CPU): a text's latency is mostly its transaction, and that
+  transaction took the receipts waiting for company along (two or so: about 4 ms of CPU
+  under load against 2.6 to 3 ms alone). Since this run a message goes alone and the
+  receipts go on waiting (docs/architecture.md). Paced runs of old and new code
+  interleaved on one machine state: SQLite p50 3.6 against 6.4 ms early in the session,
+  5.1 to 5.3 against 6.5 to 7.3 later, p99 within the spread (8 to 17 ms for both);
+  PostgreSQL within its spread (p50 7 to 24 ms between identical runs of either). On
+  PostgreSQL a text's transaction is about ten round trips (begin, settings, terminal and
+  session, people, stored ids, rules, the inserts, the seq mark, commit), each waiting for
+  a backend that shares the two cores: 4.4 to 7 ms p50 under load against 2.3 ms on an
+  idle machine. The target needs most of them gone (statements sent together,
+  psycopg's pipeline mode, which SQLAlchemy does not drive). Two relays splitting the
+  terminals did not lower it either (p50 8.6 to 9.8 ms, p99 17 to 26 ms, against 7.9 to
+  9.4 and 16 to 30 for one): the time is in each transaction, not in the queue before it.
+  Tried without effect before: server-side prepared statements from the first use, a
+  0.5 ms GIL switch interval.
 - The peer (figure 7): Prosody's throughput is its disk's (a transaction and an fsync per
   archived copy; its CPU ~60 % of a core), and its slixmpp clients cost ~0.25 ms of CPU a
-  message against 1.8 ms for the shipped link's farms (a thread or two per terminal, which
-  a kiosk runs alone) and 0.5 to 0.7 ms for the lean load. The relay's two-core share is
-  what the load leaves it, so the row gives both loads' ratios; the target is read on the
-  shipped link's.
+  message against 1.8 to 2.4 ms for the shipped link's farms (a thread or two per
+  terminal, which a kiosk runs alone) and 0.5 to 0.7 ms for the lean load. The relay's
+  two-core share is what the load leaves it, so the row gives both loads' ratios (× 1.87
+  with the lean load this run); the target is read on the shipped link's.
 - Three capped relays (figure 9): with three relays at 40 % the machine is 98 % busy
   (relays 1.2 cores, load 0.3, broker and PostgreSQL the rest), so a round in which the
   database or the broker takes a little more leaves the relays less than their cap
-  (throttled in 40 % of periods instead of 95 %): 3/1 reads 2.3 to 2.9 in one round and
-  1.5 to 1.9 in another. Two relays, at 85 % busy, add up (× 1.8 to 2.8 per round).
+  (throttled in 40 % of periods instead of 95 %): 3/1 has read 1.5 to 2.9 per round
+  across runs (2.34 and 2.62 in this one). Two relays, at 85 % busy, add up (× 1.8 to
+  2.8 per round).
 - Scale: the 1,000 links live in five generator processes (two threads each, as the kiosk
   link ships), on the same two cores as the relay; links whose network thread is starved
   past the MQTT keep-alive are dropped by the broker and retry. On a real site each
