@@ -61,13 +61,20 @@ def _mids(batch: list[Inbound]) -> list[int]:
     return [item.mid for item in batch]
 
 
-def test_a_message_goes_ahead_of_receipts_waiting_for_company(relay: Relay) -> None:
+def _after_receipts(relay: Relay, item: Inbound) -> tuple[list[Inbound], float]:
+    """Receipts of t-a (1) and t-b (2) waiting, then ``item`` arriving soon after: the
+    batch the worker gets, and when it started asking."""
     relay._inbox.put(_receipt("t-a", 1), key="t-a")
     relay._inbox.put(_receipt("t-b", 2), key="t-b")
-    putter = _later(relay, _text("t-c", 3), SOON_S)
+    putter = _later(relay, item, SOON_S)
     started = time.monotonic()
-    first = relay._next_batch()
+    batch = relay._next_batch()
     putter.join()
+    return batch, started
+
+
+def test_a_message_goes_ahead_of_receipts_waiting_for_company(relay: Relay) -> None:
+    first, started = _after_receipts(relay, _text("t-c", 3))
     assert _mids(first) == [3]  # the text alone, without waiting out the receipts' time
     assert _mids(relay._company) == [1, 2]
     # The receipts keep waiting for company until their own deadline, then go together.
@@ -79,13 +86,8 @@ def test_a_message_goes_ahead_of_receipts_waiting_for_company(relay: Relay) -> N
 
 
 def test_a_message_behind_its_own_terminals_receipt_goes_with_it(relay: Relay) -> None:
-    relay._inbox.put(_receipt("t-a", 1), key="t-a")
-    relay._inbox.put(_receipt("t-b", 2), key="t-b")
-    putter = _later(relay, _text("t-a", 3), SOON_S)
-    started = time.monotonic()
-    batch = relay._next_batch()
-    putter.join()
-    assert _mids(batch) == [1, 2, 3]  # order within T-A kept, and nobody waits
+    batch, started = _after_receipts(relay, _text("t-a", 3))
+    assert _mids(batch) == [1, 2, 3]  # order within t-a kept, and nobody waits
     assert time.monotonic() - started < WAIT_S
     assert relay._company == []
 
@@ -110,11 +112,7 @@ def test_enough_receipts_do_not_wait(relay: Relay) -> None:
 
 
 def test_messages_keep_going_ahead_while_the_receipts_wait(relay: Relay) -> None:
-    relay._inbox.put(_receipt("t-a", 1), key="t-a")
-    relay._inbox.put(_receipt("t-b", 2), key="t-b")
-    putter = _later(relay, _text("t-c", 3), SOON_S)
-    assert _mids(relay._next_batch()) == [3]
-    putter.join()
+    assert _mids(_after_receipts(relay, _text("t-c", 3))[0]) == [3]
     # Another text came while the first one was being committed: it goes ahead too.
     relay._inbox.put(_text("t-e", 5), key="t-e")
     assert _mids(relay._next_batch()) == [5]
