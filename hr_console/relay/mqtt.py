@@ -370,17 +370,21 @@ class Relay:
     def _work(self) -> None:
         while not self._stop.is_set():
             # Uplinks held behind a finished login come first: they arrived before anything
-            # the inbox gives now. A login goes to the desk, and so does whatever its terminal
-            # sends behind it until it is done (per-terminal order).
-            items = self.logins.released() + self._next_batch()
-            batch = [item for item in items if self._admit(item)
-                     and not self.logins.route(topics.terminal_of(item.topic) or "", item)
-                     and not self._voice_waits(item)]
-            if batch:
-                self._commit(batch)
-            self.logins.dispatch()  # logins routed above start once the batch is committed
+            # the inbox gives now.
+            self._handle(self.logins.released() + self._next_batch())
         if self._company:  # receipts that were waiting for company: committed, not dropped
-            self._commit([item for item in self._company if self._admit(item)])
+            held, self._company = self._company, []
+            self._handle(held)
+
+    def _handle(self, items: list[Inbound]) -> None:
+        """A login goes to the desk, and so does whatever its terminal sends behind it
+        until it is done (per-terminal order); the rest is committed together."""
+        batch = [item for item in items if self._admit(item)
+                 and not self.logins.route(topics.terminal_of(item.topic) or "", item)
+                 and not self._voice_waits(item)]
+        if batch:
+            self._commit(batch)
+        self.logins.dispatch()  # logins routed above start once the batch is committed
 
     def _next_batch(self) -> list[Inbound]:
         """What is waiting now: one uplink while the relay keeps up, up to BATCH_MAX when
@@ -389,7 +393,8 @@ class Relay:
         meanwhile goes ahead of them, in a transaction of its own."""
         batch: list[Inbound] = []
         now = time.monotonic()
-        while self._deferred and self._deferred[0].due <= now and len(batch) < BATCH_MAX:
+        while self._deferred and self._deferred[0].due <= now \
+                and len(batch) + len(self._company) < BATCH_MAX:
             batch.append(self._deferred.popleft())
         if not batch and not self._company:
             try:
@@ -400,53 +405,61 @@ class Relay:
                 return batch
             batch.append(first)
         room = BATCH_MAX - len(batch) - len(self._company)
-        batch.extend(item for item in (self._inbox.drain(room, per_key=BATCH_PER_TERMINAL)
-                                       if room > 0 else []) if item is not None)
+        drained = self._inbox.drain(room, per_key=BATCH_PER_TERMINAL) if room > 0 else []
+        woke = None in drained  # a login done, a clip made, the relay stopping: no waiting
+        batch.extend(item for item in drained if item is not None)
         if self._company:  # receipts already waiting: what came meanwhile joins or goes ahead
             held, self._company = self._company, []
-            return self._keep_company(held, batch)
-        if batch and len(batch) < COMPANY_MAX and all(map(_can_wait, batch)):
+            return self._keep_company(held, batch, woke)
+        if batch and len(batch) < COMPANY_MAX and all(map(_can_wait, batch)) and not woke:
             self._company_until = time.monotonic() + COMPANY_WAIT_S
-            return self._keep_company(batch, [])
+            return self._keep_company(batch, [], False)
         return batch
 
-    def _keep_company(self, batch: list[Inbound], arrived: list[Inbound]) -> list[Inbound]:
-        """A few receipts (or presence changes) alone wait until ``_company_until`` for
-        more uplinks to share their transaction: a transaction has a fixed cost (a commit
-        and the batch's reads, most of a small batch's CPU), and at a steady 100 msg/s every
-        message brings two receipts, each its own transaction when the relay keeps up.
-        A message that arrives meanwhile is what this returns, without them, and the
-        receipts go on waiting (``_company``): it used to take them into its transaction,
-        which made it half as long again, and a text's latency is mostly that transaction's.
-        Order within a terminal is kept: a message from a terminal with a receipt waiting
-        goes with the receipts, at once. No receipt is answered before its commit; only the
-        sender's 'delivered' tick comes that much later."""
+    def _keep_company(self, batch: list[Inbound], arrived: list[Inbound], woke: bool
+                      ) -> list[Inbound]:
+        """Receipts (or presence changes) alone, ``batch``, wait until ``_company_until``
+        for more uplinks to share their transaction, COMPANY_MAX at most: a transaction
+        has a fixed cost (a commit and the batch's reads, most of a small batch's CPU),
+        and at a steady 100 msg/s every message brings two receipts, each its own
+        transaction when the relay keeps up. A message that arrives meanwhile (``arrived``,
+        then what the inbox gives) is returned without them, and they go on waiting
+        (``_company``): it used to take them into its transaction, which made it half as
+        long again, and a text's latency is mostly that transaction's. Order within a
+        terminal is kept: once one of a terminal's uplinks goes ahead, its later ones go
+        with it; a message from a terminal that has something waiting, time up, the batch
+        full or a wake-up send everything at once, in the order it arrived. No receipt is
+        answered before its commit; only the sender's 'delivered' tick comes later."""
         waiting = {topics.terminal_of(item.topic) for item in batch}
         while True:
             ahead: list[Inbound] = []
+            join: list[Inbound] = []
+            going: set[str | None] = set()
             for item in arrived:
                 terminal = topics.terminal_of(item.topic)
-                if _can_wait(item) or terminal in waiting:
-                    batch.append(item)
+                if terminal not in going and (_can_wait(item) or terminal in waiting):
+                    join.append(item)
                     waiting.add(terminal)
                 else:
                     ahead.append(item)
-            if not all(map(_can_wait, batch)):
-                return batch + ahead  # a message behind its terminal's receipt: all now
+                    going.add(terminal)
+            if woke or self._stop.is_set() or not all(map(_can_wait, join)) \
+                    or len(batch) + len(join) >= COMPANY_MAX \
+                    or self._company_until <= time.monotonic():
+                return batch + arrived  # all now; what waited arrived before the rest
+            batch += join
             if ahead:
                 self._company = batch
                 return ahead
-            left = self._company_until - time.monotonic()
-            if len(batch) >= COMPANY_MAX or left <= 0 or self._stop.is_set():
-                return batch
             try:
-                first = self._inbox.get(timeout=left)
+                first = self._inbox.get(timeout=self._company_until - time.monotonic())
             except queue.Empty:
                 return batch
-            if first is None:  # a wake-up: a login done, or the relay stopping
+            if first is None:
                 return batch
-            arrived = [first, *(i for i in self._inbox.drain(
-                BATCH_MAX - len(batch) - 1, per_key=BATCH_PER_TERMINAL) if i is not None)]
+            drained = self._inbox.drain(BATCH_MAX - len(batch) - 1, per_key=BATCH_PER_TERMINAL)
+            woke = None in drained
+            arrived = [first, *(item for item in drained if item is not None)]
 
     def _voice_waits(self, item: Inbound) -> bool:
         """A voice message whose clip is being made waits for it in the deferred queue

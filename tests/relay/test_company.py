@@ -123,3 +123,59 @@ def test_messages_keep_going_ahead_while_the_receipts_wait(relay: Relay) -> None
     assert _mids(relay._next_batch()) == [1, 2, 6]
     assert time.monotonic() - started < WAIT_S
     assert relay._company == []
+
+
+def test_a_terminals_uplinks_keep_their_order_when_its_message_goes_ahead(relay: Relay) -> None:
+    # t-c sends a text, a receipt, another text in one go while t-a and t-b's receipts
+    # wait: all three go ahead, in their order (the receipt is not left behind the second text).
+    relay._inbox.put(_receipt("t-a", 1), key="t-a")
+    relay._inbox.put(_receipt("t-b", 2), key="t-b")
+    relay._company_until = time.monotonic() + WAIT_S
+    relay._company = [relay._inbox.get(), relay._inbox.get()]
+    for item in (_text("t-c", 3), _receipt("t-c", 4), _text("t-c", 5)):
+        relay._inbox.put(item, key="t-c")
+    assert _mids(relay._next_batch()) == [3, 4, 5]
+    assert _mids(relay._company) == [1, 2]
+
+
+def test_a_message_behind_a_waiting_receipt_sends_all_in_arrival_order(relay: Relay) -> None:
+    relay._inbox.put(_receipt("t-a", 1), key="t-a")
+    relay._company_until = time.monotonic() + WAIT_S
+    relay._company = [relay._inbox.get()]
+    relay._inbox.put(_text("t-c", 2), key="t-c")
+    relay._inbox.put(_receipt("t-a", 3), key="t-a")
+    relay._inbox.put(_text("t-a", 4), key="t-a")
+    batch = relay._next_batch()
+    # t-a's text is behind its receipts: everything goes now, t-a's items in their order.
+    assert sorted(_mids(batch)) == [1, 2, 3, 4]
+    a_items = [m for m in _mids(batch) if m in (1, 3, 4)]
+    assert a_items == [1, 3, 4]
+    assert relay._company == []
+
+
+def test_time_up_the_receipts_go_with_the_next_message(relay: Relay) -> None:
+    relay._inbox.put(_receipt("t-a", 1), key="t-a")
+    relay._company_until = time.monotonic() - 0.001  # their wait is over
+    relay._company = [relay._inbox.get()]
+    relay._inbox.put(_text("t-c", 2), key="t-c")
+    assert _mids(relay._next_batch()) == [1, 2]  # not kept waiting past their time
+    assert relay._company == []
+
+
+def test_a_wake_up_ends_the_wait(relay: Relay) -> None:
+    relay._inbox.put(_receipt("t-a", 1), key="t-a")
+    relay._inbox.put(None, key="")  # a login done: the worker has its released uplinks to run
+    started = time.monotonic()
+    assert _mids(relay._next_batch()) == [1]
+    assert time.monotonic() - started < WAIT_S
+
+
+def test_receipts_still_waiting_at_stop_are_committed(relay: Relay,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    committed: list[list[int]] = []
+    monkeypatch.setattr(relay, "_commit", lambda batch: committed.append(_mids(batch)))
+    relay._company = [_receipt("t-a", 1), _receipt("t-b", 2)]
+    relay._stop.set()
+    relay._work()
+    assert committed == [[1, 2]]
+    assert relay._company == []
