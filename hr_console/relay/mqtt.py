@@ -435,15 +435,18 @@ class Relay:
             ahead: list[Inbound] = []
             join: list[Inbound] = []
             going: set[str | None] = set()
+            behind = False  # a message behind something its terminal has waiting
             for item in arrived:
                 terminal = topics.terminal_of(item.topic)
-                if terminal not in going and (_can_wait(item) or terminal in waiting):
+                can_wait = _can_wait(item)
+                if terminal not in going and (can_wait or terminal in waiting):
                     join.append(item)
                     waiting.add(terminal)
+                    behind = behind or not can_wait
                 else:
                     ahead.append(item)
                     going.add(terminal)
-            if woke or self._stop.is_set() or not all(map(_can_wait, join)) \
+            if woke or behind or self._stop.is_set() \
                     or len(batch) + len(join) >= COMPANY_MAX \
                     or self._company_until <= time.monotonic():
                 return batch + arrived  # all now; what waited arrived before the rest
