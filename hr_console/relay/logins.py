@@ -54,7 +54,7 @@ from hr_console.relay.handlers import Publish, error_reply, sync_reply
 from hr_console.services import sessions
 from hr_console.services.errors import ServiceError
 from hr_console.services.secrets import check_secret
-from hr_console.store.db import Store, sqlite_reader
+from hr_console.store.db import Store, open_batch_cache, sqlite_reader
 from hr_console.store.models import Terminal
 from relais_wire import topics
 from relais_wire.envelope import Envelope, WireError, decode_uplink, envelope
@@ -364,6 +364,15 @@ class LoginDesk:
             return self._hash_pool
 
     @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        """A read transaction for a sync, which remembers what it read (the settings
+        above all: six of them, each a query, a round trip on PostgreSQL) for as long as
+        it lasts, as a relay batch does (``store.db.open_batch_cache``)."""
+        with self._reader() as s, s.begin():
+            open_batch_cache(s)
+            yield s
+
+    @contextmanager
     def _write(self) -> Iterator[Session]:
         with self._db_lock or nullcontext(), self.store.session() as s:
             yield s
@@ -461,7 +470,7 @@ class LoginDesk:
         self.counters.logins += 1
         t3 = time.monotonic()
         try:
-            with self._reader() as s, s.begin():
+            with self._reading() as s:
                 sync = sync_reply(s, terminal, res.session_id, res.employee_id, env.id)
         except Exception:  # the session is open: the kiosk's own sync request gets it
             log.exception("sync after the login from %s failed", terminal)
@@ -477,7 +486,7 @@ class LoginDesk:
     def _sync(self, terminal: str, item: Any, env: Envelope) -> None:
         """A kiosk's own sync request (after a reconnection, or when the one that followed
         its login was lost): built in a read transaction, beside the worker."""
-        with self._reader() as s, s.begin():
+        with self._reading() as s:
             term = _terminal(s, terminal, lock=False)
             if term is None:
                 self._ack(item)

@@ -18,7 +18,7 @@ from typing import Any
 
 import psutil
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from hr_console.config import Settings
 from hr_console.relay.handlers import Publish
@@ -422,6 +422,33 @@ def test_a_sync_request_is_answered_by_the_desk_for_a_live_session_only(desk: De
     assert desk.replies("kiosk-1", "error")[-1]["code"] == "session_ended"
     assert desk.desk.counters.syncs == 3
 
+
+
+def test_a_sync_reads_the_settings_once_and_afresh_each_time(desk: Desk) -> None:
+    """The settings a sync shows are read in one query (they were six, one a key: a round
+    trip each on PostgreSQL, for every terminal re-syncing after a broker restart), and
+    never kept past its transaction: HR's change shows in the next sync."""
+    reads: list[str] = []
+    engine = desk.desk._read_engine or desk.store.engine
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "FROM settings" in statement:
+            reads.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert desk.run("kiosk-1", desk.login("kiosk-1", "Sophie Martin")) == [True]
+        sid = desk.answer("kiosk-1")["sid"]
+        for aloud in (False, True):
+            with desk.store.session() as s:
+                settings.put(s, "read_urgent_aloud", aloud)
+            reads.clear()
+            ask = Item(topics.uplink("kiosk-1"), encode(envelope("sync", sid=sid)))
+            assert desk.run("kiosk-1", ask) == [True]
+            assert len(reads) == 1
+            assert desk.replies("kiosk-1", "sync")[-1]["me"]["read_urgent_aloud"] is aloud
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 # --- the whole relay, the desk composed in ---------------------------------------------------
 
