@@ -165,7 +165,9 @@ def _p95(values: list[float]) -> float:
 
 def _fill(path: str, session: Any) -> str:
     """A bench path with real ids: a team and a site that have people, a worker and the
-    supervisor of that team, someone of the HR desk, the last page."""
+    supervisor of that team, someone of the HR desk, the last page. The team is one of
+    workers: the HR desk's own team (gen-data's first) would make the worker's and the
+    supervisor's pages two more HR desk pages."""
     from sqlalchemy import func, select
 
     from hr_console.services.employees import DEFAULT_PER_PAGE
@@ -175,13 +177,14 @@ def _fill(path: str, session: Any) -> str:
         return path
     team_id, site_id = session.execute(
         select(Team.id, Team.site_id).join(Employee, Employee.team_id == Team.id)
+        .where(Employee.is_hr_desk.is_(False))
         .order_by(Team.id).limit(1)).first() or (0, 0)
     active = session.scalar(select(func.count()).select_from(Employee)
                             .where(Employee.active.is_(True))) or 0
     supervisor = session.scalar(select(Team.supervisor_id).where(Team.id == team_id)) or 0
     worker = session.scalar(select(Employee.id).where(
-        Employee.team_id == team_id, Employee.id != supervisor, Employee.active.is_(True))
-        .order_by(Employee.id).limit(1)) or 0
+        Employee.team_id == team_id, Employee.id != supervisor, Employee.active.is_(True),
+        Employee.is_hr_desk.is_(False)).order_by(Employee.id).limit(1)) or 0
     hr_desk = session.scalar(select(Employee.id).where(Employee.is_hr_desk.is_(True))
                              .order_by(Employee.id).limit(1)) or 0
     return path.format(team=team_id, site=site_id, worker=worker, supervisor=supervisor,
@@ -233,8 +236,11 @@ def console_markdown(title: str, figures: list[Figure], *, messages: int, employ
 
     made = ""
     if generated:
+        org = (f"{generated['teams']:,} teams, {generated['rules']:,} contact rules, "
+               if "teams" in generated and "rules" in generated else "")
         made = (f" Data made by `relais gen-data` in {generated.get('seconds', 0):.0f} s "
-                f"({generated.get('held', 0)} held, {generated.get('decisions', 0)} decisions).")
+                f"({org}{generated.get('held', 0)} held, "
+                f"{generated.get('decisions', 0)} decisions).")
     lines = [
         f"### {title}: {employees:,} employees, {messages:,} messages",
         "",
