@@ -38,7 +38,8 @@ def export_person(obj: Ctx, employee_id: int, out: Path, language: str) -> None:
     finally:
         store.dispose()
     counts = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in result.counts.items())
-    click.echo(f"wrote {out} ({result.size} bytes, {result.photos} photos) in "
+    click.echo(f"wrote {out} ({result.size} bytes, {result.photos} photos, "
+               f"{result.voice} voice messages) in "
                f"{result.seconds:.1f} s: {counts}")
 
 

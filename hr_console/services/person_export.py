@@ -11,7 +11,9 @@ The ZIP holds:
 - ``report.html``: the same, readable, in French or English (the requester's language),
   times on the installation's clock, drawings drawn (inline SVG), photos shown;
 - ``photos/<id>.<ext>``: each photo once, which the JSON names and the report shows;
-- ``manifest.json``: who, whom, when, the counts per section, the format version.
+- ``voice/<id>.ogg``: each voice message's clip once, likewise (the report plays it);
+- ``manifest.json``: who, whom, when, the counts per section, the photos and the clips
+  (counted apart), the format version.
 
 Everything is read in one read-only snapshot (``store.db.read_snapshot``): the sections
 agree with each other, and on SQLite the relay's writes never wait for an export. The
@@ -66,11 +68,12 @@ from hr_console.store.models import (
     Terminal,
 )
 
-FORMAT = 1
+FORMAT = 2  # 2: "photos" counts the photos alone, "voice" the clips (1: both in "photos")
 LANGUAGES = ("fr", "en")
 ACTION = "person.export"
 STREAM_ROWS = 500  # rows fetched at a time (a server-side cursor on PostgreSQL)
 PHOTO_CHUNK = 50  # photos read at a time
+VOICE_FOLDER = "voice/"  # where voice messages' clips go in the ZIP (photos: photos/)
 TTL_S = 24 * 3600  # a console export's file is removed after a day (or its download)
 FILE_MODE = 0o600
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif",
@@ -98,8 +101,8 @@ class Context:
         if media_id is None:
             return None
         if media_id not in self.photos:
-            folder = "voice" if mime == "audio/ogg" else "photos"
-            self.photos[media_id] = f"{folder}/{media_id}.{EXTENSIONS.get(mime or '', 'bin')}"
+            folder = VOICE_FOLDER if mime == "audio/ogg" else "photos/"
+            self.photos[media_id] = f"{folder}{media_id}.{EXTENSIONS.get(mime or '', 'bin')}"
         return self.photos[media_id]
 
 
@@ -490,6 +493,7 @@ class Progress:
     section: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     photos: int = 0
+    voice: int = 0  # voice messages' clips (in voice/, apart from the photos)
     size: int = 0
     finished: bool = False
     error: str = ""
@@ -506,6 +510,7 @@ class Result:
     path: Path
     counts: dict[str, int]
     photos: int
+    voice: int
     size: int
     seconds: float
 
@@ -575,13 +580,18 @@ def export(store: Store, employee_id: int, out: Path, *, actor: str, language: s
                 for i in range(0, len(ids), PHOTO_CHUNK):
                     for media_id, data in s.execute(select(Media.id, Media.data).where(
                             Media.id.in_(ids[i:i + PHOTO_CHUNK]))):
-                        zf.writestr(ctx.photos[media_id], data, compress_type=ZIP_STORED)
-                        progress.photos += 1
+                        name = ctx.photos[media_id]
+                        zf.writestr(name, data, compress_type=ZIP_STORED)
+                        if name.startswith(VOICE_FOLDER):
+                            progress.voice += 1
+                        else:
+                            progress.photos += 1
                 manifest = {"format": FORMAT, "employee_id": employee_id,
                             "name": person["name"], "made_at": _ts(dt.datetime.now(dt.UTC)
                                                                    .replace(tzinfo=None)),
                             "made_by": actor, "via": via, "language": language,
                             "counts": progress.counts, "photos": progress.photos,
+                            "voice": progress.voice,
                             "files": ["json/profile.json",
                                       *(f"json/{sec.name}.json" for sec in SECTIONS),
                                       "report.html"]}
@@ -597,10 +607,11 @@ def export(store: Store, employee_id: int, out: Path, *, actor: str, language: s
     size = out.stat().st_size
     with store.session() as s:
         audit.record(s, actor, ACTION, f"employee:{employee_id}", name=person["name"],
-                     via=via, counts=progress.counts, photos=progress.photos, bytes=size)
+                     via=via, counts=progress.counts, photos=progress.photos,
+                     voice=progress.voice, bytes=size)
     progress.size = size
     progress.finished = True
-    return Result(out, dict(progress.counts), progress.photos, size,
+    return Result(out, dict(progress.counts), progress.photos, progress.voice, size,
                   time.monotonic() - started)
 
 

@@ -109,6 +109,7 @@ def populate(console: Any, messages: int = 1000, *, age_days: float = 0) -> Hist
     held = cd.send(console, SUBJECT, "Julie Moreau", "Rendez-vous au quai")
     photo = cd.send(console, SUBJECT, "Julie Moreau", "La fuite", kind="photo")
     cd.send(console, SUBJECT, "Julie Moreau", kind="drawing")
+    cd.send(console, SUBJECT, "Julie Moreau", kind="voice")
     cd.send(console, "Julie Moreau", SUBJECT, "Bien reçu")
     cd.send(console, "Amina Diallo", "Thomas Petit", f"{OTHERS_ONLY} entre eux")
     other_photo = cd.send(console, "Amina Diallo", "Thomas Petit", OTHERS_ONLY, kind="photo")

@@ -126,11 +126,15 @@ def check_export(console, path: Path, me: int, *, language: str,  # noqa: ANN001
                 (Message.recipient_id == me) & Message.state.in_(("delivered", "read")),
                 Message.id.in_(received)))).tuples().all())
     photos = {n for n in zf.namelist() if n.startswith("photos/")}
-    assert {int(Path(n).stem) for n in photos} == set(media)
-    for n in photos:
+    clips = {n for n in zf.namelist() if n.startswith("voice/")}
+    assert {int(Path(n).stem) for n in photos | clips} == set(media)
+    for n in photos | clips:
         assert zf.read(n) == media[int(Path(n).stem)]
+    # Counted apart: the manifest's photos are photos, its voice the clips.
+    assert clips and manifest["photos"] == len(photos) and manifest["voice"] == len(clips)
     sent = data["json/messages_sent.json"]
     assert any(m["kind"] == "photo" and m["photo"] in photos for m in sent)
+    assert any(m["kind"] == "voice" and m["voice"] in clips for m in sent)
     assert any(m["kind"] == "drawing" and m["drawing"]["strokes"] for m in sent)
     # Nothing of anyone else's, in any file: neither the others' traffic nor the words and
     # HR's reasons of messages that never reached them.
@@ -171,12 +175,14 @@ def test_an_export_of_1000_messages_is_complete_and_opens(console, history, tmp_
     # them and is not theirs to receive.
     assert manifest["counts"]["messages_sent"] > 500
     assert manifest["counts"]["messages_received"] > 250
-    assert result.photos > 0 and result.size == out.stat().st_size
+    assert result.photos == manifest["photos"] > 0 and result.voice == manifest["voice"] > 0
+    assert result.size == out.stat().st_size
     with console.session() as s:
         [entry] = s.execute(select(AuditEntry).where(AuditEntry.action == "person.export")
                             ).scalars().all()
     assert entry.actor == "hr" and entry.target == f"employee:{history.subject}"
     assert entry.detail["counts"] == manifest["counts"] and entry.detail["bytes"] == result.size
+    assert (entry.detail["photos"], entry.detail["voice"]) == (result.photos, result.voice)
     # A file that exists is never overwritten, and an unknown person writes nothing.
     with pytest.raises(FileExistsError):
         person_export.export(store, history.subject, out, actor="hr", home=console.cfg.home)
@@ -228,7 +234,10 @@ def test_the_auditor_exports_from_the_console_and_a_supervisor_cannot(console, h
     out = tmp_path / "download.zip"
     out.write_bytes(body)
     out.chmod(0o600)
-    check_export(console, out, me, language="fr", audit_upto=upto)  # the auditor reads French
+    manifest = check_export(console, out, me, language="fr", audit_upto=upto)  # in French
+    assert (status["photos"], status["voice"]) == (manifest["photos"], manifest["voice"])
+    page = auditor.get(job_url).get_data(as_text=True)
+    assert f'messages vocaux : <span data-field="voice">{manifest["voice"]}</span>' in page
     assert not (console.cfg.home / "exports" / f"{job_id}.zip").exists()  # gone once downloaded
     assert auditor.get(status["download"]).status_code == 404
     assert "supprimé du serveur" in auditor.get(job_url).get_data(as_text=True)
@@ -310,7 +319,8 @@ def test_the_cli_exports_a_person(console, history, tmp_path) -> None:  # noqa: 
                                        "--language", "en"])
     assert result.exit_code == 0, result.output
     assert f"wrote {out}" in result.output and "messages sent" in result.output
-    check_export(console, out, history.subject, language="en", audit_upto=upto)
+    manifest = check_export(console, out, history.subject, language="en", audit_upto=upto)
+    assert f"{manifest['photos']} photos, {manifest['voice']} voice messages)" in result.output
     with console.session() as s:
         [entry] = s.execute(select(AuditEntry).where(AuditEntry.action == "person.export")
                             ).scalars().all()

@@ -432,7 +432,7 @@ EXPORT_REFUSED = {
 def _export_status(job) -> dict[str, Any]:  # noqa: ANN001
     p = job.progress
     return {"state": job.state, "percent": p.percent, "done": p.done, "total": p.total,
-            "photos": p.photos, "size": p.size,
+            "photos": p.photos, "voice": p.voice, "size": p.size,
             "download": url_for("employees.export_download", job_id=job.id)
             if job.state == "ready" else None}
 
