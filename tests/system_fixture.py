@@ -13,6 +13,8 @@ import os
 import queue
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -261,3 +263,37 @@ def system(tmp_path: Path, db_url: str) -> Iterator[System]:
         yield sys_
     finally:
         sys_.close()
+
+
+# --- a relay in a process of its own, for killing -------------------------------------------
+
+_ROOT = Path(__file__).resolve().parents[1]
+_RELAIS = Path(sys.executable).parent / "relais"
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def relay_process(system: System, log: Path) -> subprocess.Popen[bytes]:
+    """``relais relay`` on the system's home, its output appended to ``log``; returned once
+    it has connected to the broker."""
+    mark = log.stat().st_size if log.exists() else 0
+    with log.open("ab") as out:
+        proc = subprocess.Popen([str(_RELAIS), "--home", str(system.cfg.home), "relay"],
+                                cwd=_ROOT, env=_env(), stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with log.open("rb") as fh:
+            fh.seek(mark)
+            if b" connected to " in fh.read():
+                return proc
+        if proc.poll() is not None:
+            raise RuntimeError(f"relay exited: {log.read_text()[-2000:]}")
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("relay did not connect")

@@ -35,7 +35,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import multiprocessing
-import os
 import threading
 import time
 from collections import OrderedDict, deque
@@ -50,6 +49,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hr_console.config import Settings
+from hr_console.relay import helpers
 from hr_console.relay.handlers import Publish, error_reply, sync_reply
 from hr_console.services import sessions
 from hr_console.services.errors import ServiceError
@@ -358,7 +358,7 @@ class LoginDesk:
                 # relay's main module): started with the desk, not at the first PIN.
                 self._hash_pool = ProcessPoolExecutor(
                     max_workers=self._hashers, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=os.nice, initargs=(HASH_NICE,))
+                    initializer=helpers.start, initargs=(HASH_NICE,))
                 for _ in range(self._hashers):
                     self._hash_pool.submit(check_secret, None, "")
             return self._hash_pool

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from enum import Enum
 
+from hr_console.relay import helpers
 from hr_console.services import voice
 from relais_wire.envelope import Voice, WireError, decode_uplink
 
@@ -87,7 +87,7 @@ class VoiceDesk:
             self._pending[k] = terminal
             pool = self._pool = self._pool or ProcessPoolExecutor(
                 max_workers=self._processes, mp_context=multiprocessing.get_context("spawn"),
-                initializer=os.nice, initargs=(NICE,))
+                initializer=helpers.start, initargs=(NICE,))
         try:
             future = pool.submit(voice.outcome, data)
         except (RuntimeError, BrokenProcessPool):  # stopping, or a process died: anew next time

@@ -12,9 +12,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
-import os
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -39,11 +36,8 @@ from hr_console.store.models import (
 from hr_console.web import create_app
 from kiosk_app.link import events as ev
 from kiosk_app.link.client import TerminalLink
-from tests.system_fixture import System, expect, expect_none, make_system
+from tests.system_fixture import System, expect, expect_none, make_system, relay_process
 from tests.web.console_data import jpeg
-
-ROOT = Path(__file__).resolve().parents[2]
-RELAIS = Path(sys.executable).parent / "relais"
 
 # Five people of the demo: the workshop team (Sophie leads it) and two of logistics.
 FIVE = ("Sophie Martin", "Karim Benali", "Julie Moreau", "Thomas Petit", "Amina Diallo")
@@ -407,32 +401,6 @@ def test_retention_purges_group_posts_with_their_receipts(system: System) -> Non
 # --- a relay killed in the middle of its fan-outs ------------------------------------------------
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def _start_relay(system: System, log: Path) -> subprocess.Popen[bytes]:
-    mark = log.stat().st_size if log.exists() else 0
-    with log.open("ab") as out:
-        proc = subprocess.Popen([str(RELAIS), "--home", str(system.cfg.home), "relay"], cwd=ROOT,
-                                env=_env(), stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with log.open("rb") as fh:
-            fh.seek(mark)
-            if b" connected to " in fh.read():
-                return proc
-        if proc.poll() is not None:
-            raise RuntimeError(f"relay exited: {log.read_text()[-2000:]}")
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("relay did not connect")
-
-
 @pytest.fixture
 def bare(tmp_path: Path, db_url: str) -> Iterator[System]:
     """A system whose relay is a process of its own (``relais relay``), for killing."""
@@ -460,7 +428,7 @@ def test_relay_killed_mid_fan_out_loses_and_duplicates_nothing(bare: System,
     # The terminals exist before the relay starts, as on a site: its first subscriptions
     # cover them, with no broker reload or partition refresh for the badge-ins to wait on.
     k1, k2, k3 = _links(system, 3)
-    relay = _start_relay(system, log)
+    relay = relay_process(system, log)
     procs = [relay]
     try:
         k1.outbox.resend_after = 1.0
@@ -485,7 +453,7 @@ def test_relay_killed_mid_fan_out_loses_and_duplicates_nothing(bare: System,
         print(f"posts committed when the relay was killed: {at_kill} of {len(posts)}")
         assert at_kill < len(posts)
         time.sleep(1.0)
-        relay = _start_relay(system, log)
+        relay = relay_process(system, log)
         procs.append(relay)
         answered: set[str] = set()  # from either relay
         deadline = time.monotonic() + 60

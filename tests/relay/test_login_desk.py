@@ -7,6 +7,7 @@ broker and kiosk links."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -31,7 +32,7 @@ from hr_console.store.models import AuditEntry, BadgeSession, Employee, Terminal
 from kiosk_app.link import events as ev
 from relais_wire import topics
 from relais_wire.envelope import encode, envelope
-from tests.system_fixture import System, expect, make_system, prepared_home
+from tests.system_fixture import System, expect, make_system, prepared_home, relay_process
 
 
 @dataclass
@@ -541,3 +542,32 @@ def test_a_newer_login_takes_the_place_of_one_still_waiting_for_the_desk(hooked:
     assert hooked.desk.counters.superseded == 1 and hooked.desk.counters.repeats == 2
     assert _open_sessions(hooked.store, hooked.demo.employees["Karim Benali"]) == []
     assert hooked.desk.released() == []
+
+
+def test_a_relay_killed_outright_leaves_no_helper_process(tmp_path: Path) -> None:
+    """``relais relay`` SIGKILLed (the OOM killer, say): its PIN-checking processes, which
+    wait for their next job on a pipe they hold themselves, see that the relay is gone and
+    exit (they sat there idle for ever, two more at every restart)."""
+    system = make_system(tmp_path, f"sqlite:///{tmp_path / 'relais.db'}", relay=False)
+    proc = None
+    helpers: list[psutil.Process] = []
+    try:
+        proc = relay_process(system, tmp_path / "relay.log")
+        relay = psutil.Process(proc.pid)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(helpers) < 2:  # the desk starts its two
+            helpers = [p for p in relay.children(recursive=True)
+                       if "resource_tracker" not in " ".join(p.cmdline())]
+            time.sleep(0.2)
+        assert len(helpers) >= 2, [p.cmdline() for p in helpers]
+        proc.kill()
+        proc.wait()
+        gone, alive = psutil.wait_procs(helpers, timeout=10)
+        assert not alive, [p.cmdline() for p in alive]
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        for helper in helpers:  # none should be left; if the test failed, not by it
+            with contextlib.suppress(psutil.Error):
+                helper.kill()
+        system.close()

@@ -1,0 +1,31 @@
+"""What the relay's helper processes (the PIN checks, the voice re-encoding) run first.
+
+They are ``ProcessPoolExecutor`` workers: each waits for its next job on a pipe whose
+writing end it holds itself, so a relay killed outright (SIGKILL, the OOM killer) left them
+waiting for ever, idle but holding their memory, two or three more at every restart of a
+relay that crashes in a loop. Each now notices that its relay is gone (it has been given
+another parent) within a second, and exits.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+PARENT_CHECK_S = 1.0
+
+
+def start(niceness: int) -> None:
+    """The pool's initializer: below the relay's priority, and gone with the relay."""
+    os.nice(niceness)
+    parent = os.getppid()
+    threading.Thread(target=_leave_with, args=(parent,), name="relais-parent-watch",
+                     daemon=True).start()
+
+
+def _leave_with(parent: int) -> None:
+    while True:
+        time.sleep(PARENT_CHECK_S)
+        if os.getppid() != parent:
+            os._exit(0)  # nothing of the relay's to finish: its jobs died with it
