@@ -16,11 +16,13 @@ import time
 PARENT_CHECK_S = 1.0
 
 
-def start(niceness: int) -> None:
-    """The pool's initializer: below the relay's priority, and gone with the relay."""
+def start(niceness: int, relay: int) -> None:
+    """The pool's initializer (``initargs=(niceness, os.getpid())`` in the relay): below
+    the relay's priority, and gone with the relay, even one that died before this ran."""
     os.nice(niceness)
-    parent = os.getppid()
-    threading.Thread(target=_leave_with, args=(parent,), name="relais-parent-watch",
+    if os.getppid() != relay:
+        os._exit(0)
+    threading.Thread(target=_leave_with, args=(relay,), name="relais-parent-watch",
                      daemon=True).start()
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from collections import OrderedDict, deque
@@ -358,7 +359,7 @@ class LoginDesk:
                 # relay's main module): started with the desk, not at the first PIN.
                 self._hash_pool = ProcessPoolExecutor(
                     max_workers=self._hashers, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=helpers.start, initargs=(HASH_NICE,))
+                    initializer=helpers.start, initargs=(HASH_NICE, os.getpid()))
                 for _ in range(self._hashers):
                     self._hash_pool.submit(check_secret, None, "")
             return self._hash_pool

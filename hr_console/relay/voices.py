@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
@@ -87,7 +88,7 @@ class VoiceDesk:
             self._pending[k] = terminal
             pool = self._pool = self._pool or ProcessPoolExecutor(
                 max_workers=self._processes, mp_context=multiprocessing.get_context("spawn"),
-                initializer=helpers.start, initargs=(NICE,))
+                initializer=helpers.start, initargs=(NICE, os.getpid()))
         try:
             future = pool.submit(voice.outcome, data)
         except (RuntimeError, BrokenProcessPool):  # stopping, or a process died: anew next time
