@@ -1,6 +1,8 @@
 """Lists as long as a large organisation makes them (thousands of teams at 50,000 employees):
-a box above each narrows it as HR types, accents and case aside, the first option left is
-the one the form sends, and pressing Enter in the box sends nothing (console.js)."""
+a box above each narrows it as HR types (accents, case and the group's name aside) and says
+how many are left; the one option left is chosen, several never are (the form is refused,
+not sent with another), Enter in the box sends nothing, and a list that sends its form when
+changed is only narrowed (console.js)."""
 
 from __future__ import annotations
 
@@ -25,18 +27,33 @@ def test_hr_narrows_a_long_team_list_and_adds_the_rule_it_shows(live: LiveConsol
     live.sign_in(page, "hr")
     live.open(page, f"/contacts/{sophie}")
     box = page.locator("#out-target-filter")
+    left = page.locator("#out-target-filter-left")
     page_expect(box).to_have_attribute("placeholder", "Tapez pour réduire la liste")
     box.press("Enter")  # before anything is typed: nothing is sent
-    box.fill("preparation COMMANDES")
+    box.fill("preparation COMMANDES")  # one left: it is chosen
     box.press("Enter")
     page_expect(page.locator(".flash")).to_have_count(0)
+    page_expect(left).to_have_text("1 dans la liste")
     visible = page.locator("#out-target option:not([hidden])")
     page_expect(visible).to_have_count(1)
-    page_expect(visible).to_have_text(f"Préparation commandes ({site_name})")
-    box.fill("NUIT 4")  # every word somewhere: 04, 14, 24, 34, 40 to 49, 54
-    page_expect(page.locator("#out-target option:not([hidden])")).to_have_count(15)
     page_expect(page.locator("#out-target option:checked")).to_have_text(
-        f"Équipe de nuit 04 ({site_name})")  # the first left is the one sent
+        f"Préparation commandes ({site_name})")
+    # Several left, every word somewhere (04, 14, 24, 34, 40 to 49, 54): none is chosen
+    # for HR, and the form sent as it is is refused, changing nothing.
+    box.fill("NUIT 4")
+    page_expect(left).to_have_text("15 dans la liste")
+    page_expect(page.locator("#out-target option:not([hidden])")).to_have_count(15)
+    assert page.eval_on_selector("#out-target", "s => s.selectedIndex") == -1
+    form = page.locator("form:has(#out-target)")
+    form.locator("button.primary").click()
+    page_expect(page.locator(".flash.error")).to_be_visible()
+    box = page.locator("#out-target-filter")
+    box.fill("zzz")  # a typo: nothing left, nothing chosen
+    page_expect(page.locator("#out-target-filter-left")).to_have_text("0 dans la liste")
+    assert page.eval_on_selector("#out-target", "s => s.selectedIndex") == -1
+    box.fill("équipes nuit 04")  # the group's name counts: "Équipes"
+    page_expect(page.locator("#out-target option:checked")).to_have_text(
+        f"Équipe de nuit 04 ({site_name})")
     page.locator("form:has(#out-target) button.primary").click()
     page_expect(page.locator(".flash.success")).to_be_visible()
     with system.store.session() as s:
@@ -45,6 +62,10 @@ def test_hr_narrows_a_long_team_list_and_adds_the_rule_it_shows(live: LiveConsol
             ContactRule.sender_kind == "person", ContactRule.sender_ref == sophie,
             ContactRule.recipient_kind == "team")).scalars().all()
         assert [r.recipient_ref for r in rules] == [team.id]
-    # A short list has no box.
+    # A list that sends its form when changed is only narrowed: nothing is chosen or sent.
     live.open(page, "/employees/")
-    page_expect(page.locator("#f-lang-filter")).to_have_count(0)
+    page.locator("#f-team-filter").fill("nuit 04")
+    page_expect(page.locator("#f-team option:not([hidden])")).to_have_count(1)
+    assert page.eval_on_selector("#f-team", "s => s.value") == ""
+    assert "team=" not in page.url
+    page_expect(page.locator("#f-lang-filter")).to_have_count(0)  # a short list: no box

@@ -15,45 +15,71 @@
     }
   });
   // A list too long to scroll (the teams of a large organisation: thousands) gets a box
-  // above it that narrows it to the options containing what is typed, accents and case
-  // aside; the first option left is chosen, so the form sends what was asked for.
+  // above it that narrows it to the options containing every word typed (their group's
+  // name included), accents and case aside, and says how many are left. It never chooses
+  // for HR among several: an option that no longer shows is unselected (the form is then
+  // refused, never sent with something else), and only the one option left is chosen.
+  // A list that sends its form when changed (data-autosubmit) is only narrowed.
   var FILTER_FROM = 40;
-  var label = document.querySelector("meta[name=select-filter]");
+  function meta(name) {
+    var el = document.querySelector('meta[name="' + name + '"]');
+    return el ? el.getAttribute("content") : "";
+  }
   function fold(text) {
     return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
   }
-  document.querySelectorAll("select:not([multiple])").forEach(function (select) {
+  var filterLabel = meta("select-filter"), leftLabel = meta("select-filter-left");
+  document.querySelectorAll("select:not([multiple])").forEach(function (select, k) {
     if (select.options.length < FILTER_FROM) { return; }
+    var auto = !select.hasAttribute("data-autosubmit");
+    var initial = select.selectedIndex;
     var box = document.createElement("input");
     box.type = "search";
     box.className = "select-filter";
     box.autocomplete = "off";
-    if (label) {
-      box.placeholder = label.getAttribute("content");
-      box.setAttribute("aria-label", label.getAttribute("content"));
-    }
-    if (select.id) {
-      box.id = select.id + "-filter";
-      box.setAttribute("aria-controls", select.id);
-    }
-    var texts = Array.prototype.map.call(select.options, function (o) { return fold(o.text); });
-    box.addEventListener("input", function () {
+    box.placeholder = filterLabel;
+    box.setAttribute("aria-label", filterLabel);
+    box.id = (select.id || "select-" + k) + "-filter";
+    var left = document.createElement("span");
+    left.className = "select-filter-left muted";
+    left.id = box.id + "-left";
+    left.setAttribute("aria-live", "polite");
+    box.setAttribute("aria-describedby", left.id);
+    var texts = Array.prototype.map.call(select.options, function (o) {
+      var group = o.parentNode.tagName === "OPTGROUP" ? o.parentNode.label + " " : "";
+      return fold(group + o.text);
+    });
+    var timer = null;
+    function narrow() {
       var words = fold(box.value).split(/\s+/).filter(Boolean);
-      var first = null;
+      var shown = [];
       Array.prototype.forEach.call(select.options, function (o, i) {
-        var shown = words.every(function (w) { return texts[i].indexOf(w) >= 0; });
-        o.hidden = !shown;
-        if (shown && first === null) { first = o; }
+        var keep = words.every(function (w) { return texts[i].indexOf(w) >= 0; });
+        o.hidden = !keep;
+        if (keep) { shown.push(o); }
       });
       select.querySelectorAll("optgroup").forEach(function (g) {
         g.hidden = !Array.prototype.some.call(g.children, function (o) { return !o.hidden; });
       });
-      var current = select.options[select.selectedIndex];
-      if (first && (!current || current.hidden)) { first.selected = true; }
+      left.textContent = words.length ? leftLabel.replace("{n}", shown.length) : "";
+      if (!auto) { return; }
+      if (!words.length) {
+        if (select.selectedIndex < 0) { select.selectedIndex = initial; }
+      } else if (shown.length === 1) {
+        shown[0].selected = true;
+      } else {
+        var current = select.options[select.selectedIndex];
+        if (current && current.hidden) { select.selectedIndex = -1; }
+      }
+    }
+    box.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(narrow, select.options.length > 2000 ? 150 : 0);
     });
     box.addEventListener("keydown", function (ev) {
       if (ev.key === "Enter") { ev.preventDefault(); }  // narrowing never sends the form
     });
     select.parentNode.insertBefore(box, select);
+    select.parentNode.insertBefore(left, select);
   });
 })();
