@@ -123,6 +123,7 @@ DOWNLINK_TEMPLATES = {k: {**v, "type": k, **HEADER} for k, v in DOWNLINKS.items(
 CODES = {
     "bad_payload", "too_large", "bad_utf8", "bad_json", "missing_field", "bad_field",
     "bad_version", "unknown_type", "bad_text", "too_long", "empty", "bad_image", "bad_drawing",
+    "bad_audio",  # a voice message whose clip is not Opus in Ogg (relais_wire.audio)
 }
 
 # --- strategies -------------------------------------------------------------------------
