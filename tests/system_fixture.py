@@ -271,7 +271,9 @@ _ROOT = Path(__file__).resolve().parents[1]
 _RELAIS = Path(sys.executable).parent / "relais"
 
 
-def _env() -> dict[str, str]:
+def child_env() -> dict[str, str]:
+    """The environment of a Relais process a test starts: this checkout first, output
+    unbuffered."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
     env["PYTHONUNBUFFERED"] = "1"
@@ -284,7 +286,7 @@ def relay_process(system: System, log: Path) -> subprocess.Popen[bytes]:
     mark = log.stat().st_size if log.exists() else 0
     with log.open("ab") as out:
         proc = subprocess.Popen([str(_RELAIS), "--home", str(system.cfg.home), "relay"],
-                                cwd=_ROOT, env=_env(), stdin=subprocess.DEVNULL, stdout=out,
+                                cwd=_ROOT, env=child_env(), stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -90,20 +90,20 @@ def N_(text: str) -> str:  # noqa: N802 - gettext's marker name, read by `make e
 
 @dataclass
 class Context:
-    """What the rows of one export share: the person, the photos met (written once, after
-    the rows), and the report's clock."""
+    """What the rows of one export share: the person, the photos and voice clips met
+    (written once, after the rows), and the report's clock."""
 
     employee_id: int
     tz: ZoneInfo
-    photos: dict[int, str] = field(default_factory=dict)  # media id -> path in the ZIP
+    files: dict[int, str] = field(default_factory=dict)  # media id -> path in the ZIP
 
     def photo(self, media_id: int | None, mime: str | None) -> str | None:
         if media_id is None:
             return None
-        if media_id not in self.photos:
+        if media_id not in self.files:
             folder = VOICE_FOLDER if mime == "audio/ogg" else "photos/"
-            self.photos[media_id] = f"{folder}{media_id}.{EXTENSIONS.get(mime or '', 'bin')}"
-        return self.photos[media_id]
+            self.files[media_id] = f"{folder}{media_id}.{EXTENSIONS.get(mime or '', 'bin')}"
+        return self.files[media_id]
 
 
 @dataclass(frozen=True)
@@ -576,11 +576,11 @@ def export(store: Store, employee_id: int, out: Path, *, actor: str, language: s
                 html_raw.flush()
                 zf.write(html_part, "report.html")
                 progress.section = "photos"
-                ids = sorted(ctx.photos)
+                ids = sorted(ctx.files)
                 for i in range(0, len(ids), PHOTO_CHUNK):
                     for media_id, data in s.execute(select(Media.id, Media.data).where(
                             Media.id.in_(ids[i:i + PHOTO_CHUNK]))):
-                        name = ctx.photos[media_id]
+                        name = ctx.files[media_id]
                         zf.writestr(name, data, compress_type=ZIP_STORED)
                         if name.startswith(VOICE_FOLDER):
                             progress.voice += 1

@@ -10,7 +10,6 @@ delivered, duplicated, lost or reordered.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from hr_console.services import broker as broker_service
 from hr_console.services import directory
 from hr_console.store.models import Employee, Message, Site
 from tests.chaos.terminal_worker import parse_text, read_journal
-from tests.system_fixture import System, make_system
+from tests.system_fixture import System, child_env, make_system
 
 ROOT = Path(__file__).resolve().parents[2]
 RELAIS = Path(sys.executable).parent / "relais"
@@ -37,13 +36,6 @@ RELAIS = Path(sys.executable).parent / "relais"
 PEOPLE = (("Sophie Martin", "kiosk-1"), ("Karim Benali", "kiosk-2"), ("Julie Moreau", "kiosk-3"))
 PINS = {"Julie Moreau": "4321"}
 SEEN_DELIVERED = frozenset({"delivered", "read"})
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 def _stop(proc: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:
@@ -131,7 +123,7 @@ class Cluster:
         with log.open("ab") as out:
             proc = subprocess.Popen(
                 [str(RELAIS), "--home", str(self.system.cfg.home), "relay", "--instance", str(instance)],
-                cwd=ROOT, env=_env(), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+                cwd=ROOT, env=child_env(), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
         self.relays[instance] = proc
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -171,7 +163,7 @@ class Cluster:
         for target in m.targets:
             args += ["--to", str(target)]
         with m.log.open("ab") as out:
-            m.proc = subprocess.Popen(args, cwd=ROOT, env=_env(), stdin=subprocess.DEVNULL,
+            m.proc = subprocess.Popen(args, cwd=ROOT, env=child_env(), stdin=subprocess.DEVNULL,
                                       stdout=out, stderr=subprocess.STDOUT)
         m.starts += 1
 

@@ -424,7 +424,6 @@ def test_a_sync_request_is_answered_by_the_desk_for_a_live_session_only(desk: De
     assert desk.desk.counters.syncs == 3
 
 
-
 def test_a_sync_reads_the_settings_once_and_afresh_each_time(desk: Desk) -> None:
     """The settings a sync shows are read in one query (they were six, one a key: a round
     trip each on PostgreSQL, for every terminal re-syncing after a broker restart), and
@@ -450,6 +449,7 @@ def test_a_sync_reads_the_settings_once_and_afresh_each_time(desk: Desk) -> None
             assert desk.replies("kiosk-1", "sync")[-1]["me"]["read_urgent_aloud"] is aloud
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
 
 # --- the whole relay, the desk composed in ---------------------------------------------------
 
