@@ -10,6 +10,14 @@ uplink comes back and its transaction finds it there. The terminal's later messa
 behind it as they wait behind any earlier seq (``handlers._overtakes``), so per-terminal
 order holds; a relay that dies meanwhile acked nothing it had not committed, and the
 kiosk's outbox sends the message again.
+
+A clip may not take more than ``CLIP_CPU_S`` of its process's CPU: a terminal's password can
+be read off its disk, and a clip made to keep FFmpeg busy (or a decoder bug) would otherwise
+hold the one process, and so every voice message of the company, for ever. The kernel stops
+it (``signal.ITIMER_PROF``, whose signal ends a process that does not catch it, even inside
+FFmpeg's C code). The process says which clip it is making in a shared slot, so when it
+dies the blame goes to that clip alone: the clips queued behind it are made again in a new
+process, never refused for another's fault.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
@@ -34,9 +43,13 @@ NICE = 10  # below the worker, the broker and the database; above the PIN checks
 # as "rate_limited" (its kiosk sends it again), so a terminal sending clip after clip costs
 # the relay a bounded queue and a bounded share of a core, never the worker's time.
 MAX_PENDING = 8
-# A clip in a pool whose process died this many times is refused (FFmpeg does not survive
-# it); never tried in the relay's own process.
+# A clip whose making killed its process this many times is refused (FFmpeg does not
+# survive it, or it passed CLIP_CPU_S); never tried in the relay's own process.
 CRASHES_REFUSED = 2
+# The CPU a clip's making may take: a minute of speech takes about half a second on the
+# development machine (docs/benchmarks.md, figure 12), so this is a far slower server, not
+# a clip; what passes it is taken as a decoder kept busy on purpose.
+CLIP_CPU_S = 30.0
 _CRASHED = ("bad_audio", "the audio cannot be decoded")
 
 
@@ -50,15 +63,20 @@ class Turn(Enum):
 
 
 class VoiceDesk:
-    def __init__(self, wake: Callable[[], None], *, processes: int = 1) -> None:
+    def __init__(self, wake: Callable[[], None]) -> None:
         self._wake = wake
-        self._processes = processes
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._pending: dict[str, str] = {}  # clip key -> its terminal
-        self._crashes: dict[str, int] = {}  # clip key -> pools that died with it inside
+        self._crashes: dict[str, int] = {}  # clip key -> processes it killed
+        # Which clip the process is making (its serial; 0: none), written by the process:
+        # one process, so one slot.
+        self._spawn = multiprocessing.get_context("spawn")
+        self._making = self._spawn.Value("q", 0, lock=False)
+        self._serial = 0
         self.made = 0
         self.turned_away = 0
+        self.killed = 0  # processes that died making a clip (crashed, or past CLIP_CPU_S)
 
     def turn(self, terminal: str, payload: bytes) -> Turn:
         """What to do with this uplink now; a clip's making is started here. Anything the
@@ -86,37 +104,45 @@ class VoiceDesk:
                 self.turned_away += 1
                 return Turn.BUSY
             self._pending[k] = terminal
+            self._serial += 1
+            serial = self._serial
             pool = self._pool = self._pool or ProcessPoolExecutor(
-                max_workers=self._processes, mp_context=multiprocessing.get_context("spawn"),
-                initializer=helpers.start, initargs=(NICE, os.getpid()))
+                max_workers=1, mp_context=self._spawn, initializer=_start,
+                initargs=(NICE, os.getpid(), self._making))
         try:
-            future = pool.submit(voice.outcome, data)
+            future = pool.submit(_make, serial, data, CLIP_CPU_S)
         except (RuntimeError, BrokenProcessPool):  # stopping, or a process died: anew next time
             with self._lock:
                 self._pending.pop(k, None)
                 if self._pool is pool:
                     self._pool = None
             return Turn.BUSY
-        future.add_done_callback(lambda f: self._done(k, pool, f))
+        future.add_done_callback(lambda f: self._done(k, serial, pool, f))
         return Turn.WAIT
 
-    def _done(self, k: str, pool: ProcessPoolExecutor, future: Future) -> None:
+    def _done(self, k: str, serial: int, pool: ProcessPoolExecutor, future: Future) -> None:
         result: voice.Clip | voice.Refusal | None
         try:
             result = future.result()
         except CancelledError:  # the pool was shut down under it: made again next time
             result = None
-        except Exception as err:  # its process died (FFmpeg crashed on this or another)
-            log.warning("a voice message's re-encoding process died: %s", err)
+        except Exception as err:  # its process died: FFmpeg crashed, or CLIP_CPU_S passed
             with self._lock:
                 if self._pool is pool:  # a broken pool takes nothing more: a new one
                     self._pool = None
-                if len(self._crashes) > 1000:  # a bound, whatever is sent
-                    self._crashes.clear()
-                self._crashes[k] = self._crashes.get(k, 0) + 1
-                # Every clip in the pool fails with it: one that was there twice is refused;
-                # the others are made again in the new pool.
-                result = _CRASHED if self._crashes[k] >= CRASHES_REFUSED else None
+                # Every clip in the pool fails with it; only the one it was making is to
+                # blame (the slot still names it), the others are made again.
+                culprit = self._making.value == serial
+                if culprit:
+                    self._making.value = 0
+                    if len(self._crashes) > 1000:  # a bound, whatever is sent
+                        self._crashes.clear()
+                    self._crashes[k] = self._crashes.get(k, 0) + 1
+                    self.killed += 1
+                result = _CRASHED if self._crashes.get(k, 0) >= CRASHES_REFUSED else None
+            if culprit:
+                log.warning("a voice message's re-encoding process died making it (%s): "
+                            "%s", "refused" if result else "made again", err)
             pool.shutdown(wait=False, cancel_futures=True)
         if result is not None:
             voice.prepared.put(k, result)
@@ -130,3 +156,31 @@ class VoiceDesk:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --- in the desk's process -----------------------------------------------------------
+
+_making_slot = None  # the desk's shared slot, in its process
+
+
+def _start(niceness: int, relay: int, making) -> None:  # noqa: ANN001 - a shared ctypes value
+    """The process's initializer: ``helpers.start``, the slot, and FFmpeg loaded now, so
+    that the first clip's CPU is the clip's own."""
+    global _making_slot
+    helpers.start(niceness, relay)
+    _making_slot = making
+    import av  # noqa: F401
+
+
+def _make(serial: int, data: bytes, cpu_s: float) -> voice.Clip | voice.Refusal:
+    """One clip, named in the slot while it is made, within ``cpu_s`` of CPU (past it the
+    kernel's SIGPROF ends the process, C code included)."""
+    if _making_slot is not None:
+        _making_slot.value = serial
+    signal.setitimer(signal.ITIMER_PROF, cpu_s)
+    try:
+        return voice.outcome(data)
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        if _making_slot is not None:
+            _making_slot.value = 0

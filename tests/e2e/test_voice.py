@@ -190,3 +190,31 @@ def test_the_relays_worker_never_encodes_a_clip_itself(system) -> None:  # noqa:
         voice.made_beside(s)
         with pytest.raises(voice.NotReady):
             voice.clip(s, clip(0.7))
+
+
+def test_a_clip_that_keeps_the_decoder_busy_is_stopped_and_refused_and_no_other_is_blamed(
+        system, monkeypatch) -> None:  # noqa: ANN001
+    """An attacker with a terminal's password sends a clip that keeps FFmpeg busy: its
+    process is stopped by the kernel once past the desk's CPU allowance, twice, and then the
+    clip is refused; a colleague's clip queued behind it in the same process is made again,
+    never refused for it, and voice messages go on. The allowance is lowered so that a
+    minute of real speech-like sound (about half a second of CPU) stands for the hostile
+    clip, while a one-second clip stays far under it."""
+    from hr_console.relay import voices
+
+    monkeypatch.setattr(voices, "CLIP_CPU_S", 0.15)
+    k1, k2 = _pair(system)
+    karim, sophie = system.employee("Karim Benali"), system.employee("Sophie Martin")
+    slow = k1.send_voice(karim, clip(60.0), 60_000)
+    time.sleep(0.2)  # taken: being made
+    quick = k2.send_voice(sophie, clip(1.0), 1000)
+    err = expect(k1, ev.ErrorReceived, lambda e: e.ref == slow, timeout=60)
+    assert err.code == "bad_audio"
+    _state(k2, quick, "held", timeout=60)
+    desk = system.relays[0].voices
+    assert desk.killed == voices.CRASHES_REFUSED  # the slow clip's two tries, nobody else's
+    with system.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Message)
+                        .where(Message.client_id == slow)) == 0
+    after = k1.send_voice(karim, clip(1.5), 1500)  # the desk works on: a new process
+    _state(k1, after, "held", timeout=60)
