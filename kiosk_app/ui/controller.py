@@ -81,8 +81,10 @@ class Kiosk(EventDispatcher):
         self.board = SiteBoard.from_config(config)  # None: no kiosk API, no board
         self._board_timer = None
         self.sounds = Sounds(enabled=config.sound)
-        self.read_aloud = ReadAloud(enabled=config.sound)
-        self.clips = ClipPlayer(enabled=config.sound)
+        # Decoded sound lives in directories of this terminal's, emptied at start (a crash
+        # left them): ui.sound.scratch.
+        self.read_aloud = ReadAloud(enabled=config.sound, terminal=config.terminal)
+        self.clips = ClipPlayer(enabled=config.sound, terminal=config.terminal)
         self.microphone = voice.microphone(config.microphone)  # None: no voice button
         self.watch = InactivityWatch(config.idle_timeout, config.idle_warning)
         self.reader = BadgeReader()

@@ -6,6 +6,8 @@ was asked for, for the tests."""
 from __future__ import annotations
 
 import logging
+import os
+import re
 import shutil
 import tempfile
 import threading
@@ -21,6 +23,28 @@ from kiosk_app.config import ASSETS
 
 log = logging.getLogger("relais.kiosk")
 SOUNDS = ASSETS / "sounds"
+
+
+def scratch(kind: str, terminal: str = "") -> Path:
+    """A new private directory for what ``kind`` decodes (colleagues' voice messages, texts
+    spoken aloud), after deleting the ones an earlier run of this terminal left: a kiosk that
+    crashed, lost power or was killed never reached its ``close``, and the next person at a
+    shared terminal, or whoever reads its disk, must not find them. Only this terminal's
+    (its name, then exactly ``mkdtemp``'s random part: not "kiosk-7-a"'s for "kiosk-7"),
+    and only this user's (``mkdtemp`` makes them 0700): other kiosks of the machine keep
+    theirs."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", terminal)[:64] or "kiosk"
+    prefix = f"relais-{kind}-{name}-"
+    base = Path(tempfile.gettempdir())
+    left = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}")
+    for old in base.iterdir():
+        try:
+            if left.fullmatch(old.name) and old.is_dir() and not old.is_symlink() \
+                    and old.stat().st_uid == os.getuid():
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            continue
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
 
 
 class Sounds:
@@ -61,12 +85,12 @@ class ReadAloud:
     also deletes what was spoken. ``spoken`` records the last few (text, language, WAV
     file) for the tests."""
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True, terminal: str = "") -> None:
         self.enabled = enabled  # False: speech is made (and recorded) but not played
         self.available = speech.available()
         self.spoken: deque[tuple[str, str, Path]] = deque(maxlen=8)
         self.failed = 0
-        self._dir = Path(tempfile.mkdtemp(prefix="relais-read-aloud-"))
+        self._dir = scratch("read-aloud", terminal)
         self._turn = 0  # UI thread only
         self._sound: Sound | None = None
         self._wanted = threading.Condition()
@@ -159,7 +183,7 @@ class ClipPlayer:
     on time). Pause keeps the place; ``forget`` (at logout) silences it and deletes the
     decoded files. ``played`` records which messages were played, for the tests."""
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True, terminal: str = "") -> None:
         self.enabled = enabled
         self.played: list[str] = []
         self.failed = 0
@@ -170,7 +194,7 @@ class ClipPlayer:
         self._since: float | None = None  # time.monotonic() when it last started
         self._sound: Sound | None = None
         self._turn = 0
-        self._dir = Path(tempfile.mkdtemp(prefix="relais-voice-"))
+        self._dir = scratch("voice", terminal)
 
     @property
     def position(self) -> float:

@@ -25,3 +25,36 @@ def test_pause_holds_a_playing_clip_where_it_was() -> None:
     assert player.playing and player.position >= held
     player.stop()
     assert player.msg_id is None
+
+
+def test_decoded_sound_a_crashed_run_left_is_deleted_at_start_and_only_this_terminals(
+        tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """A kiosk killed while a colleague's voice message played left it decoded in a WAV
+    file (and a text read aloud in another): the next start of that terminal deletes them,
+    and leaves alone those of another kiosk of the same machine, even one whose name starts
+    with this one's."""
+    import tempfile
+
+    from kiosk_app.ui.sound import ReadAloud
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    left = {name: tmp_path / name for name in (
+        "relais-voice-kiosk-7-abcd1234", "relais-read-aloud-kiosk-7-zz_9y8x7",
+        "relais-voice-kiosk-7-a-abcd1234", "relais-voice-kiosk-8-abcd1234")}
+    for path in left.values():
+        path.mkdir()
+        (path / "clip-3.wav").write_bytes(b"RIFF a colleague's voice")
+    player = ClipPlayer(enabled=False, terminal="kiosk-7")
+    reader = ReadAloud(enabled=False, terminal="kiosk-7")
+    assert not left["relais-voice-kiosk-7-abcd1234"].exists()
+    assert not left["relais-read-aloud-kiosk-7-zz_9y8x7"].exists()
+    assert (left["relais-voice-kiosk-7-a-abcd1234"] / "clip-3.wav").exists()
+    assert (left["relais-voice-kiosk-8-abcd1234"] / "clip-3.wav").exists()
+    made = sorted(p.name for p in tmp_path.iterdir() if p not in left.values())
+    assert len(made) == 2 and all(p.startswith(("relais-voice-kiosk-7-",
+                                                "relais-read-aloud-kiosk-7-")) for p in made)
+    assert all((tmp_path / p).stat().st_mode & 0o077 == 0 for p in made)  # private
+    player.close()
+    reader.close()
+    assert {p.name for p in tmp_path.iterdir()} == {"relais-voice-kiosk-7-a-abcd1234",
+                                                     "relais-voice-kiosk-8-abcd1234"}
