@@ -29,9 +29,10 @@ from hr_console.cli import (
     user,
 )
 from hr_console.cli.common import PRIVATE_UMASK, Ctx, hoist_common_options, missing_extra
+from hr_console.cli.i18n import Group, _l
 
 
-class _Main(click.Group):
+class _Main(Group):
     """A broker that did not take its new files is one line and a non-zero exit, from any
     command (they all reach it through ``services.broker.apply``)."""
 
@@ -49,25 +50,26 @@ class _Main(click.Group):
             raise missing_extra(exc) from None
 
 
-@click.group(cls=_Main)
+@click.group(cls=_Main, help=_l("Relais: HR-moderated messaging for shop-floor terminals."))
 @click.option("--home", envvar="RELAIS_HOME", default=None,
-              help="Data directory (default ./var, or RELAIS_HOME).")
-@click.option("--mqtt-port", type=int, default=None, help="The terminals' MQTT port.")
-@click.option("--console-port", type=int, default=None, help="The console's HTTP port.")
-@click.option("--db-url", default=None, help="Database URL (default: SQLite in the home).")
+              help=_l("Data directory (default ./var, or RELAIS_HOME)."))
+@click.option("--mqtt-port", type=int, default=None, help=_l("The terminals' MQTT port."))
+@click.option("--console-port", type=int, default=None, help=_l("The console's HTTP port."))
+@click.option("--db-url", default=None, help=_l("Database URL (default: SQLite in the home)."))
 @click.option("--trusted-proxies", type=click.IntRange(0, 10), default=None,
-              help="Reverse proxies in front of the console whose X-Forwarded-* to believe.")
+              help=_l("Reverse proxies in front of the console whose X-Forwarded-* to believe."))
 @click.option("--public-mqtt-host", default=None,
-              help="The broker's name as terminals reach it (given at enrolment).")
+              help=_l("The broker's name as terminals reach it (given at enrolment)."))
 @click.option("--public-console-url", default=None,
-              help="The console's address as terminals reach it, e.g. https://relais.usine.local.")
+              help=_l("The console's address as terminals reach it, e.g. "
+                      "https://relais.usine.local."))
 @click.option("-v", "--verbose", is_flag=True,
-              help="Log everything, at DEBUG (or RELAIS_LOG=debug); `up` then shows all on the terminal.")
+              help=_l("Log everything, at DEBUG (or RELAIS_LOG=debug); `up` then shows all on "
+                      "the terminal."))
 @click.pass_context
 def main(ctx: click.Context, home: str | None, mqtt_port: int | None, console_port: int | None,
          db_url: str | None, trusted_proxies: int | None, public_mqtt_host: str | None,
          public_console_url: str | None, verbose: bool) -> None:
-    """Relais: HR-moderated messaging for shop-floor terminals."""
     os.umask(PRIVATE_UMASK)  # first, before anything is created; Mosquitto inherits it
     logs.setup(verbose)
     ctx.obj = Ctx(home, {"mqtt_port": mqtt_port, "console_port": console_port, "db_url": db_url,

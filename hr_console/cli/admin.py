@@ -18,22 +18,23 @@ from typing import Any
 
 import click
 
+from hr_console.cli.i18n import Command, _, _l
+
 
 def _store(obj: Any):  # noqa: ANN202
     return obj.store()
 
 
-@click.command("purge")
+@click.command("purge", cls=Command, help=_l(
+    "Delete messages older than the retention (with their photos, pending downlinks and\n"
+    "moderation decisions). Run it once a day, e.g. from cron:\n"
+    "\n"
+    "  15 3 * * *  relais --home /srv/relais purge"))
 @click.option("--days", type=click.IntRange(1, 3650), default=None,
-              help="Keep this many days instead of the retention setting.")
-@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+              help=_l("Keep this many days instead of the retention setting."))
+@click.option("--dry-run", is_flag=True, help=_l("Only count what would be deleted."))
 @click.pass_obj
 def purge(obj: Any, days: int | None, dry_run: bool) -> None:
-    """Delete messages older than the retention (with their photos, pending downlinks and
-    moderation decisions). Run it once a day, e.g. from cron:
-
-      15 3 * * *  relais --home /srv/relais purge
-    """
     from hr_console.services import retention
 
     store = _store(obj)
@@ -42,18 +43,23 @@ def purge(obj: Any, days: int | None, dry_run: bool) -> None:
             with store.session() as s:
                 before = retention.cutoff(s, days=days)
                 n, held = retention.due(s, before)
-            click.echo(f"would delete {n} messages created before {before:%Y-%m-%d %H:%M} UTC"
-                       + (f" (and keep {held} under a legal hold)" if held else ""))
+            click.echo(_("would delete {n} messages created before {before:%Y-%m-%d %H:%M} UTC")
+                       .format(n=n, before=before)
+                       + (_(" (and keep {held} under a legal hold)").format(held=held) if held else ""))
             return
         counts = retention.purge(store.session, actor="cli", days=days)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         store.dispose()
-    click.echo(f"purged {counts.messages} messages, {counts.media} photos, "
-               f"{counts.downlinks} pending downlinks, {counts.decisions} moderation decisions"
-               + (f"; kept {counts.held} under a legal hold" if counts.held else "")
-               + (f"; {counts.alert_photos} safety alert photos" if counts.alert_photos else ""))
+    click.echo(_("purged {messages} messages, {media} photos, {downlinks} pending downlinks, "
+                 "{decisions} moderation decisions").format(
+        messages=counts.messages, media=counts.media, downlinks=counts.downlinks,
+        decisions=counts.decisions)
+               + (_("; kept {held} under a legal hold").format(held=counts.held)
+                  if counts.held else "")
+               + (_("; {photos} safety alert photos").format(photos=counts.alert_photos)
+                  if counts.alert_photos else ""))
 
 
 @click.command("gen-data")
@@ -193,10 +199,10 @@ def _fill(path: str, session: Any) -> str:
 
 def measure(client: Any, path: str, runs: int, warmup: int) -> tuple[float, float, float]:
     """(median, p95, median CPU) in ms of ``runs`` GETs of ``path`` after ``warmup``."""
-    for _ in range(warmup):
+    for _i in range(warmup):
         client.get(path)
     wall, cpu = [], []
-    for _ in range(runs):
+    for _i in range(runs):
         t0, c0 = time.perf_counter(), time.thread_time()
         resp = client.get(path)
         wall.append((time.perf_counter() - t0) * 1000)

@@ -5,17 +5,17 @@ from __future__ import annotations
 import click
 
 from hr_console.cli.common import Ctx
+from hr_console.cli.i18n import Group, _, _l
 
 
-@click.group()
+@click.group(cls=Group, help=_l("The tamper-evident audit log."))
 def audit() -> None:
-    """The tamper-evident audit log."""
+    pass
 
 
-@audit.command("verify")
+@audit.command("verify", help=_l("Check that no audit entry was altered, deleted or reordered."))
 @click.pass_obj
 def audit_verify(obj: Ctx) -> None:
-    """Check that no audit entry was altered, deleted or reordered."""
     from hr_console.services import audit as audit_svc
 
     store = obj.store()
@@ -25,9 +25,9 @@ def audit_verify(obj: Ctx) -> None:
     finally:
         store.dispose()
     if not result.ok:
-        raise click.ClickException(
-            f"audit log NOT intact at entry {result.first_bad_id}: {result.problem}")
-    click.echo(f"audit log intact: {result.entries} entries")
+        raise click.ClickException(_("audit log NOT intact at entry {entry}: {problem}").format(
+            entry=result.first_bad_id, problem=result.problem))
+    click.echo(_("audit log intact: {entries} entries").format(entries=result.entries))
 
 
 

@@ -33,6 +33,7 @@ import click
 import tomli_w
 
 from hr_console import config as config_mod
+from hr_console.cli.i18n import Command, _, _l
 
 MANIFEST = "relais-backup.json"
 FORMAT = 1
@@ -72,7 +73,7 @@ def _sqlite_copy(source: Path, copy: Path) -> None:
     relay keep writing meanwhile), which copying the file would not (the -wal holds the
     latest commits). The copy is one self-contained file."""
     if not source.exists():
-        raise click.ClickException(f"no database at {source}: nothing to back up")
+        raise click.ClickException(_("no database at {path}: nothing to back up").format(path=source))
     src = sqlite3.connect(source, timeout=30)
     dst = sqlite3.connect(copy)
     try:
@@ -80,9 +81,11 @@ def _sqlite_copy(source: Path, copy: Path) -> None:
         dst.execute("PRAGMA journal_mode=DELETE")
         (check,) = dst.execute("PRAGMA quick_check").fetchone()
         if check != "ok":
-            raise click.ClickException(f"the database copy failed its check: {check}")
+            raise click.ClickException(
+                _("the database copy failed its check: {check}").format(check=check))
     except sqlite3.Error as exc:
-        raise click.ClickException(f"cannot copy the database {source}: {exc}") from None
+        raise click.ClickException(_("cannot copy the database {path}: {error}").format(
+            path=source, error=exc)) from None
     finally:
         dst.close()
         src.close()
@@ -137,16 +140,17 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes | None = None,
     return hashlib.sha256(data).hexdigest()
 
 
-@click.command("backup")
+@click.command("backup", cls=Command, help=_l(
+    "Write the home (database, settings, TLS material) to FILE (tar.gz, mode 0600), consistent "
+    "while the services run."))
 @click.argument("file", type=click.Path(dir_okay=False, writable=True))
 @click.pass_obj
 def backup(obj: Any, file: str) -> None:
-    """Write the home (database, settings, TLS material) to FILE (tar.gz, mode 0600),
-    consistent while the services run."""
     cfg = obj.ready_cfg()
     target = Path(file).absolute()
     if not target.parent.is_dir():
-        raise click.ClickException(f"no directory {target.parent} for the backup")
+        raise click.ClickException(
+            _("no directory {folder} for the backup").format(folder=target.parent))
     db_path = _sqlite_path(cfg.database_url)
     tls, outside = _tls_files(cfg)
     with tempfile.TemporaryDirectory(prefix=".relais-backup-", dir=target.parent) as tmp:
@@ -175,12 +179,14 @@ def backup(obj: Any, file: str) -> None:
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(part, target)
-    click.echo(f"backup written to {target} ({len(files)} files, mode 0600)")
+    click.echo(_("backup written to {file} ({count} files, mode 0600)").format(
+        file=target, count=len(files)))
     for value in outside:
-        click.echo(f"not in the backup (outside the home, keep it yourself): {value}", err=True)
+        click.echo(_("not in the backup (outside the home, keep it yourself): {value}").format(
+            value=value), err=True)
     if db_path is None:
-        click.echo("the database is PostgreSQL: dump it next to this file with\n"
-                   f"  pg_dump --format=custom --file={target}.pgdump "
+        click.echo(_("the database is PostgreSQL: dump it next to this file with")
+                   + f"\n  pg_dump --format=custom --file={target}.pgdump "
                    f"'{_libpq_url(cfg.database_url)}'")
 
 
@@ -188,7 +194,7 @@ def backup(obj: Any, file: str) -> None:
 
 
 def _not_a_backup(file: str, why: str) -> click.ClickException:
-    return click.ClickException(f"{file} is not a Relais backup ({why})")
+    return click.ClickException(_("{file} is not a Relais backup ({why})").format(file=file, why=why))
 
 
 def _members(tar: tarfile.TarFile, file: str) -> dict[str, tarfile.TarInfo]:
@@ -201,7 +207,7 @@ def _members(tar: tarfile.TarFile, file: str) -> dict[str, tarfile.TarInfo]:
             continue
         if not info.isfile() or name.is_absolute() or ".." in name.parts \
                 or name.parts[0] not in TOP_LEVEL or (name.parts[0] == TLS_DIR) == (len(name.parts) == 1):
-            raise _not_a_backup(file, f"unexpected entry {info.name!r}")
+            raise _not_a_backup(file, _("unexpected entry {name!r}").format(name=info.name))
         found[name.as_posix()] = info
     return found
 
@@ -209,17 +215,19 @@ def _members(tar: tarfile.TarFile, file: str) -> dict[str, tarfile.TarInfo]:
 def _read_manifest(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo],
                    file: str) -> dict[str, Any]:
     if MANIFEST not in members or config_mod.CONFIG_FILE not in members:
-        raise _not_a_backup(file, f"no {MANIFEST} or {config_mod.CONFIG_FILE}")
+        raise _not_a_backup(file, _("no {manifest} or {config}").format(
+            manifest=MANIFEST, config=config_mod.CONFIG_FILE))
     try:
         manifest = json.loads(tar.extractfile(members[MANIFEST]).read())  # type: ignore[union-attr]
     except ValueError:
-        raise _not_a_backup(file, f"unreadable {MANIFEST}") from None
+        raise _not_a_backup(file, _("unreadable {manifest}").format(manifest=MANIFEST)) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else None
-        raise _not_a_backup(file, f"format {found!r}, this version reads {FORMAT}")
+        raise _not_a_backup(file, _("format {found!r}, this version reads {format}").format(
+            found=found, format=FORMAT))
     listed = set(manifest.get("files", {}))
     if listed != set(members) - {MANIFEST}:
-        raise _not_a_backup(file, "its files differ from its manifest")
+        raise _not_a_backup(file, _("its files differ from its manifest"))
     return manifest
 
 
@@ -240,7 +248,7 @@ def _extract(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo],
                 digest.update(chunk)
                 out.write(chunk)
         if digest.hexdigest() != manifest["files"][name]:
-            raise _not_a_backup(file, f"{name} does not match its checksum")
+            raise _not_a_backup(file, _("{name} does not match its checksum").format(name=name))
 
 
 def _check_database(cfg: config_mod.Settings, manifest: dict[str, Any]) -> None:
@@ -249,50 +257,51 @@ def _check_database(cfg: config_mod.Settings, manifest: dict[str, Any]) -> None:
         return
     url = cfg.database_url
     if _sqlite_path(url) is not None:
-        raise click.ClickException("this backup's database is PostgreSQL: give its URL with "
-                                   "--db-url or RELAIS_DB_URL")
+        raise click.ClickException(_("this backup's database is PostgreSQL: give its URL with "
+                                     "--db-url or RELAIS_DB_URL"))
     from sqlalchemy import create_engine, inspect
 
     engine = create_engine(url)
     try:
         loaded = inspect(engine).has_table("alembic_version")
     except Exception as exc:  # noqa: BLE001 - any connection failure, in one line
-        raise click.ClickException(f"cannot reach the database: {exc}".splitlines()[0]) from None
+        raise click.ClickException(
+            _("cannot reach the database: {error}").format(error=exc).splitlines()[0]) from None
     finally:
         engine.dispose()
     if not loaded:
         raise click.ClickException(
-            f"the database is empty: load the dump first (pg_restore --dbname="
-            f"'{_libpq_url(url)}' FILE.pgdump), then run relais restore again")
+            _("the database is empty: load the dump first (pg_restore --dbname='{url}' "
+              "FILE.pgdump), then run relais restore again").format(url=_libpq_url(url)))
 
 
-@click.command("restore")
+@click.command("restore", cls=Command, help=_l(
+    "Rebuild a home from a FILE written by `relais backup` (stop the services first)."))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--force", is_flag=True,
-              help="Restore into a home that is not empty, replacing its Relais files.")
+              help=_l("Restore into a home that is not empty, replacing its Relais files."))
 @click.pass_obj
 def restore(obj: Any, file: str, force: bool) -> None:
-    """Rebuild a home from a FILE written by `relais backup` (stop the services first)."""
     from hr_console.cli.home import initialise
 
     home = Path(obj.home or "var").resolve()
     if home.exists() and not home.is_dir():
-        raise click.ClickException(f"{home} is not a directory")
+        raise click.ClickException(_("{home} is not a directory").format(home=home))
     # Hidden files do not count: useradd --create-home gives the service user's new home a
     # .profile and .bashrc (docs/deploy.md, "1. Packages and a user").
     if home.exists() and any(not p.name.startswith(".") for p in home.iterdir()) and not force:
-        raise click.ClickException(f"{home} is not empty: restore into a new directory, or "
-                                   "add --force to replace its Relais files")
+        raise click.ClickException(_("{home} is not empty: restore into a new directory, or "
+                                     "add --force to replace its Relais files").format(home=home))
     try:  # opened before the command becomes the home's owner: root may have decrypted it
         tar = tarfile.open(file, "r:gz")  # noqa: SIM115 - closed by the `with tar` below
     except (tarfile.TarError, OSError) as exc:
-        raise _not_a_backup(file, str(exc).splitlines()[0] if str(exc) else "not a tar.gz") from None
+        raise _not_a_backup(file, str(exc).splitlines()[0] if str(exc) else _("not a tar.gz")) from None
     with tar:
-        _ = obj.cfg  # from here on this process acts as the home's owner, as every command
+        _owner = obj.cfg  # from here on this process acts as the home's owner, as every command
         members = _members(tar, file)
         manifest = _read_manifest(tar, members, file)
         if manifest.get("database") == "sqlite" and DATABASE not in members:
-            raise _not_a_backup(file, f"no {DATABASE}")
+            raise _not_a_backup(file, _("no {name}").format(name=DATABASE))
         created = not home.exists()
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Staged inside the home (same file system, and the only place its owner may write).
@@ -321,9 +330,10 @@ def restore(obj: Any, file: str, force: bool) -> None:
     try:
         initialise(config_mod.load(home, **obj.flags))
     except Exception as exc:  # noqa: BLE001 - one line, whatever failed
-        raise click.ClickException(f"restored the files into {home}, but: {exc}") from None
-    click.echo(f"restored {file} into {home}; broker files rendered anew. Check the audit "
-               f"log with `relais --home {home} audit verify`.")
+        raise click.ClickException(_("restored the files into {home}, but: {error}").format(
+            home=home, error=exc)) from None
+    click.echo(_("restored {file} into {home}; broker files rendered anew. Check the audit "
+                 "log with `relais --home {home} audit verify`.").format(file=file, home=home))
 
 
 def register(main: click.Group) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from hr_console import config as config_mod
+from hr_console.cli.i18n import _
 from hr_console.config import Settings
 
 log = logging.getLogger("relais")
@@ -52,7 +53,8 @@ class Ctx:
         upgrade, and one that renders the broker files must not drop the relays' accounts."""
         if not self.cfg.config_path.exists():
             raise click.ClickException(
-                f"{self.cfg.home} is not a Relais home yet: run `relais --home {self.cfg.home} init`")
+                _("{home} is not a Relais home yet: run `relais --home {home} init`")
+                .format(home=self.cfg.home))
         if not self._prepared:
             self._cfg = prepared(self.cfg)
             self._prepared = True
@@ -82,10 +84,11 @@ def missing_extra(exc: ModuleNotFoundError) -> click.ClickException:
     """One line naming the extra that provides the module this command could not import."""
     root = (exc.name or "").split(".")[0]
     if root == "kivy":
-        return click.ClickException(f"the kiosk needs Kivy: pip install 'relais[kiosk]' ({exc})")
+        return click.ClickException(
+            _("the kiosk needs Kivy: pip install 'relais[kiosk]' ({error})").format(error=exc))
     if root.startswith(_SERVER_MODULES):
-        return click.ClickException(f"this command runs on the server, which needs "
-                                    f"pip install 'relais[server]' ({exc})")
+        return click.ClickException(_("this command runs on the server, which needs "
+                                      "pip install 'relais[server]' ({error})").format(error=exc))
     return click.ClickException(str(exc))
 
 

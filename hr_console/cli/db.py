@@ -25,6 +25,7 @@ from typing import Any
 import click
 
 from hr_console import config as config_mod
+from hr_console.cli.i18n import Group, _, _l
 
 # Rows per INSERT batch: memory stays bounded by a batch (photos included) whatever the size
 # of the home, and few round trips are needed.
@@ -56,10 +57,10 @@ def _running(cfg: config_mod.Settings) -> str | None:
 
     pid = read_pid(broker_settings(cfg))
     if pid is not None:
-        return f"its broker runs (pid {pid})"
+        return _("its broker runs (pid {pid})").format(pid=pid)
     host = "127.0.0.1" if cfg.console_host in ("", "0.0.0.0", "::") else cfg.console_host
     with contextlib.suppress(OSError), socket.create_connection((host, cfg.console_port), 0.5):
-        return f"a console answers on {host}:{cfg.console_port}"
+        return _("a console answers on {host}:{port}").format(host=host, port=cfg.console_port)
     return None
 
 
@@ -159,15 +160,16 @@ def copy_database(source: str, target: str, batch: int = BATCH) -> tuple[int, in
             with dst_engine.connect() as dst:
                 full = _with_data(dst, metadata)
         except SQLAlchemyError as exc:
-            raise CopyError(f"cannot reach {_shown(target)}: {_first_line(exc)}") from None
+            raise CopyError(_("cannot reach {target}: {error}").format(
+                target=_shown(target), error=_first_line(exc))) from None
         if full is not None:
-            raise CopyError(f"{_shown(target)} already holds data (table {full}): "
-                            "give an empty database")
+            raise CopyError(_("{target} already holds data (table {table}): "
+                              "give an empty database").format(target=_shown(target), table=full))
         try:
             upgrade(target)
         except Exception as exc:  # noqa: BLE001 - any migration failure, in one line
-            raise CopyError(f"cannot create the schema on {_shown(target)}: "
-                            f"{_first_line(exc)}") from None
+            raise CopyError(_("cannot create the schema on {target}: {error}").format(
+                target=_shown(target), error=_first_line(exc))) from None
         try:
             # One source transaction (on SQLite, BEGIN IMMEDIATE: a snapshot no writer can
             # change) and one target transaction (all or nothing).
@@ -183,56 +185,63 @@ def copy_database(source: str, target: str, batch: int = BATCH) -> tuple[int, in
                     want = src.execute(select(func.count()).select_from(table)).scalar()
                     got = dst.execute(select(func.count()).select_from(table)).scalar()
                     if want != got:
-                        raise CopyError(f"table {table.name}: {got} rows copied of {want}")
+                        raise CopyError(_("table {table}: {got} rows copied of {want}").format(
+                            table=table.name, got=got, want=want))
                 with Session(bind=dst) as session:
                     check = audit.verify(session)
                 if not check.ok:
-                    raise CopyError(f"the audit log does not verify on the copy (entry "
-                                    f"{check.first_bad_id}: {check.problem}); check the "
-                                    "source with `relais audit verify`")
+                    raise CopyError(_("the audit log does not verify on the copy (entry "
+                                      "{entry}: {problem}); check the source with `relais "
+                                      "audit verify`").format(entry=check.first_bad_id,
+                                                              problem=check.problem))
         except SQLAlchemyError as exc:
-            raise CopyError(f"the copy failed: {_first_line(exc)}") from None
+            raise CopyError(_("the copy failed: {error}").format(error=_first_line(exc))) from None
         return len(tables), rows
     finally:
         src_engine.dispose()
         dst_engine.dispose()
 
 
-@click.group("db")
+@click.group("db", cls=Group, help=_l("The home's database."))
 def db() -> None:
-    """The home's database."""
+    pass
 
 
-@db.command("copy")
+@db.command("copy", help=_l("Copy the home's database into an empty PostgreSQL database, check "
+                            "it, and make the home use it (stop the relays, the console and the "
+                            "broker first)."))
 @click.option("--to", "target", required=True, metavar="URL",
-              help="The empty PostgreSQL database, e.g. postgresql+psycopg://relais@db/relais.")
+              help=_l("The empty PostgreSQL database, e.g. "
+                      "postgresql+psycopg://relais@db/relais."))
 @click.pass_obj
 def db_copy(obj: Any, target: str) -> None:
-    """Copy the home's database into an empty PostgreSQL database, check it, and make the
-    home use it (stop the relays, the console and the broker first)."""
     cfg = obj.ready_cfg()
     if not target.startswith(("postgresql://", "postgresql+psycopg://")):
         raise click.ClickException(
-            f"--to {target!r} is not a PostgreSQL URL (postgresql+psycopg://USER@HOST/DATABASE)")
+            _("--to {target!r} is not a PostgreSQL URL (postgresql+psycopg://USER@HOST/DATABASE)")
+            .format(target=target))
     source = cfg.database_url
     if _shown(source) == _shown(target):
-        raise click.ClickException(f"the home already uses {_shown(target)}")
+        raise click.ClickException(_("the home already uses {target}").format(target=_shown(target)))
     try:
         running = _running(cfg)
     except ValueError as exc:  # settings the broker's files cannot be made from
         raise click.ClickException(str(exc)) from None
     if running is not None:
-        raise click.ClickException(f"{cfg.home} is in use ({running}): stop the relays, the "
-                                   "console and the broker, then copy again")
+        raise click.ClickException(_("{home} is in use ({running}): stop the relays, the "
+                                     "console and the broker, then copy again").format(
+            home=cfg.home, running=running))
     started = time.monotonic()
     try:
         tables, rows = copy_database(source, target)
     except CopyError as exc:
-        raise click.ClickException(f"{exc} (the home still uses {_shown(source)})") from None
+        raise click.ClickException(_("{error} (the home still uses {source})").format(
+            error=exc, source=_shown(source))) from None
     config_mod.save(dataclasses.replace(cfg, db_url=target))
-    click.echo(f"copied {tables} tables, {rows} rows to {_shown(target)} in "
-               f"{time.monotonic() - started:.1f} s; {cfg.config_path} now uses it "
-               f"(the old database is left as it was)")
+    click.echo(_("copied {tables} tables, {rows} rows to {target} in {seconds:.1f} s; "
+                 "{config} now uses it (the old database is left as it was)").format(
+        tables=tables, rows=rows, target=_shown(target), seconds=time.monotonic() - started,
+        config=cfg.config_path))
 
 
 def register(main: click.Group) -> None:

@@ -29,6 +29,7 @@ from typing import Any, BinaryIO
 import click
 
 from hr_console import config as config_mod
+from hr_console.cli.i18n import Command, Group, _, _l
 
 log = logging.getLogger("relais.broker_auth")
 
@@ -116,16 +117,16 @@ def serve(checker: Checker, stdin: BinaryIO, stdout: BinaryIO) -> int:
         answered += 1
 
 
-@click.command("broker-auth")
-@click.option("--domain", default=None, help="The ejabberd host the accounts belong to.")
+@click.command("broker-auth", cls=Command, help=_l(
+    "ejabberd's extauth_program: check broker logins against the home's database."))
+@click.option("--domain", default=None, help=_l("The ejabberd host the accounts belong to."))
 @click.pass_obj
 def broker_auth(obj: Any, domain: str | None) -> None:
-    """ejabberd's extauth_program: check broker logins against the home's database."""
     from broker_config.ejabberd import DOMAIN
 
     cfg = obj.cfg
     if not cfg.config_path.exists():
-        raise click.ClickException(f"{cfg.home} is not a Relais home yet")
+        raise click.ClickException(_("{home} is not a Relais home yet").format(home=cfg.home))
     checker = Checker(cfg, domain or DOMAIN)
     try:
         serve(checker, sys.stdin.buffer, sys.stdout.buffer)
@@ -139,7 +140,8 @@ def _node(obj: Any, name: str, directory: str, mqtt_port: int, epmd_port: int,
 
     cfg = obj.cfg
     if tls and not cfg.tls:
-        raise click.ClickException(f"{cfg.home} has no TLS certificate: relais init --tls")
+        raise click.ClickException(
+            _("{home} has no TLS certificate: relais init --tls").format(home=cfg.home))
     try:
         cookie = Path(cookie_file).read_text(encoding="ascii").strip()
         return EjabberdNode(name=name, directory=Path(directory), mqtt_port=mqtt_port,
@@ -155,31 +157,34 @@ def _node(obj: Any, name: str, directory: str, mqtt_port: int, epmd_port: int,
 
 def _node_options(f: Any) -> Any:
     for option in reversed([
-        click.option("--node", "name", required=True, help="Erlang node name, e.g. relais-a@host1."),
-        click.option("--dir", "directory", required=True, help="The node's own directory."),
-        click.option("--mqtt-port", type=int, required=True, help="The node's MQTT port."),
-        click.option("--epmd-port", type=int, required=True, help="The cluster's epmd port."),
-        click.option("--cookie-file", required=True, help="File holding the cluster's cookie."),
+        click.option("--node", "name", required=True,
+                     help=_l("Erlang node name, e.g. relais-a@host1.")),
+        click.option("--dir", "directory", required=True, help=_l("The node's own directory.")),
+        click.option("--mqtt-port", type=int, required=True, help=_l("The node's MQTT port.")),
+        click.option("--epmd-port", type=int, required=True, help=_l("The cluster's epmd port.")),
+        click.option("--cookie-file", required=True,
+                     help=_l("File holding the cluster's cookie.")),
         click.option("--mqtt-bind", default="127.0.0.1", show_default=True),
         click.option("--dist-interface", default="127.0.0.1", show_default=True,
-                     help="IPv4 address other nodes reach this one on."),
+                     help=_l("IPv4 address other nodes reach this one on.")),
     ]):
         f = option(f)
     return f
 
 
-@click.group("ejabberd")
+@click.group("ejabberd", cls=Group,
+             help=_l("Run the broker as a cluster of ejabberd nodes (mod_mqtt)."))
 def ejabberd_group() -> None:
-    """Run the broker as a cluster of ejabberd nodes (mod_mqtt)."""
+    pass
 
 
-@ejabberd_group.command("render")
+@ejabberd_group.command("render",
+                        help=_l("Write a node's ejabberd.yml and cookie from the home's settings."))
 @_node_options
 @click.option("--tls", is_flag=True,
-              help="TLS on the MQTT listener with the home's certificate (the terminals' node).")
+              help=_l("TLS on the MQTT listener with the home's certificate (the terminals' node)."))
 @click.pass_obj
 def ejabberd_render(obj: Any, **kw: Any) -> None:
-    """Write a node's ejabberd.yml and cookie from the home's settings."""
     from broker_config.ejabberd import render
 
     node = _node(obj, **kw)
@@ -187,18 +192,18 @@ def ejabberd_render(obj: Any, **kw: Any) -> None:
     click.echo(str(node.config_path))
 
 
-@ejabberd_group.command("run")
+@ejabberd_group.command("run", help=_l(
+    "Render and run a node in the foreground (a service manager's ExecStart) until SIGTERM. "
+    "Erlang starts the cluster's epmd on --epmd-port if none answers there. Meanwhile, every "
+    "--watch-every seconds, a terminal revoked or given a new password in the database has its "
+    "open connections closed anywhere in the cluster (ejabberd checks at login only)."))
 @_node_options
 @click.option("--watch-every", type=click.FloatRange(0.5, 3600), default=2.0, show_default=True,
-              help="Seconds between looks for revoked terminals whose connections to close.")
+              help=_l("Seconds between looks for revoked terminals whose connections to close."))
 @click.option("--tls", is_flag=True,
-              help="TLS on the MQTT listener with the home's certificate (the terminals' node).")
+              help=_l("TLS on the MQTT listener with the home's certificate (the terminals' node)."))
 @click.pass_obj
 def ejabberd_run(obj: Any, watch_every: float, **kw: Any) -> None:
-    """Render and run a node in the foreground (a service manager's ExecStart) until SIGTERM.
-    Erlang starts the cluster's epmd on --epmd-port if none answers there. Meanwhile, every
-    --watch-every seconds, a terminal revoked or given a new password in the database has
-    its open connections closed anywhere in the cluster (ejabberd checks at login only)."""
     import signal
     import time
 
@@ -268,35 +273,36 @@ class LoginWatch:
         self.pending.discard(name)
 
 
-@ejabberd_group.command("join")
+@ejabberd_group.command("join", help=_l("Have a running node join the cluster of ``--seed``."))
 @_node_options
-@click.option("--seed", required=True, help="A node of the cluster to join, e.g. relais-a@host1.")
+@click.option("--seed", required=True,
+              help=_l("A node of the cluster to join, e.g. relais-a@host1."))
 @click.pass_obj
 def ejabberd_join(obj: Any, seed: str, **kw: Any) -> None:
-    """Have a running node join the cluster of ``--seed``."""
     from broker_config.ejabberd import cluster_members, ctl
 
     node = _node(obj, **kw)
     result = ctl(node, "join_cluster", seed)
     if result.returncode != 0:
-        raise click.ClickException(f"join_cluster failed: {(result.stdout + result.stderr).strip()}")
+        raise click.ClickException(_("join_cluster failed: {output}").format(
+            output=(result.stdout + result.stderr).strip()))
     click.echo(" ".join(cluster_members(node)))
 
 
-@ejabberd_group.command("kick")
+@ejabberd_group.command("kick", help=_l(
+    "Close the live MQTT sessions of USERNAME in the cluster (after a revocation: ejabberd "
+    "checks passwords at login only)."))
 @_node_options
 @click.argument("username")
 @click.pass_obj
 def ejabberd_kick(obj: Any, username: str, **kw: Any) -> None:
-    """Close the live MQTT sessions of USERNAME in the cluster (after a revocation: ejabberd
-    checks passwords at login only)."""
     from broker_config.ejabberd import kick
 
     try:
         closed = kick(_node(obj, **kw), username)
     except (RuntimeError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{username}: {closed} session(s) closed")
+    click.echo(_("{username}: {closed} session(s) closed").format(username=username, closed=closed))
 
 
 def register(main: click.Group) -> None:

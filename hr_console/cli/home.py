@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from hr_console import config as config_mod
+from hr_console.cli.i18n import _
 from hr_console.config import Settings
 
 log = logging.getLogger("relais")
@@ -159,10 +160,11 @@ def print_demo(data, cfg: Settings | None = None) -> None:  # noqa: ANN001
     """Print the demo logins, and keep them (mode 0600) in the home so that the next
     ``make run`` can show them again: a newcomer must never be locked out of the demo."""
     lines = [
-        "Demo console logins (user / password): "
-        + ", ".join(f"{r} / {data.password}" for r in ("admin", "hr", "supervisor", "auditor")),
-        "Demo badges: " + ", ".join(f"{n} {b}" for n, b in data.badges.items()) + " (Julie's PIN: 4321)",
-        "Demo terminals: " + ", ".join(data.terminals),
+        _("Demo console logins (user / password): {logins}").format(logins=", ".join(
+            f"{r} / {data.password}" for r in ("admin", "hr", "supervisor", "auditor"))),
+        _("Demo badges: {badges} (Julie's PIN: 4321)").format(
+            badges=", ".join(f"{n} {b}" for n, b in data.badges.items())),
+        _("Demo terminals: {names}").format(names=", ".join(data.terminals)),
     ]
     click.echo("\n".join(lines))
     if cfg is not None:

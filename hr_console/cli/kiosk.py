@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 import click
 
+from hr_console.cli.i18n import Command, _, _l
+
 
 def _size(value: str | None) -> tuple[int, int] | None:
     if not value:
@@ -21,26 +23,25 @@ def _size(value: str | None) -> tuple[int, int] | None:
     try:
         w, h = (int(v) for v in value.lower().split("x"))
     except ValueError:
-        raise click.BadParameter("use WIDTHxHEIGHT, for example 800x480") from None
+        raise click.BadParameter(_("use WIDTHxHEIGHT, for example 800x480")) from None
     return w, h
 
 
-@click.command("kiosk")
-@click.option("--terminal", help="An enrolled terminal of this home (demo, tests).")
+@click.command("kiosk", cls=Command, help=_l("Run the kiosk touch app for one terminal."))
+@click.option("--terminal", help=_l("An enrolled terminal of this home (demo, tests)."))
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
-              help="The kiosk's configuration file (a real terminal).")
-@click.option("--size", help="Window size, WIDTHxHEIGHT (default from the config, 800x480).")
-@click.option("--fullscreen/--windowed", default=None, help="Fill the screen (a real terminal).")
+              help=_l("The kiosk's configuration file (a real terminal)."))
+@click.option("--size", help=_l("Window size, WIDTHxHEIGHT (default from the config, 800x480)."))
+@click.option("--fullscreen/--windowed", default=None, help=_l("Fill the screen (a real terminal)."))
 @click.option("--language", type=click.Choice(["fr", "en"]), default=None,
-              help="Language of the idle screen (default from the config, fr).")
+              help=_l("Language of the idle screen (default from the config, fr)."))
 @click.pass_obj
 def kiosk(obj: Any, terminal: str | None, config_file: str | None, size: str | None,
           fullscreen: bool | None, language: str | None) -> None:
-    """Run the kiosk touch app for one terminal."""
     from kiosk_app import config as kiosk_config
 
     if bool(terminal) == bool(config_file):
-        raise click.ClickException("give either --terminal NAME or --config FILE")
+        raise click.ClickException(_("give either --terminal NAME or --config FILE"))
     dims = _size(size)
     overrides: dict[str, Any] = {"fullscreen": fullscreen, "language": language,
                                  "width": dims[0] if dims else None,
@@ -64,7 +65,7 @@ def kiosk(obj: Any, terminal: str | None, config_file: str | None, size: str | N
     from importlib.util import find_spec
 
     if find_spec("kivy") is None:  # imported late, by the app itself: say it before it starts
-        raise click.ClickException("the kiosk needs Kivy: pip install 'relais[kiosk]'")
+        raise click.ClickException(_("the kiosk needs Kivy: pip install 'relais[kiosk]'"))
     from kiosk_app.ui.launch import run
 
     run(cfg)
@@ -72,60 +73,62 @@ def kiosk(obj: Any, terminal: str | None, config_file: str | None, size: str | N
 
 def _fix(code: str, url: str, ca_file: str | None, fingerprint: str | None) -> str:
     """What the IT person does about an enrolment that failed for ``code``."""
-    host = urlsplit(url).hostname or "the server"
+    host = urlsplit(url).hostname or _("the server")
     if code == "untrusted_certificate":
         if ca_file:
-            return (f"{ca_file} is not the CA that signed it: give the server's HOME/tls/ca.pem, "
-                    f"or --ca-fingerprint with the fingerprint shown next to the code")
+            return _("{ca} is not the CA that signed it: give the server's HOME/tls/ca.pem, "
+                     "or --ca-fingerprint with the fingerprint shown next to the code").format(
+                ca=ca_file)
         if fingerprint:
-            return ("the console's HTTPS certificate is not signed by the site's CA: nginx must "
-                    "use HOME/tls/server.pem (if it does, this address is not your console: do "
-                    "not enrol)")
-        return ("give --ca-fingerprint SHA256 with the CA fingerprint shown next to the code "
-                "(or --ca FILE with the server's HOME/tls/ca.pem)")
+            return _("the console's HTTPS certificate is not signed by the site's CA: nginx must "
+                     "use HOME/tls/server.pem (if it does, this address is not your console: do "
+                     "not enrol)")
+        return _("give --ca-fingerprint SHA256 with the CA fingerprint shown next to the code "
+                 "(or --ca FILE with the server's HOME/tls/ca.pem)")
     fixes = {
-        "name_mismatch": (f"use the name the certificate was made for in the address, or add "
-                          f"{host} to it on the server: relais init --tls --tls-host {host} "
-                          f"(then reload nginx)"),
-        "certificate_expired": ("check this terminal's date and time, then renew the "
-                                "server's certificate (relais init --tls --tls-host NAME)"),
-        "no_tls": "give the address nginx serves over HTTPS (https://NAME, port 443)",
-        "tls_failed": "check that the address is the console's HTTPS address (nginx)",
-        "unknown_host": f"check the name {host}, or give the server's IP address instead",
-        "timeout": "check the address, the port and any firewall between this terminal and "
-                   "the server",
-        "unreachable": ("check the address and port, this terminal's network, and that nginx "
-                        "and the console are running on the server"),
-        "fingerprint_mismatch": (f"check the fingerprint you typed against the console; if "
-                                 f"it is right, {host} is not your console: do not enrol"),
-        "bad_fingerprint": "copy it as the console shows it (AB:CD:…, 32 pairs)",
-        "no_ca": ("enrol without --ca-fingerprint (the console's certificate is then a public "
-                  "one), or run relais init --tls on the server"),
-        "not_found": f"check the address: {url} is not a Relais console",
+        "name_mismatch": _("use the name the certificate was made for in the address, or add "
+                           "{host} to it on the server: relais init --tls --tls-host {host} "
+                           "(then reload nginx)"),
+        "certificate_expired": _("check this terminal's date and time, then renew the "
+                                 "server's certificate (relais init --tls --tls-host NAME)"),
+        "no_tls": _("give the address nginx serves over HTTPS (https://NAME, port 443)"),
+        "tls_failed": _("check that the address is the console's HTTPS address (nginx)"),
+        "unknown_host": _("check the name {host}, or give the server's IP address instead"),
+        "timeout": _("check the address, the port and any firewall between this terminal and "
+                     "the server"),
+        "unreachable": _("check the address and port, this terminal's network, and that nginx "
+                         "and the console are running on the server"),
+        "fingerprint_mismatch": _("check the fingerprint you typed against the console; if "
+                                  "it is right, {host} is not your console: do not enrol"),
+        "bad_fingerprint": _("copy it as the console shows it (AB:CD:…, 32 pairs)"),
+        "no_ca": _("enrol without --ca-fingerprint (the console's certificate is then a public "
+                   "one), or run relais init --tls on the server"),
+        "not_found": _("check the address: {url} is not a Relais console"),
         "rate_limited": "",
     }
     if code.startswith("http_"):
-        return f"check the address: {url} answered HTTP {code[5:]}, not as a Relais console"
-    return fixes.get(code, "")
+        return _("check the address: {url} answered HTTP {status}, not as a Relais "
+                 "console").format(url=url, status=code[5:])
+    return fixes.get(code, "").format(host=host, url=url)
 
 
-@click.command("kiosk-enrol")
+@click.command("kiosk-enrol", cls=Command, help=_l(
+    "On a new terminal: exchange the one-time CODE shown in the console for this terminal's "
+    "credentials and write a ready kiosk configuration (then run "
+    "`relais kiosk --config DIR/config.json`)."))
 @click.argument("console_url")
 @click.argument("code")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="/etc/relais-kiosk",
-              show_default=True, help="Directory for config.json, the CA and the outbox.")
-@click.option("--site", default="", help="Site name shown on the idle screen.")
+              show_default=True, help=_l("Directory for config.json, the CA and the outbox."))
+@click.option("--site", default="", help=_l("Site name shown on the idle screen."))
 @click.option("--ca-fingerprint", "ca_fingerprint", metavar="SHA256",
-              help="The CA fingerprint shown next to the code: the CA is fetched from the "
-                   "console, checked against it, and trusted (no file to copy).")
+              help=_l("The CA fingerprint shown next to the code: the CA is fetched from the "
+                      "console, checked against it, and trusted (no file to copy)."))
 @click.option("--ca", "ca_file", type=click.Path(dir_okay=False, exists=True),
-              help="CA certificate to trust for the console's HTTPS (when not a public one).")
+              help=_l("CA certificate to trust for the console's HTTPS (when not a public one)."))
 @click.option("--fullscreen/--windowed", default=True, show_default=True)
 def kiosk_enrol(console_url: str, code: str, out_dir: str, site: str, ca_fingerprint: str | None,
                 ca_file: str | None, fullscreen: bool) -> None:
-    """On a new terminal: exchange the one-time CODE shown in the console for this
-    terminal's credentials and write a ready kiosk configuration (then run
-    `relais kiosk --config DIR/config.json`)."""
     import json
     import os
     from pathlib import Path
@@ -134,9 +137,9 @@ def kiosk_enrol(console_url: str, code: str, out_dir: str, site: str, ca_fingerp
     from kiosk_app.link.api import KioskApiError, check_enrol_url, enrol
 
     if not console_url.startswith(("http://", "https://")):
-        raise click.ClickException("the console address starts with http:// or https://")
+        raise click.ClickException(_("the console address starts with http:// or https://"))
     if ca_file and ca_fingerprint:
-        raise click.ClickException("give --ca FILE or --ca-fingerprint SHA256, not both")
+        raise click.ClickException(_("give --ca FILE or --ca-fingerprint SHA256, not both"))
     try:  # the answer holds the terminal's password and its CA: HTTPS, or loopback only
         check_enrol_url(console_url)
     except KioskApiError as exc:
@@ -147,9 +150,11 @@ def kiosk_enrol(console_url: str, code: str, out_dir: str, site: str, ca_fingerp
         said = exc.message.rstrip(".")
         if exc.status is not None and exc.code in ("bad_code", "code_expired", "rate_limited",
                                                    "bad_request"):
-            raise click.ClickException(f"enrolment refused: {exc.message}") from None
+            raise click.ClickException(
+                _("enrolment refused: {reason}").format(reason=exc.message)) from None
         fix = _fix(exc.code, console_url, ca_file, ca_fingerprint)
-        raise click.ClickException(f"enrolment failed: {said}" + (f": {fix}" if fix else "")) from None
+        raise click.ClickException(_("enrolment failed: {reason}").format(reason=said)
+                                   + (f": {fix}" if fix else "")) from None
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     data = {"terminal": answer["username"], "password": answer["password"],
@@ -168,8 +173,9 @@ def kiosk_enrol(console_url: str, code: str, out_dir: str, site: str, ca_fingerp
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2)
-    click.echo(f"terminal {data['terminal']} enrolled; configuration in {path}")
-    click.echo(f"start it with: relais kiosk --config {path}")
+    click.echo(_("terminal {name} enrolled; configuration in {path}").format(
+        name=data["terminal"], path=path))
+    click.echo(_("start it with: relais kiosk --config {path}").format(path=path))
 
 
 def register(main: click.Group) -> None:

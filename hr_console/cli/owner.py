@@ -22,6 +22,8 @@ import pwd
 import stat
 from pathlib import Path
 
+from hr_console.cli.i18n import _
+
 
 class WrongUser(Exception):
     """This account may not work on the home (the message says who may)."""
@@ -93,8 +95,8 @@ def act_as_owner(home: Path) -> None:
     owner = _name(st.st_uid)
     if euid != 0:
         raise WrongUser(
-            f"{home} belongs to {owner}: run relais as {owner} "
-            f"(sudo -u {owner} relais --home {home} ...) or as root")
+            _("{home} belongs to {owner}: run relais as {owner} "
+              "(sudo -u {owner} relais --home {home} ...) or as root").format(home=home, owner=owner))
     try:
         gid = pwd.getpwuid(st.st_uid).pw_gid
     except KeyError:

@@ -15,12 +15,14 @@ from typing import Any
 
 import click
 
+from hr_console.cli.i18n import Command, _, _l
 
-@click.command("relays")
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+
+@click.command("relays", cls=Command,
+               help=_l("List the live relays, the partitions and terminals each one handles."))
+@click.option("--json", "as_json", is_flag=True, help=_l("Print the figures as JSON."))
 @click.pass_obj
 def relays(obj: Any, as_json: bool) -> None:
-    """List the live relays, the partitions and terminals each one handles."""
     from sqlalchemy import func, select
 
     from hr_console.domain.partitions import PARTITIONS
@@ -53,14 +55,16 @@ def relays(obj: Any, as_json: bool) -> None:
                                "terminals_without_relay": unheard}))
         return
     if not rows:
-        click.echo("no relay is running: terminals' messages wait in their outboxes "
-                   "(start one: relais relay)")
+        click.echo(_("no relay is running: terminals' messages wait in their outboxes "
+                     "(start one: relais relay)"))
     for row in rows:
-        click.echo(f"{row['relay']:<24} {row['partitions']:>3} partitions "
-                   f"{row['terminals']:>6} terminals  seen {row['seen_s_ago']} s ago")
+        click.echo(_("{relay:<24} {partitions:>3} partitions {terminals:>6} terminals  "
+                     "seen {seen} s ago").format(relay=row["relay"], partitions=row["partitions"],
+                                                 terminals=row["terminals"], seen=row["seen_s_ago"]))
     if orphans and rows:
-        click.echo(f"{len(orphans)} partitions ({unheard} terminals) have no relay yet: "
-                   "they are taken within seconds while a relay runs")
+        click.echo(_("{orphans} partitions ({terminals} terminals) have no relay yet: "
+                     "they are taken within seconds while a relay runs").format(
+            orphans=len(orphans), terminals=unheard))
 
 
 def register(main: click.Group) -> None:

@@ -24,6 +24,7 @@ from hr_console.cli.home import (
     load_demo,
     print_demo,
 )
+from hr_console.cli.i18n import Command, _, _l
 from hr_console.config import Settings
 
 # Under the home: relais.log (the relay and console of `relais up`) and one file per demo kiosk.
@@ -50,25 +51,25 @@ def _rerender(obj: Ctx) -> None:
     try:
         cfg = config_mod.load(obj.cfg.home, **obj.flags)
     except ValueError as exc:
-        click.echo(f"broker: reload failed: {exc}", err=True)
+        click.echo(_("broker: reload failed: {error}").format(error=exc), err=True)
         return
     store = obj_store(cfg)
     try:
         with store.session() as s:
             broker_svc.apply(s, cfg)
-        click.echo("broker: configuration reloaded")
+        click.echo(_("broker: configuration reloaded"))
     except (ReloadError, OSError, ValueError) as exc:
-        click.echo(f"broker: reload failed: {exc}", err=True)
+        click.echo(_("broker: reload failed: {error}").format(error=exc), err=True)
     finally:
         store.dispose()
         sys.stdout.flush()
 
 
-@click.command()
+@click.command(cls=Command, help=_l(
+    "Run the Mosquitto broker of this home in the foreground. SIGHUP renders its files from "
+    "the database again and reloads it; SIGTERM and SIGINT stop it."))
 @click.pass_obj
 def broker(obj: Ctx) -> None:
-    """Run the Mosquitto broker of this home in the foreground. SIGHUP renders its files
-    from the database again and reloads it; SIGTERM and SIGINT stop it."""
     cfg = obj.ready_cfg()
     stop, hup = threading.Event(), threading.Event()
     stop_on_signals(stop)
@@ -79,26 +80,27 @@ def broker(obj: Ctx) -> None:
     signal.signal(signal.SIGHUP, on_hup)
     proc = _started_broker(cfg)
     try:
-        click.echo(f"broker: terminals on {cfg.mqtt_bind}:{cfg.mqtt_port}, "
-                   f"relay on 127.0.0.1:{cfg.relay_port}")
+        click.echo(_("broker: terminals on {bind}:{port}, relay on 127.0.0.1:{relay_port}")
+                   .format(bind=cfg.mqtt_bind, port=cfg.mqtt_port, relay_port=cfg.relay_port))
         sys.stdout.flush()
         while not stop.wait(0.2):
             if hup.is_set():
                 hup.clear()
                 _rerender(obj)
             if not proc.running:
-                raise click.ClickException("the broker stopped; see " + str(cfg.broker_dir))
+                raise click.ClickException(
+                    _("the broker stopped; see {folder}").format(folder=cfg.broker_dir))
     finally:
         proc.stop()
 
 
-@click.command()
+@click.command(cls=Command,
+               help=_l("Run a relay: the only authority over who may say what to whom."))
 @click.option("--instance", type=click.IntRange(1, config_mod.RELAY_INSTANCES), default=1,
-              help="Relay number, when several share the load (1-8); each has its own "
-                   "broker account and password.")
+              help=_l("Relay number, when several share the load (1-8); each has its own "
+                      "broker account and password."))
 @click.pass_obj
 def relay(obj: Ctx, instance: int) -> None:
-    """Run a relay: the only authority over who may say what to whom."""
     from hr_console.relay.mqtt import Relay
 
     cfg = obj.ready_cfg()
@@ -111,17 +113,18 @@ def relay(obj: Ctx, instance: int) -> None:
     except RuntimeError as exc:
         raise fail(exc) from None
     settle_heap()
-    click.echo(f"relay {r.username} connected to 127.0.0.1:{cfg.relay_port}")
+    click.echo(_("relay {name} connected to 127.0.0.1:{port}").format(name=r.username,
+                                                                       port=cfg.relay_port))
     stop.wait()
     r.stop()
     store.dispose()
 
 
-@click.command()
-@click.option("--threads", type=click.IntRange(1, 64), default=8, help="WSGI worker threads.")
+@click.command(cls=Command, help=_l("Serve the web console and the kiosk API (waitress) until "
+                                    "Ctrl-C / SIGTERM."))
+@click.option("--threads", type=click.IntRange(1, 64), default=8, help=_l("WSGI worker threads."))
 @click.pass_obj
 def console(obj: Ctx, threads: int) -> None:
-    """Serve the web console and the kiosk API (waitress) until Ctrl-C / SIGTERM."""
     cfg = obj.ready_cfg()
     stop = threading.Event()
     stop_on_signals(stop)
@@ -135,11 +138,11 @@ def console(obj: Ctx, threads: int) -> None:
     server.close()
 
 
-@click.command()
-@click.option("--demo", is_flag=True, help="Initialise the home and add demo data if missing.")
+@click.command(cls=Command,
+               help=_l("Start broker, relay and console together; Ctrl-C stops all three."))
+@click.option("--demo", is_flag=True, help=_l("Initialise the home and add demo data if missing."))
 @click.pass_obj
 def up(obj: Ctx, demo: bool) -> None:
-    """Start broker, relay and console together; Ctrl-C stops all three."""
     from hr_console.relay.mqtt import Relay
 
     cfg = obj.cfg
@@ -147,7 +150,8 @@ def up(obj: Ctx, demo: bool) -> None:
     if demo or not cfg.config_path.exists():
         if not demo:
             raise click.ClickException(
-                f"{cfg.home} is not a Relais home yet: run `relais --home {cfg.home} init`")
+                _("{home} is not a Relais home yet: run `relais --home {home} init`")
+                .format(home=cfg.home))
         try:
             cfg = initialise(cfg)
             demo_info = load_demo(cfg, os.environ.get("RELAIS_DEMO_PASSWORD"))
@@ -170,27 +174,28 @@ def up(obj: Ctx, demo: bool) -> None:
     try:
         r.start()
         server = _start_console(cfg)
-        click.echo(f"broker:  terminals on mqtt://{cfg.mqtt_bind}:{cfg.mqtt_port} "
-                   f"(relay listener 127.0.0.1:{cfg.relay_port})")
-        click.echo(f"relay:   {r.username} running")
+        click.echo(_("broker:  terminals on mqtt://{bind}:{port} (relay listener "
+                     "127.0.0.1:{relay_port})").format(bind=cfg.mqtt_bind, port=cfg.mqtt_port,
+                                                       relay_port=cfg.relay_port))
+        click.echo(_("relay:   {name} running").format(name=r.username))
         click.echo(f"console: http://{cfg.console_host}:{cfg.console_port}/")
-        click.echo(f"logs:    {log_dir / 'relais.log'} (relay, console)"
-                   + ("" if verbose else "; here: events and warnings (--verbose: everything)"))
+        click.echo(_("logs:    {file} (relay, console)").format(file=log_dir / "relais.log")
+                   + ("" if verbose else _("; here: events and warnings (--verbose: everything)")))
         note = cfg.home / DEMO_NOTE
         if demo_info is not None:
             print_demo(demo_info, cfg)
         elif demo and note.exists():
             click.echo(note.read_text(encoding="utf-8").rstrip())
         elif demo:
-            click.echo("Demo data was created earlier: its passwords were printed then "
-                       "(or reset one with `relais user add`).")
+            click.echo(_("Demo data was created earlier: its passwords were printed then "
+                         "(or reset one with `relais user add`)."))
         kiosks = _open_kiosks(cfg, demo, log_dir, verbose)
         sys.stdout.flush()
         watcher.start()
         settle_heap()
         while not stop.wait(0.5):
             if not proc.running:
-                raise click.ClickException("the broker stopped unexpectedly")
+                raise click.ClickException(_("the broker stopped unexpectedly"))
     except RuntimeError as exc:
         raise fail(exc) from None
     finally:
@@ -203,7 +208,7 @@ def up(obj: Ctx, demo: bool) -> None:
         if watcher.is_alive():
             watcher.join(timeout=5)
         store.dispose()
-        click.echo("stopped")
+        click.echo(_("stopped"))
 
 
 @contextlib.contextmanager
@@ -253,7 +258,7 @@ def _open_kiosks(cfg: Settings, demo: bool, log_dir: Path, verbose: bool) -> lis
                 text=True, errors="replace", env={**os.environ, "PYTHONUNBUFFERED": "1"},
                 process_group=0)
             events.follow(proc, log_file, name, verbose)
-            click.echo(f"kiosk:   {name} opening, log {log_file}")
+            click.echo(_("kiosk:   {name} opening, log {file}").format(name=name, file=log_file))
             procs.append(proc)
     return procs
 

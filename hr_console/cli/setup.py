@@ -8,17 +8,17 @@ import click
 
 from hr_console.cli.common import Ctx, fail
 from hr_console.cli.home import initialise, load_demo, print_demo
+from hr_console.cli.i18n import Command, _, _l
 
 
-@click.command()
+@click.command(cls=Command, help=_l("Create the home: settings, database, broker configuration."))
 @click.option("--tls", is_flag=True,
-              help="Encrypt the terminals' listener with a local CA made in HOME/tls.")
+              help=_l("Encrypt the terminals' listener with a local CA made in HOME/tls."))
 @click.option("--tls-host", "tls_hosts", multiple=True,
-              help="A name or address terminals use to reach this machine (repeatable; "
-                   "default: this host's names and 127.0.0.1).")
+              help=_l("A name or address terminals use to reach this machine (repeatable; "
+                      "default: this host's names and 127.0.0.1)."))
 @click.pass_obj
 def init(obj: Ctx, tls: bool, tls_hosts: tuple[str, ...]) -> None:
-    """Create the home: settings, database, broker configuration."""
     from dataclasses import replace
 
     cfg = obj.cfg
@@ -32,17 +32,18 @@ def init(obj: Ctx, tls: bool, tls_hosts: tuple[str, ...]) -> None:
         cfg = initialise(cfg)
     except Exception as exc:
         raise fail(exc) from None
-    click.echo(f"Relais home ready in {cfg.home} (database {cfg.database_url.split('@')[-1]})")
+    click.echo(_("Relais home ready in {home} (database {database})").format(
+        home=cfg.home, database=cfg.database_url.split('@')[-1]))
     if cfg.tls:
-        click.echo(f"Terminals connect with TLS on port {cfg.mqtt_port}; they trust {cfg.tls_ca} "
-                   "(sent to each terminal at enrolment).")
+        click.echo(_("Terminals connect with TLS on port {port}; they trust {ca} "
+                     "(sent to each terminal at enrolment).").format(port=cfg.mqtt_port, ca=cfg.tls_ca))
 
 
-@click.command("demo-data")
-@click.option("--password", default=None, help="Password of the demo console logins.")
+@click.command("demo-data", cls=Command,
+               help=_l("Create the demo site, people, terminals and console logins."))
+@click.option("--password", default=None, help=_l("Password of the demo console logins."))
 @click.pass_obj
 def demo_data(obj: Ctx, password: str | None) -> None:
-    """Create the demo site, people, terminals and console logins."""
     from hr_console.services.errors import ServiceError
 
     cfg = obj.ready_cfg()
@@ -51,17 +52,17 @@ def demo_data(obj: Ctx, password: str | None) -> None:
     except ServiceError as exc:  # a password the console would refuse: say why, change nothing
         raise click.ClickException(exc.message) from None
     if data is None:
-        raise click.ClickException("demo data already exists in this home")
+        raise click.ClickException(_("demo data already exists in this home"))
     print_demo(data, cfg)
 
 
 
-@click.command("broker-config")
+@click.command("broker-config", cls=Command,
+               help=_l("Render the Mosquitto configuration from the database."))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Directory to write mosquitto.conf, passwd and acl (default: the home's).")
+              help=_l("Directory to write mosquitto.conf, passwd and acl (default: the home's)."))
 @click.pass_obj
 def broker_config_cmd(obj: Ctx, out_dir: str | None) -> None:
-    """Render the Mosquitto configuration from the database."""
     from dataclasses import replace
 
     from hr_console.services import broker
@@ -76,7 +77,7 @@ def broker_config_cmd(obj: Ctx, out_dir: str | None) -> None:
             broker.apply(s, cfg, settings)
     finally:
         store.dispose()
-    click.echo(f"broker configuration written to {settings.directory}")
+    click.echo(_("broker configuration written to {directory}").format(directory=settings.directory))
 
 
 

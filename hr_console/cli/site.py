@@ -13,19 +13,21 @@ from typing import Any
 
 import click
 
+from hr_console.cli.i18n import Group, _, _l
 
-@click.group("site")
+
+@click.group("site", cls=Group, help=_l("Create and list the sites terminals and teams belong to."))
 def site() -> None:
-    """Create and list the sites terminals and teams belong to."""
+    pass
 
 
-@site.command("add")
+@site.command("add", help=_l("Create the site NAME (then: relais terminal add TERMINAL --site NAME)."))
 @click.argument("name")
 @click.option("--timezone", "zone", default=None,
-              help="The zone its shifts are read in (Europe/Paris); default: the installation's.")
+              help=_l("The zone its shifts are read in (Europe/Paris); default: the "
+                      "installation's."))
 @click.pass_obj
 def site_add(obj: Any, name: str, zone: str | None) -> None:
-    """Create the site NAME (then: relais terminal add TERMINAL --site NAME)."""
     from hr_console.services import directory
     from hr_console.services.errors import ServiceError
 
@@ -40,14 +42,14 @@ def site_add(obj: Any, name: str, zone: str | None) -> None:
         raise click.ClickException(exc.message) from None
     finally:
         store.dispose()
-    click.echo(f"site {site_name!r} created (id {site_id})")
+    click.echo(_("site {name!r} created (id {id})").format(name=site_name, id=site_id))
 
 
-@site.command("list")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per site, for scripts.")
+@site.command("list", help=_l("Every site with its active terminals and active employees "
+                               "(members of its teams)."))
+@click.option("--json", "as_json", is_flag=True, help=_l("One JSON object per site, for scripts."))
 @click.pass_obj
 def site_list(obj: Any, as_json: bool) -> None:
-    """Every site with its active terminals and active employees (members of its teams)."""
     from hr_console.services import teams
 
     store = obj.store()
@@ -62,7 +64,7 @@ def site_list(obj: Any, as_json: bool) -> None:
             click.echo(json.dumps(row, ensure_ascii=False))
         return
     if not rows:
-        click.echo("no site yet: relais site add NAME")
+        click.echo(_("no site yet: relais site add NAME"))
         return
     width = max(len("name"), *(len(r["name"]) for r in rows))
     click.echo(f"{'id':>4}  {'name':<{width}}  {'terminals':>9}  {'employees':>9}")
@@ -70,13 +72,13 @@ def site_list(obj: Any, as_json: bool) -> None:
         click.echo(f"{r['id']:>4}  {r['name']:<{width}}  {r['terminals']:>9}  {r['employees']:>9}")
 
 
-@site.command("timezone")
+@site.command("timezone", help=_l("Read the site NAME's shifts in ZONE (Europe/Paris); without "
+                                   "ZONE, in the installation's (the ``timezone`` setting). "
+                                   "Audited."))
 @click.argument("name")
 @click.argument("zone", required=False, default="")
 @click.pass_obj
 def site_timezone(obj: Any, name: str, zone: str) -> None:
-    """Read the site NAME's shifts in ZONE (Europe/Paris); without ZONE, in the
-    installation's (the ``timezone`` setting). Audited."""
     from hr_console.services import directory
     from hr_console.services.errors import ServiceError
 
@@ -90,8 +92,8 @@ def site_timezone(obj: Any, name: str, zone: str) -> None:
         raise click.ClickException(exc.message) from None
     finally:
         store.dispose()
-    where = now or "the installation's time zone"
-    click.echo(f"site {name!r}: shifts read in {where}")
+    where = now or _("the installation's time zone")
+    click.echo(_("site {name!r}: shifts read in {where}").format(name=name, where=where))
 
 
 def register(main: click.Group) -> None:

@@ -9,19 +9,19 @@ import click
 
 from hr_console.cli.common import Ctx, fail
 from hr_console.cli.home import save_kiosk_config
+from hr_console.cli.i18n import Group, _, _l
 
 
-@click.group()
+@click.group(cls=Group, help=_l("Enrol, revoke and rotate terminals."))
 def terminal() -> None:
-    """Enrol, revoke and rotate terminals."""
+    pass
 
 
-@terminal.command("add")
+@terminal.command("add", help=_l("Enrol a terminal; prints its credentials as JSON, once."))
 @click.argument("name")
-@click.option("--site", "site_name", required=True, help="Site the terminal stands on.")
+@click.option("--site", "site_name", required=True, help=_l("Site the terminal stands on."))
 @click.pass_obj
 def terminal_add(obj: Ctx, name: str, site_name: str) -> None:
-    """Enrol a terminal; prints its credentials as JSON, once."""
     from hr_console.services import broker, directory
     from hr_console.services.errors import ServiceError
 
@@ -30,7 +30,7 @@ def terminal_add(obj: Ctx, name: str, site_name: str) -> None:
     try:
         with store.session() as s:
             site = directory.site_by_name(s, site_name)
-            _, creds = directory.terminal(s, name, site, actor="cli")
+            _row, creds = directory.terminal(s, name, site, actor="cli")
             s.flush()
             broker.apply(s, cfg)
     except ServiceError as exc:
@@ -53,7 +53,7 @@ def _terminal_change(obj: Ctx, name: str, change):  # noqa: ANN001, ANN202
         with store.session() as s:
             row = sessions.terminal_by_name(s, name)
             if row is None:
-                raise click.ClickException(f"no terminal named {name!r}")
+                raise click.ClickException(_("no terminal named {name!r}").format(name=name))
             result = change(s, row)
             s.flush()
             broker.apply(s, cfg)
@@ -64,15 +64,16 @@ def _terminal_change(obj: Ctx, name: str, change):  # noqa: ANN001, ANN202
     return cfg, result
 
 
-@terminal.command("revoke")
+@terminal.command("revoke",
+                  help=_l("Revoke a terminal's credentials; the broker drops it at once."))
 @click.argument("name")
 @click.pass_obj
 def terminal_revoke(obj: Ctx, name: str) -> None:
-    """Revoke a terminal's credentials; the broker drops it at once."""
     from hr_console.services import terminals
 
-    _, ended = _terminal_change(obj, name, lambda s, row: terminals.revoke(s, row, actor="cli"))
-    click.echo(f"terminal {name} revoked ({ended} badge session(s) ended)")
+    _cfg, ended = _terminal_change(obj, name, lambda s, row: terminals.revoke(s, row, actor="cli"))
+    click.echo(_("terminal {name} revoked ({ended} badge session(s) ended)").format(
+        name=name, ended=ended))
 
 
 def _is_demo_kiosk(row: Any) -> bool:
@@ -82,11 +83,11 @@ def _is_demo_kiosk(row: Any) -> bool:
     return row.name in demo.TERMINALS and row.site is not None and row.site.name == demo.SITE_NAME
 
 
-@terminal.command("rotate")
+@terminal.command("rotate", help=_l("New credentials for a terminal (the old password stops "
+                                      "working); printed once."))
 @click.argument("name")
 @click.pass_obj
 def terminal_rotate(obj: Ctx, name: str) -> None:
-    """New credentials for a terminal (the old password stops working); printed once."""
     from hr_console.services import terminals
 
     cfg, (creds, demo_kiosk) = _terminal_change(
@@ -111,8 +112,8 @@ def enrol_hint(cfg: Any, shown: dict[str, Any]) -> dict[str, Any]:
     if fingerprint:
         shown = {**shown, "ca_fingerprint": fingerprint}
         command += f" --ca-fingerprint {fingerprint}"
-    click.echo(f"on the terminal, within {ENROL_CODE_MINUTES} minutes (the code works once): "
-               f"{command}", err=True)
+    click.echo(_("on the terminal, within {minutes} minutes (the code works once): {command}")
+               .format(minutes=ENROL_CODE_MINUTES, command=command), err=True)
     return shown
 
 

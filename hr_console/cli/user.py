@@ -5,21 +5,21 @@ from __future__ import annotations
 import click
 
 from hr_console.cli.common import Ctx, fail
+from hr_console.cli.i18n import Group, _, _l
 
 
-@click.group()
+@click.group(cls=Group, help=_l("Console users."))
 def user() -> None:
-    """Console users."""
+    pass
 
 
-@user.command("add")
+@user.command("add", help=_l("Create a console user."))
 @click.argument("username")
 @click.option("--role", type=click.Choice(["admin", "hr", "supervisor", "auditor"]), required=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--language", type=click.Choice(["fr", "en"]), default="fr")
 @click.pass_obj
 def user_add(obj: Ctx, username: str, role: str, password: str, language: str) -> None:
-    """Create a console user."""
     from hr_console.services import directory
     from hr_console.services.errors import ServiceError
 
@@ -31,7 +31,7 @@ def user_add(obj: Ctx, username: str, role: str, password: str, language: str) -
         raise fail(exc) from None
     finally:
         store.dispose()
-    click.echo(f"console user {username} ({role}) created")
+    click.echo(_("console user {username} ({role}) created").format(username=username, role=role))
 
 
 

@@ -1,0 +1,256 @@
+"""The `relais` command line speaks French in a French locale and English otherwise (C, POSIX,
+unset: CI, and every English text as it was), click's own words included; every string it
+marks has its French in the console's catalogue, so one added without it fails here."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.pofile import read_po
+from click.testing import CliRunner
+
+from hr_console.catalogues import ROOT, write_all
+from hr_console.cli import i18n, main
+
+FRENCH = {"LANGUAGE": "", "LC_ALL": "fr_FR.UTF-8", "LC_MESSAGES": "", "LANG": "fr_FR.UTF-8"}
+ENGLISH = {"LANGUAGE": "", "LC_ALL": "C", "LC_MESSAGES": "", "LANG": "C"}
+PO = ROOT / "hr_console/web/translations/fr/LC_MESSAGES/messages.po"
+CLI = ROOT / "hr_console/cli"
+# Developer commands, for the people who measure Relais (docs/benchmarks.md): English only.
+ENGLISH_ONLY = {"bench", "gen-data", "bench-console"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def compiled() -> None:
+    """The tree's .mo up to date, as `make test` leaves it (a stale one would be compiled
+    into the user's cache instead: tested below on a copy)."""
+    write_all()
+
+
+def relais(env: dict[str, str], *args: str, input: str | None = None) -> click.testing.Result:  # noqa: A002
+    return CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False,
+                              prog_name="relais")
+
+
+def test_the_language_is_read_from_the_locale_variables_in_posix_order(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(var, raising=False)
+    assert not i18n.french()
+    for value, french in (("fr_FR.UTF-8", True), ("fr_CA", True), ("fr", True),
+                          ("fr_BE.UTF-8@euro", True), ("C", False), ("POSIX", False),
+                          ("C.UTF-8", False), ("en_US.UTF-8", False), ("de_DE", False)):
+        monkeypatch.setenv("LANG", value)
+        assert i18n.french() is french, value
+    monkeypatch.setenv("LC_ALL", "C")  # LC_ALL before LANG
+    assert not i18n.french()
+    monkeypatch.setenv("LANGUAGE", "de:fr")  # a list, read up to C: no German, so French
+    assert i18n.french()
+
+
+def test_root_help_in_french_then_in_english_in_the_same_process() -> None:
+    fr = relais(FRENCH, "--help")
+    assert fr.exit_code == 0
+    assert fr.output.startswith("Usage : relais [OPTIONS] COMMAND [ARGS]...\n")
+    assert "Relais : messagerie modérée par les RH pour les bornes d'atelier." in fr.output
+    assert "Afficher ce message et quitter." in fr.output
+    assert "Commandes:" in fr.output
+    assert "Le port MQTT des bornes." in fr.output
+    assert "Lancer l'application tactile d'une borne." in fr.output  # a command's short help
+    en = relais(ENGLISH, "--help")
+    assert en.exit_code == 0
+    assert en.output.startswith("Usage: relais [OPTIONS] COMMAND [ARGS]...\n")
+    assert "Relais: HR-moderated messaging for shop-floor terminals." in en.output
+    assert "Show this message and exit." in en.output  # click words it once per process
+    assert "Commands:" in en.output and "The terminals' MQTT port." in en.output
+    assert "Afficher" not in en.output and "borne" not in en.output
+
+
+def test_a_subcommand_help_in_french_and_in_english() -> None:
+    fr = relais(FRENCH, "terminal", "add", "--help")
+    assert fr.exit_code == 0
+    assert fr.output.startswith("Usage : relais terminal add [OPTIONS] NAME\n")
+    assert "Enrôler une borne ; affiche ses identifiants en JSON, une seule fois." in fr.output
+    assert "Site où se trouve la borne." in fr.output
+    en = relais(ENGLISH, "terminal", "add", "--help")
+    assert "Enrol a terminal; prints its credentials as JSON, once." in en.output
+    assert "Site the terminal stands on." in en.output
+    assert "Show this message and exit." in en.output
+
+
+def test_click_usage_errors_in_french_and_in_english() -> None:
+    fr = relais(FRENCH, "terminal", "add", "t1")
+    assert fr.exit_code == 2
+    assert fr.output.splitlines()[-3:] == [
+        "Essayez « relais terminal add --help » pour l'aide.", "",
+        "Erreur : Option manquante '--site'."]
+    assert relais(FRENCH, "nosuch").output.splitlines()[-1] == \
+        "Erreur : Commande inconnue : 'nosuch'."
+    assert relais(FRENCH, "--trusted-proxies", "11", "up").output.splitlines()[-1] == \
+        "Erreur : Valeur non valable pour '--trusted-proxies' : 11 n'est pas dans " \
+        "l'intervalle 0<=x<=10."
+    en = relais(ENGLISH, "terminal", "add", "t1")
+    assert en.exit_code == 2
+    assert en.output.splitlines()[-3:] == [
+        "Try 'relais terminal add --help' for help.", "", "Error: Missing option '--site'."]
+    assert relais(ENGLISH, "nosuch").output.splitlines()[-1] == "Error: No such command 'nosuch'."
+
+
+def test_refusals_in_french_and_in_english(tmp_path: Path) -> None:
+    nothing = tmp_path / "nothing"
+    fr = relais(FRENCH, "--home", str(nothing), "audit", "verify")
+    assert fr.exit_code == 1
+    assert fr.output == (f"Erreur : {nothing} n'est pas encore un dossier de données Relais : "
+                         f"lancez `relais --home {nothing} init`\n")
+    en = relais(ENGLISH, "--home", str(nothing), "audit", "verify")
+    assert en.output == (f"Error: {nothing} is not a Relais home yet: "
+                         f"run `relais --home {nothing} init`\n")
+    assert relais(FRENCH, "kiosk").output == \
+        "Erreur : donnez soit --terminal NAME, soit --config FILE\n"
+    assert relais(ENGLISH, "kiosk").output == "Error: give either --terminal NAME or --config FILE\n"
+
+
+def test_a_home_made_and_used_in_french_then_in_english(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    fr = relais(FRENCH, "--home", str(home), "init")
+    assert fr.exit_code == 0, fr.output
+    assert fr.output.startswith(f"Dossier de données Relais prêt dans {home} (base de données ")
+    fr = relais(FRENCH, "--home", str(home), "site", "add", "Usine Nord")
+    assert fr.output == "site 'Usine Nord' créé (id 1)\n"
+    fr = relais(FRENCH, "--home", str(home), "site", "add", "Usine Sud", "--timezone", "Europe/Paris")
+    assert fr.output == "site 'Usine Sud' créé (id 2)\n"
+    fr = relais(FRENCH, "--home", str(home), "terminal", "revoke", "t9")
+    assert fr.exit_code == 1 and fr.output == "Erreur : aucune borne nommée 't9'\n"
+    fr = relais(FRENCH, "--home", str(home), "audit", "verify")
+    assert re.fullmatch(r"journal d'audit intact : \d+ entrées\n", fr.output), fr.output
+    en = relais(ENGLISH, "--home", str(home), "audit", "verify")
+    assert re.fullmatch(r"audit log intact: \d+ entries\n", en.output), en.output
+    en = relais(ENGLISH, "--home", str(home), "site", "timezone", "Usine Sud")
+    assert en.output == "site 'Usine Sud': shifts read in the installation's time zone\n"
+    fr = relais(FRENCH, "--home", str(home), "site", "timezone", "Usine Sud")
+    assert fr.output == "site 'Usine Sud' : postes lus dans le fuseau horaire de l'installation\n"
+
+
+def test_the_installed_command_speaks_the_shell_language() -> None:
+    """The real entry point in a process of its own, as the IT person runs it."""
+    exe = Path(sys.executable).with_name("relais")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "hr_console.cli"]
+    for env, usage, missing in (
+            (FRENCH, "Usage : relais", "Erreur : Argument manquant 'NAME'."),
+            (ENGLISH, "Usage: relais", "Error: Missing argument 'NAME'.")):
+        run_env = {**os.environ, **env}
+        shown = subprocess.run([*command, "--help"], env=run_env, capture_output=True,
+                               text=True, timeout=60)
+        assert shown.returncode == 0 and shown.stdout.startswith(usage), shown.stderr
+        bad = subprocess.run([*command, "site", "add"], env=run_env, capture_output=True,
+                             text=True, timeout=60)
+        assert bad.returncode == 2 and bad.stderr.splitlines()[-1] == missing
+
+
+def test_a_stale_or_missing_catalogue_never_stops_a_command(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An install whose .mo is older than its .po (or gone): compiled into the user's cache;
+    where that cannot be done either, English."""
+    tree = tmp_path / "translations"
+    shutil.copytree(PO.parent.parent.parent, tree)
+    (tree / "fr/LC_MESSAGES/messages.mo").unlink()
+    monkeypatch.setattr(i18n, "TRANSLATIONS", tree)
+    cache = tmp_path / "cache"
+    fr = relais({**FRENCH, "XDG_CACHE_HOME": str(cache)}, "--help")
+    assert fr.exit_code == 0 and "Afficher ce message et quitter." in fr.output
+    assert list(cache.glob("relais/catalogues/*/fr/LC_MESSAGES/messages.mo"))
+    assert not (tree / "fr/LC_MESSAGES/messages.mo").exists()  # nothing written in the install
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    fr = relais({**FRENCH, "XDG_CACHE_HOME": str(blocked)}, "--help")
+    assert fr.exit_code == 0 and "Show this message and exit." in fr.output
+
+
+def cli_msgids() -> dict[str | tuple[str, str], str]:
+    """What hr_console/cli marks for translation (as `make extract` finds it) -> its file."""
+    keywords = {**DEFAULT_KEYWORDS, "_l": None}
+    return {msgid: file for file, _line, msgid, _c, _ctx in
+            extract_from_dir(str(CLI), keywords=keywords) if msgid}
+
+
+def placeholders(text: str) -> list[str]:
+    return sorted(re.findall(r"\{[^{}]*\}", text))
+
+
+def test_every_string_of_the_command_line_has_its_french() -> None:
+    """With the same placeholders: a French text naming another one would fail at run time."""
+    with PO.open("rb") as fh:
+        catalog = read_po(fh)
+    used = cli_msgids()
+    assert len(used) > 200
+    missing, wrong = [], []
+    for msgid in sorted(used, key=str):
+        ids = [msgid] if isinstance(msgid, str) else list(msgid)
+        m = catalog.get(ids[0])
+        strings = [] if m is None else [m.string] if isinstance(m.string, str) else list(m.string)
+        if m is None or m.fuzzy or not strings or not all(strings):
+            missing.append(msgid)
+            continue
+        for text in strings:
+            if placeholders(text) not in [placeholders(i) for i in ids]:
+                wrong.append((msgid, text))
+    assert missing == [], f"no French for (add it to {PO.relative_to(ROOT)}): {missing}"
+    assert wrong == [], f"French with other placeholders than the English: {wrong}"
+
+
+def test_clicks_own_words_are_listed_as_click_spells_them() -> None:
+    """A click upgrade that rewords one leaves it English: this says which."""
+    import click as click_pkg
+
+    click_ids = {msgid for _f, _l, msgid, _c, _ctx in
+                 extract_from_dir(str(Path(click_pkg.__file__).parent),
+                                  keywords=DEFAULT_KEYWORDS) if msgid}
+    listed = {msgid for msgid, file in cli_msgids().items() if file == "i18n.py"}
+    assert len(listed) > 50
+    assert sorted(listed - click_ids, key=str) == []
+
+
+def test_every_help_text_is_marked_for_translation() -> None:
+    """A command or option help written without ``_l`` (or as a docstring) would stay
+    English: every one shown by `relais ... --help` is a marked string."""
+    marked = {m for m in cli_msgids() if isinstance(m, str)}
+    unmarked = []
+
+    def walk(command: click.Command, path: str) -> None:
+        if command.name in ENGLISH_ONLY:
+            return
+        assert isinstance(command, i18n._Translated), path  # translated when rendered
+        if command._help and command._help not in marked:
+            unmarked.append(path)
+        for param in command.params:
+            if isinstance(param, click.Option) and param.help and param.help not in marked:
+                unmarked.append(f"{path} {param.opts[-1]}")
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                walk(sub, f"{path} {name}")
+
+    walk(main, "relais")
+    assert unmarked == []
+
+
+def test_the_command_line_calls_its_helper_with_literal_strings_only() -> None:
+    """`_(f"...")` or `_(variable)` cannot be looked up in the catalogue: always English.
+    (i18n.py itself translates help texts, marked where they are written, when shown.)"""
+    bad = []
+    for path in sorted(set(CLI.glob("*.py")) - {CLI / "i18n.py"}):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                    and node.func.id in ("_", "_l", "N_") and not (
+                        len(node.args) == 1 and isinstance(node.args[0], ast.Constant)
+                        and isinstance(node.args[0].value, str)):
+                bad.append(f"{path.name}:{node.lineno}")
+    assert bad == []
