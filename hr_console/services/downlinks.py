@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from hr_console.store.models import BadgeSession, Downlink, Message, Terminal, utcnow
+from hr_console.store.models import BadgeSession, Downlink, Message, Notice, Terminal, utcnow
 from relais_wire.envelope import CONTENT_KINDS, envelope
 
 # Run for every message: built once (see messaging._FIND).
@@ -111,15 +111,21 @@ def claim_due(session: Session, *, resend_after: float, limit: int = 500,
     ``withheld``: see ``_withhold``.
 
     The conditional UPDATE is the claim: with several relays polling, only the one whose
-    update hits the row sends it this round."""
+    update hits the row sends it this round.
+
+    The copy of a notice that ended while its reader was away (its time passed) is deleted
+    here instead of sent: back from a month's leave, someone got every notice of that month
+    at badge-in, urgent ones ringing, that the sync itself no longer lists (the copies of
+    readers who never badge in go with the retention purge: ``drop_ended_notices``)."""
     now = utcnow()
     cutoff = now - dt.timedelta(seconds=resend_after)
     stmt = (
         select(Downlink.id, Downlink.payload, Downlink.employee_id, BadgeSession.id,
-               Terminal.name)
+               Terminal.name, _ENDED)
         .join(BadgeSession, and_(BadgeSession.employee_id == Downlink.employee_id,
                                  BadgeSession.ended_at.is_(None)))
         .join(Terminal, Terminal.id == BadgeSession.terminal_id)
+        .outerjoin(Notice, and_(Downlink.kind == "notice", Notice.uid == Downlink.ref))
         .where(Downlink.confirmed_at.is_(None),
                or_(Downlink.sent_at.is_(None), Downlink.sent_at < cutoff))
         .order_by(Downlink.created_at)
@@ -131,7 +137,11 @@ def claim_due(session: Session, *, resend_after: float, limit: int = 500,
         if not partitions:
             return []
         stmt = stmt.where(Terminal.partition.in_(sorted(partitions)))
-    rows = session.execute(stmt).all()
+    rows = session.execute(stmt, {"now": now}).all()
+    ended = [r[0] for r in rows if r[5]]
+    if ended:
+        session.execute(delete(Downlink).where(Downlink.id.in_(ended)))
+    rows = [r[:5] for r in rows if not r[5]]
     if not rows:
         return []
     # One conditional UPDATE claims them all: a row another relay claimed meanwhile no
@@ -215,6 +225,20 @@ def insert_claimed(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
         {**row, "owner": row["employee_id"], "now": now, "confirmed_at": None}
         for row in rows]).all()
     return [r[:5] for r in got if r[5] is not None]
+
+
+# Whether a row of ``claim_due`` is the copy of a notice that has ended (its outer join).
+_ENDED = and_(Notice.valid_until.is_not(None),
+              Notice.valid_until <= bindparam("now")).label("ended")
+
+
+def drop_ended_notices(session: Session, now: dt.datetime | None = None) -> int:
+    """Delete the undelivered copies of every notice that has ended (``claim_due`` drops
+    those of people badged in; these are the others', who may never badge in again): run
+    with the retention purge. Returns how many."""
+    ended = select(Notice.uid).where(Notice.valid_until <= (now or utcnow()))
+    return session.execute(delete(Downlink).where(
+        Downlink.kind == "notice", Downlink.ref.in_(ended))).rowcount or 0
 
 
 def claimed(session: Session, rows: list[Any], *,

@@ -1,7 +1,9 @@
 """Retention: messages older than ``retention_days`` go, with what hangs off them (their
 photos, what the relay still owed a terminal about them, the moderation decisions). Group
 posts are messages too and go the same way, with their members' receipts. Safety alerts
-older than that lose their photo (the alert stays: what happened and who handled it).
+older than that lose their photo (the alert stays: what happened and who handled it). The
+copies of notices that have ended, still owed to people who did not badge in before the
+end, go at every purge whatever their age (nobody is sent them any more).
 
 The audit log is append-only and is never purged; the purge itself is audited with its
 counts. Messages under an active legal hold (services.legal_holds) are skipped and counted
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from hr_console.services import audit, legal_holds, settings
+from hr_console.services import audit, downlinks, legal_holds, settings
 from hr_console.store.models import (
     AuditEntry,
     Downlink,
@@ -157,6 +159,8 @@ def purge(open_session: OpenSession, *, actor: str = "system", now: dt.datetime 
             break
     with open_session() as s:
         total.alert_photos = purge_alert_photos(s, before)
+    with open_session() as s:  # whatever the retention: an ended notice is owed to nobody
+        total.downlinks += downlinks.drop_ended_notices(s, now)
     with open_session() as s:
         total.held = due(s, before)[1]
         audit.record(s, actor, PURGE_ACTION, "messages", retention_days=retention,

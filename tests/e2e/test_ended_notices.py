@@ -1,0 +1,77 @@
+"""A notice that ends while someone is away is not delivered to them late.
+
+Its copy waited in the downlinks for their next badge-in; they then got every notice of
+their absence (back from a month's leave: a month of them, urgent ones ringing) that the
+sync itself no longer lists. Now the copy is dropped when they badge in, and the copies of
+those who never do go with the retention purge. Runs on SQLite and, when
+RELAIS_TEST_PG_URL is set, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select, update
+
+from hr_console.services import notices, retention
+from hr_console.store.models import Downlink, Employee, Notice, Team, utcnow
+from kiosk_app.link import events as ev
+from tests.system_fixture import expect, expect_none
+
+
+def _notice(system, title: str, *, until: dt.timedelta | None = None) -> str:  # noqa: ANN001
+    with system.store.session() as s:
+        team = s.execute(select(Team.id).where(Team.name == "Atelier")).scalar_one()
+        return notices.create(s, title=title, body="...", target_kind="team", target_ref=team,
+                              urgent=True, actor="hr",
+                              valid_until=utcnow() + until if until else None).uid
+
+
+def _end(system, uid: str) -> None:  # noqa: ANN001
+    """Its time passed (a month ago) while nobody of the team was badged in."""
+    with system.store.session() as s:
+        s.execute(update(Notice).where(Notice.uid == uid)
+                  .values(valid_until=utcnow() - dt.timedelta(days=30)))
+
+
+def _copies(system, uid: str, name: str | None = None) -> int:  # noqa: ANN001
+    with system.store.session() as s:
+        q = select(func.count()).select_from(Downlink).where(Downlink.kind == "notice",
+                                                             Downlink.ref == uid)
+        if name is not None:
+            q = q.join(Employee, Employee.id == Downlink.employee_id).where(Employee.name == name)
+        return s.scalar(q) or 0
+
+
+def test_a_notice_that_ended_while_someone_was_away_is_not_delivered_at_their_badge_in(
+        system) -> None:  # noqa: ANN001
+    ended = _notice(system, "Cantine fermée mardi", until=dt.timedelta(hours=1))
+    current = _notice(system, "Nouvelles consignes EPI")  # the positive control
+    _end(system, ended)
+    assert _copies(system, ended, "Karim Benali") == 1  # owed to him until he badges in
+    link = system.link("kiosk-2")
+    system.badge_in(link, "Karim Benali")
+    arrived: list[str] = []  # every notice delivered, in order, until the current one
+
+    def seen(e: ev.NoticeArrived) -> bool:
+        arrived.append(e.notice.get("notice"))
+        return arrived[-1] == current
+
+    expect(link, ev.NoticeArrived, seen, timeout=10)
+    expect_none(link, ev.NoticeArrived, lambda e: e.notice.get("notice") == ended, 2.0)
+    assert ended not in arrived
+    assert _copies(system, ended, "Karim Benali") == 0  # dropped, not kept for later
+    assert _copies(system, ended) >= 1  # the rest of the team's wait for the purge
+
+
+def test_the_retention_purge_drops_the_copies_of_ended_notices_nobody_will_collect(
+        system) -> None:  # noqa: ANN001
+    ended = _notice(system, "Réunion annulée", until=dt.timedelta(hours=1))
+    current = _notice(system, "Horaires d'été")
+    _end(system, ended)
+    before = _copies(system, ended)
+    assert before >= 2 and _copies(system, current) == before  # the team, nobody badged in
+    counts = retention.purge(system.store.session)
+    assert _copies(system, ended) == 0
+    assert _copies(system, current) == before  # a current notice's copies stay owed
+    assert counts.downlinks >= before
