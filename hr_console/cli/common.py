@@ -9,12 +9,13 @@ import gc
 import logging
 import signal
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import click
 
 from hr_console import config as config_mod
-from hr_console.cli.i18n import _
+from hr_console.cli.i18n import N_, _, translated
 from hr_console.config import Settings
 
 log = logging.getLogger("relais")
@@ -66,12 +67,35 @@ class Ctx:
         return Store(self.ready_cfg().database_url)
 
 
-def fail(exc: Exception) -> click.ClickException:
-    """Any failure as one line (a missing extra says which one to install)."""
+# A service refuses in English (services/errors.py: ``message``), with a ``code`` the console
+# words in the user's language (hr_console/web). In French, the command line says the same:
+# the console's French for the words of that code (below, or the command's own for a code
+# whose sense depends on the command), else for the service's message itself when the
+# console has it word for word. In English, the service's message, as ever.
+REFUSALS: dict[str, str] = {
+    "site_exists": N_("A site with this name already exists."),
+    "unknown_site": N_("This site does not exist."),
+    "unknown_person": N_("This employee does not exist."),
+    "bad_name": N_("A terminal name is 1 to 32 lower-case letters, digits or dashes."),
+}
+
+
+def refusal(exc: Exception, wording: Mapping[str, str] | None = None) -> str:
+    """A service's refusal (or any failure) as one line in the user's language."""
+    message = getattr(exc, "message", None) or str(exc)
+    code = getattr(exc, "code", None)
+    said = None
+    if isinstance(code, str):
+        said = (wording or {}).get(code) or REFUSALS.get(code)
+    return (said and translated(said)) or translated(message) or message
+
+
+def fail(exc: Exception, wording: Mapping[str, str] | None = None) -> click.ClickException:
+    """Any failure as one line (a missing extra says which one to install); ``wording``:
+    the command's words for codes of a service's refusals (``refusal``)."""
     if isinstance(exc, ModuleNotFoundError):
         return missing_extra(exc)
-    message = getattr(exc, "message", None) or str(exc)
-    return click.ClickException(message)
+    return click.ClickException(refusal(exc, wording))
 
 
 # What each extra brings (pyproject.toml): a terminal installs relais[kiosk] and never gets the

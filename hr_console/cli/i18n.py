@@ -48,6 +48,13 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return gettext.dngettext(DOMAIN, singular, plural, n)
 
 
+def translated(message: str) -> str | None:
+    """``message``'s translation when the catalogue has one for the user's language, else
+    None: for an English text worded elsewhere (a service's message), left as it is."""
+    text = gettext.dgettext(DOMAIN, message)
+    return text if text != message else None
+
+
 def _l(message: str) -> str:
     """A help text, marked for ``make extract``; ``Command`` translates it when shown."""
     return message
@@ -144,6 +151,20 @@ class _Translated:
                 formatter.write_dl(rows)
         if isinstance(self, click.Group):
             self.format_commands(ctx, formatter)
+
+
+class Option(click.Option):
+    """An option whose prompt (``prompt=_l("...")``) is asked in the user's language."""
+
+    _prompt: str | None = None
+
+    @property
+    def prompt(self) -> str | None:
+        return _(self._prompt) if self._prompt else self._prompt
+
+    @prompt.setter
+    def prompt(self, value: str | None) -> None:
+        self._prompt = value
 
 
 class Command(_Translated, click.Command):

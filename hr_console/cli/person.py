@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from hr_console.cli.common import Ctx, fail
+from hr_console.cli.common import Ctx, fail, refusal
 from hr_console.cli.i18n import Command, _, _l
 
 
@@ -34,7 +34,7 @@ def export_person(obj: Ctx, employee_id: int, out: Path, language: str) -> None:
                                       home=cfg.home, timezone=cfg.timezone, via="cli")
     except ServiceError as exc:
         raise click.ClickException(_("employee {id}: {reason}").format(
-            id=employee_id, reason=exc.message)) from None
+            id=employee_id, reason=refusal(exc))) from None
     except OSError as exc:
         raise fail(exc) from None
     finally:

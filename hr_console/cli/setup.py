@@ -50,7 +50,7 @@ def demo_data(obj: Ctx, password: str | None) -> None:
     try:
         data = load_demo(cfg, password)
     except ServiceError as exc:  # a password the console would refuse: say why, change nothing
-        raise click.ClickException(exc.message) from None
+        raise fail(exc) from None
     if data is None:
         raise click.ClickException(_("demo data already exists in this home"))
     print_demo(data, cfg)

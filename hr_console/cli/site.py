@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from hr_console.cli.i18n import Group, _, _l
+from hr_console.cli.common import fail
+from hr_console.cli.i18n import N_, Group, _, _l
 
 
 @click.group("site", cls=Group, help=_l("Create and list the sites terminals and teams belong to."))
@@ -39,7 +40,7 @@ def site_add(obj: Any, name: str, zone: str | None) -> None:
                 directory.set_site_timezone(s, row, zone, actor="cli")
             site_id, site_name = row.id, row.name
     except ServiceError as exc:
-        raise click.ClickException(exc.message) from None
+        raise fail(exc) from None
     finally:
         store.dispose()
     click.echo(_("site {name!r} created (id {id})").format(name=site_name, id=site_id))
@@ -89,7 +90,7 @@ def site_timezone(obj: Any, name: str, zone: str) -> None:
             directory.set_site_timezone(s, row, zone, actor="cli")
             now = row.timezone
     except ServiceError as exc:
-        raise click.ClickException(exc.message) from None
+        raise fail(exc, {"not_found": N_("This site does not exist.")}) from None
     finally:
         store.dispose()
     where = now or _("the installation's time zone")

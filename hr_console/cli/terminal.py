@@ -9,7 +9,7 @@ import click
 
 from hr_console.cli.common import Ctx, fail
 from hr_console.cli.home import save_kiosk_config
-from hr_console.cli.i18n import Group, _, _l
+from hr_console.cli.i18n import N_, Group, _, _l
 
 
 @click.group(cls=Group, help=_l("Enrol, revoke and rotate terminals."))
@@ -34,7 +34,8 @@ def terminal_add(obj: Ctx, name: str, site_name: str) -> None:
             s.flush()
             broker.apply(s, cfg)
     except ServiceError as exc:
-        raise fail(exc) from None
+        raise fail(exc, {"not_found": N_("This site does not exist."),
+                         "name_taken": N_("A terminal with this name already exists.")}) from None
     finally:
         store.dispose()
     # Shown once and written nowhere: the terminal keeps what `relais kiosk-enrol` gives it.

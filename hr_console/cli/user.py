@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from hr_console.cli.common import Ctx, fail
-from hr_console.cli.i18n import Group, _, _l
+from hr_console.cli.i18n import N_, Group, Option, _, _l
 
 
 @click.group(cls=Group, help=_l("Console users."))
@@ -16,7 +16,8 @@ def user() -> None:
 @user.command("add", help=_l("Create a console user."))
 @click.argument("username")
 @click.option("--role", type=click.Choice(["admin", "hr", "supervisor", "auditor"]), required=True)
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--password", cls=Option, prompt=_l("Password"), hide_input=True,
+              confirmation_prompt=True)
 @click.option("--language", type=click.Choice(["fr", "en"]), default="fr")
 @click.pass_obj
 def user_add(obj: Ctx, username: str, role: str, password: str, language: str) -> None:
@@ -28,7 +29,7 @@ def user_add(obj: Ctx, username: str, role: str, password: str, language: str) -
         with store.session() as s:
             directory.console_user(s, username, password, role, language=language, actor="cli")
     except ServiceError as exc:
-        raise fail(exc) from None
+        raise fail(exc, {"name_taken": N_("A console user with this name already exists.")}) from None
     finally:
         store.dispose()
     click.echo(_("console user {username} ({role}) created").format(username=username, role=role))

@@ -140,6 +140,53 @@ def test_a_home_made_and_used_in_french_then_in_english(tmp_path: Path) -> None:
     assert fr.output == "site 'Usine Sud' : postes lus dans le fuseau horaire de l'installation\n"
 
 
+def test_a_services_refusals_in_the_consoles_french_and_as_ever_in_english(tmp_path: Path) -> None:
+    """The services refuse in English with a code; in French the command line says what the
+    console says for it."""
+    home = str(tmp_path / "home")
+    assert relais(ENGLISH, "--home", home, "init").exit_code == 0
+    assert relais(ENGLISH, "--home", home, "site", "add", "Nord").exit_code == 0
+    for args, french, english in (
+            (["site", "add", "Nord"], "Un site de ce nom existe déjà.",
+             "A site named 'Nord' already exists."),
+            (["site", "timezone", "Sud", "Europe/Paris"], "Ce site n’existe pas.",
+             "No site named 'Sud'."),
+            (["site", "timezone", "Nord", "Mars/Base"],
+             "Un fuseau horaire est un nom comme Europe/Paris.",
+             "A time zone is a name such as Europe/Paris."),
+            (["terminal", "add", "Bad Name", "--site", "Nord"],
+             "Un nom de borne compte 1 à 32 lettres minuscules, chiffres ou tirets.",
+             "A terminal name is 1-32 lower-case letters, digits or dashes."),
+            (["terminal", "add", "t1", "--site", "Sud"], "Ce site n’existe pas.",
+             "No site named 'Sud'."),
+            (["demo-data", "--password", "abc"],
+             "Un mot de passe de la console a au moins 8 caractères.",
+             "A console password has at least 8 characters."),
+            (["export-person", "99", str(tmp_path / "out.zip")],
+             "salarié 99 : Cette personne n’existe pas.", "employee 99: No employee has this number.")):
+        fr = relais(FRENCH, "--home", home, *args)
+        assert (fr.exit_code, fr.output) == (1, f"Erreur : {french}\n"), args
+        en = relais(ENGLISH, "--home", home, *args)
+        assert (en.exit_code, en.output) == (1, f"Error: {english}\n"), args
+
+
+def test_a_console_user_is_asked_for_a_password_in_french(tmp_path: Path) -> None:
+    home = str(tmp_path / "home")
+    assert relais(ENGLISH, "--home", home, "init").exit_code == 0
+    fr = relais(FRENCH, "--home", home, "user", "add", "bob", "--role", "hr",
+                input="secret-pw-1\nsecret-pw-1\n")
+    assert fr.exit_code == 0, fr.output
+    assert fr.output == ("Mot de passe: \nRépétez pour confirmer: \n"
+                         "utilisateur de la console bob (hr) créé\n")
+    fr = relais(FRENCH, "--home", home, "user", "add", "bob", "--role", "hr",
+                input="secret-pw-1\nsecret-pw-1\n")
+    assert fr.output.splitlines()[-1] == \
+        "Erreur : Un utilisateur de la console porte déjà cet identifiant."
+    en = relais(ENGLISH, "--home", home, "user", "add", "ann", "--role", "hr",
+                input="secret-pw-1\nsecret-pw-1\n")
+    assert en.output == "Password: \nRepeat for confirmation: \nconsole user ann (hr) created\n"
+
+
 def test_the_installed_command_speaks_the_shell_language() -> None:
     """The real entry point in a process of its own, as the IT person runs it."""
     exe = Path(sys.executable).with_name("relais")
