@@ -67,8 +67,9 @@ def site_list(obj: Any, as_json: bool) -> None:
     if not rows:
         click.echo(_("no site yet: relais site add NAME"))
         return
-    width = max(len("name"), *(len(r["name"]) for r in rows))
-    click.echo(f"{'id':>4}  {'name':<{width}}  {'terminals':>9}  {'employees':>9}")
+    name, terminals, employees = _("name"), _("terminals"), _("employees")  # column heads
+    width = max(len(name), *(len(r["name"]) for r in rows))
+    click.echo(f"{'id':>4}  {name:<{width}}  {terminals:>9}  {employees:>9}")
     for r in rows:
         click.echo(f"{r['id']:>4}  {r['name']:<{width}}  {r['terminals']:>9}  {r['employees']:>9}")
 

@@ -128,6 +128,8 @@ def test_a_home_made_and_used_in_french_then_in_english(tmp_path: Path) -> None:
     assert fr.output == "site 'Usine Nord' créé (id 1)\n"
     fr = relais(FRENCH, "--home", str(home), "site", "add", "Usine Sud", "--timezone", "Europe/Paris")
     assert fr.output == "site 'Usine Sud' créé (id 2)\n"
+    fr = relais(FRENCH, "--home", str(home), "site", "list")
+    assert fr.output.splitlines()[0] == "  id  nom            bornes   salariés"
     fr = relais(FRENCH, "--home", str(home), "terminal", "revoke", "t9")
     assert fr.exit_code == 1 and fr.output == "Erreur : aucune borne nommée 't9'\n"
     fr = relais(FRENCH, "--home", str(home), "audit", "verify")
