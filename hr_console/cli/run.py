@@ -132,7 +132,7 @@ def console(obj: Ctx, threads: int) -> None:
         server = _start_console(cfg, threads=threads)
     except (OSError, RuntimeError) as exc:
         raise fail(exc) from None
-    click.echo(f"console: http://{cfg.console_host}:{cfg.console_port}/")
+    click.echo(_("console: {url}").format(url=f"http://{cfg.console_host}:{cfg.console_port}/"))
     sys.stdout.flush()
     stop.wait()
     server.close()
@@ -178,7 +178,7 @@ def up(obj: Ctx, demo: bool) -> None:
                      "127.0.0.1:{relay_port})").format(bind=cfg.mqtt_bind, port=cfg.mqtt_port,
                                                        relay_port=cfg.relay_port))
         click.echo(_("relay:   {name} running").format(name=r.username))
-        click.echo(f"console: http://{cfg.console_host}:{cfg.console_port}/")
+        click.echo(_("console: {url}").format(url=f"http://{cfg.console_host}:{cfg.console_port}/"))
         click.echo(_("logs:    {file} (relay, console)").format(file=log_dir / "relais.log")
                    + ("" if verbose else _("; here: events and warnings (--verbose: everything)")))
         note = cfg.home / DEMO_NOTE
