@@ -62,29 +62,29 @@ def purge(obj: Any, days: int | None, dry_run: bool) -> None:
                   if counts.alert_photos else ""))
 
 
-@click.command("gen-data")
+@click.command("gen-data", cls=Command, help=_l(
+    "Fill the home's database with a large generated organisation (teams, supervisors, HR desk, "
+    "contact rules, badges, PINs, terminals, shifts) and its messages (for benchmarks and demos; "
+    "never on a production home)."))
 @click.option("--employees", type=click.IntRange(2, 1_000_000), default=10_000, show_default=True)
 @click.option("--messages", type=click.IntRange(0, 50_000_000), default=1_000_000, show_default=True)
 @click.option("--days", type=click.IntRange(1, 3650), default=90, show_default=True)
 @click.option("--sites", type=click.IntRange(1, 100), default=5, show_default=True)
 @click.option("--held", type=click.IntRange(0, 1_000_000), default=400, show_default=True,
-              help="How many messages are left waiting for moderation.")
+              help=_l("How many messages are left waiting for moderation."))
 @click.option("--team-size", type=click.IntRange(2, 10_000), default=40, show_default=True)
 @click.option("--person-rules", type=click.IntRange(0, 1_000_000), default=200,
-              show_default=True, help="Person-to-person contact rules.")
+              show_default=True, help=_l("Person-to-person contact rules."))
 @click.option("--team-pairs", type=click.IntRange(0, 1_000_000), default=50,
-              show_default=True, help="Team-to-team contact rules (a fifth across sites).")
+              show_default=True, help=_l("Team-to-team contact rules (a fifth across sites)."))
 @click.option("--pins", type=click.FloatRange(0, 1), default=0.05, show_default=True,
-              help="Share of employees whose badge also asks for a PIN.")
+              help=_l("Share of employees whose badge also asks for a PIN."))
 @click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--yes", is_flag=True, help="Add to a home that already holds messages.")
+@click.option("--yes", is_flag=True, help=_l("Add to a home that already holds messages."))
 @click.pass_obj
 def gen_data(obj: Any, employees: int, messages: int, days: int, sites: int, held: int,
              team_size: int, person_rules: int, team_pairs: int, pins: float, seed: int,
              yes: bool) -> None:
-    """Fill the home's database with a large generated organisation (teams, supervisors,
-    HR desk, contact rules, badges, PINs, terminals, shifts) and its messages (for
-    benchmarks and demos; never on a production home)."""
     from sqlalchemy import func, select
 
     from hr_console.services import audit, gendata
@@ -95,7 +95,8 @@ def gen_data(obj: Any, employees: int, messages: int, days: int, sites: int, hel
     try:
         with store.session() as s:
             if not yes and (s.scalar(select(func.count()).select_from(Message)) or 0) > 0:
-                raise click.ClickException("this home already holds messages: add --yes to add more")
+                raise click.ClickException(
+                    _("this home already holds messages: add --yes to add more"))
             out = gendata.generate(s, employees=employees, messages=messages, days=days,
                                    sites=sites, held=min(held, messages), seed=seed,
                                    team_size=team_size, person_rules=person_rules,
@@ -112,13 +113,15 @@ def gen_data(obj: Any, employees: int, messages: int, days: int, sites: int, hel
     seconds = time.perf_counter() - started
     info = {**dataclasses.asdict(out), "seconds": round(seconds, 1)}
     (obj.ready_cfg().home / GEN_INFO).write_text(json.dumps(info), encoding="utf-8")
-    click.echo(f"generated {out.sites} sites, {out.teams} teams, {out.employees} employees, "
-               f"{out.rules} contact rules, {out.shifts} shifts, "
-               f"{out.terminals} terminals, {out.messages} messages ({out.held} held, "
-               f"{out.decisions} decisions) in {seconds:.0f} s")
+    click.echo(_("generated {sites} sites, {teams} teams, {employees} employees, {rules} contact "
+                 "rules, {shifts} shifts, {terminals} terminals, {messages} messages ({held} held, "
+                 "{decisions} decisions) in {seconds:.0f} s").format(
+        sites=out.sites, teams=out.teams, employees=out.employees, rules=out.rules,
+        shifts=out.shifts, terminals=out.terminals, messages=out.messages, held=out.held,
+        decisions=out.decisions, seconds=seconds))
     if out.badges:
-        click.echo(f"badges {out.badge_first} to {out.badge_last}; {out.pins} of them also ask "
-                   f"for PIN {gendata.GEN_PIN}")
+        click.echo(_("badges {first} to {last}; {pins} of them also ask for PIN {pin}").format(
+            first=out.badge_first, last=out.badge_last, pins=out.pins, pin=gendata.GEN_PIN))
 
 
 # (area, what, path): {site}, {team} and {last_page} are filled from the database.
@@ -297,21 +300,24 @@ def _current_section(path: Any, name: str) -> str:
     return m.group(1) if m else ""
 
 
-@click.command("bench-console")
+@click.command("bench-console", cls=Command, help=_l(
+    "Server time of the moderation queue, the employee list and the dashboard with its charts: "
+    "each page is requested through the Flask test client (the WSGI call, no network), signed "
+    "in as a temporary HR user; prints median and p95 in milliseconds and writes them to "
+    "section \"console\" of docs/benchmarks.md."))
 @click.option("--runs", type=click.IntRange(3, 1000), default=20, show_default=True)
 @click.option("--warmup", type=click.IntRange(0, 100), default=3, show_default=True)
-@click.option("--page", "pages", multiple=True, help="Measure only these paths (not written).")
-@click.option("--no-cache", is_flag=True, help="Recompute the chart figures at every request.")
-@click.option("--no-write", is_flag=True, help="Print only; leave docs/benchmarks.md alone.")
+@click.option("--page", "pages", multiple=True,
+              help=_l("Measure only these paths (not written)."))
+@click.option("--no-cache", is_flag=True,
+              help=_l("Recompute the chart figures at every request."))
+@click.option("--no-write", is_flag=True,
+              help=_l("Print only; leave docs/benchmarks.md alone."))
 @click.option("--report", type=click.Path(dir_okay=False), default=None,
-              help="Write to this Markdown file instead of docs/benchmarks.md.")
+              help=_l("Write to this Markdown file instead of docs/benchmarks.md."))
 @click.pass_obj
 def bench_console(obj: Any, runs: int, warmup: int, pages: tuple[str, ...], no_cache: bool,
                   no_write: bool, report: str | None) -> None:
-    """Server time of the moderation queue, the employee list and the dashboard with its
-    charts: each page is requested through the Flask test client (the WSGI call, no
-    network), signed in as a temporary HR user; prints median and p95 in milliseconds and
-    writes them to section "console" of docs/benchmarks.md."""
     from pathlib import Path
 
     from sqlalchemy import func, select, update
@@ -337,10 +343,11 @@ def bench_console(obj: Any, runs: int, warmup: int, pages: tuple[str, ...], no_c
     try:
         resp = client.post("/auth/login", data={"username": username, "password": password})
         if resp.status_code != 302:
-            raise click.ClickException("could not sign in the benchmark user")
+            raise click.ClickException(_("could not sign in the benchmark user"))
         load_start = _load()
-        click.echo(f"{n_employees} employees, {n_messages} messages; "
-                   f"{runs} runs after {warmup} warm-up requests")
+        click.echo(_("{employees} employees, {messages} messages; {runs} runs after {warmup} "
+                     "warm-up requests").format(employees=n_employees, messages=n_messages,
+                                                runs=runs, warmup=warmup))
         click.echo(f"{'request':58} {'median ms':>10} {'p95 ms':>8} {'CPU ms':>8}")
         if no_cache:
             _set_caches(app, 0, 0)
@@ -377,7 +384,7 @@ def bench_console(obj: Any, runs: int, warmup: int, pages: tuple[str, ...], no_c
     replace_section(target, "console",
                     merge_console_section(_current_section(target, "console"), title.lower(),
                                           block))
-    click.echo(f"written to {target} (section console, {title})")
+    click.echo(_("written to {file} (section console, {title})").format(file=target, title=title))
 
 
 def register(main: click.Group) -> None:

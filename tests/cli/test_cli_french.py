@@ -25,8 +25,6 @@ FRENCH = {"LANGUAGE": "", "LC_ALL": "fr_FR.UTF-8", "LC_MESSAGES": "", "LANG": "f
 ENGLISH = {"LANGUAGE": "", "LC_ALL": "C", "LC_MESSAGES": "", "LANG": "C"}
 PO = ROOT / "hr_console/web/translations/fr/LC_MESSAGES/messages.po"
 CLI = ROOT / "hr_console/cli"
-# Developer commands, for the people who measure Relais (docs/benchmarks.md): English only.
-ENGLISH_ONLY = {"bench", "gen-data", "bench-console"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -275,8 +273,6 @@ def test_every_help_text_is_marked_for_translation() -> None:
     unmarked = []
 
     def walk(command: click.Command, path: str) -> None:
-        if command.name in ENGLISH_ONLY:
-            return
         assert isinstance(command, i18n._Translated), path  # translated when rendered
         if command._help and command._help not in marked:
             unmarked.append(path)
