@@ -61,7 +61,7 @@ def _l(message: str) -> str:
 
 
 def N_(message: str) -> str:  # noqa: N802 - the name gettext tools know
-    """A message id translated elsewhere (by click): only marked here."""
+    """A message id translated later (by click, or through ``translated``): only marked."""
     return message
 
 
@@ -108,9 +108,12 @@ def catalogue_dir() -> Path | None:
 def setup() -> None:
     """Point the ``messages`` domain at our catalogue (or at none: English), for this
     command and click's own words. Called as each command line starts; never raises."""
-    directory = catalogue_dir() if french() else TRANSLATIONS
-    # A folder without our catalogue when French cannot be had: the ids, English, are shown.
-    gettext.bindtextdomain(DOMAIN, str(directory if directory is not None else _cache() / "none"))
+    try:
+        directory = catalogue_dir() if french() else TRANSLATIONS
+    except Exception:  # noqa: BLE001 - an unreadable install: English
+        directory = None
+    # When French cannot be had, a place with no catalogue: the ids, English, are shown.
+    gettext.bindtextdomain(DOMAIN, str(directory) if directory is not None else os.devnull)
 
 
 class _Translated:
