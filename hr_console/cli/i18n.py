@@ -116,10 +116,21 @@ def setup() -> None:
     gettext.bindtextdomain(DOMAIN, str(directory) if directory is not None else os.devnull)
 
 
+class _Formatter(click.HelpFormatter):
+    def write_heading(self, heading: str) -> None:
+        """A heading's colon as the language writes it (French: ``Options :``)."""
+        self.write(f"{'':>{self.current_indent}}{_('{heading}:').format(heading=heading)}\n")
+
+
+class _Context(click.Context):
+    formatter_class = _Formatter
+
+
 class _Translated:
     """What ``Command`` and ``Group`` add to click's: the setup above when a command line
     starts, and help texts translated when rendered."""
 
+    context_class = _Context
     _help: str | None = None
 
     @property
@@ -218,4 +229,5 @@ def click_words() -> list[str | tuple[str, str]]:
         N_("Repeat for confirmation"), N_("Error: The two entered values do not match."),
         N_("Error: invalid input"), N_("Do you want to continue?"),
         N_("Confirm the action without prompting."),
+        N_("required"),  # click says it through a variable, _(extra["required"])
     ]
