@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from hr_console.services import notice_view
 from hr_console.store.models import BadgeSession, Downlink, Message, Notice, Terminal, utcnow
 from relais_wire.envelope import CONTENT_KINDS, envelope
 
@@ -154,8 +155,20 @@ def claim_due(session: Session, *, resend_after: float, limit: int = 500,
         .returning(Downlink.id)
     ).scalars())
     rows = _withhold(session, [r for r in rows if r[0] in claimed], withheld)
-    return [Outgoing(row_id, terminal, {**payload, "sid": sid})
-            for row_id, payload, _employee, sid, terminal in rows]
+    return _outgoing(session, rows)
+
+
+def _outgoing(session: Session, rows: list[Any]) -> list[Outgoing]:
+    """Claimed rows ``(id, payload, employee_id, sid, terminal)`` as what to publish: a
+    notice's copy gets the notice's view (``notice_view.expand``); one whose notice no
+    longer exists is deleted, nothing sent."""
+    rows = [r for r in rows if r[4] is not None]
+    payloads = notice_view.expand(session, [r[1] for r in rows])
+    gone = [r[0] for r, payload in zip(rows, payloads, strict=True) if payload is None]
+    if gone:
+        session.execute(delete(Downlink).where(Downlink.id.in_(gone)))
+    return [Outgoing(r[0], r[4], {**payload, "sid": r[3]})
+            for r, payload in zip(rows, payloads, strict=True) if payload is not None]
 
 
 def _withhold(session: Session, rows: list[Any], withheld: Withheld | None) -> list[Any]:
@@ -245,9 +258,7 @@ def claimed(session: Session, rows: list[Any], *,
             withheld: Withheld | None = None) -> list[Outgoing]:
     """Claimed rows ``(id, payload, employee_id, sid, terminal)`` (``insert_claimed``'s,
     ``claim``'s) as what to publish, minus the withheld (see ``_withhold``)."""
-    rows = _withhold(session, rows, withheld)
-    return [Outgoing(row_id, terminal, {**payload, "sid": sid})
-            for row_id, payload, _employee, sid, terminal in rows if terminal is not None]
+    return _outgoing(session, _withhold(session, rows, withheld))
 
 
 def claim(session: Session, ids: Iterable[str], *,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from hr_console.domain import reminders as reminder_rules
 from hr_console.services import audit, downlinks, photos
 from hr_console.services.errors import Invalid, NotFound, ServiceError
+from hr_console.services.notice_view import copy_fields, wire_view
 from hr_console.store.models import (
     ConsoleUser,
     Downlink,
@@ -304,13 +305,6 @@ def compose(session: Session, scope: Scope, *, title: str, body: str, target_kin
                   author_employee_id=author_employee_id, remind_every_min=remind_every_min)
 
 
-def wire_view(notice: Notice) -> dict[str, Any]:
-    return {"notice": notice.uid, "title": notice.title, "body": notice.body,
-            "urgent": notice.urgent, "ack_required": notice.ack_required,
-            "photo": notice.media_id is not None,
-            "valid_until": notice.valid_until.isoformat() if notice.valid_until else None}
-
-
 def publish(session: Session, notice: Notice) -> int:
     """Queue the notice for everyone in its audience, the receipts and the copies each in
     one statement (a team lead's broadcast runs in the relay's worker; a notice to everyone
@@ -324,7 +318,7 @@ def publish(session: Session, notice: Notice) -> int:
     if ids:
         session.execute(insert(NoticeReceipt.__table__),
                         [{"notice_id": notice.id, "employee_id": e} for e in ids])
-        downlinks.queue_many(session, "notice", ids, wire_view(notice), ref=notice.uid)
+        downlinks.queue_many(session, "notice", ids, copy_fields(notice), ref=notice.uid)
     return len(ids)
 
 
@@ -634,7 +628,7 @@ def send_reminders(session: Session, notice: Notice, employee_ids: list[int], *,
             NoticeReceipt.notice_id == notice.id, NoticeReceipt.employee_id.in_(chunk))
             .values(reminders=NoticeReceipt.reminders + 1, last_reminded_at=at)
             .execution_options(synchronize_session=False))
-    downlinks.queue_many(session, "notice", ids, {**wire_view(notice), "reminder": True},
+    downlinks.queue_many(session, "notice", ids, copy_fields(notice, reminder=True),
                          ref=notice.uid)
     return len(ids)
 

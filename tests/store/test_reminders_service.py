@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from hr_console.domain import reminders as rules
-from hr_console.services import notices, reminders, sessions
+from hr_console.services import notice_view, notices, reminders, sessions
 from hr_console.services.errors import Invalid
 from hr_console.store.db import Store
 from hr_console.store.models import (
@@ -175,7 +175,9 @@ def test_round_reminds_who_is_due_counts_and_never_doubles(home: Home) -> None:
         assert reminders.send_due(s, t0 + 5 * MIN) == 1  # Karim only
     [copy] = [c for c in _copies(home, n) if c.employee_id == home["Karim Benali"]]
     assert copy.kind == "notice" and copy.payload["reminder"] is True
-    assert copy.payload["notice"] == n.uid and copy.payload["ack_required"] is True
+    with home.store.session() as s:
+        [sent] = notice_view.expand(s, [copy.payload])  # as the relay sends it
+    assert sent["notice"] == n.uid and sent["ack_required"] is True and sent["reminder"] is True
     karim = _receipt(home, n, "Karim Benali")
     assert (karim.reminders, karim.last_reminded_at) == (1, t0 + 5 * MIN)
     assert _receipt(home, n, "Sophie Martin").reminders == 0  # acknowledged

@@ -19,6 +19,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from hr_console.config import Settings
+from hr_console.services import notice_view
 from hr_console.services import notices as notices_svc
 from hr_console.store.models import (
     AuditEntry,
@@ -544,10 +545,12 @@ def test_reminder_requeues_for_those_who_have_not_acknowledged(console) -> None:
     assert resp.status_code == 302
     with console.session() as s:
         rows = list(s.execute(select(Downlink).where(Downlink.ref == n.uid)).scalars())
+        sent = notice_view.expand(s, [d.payload for d in rows])  # as the relay sends them
     # Sophie gets a reminder; Julie's undelivered copy is replaced, not doubled; not Karim.
     assert sorted(d.employee_id for d in rows) == sorted([sophie, julie])
     assert all(d.kind == "notice" and d.payload["reminder"] is True for d in rows)
-    assert all(d.payload["notice"] == n.uid and d.payload["ack_required"] is True for d in rows)
+    assert all(p["notice"] == n.uid and p["ack_required"] is True and p["reminder"] is True
+               and notice_view.REF not in p for p in sent)
     entry = [e for e in _audit(console) if e.action == "notice.remind"][0]
     assert entry.actor == "supervisor" and entry.detail["count"] == 2
     page = console.client("supervisor").get(f"/notices/{n.id}").get_data(as_text=True)

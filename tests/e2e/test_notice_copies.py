@@ -1,15 +1,20 @@
-"""A notice that ends while someone is away is not delivered to them late.
+"""A notice's copies: what they store, and when they are no longer sent.
 
-Its copy waited in the downlinks for their next badge-in; they then got every notice of
-their absence (back from a month's leave: a month of them, urgent ones ringing) that the
-sync itself no longer lists. Now the copy is dropped when they badge in, and the copies of
-those who never do go with the retention purge. Runs on SQLite and, when
-RELAIS_TEST_PG_URL is set, on PostgreSQL.
+A copy names its notice instead of carrying it (the relay fills the notice in as it sends
+the copy): a notice to everyone at 50,000 employees wrote its body 50,000 times.
+
+A notice that ends while someone is away is not delivered to them late. Its copy waited
+in the downlinks for their next badge-in; they then got every notice of their absence
+(back from a month's leave: a month of them, urgent ones ringing) that the sync itself no
+longer lists. Now the copy is dropped when they badge in, and the copies of those who
+never do go with the retention purge. Runs on SQLite and, when RELAIS_TEST_PG_URL is set,
+on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from sqlalchemy import func, select, update
 
@@ -75,3 +80,20 @@ def test_the_retention_purge_drops_the_copies_of_ended_notices_nobody_will_colle
     assert _copies(system, ended) == 0
     assert _copies(system, current) == before  # a current notice's copies stay owed
     assert counts.downlinks >= before
+
+
+def test_a_copy_names_its_notice_and_the_kiosk_gets_it_whole(system) -> None:  # noqa: ANN001
+    body = "Réunion générale à la cantine, présence obligatoire. " * 70  # ~3,800 characters
+    with system.store.session() as s:
+        team = s.execute(select(Team.id).where(Team.name == "Atelier")).scalar_one()
+        uid = notices.create(s, title="Réunion", body=body, target_kind="team",
+                             target_ref=team, ack_required=True, actor="hr").uid
+    with system.store.session() as s:
+        stored = s.execute(select(Downlink.payload).where(Downlink.ref == uid)).scalars().all()
+    assert len(stored) >= 2
+    assert all("body" not in p and len(json.dumps(p)) < 300 for p in stored)  # not 3,800 each
+    link = system.link("kiosk-2")
+    system.badge_in(link, "Karim Benali")
+    got = expect(link, ev.NoticeArrived, lambda e: e.notice.get("notice") == uid, timeout=10)
+    assert got.notice["body"] == body and got.notice["title"] == "Réunion"
+    assert got.notice["ack_required"] is True and "$notice" not in got.notice
