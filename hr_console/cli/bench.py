@@ -31,7 +31,7 @@ def _pg_url(pg: str | None, no_pg: bool) -> str | None:
 
 @click.command(cls=Command, help=_l(
     "Measure the relay against the raw broker and a Prosody + mod_mam peer, badge-in at 10,000 "
-    "and 50,000 employees, one to three relays capped at 40 % of a core each, the shift change; "
+    "and 50,000 employees, one to three relays capped at 40 percent of a core each, the shift change; "
     "print JSON, rewrite docs/benchmarks.md."))
 @click.option("--quick", is_flag=True, help=_l("A few seconds: checks the harness, not speed."))
 @click.option("--long", "long_", is_flag=True, help=_l("A ten-minute scale run."))
