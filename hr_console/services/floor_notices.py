@@ -27,7 +27,15 @@ from sqlalchemy.orm import Session
 from hr_console.domain import reminders as reminder_rules
 from hr_console.services import notices
 from hr_console.services.errors import NotFound, ServiceError
-from hr_console.store.models import AuditEntry, Notice, NoticeReceipt, Shift, Team, utcnow
+from hr_console.store.models import (
+    AuditEntry,
+    Notice,
+    NoticeReceipt,
+    SafetyAlert,
+    Shift,
+    Team,
+    utcnow,
+)
 
 _UID = re.compile(r"[0-9a-fA-F-]{36}")
 LIST_MAX = 50  # a kiosk's "my notices": the latest, newest first
@@ -96,6 +104,11 @@ def broadcast(session: Session, employee_id: int, terminal: str, client_id: str,
         if found.author_employee_id != employee_id:
             raise ServiceError("duplicate_id", "This id already names another notice.")
         return Sent(found, _audience(session, found), False)
+    # A safety alert's copies are queued as notices under the alert's uid, which a lead
+    # receives: a notice of that uid would end in a day and take the copies still owed to
+    # supervisors away with it (downlinks.claim_due, drop_ended_notices, withdraw).
+    if session.scalar(select(SafetyAlert.id).where(SafetyAlert.uid == client_id)) is not None:
+        raise ServiceError("duplicate_id", "This id already names another notice.")
     sc = scope(session, employee_id)
     if not sc.teams:
         raise notices.OutOfScope("not_a_lead", "Only a team lead may send a notice from a "

@@ -173,3 +173,31 @@ def test_my_notices_answer_no_one_else(system: System, api_url: str) -> None:
     assert resp.status_code == 404 and "Photo du rangement" not in resp.text
     for junk in ("..%2F..%2Fnotices", "x" * 500, "%00"):
         assert get(f"/my-notices/{junk}", ("kiosk-1", pw1), k1.sid).status_code == 404
+
+
+def test_a_safety_alerts_id_cannot_be_taken_for_a_broadcast(system: System) -> None:
+    """A lead's terminal receives every safety alert of the site, with the alert's uid,
+    under which its copies to the other supervisors wait. Replayed as the id of a broadcast
+    (which ends in a day), that notice would have taken the copies still owed with it when
+    it ended: refused, and the copies stay owed."""
+    from hr_console.store.models import SafetyAlert
+
+    k1, k2 = _links(system, 2)
+    system.badge_in(k1, "Sophie Martin")  # a lead: she receives the alert
+    system.badge_in(k2, "Karim Benali")
+    k2.send_alert("fall", "Chute quai 2")
+    got = expect(k1, ev.NoticeArrived, lambda e: "alert" in e.notice)
+    uid = got.notice["notice"]
+    others = (Downlink.ref == uid) & (Downlink.employee_id != system.employee("Sophie Martin"))
+    with system.store.session() as s:
+        assert s.scalar(select(SafetyAlert.id).where(SafetyAlert.uid == uid)) is not None
+        owed = s.scalar(select(func.count()).select_from(Downlink).where(others))
+    assert owed >= 1  # the other supervisors and the HR desk, not badged in
+    k1.client.publish(topics.uplink("kiosk-1"), encode(envelope(
+        "broadcast", id=uid, sid=k1.sid, team=team_id(system, "Atelier"), title="Détourné")),
+        qos=1)
+    err = expect(k1, ev.ErrorReceived, lambda e: e.ref == uid)
+    assert err.code == "duplicate_id"
+    with system.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Notice).where(Notice.uid == uid)) == 0
+        assert s.scalar(select(func.count()).select_from(Downlink).where(others)) == owed
