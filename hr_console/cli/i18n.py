@@ -19,16 +19,20 @@ test may run the same commands in both languages): they are marked with ``_l``, 
 changes nothing, and ``Command`` and ``Group`` translate them when click renders help.
 
 A catalogue never stops a command: a ``.mo`` older than its ``.po`` (or missing) is compiled
-into the user's cache (``~/.cache/relais/catalogues``; never into the install, which may be
-root's: hr_console/catalogues.py), and if that cannot be done the command speaks English.
+for the command alone, in a temporary folder of its own (never into the install, which may
+be root's, nor a cache another account could fill); a damaged one, or one that cannot be
+compiled, and the command speaks English.
 """
 
 from __future__ import annotations
 
+import atexit
 import copy
 import gettext
 import inspect
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +85,7 @@ def french() -> bool:
     return False
 
 
-def _cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "relais" / "catalogues"
+_OWN: Path | None = None  # this process's catalogue, compiled from a stale install's .po
 
 
 def _fresh(po: Path) -> bool:
@@ -93,24 +95,49 @@ def _fresh(po: Path) -> bool:
 
 def catalogue_dir() -> Path | None:
     """Where French is read from: the install's ``.mo`` when it is up to date, else the
-    user's cache (compiled there with Babel); None (English) when neither can be had."""
+    ``.po`` compiled (with Babel) for this process alone; None (English) when neither can
+    be had."""
     po = TRANSLATIONS / "fr" / "LC_MESSAGES" / f"{DOMAIN}.po"
     if _fresh(po):
         return TRANSLATIONS
     try:
         from hr_console import catalogues  # Babel: the server's extra, not a terminal's
 
-        return catalogues.translation_dir(TRANSLATIONS, _cache())
-    except Exception:  # noqa: BLE001 - no Babel, no cache, an unreadable .po: English
+        return _own_copy(catalogues.compiled(po))
+    except Exception:  # noqa: BLE001 - no Babel, no temporary folder, an unreadable .po
         return None
+
+
+def _own_copy(data: bytes) -> Path:
+    """A compiled catalogue in a folder of this process's own (``mkdtemp``), gone when the
+    command ends: never a shared cache, where another account could have left a catalogue
+    of its own for root to read (``sudo -E`` keeps the caller's home), or a half-written
+    one. Readable by all (it is the install's own text), so that a command root hands over
+    to the home's owner (cli/owner.py) goes on in French."""
+    global _OWN
+    if _OWN is None:
+        _OWN = Path(tempfile.mkdtemp(prefix="relais-catalogue-"))
+        atexit.register(shutil.rmtree, _OWN, True)
+    mo = _OWN / "fr" / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    mo.parent.mkdir(parents=True, exist_ok=True)
+    mo.write_bytes(data)
+    for folder in (_OWN, mo.parent.parent, mo.parent):
+        folder.chmod(0o755)
+    mo.chmod(0o644)
+    return _OWN
 
 
 def setup() -> None:
     """Point the ``messages`` domain at our catalogue (or at none: English), for this
-    command and click's own words. Called as each command line starts; never raises."""
+    command and click's own words. Called as each command line starts; never raises. The
+    catalogue is read here, not at the first message: a damaged one (empty, a bad plural
+    rule) means English, never a command that fails half-way; and it is read before root
+    hands a command over to the home's owner."""
     try:
         directory = catalogue_dir() if french() else TRANSLATIONS
-    except Exception:  # noqa: BLE001 - an unreadable install: English
+        if directory is not None:
+            gettext.translation(DOMAIN, str(directory), fallback=True)  # kept by gettext
+    except Exception:  # noqa: BLE001 - an unreadable install or catalogue: English
         directory = None
     # When French cannot be had, a place with no catalogue: the ids, English, are shown.
     gettext.bindtextdomain(DOMAIN, str(directory) if directory is not None else os.devnull)

@@ -204,23 +204,30 @@ def test_the_installed_command_speaks_the_shell_language() -> None:
         assert bad.returncode == 2 and bad.stderr.splitlines()[-1] == missing
 
 
-def test_a_stale_or_missing_catalogue_never_stops_a_command(
+def test_a_stale_missing_or_damaged_catalogue_never_stops_a_command(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An install whose .mo is older than its .po (or gone): compiled into the user's cache;
-    where that cannot be done either, English."""
+    """An install whose .mo is older than its .po (or gone): compiled for the command alone,
+    in a folder of its own that goes with it (nothing written in the install, nor in a cache
+    another account could fill beforehand); a damaged .mo (empty, as a power cut can leave
+    it): English, read before the first message rather than failing at it."""
     tree = tmp_path / "translations"
     shutil.copytree(PO.parent.parent.parent, tree)
-    (tree / "fr/LC_MESSAGES/messages.mo").unlink()
+    mo = tree / "fr/LC_MESSAGES/messages.mo"
+    mo.unlink()
     monkeypatch.setattr(i18n, "TRANSLATIONS", tree)
+    monkeypatch.setattr(i18n, "_OWN", None)
     cache = tmp_path / "cache"
-    fr = relais({**FRENCH, "XDG_CACHE_HOME": str(cache)}, "--help")
+    fr = relais({**FRENCH, "XDG_CACHE_HOME": str(cache), "HOME": str(tmp_path)}, "--help")
     assert fr.exit_code == 0 and "Afficher ce message et quitter." in fr.output
-    assert list(cache.glob("relais/catalogues/*/fr/LC_MESSAGES/messages.mo"))
-    assert not (tree / "fr/LC_MESSAGES/messages.mo").exists()  # nothing written in the install
-    blocked = tmp_path / "a-file"
-    blocked.write_text("not a folder")
-    fr = relais({**FRENCH, "XDG_CACHE_HOME": str(blocked)}, "--help")
-    assert fr.exit_code == 0 and "Show this message and exit." in fr.output
+    assert not mo.exists() and not cache.exists()  # nothing written in the install or a cache
+    own = i18n._OWN
+    assert own is not None and (own / "fr/LC_MESSAGES/messages.mo").is_file()
+    assert own.stat().st_uid == os.geteuid() and own.stat().st_mode & 0o022 == 0  # its own
+    mo.write_bytes(b"")  # damaged, and newer than the .po: taken as the install's
+    for damaged in (b"", b"\xde\x12\x04\x95" + bytes(24)):
+        mo.write_bytes(damaged)
+        fr = relais(FRENCH, "site", "add")
+        assert fr.exit_code == 2 and "Missing argument" in fr.output, fr.output
 
 
 def cli_msgids() -> dict[str | tuple[str, str], str]:
