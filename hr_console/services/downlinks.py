@@ -245,13 +245,21 @@ _ENDED = and_(Notice.valid_until.is_not(None),
               Notice.valid_until <= bindparam("now")).label("ended")
 
 
-def drop_ended_notices(session: Session, now: dt.datetime | None = None) -> int:
-    """Delete the undelivered copies of every notice that has ended (``claim_due`` drops
-    those of people badged in; these are the others', who may never badge in again): run
-    with the retention purge. Returns how many."""
-    ended = select(Notice.uid).where(Notice.valid_until <= (now or utcnow()))
-    return session.execute(delete(Downlink).where(
-        Downlink.kind == "notice", Downlink.ref.in_(ended))).rowcount or 0
+def ended_notices_owed(session: Session, now: dt.datetime | None = None) -> list[str]:
+    """The uids of the notices that have ended and still have copies waiting (``claim_due``
+    drops those of people badged in; these wait for people who may never badge in again):
+    for the retention purge, which deletes them with ``drop_copies``."""
+    owed = exists().where(Downlink.kind == "notice", Downlink.ref == Notice.uid)
+    return list(session.execute(select(Notice.uid).where(
+        Notice.valid_until <= (now or utcnow()), owed).order_by(Notice.id)).scalars())
+
+
+def drop_copies(session: Session, kind: str, ref: str, limit: int) -> int:
+    """Delete up to ``limit`` of the copies of ``kind`` about ``ref`` (a notice's run to
+    50,000: deleted a batch per transaction, never holding the database long)."""
+    some = select(Downlink.id).where(Downlink.kind == kind, Downlink.ref == ref).limit(limit)
+    return session.execute(delete(Downlink).where(Downlink.id.in_(some))
+                           .execution_options(synchronize_session=False)).rowcount or 0
 
 
 def claimed(session: Session, rows: list[Any], *,

@@ -159,14 +159,30 @@ def purge(open_session: OpenSession, *, actor: str = "system", now: dt.datetime 
             break
     with open_session() as s:
         total.alert_photos = purge_alert_photos(s, before)
-    with open_session() as s:  # whatever the retention: an ended notice is owed to nobody
-        total.downlinks += downlinks.drop_ended_notices(s, now)
+    total.downlinks += drop_ended_notices(open_session, now, batch)
     with open_session() as s:
         total.held = due(s, before)[1]
         audit.record(s, actor, PURGE_ACTION, "messages", retention_days=retention,
                      before=before.isoformat(timespec="seconds"), messages=total.messages,
                      media=total.media, downlinks=total.downlinks, decisions=total.decisions,
                      held=total.held, alert_photos=total.alert_photos)
+    return total
+
+
+def drop_ended_notices(open_session: OpenSession, now: dt.datetime | None = None,
+                       batch: int = BATCH) -> int:
+    """Whatever the retention: the copies of notices that have ended are owed to nobody.
+    ``batch`` rows per transaction, like the messages. Returns how many went."""
+    with open_session() as s:
+        uids = downlinks.ended_notices_owed(s, now)
+    total = 0
+    for uid in uids:
+        while True:
+            with open_session() as s:
+                gone = downlinks.drop_copies(s, "notice", uid, batch)
+            total += gone
+            if gone < batch:
+                break
     return total
 
 
