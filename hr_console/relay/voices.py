@@ -96,6 +96,9 @@ class VoiceDesk:
         if voice.prepared.has(k):
             return Turn.GO
         with self._lock:
+            if self._crashes.get(k, 0) >= CRASHES_REFUSED:  # refused, then forgotten: again
+                voice.prepared.put(k, _CRASHED)
+                return Turn.GO
             if k in self._pending:
                 return Turn.WAIT
             if terminal in self._pending.values():
@@ -168,6 +171,10 @@ def _start(niceness: int, relay: int, making) -> None:  # noqa: ANN001 - a share
     that the first clip's CPU is the clip's own."""
     global _making_slot
     helpers.start(niceness, relay)
+    # The timer's signal must end the process: a relay started with SIGPROF ignored or
+    # blocked (its parent's choice, inherited through exec) would make the limit nothing.
+    signal.signal(signal.SIGPROF, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGPROF})
     _making_slot = making
     import av  # noqa: F401
 

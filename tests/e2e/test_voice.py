@@ -201,11 +201,13 @@ def test_a_clip_that_keeps_the_decoder_busy_is_stopped_and_refused_and_no_other_
     minute of real speech-like sound (about half a second of CPU) stands for the hostile
     clip, while a one-second clip stays far under it."""
     from hr_console.relay import voices
+    from hr_console.services import voice
 
     monkeypatch.setattr(voices, "CLIP_CPU_S", 0.15)
     k1, k2 = _pair(system)
     karim, sophie = system.employee("Karim Benali"), system.employee("Sophie Martin")
-    slow = k1.send_voice(karim, clip(60.0), 60_000)
+    hostile = clip(60.0)
+    slow = k1.send_voice(karim, hostile, 60_000)
     time.sleep(0.2)  # taken: being made
     quick = k2.send_voice(sophie, clip(1.0), 1000)
     err = expect(k1, ev.ErrorReceived, lambda e: e.ref == slow, timeout=60)
@@ -218,3 +220,10 @@ def test_a_clip_that_keeps_the_decoder_busy_is_stopped_and_refused_and_no_other_
                         .where(Message.client_id == slow)) == 0
     after = k1.send_voice(karim, clip(1.5), 1500)  # the desk works on: a new process
     _state(k1, after, "held", timeout=60)
+    # Sent again once its refusal is forgotten (the desk keeps the latest few): refused at
+    # once, not made (and its process killed) twice more.
+    for n in range(voice.PREPARED_KEPT):
+        voice.prepared.put(f"another clip {n}", ("bad_audio", "the audio cannot be decoded"))
+    again = k1.send_voice(karim, hostile, 60_000)
+    err = expect(k1, ev.ErrorReceived, lambda e: e.ref == again, timeout=30)
+    assert err.code == "bad_audio" and desk.killed == voices.CRASHES_REFUSED
