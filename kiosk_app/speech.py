@@ -77,16 +77,18 @@ def speakable(text: str) -> str:
     return text[:MAX_CHARS]
 
 
-def synthesize(text: str, language: str) -> bytes:
+def synthesize(text: str, language: str, workdir: Path | None = None) -> bytes:
     """``text`` spoken in ``language`` ("fr" or "en"), as a WAV file's bytes (16-bit mono).
-    Raises SpeechError when there is nothing to say or the engine cannot say it."""
+    ``workdir``: where the engine writes it meanwhile (the kiosk's own folder, which its
+    next start empties should it crash then). Raises SpeechError when there is nothing to
+    say or the engine cannot say it."""
     text = speakable(text)
     if not text:
         raise SpeechError("nothing to read")
     exe = shutil.which(ENGINE)
     if exe is None:
         raise SpeechError(f"{ENGINE} is not installed")
-    with tempfile.TemporaryDirectory(prefix="relais-speech-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="relais-speech-", dir=workdir) as tmp:
         out = Path(tmp) / "speech.wav"
         try:
             # The text on stdin, never on the command line: it is whatever a colleague typed.

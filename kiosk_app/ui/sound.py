@@ -33,11 +33,16 @@ def scratch(kind: str, terminal: str = "") -> Path:
     (its name, then exactly ``mkdtemp``'s random part: not "kiosk-7-a"'s for "kiosk-7"),
     and only this user's (``mkdtemp`` makes them 0700): other kiosks of the machine keep
     theirs."""
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", terminal)[:64] or "kiosk"
+    # A terminal's name is [a-z0-9-]; an unnamed kiosk (a test's) is "_", which none is.
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", terminal)[:64] or "_"
     prefix = f"relais-{kind}-{name}-"
     base = Path(tempfile.gettempdir())
     left = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}")
-    for old in base.iterdir():
+    try:
+        found = list(base.iterdir())
+    except OSError:  # an unreadable temporary folder: nothing to sweep, the kiosk starts
+        found = []
+    for old in found:
         try:
             if left.fullmatch(old.name) and old.is_dir() and not old.is_symlink() \
                     and old.stat().st_uid == os.getuid():
@@ -121,7 +126,7 @@ class ReadAloud:
                 assert self._request is not None
                 (turn, text, lang), self._request = self._request, None
             try:
-                wav = speech.synthesize(text, lang)
+                wav = speech.synthesize(text, lang, self._dir)
             except speech.SpeechError as exc:
                 log.warning("cannot read aloud: %s", exc)
                 self.failed += 1
