@@ -30,7 +30,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from hr_console.services import notice_view
-from hr_console.store.models import BadgeSession, Downlink, Message, Notice, Terminal, utcnow
+from hr_console.store.models import (
+    BadgeSession,
+    Downlink,
+    Employee,
+    Message,
+    Notice,
+    Terminal,
+    utcnow,
+)
 from relais_wire.envelope import CONTENT_KINDS, envelope
 
 # Run for every message: built once (see messaging._FIND).
@@ -258,6 +266,16 @@ def drop_copies(session: Session, kind: str, ref: str, limit: int) -> int:
     """Delete up to ``limit`` of the copies of ``kind`` about ``ref`` (a notice's run to
     50,000: deleted a batch per transaction, never holding the database long)."""
     some = select(Downlink.id).where(Downlink.kind == kind, Downlink.ref == ref).limit(limit)
+    return session.execute(delete(Downlink).where(Downlink.id.in_(some))
+                           .execution_options(synchronize_session=False)).rowcount or 0
+
+
+def drop_departed_notice_copies(session: Session, limit: int) -> int:
+    """Delete up to ``limit`` notice copies owed to employees no longer active: nobody can
+    badge in as them, and a returning one's sync brings the notices still current."""
+    departed = select(Employee.id).where(Employee.active.is_(False))
+    some = select(Downlink.id).where(Downlink.kind == "notice",
+                                     Downlink.employee_id.in_(departed)).limit(limit)
     return session.execute(delete(Downlink).where(Downlink.id.in_(some))
                            .execution_options(synchronize_session=False)).rowcount or 0
 

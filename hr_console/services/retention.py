@@ -171,15 +171,18 @@ def purge(open_session: OpenSession, *, actor: str = "system", now: dt.datetime 
 
 def drop_ended_notices(open_session: OpenSession, now: dt.datetime | None = None,
                        batch: int = BATCH) -> int:
-    """Whatever the retention: the copies of notices that have ended are owed to nobody.
-    ``batch`` rows per transaction, like the messages. Returns how many went."""
+    """Whatever the retention, notice copies owed to nobody: those of notices that have
+    ended, and those of people no longer employed (deactivated). ``batch`` rows per
+    transaction, like the messages. Returns how many went."""
     with open_session() as s:
         uids = downlinks.ended_notices_owed(s, now)
+    drops = [lambda s, uid=uid: downlinks.drop_copies(s, "notice", uid, batch) for uid in uids]
+    drops.append(lambda s: downlinks.drop_departed_notice_copies(s, batch))
     total = 0
-    for uid in uids:
+    for drop in drops:
         while True:
             with open_session() as s:
-                gone = downlinks.drop_copies(s, "notice", uid, batch)
+                gone = drop(s)
             total += gone
             if gone < batch:
                 break

@@ -97,3 +97,17 @@ def test_a_copy_names_its_notice_and_the_kiosk_gets_it_whole(system) -> None:  #
     got = expect(link, ev.NoticeArrived, lambda e: e.notice.get("notice") == uid, timeout=10)
     assert got.notice["body"] == body and got.notice["title"] == "Réunion"
     assert got.notice["ack_required"] is True and "$notice" not in got.notice
+
+
+def test_the_purge_drops_the_notice_copies_owed_to_people_who_have_left(system) -> None:  # noqa: ANN001
+    """A deactivated employee can no longer badge in: the copies of every notice still owed
+    to them would pile up for ever (a tenth of 50,000 people leave in a year)."""
+    uid = _notice(system, "Horaires d'été")
+    with system.store.session() as s:
+        s.execute(update(Employee).where(Employee.name == "Julie Moreau").values(active=False))
+    assert _copies(system, uid, "Julie Moreau") == 1
+    stay = _copies(system, uid) - 1
+    counts = retention.purge(system.store.session, batch=1)
+    assert _copies(system, uid, "Julie Moreau") == 0
+    assert _copies(system, uid) == stay >= 1  # the colleagues still employed keep theirs
+    assert counts.downlinks >= 1
