@@ -5,6 +5,7 @@ was asked for, for the tests."""
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import re
@@ -31,8 +32,10 @@ def scratch(kind: str, terminal: str = "") -> Path:
     crashed, lost power or was killed never reached its ``close``, and the next person at a
     shared terminal, or whoever reads its disk, must not find them. Only this terminal's
     (its name, then exactly ``mkdtemp``'s random part: not "kiosk-7-a"'s for "kiosk-7"),
-    and only this user's (``mkdtemp`` makes them 0700): other kiosks of the machine keep
-    theirs."""
+    and only this user's (``mkdtemp`` makes them 0700), and never one in use: each running
+    kiosk holds a lock on its folders (``LIVE``), so a second instance of the same terminal
+    (the two screen sizes the tests walk at once, a demo beside a real install) keeps its
+    files."""
     # A terminal's name is [a-z0-9-]; an unnamed kiosk (a test's) is "_", which none is.
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", terminal)[:64] or "_"
     prefix = f"relais-{kind}-{name}-"
@@ -45,11 +48,35 @@ def scratch(kind: str, terminal: str = "") -> Path:
     for old in found:
         try:
             if left.fullmatch(old.name) and old.is_dir() and not old.is_symlink() \
-                    and old.stat().st_uid == os.getuid():
+                    and old.stat().st_uid == os.getuid() and not _in_use(old):
                 shutil.rmtree(old, ignore_errors=True)
         except OSError:
             continue
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+    made = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+    fd = os.open(made / LIVE, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    _HELD.append(fd)  # held as long as the process lives: a crash lets it go
+    return made
+
+
+LIVE = ".in-use"  # in each scratch folder, locked by the kiosk that made it
+_HELD: list[int] = []
+_YOUNG_S = 60.0  # a folder this new without its lock yet is another kiosk's, starting
+
+
+def _in_use(folder: Path) -> bool:
+    """Whether a running kiosk holds ``folder``'s lock (or is just making it)."""
+    try:
+        fd = os.open(folder / LIVE, os.O_RDWR | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return time.time() - folder.stat().st_mtime < _YOUNG_S
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 class Sounds:

@@ -32,29 +32,37 @@ def test_decoded_sound_a_crashed_run_left_is_deleted_at_start_and_only_this_term
     """A kiosk killed while a colleague's voice message played left it decoded in a WAV
     file (and a text read aloud in another): the next start of that terminal deletes them,
     and leaves alone those of another kiosk of the same machine, even one whose name starts
-    with this one's."""
+    with this one's, and those of a second kiosk of the same name still running."""
+    import os
     import tempfile
+    import time
 
-    from kiosk_app.ui.sound import ReadAloud
+    from kiosk_app.ui.sound import LIVE, ReadAloud
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    running = ClipPlayer(enabled=False, terminal="kiosk-7")  # holds its folder's lock
+    live = running._dir
+    (live / "clip-1.wav").write_bytes(b"RIFF playing now")
     left = {name: tmp_path / name for name in (
         "relais-voice-kiosk-7-abcd1234", "relais-read-aloud-kiosk-7-zz_9y8x7",
         "relais-voice-kiosk-7-a-abcd1234", "relais-voice-kiosk-8-abcd1234")}
+    hour_ago = time.time() - 3600
     for path in left.values():
         path.mkdir()
         (path / "clip-3.wav").write_bytes(b"RIFF a colleague's voice")
+        (path / LIVE).touch()  # its kiosk died: nobody holds the lock
+        os.utime(path, (hour_ago, hour_ago))
     player = ClipPlayer(enabled=False, terminal="kiosk-7")
     reader = ReadAloud(enabled=False, terminal="kiosk-7")
     assert not left["relais-voice-kiosk-7-abcd1234"].exists()
     assert not left["relais-read-aloud-kiosk-7-zz_9y8x7"].exists()
     assert (left["relais-voice-kiosk-7-a-abcd1234"] / "clip-3.wav").exists()
     assert (left["relais-voice-kiosk-8-abcd1234"] / "clip-3.wav").exists()
-    made = sorted(p.name for p in tmp_path.iterdir() if p not in left.values())
-    assert len(made) == 2 and all(p.startswith(("relais-voice-kiosk-7-",
-                                                "relais-read-aloud-kiosk-7-")) for p in made)
-    assert all((tmp_path / p).stat().st_mode & 0o077 == 0 for p in made)  # private
-    player.close()
-    reader.close()
+    assert (live / "clip-1.wav").exists()  # in use by the other instance
+    made = {p for p in tmp_path.iterdir() if p not in left.values() and p != live}
+    assert made == {player._dir, reader._dir}
+    assert all(p.stat().st_mode & 0o077 == 0 for p in made)  # private
+    for each in (player, reader, running):
+        each.close()
     assert {p.name for p in tmp_path.iterdir()} == {"relais-voice-kiosk-7-a-abcd1234",
                                                      "relais-voice-kiosk-8-abcd1234"}
