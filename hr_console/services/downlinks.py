@@ -125,7 +125,7 @@ def claim_due(session: Session, *, resend_after: float, limit: int = 500,
     The copy of a notice that ended while its reader was away (its time passed) is deleted
     here instead of sent: back from a month's leave, someone got every notice of that month
     at badge-in, urgent ones ringing, that the sync itself no longer lists (the copies of
-    readers who never badge in go with the retention purge: ``drop_ended_notices``)."""
+    readers who never badge in go with the retention purge: ``retention.drop_ended_notices``)."""
     now = utcnow()
     cutoff = now - dt.timedelta(seconds=resend_after)
     stmt = (
@@ -265,17 +265,20 @@ def ended_notices_owed(session: Session, now: dt.datetime | None = None) -> list
 def drop_copies(session: Session, kind: str, ref: str, limit: int) -> int:
     """Delete up to ``limit`` of the copies of ``kind`` about ``ref`` (a notice's run to
     50,000: deleted a batch per transaction, never holding the database long)."""
-    some = select(Downlink.id).where(Downlink.kind == kind, Downlink.ref == ref).limit(limit)
-    return session.execute(delete(Downlink).where(Downlink.id.in_(some))
-                           .execution_options(synchronize_session=False)).rowcount or 0
+    return _delete_some(session, limit, Downlink.kind == kind, Downlink.ref == ref)
 
 
 def drop_departed_notice_copies(session: Session, limit: int) -> int:
     """Delete up to ``limit`` notice copies owed to employees no longer active: nobody can
     badge in as them, and a returning one's sync brings the notices still current."""
     departed = select(Employee.id).where(Employee.active.is_(False))
-    some = select(Downlink.id).where(Downlink.kind == "notice",
-                                     Downlink.employee_id.in_(departed)).limit(limit)
+    return _delete_some(session, limit, Downlink.kind == "notice",
+                        Downlink.employee_id.in_(departed))
+
+
+def _delete_some(session: Session, limit: int, *where: Any) -> int:
+    """Delete up to ``limit`` downlinks matching ``where``; how many went."""
+    some = select(Downlink.id).where(*where).limit(limit)
     return session.execute(delete(Downlink).where(Downlink.id.in_(some))
                            .execution_options(synchronize_session=False)).rowcount or 0
 
