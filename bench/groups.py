@@ -38,7 +38,7 @@ from sqlalchemy import insert, select, text
 
 from bench.hot_path import DrivenRelay, _Figures, _tracked
 from bench.system import badge, create_org, terminal_name
-from broker_config.process import free_port
+from broker_config.ports import free_port
 from hr_console import config as config_mod
 from hr_console.store.db import Store
 from hr_console.store.models import Employee, Group, GroupPerson, GroupReceipt, Message, utcnow

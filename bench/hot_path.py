@@ -29,7 +29,7 @@ from sqlalchemy import event, insert, select
 from sqlalchemy.engine import make_url
 
 from bench.system import _pg_admin, badge, create_org, terminal_name
-from broker_config.process import free_port
+from broker_config.ports import free_port
 from hr_console import config as config_mod
 from hr_console.relay.mqtt import BATCH_MAX, Inbound, Relay
 from hr_console.store.db import Store

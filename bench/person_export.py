@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from broker_config.process import free_port
+from broker_config.ports import free_port
 from hr_console import config as config_mod
 from hr_console.store.db import Store
 

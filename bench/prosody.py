@@ -29,7 +29,7 @@ import psutil
 from bench import child_env
 from bench.relay import Shape, pair_indices
 from bench.stats import latency_ms, summary
-from broker_config.process import free_port
+from broker_config.ports import free_port
 
 DOMAIN = "bench.local"
 PASSWORD = "bench-password"

@@ -292,7 +292,7 @@ def badge_in_at_scale(db_url: str | None, employees: int, *, logins: int = 40,
     """Server time of a badge-in through the desk (no broker: the desk's callbacks record),
     and as the worker does it today (``handlers.handle``: one transaction, the PIN hashed
     in it), on the same organisation. ``db_url`` None: SQLite in a temporary home."""
-    from broker_config.process import free_port
+    from broker_config.ports import free_port
     from hr_console import config as config_mod
     from hr_console.cli.home import initialise
     from hr_console.relay import handlers

@@ -24,7 +24,8 @@ from sqlalchemy.engine import make_url
 
 from bench import child_env
 from bench.cgroup import CpuCap
-from broker_config.process import BrokerProcess, free_port
+from broker_config.ports import free_port
+from broker_config.process import BrokerProcess
 from hr_console import config as config_mod
 from hr_console.config import Settings
 from hr_console.services.broker import BENCH_ACCOUNT, BENCH_TERMINAL

@@ -5,7 +5,8 @@ mosquitto.conf, a ``$7$`` password file and a ``%u``-keyed ACL; ``reload`` appli
 """
 
 from broker_config.passwords import hash_password, new_password, verify_password
-from broker_config.process import BrokerProcess, free_port
+from broker_config.ports import free_port
+from broker_config.process import BrokerProcess
 from broker_config.render import RELAY_GRANTS, Account, BrokerSettings, Grant, reload, render
 
 __all__ = [

@@ -18,13 +18,6 @@ _POLL = 0.05
 _TAIL_BYTES = 4000
 
 
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now (bind to port 0 and ask the kernel)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def mosquitto_executable() -> str:
     """Debian installs the broker in /usr/sbin, which is not on every user's PATH."""
     found = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")

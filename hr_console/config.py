@@ -205,7 +205,7 @@ def _missing_passwords(settings: Settings, accounts: tuple[str, ...]) -> dict[st
 def with_secrets(settings: Settings, accounts: tuple[str, ...] = ()) -> Settings:
     """Fill in the secrets and the relay port that a new home needs, keeping existing ones.
     ``accounts``: server accounts beyond the relays that this home needs (e.g. ``_bench``)."""
-    from broker_config.process import free_port
+    from broker_config.ports import free_port
 
     changes: dict[str, Any] = {}
     new = _missing_passwords(settings, accounts)

@@ -12,7 +12,6 @@ import copy
 import os
 import queue
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from broker_config.process import BrokerProcess, free_port
+from broker_config.ports import free_port, free_ports
+from broker_config.process import BrokerProcess
 from hr_console import config as config_mod
 from hr_console.cli.home import broker_process, initialise, load_demo, save_kiosk_config
 from hr_console.config import Settings
@@ -202,25 +202,11 @@ def _template(kind: str) -> tuple[Path, DemoData, str]:
     return _templates[kind]
 
 
-def _distinct_ports(n: int) -> list[int]:
-    """``n`` ports free right now and different from each other: ``free_port`` twice in a row
-    can answer the same port (it is free again once the probe closes), and a broker whose two
-    listeners share a port does not start."""
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(n)]
-    try:
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()
-
-
 def prepared_home(tmp_path: Path, db_url: str, **flags: Any) -> tuple[Settings, DemoData | None]:
     """``relais init`` + ``relais demo-data`` in ``tmp_path/home`` on ``db_url`` (an existing
     home is only upgraded, and gets no second demo, exactly as the commands behave)."""
     home = tmp_path / "home"
-    mqtt_port, console_port, relay_port = _distinct_ports(3)
+    mqtt_port, console_port, relay_port = free_ports(3)
     flags = {"db_url": db_url, "mqtt_port": mqtt_port, "console_port": console_port, **flags}
     if (home / config_mod.CONFIG_FILE).exists():
         cfg = initialise(config_mod.load(home, **flags))

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from broker_config import hash_password, new_password
-from broker_config.process import free_port
+from broker_config.ports import free_port
 from broker_config.render import ReloadError, read_pid, reload
 from broker_config.tls import make_local_ca
 from hr_console.cli import main

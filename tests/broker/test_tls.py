@@ -10,7 +10,7 @@ import ssl
 from click.testing import CliRunner
 from cryptography import x509
 
-from broker_config.process import free_port
+from broker_config.ports import free_port
 from broker_config.tls import make_local_ca
 from hr_console import config as config_mod
 from hr_console.cli import main

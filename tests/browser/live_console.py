@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, Dialog, Error, Page
 from playwright.sync_api import expect as page_expect
 from waitress.server import create_server
 
-from broker_config.process import free_port
+from broker_config.ports import free_port
 from hr_console.web import create_app
 from tests.system_fixture import DEMO_PASSWORD, System, make_system
 

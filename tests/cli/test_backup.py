@@ -19,7 +19,8 @@ import pytest
 import requests
 from sqlalchemy import create_engine, select
 
-from broker_config.process import BrokerProcess, free_port
+from broker_config.ports import free_port
+from broker_config.process import BrokerProcess
 from hr_console import config as config_mod
 from hr_console.services import broker as broker_svc
 from hr_console.store.models import AuditEntry, Media, Message

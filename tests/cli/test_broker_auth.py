@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from broker_config.ejabberd import DOMAIN, EjabberdNode, new_cookie, render_config
-from broker_config.process import free_port
+from broker_config.ports import free_port
 from hr_console import config as config_mod
 from hr_console.cli.ejabberd import Checker, LoginWatch, relay_accounts, serve
 from hr_console.cli.home import initialise

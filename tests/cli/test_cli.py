@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from broker_config.passwords import verify_password
-from broker_config.process import free_port
+from broker_config.ports import free_port
 from hr_console.cli import main
 from hr_console.config import load
 

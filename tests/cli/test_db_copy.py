@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, insert, inspect, null, select
 
-from broker_config.process import free_port
+from broker_config.ports import free_port
 from hr_console import config as config_mod
 from hr_console.cli.db import copy_database
 from hr_console.services import notices

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from broker_config.passwords import hash_password
-from broker_config.process import free_port
+from broker_config.ports import free_port
 from hr_console.config import load
 from hr_console.services import demo
 from relais_wire import topics

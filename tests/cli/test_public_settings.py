@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from broker_config.process import free_port
+from broker_config.ports import free_port
 from hr_console import config as config_mod
 from tests.cli.test_cli import run
 

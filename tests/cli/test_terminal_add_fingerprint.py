@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from broker_config.process import free_port
+from broker_config.ports import free_port
 from hr_console.cli import main
 
 

@@ -19,7 +19,7 @@ import psutil
 import pytest
 import requests
 
-from broker_config.process import free_port
+from broker_config.ports import free_port
 
 EXE = [sys.executable, "-m", "hr_console.cli"]
 

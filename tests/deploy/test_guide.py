@@ -46,7 +46,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from broker_config.process import free_port
+from broker_config.ports import free_port, free_ports
 from kiosk_app.link import events as ev
 from kiosk_app.link.client import TerminalLink
 from tests.system_fixture import expect
@@ -197,7 +197,7 @@ def machine() -> Iterator[Site]:
     umask = os.umask(0o022)
     root = Path(tempfile.mkdtemp(prefix="relais-guide-", dir="/tmp"))
     root.chmod(0o755)  # mkdtemp's 0700 would keep the service account out, /var/lib is 0755
-    ports = _distinct_ports(2)
+    ports = free_ports(2)
     site = Site(root=root, user=f"relais-guide-{secrets.token_hex(3)}", venv=root / "opt" / ".venv",
                 home=root / "lib" / "relais", backups=root / "backups" / "relais",
                 mqtt_port=ports[0], console_port=ports[1])
@@ -217,15 +217,6 @@ def machine() -> Iterator[Site]:
         subprocess.run(["groupdel", site.user], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
         os.umask(umask)
-
-
-def _distinct_ports(n: int) -> list[int]:
-    socks = [socket.create_server(("127.0.0.1", 0)) for _ in range(n)]
-    try:
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 # --- HTTPS in front of the console -------------------------------------------------------------

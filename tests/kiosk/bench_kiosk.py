@@ -42,7 +42,7 @@ def walk(size: str, tmp: Path) -> dict[str, Any]:
 ALONE = """
 import sys, time
 from pathlib import Path
-from broker_config.process import free_port
+from broker_config.ports import free_port
 from kiosk_app.config import KioskConfig
 from kiosk_app.ui.launch import prepare
 w, h = (int(v) for v in sys.argv[1].split("x"))

@@ -8,7 +8,7 @@ import contextlib
 import socket
 import threading
 
-from broker_config.process import free_port
+from broker_config.ports import free_port
 
 
 class NetCut:

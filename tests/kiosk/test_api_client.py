@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from broker_config.process import free_port
+from broker_config.ports import free_port
 from hr_console.services import directory, notices, sessions
 from hr_console.store.models import Media, Message, Team, utcnow
 from kiosk_app.link.api import KioskApi, KioskApiError, enrol

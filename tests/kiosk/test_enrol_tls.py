@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import update
 
-from broker_config.process import free_port
+from broker_config.ports import free_port
 from broker_config.tls import make_local_ca
 from hr_console.cli import main
 from hr_console.services import directory, enrolment

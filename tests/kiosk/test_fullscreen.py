@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from broker_config.process import free_port
+from broker_config.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

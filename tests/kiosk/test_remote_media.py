@@ -23,7 +23,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from broker_config.process import free_port
+from broker_config.ports import free_port
 from hr_console.services import notices, photos
 from hr_console.store.models import Media, Message, Team, utcnow
 from hr_console.web import create_app

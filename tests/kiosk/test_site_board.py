@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from broker_config.process import free_port
+from broker_config.ports import free_port
 from hr_console.services import directory, notices
 from hr_console.store.models import Notice, Team, utcnow
 from hr_console.web import create_app

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from broker_config.process import free_port
+from broker_config.ports import free_port
 from kiosk_app import sitetime
 from kiosk_app.ui.session import Message
 

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, delete, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 
-from broker_config.process import free_port
+from broker_config.ports import free_port
 from hr_console.cli import main
 from hr_console.config import load
 from hr_console.services.audit import ANCHOR_KEY

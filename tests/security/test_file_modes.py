@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from broker_config.process import free_port
+from broker_config.ports import free_port
 from tests.cli.test_up import _read_until, _stop
 
 EXE = [sys.executable, "-m", "hr_console.cli"]
