@@ -642,8 +642,10 @@ class Relay:
                 # is something to claim or a chore to run: most rounds find nothing owed
                 # (a batch claims the downlinks it queued), and a round that took the lock
                 # to find that out held up the worker's next batch for as long.
+                if chores and now - last_notice_check > NOTICE_CHECK_S:
+                    last_notice_check = now
+                    self._publish_scheduled()
                 if not (chores and (now - last_expiry_check > EXPIRY_CHECK_S
-                                    or now - last_notice_check > NOTICE_CHECK_S
                                     or now - last_remind_check > self.remind_check_s)) \
                         and not self._owed(owned, chores):
                     continue
@@ -666,15 +668,29 @@ class Relay:
                     # What its own terminals are owed; the others' relays send theirs.
                     due = downlinks.claim_due(s, resend_after=RESEND_AFTER_S, partitions=owned,
                                               withheld=self.logins.withheld)
-                    if chores and time.monotonic() - last_notice_check > NOTICE_CHECK_S:
-                        notices.publish_due(s)
-                        last_notice_check = time.monotonic()
                 self._publish([Publish(e.terminal, envelope("logout", sid=e.session_id,
                                                             reason=e.reason)) for e in ends])
                 self._publish([Publish(o.terminal, o.payload) for o in due])
             except Exception:
                 log.exception("delivery round failed; retrying")
                 time.sleep(0.5)
+
+    def _publish_scheduled(self) -> None:
+        """Scheduled notices whose time has come, in a transaction of their own, and only
+        once a snapshot read without any lock says one is due. A notice to everyone writes
+        50,000 receipts and copies: on PostgreSQL that no longer holds up the worker's
+        batches (the worker's lock is taken on SQLite only, whose one writer they would wait
+        for anyway). A failure is logged and tried again at the next check; deliveries go on."""
+        try:
+            with self._reader() as r:
+                if not notices.any_due(r):
+                    return
+            with self._db if self.store.is_sqlite else contextlib.nullcontext(), \
+                    self.store.session() as s:
+                notices.publish_due(s)
+        except Exception:
+            log.exception("publishing scheduled notices failed; trying again in %.0f s",
+                          NOTICE_CHECK_S)
 
     def _owed(self, owned: frozenset[int], chores: bool) -> bool:
         """Whether a delivery round would find anything: a downlink due for a terminal of

@@ -16,18 +16,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    DateTime,
+    Integer,
+    Select,
+    String,
     and_,
     bindparam,
     case,
+    cast,
     delete,
     exists,
+    func,
     insert,
+    literal,
     literal_column,
     or_,
     select,
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from hr_console.services import notice_view
 from hr_console.store.models import (
@@ -91,6 +99,43 @@ def queue_many(session: Session, kind: str, employee_ids: Collection[int],
     ids = [row["id"] for row in rows]
     session.info.setdefault(_QUEUED, []).extend(ids)
     return ids
+
+
+def queue_audience(session: Session, kind: str, audience: Select[tuple[int]],
+                   fields: dict[str, Any], *, ref: str | None = None) -> list[str]:
+    """``queue_many`` for the employees ``audience`` selects (their ids), written by the
+    database itself: one ``INSERT … SELECT`` whose rows' ids the database makes
+    (``_row_id``) and whose payload, the same for every row, carries no id (the claim
+    gives each copy its row's, ``_outgoing``). A notice to everyone at 50,000 employees
+    built 50,000 rows in Python first: a second of the console's (or the chore relay's)
+    CPU while it held SQLite's one writer."""
+    assert kind != "state"
+    payload = {k: v for k, v in envelope(kind, **fields).items() if k != "id"}
+    people = audience.subquery()
+    rows = select(_row_id(session), people.c[0], literal(kind, String), literal(ref, String),
+                  bindparam("payload", payload, type_=_TABLE.c.payload.type),
+                  literal(None, Integer), literal(utcnow(), DateTime), literal(0, Integer))
+    ids = list(session.execute(
+        insert(_TABLE).from_select(["id", "employee_id", "kind", "ref", "payload", "sender_id",
+                                    "created_at", "attempts"], rows)
+        .returning(_TABLE.c.id)).scalars())
+    session.info.setdefault(_QUEUED, []).extend(ids)
+    return ids
+
+
+def _row_id(session: Session) -> ColumnElement[str]:
+    """A new random uuid (version 4, canonical text, as ``uuid.uuid4``) made by the database
+    for each row of an ``INSERT … SELECT``."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.gen_random_uuid(), String)
+    return literal_column(_SQLITE_UUID4, String)
+
+
+# Version nibble 4, variant 10xx (one of 8, 9, a, b), the rest random: uuid.uuid4's layout.
+_SQLITE_UUID4 = (
+    "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || "
+    "substr(hex(randomblob(2)), 2) || '-' || substr('89AB', 1 + (abs(random()) % 4), 1) || "
+    "substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))")
 
 
 def take_queued(session: Session) -> list[str]:
@@ -175,7 +220,8 @@ def _outgoing(session: Session, rows: list[Any]) -> list[Outgoing]:
     gone = [r[0] for r, payload in zip(rows, payloads, strict=True) if payload is None]
     if gone:
         session.execute(delete(Downlink).where(Downlink.id.in_(gone)))
-    return [Outgoing(r[0], r[4], {**payload, "sid": r[3]})
+    # The id is the row's: a copy written by ``queue_audience`` stores none.
+    return [Outgoing(r[0], r[4], {**payload, "id": r[0], "sid": r[3]})
             for r, payload in zip(rows, payloads, strict=True) if payload is not None]
 
 

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
+import uuid
 
 from sqlalchemy import func, select, update
 
 from hr_console.services import notices, retention
-from hr_console.store.models import Downlink, Employee, Notice, Team, utcnow
+from hr_console.store.models import Downlink, Employee, Notice, NoticeReceipt, Team, utcnow
 from kiosk_app.link import events as ev
 from tests.system_fixture import expect, expect_none
 
@@ -111,3 +113,41 @@ def test_the_purge_drops_the_notice_copies_owed_to_people_who_have_left(system) 
     assert _copies(system, uid, "Julie Moreau") == 0
     assert _copies(system, uid) == stay >= 1  # the colleagues still employed keep theirs
     assert counts.downlinks >= 1
+
+
+def test_a_scheduled_notice_to_everyone_goes_out_from_the_relay_with_each_copys_own_id(
+        system) -> None:  # noqa: ANN001
+    """The receipts and copies of a notice to everyone are written by the database itself
+    (one ``INSERT … SELECT`` each, no row built in Python): the copies' ids are made there
+    and their stored payload carries none; the relay sends each copy with its row's id, so
+    the terminal's receipt names that row and deletes it. Published by the relay's own
+    round once its time has come (``publish_due``, outside the worker's batches)."""
+    link = system.link("kiosk-2")
+    system.badge_in(link, "Karim Benali")
+    with system.store.session() as s:
+        uid = notices.create(s, title="Inventaire samedi", body="Toute la journée.",
+                             target_kind="everyone", actor="hr",
+                             valid_from=utcnow() + dt.timedelta(hours=1)).uid
+    assert _copies(system, uid) == 0  # scheduled: nothing queued yet
+    with system.store.session() as s:  # its time comes
+        s.execute(update(Notice).where(Notice.uid == uid)
+                  .values(valid_from=utcnow() - dt.timedelta(seconds=1)))
+    got = expect(link, ev.NoticeArrived, lambda e: e.notice.get("notice") == uid, timeout=20)
+    assert got.notice["title"] == "Inventaire samedi" and "$notice" not in got.notice
+    deadline = time.monotonic() + 10  # the terminal's receipt deletes its copy
+    while _copies(system, uid, "Karim Benali") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _copies(system, uid, "Karim Benali") == 0
+    with system.store.session() as s:
+        active = s.scalar(select(func.count()).select_from(Employee)
+                          .where(Employee.active.is_(True)))
+        rows = s.execute(select(Downlink.id, Downlink.payload, Downlink.employee_id)
+                         .where(Downlink.kind == "notice", Downlink.ref == uid)).all()
+        receipts = s.scalar(select(func.count()).select_from(NoticeReceipt)
+                            .join(Notice, Notice.id == NoticeReceipt.notice_id)
+                            .where(Notice.uid == uid))
+    assert receipts == active and len(rows) == active - 1  # everyone; Karim's confirmed
+    ids = [r.id for r in rows]
+    assert len(set(ids)) == len(ids)
+    assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 4 for i in ids), ids
+    assert all("id" not in r.payload and r.payload["$notice"] == uid for r in rows)
