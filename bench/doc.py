@@ -297,10 +297,25 @@ def _badge_rows(result: dict) -> list[tuple[str, str, str]]:
         ratio = figs.get("p50_ratio_largest_to_smallest")
         tail = (f"; largest ÷ smallest × {_v(ratio)}" if ratio is not None
                 and len(sizes) > 1 else "")
+        tail += _notice_part(result, figs[sizes[-1]].get("notice_to_everyone"), db)
         rows.append((f"{title}, {'SQLite' if db == 'sqlite' else 'PostgreSQL'}",
                      "; ".join(parts) + tail,
                      f"≤ 50 ms: {_met(result, 'badge_in_ms')}" if db == "sqlite" else ""))
     return rows
+
+
+def _notice_part(result: dict, notice: dict | None, db: str) -> str:
+    """A notice to everyone at the largest size: the console's transaction (on SQLite the
+    one writer's hold), per person against a delivered 1:1 message's relay CPU (figure 2)."""
+    if not notice:
+        return ""
+    one = result["relay"]["saturated"].get("relay_cpu_ms_per_message")
+    per_person_ms = notice["per_person_us"] / 1000
+    held = " (SQLite's one writer held as long)" if db == "sqlite" else ""
+    return (f"; a notice to everyone ({notice['reached']:,} people, 4,000-character body), "
+            f"the console's transaction {_v(notice['median_ms'])} ms{held}, "
+            f"{_v(notice['per_person_us'])} µs a person (× {_v(_ratio(per_person_ms, one))} "
+            f"a delivered 1:1 message)")
 
 
 def _first(runs: dict) -> dict:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,7 +32,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import psutil
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 
 from bench import child_env
 from bench.load import Farms
@@ -341,6 +342,7 @@ def badge_in_at_scale(db_url: str | None, employees: int, *, logins: int = 40,
             with store.session() as s:
                 settings.put(s, "pin_always", True)
             pin_always = [t for t in through_desk(with_pin) if t.outcome == "ok"]
+            notice = notice_to_everyone(store)
         finally:
             desk.stop()
             store.dispose()
@@ -359,9 +361,38 @@ def badge_in_at_scale(db_url: str | None, employees: int, *, logins: int = 40,
             "worker_inline_without_pin_ms": _ms(old_no_pin),
             "worker_inline_with_pin_ms": _ms(old_pin),
             "sync_bytes": _ms([float(n) for n in sync_sizes]),
+            "notice_to_everyone": notice,
         }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+NOTICE_BODY = ("Consignes de sécurité de la semaine : port des EPI obligatoire en zone B, "
+               "allée 4 fermée jusqu'à vendredi. " * 40)[:4000]
+
+
+def notice_to_everyone(store: Any, runs: int = 3) -> dict[str, Any]:
+    """A notice to everyone with a 4,000-character body, as the console publishes it: the
+    whole transaction (receipts and copies for every active employee), which on SQLite holds
+    the one writer that every relay's batches wait for. Wall time of each run, and per
+    person reached."""
+    from hr_console.services import notices
+    from hr_console.store.models import NoticeReceipt
+
+    walls, reached = [], 0
+    for i in range(runs):
+        t = time.perf_counter()
+        with store.session() as s:
+            nid = notices.create(s, title=f"Consignes {i}", body=NOTICE_BODY,
+                                 target_kind="everyone", actor="bench").id
+        walls.append((time.perf_counter() - t) * 1000)
+        with store.session() as s:
+            reached = s.scalar(select(func.count()).select_from(NoticeReceipt)
+                               .where(NoticeReceipt.notice_id == nid)) or 0
+    median = statistics.median(walls)
+    return {"reached": reached, "runs_ms": [round(w, 1) for w in walls],
+            "median_ms": round(median, 1),
+            "per_person_us": round(1000 * median / max(reached, 1), 2)}
 
 
 def badge_ins_through(desk: Any, terminals: list[str], who: list[tuple[str, int, bool]]

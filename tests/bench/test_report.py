@@ -125,3 +125,16 @@ def test_workgroup_rows_say_missed_and_what_was_not_measured():
     assert "timed alone" not in badge
     skipped = _row(_rendered(None), "11. ")
     assert "not measured: not run" in skipped
+
+
+def test_the_badge_in_row_gives_a_notice_to_everyone_per_person_against_a_1_1_message():
+    badge = _badge_in()
+    badge["sqlite"]["10000"]["notice_to_everyone"] = {
+        "reached": 9_800, "runs_ms": [250.0, 240.0, 260.0], "median_ms": 250.0,
+        "per_person_us": 25.51}
+    row = _row(_rendered(None, badge), "8. Badge-in")
+    one = _sq()["relay"]["saturated"]["relay_cpu_ms_per_message"]
+    assert "a notice to everyone (9,800 people, 4,000-character body)" in row
+    assert "250 ms (SQLite's one writer held as long), 25.51 µs a person" in row
+    assert f"(× {round(0.02551 / one, 3):g} a delivered 1:1 message)" in row
+    assert "notice" not in _row(_rendered(None), "8. Badge-in")  # a result without it

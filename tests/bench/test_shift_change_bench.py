@@ -37,3 +37,6 @@ def test_badge_in_at_scale_measures_desk_and_worker_paths(tmp_path: Path) -> Non
                 "worker_inline_with_pin_ms", "desk_pin_always_ms"):
         assert out[key]["n"] == 5, key
     assert out["pin_check_ms"]["p50"] > 0
+    notice = out["notice_to_everyone"]  # every active employee reached, three runs timed
+    assert 250 <= notice["reached"] <= 300 and len(notice["runs_ms"]) == 3
+    assert notice["median_ms"] > 0 and notice["per_person_us"] > 0
