@@ -1,10 +1,10 @@
-"""Free TCP ports for listeners that bind later: below the kernel's ephemeral range.
+"""Free TCP ports for listeners that bind later: outside the kernel's ephemeral range.
 
 A port the kernel hands out for ``bind(0)`` comes from ``ip_local_port_range``, the same range
 it draws every outgoing connection's local port from. Chosen now and bound seconds (a service's
 start) or months (the relay port stored in ``relais.toml``) later, such a port can meanwhile be
 the source port of any connection on the machine, and the listener then fails with "Address
-already in use". Ports below that range are never given to outgoing connections, so a port
+already in use". Ports outside that range are never given to outgoing connections, so a port
 free there now stays free unless something asks for it by number.
 """
 
@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import random
 import socket
+from collections.abc import Collection
 from pathlib import Path
 
 _RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 _LINUX_DEFAULT = (32768, 60999)
-_LOWEST = 10000  # below: the well-known and most registered services' ports
+# Where to draw from: above the well-known ports and clear of the registered services most
+# often met on a server (Webmin 10000, Zabbix 10050, memcached 11211, RabbitMQ 15672 and
+# 25672, our own 18883, netdata 19999, Redis Sentinel 26379, MongoDB 27017, Kubernetes'
+# node ports 30000-32767).
+_SPAN = (20000, 24999)
 _TRIES = 200
 _given: set[int] = set()  # handed out by this process: two calls never answer the same port
 
@@ -28,6 +33,19 @@ def ephemeral_range(path: Path = _RANGE_FILE) -> tuple[int, int]:
     except (OSError, ValueError):
         return _LINUX_DEFAULT
     return low, high
+
+
+def quiet_span(ephemeral: tuple[int, int] | None = None) -> tuple[int, int] | None:
+    """The ports to draw from: ``_SPAN`` minus the ephemeral range, or, on a machine whose
+    ephemeral range covers it, what lies above that range (None: no such room)."""
+    low, high = ephemeral or ephemeral_range()
+    if high < _SPAN[0] or low > _SPAN[1]:
+        return _SPAN
+    if low > _SPAN[0] + 1000:
+        return _SPAN[0], low - 1
+    if high <= 64535:
+        return high + 1, 65535
+    return None
 
 
 def _bindable(port: int) -> bool:
@@ -47,20 +65,25 @@ def _kernel_choice() -> int:
         return int(s.getsockname()[1])
 
 
-def free_port(rng: random.Random | None = None, span: tuple[int, int] | None = None) -> int:
-    """A TCP port free right now, outside the ephemeral range, not yet given by this process.
+def free_port(rng: random.Random | None = None, span: tuple[int, int] | None = None,
+              avoid: Collection[int] = ()) -> int:
+    """A TCP port free right now, outside the ephemeral range (``quiet_span``), not yet
+    given by this process and not in ``avoid`` (ports already promised to other listeners
+    that are not listening yet, as a new home's terminal port is at ``init``).
 
-    ``span``: the ports to draw from (default: from 10000 up to the ephemeral range's start);
-    when it is empty or full, the kernel's own choice, as before."""
-    low, high = span or (_LOWEST, ephemeral_range()[0] - 1)
+    ``span``: the ports to draw from instead; when there is no room anywhere, the
+    kernel's own choice, as before."""
+    low, high = span or quiet_span() or (0, -1)
     draw = rng or random.SystemRandom()
-    if high > low:
+    if high >= low:
         for _ in range(_TRIES):
             port = draw.randint(low, high)
-            if port not in _given and _bindable(port):
+            if port not in _given and port not in avoid and _bindable(port):
                 _given.add(port)
                 return port
     port = _kernel_choice()
+    while port in avoid:
+        port = _kernel_choice()
     _given.add(port)
     return port
 

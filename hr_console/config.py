@@ -217,7 +217,8 @@ def with_secrets(settings: Settings, accounts: tuple[str, ...] = ()) -> Settings
     if not settings.badge_pepper:
         changes["badge_pepper"] = secrets.token_hex(32)
     if not settings.relay_port:
-        changes["relay_port"] = free_port()
+        # Not the terminals' or the console's port, which nothing listens on yet at init.
+        changes["relay_port"] = free_port(avoid={settings.mqtt_port, settings.console_port})
     return replace(settings, **changes)
 
 

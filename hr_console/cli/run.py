@@ -37,8 +37,26 @@ def _started_broker(cfg: Settings):  # noqa: ANN202
     try:
         proc.start()
     except RuntimeError as exc:
-        raise fail(exc) from None
+        hint = _busy_relay_port(cfg, str(exc))
+        raise (fail(exc) if hint is None else click.ClickException(f"{exc}\n{hint}")) from None
     return proc
+
+
+def _busy_relay_port(cfg: Settings, error: str) -> str | None:
+    """What to do when the broker could not listen because its relay port is taken and that
+    port lies in the kernel's range for outgoing connections (a home made before ``init``
+    chose it outside that range): any program's connection may hold it at a given boot."""
+    from broker_config.ports import ephemeral_range, free_port
+
+    low, high = ephemeral_range()
+    if "Address already in use" not in error or not low <= cfg.relay_port <= high:
+        return None
+    return _("relay_port {port} in relais.toml lies in the range this system gives its "
+             "outgoing connections ({low}-{high}), so another program's connection can hold "
+             "it. Set relay_port to a free port outside that range (for example {free}) in "
+             "relais.toml, the same on every machine that runs a relay, and start again."
+             ).format(port=cfg.relay_port, low=low, high=high,
+                      free=free_port(avoid={cfg.mqtt_port, cfg.console_port}))
 
 
 def _rerender(obj: Ctx) -> None:

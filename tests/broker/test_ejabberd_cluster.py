@@ -39,6 +39,7 @@ from broker_config.ejabberd import (
     new_cookie,
     nodes_for,
 )
+from broker_config.ports import free_ports
 from broker_config.process import _accepts
 from hr_console import config as config_mod
 from hr_console.cli.ejabberd import relay_accounts
@@ -53,7 +54,6 @@ from tests.chaos.cluster import Cluster as Site
 from tests.chaos.test_scaleout import check_kill_one_of_three, kill_one_of_three
 from tests.system_fixture import (
     DemoData,
-    _distinct_ports,
     expect,
     prepared_home,
 )
@@ -172,7 +172,7 @@ def running_cluster(cfg: Settings, tmp: Path) -> Iterator[tuple[EjabberdNode, Ej
     cookie_file = tmp / "cookie"
     cookie_file.write_text(new_cookie() + "\n", encoding="ascii")
     cookie_file.chmod(0o600)
-    port_a, port_b, epmd_port = _distinct_ports(3)
+    port_a, port_b, epmd_port = free_ports(3)
     a, b = nodes_for(cfg.home, relay_accounts(cfg), tmp / "ejabberd",
                      ["relais-a@localhost", "relais-b@localhost"], [port_a, port_b],
                      epmd_port=epmd_port, cookie=cookie_file.read_text(encoding="ascii").strip())
@@ -498,7 +498,7 @@ def test_the_terminals_node_speaks_tls_with_the_homes_certificate(tmp_path: Path
     cookie_file = tmp_path / "cookie"
     cookie_file.write_text(new_cookie(), encoding="ascii")
     cookie_file.chmod(0o600)
-    port, epmd_port = _distinct_ports(2)
+    port, epmd_port = free_ports(2)
     (node,) = nodes_for(cfg.home, relay_accounts(cfg), tmp_path, ["relais-t@localhost"], [port],
                         epmd_port=epmd_port, cookie=cookie_file.read_text(encoding="ascii"))
     epmd = EpmdProcess(epmd_port, tmp_path)

@@ -7,15 +7,31 @@ import socket
 from pathlib import Path
 
 from broker_config import ports
-from broker_config.ports import ephemeral_range, free_port, free_ports
+from broker_config.ports import ephemeral_range, free_port, free_ports, quiet_span
 from hr_console import config as config_mod
 
 
-def test_ports_come_from_below_the_range_of_outgoing_connections() -> None:
-    low, _high = ephemeral_range()
+def test_ports_come_from_outside_the_range_of_outgoing_connections() -> None:
+    low, high = ephemeral_range()
     chosen = free_ports(50)
     assert len(set(chosen)) == 50
-    assert all(10000 <= p < low for p in chosen), chosen
+    assert not any(low <= p <= high for p in chosen), chosen
+
+
+def test_the_span_steers_clear_of_the_ephemeral_range_wherever_the_machine_puts_it() -> None:
+    assert quiet_span((32768, 60999)) == (20000, 24999)  # Linux's default: the whole span
+    assert quiet_span((1024, 19999)) == (20000, 24999)
+    assert quiet_span((22000, 60999)) == (20000, 21999)  # what is left below it
+    assert quiet_span((1024, 60999)) == (61000, 65535)  # a range from 1024: above it
+    assert quiet_span((1024, 65535)) is None  # no room: the kernel's choice, as before
+
+
+def test_ports_promised_to_other_listeners_are_not_chosen() -> None:
+    """At ``init`` the terminals' port (18883 by default) is not listening yet: the relay
+    port drawn then must not be it."""
+    span = (30500, 30502)
+    got = {free_port(random.Random(seed), span=span, avoid={30500, 30501}) for seed in range(5)}
+    assert 30500 not in got and 30501 not in got
 
 
 def test_an_outgoing_connections_source_port_is_never_chosen() -> None:
@@ -46,13 +62,17 @@ def test_the_range_falls_back_to_linuxs_default(tmp_path: Path) -> None:
 
 
 def test_an_empty_span_falls_back_to_the_kernels_choice() -> None:
-    port = free_port(span=(40000, 40000))
+    port = free_port(span=(40001, 40000))
+    low, high = ephemeral_range()
+    assert low <= port <= high  # what bind(0) gives
     with socket.create_server(("127.0.0.1", port)):  # free, and bindable as promised
         pass
 
 
-def test_a_new_homes_relay_port_is_below_the_ephemeral_range(tmp_path: Path) -> None:
+def test_a_new_homes_relay_port_is_outside_the_ephemeral_range(tmp_path: Path) -> None:
     """``relais init`` stores the relay's listener port for good: it must not be a port that
     any outgoing connection of the machine may hold at the next boot."""
+    low, high = ephemeral_range()
     settings = config_mod.with_secrets(config_mod.load(tmp_path / "home"))
-    assert 10000 <= settings.relay_port < ephemeral_range()[0]
+    assert not low <= settings.relay_port <= high
+    assert settings.relay_port not in (settings.mqtt_port, settings.console_port)

@@ -186,3 +186,42 @@ def test_up_demo_shows_each_event_once_and_keeps_the_detail_in_files(tmp_path) -
     for log in logs[1:]:
         assert log.read_text(encoding="utf-8").count("Start application main loop") == 1, log
     assert len(printed) <= 20, f"{len(printed)} lines: the terminal should stay readable: {printed}"
+
+
+def test_a_busy_relay_port_in_the_outgoing_range_says_what_to_do(tmp_path) -> None:  # noqa: ANN001
+    """A home made before ``init`` chose its relay port below the kernel's range for outgoing
+    connections may hold one inside it: the day a connection holds it, the broker does not
+    start, and the IT person reads why and what to change, in their language."""
+    import re
+    import socket
+
+    from broker_config.ports import ephemeral_range
+
+    home = tmp_path / "var"
+    init = subprocess.run([*EXE, "--home", str(home), "--mqtt-port", str(free_port()), "init"],
+                          capture_output=True, text=True, timeout=60)
+    assert init.returncode == 0, init.stderr
+    low, high = ephemeral_range()
+    toml = home / "relais.toml"
+    # The port held as it is in life: the local end of some program's connection.
+    with socket.create_server(("127.0.0.1", 0)) as server, \
+            socket.create_connection(server.getsockname()) as taken:
+        port = taken.getsockname()[1]
+        assert low <= port <= high  # the kernel drew it from that range
+        text = re.sub(r"(?m)^relay_port = \d+$", f"relay_port = {port}",
+                      toml.read_text(encoding="utf-8"))
+        assert f"relay_port = {port}" in text
+        toml.write_text(text, encoding="utf-8")
+        said = {}
+        for lang in ("C", "fr"):
+            env = {**os.environ, "LANGUAGE": lang}
+            done = subprocess.run([*EXE, "--home", str(home), "broker"], env=env,
+                                  capture_output=True, text=True, timeout=60)
+            assert done.returncode != 0
+            said[lang] = done.stderr
+    assert "Address already in use" in said["C"]
+    assert f"relay_port {port} in relais.toml lies in the range" in said["C"]
+    suggested = int(re.search(r"for example (\d+)", said["C"])[1])
+    assert not low <= suggested <= high
+    assert f"Le relay_port {port} de relais.toml est dans la plage" in said["fr"]
+    assert "hors de cette plage (par exemple " in said["fr"]
