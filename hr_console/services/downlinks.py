@@ -134,7 +134,7 @@ def _row_id(session: Session) -> ColumnElement[str]:
 # Version nibble 4, variant 10xx (one of 8, 9, a, b), the rest random: uuid.uuid4's layout.
 _SQLITE_UUID4 = (
     "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || "
-    "substr(hex(randomblob(2)), 2) || '-' || substr('89AB', 1 + (abs(random()) % 4), 1) || "
+    "substr(hex(randomblob(2)), 2) || '-' || substr('89AB', 1 + (random() & 3), 1) || "
     "substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))")
 
 

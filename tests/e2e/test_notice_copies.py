@@ -149,5 +149,6 @@ def test_a_scheduled_notice_to_everyone_goes_out_from_the_relay_with_each_copys_
     assert receipts == active and len(rows) == active - 1  # everyone; Karim's confirmed
     ids = [r.id for r in rows]
     assert len(set(ids)) == len(ids)
-    assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 4 for i in ids), ids
+    assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 4
+               and uuid.UUID(i).variant == uuid.RFC_4122 for i in ids), ids
     assert all("id" not in r.payload and r.payload["$notice"] == uid for r in rows)

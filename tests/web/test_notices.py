@@ -318,6 +318,32 @@ def test_scheduled_notice_waits_for_its_time(console) -> None:  # noqa: ANN001
         assert s.get(Notice, n.id).published_at is not None
 
 
+def test_a_notice_scheduled_for_a_deleted_shift_does_not_hold_up_the_others(console) -> None:  # noqa: ANN001
+    """Its shift deleted before its time: it reaches nobody, and the notice due beside it goes
+    out (an error used to stop every due notice at each of the relay's rounds)."""
+    atelier = _team(console, "Atelier")
+    with console.session() as s:
+        shift = Shift(name="Nuit", team_id=atelier, start_time=dt.time(22), end_time=dt.time(6))
+        s.add(shift)
+        s.flush()
+        later = utcnow() + dt.timedelta(hours=1)
+        gone = notices_svc.create(s, title="Nuit", body="", target_kind="shift",
+                                  target_ref=shift.id, valid_from=later).id
+        kept = notices_svc.create(s, title="Atelier", body="", target_kind="team",
+                                  target_ref=atelier, valid_from=later).id
+    with console.session() as s:
+        s.delete(s.get(Shift, shift.id))
+        for nid in (gone, kept):
+            s.get(Notice, nid).valid_from = utcnow() - dt.timedelta(seconds=1)
+    with console.session() as s:
+        assert notices_svc.publish_due(s) == 3  # the team's three, nobody for the shift
+    with console.session() as s:
+        assert s.get(Notice, gone).published_at is not None  # done with, not retried
+        assert s.get(Notice, kept).published_at is not None
+        assert notices_svc.publish_due(s) == 0
+        assert not s.scalars(select(NoticeReceipt).where(NoticeReceipt.notice_id == gone)).all()
+
+
 def test_validity_window_must_make_sense(console) -> None:  # noqa: ANN001
     atelier = _team(console, "Atelier")
     resp = _send(console, "hr", f"team:{atelier}", valid_from=_local(dt.timedelta(hours=5)),
