@@ -7,7 +7,7 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from broker_config.passwords import hash_password, new_password
@@ -21,6 +21,7 @@ from hr_console.store.models import (
     ConsoleUser,
     ContactRule,
     Employee,
+    Notice,
     Shift,
     Site,
     Team,
@@ -441,6 +442,15 @@ def update_shift(session: Session, row: Shift, name: str, days: list[str] | str,
 
 
 def delete_shift(session: Session, row: Shift, actor: str) -> None:
+    """Refused while notices scheduled for the shift have yet to go out: they would reach
+    nobody, and HR would not know (withdrawn or sent, they no longer hold it)."""
+    waiting = session.scalar(select(func.count()).select_from(Notice).where(
+        Notice.target_kind == "shift", Notice.target_ref == row.id, Notice.published_at.is_(None),
+        or_(Notice.valid_until.is_(None), Notice.valid_until > utcnow()))) or 0
+    if waiting:
+        raise Conflict("shift_has_notices",
+                       f"{waiting} scheduled notice(s) are addressed to this shift: withdraw "
+                       "them first, or wait until they have gone out.", count=waiting)
     audit.record(session, actor, "shift.delete", f"shift:{row.id}", team=f"team:{row.team_id}",
                  name=row.name)
     session.delete(row)

@@ -186,6 +186,39 @@ def test_shifts_add_edit_delete(console) -> None:  # noqa: ANN001
         ["shift.create", "shift.update", "shift.delete"]
 
 
+def test_a_shift_with_notices_still_to_go_out_is_not_deleted(console) -> None:  # noqa: ANN001
+    """They would reach nobody, and HR would not know: the deletion is refused, says why in
+    the user's language and changes nothing; once they are withdrawn it goes through."""
+    from hr_console.services import notices
+    from hr_console.store.models import Notice, utcnow
+
+    c = console.client("hr")
+    atelier = _team(console, "Atelier")
+    with console.session() as s:
+        shift = Shift(name="Nuit", team_id=atelier.id, start_time=dt.time(22),
+                      end_time=dt.time(6))
+        s.add(shift)
+        s.flush()
+        later = utcnow() + dt.timedelta(days=1)
+        ids = [notices.create(s, title=f"Inventaire {i}", body="", target_kind="shift",
+                              target_ref=shift.id, valid_from=later).id for i in range(2)]
+    since = audit_count(console)
+    resp = c.post(f"/teams/{atelier.id}/shifts/{shift.id}/delete", follow_redirects=True)
+    assert "2 annonces programmées s&#39;adressent à ce poste" in resp.get_data(as_text=True)
+    assert [x.id for x in _shifts(console, atelier.id)] == [shift.id]
+    assert audit_count(console) == since
+    with console.session() as s:  # one withdrawn (its end set to now), one left
+        s.get(Notice, ids[0]).valid_until = utcnow()
+    c.post("/auth/language", data={"language": "en"})
+    english = c.post(f"/teams/{atelier.id}/shifts/{shift.id}/delete", follow_redirects=True)
+    assert "1 scheduled notice is addressed to this shift: withdraw it first" \
+        in english.get_data(as_text=True)
+    with console.session() as s:
+        s.get(Notice, ids[1]).valid_until = utcnow()
+    assert c.post(f"/teams/{atelier.id}/shifts/{shift.id}/delete").status_code == 302
+    assert _shifts(console, atelier.id) == []
+
+
 def test_html_in_team_and_site_names_is_escaped(console) -> None:  # noqa: ANN001
     c = console.client("hr")
     assert c.post("/teams/sites", data={"name": SCRIPT}).status_code == 302

@@ -8,6 +8,7 @@ from typing import Any
 from flask import current_app, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -69,6 +70,11 @@ def error_text(err: ServiceError | Exception) -> str:
         "supervisor_inactive": _("A deactivated employee cannot supervise a team."),
         "bad_days": _("Choose at least one day."),
         "bad_time": _("A shift needs a start and an end time, and they must differ."),
+        "shift_has_notices": ngettext(
+            "%(num)d scheduled notice is addressed to this shift: withdraw it first, or wait "
+            "until it has gone out.",
+            "%(num)d scheduled notices are addressed to this shift: withdraw them first, or "
+            "wait until they have gone out.", int(detail.get("count", 0) or 0)),
         "not_found": _("This item does not exist (any more)."),
         "unknown_person": _("This employee does not exist."),
         "unknown_team": _("This team does not exist."),

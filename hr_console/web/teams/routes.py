@@ -256,7 +256,12 @@ def shift_save(team_id: int, shift_id: int):  # noqa: ANN201
 @roles_required(ADMIN, HR)
 def shift_delete(team_id: int, shift_id: int):  # noqa: ANN201
     with uow() as s:
-        directory.delete_shift(s, _shift(s, team_id, shift_id), actor())
+        try:
+            with s.begin_nested():
+                directory.delete_shift(s, _shift(s, team_id, shift_id), actor())
+        except ServiceError as exc:
+            flash(error_text(exc), "error")
+            return redirect(url_for("teams.detail", team_id=team_id))
     flash(_("Shift deleted."), "success")
     return redirect(url_for("teams.detail", team_id=team_id))
 
