@@ -15,6 +15,19 @@ from types import TracebackType
 from broker_config.render import BrokerSettings, read_pid
 
 _POLL = 0.05
+
+
+class BrokerError(RuntimeError):
+    """The broker could not be started. ``code`` and ``detail`` let an entry point say it in
+    its user's language; ``tail`` is the broker's own log, to show as it is. The message is
+    the English, as before."""
+
+    def __init__(self, code: str, message: str, tail: str = "", **detail: object) -> None:
+        super().__init__(message + (f"\n{tail}" if tail else ""))
+        self.code = code
+        self.message = message
+        self.tail = tail
+        self.detail = detail
 _TAIL_BYTES = 4000
 
 
@@ -22,7 +35,8 @@ def mosquitto_executable() -> str:
     """Debian installs the broker in /usr/sbin, which is not on every user's PATH."""
     found = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
     if found is None:
-        raise RuntimeError("mosquitto is not installed (Debian: apt-get install mosquitto)")
+        raise BrokerError("not_installed",
+                          "mosquitto is not installed (Debian: apt-get install mosquitto)")
     return found
 
 
@@ -91,13 +105,14 @@ class BrokerProcess:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def _failure(self, reason: str) -> RuntimeError:
-        parts = [f"mosquitto ({self.settings.conf_path}) {reason}"]
+    def _failure(self, code: str, reason: str, **detail: object) -> BrokerError:
+        parts = []
         for path in (self.log_path, self.settings.log_path):
             tail = _tail(path).strip()
             if tail:
                 parts.append(f"--- {path} (tail) ---\n{tail}")
-        return RuntimeError("\n".join(parts))
+        return BrokerError(code, f"mosquitto ({self.settings.conf_path}) {reason}",
+                           "\n".join(parts), conf=self.settings.conf_path, **detail)
 
     def _keep_pid_file(self, text: bytes | None) -> None:
         """A broker that failed to start removes the pid file on its way out, even when it
@@ -117,12 +132,15 @@ class BrokerProcess:
         and refuses at once (one line) when this home's broker already runs.
         """
         if self.running:
-            raise RuntimeError("broker already running")
+            raise BrokerError("already_running", "broker already running")
         if not self.settings.conf_path.is_file():
-            raise RuntimeError(f"no broker configuration at {self.settings.conf_path}: render it")
+            raise BrokerError("no_configuration", "no broker configuration at "
+                              f"{self.settings.conf_path}: render it",
+                              path=self.settings.conf_path)
         other = read_pid(self.settings)
         if other is not None:
-            raise RuntimeError(f"the broker of {self.settings.directory} already runs (pid {other})")
+            raise BrokerError("runs_already", f"the broker of {self.settings.directory} already "
+                              f"runs (pid {other})", folder=self.settings.directory, pid=other)
         try:
             pid_text: bytes | None = self.settings.pid_path.read_bytes()
         except OSError:
@@ -148,11 +166,13 @@ class BrokerProcess:
                 code = self._proc.returncode
                 self._proc = None
                 self._keep_pid_file(pid_text)
-                raise self._failure(f"exited with status {code} while starting")
+                raise self._failure("exited", f"exited with status {code} while starting",
+                                    status=code)
             if time.monotonic() > deadline:
                 self.kill()
                 self._keep_pid_file(pid_text)
-                raise self._failure(f"did not accept connections within {timeout:g}s")
+                raise self._failure("not_ready", f"did not accept connections within "
+                                    f"{timeout:g}s", seconds=f"{timeout:g}")
             time.sleep(_POLL)
 
     def stop(self, timeout: float = 5.0) -> None:

@@ -28,6 +28,18 @@ SERVER_PASSWORDS = "server_passwords"  # the relais.toml table: broker username 
 LEGACY_KEYS = ("relay_password",)  # one password once shared by every server account
 
 
+class SettingsError(ValueError):
+    """relais.toml or a flag that cannot be used. ``code`` and ``detail`` let an entry point
+    say it in its user's language (``hr_console.cli.common.refusal``); the message is the
+    English, as before."""
+
+    def __init__(self, code: str, message: str, **detail: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.detail = detail
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -73,8 +85,10 @@ class Settings:
         try:
             return self.server_passwords[username]
         except KeyError:
-            raise ValueError(f"no broker password for {username} in {self.config_path}: run "
-                             f"`relais --home {self.home} init`") from None
+            raise SettingsError(
+                "no_broker_password", f"no broker password for {username} in "
+                f"{self.config_path}: run `relais --home {self.home} init`",
+                username=username, path=self.config_path, home=self.home) from None
 
     @property
     def config_path(self) -> Path:
@@ -108,12 +122,14 @@ def _public(name: str, value: Any) -> str:
 
         parts = urlsplit(text)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"setting public_console_url is the console's address as terminals "
-                             f"reach it, such as https://relais.usine.local, not {value!r}")
+            raise SettingsError("bad_console_url", "setting public_console_url is the "
+                                "console's address as terminals reach it, such as "
+                                f"https://relais.usine.local, not {value!r}", value=repr(value))
         return text.rstrip("/")
     if any(c in text for c in "/@ \t") or text.count(":") == 1:
-        raise ValueError(f"setting public_mqtt_host is the broker's name or address as terminals "
-                         f"reach it, such as relais.usine.local (the port is mqtt_port), not {value!r}")
+        raise SettingsError("bad_mqtt_host", "setting public_mqtt_host is the broker's name or "
+                            "address as terminals reach it, such as relais.usine.local (the "
+                            f"port is mqtt_port), not {value!r}", value=repr(value))
     return text.strip("[]")
 
 
@@ -126,17 +142,19 @@ def _coerce(name: str, value: Any) -> Any:
         try:
             ZoneInfo(str(value))
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"setting timezone must be a time zone name such as Europe/Paris, "
-                             f"not {value!r}") from None
+            raise SettingsError("bad_timezone", "setting timezone must be a time zone name "
+                                f"such as Europe/Paris, not {value!r}", value=repr(value)) from None
         return str(value)
     if name in _INT_FIELDS:
         try:
             number = int(value)
         except (TypeError, ValueError):
-            raise ValueError(f"setting {name} must be a number, not {value!r}") from None
+            raise SettingsError("not_a_number", f"setting {name} must be a number, not "
+                                f"{value!r}", name=name, value=repr(value)) from None
         if name == "trusted_proxies" and not 0 <= number <= 10:
-            raise ValueError(f"setting trusted_proxies counts the reverse proxies in front of "
-                             f"the console (0 to 10), not {value!r}")
+            raise SettingsError("bad_trusted_proxies", "setting trusted_proxies counts the "
+                                "reverse proxies in front of the console (0 to 10), not "
+                                f"{value!r}", value=repr(value))
         return number
     return str(value)
 
@@ -150,7 +168,7 @@ def load(home: str | Path | None = None, **flags: Any) -> Settings:
         try:
             stored = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{path} is not valid TOML: {exc}") from None
+            raise _bad_toml(path, exc) from None
         values.update({k: v for k, v in stored.items() if k in _STORED})
         extra = {k: v for k, v in stored.items() if k not in _STORED and k != SERVER_PASSWORDS}
         passwords = _server_passwords(stored, path)
@@ -169,6 +187,10 @@ def load(home: str | Path | None = None, **flags: Any) -> Settings:
 
 
 TLS_FIELDS = ("tls_cert", "tls_key", "tls_ca")
+
+
+def _bad_toml(path: Path, exc: Exception) -> SettingsError:
+    return SettingsError("bad_toml", f"{path} is not valid TOML: {exc}", path=path, error=exc)
 
 
 def _from_home(home: Path, value: str) -> str:
@@ -190,7 +212,8 @@ def _server_passwords(stored: dict[str, Any], path: Path) -> dict[str, str]:
     table = stored.get(SERVER_PASSWORDS, {})
     if not isinstance(table, dict) or not all(
             isinstance(k, str) and isinstance(v, str) and v for k, v in table.items()):
-        raise ValueError(f"{path}: [{SERVER_PASSWORDS}] must map broker usernames to passwords")
+        raise SettingsError("bad_server_passwords", f"{path}: [{SERVER_PASSWORDS}] must map "
+                            "broker usernames to passwords", path=path, table=SERVER_PASSWORDS)
     return dict(table)
 
 
@@ -269,7 +292,7 @@ def upgrade_secrets(settings: Settings) -> Settings | None:
         try:
             stored = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{path} is not valid TOML: {exc}") from None
+            raise _bad_toml(path, exc) from None
         current = replace(settings, server_passwords=_server_passwords(stored, path))
         passwords = {**current.server_passwords, **_missing_passwords(current, ())}
         stored = {k: v for k, v in stored.items() if k not in LEGACY_KEYS}

@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from hr_console.cli.common import fail
 from hr_console.cli.i18n import Command, _, _l
 
 
@@ -49,7 +50,7 @@ def purge(obj: Any, days: int | None, dry_run: bool) -> None:
             return
         counts = retention.purge(store.session, actor="cli", days=days)
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise fail(exc) from None
     finally:
         store.dispose()
     click.echo(_("purged {messages} messages, {media} photos, {downlinks} pending downlinks, "

@@ -14,9 +14,10 @@ from typing import Any
 
 import click
 
+from broker_config.process import BrokerError
 from hr_console import config as config_mod
 from hr_console.cli.i18n import N_, _, translated
-from hr_console.config import Settings
+from hr_console.config import Settings, SettingsError
 
 log = logging.getLogger("relais")
 
@@ -45,7 +46,7 @@ class Ctx:
                 act_as_owner(home_of(self.home))
                 self._cfg = config_mod.load(self.home, **self.flags)
             except (ValueError, WrongUser) as exc:
-                raise click.ClickException(str(exc)) from None
+                raise fail(exc) from None
         return self._cfg
 
     def ready_cfg(self) -> Settings:
@@ -80,11 +81,52 @@ REFUSALS: dict[str, str] = {
 }
 
 
+# What relais.toml and the broker's start can say (``config.SettingsError``,
+# ``broker_config.process.BrokerError``): their English is the exception's message, these
+# are its words for the translation, with the exception's details in the braces. The IT
+# person setting a home up reads them first.
+SETTINGS_ERRORS: dict[str, str] = {
+    "no_broker_password": N_("no broker password for {username} in {path}: run "
+                             "`relais --home {home} init`"),
+    "bad_console_url": N_("setting public_console_url is the console's address as terminals "
+                          "reach it, such as https://relais.usine.local, not {value}"),
+    "bad_mqtt_host": N_("setting public_mqtt_host is the broker's name or address as "
+                        "terminals reach it, such as relais.usine.local (the port is "
+                        "mqtt_port), not {value}"),
+    "bad_timezone": N_("setting timezone must be a time zone name such as Europe/Paris, not "
+                       "{value}"),
+    "not_a_number": N_("setting {name} must be a number, not {value}"),
+    "bad_trusted_proxies": N_("setting trusted_proxies counts the reverse proxies in front of "
+                              "the console (0 to 10), not {value}"),
+    "bad_toml": N_("{path} is not valid TOML: {error}"),
+    "bad_server_passwords": N_("{path}: [{table}] must map broker usernames to passwords"),
+}
+BROKER_ERRORS: dict[str, str] = {
+    "not_installed": N_("mosquitto is not installed (Debian: apt-get install mosquitto)"),
+    "already_running": N_("broker already running"),
+    "no_configuration": N_("no broker configuration at {path}: render it"),
+    "runs_already": N_("the broker of {folder} already runs (pid {pid})"),
+    "exited": N_("mosquitto ({conf}) exited with status {status} while starting"),
+    "not_ready": N_("mosquitto ({conf}) did not accept connections within {seconds}s"),
+}
+
+
 def refusal(exc: Exception, wording: Mapping[str, str] | None = None) -> str:
-    """A service's refusal (or any failure) as one line in the user's language."""
+    """A service's refusal (or any failure) as one line in the user's language (a broker
+    that did not start: that line, then its log as it is)."""
     message = getattr(exc, "message", None) or str(exc)
     code = getattr(exc, "code", None)
     said = None
+    if isinstance(exc, SettingsError | BrokerError):
+        words = (SETTINGS_ERRORS if isinstance(exc, SettingsError) else BROKER_ERRORS).get(
+            str(code), "")
+        line = translated(words) if words else None
+        try:
+            said = line.format(**exc.detail) if line else None
+        except (KeyError, IndexError, ValueError):
+            said = None  # a catalogue out of step with the code: the English, whole
+        tail = getattr(exc, "tail", "")
+        return (said or message) + (f"\n{tail}" if tail else "")
     if isinstance(code, str):
         said = (wording or {}).get(code) or REFUSALS.get(code)
     return (said and translated(said)) or translated(message) or message

@@ -25,6 +25,7 @@ from typing import Any
 import click
 
 from hr_console import config as config_mod
+from hr_console.cli.common import fail
 from hr_console.cli.i18n import Group, _, _l
 
 # Rows per INSERT batch: memory stays bounded by a batch (photos included) whatever the size
@@ -226,7 +227,7 @@ def db_copy(obj: Any, target: str) -> None:
     try:
         running = _running(cfg)
     except ValueError as exc:  # settings the broker's files cannot be made from
-        raise click.ClickException(str(exc)) from None
+        raise fail(exc) from None
     if running is not None:
         raise click.ClickException(_("{home} is in use ({running}): stop the relays, the "
                                      "console and the broker, then copy again").format(

@@ -15,7 +15,7 @@ import click
 
 from hr_console import config as config_mod
 from hr_console.cli import events, logs
-from hr_console.cli.common import Ctx, fail, obj_store, settle_heap, stop_on_signals
+from hr_console.cli.common import Ctx, fail, obj_store, refusal, settle_heap, stop_on_signals
 from hr_console.cli.home import (
     DEMO_NOTE,
     broker_process,
@@ -38,7 +38,7 @@ def _started_broker(cfg: Settings):  # noqa: ANN202
         proc.start()
     except RuntimeError as exc:
         hint = _busy_relay_port(cfg, str(exc))
-        raise (fail(exc) if hint is None else click.ClickException(f"{exc}\n{hint}")) from None
+        raise (fail(exc) if hint is None else click.ClickException(f"{refusal(exc)}\n{hint}")) from None
     return proc
 
 
@@ -69,7 +69,7 @@ def _rerender(obj: Ctx) -> None:
     try:
         cfg = config_mod.load(obj.cfg.home, **obj.flags)
     except ValueError as exc:
-        click.echo(_("broker: reload failed: {error}").format(error=exc), err=True)
+        click.echo(_("broker: reload failed: {error}").format(error=refusal(exc)), err=True)
         return
     store = obj_store(cfg)
     try:

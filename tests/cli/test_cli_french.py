@@ -141,6 +141,42 @@ def test_a_home_made_and_used_in_french_then_in_english(tmp_path: Path) -> None:
     assert fr.output == "site 'Usine Sud' : postes lus dans le fuseau horaire de l'installation\n"
 
 
+def test_relais_toml_mistakes_in_french_and_as_ever_in_english(tmp_path: Path) -> None:
+    """What the IT person setting a home up meets first: a setting relais.toml cannot hold,
+    or a file that is not TOML, said in their language (and in English word for word as it
+    was), naming the value they typed."""
+    home = tmp_path / "home"
+    assert relais(ENGLISH, "--home", str(home), "init").exit_code == 0
+    toml = home / "relais.toml"
+    good = toml.read_text(encoding="utf-8")
+    for line, fr_said, en_said in (
+            ('timezone = "Mars/Olympus"',
+             "le réglage timezone doit être un nom de fuseau horaire comme Europe/Paris, "
+             "pas 'Mars/Olympus'",
+             "setting timezone must be a time zone name such as Europe/Paris, "
+             "not 'Mars/Olympus'"),
+            ('trusted_proxies = 40',
+             "le réglage trusted_proxies compte les proxys inverses devant la console "
+             "(0 à 10), pas 40",
+             "setting trusted_proxies counts the reverse proxies in front of the console "
+             "(0 to 10), not 40"),
+            ('console_port = "huit mille"',
+             "le réglage console_port doit être un nombre, pas 'huit mille'",
+             "setting console_port must be a number, not 'huit mille'")):
+        key = line.split(" = ")[0]  # in place of the one init wrote, if any, at the top
+        toml.write_text(line + "\n" + re.sub(rf"(?m)^{key} = .*\n", "", good),
+                        encoding="utf-8")
+        fr = relais(FRENCH, "--home", str(home), "site", "list")
+        assert fr.exit_code == 1 and fr.output == f"Erreur : {fr_said}\n", fr.output
+        en = relais(ENGLISH, "--home", str(home), "site", "list")
+        assert en.exit_code == 1 and en.output == f"Error: {en_said}\n", en.output
+    toml.write_text("mqtt_host = 127.0.0.1\n" + good, encoding="utf-8")  # no quotes
+    fr = relais(FRENCH, "--home", str(home), "site", "list")
+    assert fr.output.startswith(f"Erreur : {toml} n'est pas un fichier TOML valide : "), fr.output
+    en = relais(ENGLISH, "--home", str(home), "site", "list")
+    assert en.output.startswith(f"Error: {toml} is not valid TOML: "), en.output
+
+
 def test_a_services_refusals_in_the_consoles_french_and_as_ever_in_english(tmp_path: Path) -> None:
     """The services refuse in English with a code; in French the command line says what the
     console says for it."""

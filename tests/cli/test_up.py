@@ -224,4 +224,6 @@ def test_a_busy_relay_port_in_the_outgoing_range_says_what_to_do(tmp_path) -> No
     suggested = int(re.search(r"for example (\d+)", said["C"])[1])
     assert not low <= suggested <= high
     assert f"Le relay_port {port} de relais.toml est dans la plage" in said["fr"]
+    assert "s'est arrêté avec le code 1 au démarrage" in said["fr"]  # the line, in French,
+    assert "Address already in use" in said["fr"]  # then the broker's own log, as it is
     assert "hors de cette plage (par exemple " in said["fr"]
