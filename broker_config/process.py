@@ -15,6 +15,7 @@ from types import TracebackType
 from broker_config.render import BrokerSettings, read_pid
 
 _POLL = 0.05
+_TAIL_BYTES = 4000
 
 
 class BrokerError(RuntimeError):
@@ -28,7 +29,6 @@ class BrokerError(RuntimeError):
         self.message = message
         self.tail = tail
         self.detail = detail
-_TAIL_BYTES = 4000
 
 
 def mosquitto_executable() -> str:

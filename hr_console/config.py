@@ -167,7 +167,7 @@ def load(home: str | Path | None = None, **flags: Any) -> Settings:
     if path.exists():
         try:
             stored = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise _bad_toml(path, exc) from None
         values.update({k: v for k, v in stored.items() if k in _STORED})
         extra = {k: v for k, v in stored.items() if k not in _STORED and k != SERVER_PASSWORDS}
@@ -291,7 +291,7 @@ def upgrade_secrets(settings: Settings) -> Settings | None:
         path = settings.config_path
         try:
             stored = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise _bad_toml(path, exc) from None
         current = replace(settings, server_passwords=_server_passwords(stored, path))
         passwords = {**current.server_passwords, **_missing_passwords(current, ())}

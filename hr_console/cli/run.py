@@ -25,7 +25,7 @@ from hr_console.cli.home import (
     print_demo,
 )
 from hr_console.cli.i18n import Command, _, _l
-from hr_console.config import Settings
+from hr_console.config import Settings, SettingsError
 
 # Under the home: relais.log (the relay and console of `relais up`) and one file per demo kiosk.
 LOG_DIR = "logs"
@@ -77,7 +77,7 @@ def _rerender(obj: Ctx) -> None:
             broker_svc.apply(s, cfg)
         click.echo(_("broker: configuration reloaded"))
     except (ReloadError, OSError, ValueError) as exc:
-        click.echo(_("broker: reload failed: {error}").format(error=exc), err=True)
+        click.echo(_("broker: reload failed: {error}").format(error=refusal(exc)), err=True)
     finally:
         store.dispose()
         sys.stdout.flush()
@@ -128,7 +128,7 @@ def relay(obj: Ctx, instance: int) -> None:
     r = Relay(cfg, store, instance=instance)
     try:
         r.start()
-    except RuntimeError as exc:
+    except (RuntimeError, SettingsError) as exc:
         raise fail(exc) from None
     settle_heap()
     click.echo(_("relay {name} connected to 127.0.0.1:{port}").format(name=r.username,
@@ -214,7 +214,7 @@ def up(obj: Ctx, demo: bool) -> None:
         while not stop.wait(0.5):
             if not proc.running:
                 raise click.ClickException(_("the broker stopped unexpectedly"))
-    except RuntimeError as exc:
+    except (RuntimeError, SettingsError) as exc:
         raise fail(exc) from None
     finally:
         watcher.stop.set()

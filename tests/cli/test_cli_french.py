@@ -175,6 +175,10 @@ def test_relais_toml_mistakes_in_french_and_as_ever_in_english(tmp_path: Path) -
     assert fr.output.startswith(f"Erreur : {toml} n'est pas un fichier TOML valide : "), fr.output
     en = relais(ENGLISH, "--home", str(home), "site", "list")
     assert en.output.startswith(f"Error: {toml} is not valid TOML: "), en.output
+    toml.write_bytes("# réglages\n".encode("latin-1") + good.encode())  # saved as Latin-1
+    fr = relais(FRENCH, "--home", str(home), "site", "list")
+    assert fr.exit_code == 1, fr.output  # one line naming the file, not a traceback
+    assert fr.output.startswith(f"Erreur : {toml} n'est pas un fichier TOML valide : "), fr.output
 
 
 def test_a_services_refusals_in_the_consoles_french_and_as_ever_in_english(tmp_path: Path) -> None:
