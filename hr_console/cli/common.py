@@ -14,10 +14,9 @@ from typing import Any
 
 import click
 
-from broker_config.process import BrokerError
 from hr_console import config as config_mod
 from hr_console.cli.i18n import N_, _, translated
-from hr_console.config import Settings, SettingsError
+from hr_console.config import Settings
 
 log = logging.getLogger("relais")
 
@@ -111,25 +110,30 @@ BROKER_ERRORS: dict[str, str] = {
 }
 
 
+RELAY_ERRORS: dict[str, str] = {
+    "relay_unreachable": N_("the relay could not connect to the broker on {host}:{port} as "
+                            "{name}"),
+}
+_CODED = {**SETTINGS_ERRORS, **BROKER_ERRORS, **RELAY_ERRORS}
+
+
 def refusal(exc: Exception, wording: Mapping[str, str] | None = None) -> str:
-    """A service's refusal (or any failure) as one line in the user's language (a broker
-    that did not start: that line, then its log as it is)."""
+    """A service's refusal (or any failure) as one line in the user's language, its details
+    in the braces of its wording (a broker that did not start: that line, then its log as it
+    is)."""
     message = getattr(exc, "message", None) or str(exc)
     code = getattr(exc, "code", None)
     said = None
-    if isinstance(exc, SettingsError | BrokerError):
-        words = (SETTINGS_ERRORS if isinstance(exc, SettingsError) else BROKER_ERRORS).get(
-            str(code), "")
-        line = translated(words) if words else None
-        try:
-            said = line.format(**exc.detail) if line else None
-        except (KeyError, IndexError, ValueError):
-            said = None  # a catalogue out of step with the code: the English, whole
-        tail = getattr(exc, "tail", "")
-        return (said or message) + (f"\n{tail}" if tail else "")
     if isinstance(code, str):
-        said = (wording or {}).get(code) or REFUSALS.get(code)
-    return (said and translated(said)) or translated(message) or message
+        said = (wording or {}).get(code) or REFUSALS.get(code) or _CODED.get(code)
+    line = translated(said) if said else None
+    if line is not None:
+        try:
+            line = line.format(**(getattr(exc, "detail", None) or {}))
+        except (KeyError, IndexError, ValueError):
+            line = None  # a catalogue out of step with the code: the English, whole
+    tail = getattr(exc, "tail", "")
+    return (line or translated(message) or message) + (f"\n{tail}" if tail else "")
 
 
 def fail(exc: Exception, wording: Mapping[str, str] | None = None) -> click.ClickException:

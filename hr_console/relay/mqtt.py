@@ -120,6 +120,17 @@ _OWED = (
     .limit(1))
 _ENDS = select(BadgeSession.id).where(BadgeSession.notify_end.is_(True)).limit(1)
 
+class RelayError(RuntimeError):
+    """The relay could not start; ``code`` and ``detail`` let the command line say it in its
+    user's language (the message is the English)."""
+
+    def __init__(self, code: str, message: str, **detail: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.detail = detail
+
+
 _SETTINGS_ROWS = "SELECT key, CAST(value AS TEXT) FROM settings"
 
 
@@ -278,9 +289,10 @@ class Relay:
             self._threads.append(thread)
         if not self._connected.wait(timeout):
             self.stop()
-            raise RuntimeError(
-                f"the relay could not connect to the broker on "
-                f"{self.cfg.mqtt_host}:{self.cfg.relay_port} as {self.username}")
+            raise RelayError(
+                "relay_unreachable", f"the relay could not connect to the broker on "
+                f"{self.cfg.mqtt_host}:{self.cfg.relay_port} as {self.username}",
+                host=self.cfg.mqtt_host, port=self.cfg.relay_port, name=self.username)
 
     def stop(self) -> None:
         self._stop.set()

@@ -181,6 +181,16 @@ def test_relais_toml_mistakes_in_french_and_as_ever_in_english(tmp_path: Path) -
     assert fr.output.startswith(f"Erreur : {toml} n'est pas un fichier TOML valide : "), fr.output
 
 
+def test_a_relay_without_its_broker_says_so_in_french(tmp_path: Path) -> None:
+    """The broker not started yet (or another port in relais.toml): the relay's one line."""
+    home = tmp_path / "home"
+    assert relais(ENGLISH, "--home", str(home), "init").exit_code == 0
+    fr = relais(FRENCH, "--home", str(home), "relay")
+    assert fr.exit_code == 1
+    assert re.fullmatch(r"Erreur : le relais n'a pas pu se connecter au broker sur "
+                        r"127\.0\.0\.1:\d+ en tant que _relay-1\n", fr.output), fr.output
+
+
 def test_a_services_refusals_in_the_consoles_french_and_as_ever_in_english(tmp_path: Path) -> None:
     """The services refuse in English with a code; in French the command line says what the
     console says for it."""
