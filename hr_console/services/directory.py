@@ -21,6 +21,8 @@ from hr_console.store.models import (
     ConsoleUser,
     ContactRule,
     Employee,
+    Group,
+    GroupRule,
     Notice,
     Shift,
     Site,
@@ -442,8 +444,9 @@ def update_shift(session: Session, row: Shift, name: str, days: list[str] | str,
 
 
 def delete_shift(session: Session, row: Shift, actor: str) -> None:
-    """Refused while notices scheduled for the shift have yet to go out: they would reach
-    nobody, and HR would not know (withdrawn or sent, they no longer hold it)."""
+    """Refused while notices scheduled for the shift have yet to go out, or while a
+    workgroup takes its members from it: the notices would reach nobody and the group would
+    lose them, and HR would not know (withdrawn or sent, a notice no longer holds it)."""
     waiting = session.scalar(select(func.count()).select_from(Notice).where(
         Notice.target_kind == "shift", Notice.target_ref == row.id, Notice.published_at.is_(None),
         or_(Notice.valid_until.is_(None), Notice.valid_until > utcnow()))) or 0
@@ -451,6 +454,13 @@ def delete_shift(session: Session, row: Shift, actor: str) -> None:
         raise Conflict("shift_has_notices",
                        f"{waiting} scheduled notice(s) are addressed to this shift: withdraw "
                        "them first, or wait until they have gone out.", count=waiting)
+    groups = session.scalar(select(func.count(func.distinct(GroupRule.group_id))).join(
+        Group, Group.id == GroupRule.group_id).where(
+        GroupRule.kind == "shift", GroupRule.ref_id == row.id, Group.state != "deleted")) or 0
+    if groups:
+        raise Conflict("shift_in_groups",
+                       f"{groups} workgroup(s) take members from this shift: take it out of "
+                       "their membership rules first.", count=groups)
     audit.record(session, actor, "shift.delete", f"shift:{row.id}", team=f"team:{row.team_id}",
                  name=row.name)
     session.delete(row)

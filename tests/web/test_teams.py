@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from hr_console.store.models import Employee, Shift, Site, Team
 from tests.web.people_support import (
@@ -215,6 +215,32 @@ def test_a_shift_with_notices_still_to_go_out_is_not_deleted(console) -> None:  
         in english.get_data(as_text=True)
     with console.session() as s:
         s.get(Notice, ids[1]).valid_until = utcnow()
+    assert c.post(f"/teams/{atelier.id}/shifts/{shift.id}/delete").status_code == 302
+    assert _shifts(console, atelier.id) == []
+
+
+def test_a_shift_a_workgroup_takes_members_from_is_not_deleted(console) -> None:  # noqa: ANN001
+    """The group would silently lose those members: refused until HR takes the shift out of
+    the group's rules (a deleted group does not hold it)."""
+    from hr_console.store.models import Group, GroupRule
+
+    c = console.client("hr")
+    atelier = _team(console, "Atelier")
+    with console.session() as s:
+        shift = Shift(name="Matin", team_id=atelier.id, start_time=dt.time(6),
+                      end_time=dt.time(14))
+        gone = Group(name="Ancien", state="deleted")
+        live = Group(name="Équipe du matin")
+        s.add_all([shift, gone, live])
+        s.flush()
+        s.add_all([GroupRule(group_id=g.id, kind="shift", ref_id=shift.id) for g in (gone, live)])
+    since = audit_count(console)
+    resp = c.post(f"/teams/{atelier.id}/shifts/{shift.id}/delete", follow_redirects=True)
+    assert "1 groupe prend des membres dans ce poste" in resp.get_data(as_text=True)
+    assert [x.id for x in _shifts(console, atelier.id)] == [shift.id]
+    assert audit_count(console) == since
+    with console.session() as s:
+        s.execute(delete(GroupRule).where(GroupRule.group_id == live.id))
     assert c.post(f"/teams/{atelier.id}/shifts/{shift.id}/delete").status_code == 302
     assert _shifts(console, atelier.id) == []
 

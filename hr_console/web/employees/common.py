@@ -75,6 +75,11 @@ def error_text(err: ServiceError | Exception) -> str:
             "until it has gone out.",
             "%(num)d scheduled notices are addressed to this shift: withdraw them first, or "
             "wait until they have gone out.", int(detail.get("count", 0) or 0)),
+        "shift_in_groups": ngettext(
+            "%(num)d workgroup takes members from this shift: take it out of its membership "
+            "rules first.",
+            "%(num)d workgroups take members from this shift: take it out of their membership "
+            "rules first.", int(detail.get("count", 0) or 0)),
         "not_found": _("This item does not exist (any more)."),
         "unknown_person": _("This employee does not exist."),
         "unknown_team": _("This team does not exist."),
