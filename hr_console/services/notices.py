@@ -628,9 +628,16 @@ def remind(session: Session, scope: Scope, notice_id: int, actor: str) -> int:
     if not ids:
         return 0
     send_reminders(session, notice, ids)
+    # Each person's reminder is counted on their receipt (the notice's tracking page shows
+    # it); the audit line names them only while a list is something to read: reminding a
+    # notice to everyone wrote 50,000 ids, 300 KB, into one line the audit page shows whole.
+    named = {"employees": ids} if len(ids) <= AUDIT_NAMES_MAX else {}
     audit.record(session, actor, "notice.remind", f"notice:{notice.id}", count=len(ids),
-                 employees=ids)
+                 **named)
     return len(ids)
+
+
+AUDIT_NAMES_MAX = 100  # people named in a reminder's audit line; past it, the count only
 
 
 _CHUNK = 5000  # ids per IN list (SQLite takes 32,766 parameters at most)

@@ -583,6 +583,24 @@ def test_reminder_requeues_for_those_who_have_not_acknowledged(console) -> None:
     assert "Relance envoyée à 2 personnes." in page
 
 
+def test_a_reminder_to_many_is_audited_by_its_count(console, monkeypatch) -> None:  # noqa: ANN001
+    """Past ``AUDIT_NAMES_MAX`` people the audit line gives the count only (each receipt
+    still counts its reminder): a notice to everyone reminded wrote 50,000 ids in one line."""
+    monkeypatch.setattr(notices_svc, "AUDIT_NAMES_MAX", 2)
+    n = _create(console)
+    assert console.client("hr").post(f"/notices/{n.id}/remind").status_code == 302
+    entry = [e for e in _audit(console) if e.action == "notice.remind"][0]
+    assert entry.detail["count"] == 3 and "employees" not in entry.detail
+    with console.session() as s:
+        assert s.scalar(select(func.sum(NoticeReceipt.reminders))
+                        .join(Notice, Notice.id == NoticeReceipt.notice_id)
+                        .where(Notice.uid == n.uid)) == 3
+    monkeypatch.setattr(notices_svc, "AUDIT_NAMES_MAX", 3)
+    assert console.client("hr").post(f"/notices/{n.id}/remind").status_code == 302
+    entry = [e for e in _audit(console) if e.action == "notice.remind"][-1]
+    assert len(entry.detail["employees"]) == 3
+
+
 def test_reminder_with_nobody_left_changes_nothing(console) -> None:  # noqa: ANN001
     n = _create(console)  # no acknowledgement asked: "done" means seen
     _receipts(console, n.uid, {x: "seen" for x in ("Karim Benali", "Sophie Martin", "Julie Moreau")})
