@@ -108,8 +108,6 @@ BROKER_ERRORS: dict[str, str] = {
     "exited": N_("mosquitto ({conf}) exited with status {status} while starting"),
     "not_ready": N_("mosquitto ({conf}) did not accept connections within {seconds}s"),
 }
-
-
 RELAY_ERRORS: dict[str, str] = {
     "relay_unreachable": N_("the relay could not connect to the broker on {host}:{port} as "
                             "{name}"),

@@ -120,15 +120,9 @@ _OWED = (
     .limit(1))
 _ENDS = select(BadgeSession.id).where(BadgeSession.notify_end.is_(True)).limit(1)
 
-class RelayError(RuntimeError):
-    """The relay could not start; ``code`` and ``detail`` let the command line say it in its
-    user's language (the message is the English)."""
-
-    def __init__(self, code: str, message: str, **detail: object) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.detail = detail
+class RelayError(ServiceError, RuntimeError):
+    """The relay could not start: a ``RuntimeError`` as before, with a service error's
+    ``code`` and ``detail`` so that the command line says it in its user's language."""
 
 
 _SETTINGS_ROWS = "SELECT key, CAST(value AS TEXT) FROM settings"
