@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from broker_config.errors import BrokerError, BrokerSettingError
 from broker_config.process import _accepts, _tail, terminate
 from relais_wire.topics import PREFIX
 
@@ -95,7 +96,8 @@ def new_cookie() -> str:
 def _q(value: str) -> str:
     """A YAML double-quoted scalar (JSON's quoting is valid YAML for these strings)."""
     if any(c in value for c in "\n\r\0"):
-        raise ValueError(f"line break or NUL in a configuration value: {value!r}")
+        raise BrokerSettingError("line_break", f"line break or NUL in a configuration value: "
+                                 f"{value!r}", name="a configuration value", value=repr(value))
     return json.dumps(value)
 
 
@@ -129,20 +131,27 @@ class EjabberdNode:
             if value is not None:
                 object.__setattr__(self, name, Path(value).absolute())
         if (self.tls_cert is None) != (self.tls_key is None):
-            raise ValueError("tls_cert and tls_key must be given together")
+            raise BrokerSettingError("tls_pair", "tls_cert and tls_key must be given together")
         if "@" not in self.name or any(c.isspace() or c in "'\"" for c in self.name):
-            raise ValueError(f"an Erlang node name looks like relais-a@localhost, not {self.name!r}")
+            raise BrokerSettingError("bad_node_name", f"an Erlang node name looks like "
+                                     f"relais-a@localhost, not {self.name!r}", value=repr(self.name))
         for port_name in ("mqtt_port", "epmd_port"):
             port = getattr(self, port_name)
             if not isinstance(port, int) or not 0 < port < 65536:
-                raise ValueError(f"{port_name} must be a TCP port (1-65535), got {port!r}")
+                raise BrokerSettingError("bad_port", f"{port_name} must be a TCP port (1-65535), "
+                                         f"got {port!r}", name=port_name, port=repr(port))
         if not self.cookie.isalnum() or len(self.cookie) < 20:
-            raise ValueError("the cookie must be at least 20 letters or digits (new_cookie())")
+            raise BrokerSettingError("bad_cookie", "the cookie must be at least 20 letters or "
+                                     "digits (new_cookie())")
         if not self.extauth or any(not a or any(c.isspace() for c in a) for a in self.extauth):
-            # ejabberd splits extauth_program on spaces: an argument may not hold one.
-            raise ValueError(f"extauth arguments may not be empty or contain spaces: {self.extauth!r}")
+            # ejabberd splits extauth_program on spaces: an argument may not hold one (a home
+            # or a Python environment whose path has a space).
+            raise BrokerSettingError("bad_extauth", f"extauth arguments may not be empty or "
+                                     f"contain spaces: {self.extauth!r}",
+                                     value=" ".join(self.extauth))
         if any(not a.startswith("_") for a in self.relay_accounts):
-            raise ValueError("relay accounts start with '_' (a terminal name never does)")
+            raise BrokerSettingError("bad_relay_account", "relay accounts start with '_' (a "
+                                     "terminal name never does)")
         _dotted_quad(self.dist_interface)
 
     @property
@@ -169,7 +178,8 @@ class EjabberdNode:
 def _dotted_quad(address: str) -> tuple[int, ...]:
     parts = address.split(".")
     if len(parts) != 4 or not all(p.isdigit() and int(p) < 256 for p in parts):
-        raise ValueError(f"dist_interface must be an IPv4 address, not {address!r}")
+        raise BrokerSettingError("bad_interface", f"dist_interface must be an IPv4 address, "
+                                 f"not {address!r}", value=repr(address))
     return tuple(int(p) for p in parts)
 
 
@@ -267,7 +277,8 @@ def _dist_args(node: EjabberdNode, name: str) -> list[str]:
 def _erl() -> str:
     found = shutil.which("erl")
     if found is None:
-        raise RuntimeError("Erlang is not installed (Debian: apt-get install ejabberd)")
+        raise BrokerError("no_erlang", "Erlang is not installed (Debian: apt-get install "
+                          "ejabberd)")
     return found
 
 
@@ -291,8 +302,8 @@ class EpmdProcess:
         while not _accepts(self.address, self.port):
             if self._proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"epmd did not start on port {self.port}: "
-                                   f"{_tail(self.directory / 'epmd.out').strip()}")
+                raise BrokerError("epmd_failed", f"epmd did not start on port {self.port}",
+                                  tail=_tail(self.directory / "epmd.out").strip(), port=self.port)
             time.sleep(0.05)
 
     def stop(self) -> None:
@@ -325,22 +336,26 @@ class EjabberdProcess:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
-    def _failure(self, reason: str) -> RuntimeError:
-        parts = [f"ejabberd node {self.node.name} {reason}"]
+    def _failure(self, code: str, reason: str, **detail: object) -> BrokerError:
+        parts = []
         for path in (self.node.out_path, self.node.log_path):
             tail = _tail(path).strip()
             if tail:
                 parts.append(f"--- {path} (tail) ---\n{tail}")
-        return RuntimeError("\n".join(parts))
+        return BrokerError(code, f"ejabberd node {self.node.name} {reason}",
+                           tail="\n".join(parts), node=self.node.name, **detail)
 
     def start(self, timeout: float = 60.0) -> None:
         """Spawn the node and return once its MQTT listener accepts connections."""
         if self.running:
-            raise RuntimeError(f"ejabberd node {self.node.name} already runs")
+            raise BrokerError("node_running", f"ejabberd node {self.node.name} already runs",
+                              node=self.node.name)
         if not self.node.config_path.is_file():
-            raise RuntimeError(f"no ejabberd configuration at {self.node.config_path}: render it")
+            raise BrokerError("no_node_configuration", f"no ejabberd configuration at "
+                              f"{self.node.config_path}: render it", path=self.node.config_path)
         if _accepts(self.node.mqtt_bind, self.node.mqtt_port):
-            raise RuntimeError(f"port {self.node.mqtt_port} is already taken")
+            raise BrokerError("port_taken", f"port {self.node.mqtt_port} is already taken",
+                              port=self.node.mqtt_port)
         n = self.node
         cmd = [_erl(), *_dist_args(n, n.name), "-noinput", "-noshell", "+K", "true",
                "+P", "250000", "-mnesia", "dir", json.dumps(str(n.spool_dir)), "-s", "ejabberd"]
@@ -356,10 +371,12 @@ class EjabberdProcess:
             if self._proc is None or self._proc.poll() is not None:
                 code = self._proc.returncode if self._proc is not None else None
                 self._proc = None
-                raise self._failure(f"exited with status {code} while starting")
+                raise self._failure("node_exited", f"exited with status {code} while starting",
+                                    status=code)
             if time.monotonic() > deadline:
                 self.kill()
-                raise self._failure(f"did not accept MQTT connections within {timeout:g}s")
+                raise self._failure("node_not_ready", f"did not accept MQTT connections within "
+                                    f"{timeout:g}s", seconds=f"{timeout:g}")
             time.sleep(0.1)
 
     def stop(self, timeout: float = 20.0) -> None:
@@ -384,7 +401,9 @@ class EjabberdProcess:
         and restarts its ejabberd application (its MQTT listener closes for a moment)."""
         result = self.ctl("join_cluster", seed.name, timeout=timeout)
         if result.returncode != 0:
-            raise self._failure(f"could not join {seed.name}: {(result.stdout + result.stderr).strip()}")
+            raise self._failure("join_failed", f"could not join {seed.name}: "
+                                f"{(result.stdout + result.stderr).strip()}", seed=seed.name,
+                                output=(result.stdout + result.stderr).strip())
         deadline = time.monotonic() + timeout
         while True:
             members = cluster_members(self.node)
@@ -392,8 +411,9 @@ class EjabberdProcess:
                     self.node.mqtt_bind, self.node.mqtt_port):
                 return
             if time.monotonic() > deadline:
-                raise self._failure(f"did not show {seed.name} in its cluster within {timeout:g}s "
-                                    f"(members: {members})")
+                raise self._failure("not_joined", f"did not show {seed.name} in its cluster "
+                                    f"within {timeout:g}s (members: {members})", seed=seed.name,
+                                    seconds=f"{timeout:g}", members=" ".join(members))
             time.sleep(0.2)
 
     def __enter__(self) -> EjabberdProcess:
@@ -448,7 +468,8 @@ def kick(node: EjabberdNode, username: str, timeout: float = 30.0) -> int:
     until this is done (Mosquitto's reload drops it by itself)."""
     user = username.lower()
     if not _ACCOUNT.fullmatch(user):
-        raise ValueError(f"not a broker account name: {username!r}")
+        raise BrokerSettingError("bad_account", f"not a broker account name: {username!r}",
+                                 value=repr(username))
     host = node.name.split("@", 1)[1]
     code = _KICK.format(node=node.name, user=user, domain=DOMAIN)
     cmd = [_erl(), *_dist_args(node, f"ctl-{uuid.uuid4().hex[:8]}@{host}"), "-hidden", "-noinput",
@@ -457,8 +478,9 @@ def kick(node: EjabberdNode, username: str, timeout: float = 30.0) -> int:
                             capture_output=True, text=True, timeout=timeout, check=False)
     last = result.stdout.strip().splitlines()[-1:] or [""]
     if result.returncode != 0 or not last[0].isdigit():
-        raise RuntimeError(f"could not close the sessions of {user} on {node.name}: "
-                           f"{(result.stdout + result.stderr).strip()}")
+        output = (result.stdout + result.stderr).strip()
+        raise BrokerError("kick_failed", f"could not close the sessions of {user} on "
+                          f"{node.name}: {output}", user=user, node=node.name, output=output)
     return int(last[0])
 
 

@@ -12,23 +12,11 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from broker_config.errors import BrokerError
 from broker_config.render import BrokerSettings, read_pid
 
 _POLL = 0.05
 _TAIL_BYTES = 4000
-
-
-class BrokerError(RuntimeError):
-    """The broker could not be started. ``code`` and ``detail`` let an entry point say it in
-    its user's language; ``tail`` is the broker's own log, to show as it is. The message is
-    the English, as before."""
-
-    def __init__(self, code: str, message: str, tail: str = "", **detail: object) -> None:
-        super().__init__(message + (f"\n{tail}" if tail else ""))
-        self.code = code
-        self.message = message
-        self.tail = tail
-        self.detail = detail
 
 
 def mosquitto_executable() -> str:
@@ -112,7 +100,7 @@ class BrokerProcess:
             if tail:
                 parts.append(f"--- {path} (tail) ---\n{tail}")
         return BrokerError(code, f"mosquitto ({self.settings.conf_path}) {reason}",
-                           "\n".join(parts), conf=self.settings.conf_path, **detail)
+                           tail="\n".join(parts), conf=self.settings.conf_path, **detail)
 
     def _keep_pid_file(self, text: bytes | None) -> None:
         """A broker that failed to start removes the pid file on its way out, even when it

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from broker_config.errors import BrokerSettingError, ReloadError
 from broker_config.passwords import is_password_hash
 from relais_wire.topics import ALL_STATUS, ALL_UPLINKS, PREFIX, RELAY_USER_PREFIX, valid_terminal_name
 
@@ -98,19 +99,23 @@ class BrokerSettings:
         for name in ("terminal_port", "relay_port"):
             port = getattr(self, name)
             if not isinstance(port, int) or not 0 < port < 65536:
-                raise ValueError(f"{name} must be a TCP port (1-65535), got {port!r}")
+                raise BrokerSettingError("bad_port", f"{name} must be a TCP port (1-65535), "
+                                         f"got {port!r}", name=name, port=repr(port))
         if self.terminal_port == self.relay_port:
-            raise ValueError("terminal_port and relay_port must differ")
+            raise BrokerSettingError("same_ports", "terminal_port and relay_port must differ",
+                                     port=self.relay_port)
         if (self.tls_cert is None) != (self.tls_key is None):
-            raise ValueError("tls_cert and tls_key must be given together")
+            raise BrokerSettingError("tls_pair", "tls_cert and tls_key must be given together")
         if self.tls_ca is not None and self.tls_cert is None:
-            raise ValueError("tls_ca needs tls_cert and tls_key")
+            raise BrokerSettingError("tls_ca_alone", "tls_ca needs tls_cert and tls_key")
         if not self.terminal_bind or any(c.isspace() for c in self.terminal_bind):
-            raise ValueError(f"invalid terminal_bind {self.terminal_bind!r}")
+            raise BrokerSettingError("bad_bind", f"invalid terminal_bind {self.terminal_bind!r}",
+                                     value=repr(self.terminal_bind))
         if self.run_as_user is not None and (
             not self.run_as_user or any(c.isspace() for c in self.run_as_user)
         ):
-            raise ValueError(f"invalid run_as_user {self.run_as_user!r}")
+            raise BrokerSettingError("bad_user", f"invalid run_as_user {self.run_as_user!r}",
+                                     value=repr(self.run_as_user))
 
     @property
     def conf_path(self) -> Path:
@@ -145,7 +150,8 @@ class BrokerSettings:
 def _check_conf_value(what: str, value: str) -> None:
     """A newline or NUL in a value would let it inject extra lines into a rendered file."""
     if "\n" in value or "\r" in value or "\0" in value:
-        raise ValueError(f"{what} must not contain line breaks or NUL: {value!r}")
+        raise BrokerSettingError("line_break", f"{what} must not contain line breaks or NUL: "
+                                 f"{value!r}", name=what, value=repr(value))
 
 
 def current_user() -> str:
@@ -379,10 +385,6 @@ _RELOAD_MARK = b"Reloading config."
 _RELOAD_WAIT = 5.0
 
 
-class ReloadError(RuntimeError):
-    """A running broker was told to reload and did not take the new files (one line: why)."""
-
-
 def _log_size(path: Path) -> int:
     try:
         return path.stat().st_size
@@ -474,16 +476,23 @@ def reload(settings: BrokerSettings, *, wait: float = _RELOAD_WAIT) -> bool:
         return False
     except PermissionError:
         raise ReloadError(
-            f"cannot tell the broker (pid {pid}) to reload: it runs as another user; "
-            f"restart it as the owner of {settings.directory}") from None
+            "cannot_signal", f"cannot tell the broker (pid {pid}) to reload: it runs as another "
+            f"user; restart it as the owner of {settings.directory}", pid=pid,
+            folder=settings.directory) from None
     if wait <= 0:
         return True
     if not _await_log_mark(settings.log_path, offset, pid, wait):
-        state = "stopped" if not _alive(pid) else f"did not reload within {wait:g} s"
-        raise ReloadError(f"the broker (pid {pid}) {state}; see {settings.log_path}")
+        if not _alive(pid):
+            raise ReloadError("broker_stopped", f"the broker (pid {pid}) stopped; see "
+                              f"{settings.log_path}", pid=pid, log=settings.log_path)
+        raise ReloadError("no_reload", f"the broker (pid {pid}) did not reload within {wait:g} s; "
+                          f"see {settings.log_path}", pid=pid, seconds=f"{wait:g}",
+                          log=settings.log_path)
     errors = _reload_errors(settings, offset, pid, wait)
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ReloadError(f"the broker did not take its new files: {errors[0]}{more}; "
-                          f"see {settings.log_path}")
+        raise ReloadError("reload_refused" if len(errors) == 1 else "reload_refused_more",
+                          f"the broker did not take its new files: {errors[0]}{more}; "
+                          f"see {settings.log_path}", error=errors[0], more=len(errors) - 1,
+                          log=settings.log_path)
     return True

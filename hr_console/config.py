@@ -20,6 +20,8 @@ from typing import Any
 
 import tomli_w
 
+from broker_config.errors import CodedError
+
 DEFAULT_MQTT_PORT = 18883  # never the system Mosquitto's 1883
 DEFAULT_CONSOLE_PORT = 8470
 CONFIG_FILE = "relais.toml"
@@ -28,16 +30,10 @@ SERVER_PASSWORDS = "server_passwords"  # the relais.toml table: broker username 
 LEGACY_KEYS = ("relay_password",)  # one password once shared by every server account
 
 
-class SettingsError(ValueError):
+class SettingsError(CodedError, ValueError):
     """relais.toml or a flag that cannot be used. ``code`` and ``detail`` let an entry point
     say it in its user's language (``hr_console.cli.common.refusal``); the message is the
     English, as before."""
-
-    def __init__(self, code: str, message: str, **detail: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.detail = detail
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from hr_console.cli import (
     terminal,
     user,
 )
-from hr_console.cli.common import PRIVATE_UMASK, Ctx, hoist_common_options, missing_extra
+from hr_console.cli.common import PRIVATE_UMASK, Ctx, fail, hoist_common_options, missing_extra
 from hr_console.cli.i18n import Group, _l
 
 
@@ -45,7 +45,7 @@ class _Main(Group):
         try:
             return super().invoke(ctx)
         except ReloadError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise fail(exc) from None
         except ModuleNotFoundError as exc:
             raise missing_extra(exc) from None
 

@@ -80,10 +80,10 @@ REFUSALS: dict[str, str] = {
 }
 
 
-# What relais.toml and the broker's start can say (``config.SettingsError``,
-# ``broker_config.process.BrokerError``): their English is the exception's message, these
-# are its words for the translation, with the exception's details in the braces. The IT
-# person setting a home up reads them first.
+# What relais.toml and the broker can say (``config.SettingsError``; ``BrokerError``,
+# ``BrokerSettingError`` and ``ReloadError`` of ``broker_config.errors``): their English is
+# the exception's message, these are its words for the translation, with the exception's
+# details in the braces. The IT person setting a home up reads them first.
 SETTINGS_ERRORS: dict[str, str] = {
     "no_broker_password": N_("no broker password for {username} in {path}: run "
                              "`relais --home {home} init`"),
@@ -107,6 +107,42 @@ BROKER_ERRORS: dict[str, str] = {
     "runs_already": N_("the broker of {folder} already runs (pid {pid})"),
     "exited": N_("mosquitto ({conf}) exited with status {status} while starting"),
     "not_ready": N_("mosquitto ({conf}) did not accept connections within {seconds}s"),
+    # A running broker told to take new files (a terminal added, revoked, renamed).
+    "cannot_signal": N_("cannot tell the broker (pid {pid}) to reload: it runs as another "
+                        "user; restart it as the owner of {folder}"),
+    "broker_stopped": N_("the broker (pid {pid}) stopped; see {log}"),
+    "no_reload": N_("the broker (pid {pid}) did not reload within {seconds} s; see {log}"),
+    "reload_refused": N_("the broker did not take its new files: {error}; see {log}"),
+    "reload_refused_more": N_("the broker did not take its new files: {error} (and {more} "
+                              "more); see {log}"),
+    # The broker's settings and an ejabberd node's (``relais ejabberd ...``).
+    "bad_port": N_("{name} must be a TCP port (1-65535), got {port}"),
+    "same_ports": N_("the terminals' port and the relays' port must differ (both are {port})"),
+    "tls_pair": N_("the TLS certificate and its key must be given together"),
+    "tls_ca_alone": N_("a TLS CA needs the certificate and its key"),
+    "bad_bind": N_("the terminals' listening address {value} is not valid"),
+    "bad_user": N_("the user the broker runs as, {value}, is not valid"),
+    "line_break": N_("{name} must not contain line breaks or NUL: {value}"),
+    "bad_node_name": N_("an Erlang node name looks like relais-a@localhost, not {value}"),
+    "bad_cookie": N_("the cluster's cookie must be at least 20 letters or digits"),
+    "bad_extauth": N_("ejabberd runs the password check as {value}, and splits it on spaces: "
+                      "put the home and the Python environment in folders without spaces"),
+    "bad_relay_account": N_("relay accounts start with '_' (a terminal name never does)"),
+    "bad_interface": N_("the address other nodes reach this one on must be an IPv4 address, "
+                        "not {value}"),
+    "bad_account": N_("not a broker account name: {value}"),
+    "no_erlang": N_("Erlang is not installed (Debian: apt-get install ejabberd)"),
+    "epmd_failed": N_("epmd did not start on port {port}"),
+    "node_running": N_("ejabberd node {node} already runs"),
+    "no_node_configuration": N_("no ejabberd configuration at {path}: render it"),
+    "port_taken": N_("port {port} is already taken"),
+    "node_exited": N_("ejabberd node {node} exited with status {status} while starting"),
+    "node_not_ready": N_("ejabberd node {node} did not accept MQTT connections within "
+                         "{seconds}s"),
+    "join_failed": N_("ejabberd node {node} could not join {seed}: {output}"),
+    "not_joined": N_("ejabberd node {node} did not show {seed} in its cluster within "
+                     "{seconds}s (members: {members})"),
+    "kick_failed": N_("could not close the sessions of {user} on {node}: {output}"),
 }
 RELAY_ERRORS: dict[str, str] = {
     "relay_unreachable": N_("the relay could not connect to the broker on {host}:{port} as "

@@ -29,6 +29,7 @@ from typing import Any, BinaryIO
 import click
 
 from hr_console import config as config_mod
+from hr_console.cli.common import fail
 from hr_console.cli.i18n import Command, Group, _, _l
 
 log = logging.getLogger("relais.broker_auth")
@@ -144,6 +145,10 @@ def _node(obj: Any, name: str, directory: str, mqtt_port: int, epmd_port: int,
             _("{home} has no TLS certificate: relais init --tls").format(home=cfg.home))
     try:
         cookie = Path(cookie_file).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(_("cannot read the cluster's cookie from {path}: {error}").format(
+            path=cookie_file, error=getattr(exc, "strerror", None) or exc)) from None
+    try:
         return EjabberdNode(name=name, directory=Path(directory), mqtt_port=mqtt_port,
                             epmd_port=epmd_port, cookie=cookie, extauth=extauth_command(cfg.home),
                             relay_accounts=relay_accounts(cfg), mqtt_bind=mqtt_bind,
@@ -151,8 +156,8 @@ def _node(obj: Any, name: str, directory: str, mqtt_port: int, epmd_port: int,
                             tls_cert=Path(cfg.tls_cert) if tls else None,
                             tls_key=Path(cfg.tls_key) if tls else None,
                             tls_ca=Path(cfg.tls_ca) if tls and cfg.tls_ca else None)
-    except (OSError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+    except ValueError as exc:
+        raise fail(exc) from None
 
 
 def _node_options(f: Any) -> Any:
@@ -188,7 +193,10 @@ def ejabberd_render(obj: Any, **kw: Any) -> None:
     from broker_config.ejabberd import render
 
     node = _node(obj, **kw)
-    render(node)
+    try:
+        render(node)
+    except (OSError, ValueError) as exc:
+        raise fail(exc) from None
     click.echo(str(node.config_path))
 
 
@@ -211,12 +219,12 @@ def ejabberd_run(obj: Any, watch_every: float, **kw: Any) -> None:
     from hr_console.store.db import Store
 
     node = _node(obj, **kw)
-    render(node)
     proc = EjabberdProcess(node)
     try:
+        render(node)
         proc.start()
-    except RuntimeError as exc:
-        raise click.ClickException(str(exc)) from None
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise fail(exc) from None
     signal.signal(signal.SIGTERM, lambda *_: proc.stop())
     store = Store(obj.cfg.database_url)
     watch = LoginWatch(store)
@@ -282,11 +290,14 @@ def ejabberd_join(obj: Any, seed: str, **kw: Any) -> None:
     from broker_config.ejabberd import cluster_members, ctl
 
     node = _node(obj, **kw)
-    result = ctl(node, "join_cluster", seed)
-    if result.returncode != 0:
-        raise click.ClickException(_("join_cluster failed: {output}").format(
-            output=(result.stdout + result.stderr).strip()))
-    click.echo(" ".join(cluster_members(node)))
+    try:
+        result = ctl(node, "join_cluster", seed)
+        if result.returncode != 0:
+            raise click.ClickException(_("join_cluster failed: {output}").format(
+                output=(result.stdout + result.stderr).strip()))
+        click.echo(" ".join(cluster_members(node)))
+    except RuntimeError as exc:  # no Erlang here
+        raise fail(exc) from None
 
 
 @ejabberd_group.command("kick", help=_l(
@@ -301,7 +312,7 @@ def ejabberd_kick(obj: Any, username: str, **kw: Any) -> None:
     try:
         closed = kick(_node(obj, **kw), username)
     except (RuntimeError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise fail(exc) from None
     click.echo(_("{username}: {closed} session(s) closed").format(username=username, closed=closed))
 
 

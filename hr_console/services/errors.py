@@ -2,12 +2,12 @@
 is what the kiosk and the console translate; ``message`` is the English fallback."""
 
 
-class ServiceError(Exception):
-    def __init__(self, code: str, message: str, **detail: object) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.detail = detail
+from broker_config.errors import CodedError
+
+
+class ServiceError(CodedError):
+    """A use case's refusal: ``code``, the English ``message`` and the ``detail`` an entry
+    point's wording takes (the same shape as the broker's own failures)."""
 
 
 class NotFound(ServiceError):

@@ -207,3 +207,46 @@ def test_a_sighup_the_broker_refuses_says_why_and_keeps_it_running(
     assert line.startswith("broker: reload failed: the broker did not take its new files: ")
     assert "kiosk-1" in line
     assert wrapper.poll() is None and _mosquitto_pid(home) == mosquitto
+
+
+FRENCH = {"LANGUAGE": "", "LC_ALL": "fr_FR.UTF-8", "LC_MESSAGES": "", "LANG": "fr_FR.UTF-8"}
+ENGLISH = {"LANGUAGE": "", "LC_ALL": "C", "LC_MESSAGES": "", "LANG": "C"}
+
+
+def test_a_change_the_running_broker_refuses_is_said_in_french_and_as_ever_in_english(
+        home: Path, wrapper: subprocess.Popen[str]) -> None:
+    """The IT person enrols a terminal while the broker's files hold an entry Mosquitto drops:
+    the command says so in the shell's language, with the broker's own words inside."""
+    from sqlalchemy import select, update
+
+    from hr_console.catalogues import write_all
+    from hr_console.store.db import Store
+    from hr_console.store.models import Terminal
+
+    write_all()  # the tree's .mo, as `make test` leaves it
+    store = Store(load(home).database_url)
+    try:
+        with store.session() as s:  # an entry Mosquitto drops (its salt is not 12 bytes)
+            s.execute(update(Terminal).where(Terminal.name == "kiosk-1")
+                      .values(password_hash=hash_password("x", salt=b"s" * 16)))
+    finally:
+        store.dispose()
+    log = broker_service.broker_settings(load(home)).log_path
+    for env, name, said in ((FRENCH, "kiosk-fr", "Erreur : le broker n'a pas pris ses nouveaux "
+                             "fichiers : Unable to decode password salt for user kiosk-1"),
+                            (ENGLISH, "kiosk-en", "Error: the broker did not take its new "
+                             "files: Unable to decode password salt for user kiosk-1")):
+        result = CliRunner().invoke(main, ["--home", str(home), "terminal", "add", name,
+                                           "--site", "demo"], env=env,
+                                    catch_exceptions=False)
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith(said), result.output
+        assert result.output.rstrip().endswith(str(log)), result.output
+    store = Store(load(home).database_url)
+    try:
+        with store.session() as s:  # refused: nothing enrolled
+            assert s.scalars(select(Terminal.name).where(
+                Terminal.name.in_(("kiosk-fr", "kiosk-en")))).all() == []
+    finally:
+        store.dispose()
+    assert wrapper.poll() is None

@@ -361,3 +361,59 @@ def test_the_command_line_calls_its_helper_with_literal_strings_only() -> None:
                         and isinstance(node.args[0].value, str)):
                 bad.append(f"{path.name}:{node.lineno}")
     assert bad == []
+
+
+def test_a_clustered_brokers_mistakes_in_french_and_as_ever_in_english(tmp_path: Path) -> None:
+    """`relais ejabberd ...` (docs/deploy.md's cluster recipe), mistakes the IT person can make
+    before any Erlang runs: each one line in the shell's language, the English as it was."""
+    import socket
+
+    from broker_config.ejabberd import new_cookie
+    from broker_config.ports import free_port
+
+    home = str(tmp_path / "home")
+    assert relais(ENGLISH, "--home", home, "init").exit_code == 0
+    cookie = tmp_path / "cookie"
+    cookie.write_text(new_cookie() + "\n")
+    short = tmp_path / "short-cookie"
+    short.write_text("abc\n")
+    node = tmp_path / "node-a"
+
+    def options(name: str = "relais-a@localhost", mqtt: str = "21883",
+                cookie_file: Path = cookie) -> list[str]:
+        return ["--node", name, "--dir", str(node), "--mqtt-port", mqtt, "--epmd-port", "24369",
+                "--cookie-file", str(cookie_file)]
+
+    for args, french, english in (
+            (["render", *options(name="relais-a")],
+             "un nom de nœud Erlang ressemble à relais-a@localhost, pas à 'relais-a'",
+             "an Erlang node name looks like relais-a@localhost, not 'relais-a'"),
+            (["render", *options(mqtt="70000")],
+             "mqtt_port doit être un port TCP (1-65535), pas 70000",
+             "mqtt_port must be a TCP port (1-65535), got 70000"),
+            (["render", *options(cookie_file=short)],
+             "le cookie de la grappe doit compter au moins 20 lettres ou chiffres",
+             "the cookie must be at least 20 letters or digits (new_cookie())"),
+            (["kick", *options(), "Poste 1!"],
+             "ce n'est pas un nom de compte du broker : 'Poste 1!'",
+             "not a broker account name: 'Poste 1!'")):
+        fr = relais(FRENCH, "--home", home, "ejabberd", *args)
+        assert fr.exit_code == 1 and fr.output == f"Erreur : {french}\n", fr.output
+        en = relais(ENGLISH, "--home", home, "ejabberd", *args)
+        assert en.exit_code == 1 and en.output == f"Error: {english}\n", en.output
+    missing = tmp_path / "no-cookie"
+    fr = relais(FRENCH, "--home", home, "ejabberd", "render", *options(cookie_file=missing))
+    assert fr.exit_code == 1
+    assert fr.output.startswith(f"Erreur : impossible de lire le cookie de la grappe dans "
+                                f"{missing} : "), fr.output
+    assert not node.exists()  # nothing written for a node it refused
+    # The node's MQTT port held by something else: said before any Erlang is started.
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        fr = relais(FRENCH, "--home", home, "ejabberd", "run", *options(mqtt=str(port)))
+        assert fr.exit_code == 1 and fr.output == f"Erreur : le port {port} est déjà pris\n", \
+            fr.output
+        en = relais(ENGLISH, "--home", home, "ejabberd", "run", *options(mqtt=str(port)))
+        assert en.output == f"Error: port {port} is already taken\n", en.output
