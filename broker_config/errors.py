@@ -5,17 +5,7 @@ is the English. ``tail`` is a program's own log (Mosquitto's, ejabberd's), shown
 
 from __future__ import annotations
 
-
-class CodedError(Exception):
-    """A failure an entry point words from its ``code``, with ``detail`` in the braces of
-    that wording; ``message`` is the English, and ``str()`` the English then ``tail``."""
-
-    def __init__(self, code: str, message: str, *, tail: str = "", **detail: object) -> None:
-        super().__init__(message + (f"\n{tail}" if tail else ""))
-        self.code = code
-        self.message = message
-        self.tail = tail
-        self.detail = detail
+from relais_wire.errors import CodedError
 
 
 class BrokerError(CodedError, RuntimeError):

@@ -20,7 +20,7 @@ from typing import Any
 
 import tomli_w
 
-from broker_config.errors import CodedError
+from relais_wire.errors import CodedError
 
 DEFAULT_MQTT_PORT = 18883  # never the system Mosquitto's 1883
 DEFAULT_CONSOLE_PORT = 8470

@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from relais_wire import topics
+from relais_wire.errors import CodedError
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 LANGUAGES = ("fr", "en")
 
 
-class ConfigError(ValueError):
-    """A kiosk configuration that cannot be used; the message says which setting and why."""
+class ConfigError(CodedError, ValueError):
+    """A kiosk configuration that cannot be used; the message says which setting and why,
+    in English, and the code and details let ``relais kiosk`` say it in French too."""
 
 
 @dataclass(frozen=True)
@@ -72,31 +74,31 @@ def from_mapping(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
     known = {f.name for f in fields(KioskConfig)}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ConfigError(f"unknown kiosk setting(s): {', '.join(unknown)}")
+        raise ConfigError("unknown_settings", f"unknown kiosk setting(s): {', '.join(unknown)}",
+                          names=", ".join(unknown))
     for key in ("terminal", "password"):
         if not data.get(key):
-            raise ConfigError(f"the kiosk setting '{key}' is required")
+            raise ConfigError("setting_required", f"the kiosk setting '{key}' is required",
+                              key=key)
     for key, value in data.items():
         expected = _TYPES[key]
-        if isinstance(value, bool) and expected is not bool:
-            raise ConfigError(f"the kiosk setting '{key}' has the wrong type")
-        if not isinstance(value, expected):
-            raise ConfigError(f"the kiosk setting '{key}' has the wrong type")
+        if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
+            raise ConfigError("wrong_type", f"the kiosk setting '{key}' has the wrong type",
+                              key=key)
     cfg = KioskConfig(**data)
-    try:
-        topics.check_terminal_name(cfg.terminal)
-    except ValueError as exc:
-        raise ConfigError(f"terminal: {exc}") from None
+    _check_name(cfg.terminal)
     if cfg.language not in LANGUAGES:
-        raise ConfigError(f"language must be one of {', '.join(LANGUAGES)}")
+        raise ConfigError("bad_language", f"language must be one of {', '.join(LANGUAGES)}",
+                          languages=", ".join(LANGUAGES))
     if cfg.api_url and not cfg.api_url.startswith(("http://", "https://")):
-        raise ConfigError("api_url must start with http:// or https://")
+        raise ConfigError("bad_api_url", "api_url must start with http:// or https://")
     if not 1 <= cfg.mqtt_port <= 65535:
-        raise ConfigError("mqtt_port must be between 1 and 65535")
+        raise ConfigError("bad_mqtt_port", "mqtt_port must be between 1 and 65535")
     if cfg.idle_timeout < 5 or not 0 < cfg.idle_warning < cfg.idle_timeout:
-        raise ConfigError("idle_timeout must be at least 5 s and idle_warning shorter than it")
+        raise ConfigError("bad_idle", "idle_timeout must be at least 5 s and idle_warning "
+                          "shorter than it")
     if cfg.width < 320 or cfg.height < 240:
-        raise ConfigError("width and height must be at least 320x240")
+        raise ConfigError("small_screen", "width and height must be at least 320x240")
     if base_dir is not None:
         cfg = _resolve(cfg, base_dir)
     return cfg
@@ -120,24 +122,32 @@ def load(path: str | Path, **overrides: Any) -> KioskConfig:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"no kiosk configuration at {path}") from None
+        raise ConfigError("no_configuration", f"no kiosk configuration at {path}",
+                          path=path) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"cannot read the kiosk configuration {path}: {exc}") from None
+        raise ConfigError("unreadable", f"cannot read the kiosk configuration {path}: {exc}",
+                          path=path, error=exc) from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a JSON object")
+        raise ConfigError("not_an_object", f"{path} must hold a JSON object", path=path)
     data.update({k: v for k, v in overrides.items() if v is not None})
     return from_mapping(data, path.parent.absolute())
 
 
+def _check_name(name: str) -> None:
+    try:
+        topics.check_terminal_name(name)
+    except ValueError as exc:
+        raise ConfigError("bad_terminal", f"terminal: {exc}", value=repr(name)) from None
+
+
 def for_terminal(home: str | Path, terminal: str, **overrides: Any) -> KioskConfig:
     """The config of a terminal enrolled in a Relais home (demo, tests)."""
-    try:
-        topics.check_terminal_name(terminal)
-    except ValueError as exc:
-        raise ConfigError(f"terminal: {exc}") from None
+    _check_name(terminal)
     path = Path(home) / "kiosks" / terminal / "config.json"
     if not path.exists():
-        raise ConfigError(f"terminal {terminal!r} has no kiosk configuration in {home} (only "
+        raise ConfigError("not_a_demo_terminal",
+                          f"terminal {terminal!r} has no kiosk configuration in {home} (only "
                           f"the demo's terminals do): a real terminal runs `relais kiosk "
-                          f"--config FILE` after `relais kiosk-enrol`")
+                          f"--config FILE` after `relais kiosk-enrol`",
+                          terminal=repr(terminal), home=home)
     return load(path, **overrides)

@@ -14,7 +14,33 @@ from urllib.parse import urlsplit
 
 import click
 
-from hr_console.cli.i18n import Command, _, _l
+from hr_console.cli.common import fail
+from hr_console.cli.i18n import N_, Command, _, _l
+
+# What a kiosk's configuration file can get wrong (``kiosk_app.config.ConfigError``'s codes),
+# in the words of the IT person setting a terminal up; the English is the error's message.
+KIOSK_CONFIG: dict[str, str] = {
+    "unknown_settings": N_("unknown kiosk setting(s): {names}"),
+    "setting_required": N_("the kiosk setting '{key}' is required"),
+    "wrong_type": N_("the kiosk setting '{key}' has the wrong type"),
+    "bad_terminal": N_("terminal: a terminal name is 1 to 32 lower-case letters, digits or "
+                       "dashes, starting with a letter or digit, not {value}"),
+    "bad_language": N_("language must be one of {languages}"),
+    "bad_api_url": N_("api_url must start with http:// or https://"),
+    "bad_mqtt_port": N_("mqtt_port must be between 1 and 65535"),
+    "bad_idle": N_("idle_timeout must be at least 5 s and idle_warning shorter than it"),
+    "small_screen": N_("width and height must be at least 320x240"),
+    "no_configuration": N_("no kiosk configuration at {path}"),
+    "unreadable": N_("cannot read the kiosk configuration {path}: {error}"),
+    "not_an_object": N_("{path} must hold a JSON object"),
+    "not_a_demo_terminal": N_("terminal {terminal} has no kiosk configuration in {home} (only "
+                              "the demo's terminals do): a real terminal runs `relais kiosk "
+                              "--config FILE` after `relais kiosk-enrol`"),
+    "insecure_url": N_("refusing to enrol over anything but HTTPS beyond this machine (the "
+                       "answer carries the terminal's password and the CA it will trust): use "
+                       "the console's https:// address, with --ca-fingerprint as the console "
+                       "shows it next to the code"),
+}
 
 
 def _size(value: str | None) -> tuple[int, int] | None:
@@ -61,7 +87,7 @@ def kiosk(obj: Any, terminal: str | None, config_file: str | None, size: str | N
         else:
             cfg = kiosk_config.load(config_file, **overrides)
     except kiosk_config.ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise fail(exc, KIOSK_CONFIG) from None
     from importlib.util import find_spec
 
     if find_spec("kivy") is None:  # imported late, by the app itself: say it before it starts
@@ -143,7 +169,7 @@ def kiosk_enrol(console_url: str, code: str, out_dir: str, site: str, ca_fingerp
     try:  # the answer holds the terminal's password and its CA: HTTPS, or loopback only
         check_enrol_url(console_url)
     except KioskApiError as exc:
-        raise click.ClickException(exc.message) from None
+        raise fail(exc, KIOSK_CONFIG) from None
     try:
         answer = enrol(console_url, code.strip(), ca_file=ca_file, ca_fingerprint=ca_fingerprint)
     except KioskApiError as exc:
@@ -168,7 +194,10 @@ def kiosk_enrol(console_url: str, code: str, out_dir: str, site: str, ca_fingerp
         ca_path = folder / "relais-ca.pem"
         ca_path.write_text(ca_pem, encoding="ascii")
         data["tls_ca"] = str(ca_path.resolve())
-    kiosk_config.from_mapping(data, folder)  # what we write is what `relais kiosk` accepts
+    try:  # what we write is what `relais kiosk` accepts
+        kiosk_config.from_mapping(data, folder)
+    except kiosk_config.ConfigError as exc:  # the console's answer, not the person's doing
+        raise fail(exc, KIOSK_CONFIG) from None
     path = folder / "config.json"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:

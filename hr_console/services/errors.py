@@ -2,7 +2,7 @@
 is what the kiosk and the console translate; ``message`` is the English fallback."""
 
 
-from broker_config.errors import CodedError
+from relais_wire.errors import CodedError
 
 
 class ServiceError(CodedError):

@@ -417,3 +417,41 @@ def test_a_clustered_brokers_mistakes_in_french_and_as_ever_in_english(tmp_path:
             fr.output
         en = relais(ENGLISH, "--home", home, "ejabberd", "run", *options(mqtt=str(port)))
         assert en.output == f"Error: port {port} is already taken\n", en.output
+
+
+def test_a_kiosk_configurations_mistakes_in_french_and_as_ever_in_english(tmp_path: Path) -> None:
+    """The IT person edits a terminal's config.json (a typo, a wrong name, a file that is not
+    there): `relais kiosk` says which setting and why in the shell's language, before Kivy."""
+    import json
+
+    config = tmp_path / "config.json"
+    good = {"terminal": "quai-2", "password": "x" * 20, "mqtt_host": "127.0.0.1",
+            "mqtt_port": 8883}
+    for change, french, english in (
+            ({"idle_timout": 90},
+             "réglage(s) du poste inconnu(s) : idle_timout",
+             "unknown kiosk setting(s): idle_timout"),
+            ({"terminal": "Quai 2"},
+             "terminal : un nom de terminal compte 1 à 32 lettres minuscules, chiffres ou "
+             "tirets, et commence par une lettre ou un chiffre, pas 'Quai 2'",
+             "terminal: invalid terminal name 'Quai 2': use 1-32 lower-case letters, digits or "
+             "dashes, starting with a letter or digit"),
+            ({"mqtt_port": "8883"},
+             "le réglage du poste 'mqtt_port' n'a pas le bon type",
+             "the kiosk setting 'mqtt_port' has the wrong type"),
+            ({"width": 200},
+             "width et height doivent valoir au moins 320x240",
+             "width and height must be at least 320x240")):
+        config.write_text(json.dumps({**good, **change}), encoding="utf-8")
+        fr = relais(FRENCH, "kiosk", "--config", str(config))
+        assert fr.exit_code == 1 and fr.output == f"Erreur : {french}\n", fr.output
+        en = relais(ENGLISH, "kiosk", "--config", str(config))
+        assert en.exit_code == 1 and en.output == f"Error: {english}\n", en.output
+    missing = tmp_path / "nowhere.json"
+    fr = relais(FRENCH, "kiosk", "--config", str(missing))
+    assert fr.output == f"Erreur : pas de configuration de poste dans {missing}\n", fr.output
+    fr = relais(FRENCH, "kiosk-enrol", "http://192.0.2.7:8470", "ABCD-1234", "--out",
+                str(tmp_path / "enrol"))
+    assert fr.exit_code == 1 and fr.output.startswith(
+        "Erreur : enrôlement refusé hors HTTPS au-delà de cette machine"), fr.output
+    assert not (tmp_path / "enrol").exists()
