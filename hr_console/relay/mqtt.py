@@ -69,7 +69,7 @@ from hr_console.services import (
 from hr_console.services.errors import ServiceError
 from hr_console.store import checkpoints
 from hr_console.store.db import Store, batch_cache, open_batch_cache
-from hr_console.store.models import BadgeSession, Downlink, Terminal, utcnow
+from hr_console.store.models import NOTIFY_END, BadgeSession, Downlink, Terminal, utcnow
 from relais_wire import topics
 from relais_wire.envelope import WireError, decode_uplink, encode, envelope
 
@@ -118,7 +118,7 @@ _OWED = (
            or_(Downlink.sent_at.is_(None), Downlink.sent_at < bindparam("cutoff")),
            Terminal.partition.in_(bindparam("parts", expanding=True)))
     .limit(1))
-_ENDS = select(BadgeSession.id).where(BadgeSession.notify_end.is_(True)).limit(1)
+_ENDS = select(BadgeSession.id).where(NOTIFY_END).limit(1)
 
 class RelayError(ServiceError, RuntimeError):
     """The relay could not start: a ``RuntimeError`` as before, with a service error's

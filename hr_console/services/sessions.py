@@ -28,7 +28,15 @@ from hr_console.services import audit, downlinks, groups, reminders, settings, t
 from hr_console.services.errors import ServiceError
 from hr_console.services.secrets import badge_hash, check_secret, hash_secret
 from hr_console.store.db import keep
-from hr_console.store.models import AuditEntry, BadgeSession, Employee, Message, Terminal, utcnow
+from hr_console.store.models import (
+    NOTIFY_END,
+    AuditEntry,
+    BadgeSession,
+    Employee,
+    Message,
+    Terminal,
+    utcnow,
+)
 
 # An outbox may flush long after its session ended (the link was down); its messages
 # still belong to the person who typed them, within this window.
@@ -530,11 +538,11 @@ def claim_end_notices(session: Session, limit: int = 200) -> list[EndNotice]:
     """Sessions the server ended whose terminal has not been told yet, claimed by this caller
     (one conditional UPDATE: with several relays, one sends each logout)."""
     ids = list(session.execute(select(BadgeSession.id).where(
-        BadgeSession.notify_end.is_(True)).limit(limit)).scalars())
+        NOTIFY_END).limit(limit)).scalars())
     if not ids:
         return []
     claimed = list(session.execute(
-        update(BadgeSession).where(BadgeSession.id.in_(ids), BadgeSession.notify_end.is_(True))
+        update(BadgeSession).where(BadgeSession.id.in_(ids), NOTIFY_END)
         .values(notify_end=False).returning(BadgeSession.id)).scalars())
     if not claimed:
         return []

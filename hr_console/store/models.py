@@ -25,6 +25,7 @@ from sqlalchemy import (
     event,
     false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -157,14 +158,28 @@ class BadgeSession(Base):
     end_mark: Mapped[int | None] = mapped_column(BigInteger)
     closed_seq: Mapped[int | None] = mapped_column(BigInteger)
     # Ended by the server (console, expiry): the relay still owes the terminal its logout.
-    notify_end: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(),
-                                             index=True)
+    notify_end: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The id of the login uplink that opened it: the kiosk sends a login again until it has
     # an answer (one lost in a relay hand-over or a broker restart), and the same id gets
     # the same session back instead of a second one (sessions.replayed_login).
     login_ref: Mapped[str | None] = mapped_column(String(36))
     employee: Mapped[Employee] = relationship()
     terminal: Mapped[Terminal] = relationship()
+    __table_args__ = (
+        # Someone's open session (every claim of a downlink asks, once per row): with the
+        # employee alone, or the end alone, the planner may walk every open session (after
+        # ANALYZE, SQLite takes "ended_at IS NULL" for one row) or all of a person's history.
+        Index("ix_badge_sessions_open", "employee_id", "ended_at"),
+        # The logouts owed, looked for every quarter second: only those rows, never the
+        # session history (which grows by the thousand a day). Queried as ``NOTIFY_END``.
+        Index("ix_badge_sessions_notify_end", "notify_end",
+              sqlite_where=text("notify_end = 1"), postgresql_where=text("notify_end = true")),
+    )
+
+
+# The condition the partial index above answers (``notify_end IS 1``, SQLAlchemy's
+# ``is_(True)`` on SQLite, cannot use it).
+NOTIFY_END = BadgeSession.notify_end == true()
 
 
 class ConsoleUser(Base):
@@ -299,6 +314,9 @@ class Message(Base):
         # A late outbox item for an ended session must not reuse a seq its terminal already
         # spent (sessions.author).
         Index("ix_messages_terminal_seq", "terminal_id", "seq"),
+        # A photo or clip still used by some message (the retention purge asks per batch).
+        Index("ix_messages_media", "media_id", sqlite_where=text("media_id IS NOT NULL"),
+              postgresql_where=text("media_id IS NOT NULL")),
     )
 
 
