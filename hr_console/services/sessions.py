@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from hr_console.domain.throttle import TERMINAL_LOGINS
@@ -238,7 +238,7 @@ def _open(session: Session, terminal: Terminal, employee: Employee,
         ).scalars()
     ]
     if declared_seq is not None:
-        _close_windows(session, terminal, declared_seq)
+        _close_windows(session, terminal, declared_seq, {e.session_id for e in ended})
     sid = str(uuid.uuid4())
     mark = declared_seq if declared_seq is not None else terminal.last_seq or 0
     session.add(BadgeSession(id=sid, employee_id=employee.id, terminal_id=terminal.id,
@@ -253,15 +253,21 @@ def _open(session: Session, terminal: Terminal, employee: Employee,
     return LoginResult(sid, employee.id, employee.name, employee.language, ended)
 
 
-def _close_windows(session: Session, terminal: Terminal, mark: int) -> None:
+def _close_windows(session: Session, terminal: Terminal, mark: int,
+                   replaced: set[str]) -> None:
     """A real badge-in on this terminal (it took a real badge) says where its outbox stands:
     the sessions it hosted before typed nothing after that, whether or not their kiosk ever
-    answered the end of its session."""
+    answered the end of its session. For those it ends now (``replaced``, open until this
+    badge-in) that is their declared end; for those the server had ended already and no
+    kiosk answered, it is the terminal's word after the fact (``closed_late``): it narrows
+    what may still arrive for them, and vouches for none of it (``author``)."""
+    late = and_(BadgeSession.closed_seq.is_(None), BadgeSession.id.not_in(sorted(replaced)))
     session.execute(update(BadgeSession).where(
         BadgeSession.terminal_id == terminal.id, BadgeSession.ended_at.is_not(None),
         BadgeSession.ended_at > utcnow() - dt.timedelta(days=LATE_OUTBOX_DAYS),
         or_(BadgeSession.closed_seq.is_(None), BadgeSession.closed_seq > mark),
-    ).values(closed_seq=mark))
+    ).values(closed_seq=mark, closed_late=case((late, true()), else_=BadgeSession.closed_late))
+     .execution_options(synchronize_session="fetch"))
 
 
 def _check_terminal_may_try(session: Session, terminal: Terminal) -> None:
@@ -375,11 +381,18 @@ def badge_out(session: Session, terminal: Terminal, sid: str, last_seq: int | No
     was_open = row.ended_at is None
     if was_open:
         _end(session, row, reason, notify=False)
-    if last_seq is not None:
+    if last_seq is not None and row.closed_seq is None:
+        # The end declared with the logout that makes it. Said of a session the server had
+        # ended already (the console, its age or idle limit), it is the terminal's word
+        # alone, which whoever holds its password can forge: it narrows the window but
+        # vouches for nothing (``closed_late``: late items stay few and held for HR).
+        row.closed_seq = last_seq
+        row.closed_late = not was_open
+    elif last_seq is not None:
         # Only ever lowered: a second logout (the kiosk's answer to the relay's, or one forged
         # by whoever holds the terminal's password) cannot reopen room for later items, and
         # the terminal's next real badge-in lowers it to its own outbox mark.
-        row.closed_seq = last_seq if row.closed_seq is None else min(row.closed_seq, last_seq)
+        row.closed_seq = min(row.closed_seq, last_seq)
     return was_open
 
 
@@ -465,10 +478,14 @@ def author(session: Session, terminal: Terminal, sid: str | None, seq: int,
     days = min(LATE_OUTBOX_DAYS, int(settings.get(session, "retention_days")))
     late = row.ended_at > utcnow() - dt.timedelta(days=days)
     low = row.start_mark if row.start_mark is not None else -1
-    declared = row.closed_seq is not None  # by its kiosk's logout or the next real badge-in
-    # A declared end is exact: everything up to it was typed before it, however long the
-    # link was down. Without one, a handful at most, and held for HR (``needs_review``).
-    high = row.closed_seq if declared else (row.end_mark or 0) + LATE_ITEMS_MAX
+    # Declared with the end (its kiosk's logout, or the badge-in that replaced it): exact,
+    # everything up to it was typed before it, however long the link was down. Otherwise
+    # (no word, or the terminal's word after the server ended it), a handful at most, and
+    # held for HR (``needs_review``).
+    declared = row.closed_seq is not None and not row.closed_late
+    high = (row.end_mark or 0) + LATE_ITEMS_MAX
+    if row.closed_seq is not None:
+        high = row.closed_seq if declared else min(high, row.closed_seq)
     if not (late and low < seq <= high) or _already_stored(session, row, client_id) \
             or _seq_taken(session, terminal, seq) \
             or (not declared and _late_items(session, row) >= LATE_ITEMS_MAX):
@@ -477,11 +494,11 @@ def author(session: Session, terminal: Terminal, sid: str | None, seq: int,
 
 
 def needs_review(row: BadgeSession) -> bool:
-    """A late item of a session whose end no kiosk ever declared (the console or the clock
-    ended it and the terminal never answered): kept, since it may have been typed offline
-    before the end, but held for HR, since whoever holds the terminal's password could have
-    written it."""
-    return row.ended_at is not None and row.closed_seq is None
+    """A late item of a session whose end no kiosk declared with it (the console or the clock
+    ended it, and the terminal never answered or answered only after): kept, since it may
+    have been typed offline before the end, but held for HR, since whoever holds the
+    terminal's password could have written it, and its logout too."""
+    return row.ended_at is not None and (row.closed_seq is None or bool(row.closed_late))
 
 
 def _already_stored(session: Session, row: BadgeSession, client_id: str) -> bool:

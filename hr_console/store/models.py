@@ -157,6 +157,10 @@ class BadgeSession(Base):
     start_mark: Mapped[int | None] = mapped_column(BigInteger)
     end_mark: Mapped[int | None] = mapped_column(BigInteger)
     closed_seq: Mapped[int | None] = mapped_column(BigInteger)
+    # ``closed_seq`` came after the server had ended the session (a logout answering the
+    # relay's, a later badge-in): the terminal's word alone, which narrows what may still
+    # arrive but vouches for none of it (services.sessions.author, needs_review).
+    closed_late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Ended by the server (console, expiry): the relay still owes the terminal its logout.
     notify_end: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The id of the login uplink that opened it: the kiosk sends a login again until it has

@@ -436,6 +436,53 @@ def test_late_items_of_a_session_no_kiosk_closed_are_held_for_hr(system, rogue_o
     REPORT["undeclared"] = (len(answers), len(forged))
 
 
+def test_a_logout_forged_after_the_server_ended_her_session_vouches_for_nothing(
+        system, rogue_on) -> None:  # noqa: ANN001
+    """HR resets Sophie's PIN while her kiosk is off. Whoever holds kiosk-2's password then
+    declares her session's end far ahead (a logout with a huge ``last_seq``), and an insider
+    with that password and their own badge does the same with a badge-in: neither opens the
+    week of late items a kiosk's own logout would. What still arrives in her name is few and
+    held for HR, and Karim gets none of it."""
+    karim = system.employee("Karim Benali")
+    k1 = system.link("kiosk-1")
+    system.badge_in(k1, "Karim Benali")
+    k2 = system.link("kiosk-2")
+    system.badge_in(k2, "Sophie Martin")
+    sid = k2.sid
+    k2.stop()
+    system.links.remove(k2)
+    with system.store.session() as s:
+        directory.set_pin(s, s.get(Employee, system.employee("Sophie Martin")), "8642", "hr")
+    rogue = rogue_on("kiosk-2")
+    assert rogue.ask("logout", sid=sid, last_seq=10**9)["type"] == "logout"
+    start = _next_seq(system, "kiosk-2")
+    answers = [rogue.ask("text", sid=sid, seq=start + i, to=karim, text=f"Faux {i}").get(
+        "state", "refused") for i in range(30)]
+    with system.store.session() as s:
+        forged = list(s.execute(select(Message.state).where(
+            Message.sender_id == system.employee("Sophie Martin"))).scalars())
+    assert len(forged) <= sessions.LATE_ITEMS_MAX and set(forged) <= {"held"}, forged
+    assert "accepted" not in answers
+    # The insider badges in with their own badge on kiosk-2, declaring the outbox far ahead.
+    rogue.close()
+    insider = rogue_on("kiosk-2")
+    login = insider.ask("login", badge=system.demo.badges["Julie Moreau"], pin="4321",
+                        last_seq=10**9)
+    assert login.get("ok"), login
+    with system.store.session() as s:
+        row = s.get(BadgeSession, sid)
+        assert row.closed_seq == 10**9 and row.closed_late  # narrowed nothing, vouched nothing
+    more = [insider.ask("text", sid=sid, seq=_next_seq(system, "kiosk-2"), to=karim,
+                        text=f"Encore {i}").get("state", "refused") for i in range(5)]
+    assert "accepted" not in more
+    with system.store.session() as s:
+        states = list(s.execute(select(Message.state).where(
+            Message.sender_id == system.employee("Sophie Martin"))).scalars())
+    assert len(states) <= sessions.LATE_ITEMS_MAX and set(states) <= {"held"}, states
+    expect_none(k1, ev.MessageArrived)  # Karim got none of them
+    REPORT["late_declaration"] = (len(answers) + len(more), len(states))
+
+
 # --- retracting one sender's message ---------------------------------------------------------------
 
 
