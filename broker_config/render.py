@@ -32,6 +32,13 @@ _SERVER_NAME = re.compile(r"^_[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 # real bound instead, and the end-to-end receipts cover what memory_limit refuses.
 MAX_QUEUED_MESSAGES = 100_000
 MEMORY_LIMIT_BYTES = 512 * 1024 * 1024
+# But no one client may take that memory: a terminal's password read off its disk let a
+# session that never acknowledged ask for 384 KB syncs until the broker held 520 MB, refused
+# the relays ("out of memory") and kept it all in its snapshot across a restart. Per client,
+# what is queued beyond its in-flight window stops here: an offline kiosk's ~100 photo copies
+# (or tens of thousands of texts), a relay's backlog of as many photo uplinks. Past it the
+# broker drops, and the outbox's and the relay's resends bring the rest (decision 2).
+MAX_QUEUED_BYTES = 32 * 1024 * 1024
 MAX_INFLIGHT_MESSAGES = 100
 MAX_PACKET_SIZE = 1024 * 1024  # payloads up to ~512 KB (photos) plus headroom
 # Seconds between snapshots (and one at a clean stop). Each save rewrites the whole database
@@ -192,9 +199,9 @@ def render_conf(settings: BrokerSettings) -> str:
         f"autosave_interval {AUTOSAVE_SECONDS}",
         f"persistent_client_expiration {PERSISTENT_CLIENT_EXPIRATION}",
         "",
-        "# Never drop a queued QoS 1 message on count or bytes; memory is the bound.",
+        "# Memory is the bound, never a count of messages; and no one client takes it all.",
         f"max_queued_messages {MAX_QUEUED_MESSAGES}",
-        "max_queued_bytes 0",
+        f"max_queued_bytes {MAX_QUEUED_BYTES}",
         f"memory_limit {MEMORY_LIMIT_BYTES}",
         f"max_inflight_messages {MAX_INFLIGHT_MESSAGES}",
         f"max_packet_size {MAX_PACKET_SIZE}",

@@ -52,6 +52,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hr_console.config import Settings
 from hr_console.relay import helpers
 from hr_console.relay.handlers import Publish, error_reply, sync_reply
+from hr_console.relay.meter import Meter
 from hr_console.services import sessions
 from hr_console.services.errors import ServiceError
 from hr_console.services.secrets import check_secret
@@ -73,6 +74,13 @@ STALE_TRIES = 3  # checks redone when the PIN or badge changed meanwhile; then i
 TIMINGS_KEPT = 2000
 REFUSALS_KEPT = 5000
 HELD_MAX = 64  # uplinks of one terminal held behind its login (its outbox resends the rest)
+# A kiosk's own sync requests, per terminal: a few at once, then one every two seconds. A sync
+# is the person's history with its photos (up to 384 KB, built here and sent); the meter lets
+# a terminal send 20 uplinks a second, and whoever holds its password asked for 19 syncs a
+# second that its session never took, for the broker to queue. One asked past this is acked
+# unanswered: a kiosk still waiting asks again (every 2 s at first, then less often).
+SYNC_RATE = 0.5
+SYNC_BURST = 3.0
 READ_MMAP_BYTES = 256 * 2**20
 DB_TRIES = 3  # a login whose transaction fails on the database is tried again this often
 
@@ -131,6 +139,7 @@ class DeskCounters:
     dropped: int = 0  # uplinks past HELD_MAX behind a login (the kiosk sends them again)
     repeats: int = 0  # sync requests asked again while one was on its way (one answer)
     superseded: int = 0  # logins a newer one of their terminal replaced before they began
+    throttled: int = 0  # sync requests past SYNC_RATE, acked unanswered
 
 
 def read_sessions(store: Store) -> tuple[sessionmaker[Session], Engine | None]:
@@ -204,6 +213,7 @@ class LoginDesk:
         self._ready: list[tuple[str, Any, Envelope, float]] = []  # routed, not yet dispatched
         self.timings: deque[Timing] = deque(maxlen=TIMINGS_KEPT)
         self.counters = DeskCounters()
+        self._sync_meter = Meter(rate=SYNC_RATE, burst=SYNC_BURST)
         self._busy = 0
 
     # --- the worker's side ------------------------------------------------------------------
@@ -486,7 +496,12 @@ class LoginDesk:
 
     def _sync(self, terminal: str, item: Any, env: Envelope) -> None:
         """A kiosk's own sync request (after a reconnection, or when the one that followed
-        its login was lost): built in a read transaction, beside the worker."""
+        its login was lost): built in a read transaction, beside the worker, a few at a time
+        per terminal (``SYNC_RATE``)."""
+        if not self._sync_meter.allow(terminal):
+            self.counters.throttled += 1
+            self._ack(item)
+            return
         with self._reading() as s:
             term = _terminal(s, terminal, lock=False)
             if term is None:

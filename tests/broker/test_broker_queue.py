@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
 from relais_wire import topics
 from tests.broker_fixture import RunningBroker
 from tests.mosquitto_clients import Sub, pub
@@ -95,3 +98,43 @@ def test_photo_sized_payloads_pass_and_oversized_are_refused(
         assert pub(broker.terminal_port, "t1", broker.passwords["t1"], topics.uplink("t1"),
                    file=photo).returncode == 0
         assert relay.wait_messages(1) == [(topics.uplink("t1"), str(512 * 1024 + 4))]
+
+
+def test_a_terminal_that_never_takes_its_downlinks_cannot_take_the_brokers_memory(
+        broker: RunningBroker) -> None:
+    """Whoever holds a terminal's password keeps its session and never acknowledges, while
+    its downlink fills (sync replies it asks for, photo copies): the broker keeps what one
+    client may queue and drops the rest (the relay's resends bring it again), instead of
+    growing until it refuses the relays. Another terminal's messages still pass."""
+    import psutil
+
+    from broker_config.render import MAX_QUEUED_BYTES
+
+    _open_session(broker, "t1")  # offline: everything for it is queued
+    pid = broker.process.pid
+    assert pid is not None
+    before = psutil.Process(pid).memory_info().rss
+    relay = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="_relay", protocol=mqtt.MQTTv5)
+    relay.username_pw_set("_relay", broker.passwords["_relay"])
+    relay.connect("127.0.0.1", broker.relay_port)
+    relay.loop_start()
+    try:
+        payload = b"x" * (256 * 1024)  # a sync reply's or a photo copy's size
+        sent = 4 * MAX_QUEUED_BYTES // len(payload)
+        for _ in range(sent):
+            relay.publish(topics.downlink("t1"), payload, qos=1).wait_for_publish(10)
+        grown = psutil.Process(pid).memory_info().rss - before
+        # Four times the cap offered; what stayed is about the cap (and the broker's own).
+        assert grown < 2 * MAX_QUEUED_BYTES, grown
+        with Sub(broker.terminal_port, "t2", broker.passwords["t2"], topics.downlink("t2")) as t2:
+            relay.publish(topics.downlink("t2"), b"still here", qos=1).wait_for_publish(10)
+            assert t2.wait_messages(1) == [(topics.downlink("t2"), "still here")]
+    finally:
+        relay.disconnect()
+        relay.loop_stop()
+    t1 = _reconnect(broker, "t1", count=None, fmt="%l")
+    try:
+        kept = t1.wait_until(lambda msgs: len(msgs) >= 8, "the queued copies")
+    finally:
+        t1.stop()
+    assert 8 <= len(kept) <= MAX_QUEUED_BYTES // len(payload) + 1, len(kept)

@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import event, select, text
 
 from hr_console.config import Settings
+from hr_console.relay import logins
 from hr_console.relay.handlers import Publish
 from hr_console.relay.logins import HASH_NICE, HELD_MAX, LoginDesk
 from hr_console.relay.mqtt import Relay
@@ -422,6 +423,30 @@ def test_a_sync_request_is_answered_by_the_desk_for_a_live_session_only(desk: De
                                     encode(envelope("sync", sid=sid)))) == [True]
     assert desk.replies("kiosk-1", "error")[-1]["code"] == "session_ended"
     assert desk.desk.counters.syncs == 3
+
+
+def test_syncs_asked_over_and_over_are_answered_a_few_at_a_time(desk: Desk) -> None:
+    """Whoever holds a terminal's password asks for its person's sync (history, photos: up
+    to 384 KB each) as fast as the meter lets any uplink through: the desk builds a few,
+    then one every two seconds; the rest are acked unanswered (a kiosk asks again)."""
+    assert desk.run("kiosk-1", desk.login("kiosk-1", "Sophie Martin")) == [True]
+    sid = desk.answer("kiosk-1")["sid"]
+    before = len(desk.replies("kiosk-1", "sync"))
+    acked = len(desk.acked)
+    asks = [Item(topics.uplink("kiosk-1"), encode(envelope("sync", sid=sid)))
+            for _ in range(19)]
+    for ask in asks:  # one after the other, as they arrive
+        assert desk.run("kiosk-1", ask) == [True]
+    answered = len(desk.replies("kiosk-1", "sync")) - before
+    assert answered <= logins.SYNC_BURST + 1, answered
+    assert desk.desk.counters.throttled == len(asks) - answered
+    assert len(desk.acked) - acked == len(asks)  # none left unacked at the broker
+    # Another terminal's person is not held back by it.
+    assert desk.run("kiosk-2", desk.login("kiosk-2", "Karim Benali")) == [True]
+    other = desk.answer("kiosk-2")["sid"]
+    assert desk.run("kiosk-2", Item(topics.uplink("kiosk-2"),
+                                    encode(envelope("sync", sid=other)))) == [True]
+    assert desk.replies("kiosk-2", "sync")[-1]["sid"] == other
 
 
 def test_a_sync_reads_the_settings_once_and_afresh_each_time(desk: Desk) -> None:
