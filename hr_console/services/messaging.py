@@ -92,23 +92,34 @@ class _Attached:
     duration_ms: int | None = None
 
 
-def _content(session: Session, kind: str, body: Any
-             ) -> tuple[str, dict | None, _Attached | None]:
-    """A message's text, drawing and media. A terminal is untrusted: the wire only checked
-    a photo's JPEG magic or a clip's Ogg header and their sizes, so the picture is decoded
-    and re-encoded here like a console upload (bombs, metadata, trailing polyglot payloads),
-    and the sound too (``voice.clip``), before anyone else's screen, speaker or browser
-    gets them."""
+def _content(kind: str, body: Any) -> tuple[str, dict | None]:
+    """A message's text (a photo's caption) and drawing: what its policy and moderation
+    read. Its media comes after the decision (``_attached``)."""
     if isinstance(body, Text):
-        return body.text, None, None
+        return body.text, None
     if isinstance(body, Photo):
-        return body.caption, None, _Attached(photos.normalise(body.image), "image/jpeg")
+        return body.caption, None
+    if isinstance(body, Voice):
+        return "", None
+    if isinstance(body, DrawingMessage):
+        return "", body.drawing.to_json()
+    raise ServiceError("bad_kind", f"{kind} is not a message kind")
+
+
+def _attached(session: Session, body: Any) -> _Attached | None:
+    """A message's photo or clip, made safe, for a message that is not refused. A terminal
+    is untrusted: the wire only checked a photo's JPEG magic or a clip's Ogg header and
+    their sizes, so the picture is decoded and re-encoded here like a console upload (bombs,
+    metadata, trailing polyglot payloads), and the sound too (``voice.clip``), before anyone
+    else's screen, speaker or browser gets them. Never for a refused one: a terminal sending
+    photos to people it may not write to cost the worker a decode each (about 6 a second,
+    holding the write lock) and the database a stored picture each (226 MB in 35 s)."""
+    if isinstance(body, Photo):
+        return _Attached(photos.normalise(body.image), "image/jpeg")
     if isinstance(body, Voice):
         clip = voice.clip(session, body.audio)
-        return "", None, _Attached(clip.data, voice.MIME, clip.duration_ms)
-    if isinstance(body, DrawingMessage):
-        return "", body.drawing.to_json(), None
-    raise ServiceError("bad_kind", f"{kind} is not a message kind")
+        return _Attached(clip.data, voice.MIME, clip.duration_ms)
+    return None
 
 
 def receive(session: Session, speaker: BadgeSession, client_id: str, kind: str, body: Any,
@@ -121,14 +132,15 @@ def receive(session: Session, speaker: BadgeSession, client_id: str, kind: str, 
     if existing is not None:
         return Outcome(existing.id, existing.state, existing.reason, duplicate=True,
                        extra=group_counts(session, existing) if existing.group_id else None)
-    text, drawing, media = _content(session, kind, body)
+    text, drawing = _content(kind, body)
     if getattr(body, "group", None) is not None:
-        return _receive_group(session, speaker, client_id, kind, body, text, drawing, media,
+        return _receive_group(session, speaker, client_id, kind, body, text, drawing,
                               sent_ts=sent_ts, seq=seq, hold=hold)
     verdict = _decide(session, sender_id, body.to, kind, text, hold)
     if verdict is None:
         # No row can point at a recipient that does not exist; answer without storing.
         return Outcome(None, "refused", "unknown_recipient")
+    media = _attached(session, body) if verdict.state != "refused" else None
     msg = Message(client_id=client_id, sender_id=sender_id, recipient_id=body.to,
                   terminal_id=speaker.terminal_id, kind=kind, body=text, drawing=drawing,
                   sent_ts=sent_ts, seq=seq, created_at=utcnow(), **verdict.columns())
@@ -604,7 +616,7 @@ def _replies_to(session: Session, group_id: int, employee_id: int, client_id: st
 
 
 def _receive_group(session: Session, speaker: BadgeSession, client_id: str, kind: str,
-                   body: Any, text: str, drawing: dict | None, media: _Attached | None, *,
+                   body: Any, text: str, drawing: dict | None, *,
                    sent_ts: int, seq: int | None, hold: bool) -> Outcome:
     """``receive`` for a post to a group: membership and posting right (live, now), then
     the group's moderation mode or the sender's; fanned out at once when accepted."""
@@ -627,7 +639,8 @@ def _receive_group(session: Session, speaker: BadgeSession, client_id: str, kind
                   urgent=_urgent(session, body, group, sender_id, refusal),
                   terminal_id=speaker.terminal_id, kind=kind, body=text, drawing=drawing,
                   sent_ts=sent_ts, seq=seq, created_at=utcnow(), **verdict.columns())
-    if media is not None and not refusal:
+    media = _attached(session, body) if not refusal else None
+    if media is not None:
         msg.media_id = _store_media(session, media)
         msg.duration_ms = media.duration_ms
     again = _store_once(session, msg)
@@ -812,10 +825,11 @@ class Batch:
         known = self._known.get(key)
         if known is not None:
             return Outcome(None, known[0], known[1], duplicate=True)
-        text, drawing, media = _content(self.session, kind, body)
+        text, drawing = _content(kind, body)
         verdict = _decide(self.session, sender_id, body.to, kind, text, hold)
         if verdict is None:
             return Outcome(None, "refused", "unknown_recipient")
+        media = _attached(self.session, body) if verdict.state != "refused" else None
         now = utcnow()
         self._messages.append({
             "client_id": client_id, "sender_id": sender_id, "recipient_id": body.to,

@@ -323,6 +323,45 @@ def test_hostile_photos_through_the_relay(corpus: Path, relay_system: System) ->
         f"{refused + cleaned} sent, {refused} refused with 0 rows, {cleaned} stored re-encoded bare")
 
 
+def test_photos_to_someone_she_may_not_write_to_are_refused_unopened(
+        corpus: Path, relay_system: System) -> None:
+    """Whoever holds kiosk-1's password sends Sophie's session's photos to Amina, whom the
+    contact rules keep her from writing to: each is refused on the rules, before any decode,
+    and no picture is kept (they cost the worker a decode and the database a picture each:
+    226 MB in 35 s). A corpus image that would not even decode is refused the same way."""
+    system = relay_system
+    link = system.link("kiosk-1")
+    system.badge_in(link, "Sophie Martin")
+    sid = link.sid
+    link.stop()
+    term = RawTerminal(system)
+    amina = system.employee("Amina Diallo")
+    bomb = next(e["name"] for e in _index(corpus)["images"] if e["server"] == "refuse"
+                and (corpus / "images" / e["name"]).read_bytes().startswith(b"\xff\xd8\xff")
+                and (corpus / "images" / e["name"]).stat().st_size <= MAX_PHOTO_BYTES)
+    noise = io.BytesIO()
+    Image.effect_noise((400, 300), 80).convert("RGB").save(noise, "JPEG", quality=90)
+    assert len(noise.getvalue()) <= MAX_PHOTO_BYTES
+    before = _counts(system)
+    replies = []
+    try:
+        for seq, data in enumerate((noise.getvalue(), (corpus / "images" / bomb).read_bytes(),
+                                    noise.getvalue()), 1):
+            env = envelope("photo", sid=sid, seq=seq, to=amina,
+                           image=base64.b64encode(data).decode(), caption="")
+            replies.append(term.ask(encode(env)))
+    finally:
+        term.close()
+    assert [(r.get("type"), r.get("state")) for r in replies] == [("state", "refused")] * 3, replies
+    after = _counts(system)
+    assert after["Media"] == before["Media"]  # no picture kept for a refused message
+    assert after["Downlink"] == before["Downlink"]
+    with system.store.session() as s:
+        stored = s.execute(select(Message.state, Message.media_id).where(
+            Message.sender_id == system.employee("Sophie Martin"))).all()
+    assert stored and all(state == "refused" and media is None for state, media in stored)
+
+
 # --- fuzzing the photo normalisers ----------------------------------------------------------------
 
 FUZZ = settings(max_examples=1000, deadline=None, database=None,
