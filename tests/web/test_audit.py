@@ -57,14 +57,43 @@ def test_filters_and_pagination(console) -> None:  # noqa: ANN001
     assert c.get("/audit/?date_from=garbage&page=x").status_code == 200
 
 
-def test_chain_status_is_shown(console) -> None:  # noqa: ANN001
+def test_chain_status_is_shown(console, monkeypatch) -> None:  # noqa: ANN001
+    """Each view checks the entries since the last one and that the chain still ends where
+    it did; the whole chain is walked again every ``full_every`` seconds, and the page says
+    when: an old entry altered in place shows at the next whole walk."""
+    monkeypatch.setattr(audit, "WATCH", audit.ChainWatch(full_every=3600))
     c = console.client("auditor")
     page = c.get("/audit/").get_data(as_text=True)
-    assert "chain ok" in page.replace("class=\"card chain ok\"", "chain ok")
+    assert 'class="card chain ok"' in page
+    assert "Whole chain walked at" in page or "Chaîne parcourue en entier" in page
+    with console.session() as s:
+        audit.record(s, "robot", "test.thing", "thing:new")
+    assert 'class="card chain ok"' in c.get("/audit/").get_data(as_text=True)
     with console.session() as s:
         s.execute(update(AuditEntry).where(AuditEntry.id == 2).values(actor="mallory"))
+    assert 'class="card chain ok"' in c.get("/audit/").get_data(as_text=True)  # not walked yet
+    audit.WATCH.full_every = 0  # the next view walks it all
     page = c.get("/audit/").get_data(as_text=True)
     assert 'class="card chain broken"' in page and "at entry 2" in page.replace("à l'entrée 2", "at entry 2")
+
+
+@pytest.mark.parametrize("tamper", ["newest", "cut"])
+def test_the_end_of_the_chain_is_checked_at_every_view(console, monkeypatch, tamper) -> None:  # noqa: ANN001
+    """Between whole walks: the newest entry altered, or cut off the end, shows at the very
+    next view."""
+    monkeypatch.setattr(audit, "WATCH", audit.ChainWatch(full_every=3600))
+    c = console.client("auditor")
+    with console.session() as s:
+        for i in range(3):
+            audit.record(s, "robot", "test.thing", f"thing:{i}")
+    assert 'class="card chain ok"' in c.get("/audit/").get_data(as_text=True)
+    with console.session() as s:
+        last = s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(2)).all()
+        if tamper == "newest":
+            last[0].actor = "mallory"
+        else:  # the last entry deleted (the anchor still counts it)
+            s.delete(last[0])
+    assert 'class="card chain broken"' in c.get("/audit/").get_data(as_text=True)
 
 
 def test_export_is_audited_and_neutralises_formulas(console) -> None:  # noqa: ANN001

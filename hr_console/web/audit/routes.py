@@ -53,7 +53,7 @@ def index():  # noqa: ANN201
     with uow() as s:
         actors, actions = audit_search.choices(s)
         result = audit_search.search(s, f, page=page, per_page=PER_PAGE)
-        chain = audit.verify(s)
+        chain, walked_at = audit.WATCH.check(s)
     form.actor.choices = [("", _("everyone"))] + [(a, a) for a in actors]
     form.action.choices = [("", _("every action"))] + sorted(
         ((a, action_label(a)) for a in actions), key=lambda c: c[1].lower())
@@ -62,7 +62,8 @@ def index():  # noqa: ANN201
                               "date_to": f.date_to.isoformat() if f.date_to else ""})
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("audit/index.html", form=form, export=export, result=result, chain=chain,
-                           problem=_problem(chain.problem), local=local, args=args,
+                           walked_at=walked_at, problem=_problem(chain.problem), local=local,
+                           args=args,
                            action_label=action_label, detail_label=detail_label)
 
 
