@@ -182,10 +182,10 @@ def tracking(session: Session, employee_id: int, uid: str) -> dict[str, Any]:
     """One of ``mine``: who has been reached, has seen, has acknowledged it, and who not
     (those first), and whether this person may remind them now."""
     sc, notice = _visible(session, employee_id, uid)
-    t = notices.tracking(session, sc, notice.id)
+    t = notices.tracking(session, sc, notice.id, per_page=PEOPLE_MAX)
     people = [{"name": p.name, "team": p.team, "state": p.state, "done": done}
               for done, group in ((False, t.pending), (True, t.done)) for p in group]
     return {**_view(t.summary, employee_id), "people": people[:PEOPLE_MAX],
-            "pending": len(t.pending), "done": len(t.done),
+            "pending": t.pending_page.total, "done": t.done_page.total,
             "may_remind": bool(t.pending) and t.summary.status == "active"
             and sc.may_act(notice)}

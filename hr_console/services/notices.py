@@ -13,7 +13,19 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -21,6 +33,7 @@ from hr_console.domain import reminders as reminder_rules
 from hr_console.services import audit, downlinks, photos
 from hr_console.services.errors import Invalid, NotFound, ServiceError
 from hr_console.services.notice_view import copy_fields, wire_view
+from hr_console.services.paging import Numbered, pages_for
 from hr_console.store.models import (
     ConsoleUser,
     Downlink,
@@ -574,42 +587,75 @@ class PersonState:
 
 
 @dataclass(frozen=True)
+class PeoplePage(Numbered):
+    """One page of a tracking list, in name order, and how many the whole list holds."""
+
+    people: list[PersonState]
+    total: int
+    page: int = 1
+    per_page: int = 0  # 0: the whole list on one page
+
+    @property
+    def pages(self) -> int:
+        return pages_for(self.total, self.per_page) if self.per_page else 1
+
+
+@dataclass(frozen=True)
 class Tracking:
     summary: Summary
-    people: list[PersonState] = field(default_factory=list)
+    pending_page: PeoplePage = field(default_factory=lambda: PeoplePage([], 0))
+    done_page: PeoplePage = field(default_factory=lambda: PeoplePage([], 0))
     audience_preview: int = 0  # for a scheduled notice: how many it would reach today
-
-    def _done(self, p: PersonState) -> bool:
-        n = self.summary.notice
-        return p.acknowledged_at is not None if n.ack_required else p.seen_at is not None
 
     @property
     def pending(self) -> list[PersonState]:
-        return [p for p in self.people if not self._done(p)]
+        """Those who have not done it yet (acknowledged, or seen when nothing is asked)."""
+        return self.pending_page.people
 
     @property
     def done(self) -> list[PersonState]:
-        return [p for p in self.people if self._done(p)]
+        return self.done_page.people
+
+    @property
+    def people(self) -> list[PersonState]:
+        return [*self.pending, *self.done]
 
 
-def tracking(session: Session, scope: Scope, notice_id: int) -> Tracking:
-    """Who has been reached, has seen and has acknowledged one notice, and who has not."""
+def tracking(session: Session, scope: Scope, notice_id: int, *, per_page: int = 0,
+             pending_page: int = 1, done_page: int = 1) -> Tracking:
+    """Who has been reached, has seen and has acknowledged one notice, and who has not:
+    each list a page of ``per_page`` people (0: all of them), read and counted by the
+    database. A notice to everyone at 50,000 employees loaded and rendered every receipt:
+    4 s and 15 MB of page."""
     notice = get_visible(session, scope, notice_id)
     summary = _summaries(session, [notice])[0]
-    rows = session.execute(
-        select(NoticeReceipt, Employee.name, Team.name)
-        .join(Employee, Employee.id == NoticeReceipt.employee_id)
-        .outerjoin(Team, Team.id == Employee.team_id)
-        .where(NoticeReceipt.notice_id == notice.id)
-        .order_by(Employee.name, Employee.id)
-    ).all()
-    people = [PersonState(r.employee_id, name, team or "", r.delivered_at, r.seen_at,
-                          r.acknowledged_at, r.reminders or 0, r.last_reminded_at)
-              for r, name, team in rows]
+    mine = NoticeReceipt.notice_id == notice.id
+    done = (NoticeReceipt.acknowledged_at.is_not(None) if notice.ack_required
+            else NoticeReceipt.seen_at.is_not(None))
+    total, finished = session.execute(select(func.count(), func.count(case((done, 1))))
+                                      .where(mine)).one()
     preview = 0
     if notice.published_at is None:
-        preview = len(audience(session, notice.target_kind, notice.target_ref))
-    return Tracking(summary, people, preview)
+        query = audience_query(session, notice.target_kind, notice.target_ref)
+        preview = 0 if query is None else session.scalar(
+            select(func.count()).select_from(query.subquery())) or 0
+    return Tracking(summary, _people(session, and_(mine, ~done), total - finished,
+                                     pending_page, per_page),
+                    _people(session, and_(mine, done), finished, done_page, per_page), preview)
+
+
+def _people(session: Session, where: Any, total: int, page: int, per_page: int) -> PeoplePage:
+    stmt = (select(NoticeReceipt, Employee.name, Team.name)
+            .join(Employee, Employee.id == NoticeReceipt.employee_id)
+            .outerjoin(Team, Team.id == Employee.team_id)
+            .where(where).order_by(Employee.name, Employee.id))
+    if per_page:
+        page = min(max(1, page), pages_for(total, per_page))
+        stmt = stmt.offset((page - 1) * per_page).limit(per_page)
+    people = [PersonState(r.employee_id, name, team or "", r.delivered_at, r.seen_at,
+                          r.acknowledged_at, r.reminders or 0, r.last_reminded_at)
+              for r, name, team in session.execute(stmt)]
+    return PeoplePage(people, total, page if per_page else 1, per_page)
 
 
 def remind(session: Session, scope: Scope, notice_id: int, actor: str) -> int:

@@ -703,3 +703,42 @@ def test_urgent_notice_from_the_console_is_acknowledged_at_a_kiosk(system) -> No
             assert "notice.create" in actions and "notice.remind" in actions
     finally:
         app.extensions["relais_store"].dispose()
+
+
+def test_a_notice_to_everyone_lists_its_people_a_page_at_a_time(console, monkeypatch) -> None:  # noqa: ANN001
+    """A notice to a whole company: each list on its page is a page of people in name order,
+    its total is the whole list's, and each list turns its pages without moving the other."""
+    from hr_console.web.notices import routes as notice_routes
+
+    monkeypatch.setattr(notice_routes, "PEOPLE_PER_PAGE", 4)
+    with console.session() as s:
+        team = s.get(Employee, _employee(console, "Karim Benali")).team_id
+        s.add_all([Employee(name=f"Zoé Renfort {i:02d}", team_id=team, language="fr")
+                   for i in range(9)])
+    n = _create(console, target_kind="everyone", ack_required=True, title="Évacuation")
+    with console.session() as s:
+        everyone = s.scalar(select(func.count()).select_from(NoticeReceipt)
+                            .where(NoticeReceipt.notice_id == n.id))
+    _receipts(console, n.uid, {"Karim Benali": "acknowledged", "Sophie Martin": "acknowledged"})
+    c = console.client("hr")
+
+    def lists(query: str = "") -> tuple[list[str], list[str], str]:
+        page = c.get(f"/notices/{n.id}{query}").get_data(as_text=True)
+        pending, done = page.split('id="done"')
+        rows = re.compile(r'data-employee="(\d+)"')
+        return rows.findall(pending), rows.findall(done), page
+
+    pending, done, page = lists()
+    assert len(pending) == 4 and len(done) == 2
+    assert f'data-total="pending">{everyone - 2}<' in page and 'data-total="done">2<' in page
+    seen = list(pending)
+    for p in range(2, 5):  # every pending person once, over the pages, the done list kept
+        more, kept_done, page = lists(f"?pending={p}&done=1")
+        assert kept_done == done
+        seen += more
+    assert len(seen) == len(set(seen)) == everyone - 2
+    assert lists("?pending=999")[0] == lists(f"?pending={-(-(everyone - 2) // 4)}")[0]  # the last
+    assert lists("?pending=x")[0] == pending  # not a page: the first
+    with console.session() as s:
+        t = notices_svc.tracking(s, notices_svc.EVERYTHING, n.id)  # the service, all at once
+    assert len(t.pending) == everyone - 2 and t.pending_page.pages == 1

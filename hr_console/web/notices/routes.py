@@ -20,12 +20,14 @@ from hr_console.services.photos import MAX_UPLOAD_BYTES
 from hr_console.web.auth import roles_required
 from hr_console.web.auth.roles import ADMIN, HR, SUPERVISOR
 from hr_console.web.db import uow
+from hr_console.web.employees.common import int_arg
 from hr_console.web.notices.forms import ActionForm, NoticeForm
 from hr_console.web.notices.timezone import to_utc, when
 
 bp = Blueprint("notices", __name__, template_folder="templates", url_prefix="/notices")
 
 SENDERS = (ADMIN, HR, SUPERVISOR)
+PEOPLE_PER_PAGE = 100  # of each list on a notice's page (a notice to everyone: 50,000 people)
 
 STATUS_LABELS = {"scheduled": _l("Scheduled"), "active": _l("Showing"), "ended": _l("Ended")}
 STATE_LABELS = {"acknowledged": _l("Acknowledged"), "seen": _l("Seen"), "reached": _l("Reached"),
@@ -188,7 +190,9 @@ def _load(fn: Any, notice_id: int) -> Any:
 @roles_required(*SENDERS)
 def show(notice_id: int):  # noqa: ANN201
     # The buttons follow the same rule as the actions: a supervisor acts on their own only.
-    tracking, scope = _load(lambda s, sc, nid: (notices.tracking(s, sc, nid), sc), notice_id)
+    pages = {"pending_page": int_arg("pending") or 1, "done_page": int_arg("done") or 1}
+    tracking, scope = _load(lambda s, sc, nid: (notices.tracking(
+        s, sc, nid, per_page=PEOPLE_PER_PAGE, **pages), sc), notice_id)
     n = tracking.summary.notice
     return render_template("notices/show.html", t=tracking, n=n, may_act=scope.may_act(n))
 
