@@ -695,11 +695,15 @@ _FAN_OUT_RECEIPTS = (
     .returning(_RECEIPTS.c.employee_id))
 
 
+_RECEIVERS = select(_RECEIPTS.c.employee_id)  # of a post: its receipts' people
+
+
 def fan_out(session: Session, msg: Message) -> dict[str, Any]:
     """Deliver an accepted or approved post to the group's members of this moment, author
     excepted: one INSERT ... SELECT of their receipts from the live membership query
-    (RETURNING who they are), one INSERT of their copies (downlinks the relay claims
-    after the commit; members not badged in get theirs at their next badge-in). Returns the
+    (RETURNING who they are), one INSERT ... SELECT of their copies from those receipts
+    (downlinks the relay claims after the commit for members badged in; the others get
+    theirs at their next badge-in). Returns the
     author's state fields. Called once per post (on acceptance, or on approval of a held
     one), inside the transaction that decides it, so a retry never doubles a row."""
     group = session.get(Group, msg.group_id)
@@ -709,12 +713,11 @@ def fan_out(session: Session, msg: Message) -> dict[str, Any]:
     members = list(session.execute(_FAN_OUT_RECEIPTS, {
         "mid": msg.id, "gid": msg.group_id, "author": msg.sender_id}).scalars())
     if members:
-        members.sort()
         view = wire_view(session, msg)
         kind = view.pop("kind")
         view.pop("reason", None)
-        downlinks.queue_many(session, kind, members, view, ref=msg.client_id,
-                             sender_id=msg.sender_id)
+        downlinks.queue_audience(session, kind, _RECEIVERS.where(
+            _RECEIPTS.c.message_id == msg.id), view, ref=msg.client_id, sender_id=msg.sender_id)
     return {"group": msg.group_id, "seen": 0, "members": len(members)}
 
 
@@ -760,15 +763,11 @@ def group_reads(session: Session, reads: list[tuple[int, str]]) -> set[tuple[int
 def _retract_group(session: Session, msg: Message) -> None:
     """Every member holding a receipt is told to remove it; copies not yet delivered are
     dropped (one DELETE, one INSERT of the retract downlinks)."""
-    holders = list(session.execute(
-        select(_RECEIPTS.c.employee_id).where(_RECEIPTS.c.message_id == msg.id)).scalars())
+    holders = _RECEIVERS.where(_RECEIPTS.c.message_id == msg.id)
     session.execute(delete(Downlink).where(
         Downlink.ref == msg.client_id, Downlink.kind.in_(CONTENT_KINDS),
-        Downlink.sender_id == msg.sender_id,
-        Downlink.employee_id.in_(select(_RECEIPTS.c.employee_id)
-                                 .where(_RECEIPTS.c.message_id == msg.id))))
-    if holders:
-        downlinks.queue_many(session, "retract", holders,
+        Downlink.sender_id == msg.sender_id, Downlink.employee_id.in_(holders)))
+    downlinks.queue_audience(session, "retract", holders,
                              {"msg": msg.client_id, "from": msg.sender_id, "group": msg.group_id},
                              ref=msg.client_id)
 

@@ -170,10 +170,12 @@ class BadgeSession(Base):
     employee: Mapped[Employee] = relationship()
     terminal: Mapped[Terminal] = relationship()
     __table_args__ = (
-        # Someone's open session (every claim of a downlink asks, once per row): with the
-        # employee alone, or the end alone, the planner may walk every open session (after
-        # ANALYZE, SQLite takes "ended_at IS NULL" for one row) or all of a person's history.
-        Index("ix_badge_sessions_open", "employee_id", "ended_at"),
+        # The open sessions, by employee: someone's (every claim of a downlink asks, once per
+        # row), or all of them (a row per terminal in use), never the history. With the
+        # employee alone, or the end alone, the planner may walk every open session per row
+        # (after ANALYZE, SQLite takes "ended_at IS NULL" for one row) or a person's history.
+        Index("ix_badge_sessions_open", "employee_id", sqlite_where=text("ended_at IS NULL"),
+              postgresql_where=text("ended_at IS NULL")),
         # The logouts owed, looked for every quarter second: only those rows, never the
         # session history (which grows by the thousand a day). Queried as ``NOTIFY_END``.
         Index("ix_badge_sessions_notify_end", "notify_end",
