@@ -328,9 +328,17 @@ class Relay:
 
     def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
         item = Inbound(message.mid, message.qos, message.topic, message.payload)
+        terminal = topics.terminal_of(item.topic)
+        if message.retain and item.topic.endswith("/up"):
+            # An uplink kept by the broker (published retained: no kiosk does) reaches every
+            # relay that subscribes later, at each restart or partition hand-over: a login
+            # kept so badged its person in again there, ending whoever was at the terminal.
+            # Handled once when it was published, never again.
+            log.warning("ignored an uplink %s kept by the broker (retained)", terminal)
+            self._ack(item)
+            return
         # Metered on arrival, not when the worker gets to it: a flooder's surplus is refused
         # here at once instead of queueing in front of every other terminal's messages.
-        terminal = topics.terminal_of(item.topic)
         if terminal is not None and item.topic.endswith("/up") \
                 and not self.meter.allow(alerts.meter_key(terminal, item.payload)):
             self._over_rate(terminal, item)

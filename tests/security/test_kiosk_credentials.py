@@ -483,6 +483,31 @@ def test_a_logout_forged_after_the_server_ended_her_session_vouches_for_nothing(
     REPORT["late_declaration"] = (len(answers) + len(more), len(states))
 
 
+def test_a_login_kept_by_the_broker_never_badges_in_again(system, rogue_on) -> None:  # noqa: ANN001
+    """An insider with kiosk-1's password and their own badge publishes their login retained:
+    the relay handles it once; the relays that subscribe later (a restart, a partition handed
+    over) get it again from the broker, and must not badge them in again, ending whoever is
+    at the terminal then."""
+    insider = rogue_on("kiosk-1")
+    login = envelope("login", badge=system.demo.badges["Julie Moreau"], pin="4321", last_seq=0)
+    insider.client.publish(topics.uplink("kiosk-1"), encode(login), qos=1, retain=True)
+    _wait_for(lambda: _sessions_on(system, "kiosk-1") == 1)  # handled once, live
+    insider.close()
+    k1 = system.link("kiosk-1")
+    system.badge_in(k1, "Sophie Martin")
+    sid = k1.sid
+    relay = system.relays.pop()
+    relay.stop()
+    system.start_relay()
+    k1.send_text(system.employee("Karim Benali"), "Toujours là")  # the new relay has taken over
+    expect(k1, ev.StateChanged, lambda e: e.state in ("accepted", "delivered"), timeout=30)
+    with system.store.session() as s:
+        row = s.get(BadgeSession, sid)
+        assert row.ended_at is None, row.end_reason
+    assert _sessions_on(system, "kiosk-1") == 2  # Julie's once, Sophie's
+    expect_none(k1, ev.LoggedOut)
+
+
 # --- retracting one sender's message ---------------------------------------------------------------
 
 
