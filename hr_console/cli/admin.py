@@ -60,7 +60,9 @@ def purge(obj: Any, days: int | None, dry_run: bool) -> None:
                + (_("; kept {held} under a legal hold").format(held=counts.held)
                   if counts.held else "")
                + (_("; {photos} safety alert photos").format(photos=counts.alert_photos)
-                  if counts.alert_photos else ""))
+                  if counts.alert_photos else "")
+               + (_("; {sessions} badge sessions").format(sessions=counts.sessions)
+                  if counts.sessions else ""))
 
 
 @click.command("gen-data", cls=Command, help=_l(

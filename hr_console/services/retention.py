@@ -1,7 +1,10 @@
 """Retention: messages older than ``retention_days`` go, with what hangs off them (their
 photos, what the relay still owed a terminal about them, the moderation decisions). Group
 posts are messages too and go the same way, with their members' receipts. Safety alerts
-older than that lose their photo (the alert stays: what happened and who handled it). The
+older than that lose their photo (the alert stays: what happened and who handled it). Badge
+sessions that ended before the cutoff go too: who badged in where and when is personal data
+kept no longer than the messages (a works council asks), and 1,000 terminals add thousands a
+day. The
 copies of notices that have ended, still owed to people who did not badge in before the
 end, go at every purge whatever their age (nobody is sent them any more).
 
@@ -31,8 +34,10 @@ from sqlalchemy.orm import Session
 from hr_console.services import audit, downlinks, legal_holds, settings
 from hr_console.store.models import (
     AuditEntry,
+    BadgeSession,
     Downlink,
     GroupReceipt,
+    LegalHold,
     Media,
     Message,
     ModerationDecision,
@@ -61,6 +66,7 @@ class PurgeCounts:
     decisions: int = 0
     held: int = 0  # past retention but kept by a legal hold
     alert_photos: int = 0  # photos of safety alerts raised before the cutoff
+    sessions: int = 0  # badge sessions that ended before the cutoff
 
     def add(self, other: PurgeCounts) -> None:
         self.messages += other.messages
@@ -69,6 +75,7 @@ class PurgeCounts:
         self.decisions += other.decisions
         self.held += other.held
         self.alert_photos += other.alert_photos
+        self.sessions += other.sessions
 
 
 def cutoff(session: Session, now: dt.datetime | None = None, days: int | None = None) -> dt.datetime:
@@ -160,13 +167,38 @@ def purge(open_session: OpenSession, *, actor: str = "system", now: dt.datetime 
     with open_session() as s:
         total.alert_photos = purge_alert_photos(s, before)
     total.downlinks += drop_ended_notices(open_session, now, batch)
+    total.sessions = purge_sessions(open_session, before, batch)
     with open_session() as s:
         total.held = due(s, before)[1]
         audit.record(s, actor, PURGE_ACTION, "messages", retention_days=retention,
                      before=before.isoformat(timespec="seconds"), messages=total.messages,
                      media=total.media, downlinks=total.downlinks, decisions=total.decisions,
-                     held=total.held, alert_photos=total.alert_photos)
+                     held=total.held, alert_photos=total.alert_photos,
+                     sessions=total.sessions)
     return total
+
+
+def purge_sessions(open_session: OpenSession, before: dt.datetime, batch: int = BATCH) -> int:
+    """Delete the badge sessions that ended before ``before``, ``batch`` per transaction,
+    except those of people under an active legal hold (a person's, or one side of a
+    conversation's): when and where they badged in may be part of the dispute. A late
+    outbox item of a session gone is refused as one of a session ended long ago would be
+    (``sessions.author`` takes none older than the retention). Returns how many went."""
+    holds = LegalHold.released_at.is_(None)
+    held = select(LegalHold.employee_id).where(holds).union(
+        select(LegalHold.other_employee_id).where(holds,
+                                                  LegalHold.other_employee_id.is_not(None)))
+    total = 0
+    while True:
+        with open_session() as s:
+            some = (select(BadgeSession.id)
+                    .where(BadgeSession.ended_at < before, BadgeSession.employee_id.not_in(held))
+                    .limit(batch))
+            gone = s.execute(delete(BadgeSession).where(BadgeSession.id.in_(some))
+                             .execution_options(synchronize_session=False)).rowcount or 0
+        total += gone
+        if gone < batch:
+            return total
 
 
 def drop_ended_notices(open_session: OpenSession, now: dt.datetime | None = None,

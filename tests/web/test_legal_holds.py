@@ -215,3 +215,45 @@ def test_a_safety_alerts_photo_goes_with_the_retention_the_alert_stays(console) 
         assert s.get(SafetyAlert, new_id).media_id == new_media
         assert s.scalar(select(func.count()).select_from(Media)) == 1
     assert retention.purge(store.session, actor="test", days=30).alert_photos == 0
+
+
+def test_badge_sessions_go_with_the_retention_except_those_of_people_held(console) -> None:  # noqa: ANN001
+    """Who badged in where and when is kept as long as the messages: the purge erases the
+    sessions that ended before the cutoff (counted, audited, said by the command), keeps
+    the open ones, the recent ones and those of anyone under a hold, person or conversation."""
+    import uuid
+
+    from hr_console.store.models import BadgeSession, Employee, Terminal
+
+    old, recent = utcnow() - dt.timedelta(days=OLD_DAYS), utcnow() - dt.timedelta(days=1)
+    with console.session() as s:
+        people = list(s.execute(select(Employee.id).order_by(Employee.id).limit(4)).scalars())
+        terminal = s.execute(select(Terminal.id).limit(1)).scalar_one()
+        free, held, talker, other = people
+        rows = {}
+        for who in people:
+            for kind, ended in (("old", old), ("recent", recent), ("open", None)):
+                rows[(who, kind)] = str(uuid.uuid4())
+                s.add(BadgeSession(id=rows[(who, kind)], employee_id=who, terminal_id=terminal,
+                                   started_at=old - dt.timedelta(hours=1) if ended == old
+                                   else recent, ended_at=ended,
+                                   end_reason="logout" if ended else None))
+        s.flush()
+        legal_holds.place(s, "person", held, "Litige", actor="hr")
+        legal_holds.place(s, "conversation", min(talker, other), "Enquête",
+                          other_id=max(talker, other), actor="hr")
+    from hr_console.cli import main
+
+    result = CliRunner().invoke(main, ["--home", str(console.cfg.home), "--db-url",
+                                       console.cfg.database_url, "purge", "--days", "30"],
+                                env={"LC_ALL": "C", "LANG": "C", "LANGUAGE": ""},
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "; 1 badge sessions" in result.output, result.output
+    with console.session() as s:
+        left = set(s.execute(select(BadgeSession.id)).scalars())
+    assert rows[(free, "old")] not in left
+    assert {rows[(who, kind)] for who in people for kind in ("recent", "open")} <= left
+    assert {rows[(who, "old")] for who in (held, talker, other)} <= left
+    [entry] = _audit(console, retention.PURGE_ACTION)[-1:]
+    assert entry.detail["sessions"] == 1

@@ -93,6 +93,7 @@ DETAILS = {
     "photo_dropped": _l("photo dropped (nobody badged in)"),
     "session_ended_of": _l("sent after the end of the session of"),
     "alert_photos": _l("safety alert photos erased"),
+    "sessions": _l("badge sessions erased"),
 }
 
 
