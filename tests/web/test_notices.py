@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from hr_console.config import Settings
 from hr_console.services import notice_view
@@ -742,3 +742,30 @@ def test_a_notice_to_everyone_lists_its_people_a_page_at_a_time(console, monkeyp
     with console.session() as s:
         t = notices_svc.tracking(s, notices_svc.EVERYTHING, n.id)  # the service, all at once
     assert len(t.pending) == everyone - 2 and t.pending_page.pages == 1
+
+
+def test_the_list_reuses_the_counts_of_ended_notices_and_a_notices_page_counts_afresh(
+        console, monkeypatch) -> None:  # noqa: ANN001
+    """The list of notices does not count every receipt of every ended notice at each view
+    (200 notices to 50,000 people each): an ended notice's counts are a few minutes old at
+    most there; its own page counts them now."""
+    n = _create(console, ack_required=True, title="Consigne ancienne")
+    _receipts(console, n.uid, {"Karim Benali": "acknowledged"})
+    with console.session() as s:
+        s.get(Notice, n.id).valid_until = utcnow() - dt.timedelta(hours=1)
+    c = console.client("hr")
+
+    def acknowledged_in_list() -> str:
+        row = re.search(rf'<tr data-notice="{n.id}">(.*?)</tr>',
+                        c.get("/notices/").get_data(as_text=True), re.S).group(1)
+        return re.search(r'data-count="acknowledged">\s*(\d+)<', row).group(1)
+
+    assert acknowledged_in_list() == "1"
+    with console.session() as s:  # a late acknowledgement
+        s.execute(update(NoticeReceipt).where(NoticeReceipt.notice_id == n.id)
+                  .values(acknowledged_at=utcnow()))
+    assert acknowledged_in_list() == "1"  # remembered
+    page = c.get(f"/notices/{n.id}").get_data(as_text=True)
+    assert 'data-count="acknowledged">3<' in page  # its own page: now
+    monkeypatch.setattr(notices_svc, "ENDED_COUNTS_TTL_S", 0)
+    assert acknowledged_in_list() == "3"
