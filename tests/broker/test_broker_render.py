@@ -81,7 +81,6 @@ def test_conf_has_the_options_relais_relies_on(tmp_path: Path) -> None:
         "user nobody",
         "persistence true",
         "autosave_on_changes false",
-        "max_queued_bytes 0",
         "max_packet_size 1048576",
         "set_tcp_nodelay true",
         "persistent_client_expiration 14d",
@@ -92,6 +91,10 @@ def test_conf_has_the_options_relais_relies_on(tmp_path: Path) -> None:
     assert lines.count("acl_file " + str(settings.acl_path)) == 1
     assert int(next(x for x in lines if x.startswith("max_queued_messages ")).split()[1]) >= 100_000
     assert int(next(x for x in lines if x.startswith("memory_limit ")).split()[1]) > 0
+    # No one client may queue the broker's whole memory (tests/broker/test_broker_queue.py).
+    per_client = int(next(x for x in lines if x.startswith("max_queued_bytes ")).split()[1])
+    memory = int(next(x for x in lines if x.startswith("memory_limit ")).split()[1])
+    assert 0 < per_client <= memory // 8
 
     # Both listeners, each with use_username_as_clientid (a listener option in 2.0).
     relay_at = lines.index(f"listener {settings.relay_port} 127.0.0.1")
