@@ -186,8 +186,9 @@ def test_reload_raises_the_brokers_own_error_when_it_drops_the_password_file(
         process.stop()
 
 
-def test_a_sighup_the_broker_refuses_says_why_and_keeps_it_running(
-        home: Path, wrapper: subprocess.Popen[str]) -> None:
+def _spoil_a_broker_entry(home: Path) -> None:
+    """kiosk-1's hash made one Mosquitto drops (its salt is not 12 bytes): the broker's next
+    reload logs it and goes on without the entry."""
     from sqlalchemy import update
 
     from hr_console.store.db import Store
@@ -195,11 +196,16 @@ def test_a_sighup_the_broker_refuses_says_why_and_keeps_it_running(
 
     store = Store(load(home).database_url)
     try:
-        with store.session() as s:  # an entry Mosquitto drops (its salt is not 12 bytes)
+        with store.session() as s:
             s.execute(update(Terminal).where(Terminal.name == "kiosk-1")
                       .values(password_hash=hash_password("x", salt=b"s" * 16)))
     finally:
         store.dispose()
+
+
+def test_a_sighup_the_broker_refuses_says_why_and_keeps_it_running(
+        home: Path, wrapper: subprocess.Popen[str]) -> None:
+    _spoil_a_broker_entry(home)
     mosquitto = _mosquitto_pid(home)
     wrapper.send_signal(signal.SIGHUP)
     assert wrapper.stderr is not None
@@ -217,20 +223,14 @@ def test_a_change_the_running_broker_refuses_is_said_in_french_and_as_ever_in_en
         home: Path, wrapper: subprocess.Popen[str]) -> None:
     """The IT person enrols a terminal while the broker's files hold an entry Mosquitto drops:
     the command says so in the shell's language, with the broker's own words inside."""
-    from sqlalchemy import select, update
+    from sqlalchemy import select
 
     from hr_console.catalogues import write_all
     from hr_console.store.db import Store
     from hr_console.store.models import Terminal
 
     write_all()  # the tree's .mo, as `make test` leaves it
-    store = Store(load(home).database_url)
-    try:
-        with store.session() as s:  # an entry Mosquitto drops (its salt is not 12 bytes)
-            s.execute(update(Terminal).where(Terminal.name == "kiosk-1")
-                      .values(password_hash=hash_password("x", salt=b"s" * 16)))
-    finally:
-        store.dispose()
+    _spoil_a_broker_entry(home)
     log = broker_service.broker_settings(load(home)).log_path
     for env, name, said in ((FRENCH, "kiosk-fr", "Erreur : le broker n'a pas pris ses nouveaux "
                              "fichiers : Unable to decode password salt for user kiosk-1"),

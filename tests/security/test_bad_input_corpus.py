@@ -205,6 +205,15 @@ class RawTerminal:
         self.client.loop_stop()
 
 
+def _sophie_on_a_raw_kiosk_1(system: System) -> tuple[str, RawTerminal]:
+    """Sophie's session on kiosk-1, then kiosk-1's credentials on a raw client."""
+    link = system.link("kiosk-1")
+    system.badge_in(link, "Sophie Martin")
+    sid = link.sid
+    link.stop()
+    return sid, RawTerminal(system)
+
+
 @pytest.fixture
 def relay_system(tmp_path: Path) -> Iterator[System]:
     """A whole installation whose relay meter is wide open: the corpus is not a flood."""
@@ -281,11 +290,7 @@ def test_hostile_photos_through_the_relay(corpus: Path, relay_system: System) ->
     a badged-in person: the relay re-encodes it like a console upload, or refuses it and
     stores nothing."""
     system = relay_system
-    link = system.link("kiosk-1")
-    system.badge_in(link, "Sophie Martin")
-    sid = link.sid
-    link.stop()
-    term = RawTerminal(system)
+    sid, term = _sophie_on_a_raw_kiosk_1(system)
     karim = system.employee("Karim Benali")
     refused = cleaned = 0
     wrong = []
@@ -330,11 +335,7 @@ def test_photos_to_someone_she_may_not_write_to_are_refused_unopened(
     and no picture is kept (they cost the worker a decode and the database a picture each:
     226 MB in 35 s). A corpus image that would not even decode is refused the same way."""
     system = relay_system
-    link = system.link("kiosk-1")
-    system.badge_in(link, "Sophie Martin")
-    sid = link.sid
-    link.stop()
-    term = RawTerminal(system)
+    sid, term = _sophie_on_a_raw_kiosk_1(system)
     amina = system.employee("Amina Diallo")
     bomb = next(e["name"] for e in _index(corpus)["images"] if e["server"] == "refuse"
                 and (corpus / "images" / e["name"]).read_bytes().startswith(b"\xff\xd8\xff")

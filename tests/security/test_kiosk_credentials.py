@@ -397,6 +397,19 @@ def test_after_logout_the_terminal_speaks_no_more_for_her(system, rogue_on) -> N
     REPORT["after_logout"] = (len(answers), 0)
 
 
+def _sophie_ended_while_her_kiosk_is_off(system: System) -> str:
+    """Sophie badges in on kiosk-2, the kiosk goes off, HR resets her PIN: her session ends
+    on the server and no kiosk answers. Returns its id."""
+    k2 = system.link("kiosk-2")
+    system.badge_in(k2, "Sophie Martin")
+    sid = k2.sid
+    k2.stop()
+    system.links.remove(k2)
+    with system.store.session() as s:
+        directory.set_pin(s, s.get(Employee, system.employee("Sophie Martin")), "8642", "hr")
+    return sid
+
+
 def test_late_items_of_a_session_no_kiosk_closed_are_held_for_hr(system, rogue_on) -> None:  # noqa: ANN001
     """HR resets Sophie's PIN while her kiosk is off (it never answers the end); whoever holds
     the terminal's password, having pushed its seq mark up beforehand, writes in her name."""
@@ -407,13 +420,7 @@ def test_late_items_of_a_session_no_kiosk_closed_are_held_for_hr(system, rogue_o
     rogue.client.publish(topics.uplink("kiosk-2"), encode(inflated), qos=1)
     _wait_for(lambda: _next_seq(system, "kiosk-2") == 5001)
     rogue.close()
-    k2 = system.link("kiosk-2")
-    system.badge_in(k2, "Sophie Martin")
-    sid = k2.sid
-    k2.stop()
-    system.links.remove(k2)
-    with system.store.session() as s:
-        directory.set_pin(s, s.get(Employee, system.employee("Sophie Martin")), "8642", "hr")
+    sid = _sophie_ended_while_her_kiosk_is_off(system)
     rogue = rogue_on("kiosk-2")
     karim = system.employee("Karim Benali")
     answers = [rogue.ask("text", sid=sid, seq=5000 + i, to=karim, text=f"Faux {i}").get("state",
@@ -446,13 +453,7 @@ def test_a_logout_forged_after_the_server_ended_her_session_vouches_for_nothing(
     karim = system.employee("Karim Benali")
     k1 = system.link("kiosk-1")
     system.badge_in(k1, "Karim Benali")
-    k2 = system.link("kiosk-2")
-    system.badge_in(k2, "Sophie Martin")
-    sid = k2.sid
-    k2.stop()
-    system.links.remove(k2)
-    with system.store.session() as s:
-        directory.set_pin(s, s.get(Employee, system.employee("Sophie Martin")), "8642", "hr")
+    sid = _sophie_ended_while_her_kiosk_is_off(system)
     rogue = rogue_on("kiosk-2")
     assert rogue.ask("logout", sid=sid, last_seq=10**9)["type"] == "logout"
     start = _next_seq(system, "kiosk-2")
