@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from hr_console.services import audit, downlinks, legal_holds, settings
+from hr_console.services import audit, downlinks, legal_holds, sessions, settings
 from hr_console.store.models import (
     AuditEntry,
     BadgeSession,
@@ -167,7 +167,10 @@ def purge(open_session: OpenSession, *, actor: str = "system", now: dt.datetime 
     with open_session() as s:
         total.alert_photos = purge_alert_photos(s, before)
     total.downlinks += drop_ended_notices(open_session, now, batch)
-    total.sessions = purge_sessions(open_session, before, batch)
+    # Never one a late outbox item may still name (a message, a safety alert): those of the
+    # last LATE_OUTBOX_DAYS stay, whatever a shorter retention says.
+    total.sessions = purge_sessions(open_session, min(
+        before, (now or utcnow()) - dt.timedelta(days=sessions.LATE_OUTBOX_DAYS)), batch)
     with open_session() as s:
         total.held = due(s, before)[1]
         audit.record(s, actor, PURGE_ACTION, "messages", retention_days=retention,
@@ -181,9 +184,9 @@ def purge(open_session: OpenSession, *, actor: str = "system", now: dt.datetime 
 def purge_sessions(open_session: OpenSession, before: dt.datetime, batch: int = BATCH) -> int:
     """Delete the badge sessions that ended before ``before``, ``batch`` per transaction,
     except those of people under an active legal hold (a person's, or one side of a
-    conversation's): when and where they badged in may be part of the dispute. A late
-    outbox item of a session gone is refused as one of a session ended long ago would be
-    (``sessions.author`` takes none older than the retention). Returns how many went."""
+    conversation's): when and where they badged in may be part of the dispute. The caller
+    keeps those a late outbox item may still name (``sessions.LATE_OUTBOX_DAYS``). Returns
+    how many went."""
     holds = LegalHold.released_at.is_(None)
     held = select(LegalHold.employee_id).where(holds).union(
         select(LegalHold.other_employee_id).where(holds,

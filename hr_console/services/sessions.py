@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, exists, func, or_, select, true, update
+from sqlalchemy import and_, bindparam, case, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from hr_console.domain.throttle import TERMINAL_LOGINS
@@ -258,10 +258,13 @@ def _close_windows(session: Session, terminal: Terminal, mark: int,
     """A real badge-in on this terminal (it took a real badge) says where its outbox stands:
     the sessions it hosted before typed nothing after that, whether or not their kiosk ever
     answered the end of its session. For those it ends now (``replaced``, open until this
-    badge-in) that is their declared end; for those the server had ended already and no
-    kiosk answered, it is the terminal's word after the fact (``closed_late``): it narrows
-    what may still arrive for them, and vouches for none of it (``author``)."""
-    late = and_(BadgeSession.closed_seq.is_(None), BadgeSession.id.not_in(sorted(replaced)))
+    badge-in) that is their declared end, unless it runs far past what the relay has seen
+    of the terminal; for those the server had ended already and no kiosk answered, it is
+    the terminal's word after the fact (``closed_late``): it narrows what may still arrive
+    for them, and vouches for none of it (``author``)."""
+    far = bindparam("mark", mark) > func.coalesce(BadgeSession.end_mark, 0) + LATE_ITEMS_MAX
+    late = and_(BadgeSession.closed_seq.is_(None),
+                or_(BadgeSession.id.not_in(sorted(replaced)), far))
     session.execute(update(BadgeSession).where(
         BadgeSession.terminal_id == terminal.id, BadgeSession.ended_at.is_not(None),
         BadgeSession.ended_at > utcnow() - dt.timedelta(days=LATE_OUTBOX_DAYS),
@@ -383,11 +386,12 @@ def badge_out(session: Session, terminal: Terminal, sid: str, last_seq: int | No
         _end(session, row, reason, notify=False)
     if last_seq is not None and row.closed_seq is None:
         # The end declared with the logout that makes it. Said of a session the server had
-        # ended already (the console, its age or idle limit), it is the terminal's word
-        # alone, which whoever holds its password can forge: it narrows the window but
-        # vouches for nothing (``closed_late``: late items stay few and held for HR).
+        # ended already (the console, its age or idle limit, another badge-in), or far past
+        # what the relay has seen of the terminal, it is the terminal's word alone, which
+        # whoever holds its password can forge: it narrows the window but vouches for
+        # nothing (``closed_late``: late items stay few and held for HR).
         row.closed_seq = last_seq
-        row.closed_late = not was_open
+        row.closed_late = not was_open or last_seq > (row.end_mark or 0) + LATE_ITEMS_MAX
     elif last_seq is not None:
         # Only ever lowered: a second logout (the kiosk's answer to the relay's, or one forged
         # by whoever holds the terminal's password) cannot reopen room for later items, and

@@ -484,6 +484,33 @@ def test_a_logout_forged_after_the_server_ended_her_session_vouches_for_nothing(
     REPORT["late_declaration"] = (len(answers) + len(more), len(states))
 
 
+def test_a_logout_forged_far_ahead_while_her_session_is_open_vouches_for_nothing(
+        system, rogue_on) -> None:  # noqa: ANN001
+    """Whoever holds kiosk-2's password reads Sophie's session id off its downlink and, while
+    she is still badged in, ends it with a logout whose ``last_seq`` runs far past anything
+    the terminal sent: no week of unheld messages in her name follows."""
+    karim = system.employee("Karim Benali")
+    k1 = system.link("kiosk-1")
+    system.badge_in(k1, "Karim Benali")
+    k2 = system.link("kiosk-2")
+    system.badge_in(k2, "Sophie Martin")
+    sid = k2.sid
+    k2.stop()  # the attacker takes the terminal's connection
+    system.links.remove(k2)
+    rogue = rogue_on("kiosk-2")
+    assert rogue.ask("logout", sid=sid, last_seq=10**9)["type"] == "logout"
+    with system.store.session() as s:
+        assert s.get(BadgeSession, sid).closed_late
+    answers = [rogue.ask("text", sid=sid, seq=_next_seq(system, "kiosk-2"), to=karim,
+                         text=f"Faux {i}").get("state", "refused") for i in range(25)]
+    assert "accepted" not in answers
+    with system.store.session() as s:
+        forged = list(s.execute(select(Message.state).where(
+            Message.sender_id == system.employee("Sophie Martin"))).scalars())
+    assert len(forged) <= sessions.LATE_ITEMS_MAX and set(forged) <= {"held"}, forged
+    expect_none(k1, ev.MessageArrived)
+
+
 def test_a_login_kept_by_the_broker_never_badges_in_again(system, rogue_on) -> None:  # noqa: ANN001
     """An insider with kiosk-1's password and their own badge publishes their login retained:
     the relay handles it once; the relays that subscribe later (a restart, a partition handed

@@ -257,3 +257,26 @@ def test_badge_sessions_go_with_the_retention_except_those_of_people_held(consol
     assert {rows[(who, "old")] for who in (held, talker, other)} <= left
     [entry] = _audit(console, retention.PURGE_ACTION)[-1:]
     assert entry.detail["sessions"] == 1
+
+
+def test_a_short_retention_keeps_the_sessions_a_late_outbox_may_still_name(console) -> None:  # noqa: ANN001
+    """With a retention of a day, a session that ended three days ago stays: a kiosk back from
+    a weekend offline still delivers the message or the safety alert typed in it."""
+    import uuid
+
+    from hr_console.services import sessions
+    from hr_console.store.models import BadgeSession, Employee, Terminal
+
+    ended = {days: str(uuid.uuid4()) for days in (3, sessions.LATE_OUTBOX_DAYS + 1)}
+    with console.session() as s:
+        who = s.execute(select(Employee.id).limit(1)).scalar_one()
+        terminal = s.execute(select(Terminal.id).limit(1)).scalar_one()
+        for days, sid in ended.items():
+            at = utcnow() - dt.timedelta(days=days)
+            s.add(BadgeSession(id=sid, employee_id=who, terminal_id=terminal,
+                               started_at=at - dt.timedelta(hours=1), ended_at=at,
+                               end_reason="logout"))
+    assert retention.purge(console.session, days=1).sessions == 1
+    with console.session() as s:
+        assert s.get(BadgeSession, ended[3]) is not None
+        assert s.get(BadgeSession, ended[sessions.LATE_OUTBOX_DAYS + 1]) is None
