@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hr_console.store.db import database_key
 from hr_console.store.models import AuditEntry, Setting, utcnow
 
 GENESIS = "0" * 64
@@ -151,11 +152,10 @@ class ChainWatch:
 
     def check(self, session: Session) -> tuple[Verification, dt.datetime]:
         """The chain's state now, and when it was last walked whole (UTC)."""
-        key = session.get_bind().url.render_as_string(hide_password=True)
+        key = database_key(session)
         with self._lock:
             known = self._known.get(key)
-            fresh = known is not None and time.monotonic() - known[1] < self.full_every
-            if fresh and known is not None:
+            if known is not None and time.monotonic() - known[1] < self.full_every:
                 result = verify(session, since=known[0])
                 walked, at = known[1], known[2]
             else:

@@ -20,7 +20,6 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
-    case,
     delete,
     func,
     insert,
@@ -37,6 +36,7 @@ from hr_console.services import audit, downlinks, photos
 from hr_console.services.errors import Invalid, NotFound, ServiceError
 from hr_console.services.notice_view import copy_fields, wire_view
 from hr_console.services.paging import Numbered, pages_for
+from hr_console.store.db import database_key
 from hr_console.store.models import (
     ConsoleUser,
     Downlink,
@@ -515,7 +515,7 @@ def _counts(session: Session, notice_ids: list[int], ended: Collection[int] = ()
     than ``ENDED_COUNTS_TTL_S`` ago."""
     if not notice_ids:
         return {}
-    db = session.get_bind().url.render_as_string(hide_password=True)
+    db = database_key(session)
     now = time.monotonic()
     with _ended_lock:
         known = {nid: hit[1] for nid in ended
@@ -669,8 +669,9 @@ def tracking(session: Session, scope: Scope, notice_id: int, *, per_page: int = 
     mine = NoticeReceipt.notice_id == notice.id
     done = (NoticeReceipt.acknowledged_at.is_not(None) if notice.ack_required
             else NoticeReceipt.seen_at.is_not(None))
-    total, finished = session.execute(select(func.count(), func.count(case((done, 1))))
-                                      .where(mine)).one()
+    counts = summary.counts  # counted just now: every receipt, and those done
+    total = counts.audience
+    finished = counts.acknowledged if notice.ack_required else counts.seen
     preview = 0
     if notice.published_at is None:
         query = audience_query(session, notice.target_kind, notice.target_ref)

@@ -26,6 +26,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from hr_console.services.moderation_queue import IS_HELD
+from hr_console.store.db import database_key
 from hr_console.store.models import (
     Employee,
     Message,
@@ -46,10 +47,6 @@ T = TypeVar("T")
 _cache: dict[tuple, tuple[float, Any]] = {}
 _cache_lock = threading.Lock()
 _computing: dict[tuple, threading.Lock] = {}
-
-
-def _database(session: Session) -> str:
-    return session.get_bind().url.render_as_string(hide_password=True)
 
 
 def _remembered(key: tuple, compute: Callable[[], T], ttl: float | None = None) -> T:
@@ -171,7 +168,7 @@ def _per_day(session: Session, key: str, days: int, now: dt.datetime | None,
             Message.created_at >= start, Message.created_at < start + dt.timedelta(days=1),
             *where)) or 0
 
-    past = _remembered((key, _database(session), dates[0], dates[-1]),
+    past = _remembered((key, database_key(session), dates[0], dates[-1]),
                        lambda: [count(d) for d in dates[:-1]])
     return list(zip(dates, [*past, count(dates[-1])], strict=True))
 
@@ -236,7 +233,7 @@ def moderation_wait(session: Session, days: int = 14,
     dates = day_range(days, now)
     start = dt.datetime.combine(dates[0], dt.time())
     today = dt.datetime.combine(dates[-1], dt.time())
-    past = _remembered(("wait", _database(session), dates[0], dates[-1]),
+    past = _remembered(("wait", database_key(session), dates[0], dates[-1]),
                        lambda: _waits(session, start, today))
     found = {**past, **_waits(session, today, None)}
     return [found.get(d.isoformat()) or WaitDay(d, 0, None, None) for d in dates]
@@ -303,7 +300,7 @@ def team_flows(session: Session, days: int = 7, now: dt.datetime | None = None) 
     dates = day_range(days, now)
     start = dt.datetime.combine(dates[0], dt.time())
     today = dt.datetime.combine(dates[-1], dt.time())
-    past = _remembered(("flows", _database(session), dates[0], dates[-1]),
+    past = _remembered(("flows", database_key(session), dates[0], dates[-1]),
                        lambda: _team_pairs(session, start, today))
     matrix = dict(past)
     for pair, n in _team_pairs(session, today, None).items():
