@@ -397,6 +397,16 @@ def test_after_logout_the_terminal_speaks_no_more_for_her(system, rogue_on) -> N
     REPORT["after_logout"] = (len(answers), 0)
 
 
+def _few_and_held_in_sophies_name(system: System) -> list[str]:
+    """What is stored in Sophie's name after forged late items: at most LATE_ITEMS_MAX, all
+    held for HR. Returns their states."""
+    with system.store.session() as s:
+        states = list(s.execute(select(Message.state).where(
+            Message.sender_id == system.employee("Sophie Martin"))).scalars())
+    assert len(states) <= sessions.LATE_ITEMS_MAX and set(states) <= {"held"}, states
+    return states
+
+
 def _sophie_ended_while_her_kiosk_is_off(system: System) -> str:
     """Sophie badges in on kiosk-2, the kiosk goes off, HR resets her PIN: her session ends
     on the server and no kiosk answers. Returns its id."""
@@ -459,10 +469,7 @@ def test_a_logout_forged_after_the_server_ended_her_session_vouches_for_nothing(
     start = _next_seq(system, "kiosk-2")
     answers = [rogue.ask("text", sid=sid, seq=start + i, to=karim, text=f"Faux {i}").get(
         "state", "refused") for i in range(30)]
-    with system.store.session() as s:
-        forged = list(s.execute(select(Message.state).where(
-            Message.sender_id == system.employee("Sophie Martin"))).scalars())
-    assert len(forged) <= sessions.LATE_ITEMS_MAX and set(forged) <= {"held"}, forged
+    _few_and_held_in_sophies_name(system)
     assert "accepted" not in answers
     # The insider badges in with their own badge on kiosk-2, declaring the outbox far ahead.
     rogue.close()
@@ -476,10 +483,7 @@ def test_a_logout_forged_after_the_server_ended_her_session_vouches_for_nothing(
     more = [insider.ask("text", sid=sid, seq=_next_seq(system, "kiosk-2"), to=karim,
                         text=f"Encore {i}").get("state", "refused") for i in range(5)]
     assert "accepted" not in more
-    with system.store.session() as s:
-        states = list(s.execute(select(Message.state).where(
-            Message.sender_id == system.employee("Sophie Martin"))).scalars())
-    assert len(states) <= sessions.LATE_ITEMS_MAX and set(states) <= {"held"}, states
+    states = _few_and_held_in_sophies_name(system)
     expect_none(k1, ev.MessageArrived)  # Karim got none of them
     REPORT["late_declaration"] = (len(answers) + len(more), len(states))
 
@@ -504,10 +508,7 @@ def test_a_logout_forged_far_ahead_while_her_session_is_open_vouches_for_nothing
     answers = [rogue.ask("text", sid=sid, seq=_next_seq(system, "kiosk-2"), to=karim,
                          text=f"Faux {i}").get("state", "refused") for i in range(25)]
     assert "accepted" not in answers
-    with system.store.session() as s:
-        forged = list(s.execute(select(Message.state).where(
-            Message.sender_id == system.employee("Sophie Martin"))).scalars())
-    assert len(forged) <= sessions.LATE_ITEMS_MAX and set(forged) <= {"held"}, forged
+    _few_and_held_in_sophies_name(system)
     expect_none(k1, ev.MessageArrived)
 
 
