@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, case, exists, func, or_, select, true, update
+from sqlalchemy import and_, case, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from hr_console.domain.throttle import TERMINAL_LOGINS
@@ -45,6 +45,13 @@ LATE_OUTBOX_DAYS = 7
 # its kiosk never answered): at most this many late items, none beyond this many seqs past the
 # terminal's mark at the end, all held for HR.
 LATE_ITEMS_MAX = 20
+# An end declared with it (the kiosk's logout, the badge-in that replaced the session) may run
+# far past what the relay has seen of the terminal: its outbox still holds what was typed
+# offline, and sends it in windows once the login or logout has gone. Far past that mark the
+# declaration vouches for items only this long after the end, time enough for an outbox to
+# flush; later, it is the terminal's word alone (whoever holds its password could have made
+# it, and could write on: a week of unheld messages in the person's name).
+DECLARED_FLUSH = dt.timedelta(minutes=15)
 # The idle clock is written at most this often (not once per uplink).
 TOUCH_EVERY = dt.timedelta(seconds=30)
 
@@ -258,13 +265,11 @@ def _close_windows(session: Session, terminal: Terminal, mark: int,
     """A real badge-in on this terminal (it took a real badge) says where its outbox stands:
     the sessions it hosted before typed nothing after that, whether or not their kiosk ever
     answered the end of its session. For those it ends now (``replaced``, open until this
-    badge-in) that is their declared end, unless it runs far past what the relay has seen
-    of the terminal; for those the server had ended already and no kiosk answered, it is
-    the terminal's word after the fact (``closed_late``): it narrows what may still arrive
-    for them, and vouches for none of it (``author``)."""
-    far = bindparam("mark", mark) > func.coalesce(BadgeSession.end_mark, 0) + LATE_ITEMS_MAX
-    late = and_(BadgeSession.closed_seq.is_(None),
-                or_(BadgeSession.id.not_in(sorted(replaced)), far))
+    badge-in) that is their declared end (``vouched``); for those the server had ended
+    already and no kiosk answered, it is the terminal's word after the fact
+    (``closed_late``): it narrows what may still arrive for them, and vouches for none of it
+    (``author``)."""
+    late = and_(BadgeSession.closed_seq.is_(None), BadgeSession.id.not_in(sorted(replaced)))
     session.execute(update(BadgeSession).where(
         BadgeSession.terminal_id == terminal.id, BadgeSession.ended_at.is_not(None),
         BadgeSession.ended_at > utcnow() - dt.timedelta(days=LATE_OUTBOX_DAYS),
@@ -385,13 +390,13 @@ def badge_out(session: Session, terminal: Terminal, sid: str, last_seq: int | No
     if was_open:
         _end(session, row, reason, notify=False)
     if last_seq is not None and row.closed_seq is None:
-        # The end declared with the logout that makes it. Said of a session the server had
-        # ended already (the console, its age or idle limit, another badge-in), or far past
-        # what the relay has seen of the terminal, it is the terminal's word alone, which
-        # whoever holds its password can forge: it narrows the window but vouches for
-        # nothing (``closed_late``: late items stay few and held for HR).
+        # The end declared with the logout that makes it (``vouched``). Said of a session
+        # the server had ended already (the console, its age or idle limit, another
+        # badge-in), it is the terminal's word alone, which whoever holds its password can
+        # forge: it narrows the window but vouches for nothing (``closed_late``: late items
+        # stay few and held for HR).
         row.closed_seq = last_seq
-        row.closed_late = not was_open or last_seq > (row.end_mark or 0) + LATE_ITEMS_MAX
+        row.closed_late = not was_open
     elif last_seq is not None:
         # Only ever lowered: a second logout (the kiosk's answer to the relay's, or one forged
         # by whoever holds the terminal's password) cannot reopen room for later items, and
@@ -484,9 +489,10 @@ def author(session: Session, terminal: Terminal, sid: str | None, seq: int,
     low = row.start_mark if row.start_mark is not None else -1
     # Declared with the end (its kiosk's logout, or the badge-in that replaced it): exact,
     # everything up to it was typed before it, however long the link was down. Otherwise
-    # (no word, or the terminal's word after the server ended it), a handful at most, and
-    # held for HR (``needs_review``).
-    declared = row.closed_seq is not None and not row.closed_late
+    # (no word, the terminal's word after the server ended it, or a declaration far ahead
+    # whose outbox had its time to flush), a handful at most, and held for HR
+    # (``needs_review``).
+    declared = vouched(row)
     high = (row.end_mark or 0) + LATE_ITEMS_MAX
     if row.closed_seq is not None:
         high = row.closed_seq if declared else min(high, row.closed_seq)
@@ -497,12 +503,26 @@ def author(session: Session, terminal: Terminal, sid: str | None, seq: int,
     return row
 
 
+def vouched(row: BadgeSession) -> bool:
+    """Whether an ended session's declared end still vouches for its late items: declared
+    with the end (not after it, ``closed_late``), and either close to what the relay had
+    seen of the terminal then or within ``DECLARED_FLUSH`` of the end. Far ahead, an honest
+    kiosk's outbox is still flushing (a power cut, a Wi-Fi outage, then the next badge-in);
+    past that time it is a forgery's week of unheld messages."""
+    if row.closed_seq is None or row.closed_late or row.ended_at is None:
+        return False
+    if row.closed_seq <= (row.end_mark or 0) + LATE_ITEMS_MAX:
+        return True
+    return utcnow() - row.ended_at <= DECLARED_FLUSH
+
+
 def needs_review(row: BadgeSession) -> bool:
-    """A late item of a session whose end no kiosk declared with it (the console or the clock
-    ended it, and the terminal never answered or answered only after): kept, since it may
-    have been typed offline before the end, but held for HR, since whoever holds the
-    terminal's password could have written it, and its logout too."""
-    return row.ended_at is not None and (row.closed_seq is None or bool(row.closed_late))
+    """A late item of a session whose end no kiosk vouched for (the console or the clock
+    ended it, and the terminal never answered or answered only after; or a declaration far
+    ahead whose time to flush has passed): kept, since it may have been typed offline before
+    the end, but held for HR, since whoever holds the terminal's password could have written
+    it, and its logout too."""
+    return row.ended_at is not None and not vouched(row)
 
 
 def _already_stored(session: Session, row: BadgeSession, client_id: str) -> bool:

@@ -488,11 +488,13 @@ def test_a_logout_forged_after_the_server_ended_her_session_vouches_for_nothing(
     REPORT["late_declaration"] = (len(answers) + len(more), len(states))
 
 
-def test_a_logout_forged_far_ahead_while_her_session_is_open_vouches_for_nothing(
+def test_a_logout_forged_far_ahead_while_her_session_is_open_vouches_only_while_an_outbox_flushes(
         system, rogue_on) -> None:  # noqa: ANN001
     """Whoever holds kiosk-2's password reads Sophie's session id off its downlink and, while
     she is still badged in, ends it with a logout whose ``last_seq`` runs far past anything
-    the terminal sent: no week of unheld messages in her name follows."""
+    the terminal sent. For the time an honest outbox takes to flush, that is what the
+    password gave them while her session was open; after it, no week of unheld messages in
+    her name follows."""
     karim = system.employee("Karim Benali")
     k1 = system.link("kiosk-1")
     system.badge_in(k1, "Karim Benali")
@@ -503,13 +505,42 @@ def test_a_logout_forged_far_ahead_while_her_session_is_open_vouches_for_nothing
     system.links.remove(k2)
     rogue = rogue_on("kiosk-2")
     assert rogue.ask("logout", sid=sid, last_seq=10**9)["type"] == "logout"
-    with system.store.session() as s:
-        assert s.get(BadgeSession, sid).closed_late
+    with system.store.session() as s:  # the flush window has passed
+        s.execute(update(BadgeSession).where(BadgeSession.id == sid).values(
+            ended_at=utcnow() - sessions.DECLARED_FLUSH - dt.timedelta(seconds=1)))
     answers = [rogue.ask("text", sid=sid, seq=_next_seq(system, "kiosk-2"), to=karim,
                          text=f"Faux {i}").get("state", "refused") for i in range(25)]
     assert "accepted" not in answers
     _few_and_held_in_sophies_name(system)
     expect_none(k1, ev.MessageArrived)
+
+
+def test_what_she_typed_before_a_power_cut_arrives_after_the_next_badge_in(system) -> None:  # noqa: ANN001
+    """Honest side of the rule above. The relay is out of reach while Sophie types 40
+    messages; the kiosk loses its power with them in its outbox, comes back, and Julie
+    badges in before the outbox has flushed (it sends in windows of 8): her badge-in
+    declares Sophie's end 40 past what the relay has seen, and all 40 still reach Karim,
+    none held."""
+    karim = system.employee("Karim Benali")
+    k1 = system.link("kiosk-1")
+    system.badge_in(k1, "Karim Benali")
+    outbox = system.tmp / "outbox-power-cut.db"
+    k2 = system.link("kiosk-2", outbox=outbox)
+    system.badge_in(k2, "Sophie Martin")
+    relay = system.relays.pop()
+    relay.stop()
+    typed = {k2.send_text(karim, f"Avant la coupure {i}") for i in range(40)}
+    k2.stop()  # the power cut: no logout
+    system.links.remove(k2)
+    system.start_relay()
+    k2 = system.link("kiosk-2", outbox=outbox)
+    system.badge_in(k2, "Julie Moreau", "4321")
+    arrived = {expect(k1, ev.MessageArrived, timeout=60).message["msg"] for _ in typed}
+    assert arrived == typed
+    with system.store.session() as s:
+        states = list(s.execute(select(Message.state).where(
+            Message.sender_id == system.employee("Sophie Martin"))).scalars())
+    assert len(states) == len(typed) and "held" not in states
 
 
 def test_a_login_kept_by_the_broker_never_badges_in_again(system, rogue_on) -> None:  # noqa: ANN001
