@@ -234,6 +234,11 @@ class Relay:
         self._replies: OrderedDict[str, None] = OrderedDict()  # worker thread only
         self._stop = threading.Event()
         self._connected = threading.Event()
+        # Set once the broker has acknowledged the subscriptions made on connection: before
+        # that an uplink published to a terminal's topic reaches no relay and is dropped (a
+        # kiosk sends it again; a test's one-off publish would wait for ever).
+        self._listening = threading.Event()
+        self._first_subscriptions: set[int] = set()
         self._threads: list[threading.Thread] = []
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.username,
                                   protocol=mqtt.MQTTv5, manual_ack=True)
@@ -243,6 +248,7 @@ class Relay:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
         # Each start is a new member: a relay restarted under the same account is not
         # mistaken for the one that died and still holds leases until they expire.
         # Badge-ins beside the worker: the PIN's slow hash and the sync never hold up other
@@ -281,7 +287,12 @@ class Relay:
             thread = threading.Thread(target=target, name=f"relay-{target.__name__}", daemon=True)
             thread.start()
             self._threads.append(thread)
-        if not self._connected.wait(timeout):
+        deadline = time.monotonic() + timeout
+        if self._connected.wait(timeout):
+            if not self._listening.wait(max(0.0, deadline - time.monotonic())):
+                log.warning("relay %s: the broker has not confirmed its subscriptions yet",
+                            self.username)
+        else:
             self.stop()
             raise RelayError(
                 "relay_unreachable", f"the relay could not connect to the broker on "
@@ -316,8 +327,13 @@ class Relay:
         if sock is not None:  # small packets both ways: Nagle would hold each for an ACK
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._listening.clear()
         self._connected.set()
-        self._subscribe(self.keeper.all_topics())
+        # paho runs this callback and on_subscribe in its one network thread: no
+        # acknowledgement can come before the set is filled.
+        self._first_subscriptions = set(self._subscribe(self.keeper.all_topics()))
+        if not self._first_subscriptions:
+            self._listening.set()
         self._wake.set()
         log.info("relay %s connected", self.username)
 
@@ -356,11 +372,22 @@ class Relay:
 
     SUBSCRIBE_CHUNK = 200  # topics per SUBSCRIBE packet
 
-    def _subscribe(self, names: list[str]) -> None:
+    def _subscribe(self, names: list[str]) -> list[int]:
+        """Subscribes in chunks; returns the packets' ids (none when not connected)."""
         if not self._connected.is_set():
-            return  # _on_connect subscribes to everything the keeper holds
-        for i in range(0, len(names), self.SUBSCRIBE_CHUNK):
-            self.client.subscribe([(t, 1) for t in names[i:i + self.SUBSCRIBE_CHUNK]])
+            return []  # _on_connect subscribes to everything the keeper holds
+        return [self.client.subscribe([(t, 1) for t in names[i:i + self.SUBSCRIBE_CHUNK]])[1]
+                for i in range(0, len(names), self.SUBSCRIBE_CHUNK)]
+
+    def _on_subscribe(self, _client, _userdata, mid, reason_codes, _props) -> None:  # noqa: ANN001
+        refused = [rc for rc in reason_codes if rc.is_failure]
+        if refused:
+            log.error("broker refused %d of the relay's subscriptions: %s", len(refused),
+                      refused[0])
+        if mid in self._first_subscriptions:
+            self._first_subscriptions.discard(mid)
+            if not self._first_subscriptions:
+                self._listening.set()
 
     def _unsubscribe(self, names: list[str]) -> None:
         if not self._connected.is_set():
