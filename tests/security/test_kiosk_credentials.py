@@ -16,6 +16,7 @@ import queue
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -38,6 +39,7 @@ from hr_console.store.models import (
     utcnow,
 )
 from hr_console.web import create_app
+from hr_console.web.extensions import limiter
 from kiosk_app.link import events as ev
 from relais_wire import topics
 from relais_wire.envelope import encode, envelope
@@ -332,6 +334,35 @@ def test_revoking_the_terminal_ends_its_sessions(system) -> None:  # noqa: ANN00
         assert resp.status_code == 401
     with system.store.session() as s:
         assert s.get(BadgeSession, sid).end_reason == "terminal_revoked"
+
+
+def test_looping_on_the_kiosk_api_is_metered_per_terminal(system) -> None:  # noqa: ANN001
+    """Whoever holds kiosk-1's password asks the console's kiosk API as fast as four
+    connections go (no badge needed for the idle board): past the meter they get 429 without
+    a query, while kiosk-2's idle board and HR's sign-in page still answer."""
+    app = create_app(system.cfg, {"TESTING": True, "WTF_CSRF_ENABLED": False,
+                                  "RATELIMIT_ENABLED": True})
+    creds = system.demo.terminals
+    limiter.reset()
+    try:
+        with served(app) as base:
+            board = f"{base}/api/kiosk/v1/site-notices"
+
+            def loop(_i: int) -> list[int]:
+                with requests.Session() as web:
+                    web.auth = (creds["kiosk-1"]["username"], creds["kiosk-1"]["password"])
+                    return [web.get(board, timeout=10).status_code for _ in range(50)]
+
+            with ThreadPoolExecutor(4) as pool:
+                codes = [c for batch in pool.map(loop, range(4)) for c in batch]
+            other = requests.get(board, timeout=10, auth=(creds["kiosk-2"]["username"],
+                                                          creds["kiosk-2"]["password"]))
+            sign_in = requests.get(f"{base}/auth/login", timeout=10)
+    finally:
+        limiter.reset()
+    assert codes.count(200) == 60 and codes.count(429) == len(codes) - 60, codes
+    assert other.status_code == 200 and sign_in.status_code == 200
+    REPORT["api_loop"] = (len(codes), codes.count(200))
 
 
 def test_the_server_ends_sessions_past_their_age_or_idle_limit(system, monkeypatch) -> None:  # noqa: ANN001

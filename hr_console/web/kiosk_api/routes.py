@@ -30,6 +30,11 @@ ENROL_LIMIT = "10 per minute"
 # failures (a stale badge session, someone guessing its password) never make the other
 # kiosks answer 429, even when they all reach the console through one proxy.
 AUTH_FAILURE_LIMIT = "30 per minute"
+# Every call, per claimed terminal name and client address. A kiosk makes them one at a time
+# (a page of history, its photos, the notices, the idle board once a minute) and opens a
+# photo-heavy conversation in a burst; whoever holds its password and loops on them would
+# otherwise keep the console's few server threads, which HR works in, busy for ever.
+CALL_LIMIT = "60 per 10 seconds;600 per 10 minutes"
 
 
 class ApiError(Exception):
@@ -104,8 +109,14 @@ def claimed_terminal_key() -> str:
     return f"{name[:64]}@{get_remote_address()}"
 
 
-auth_limit = limiter.shared_limit(AUTH_FAILURE_LIMIT, scope="kiosk_api_auth",
-                                  key_func=claimed_terminal_key, deduct_when=_auth_failed)
+_auth_failures = limiter.shared_limit(AUTH_FAILURE_LIMIT, scope="kiosk_api_auth",
+                                      key_func=claimed_terminal_key, deduct_when=_auth_failed)
+_calls = limiter.shared_limit(CALL_LIMIT, scope="kiosk_api_calls", key_func=claimed_terminal_key)
+
+
+def auth_limit(view: Callable) -> Callable:
+    """The meters of an authenticated call (checked before the credentials are)."""
+    return _auth_failures(_calls(view))
 
 
 def terminal_required(*, badge: bool) -> Callable:
