@@ -7,12 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
 
 from hr_console.services import directory, sessions
 from hr_console.services.directory import TerminalCredentials
 from hr_console.services.errors import NotFound
+from hr_console.services.paging import Numbered, pages_for
 from hr_console.store.models import BadgeSession, Site, Terminal, utcnow
 
 
@@ -32,16 +33,79 @@ class TerminalRow:
     logins_suspended_at: dt.datetime | None = None  # kept guessing badges or PINs
 
 
-def list_terminals(session: Session, terminal_id: int | None = None) -> list[TerminalRow]:
+# What the list can be narrowed to: a fleet of a thousand terminals over several sites is read
+# for what needs a hand (offline, badge-ins suspended, a code not yet used), not scrolled.
+STATES = ("online", "offline", "suspended", "enrolling", "revoked")
+PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class TerminalFilter:
+    q: str = ""  # part of the name
+    site_id: int | None = None  # 0: no site
+    state: str = ""  # one of STATES, or every terminal
+
+
+@dataclass
+class TerminalPage(Numbered):
+    rows: list[TerminalRow]
+    total: int  # matching the filter
+    page: int
+    per_page: int
+    counts: dict[str, int]  # the whole fleet per state (STATES), whatever the filter
+    fleet: int  # every terminal
+
+
+def _state_condition(state: str, now: dt.datetime) -> ColumnElement[bool]:
+    active = Terminal.active.is_(True)
+    return {
+        "online": and_(active, Terminal.online.is_(True)),
+        "offline": and_(active, Terminal.online.is_not(True)),
+        "suspended": and_(active, Terminal.logins_suspended_at.is_not(None)),
+        "enrolling": and_(active, Terminal.enrol_code_hash.is_not(None),
+                          Terminal.enrol_expires > now),
+        "revoked": Terminal.active.is_(False),
+    }[state]
+
+
+def find(session: Session, flt: TerminalFilter, *, page: int = 1,
+         per_page: int = PER_PAGE) -> TerminalPage:
+    """One page of the terminals matching ``flt`` (active first, by name), and the fleet's
+    counts per state for the summary above the list."""
     now = utcnow()
+    conds: list[ColumnElement[bool]] = []
+    if flt.q.strip():
+        conds.append(Terminal.name.contains(flt.q.strip().lower(), autoescape=True))
+    if flt.site_id is not None:
+        conds.append(Terminal.site_id.is_(None) if flt.site_id == 0
+                     else Terminal.site_id == flt.site_id)
+    if flt.state in STATES:
+        conds.append(_state_condition(flt.state, now))
+    total = session.scalar(select(func.count()).select_from(Terminal).where(*conds)) or 0
+    page = min(max(1, page), pages_for(total, per_page))
+    ids = list(session.scalars(select(Terminal.id).where(*conds)
+                               .order_by(Terminal.active.desc(), Terminal.name)
+                               .limit(per_page).offset((page - 1) * per_page)))
+    counts = session.execute(select(
+        func.count(), *(func.count().filter(_state_condition(st, now)) for st in STATES)
+    ).select_from(Terminal)).one()
+    return TerminalPage(_rows(session, now, Terminal.id.in_(ids)) if ids else [], total, page,
+                        per_page, dict(zip(STATES, counts[1:], strict=True)), counts[0])
+
+
+def list_terminals(session: Session, terminal_id: int | None = None) -> list[TerminalRow]:
+    """Every terminal (active first, by name), or the one ``terminal_id``."""
+    where = Terminal.id == terminal_id if terminal_id is not None else true()
+    return _rows(session, utcnow(), where)
+
+
+def _rows(session: Session, now: dt.datetime, where: ColumnElement[bool]) -> list[TerminalRow]:
     open_ = (select(BadgeSession.terminal_id, func.count().label("n"))
              .where(BadgeSession.ended_at.is_(None)).group_by(BadgeSession.terminal_id).subquery())
     query = (select(Terminal, Site.name, func.coalesce(open_.c.n, 0))
              .outerjoin(Site, Site.id == Terminal.site_id)
              .outerjoin(open_, open_.c.terminal_id == Terminal.id)
-             .order_by(Terminal.active.desc(), Terminal.name))
-    if terminal_id is not None:
-        query = query.where(Terminal.id == terminal_id)
+             .where(where).order_by(Terminal.active.desc(), Terminal.name))
     out = []
     for t, site, n in session.execute(query):
         pending = bool(t.enrol_code_hash and t.enrol_expires and t.enrol_expires > now and t.active)

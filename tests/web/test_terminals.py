@@ -4,14 +4,16 @@ dropped by the real broker."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from broker_config.passwords import verify_password
+from hr_console.services import terminals
 from hr_console.services.secrets import code_hash
-from hr_console.store.models import BadgeSession, Site, Terminal
+from hr_console.store.models import BadgeSession, ConsoleUser, Site, Terminal
 from hr_console.web import create_app
 from kiosk_app.link import events as ev
 from tests.system_fixture import DEMO_PASSWORD, expect
@@ -39,6 +41,11 @@ def _terminal(console, name: str) -> Terminal | None:  # noqa: ANN001
 def _site_id(console, name: str = "demo") -> int:  # noqa: ANN001
     with console.session() as s:
         return s.execute(select(Site.id).where(Site.name == name)).scalar_one()
+
+
+def _speaks(console, username: str, language: str) -> None:  # noqa: ANN001
+    with console.session() as s:
+        s.execute(update(ConsoleUser).where(ConsoleUser.username == username).values(language=language))
 
 
 def _passwd(console) -> dict[str, str]:  # noqa: ANN001
@@ -259,3 +266,67 @@ def test_a_change_the_broker_refuses_is_said_and_kept_nowhere(system) -> None:  
             assert "quai-4" not in names and quai9.enrol_code_hash == code_hash(creds.enrol_code)
     finally:
         app.extensions["relais_store"].dispose()
+
+
+def test_a_fleet_is_read_by_page_site_state_and_name(console) -> None:  # noqa: ANN001
+    """Hundreds of terminals over two sites: the IT person sees the fleet's counts per state,
+    each a link to those terminals, and narrows the list by name, site and state, a page at
+    a time."""
+    with console.session() as s:
+        before = terminals.find(s, terminals.TerminalFilter())
+        nord, sud = Site(name="Nord"), Site(name="Sud")
+        s.add_all([nord, sud])
+        s.flush()
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        for i in range(150):
+            s.add(Terminal(name=f"nord-{i:03d}", site_id=nord.id, online=True,
+                           password_hash="x", last_seen=now))
+        for i in range(80):
+            s.add(Terminal(name=f"sud-{i:03d}", site_id=sud.id, online=False,
+                           password_hash="x", logins_suspended_at=now if i < 3 else None,
+                           enrol_code_hash="c" if i == 79 else None,
+                           enrol_expires=now + dt.timedelta(hours=1) if i == 79 else None))
+        for i in range(4):
+            s.add(Terminal(name=f"ancien-{i}", active=False, online=True))
+        nord_id, sud_id = nord.id, sud.id
+    c = console.client("admin")
+    _speaks(console, "admin", "en")
+
+    def names(resp) -> list[str]:  # noqa: ANN001
+        assert resp.status_code == 200
+        return re.findall(r'href="/terminals/\d+">([^<]+)</a>', text(resp))
+
+    first = c.get("/terminals/")
+    listed = names(first)
+    assert len(listed) == terminals.PER_PAGE and "Page 1 of 3" in text(first)
+    assert listed == sorted(listed)  # active ones by name
+    fleet = re.search(r'<p class="result-count" id="fleet">(.*?)</p>', text(first), re.S).group(1)
+    total = before.fleet + 234
+    added = {"online": 150, "offline": 80, "suspended": 3, "enrolling": 1, "revoked": 4}
+    counts = {st: before.counts[st] + n for st, n in added.items()}
+    assert f"{total} terminals:" in fleet
+    assert f'state=online" class="fleet-online">{counts["online"]} online<' in fleet
+    assert f'>{counts["offline"]} offline<' in fleet
+    assert f'>{counts["suspended"]} with badge-ins suspended<' in fleet
+    assert f'>{counts["enrolling"]} waiting for their enrolment<' in fleet
+    assert f'>{counts["revoked"]} revoked<' in fleet
+    last = c.get("/terminals/?page=3")
+    assert names(last)[-4:] == [f"ancien-{i}" for i in range(4)]  # revoked last
+
+    sud_page = c.get(f"/terminals/?site={sud_id}")
+    assert names(sud_page) == [f"sud-{i:03d}" for i in range(80)]
+    suspended = c.get("/terminals/?state=suspended")
+    assert names(suspended) == ["sud-000", "sud-001", "sud-002"]
+    waiting = c.get(f"/terminals/?state=enrolling&site={sud_id}")
+    assert names(waiting) == ["sud-079"]
+    found = c.get("/terminals/?q=NORD-14")
+    assert names(found) == [f"nord-14{i}" for i in range(10)]
+    # The pager keeps the filter.
+    online = c.get(f"/terminals/?state=online&site={nord_id}")
+    assert "Page 1 of 2" in text(online) and f"site={nord_id}" in text(online) \
+        and "state=online" in text(online)
+    assert names(c.get(f"/terminals/?q=%25&site={nord_id}")) == []
+    assert "No terminal matches." in text(c.get("/terminals/?q=zzz"))
+    _speaks(console, "admin", "fr")
+    french = text(c.get("/terminals/?q=zzz"))
+    assert "Aucun terminal ne correspond." in french and f"{total} terminaux" in french

@@ -7,7 +7,16 @@ once, and if the broker files cannot be written the change is not committed eith
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -17,7 +26,7 @@ from hr_console.services.errors import NotFound, ServiceError
 from hr_console.web.auth import roles_required
 from hr_console.web.auth.roles import ADMIN, HR
 from hr_console.web.db import uow
-from hr_console.web.employees.common import actor, error_text, options
+from hr_console.web.employees.common import actor, error_text, int_arg, options
 from hr_console.web.terminals.forms import EnrolForm, RenameForm, SiteForm
 
 bp = Blueprint("terminals", __name__, template_folder="templates", url_prefix="/terminals")
@@ -36,14 +45,31 @@ def _apply(s) -> None:  # noqa: ANN001
               "info")
 
 
+def _filter() -> tuple[terminals.TerminalFilter, dict[str, str]]:
+    """The list's filter from the query string, and what the pager keeps of it."""
+    q = request.args.get("q", "").strip()[:64]
+    site = int_arg("site")
+    state = request.args.get("state", "")
+    state = state if state in terminals.STATES else ""
+    kept = {k: str(v) for k, v in (("q", q), ("site", site), ("state", state))
+            if v not in ("", None)}
+    return terminals.TerminalFilter(q, site, state), kept
+
+
+def _index(s, form: EnrolForm, status: int = 200):  # noqa: ANN001, ANN202
+    flt, kept = _filter()
+    page = terminals.find(s, flt, page=int_arg("page") or 1)
+    sites = _site_choices(s)
+    form.site.choices = options(sites)
+    return render_template("terminals/index.html", page=page, flt=flt, kept=kept, sites=sites,
+                           states=terminals.STATES, form=form), status
+
+
 @bp.get("/")
 @roles_required(ADMIN)
 def index():  # noqa: ANN201
     with uow() as s:
-        rows = terminals.list_terminals(s)
-        form = EnrolForm()
-        form.site.choices = options(_site_choices(s))
-    return render_template("terminals/index.html", rows=rows, form=form)
+        return _index(s, EnrolForm())
 
 
 def _credentials_page(name: str, creds, action: str):  # noqa: ANN001, ANN202
@@ -59,16 +85,14 @@ def enrol():  # noqa: ANN201
     with uow() as s:
         form.site.choices = options(_site_choices(s))
         if not form.validate_on_submit():
-            return render_template("terminals/index.html", rows=terminals.list_terminals(s),
-                                   form=form), 400
+            return _index(s, form, 400)
         try:
             with s.begin_nested():
                 row, creds = terminals.enrol(s, form.name.data, form.site.data or None, actor())
                 _apply(s)
         except ServiceError as exc:
             flash(error_text(exc), "error")
-            return render_template("terminals/index.html", rows=terminals.list_terminals(s),
-                                   form=form), 400
+            return _index(s, form, 400)
         return _credentials_page(row.name, creds, "enrol")
 
 
