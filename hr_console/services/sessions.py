@@ -45,12 +45,13 @@ LATE_OUTBOX_DAYS = 7
 # its kiosk never answered): at most this many late items, none beyond this many seqs past the
 # terminal's mark at the end, all held for HR.
 LATE_ITEMS_MAX = 20
-# An end declared with it (the kiosk's logout, the badge-in that replaced the session) may run
-# far past what the relay has seen of the terminal: its outbox still holds what was typed
-# offline, and sends it in windows once the login or logout has gone. Far past that mark the
-# declaration vouches for items only this long after the end, time enough for an outbox to
-# flush; later, it is the terminal's word alone (whoever holds its password could have made
-# it, and could write on: a week of unheld messages in the person's name).
+# An end declared with it (the kiosk's logout, the badge-in that replaced the session) vouches
+# for the session's late items only this long after the end: time enough for an honest
+# outbox to flush what was typed offline (it sends in windows once the login or logout has
+# gone, so the declaration may run far past what the relay has seen of the terminal). Later,
+# it is the terminal's word alone: whoever holds its password could have made it, and could
+# write on for a week in the person's name (the relay's own mark is no guard: the terminal
+# moves it with any seq it sends, even refused).
 DECLARED_FLUSH = dt.timedelta(minutes=15)
 # The idle clock is written at most this often (not once per uplink).
 TOUCH_EVERY = dt.timedelta(seconds=30)
@@ -488,10 +489,9 @@ def author(session: Session, terminal: Terminal, sid: str | None, seq: int,
     late = row.ended_at > utcnow() - dt.timedelta(days=days)
     low = row.start_mark if row.start_mark is not None else -1
     # Declared with the end (its kiosk's logout, or the badge-in that replaced it): exact,
-    # everything up to it was typed before it, however long the link was down. Otherwise
-    # (no word, the terminal's word after the server ended it, or a declaration far ahead
-    # whose outbox had its time to flush), a handful at most, and held for HR
-    # (``needs_review``).
+    # everything up to it was typed before it, while its outbox flushes. Otherwise (no
+    # word, the terminal's word after the server ended it, or a declaration whose outbox
+    # had its time to flush), a handful at most, and held for HR (``needs_review``).
     declared = vouched(row)
     high = (row.end_mark or 0) + LATE_ITEMS_MAX
     if row.closed_seq is not None:
@@ -505,21 +505,16 @@ def author(session: Session, terminal: Terminal, sid: str | None, seq: int,
 
 def vouched(row: BadgeSession) -> bool:
     """Whether an ended session's declared end still vouches for its late items: declared
-    with the end (not after it, ``closed_late``), and either close to what the relay had
-    seen of the terminal then or within ``DECLARED_FLUSH`` of the end. Far ahead, an honest
-    kiosk's outbox is still flushing (a power cut, a Wi-Fi outage, then the next badge-in);
-    past that time it is a forgery's week of unheld messages."""
+    with the end (not after it, ``closed_late``) and within ``DECLARED_FLUSH`` of it."""
     if row.closed_seq is None or row.closed_late or row.ended_at is None:
         return False
-    if row.closed_seq <= (row.end_mark or 0) + LATE_ITEMS_MAX:
-        return True
     return utcnow() - row.ended_at <= DECLARED_FLUSH
 
 
 def needs_review(row: BadgeSession) -> bool:
-    """A late item of a session whose end no kiosk vouched for (the console or the clock
-    ended it, and the terminal never answered or answered only after; or a declaration far
-    ahead whose time to flush has passed): kept, since it may have been typed offline before
+    """A late item of a session whose end no kiosk vouches for (the console or the clock
+    ended it, and the terminal never answered or answered only after; or a declaration
+    whose time to flush has passed): kept, since it may have been typed offline before
     the end, but held for HR, since whoever holds the terminal's password could have written
     it, and its logout too."""
     return row.ended_at is not None and not vouched(row)

@@ -546,6 +546,47 @@ def test_a_logout_forged_far_ahead_while_her_session_is_open_vouches_only_while_
     expect_none(k1, ev.MessageArrived)
 
 
+def _inflate_mark(system: System, rogue: Rogue, terminal: str, to: int) -> None:
+    """One malformed uplink (an empty text): refused, but its seq takes its place, and the
+    terminal's seq mark jumps to ``to`` (no session needed)."""
+    bad = envelope("text", sid=str(uuid.uuid4()), seq=to, to=1, text="")
+    rogue.client.publish(topics.uplink(terminal), encode(bad), qos=1)
+    _wait_for(lambda: _next_seq(system, terminal) == to + 1)
+
+
+@pytest.mark.parametrize("ends_it", ["logout", "badge_in"])
+def test_an_end_declared_on_a_mark_pushed_ahead_vouches_only_while_an_outbox_flushes(
+        system, rogue_on, ends_it) -> None:  # noqa: ANN001
+    """Whoever holds kiosk-2's password first pushes the terminal's seq mark to 10^9 with
+    one refused uplink, so that the end they then declare for Sophie's open session (a
+    forged logout, or an insider's badge-in with their own badge, which sends her kiosk no
+    logout to answer) is never "far past the mark". Two days later, what they write in her
+    name is still few and held for HR, and Karim gets none of it."""
+    karim = system.employee("Karim Benali")
+    k1 = system.link("kiosk-1")
+    system.badge_in(k1, "Karim Benali")
+    k2 = system.link("kiosk-2")
+    system.badge_in(k2, "Sophie Martin")
+    sid = k2.sid
+    k2.stop()  # the attacker takes the terminal's connection
+    system.links.remove(k2)
+    rogue = rogue_on("kiosk-2")
+    _inflate_mark(system, rogue, "kiosk-2", 10**9)
+    if ends_it == "logout":
+        assert rogue.ask("logout", sid=sid, last_seq=10**9 + 20)["type"] == "logout"
+    else:
+        assert rogue.ask("login", badge=system.demo.badges["Julie Moreau"], pin="4321",
+                         last_seq=10**9 + 20).get("ok")
+    with system.store.session() as s:
+        s.execute(update(BadgeSession).where(BadgeSession.id == sid).values(
+            ended_at=utcnow() - dt.timedelta(days=2)))
+    answers = [rogue.ask("text", sid=sid, seq=10**9 - 100 + i, to=karim,
+                         text=f"Faux {i}").get("state", "refused") for i in range(25)]
+    assert "accepted" not in answers
+    _few_and_held_in_sophies_name(system)
+    expect_none(k1, ev.MessageArrived)
+
+
 def test_what_she_typed_before_a_power_cut_arrives_after_the_next_badge_in(system) -> None:  # noqa: ANN001
     """Honest side of the rule above. The relay is out of reach while Sophie types 40
     messages; the kiosk loses its power with them in its outbox, comes back, and Julie
