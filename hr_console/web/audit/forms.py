@@ -10,7 +10,11 @@ class FilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    actor = SelectField(_l("Who"), choices=[], validate_choice=False, validators=[Optional()])
+    # Typed (with the console's users suggested) or picked from a row: in a large
+    # organisation thousands of employees and terminals act, too many for a menu.
+    actor = StringField(_l("Who"), validators=[Optional(), Length(max=120)],
+                        render_kw={"list": "audit-actors", "autocomplete": "off",
+                                   "placeholder": _l("a user, employee:12 or terminal:kiosk-1")})
     action = SelectField(_l("Action"), choices=[], validate_choice=False, validators=[Optional()])
     target = StringField(_l("Target contains"), validators=[Optional(), Length(max=200)])
     date_from = DateField(_l("From"), validators=[Optional()])

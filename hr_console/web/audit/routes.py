@@ -54,7 +54,6 @@ def index():  # noqa: ANN201
         actors, actions = audit_search.choices(s)
         result = audit_search.search(s, f, page=page, per_page=PER_PAGE)
         chain, walked_at = audit.WATCH.check(s)
-    form.actor.choices = [("", _("everyone"))] + [(a, a) for a in actors]
     form.action.choices = [("", _("every action"))] + sorted(
         ((a, action_label(a)) for a in actions), key=lambda c: c[1].lower())
     export = ExportForm(data={"actor": f.actor, "action": f.action, "target": f.target,
@@ -63,7 +62,7 @@ def index():  # noqa: ANN201
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("audit/index.html", form=form, export=export, result=result, chain=chain,
                            walked_at=walked_at, problem=_problem(chain.problem), local=local,
-                           args=args,
+                           args=args, actors=actors,
                            action_label=action_label, detail_label=detail_label)
 
 
