@@ -41,6 +41,7 @@ from hr_console.store.models import (
 from hr_console.web import create_app
 from hr_console.web.extensions import limiter
 from kiosk_app.link import events as ev
+from kiosk_app.link.client import TerminalLink
 from relais_wire import topics
 from relais_wire.envelope import encode, envelope
 from tests.security import reporting
@@ -519,6 +520,34 @@ def test_a_logout_forged_after_the_server_ended_her_session_vouches_for_nothing(
     REPORT["late_declaration"] = (len(answers) + len(more), len(states))
 
 
+def _sophies_kiosk_taken_over(system: System, rogue_on: Callable[[str], Rogue]
+                              ) -> tuple[TerminalLink, str, Rogue]:
+    """Karim badged in on kiosk-1, Sophie on kiosk-2, whose connection whoever holds its
+    password then takes. Returns Karim's link, Sophie's session id and the attacker."""
+    k1 = system.link("kiosk-1")
+    system.badge_in(k1, "Karim Benali")
+    k2 = system.link("kiosk-2")
+    system.badge_in(k2, "Sophie Martin")
+    sid = k2.sid
+    k2.stop()
+    system.links.remove(k2)
+    return k1, sid, rogue_on("kiosk-2")
+
+
+def _nothing_unheld_later(system: System, k1: TerminalLink, sid: str, rogue: Rogue,
+                          since: dt.timedelta, seq: Callable[[int], int]) -> None:
+    """``since`` after Sophie's session ended, 25 texts in her name to Karim (``seq(i)``
+    for the i-th): none accepted, what is stored few and held, none delivered."""
+    with system.store.session() as s:
+        s.execute(update(BadgeSession).where(BadgeSession.id == sid).values(
+            ended_at=utcnow() - since))
+    answers = [rogue.ask("text", sid=sid, seq=seq(i), to=system.employee("Karim Benali"),
+                         text=f"Faux {i}").get("state", "refused") for i in range(25)]
+    assert "accepted" not in answers
+    _few_and_held_in_sophies_name(system)
+    expect_none(k1, ev.MessageArrived)
+
+
 def test_a_logout_forged_far_ahead_while_her_session_is_open_vouches_only_while_an_outbox_flushes(
         system, rogue_on) -> None:  # noqa: ANN001
     """Whoever holds kiosk-2's password reads Sophie's session id off its downlink and, while
@@ -526,24 +555,10 @@ def test_a_logout_forged_far_ahead_while_her_session_is_open_vouches_only_while_
     the terminal sent. For the time an honest outbox takes to flush, that is what the
     password gave them while her session was open; after it, no week of unheld messages in
     her name follows."""
-    karim = system.employee("Karim Benali")
-    k1 = system.link("kiosk-1")
-    system.badge_in(k1, "Karim Benali")
-    k2 = system.link("kiosk-2")
-    system.badge_in(k2, "Sophie Martin")
-    sid = k2.sid
-    k2.stop()  # the attacker takes the terminal's connection
-    system.links.remove(k2)
-    rogue = rogue_on("kiosk-2")
+    k1, sid, rogue = _sophies_kiosk_taken_over(system, rogue_on)
     assert rogue.ask("logout", sid=sid, last_seq=10**9)["type"] == "logout"
-    with system.store.session() as s:  # the flush window has passed
-        s.execute(update(BadgeSession).where(BadgeSession.id == sid).values(
-            ended_at=utcnow() - sessions.DECLARED_FLUSH - dt.timedelta(seconds=1)))
-    answers = [rogue.ask("text", sid=sid, seq=_next_seq(system, "kiosk-2"), to=karim,
-                         text=f"Faux {i}").get("state", "refused") for i in range(25)]
-    assert "accepted" not in answers
-    _few_and_held_in_sophies_name(system)
-    expect_none(k1, ev.MessageArrived)
+    _nothing_unheld_later(system, k1, sid, rogue, sessions.DECLARED_FLUSH + dt.timedelta(seconds=1),
+                          lambda _i: _next_seq(system, "kiosk-2"))
 
 
 def _inflate_mark(system: System, rogue: Rogue, terminal: str, to: int) -> None:
@@ -562,29 +577,15 @@ def test_an_end_declared_on_a_mark_pushed_ahead_vouches_only_while_an_outbox_flu
     forged logout, or an insider's badge-in with their own badge, which sends her kiosk no
     logout to answer) is never "far past the mark". Two days later, what they write in her
     name is still few and held for HR, and Karim gets none of it."""
-    karim = system.employee("Karim Benali")
-    k1 = system.link("kiosk-1")
-    system.badge_in(k1, "Karim Benali")
-    k2 = system.link("kiosk-2")
-    system.badge_in(k2, "Sophie Martin")
-    sid = k2.sid
-    k2.stop()  # the attacker takes the terminal's connection
-    system.links.remove(k2)
-    rogue = rogue_on("kiosk-2")
+    k1, sid, rogue = _sophies_kiosk_taken_over(system, rogue_on)
     _inflate_mark(system, rogue, "kiosk-2", 10**9)
     if ends_it == "logout":
         assert rogue.ask("logout", sid=sid, last_seq=10**9 + 20)["type"] == "logout"
     else:
         assert rogue.ask("login", badge=system.demo.badges["Julie Moreau"], pin="4321",
                          last_seq=10**9 + 20).get("ok")
-    with system.store.session() as s:
-        s.execute(update(BadgeSession).where(BadgeSession.id == sid).values(
-            ended_at=utcnow() - dt.timedelta(days=2)))
-    answers = [rogue.ask("text", sid=sid, seq=10**9 - 100 + i, to=karim,
-                         text=f"Faux {i}").get("state", "refused") for i in range(25)]
-    assert "accepted" not in answers
-    _few_and_held_in_sophies_name(system)
-    expect_none(k1, ev.MessageArrived)
+    _nothing_unheld_later(system, k1, sid, rogue, dt.timedelta(days=2),
+                          lambda i: 10**9 - 100 + i)
 
 
 def test_what_she_typed_before_a_power_cut_arrives_after_the_next_badge_in(system) -> None:  # noqa: ANN001
