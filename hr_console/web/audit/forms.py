@@ -14,7 +14,7 @@ class FilterForm(FlaskForm):
     # organisation thousands of employees and terminals act, too many for a menu.
     actor = StringField(_l("Who"), validators=[Optional(), Length(max=120)],
                         render_kw={"list": "audit-actors", "autocomplete": "off",
-                                   "placeholder": _l("a user, employee:12 or terminal:kiosk-1")})
+                                   "placeholder": _l("a console user, or the actor of a row")})
     action = SelectField(_l("Action"), choices=[], validate_choice=False, validators=[Optional()])
     target = StringField(_l("Target contains"), validators=[Optional(), Length(max=200)])
     date_from = DateField(_l("From"), validators=[Optional()])
