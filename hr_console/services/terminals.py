@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, func, select, true
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from hr_console.services import directory, sessions
@@ -93,10 +93,10 @@ def find(session: Session, flt: TerminalFilter, *, page: int = 1,
                         per_page, dict(zip(STATES, counts[1:], strict=True)), counts[0])
 
 
-def list_terminals(session: Session, terminal_id: int | None = None) -> list[TerminalRow]:
-    """Every terminal (active first, by name), or the one ``terminal_id``."""
-    where = Terminal.id == terminal_id if terminal_id is not None else true()
-    return _rows(session, utcnow(), where)
+def terminal_row(session: Session, terminal_id: int) -> TerminalRow | None:
+    """One terminal as the list shows it (its page), or None."""
+    rows = _rows(session, utcnow(), Terminal.id == terminal_id)
+    return rows[0] if rows else None
 
 
 def _rows(session: Session, now: dt.datetime, where: ColumnElement[bool]) -> list[TerminalRow]:

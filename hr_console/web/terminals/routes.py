@@ -104,12 +104,12 @@ def _terminal(s, terminal_id: int):  # noqa: ANN001, ANN202
 
 
 def _detail(s, terminal_id: int, rename_form: RenameForm | None = None, status: int = 200):  # noqa: ANN001, ANN202
-    rows = terminals.list_terminals(s, terminal_id)
-    if not rows:
+    row = terminals.terminal_row(s, terminal_id)
+    if row is None:
         abort(404)
-    site_form = SiteForm(data={"site": rows[0].site_id or 0})
+    site_form = SiteForm(data={"site": row.site_id or 0})
     site_form.site.choices = options(_site_choices(s))
-    return render_template("terminals/detail.html", t=rows[0], site_form=site_form,
+    return render_template("terminals/detail.html", t=row, site_form=site_form,
                            rename_form=rename_form or RenameForm()), status
 
 
