@@ -52,6 +52,7 @@ from hr_console.relay.handlers import (
     handle_batch,
     received_ref,
 )
+from hr_console.relay.lane import ReceiptLane
 from hr_console.relay.logins import HASHERS, LoginDesk, read_sessions
 from hr_console.relay.meter import Meter
 from hr_console.relay.partitions import PartitionKeeper
@@ -173,6 +174,10 @@ class _SettingsRows:
         return self._values
 
 
+def _terminal(item: Inbound) -> str:
+    return topics.terminal_of(item.topic) or ""
+
+
 def _can_wait(item: Inbound) -> bool:
     """Receipts and presence: nobody waits for their answer (a glance at the bytes: a
     message mistaken for one waits COMPANY_WAIT_S at most)."""
@@ -231,7 +236,15 @@ class Relay:
         # terminal names): on SQLite a deferred WAL snapshot, which never blocks the worker.
         self._reader, self._read_engine = read_sessions(store)
         self._settings = _SettingsRows()
-        self._replies: OrderedDict[str, None] = OrderedDict()  # worker thread only
+        # On PostgreSQL, batches of receipts alone are committed beside the worker, so that
+        # a text never waits for them (relay.lane); its own settings rows, its own counts.
+        self._lane: ReceiptLane[Inbound] | None = None if store.is_sqlite else ReceiptLane(
+            lambda batch: self._commit(batch, beside=True), _terminal)
+        self._lane_settings = _SettingsRows()
+        self._counts_lock = threading.Lock()
+        # Ids of recent direct replies: added by whoever publishes them (the worker, the
+        # login desk), taken by whoever commits their receipts (the worker, the lane).
+        self._replies: OrderedDict[str, None] = OrderedDict()
         self._stop = threading.Event()
         self._connected = threading.Event()
         # Set once the broker has acknowledged the subscriptions made on connection: before
@@ -287,6 +300,8 @@ class Relay:
             thread = threading.Thread(target=target, name=f"relay-{target.__name__}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        if self._lane is not None:
+            self._lane.start()
         deadline = time.monotonic() + timeout
         if self._connected.wait(timeout):
             if not self._listening.wait(max(0.0, deadline - time.monotonic())):
@@ -305,6 +320,8 @@ class Relay:
         self._wake.set()
         for thread in self._threads:
             thread.join(timeout=5)
+        if self._lane is not None:  # after the worker: what it gave the lane is committed
+            self._lane.stop()
         self.logins.stop()
         self.voices.stop()
         self.keeper.leave()  # the others take its terminals now, not when the leases expire
@@ -417,13 +434,38 @@ class Relay:
 
     def _handle(self, items: list[Inbound]) -> None:
         """A login goes to the desk, and so does whatever its terminal sends behind it
-        until it is done (per-terminal order); the rest is committed together."""
-        batch = [item for item in items if self._admit(item)
-                 and not self.logins.route(topics.terminal_of(item.topic) or "", item)
-                 and not self._voice_waits(item)]
+        until it is done (per-terminal order); the rest is committed together, receipts
+        alone beside the worker when the lane is free (``relay.lane``)."""
+        if self._lane is not None and items:  # a terminal's receipts there come first
+            self._lane.wait_for(map(_terminal, items))
+        batch: list[Inbound] = []
+        routed: set[str] = set()
+        for item in items:
+            if not self._admit(item):
+                continue
+            if self.logins.route(_terminal(item), item):
+                routed.add(_terminal(item))
+            elif not self._voice_waits(item):
+                batch.append(item)
+        if self._lane is not None and 0 < len(batch) <= COMPANY_MAX:
+            batch = self._aside(batch, routed)
         if batch:
             self._commit(batch)
         self.logins.dispatch()  # logins routed above start once the batch is committed
+
+    def _aside(self, batch: list[Inbound], routed: set[str]) -> list[Inbound]:
+        """What of ``batch`` the worker commits itself: the uplinks of terminals that sent
+        only receipts or presence go to the lane if it is free. Each terminal's uplinks
+        stay on one side, in order; a terminal whose login was just routed stays with the
+        worker (the desk starts that login once the worker's batch is committed). Only
+        while the worker keeps up (small batches): behind, one transaction for all costs
+        less CPU than two (measured saturated: 0.93 ms a message against 1.1)."""
+        assert self._lane is not None
+        keep = routed | {_terminal(item) for item in batch if not _can_wait(item)}
+        aside = [item for item in batch if _terminal(item) not in keep]
+        if not aside or not self._lane.offer(aside):
+            return batch
+        return [item for item in batch if _terminal(item) in keep]
 
     def _next_batch(self) -> list[Inbound]:
         """What is waiting now: one uplink while the relay keeps up, up to BATCH_MAX when
@@ -540,14 +582,15 @@ class Relay:
             return False
         return True
 
-    def _commit(self, batch: list[Inbound]) -> None:
+    def _commit(self, batch: list[Inbound], *, beside: bool = False) -> None:
         """One transaction for the batch; if it fails as a whole (a lost connection, a
-        deadlock between relays), each uplink is tried again in its own."""
+        deadlock between relays), each uplink is tried again in its own. ``beside``: the
+        receipts lane's, which does not take turns with the deliverer (PostgreSQL only)."""
         try:
-            with self._db, self.store.session() as s:
+            with contextlib.nullcontext() if beside else self._db, self.store.session() as s:
                 open_batch_cache(s)  # settings, rules, terminals, people: once per batch
                 voice.made_beside(s)  # a clip is never encoded here (relay.voices)
-                self._settings.offer(s)
+                (self._lane_settings if beside else self._settings).offer(s)
                 results, done = self._process(s, batch)
                 # Exactly the downlinks this batch queued (another relay's batches claim
                 # theirs): most claimed as they were inserted, the rest now; and the
@@ -563,10 +606,11 @@ class Relay:
             if len(batch) > 1:
                 log.warning("a batch of %d uplinks failed; handling them one by one", len(batch))
                 for item in batch:
-                    self._commit([item])
+                    self._commit([item], beside=beside)
                 return
             log.exception("failed to handle a message on %s", batch[0].topic)
-            self.counters.errors += 1
+            with self._counts_lock:
+                self.counters.errors += 1
             self._ack(batch[0])
             return
         for item, result in zip(batch, results, strict=True):
@@ -597,7 +641,8 @@ class Relay:
                 results.append(None)
                 uplinks.append((terminal, item.payload))
         done = handle_batch(s, self.cfg, uplinks) if uplinks else Batched([], [])
-        self.counters.handled += sum(not r.deferred for r in done.results)
+        with self._counts_lock:
+            self.counters.handled += sum(not r.deferred for r in done.results)
         handled = iter(done.results)
         return [r if r is not None else next(handled) for r in results], done
 
