@@ -45,9 +45,10 @@ class ReceiptLane(Generic[Item]):
         self._thread.start()
 
     def offer(self, batch: list[Item]) -> bool:
-        """Takes ``batch`` if the lane is idle; False: the worker commits it itself."""
+        """Takes ``batch`` if the lane is idle; False: the worker commits it itself (also
+        when the lane's thread is not running: never started, stopped)."""
         with self._cond:
-            if self._job is not None or self._stopping:
+            if self._job is not None or self._stopping or not self._thread.is_alive():
                 return False
             self._job = batch
             self._holding = Counter(map(self._terminal_of, batch))
@@ -55,10 +56,17 @@ class ReceiptLane(Generic[Item]):
             return True
 
     def wait_for(self, terminals: Iterable[str]) -> None:
-        """Returns once none of these terminals has receipts on their way here."""
+        """Returns once none of these terminals has receipts on their way here. Should the
+        lane's thread have died holding a batch, the caller commits it (never waits for ever)."""
+        wanted = set(terminals)
         with self._cond:
-            wanted = set(terminals)
-            self._cond.wait_for(lambda: not wanted.intersection(self._holding))
+            while wanted.intersection(self._holding):
+                if not self._thread.is_alive():
+                    break
+                self._cond.wait(timeout=1.0)
+            else:
+                return
+        self._orphan()
 
     def stop(self) -> None:
         """Commits what it holds, then ends."""
@@ -67,6 +75,17 @@ class ReceiptLane(Generic[Item]):
             self._cond.notify_all()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self._orphan()
+
+    def _orphan(self) -> None:
+        """A batch the lane's thread left (it died holding it): committed by the caller."""
+        with self._cond:
+            job, self._job, self._holding = self._job, None, Counter()
+        if job is not None:
+            log.error("the receipts lane stopped holding %d uplinks; committing them here",
+                      len(job))
+            self._commit(job)
 
     def _run(self) -> None:
         while True:

@@ -178,6 +178,18 @@ def _terminal(item: Inbound) -> str:
     return topics.terminal_of(item.topic) or ""
 
 
+def _receipt_or_presence(item: Inbound) -> bool:
+    """What ``_can_wait`` guesses, checked: a text reading "receipt", or a logout with an
+    extra field saying so, is not one (the lane takes only receipts and presence)."""
+    if item.topic.endswith("/status"):
+        return True
+    try:
+        obj = json.loads(item.payload)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return False
+    return isinstance(obj, dict) and obj.get("type") == "receipt"
+
+
 def _can_wait(item: Inbound) -> bool:
     """Receipts and presence: nobody waits for their answer (a glance at the bytes: a
     message mistaken for one waits COMPANY_WAIT_S at most)."""
@@ -461,7 +473,7 @@ class Relay:
         while the worker keeps up (small batches): behind, one transaction for all costs
         less CPU than two (measured saturated: 0.93 ms a message against 1.1)."""
         assert self._lane is not None
-        keep = routed | {_terminal(item) for item in batch if not _can_wait(item)}
+        keep = routed | {_terminal(item) for item in batch if not _receipt_or_presence(item)}
         aside = [item for item in batch if _terminal(item) not in keep]
         if not aside or not self._lane.offer(aside):
             return batch
@@ -707,7 +719,8 @@ class Relay:
                 if len(self._replies) > REPLIES_KEPT:
                     self._replies.popitem(last=False)
             self.client.publish(reply.topic, encode(reply.payload), qos=1)
-            self.counters.published += 1
+            with self._counts_lock:
+                self.counters.published += 1
 
     # --- deliverer ------------------------------------------------------------------------
 

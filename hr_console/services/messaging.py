@@ -751,13 +751,19 @@ def group_reads(session: Session, reads: list[tuple[int, str]]) -> set[tuple[int
     if not found:
         return set()
     pairs = sorted({(mid, me) for mid, me, _c in found})
-    session.execute(_RECEIPTS_READ, {"mids": sorted({p[0] for p in pairs}), "pairs": pairs,
-                                     "now": utcnow()})
-    for mid in sorted({p[0] for p in pairs}):
-        msg = session.get(Message, mid)
-        if msg is not None:
-            notify_sender(session, msg)
+    mids = sorted({p[0] for p in pairs})
+    session.execute(_RECEIPTS_READ, {"mids": mids, "pairs": pairs, "now": utcnow()})
+    # The posts locked (in id order) before their readers are counted: two transactions
+    # marking reads of one post at once (a relay's worker and its receipts lane, or two
+    # relays) each counted without the other's uncommitted read, and both told the author
+    # "seen by 1 of 2"; the second now counts once the first has committed.
+    for msg in session.execute(_POSTS_LOCKED, {"mids": mids}).scalars():
+        notify_sender(session, msg)
     return {(me, cid) for _mid, me, cid in found}
+
+
+_POSTS_LOCKED = (select(Message).where(Message.id.in_(bindparam("mids", expanding=True)))
+                 .order_by(Message.id).with_for_update())
 
 
 def _retract_group(session: Session, msg: Message) -> None:

@@ -143,6 +143,33 @@ def test_what_the_lane_holds_at_stop_is_committed(relay) -> None:
     assert not r._lane.offer([_up("t-b", 2, "receipt")])  # stopped: the worker's again
 
 
+def test_only_receipts_and_presence_go_beside(relay) -> None:
+    # The worker's cheap guess (the bytes "receipt" anywhere) is checked: a text saying
+    # it, or a logout carrying an extra field that says it, stays with the worker.
+    r, commits = relay
+    text = Inbound(1, 1, topics.uplink("t-a"), encode(envelope(
+        "text", sid="s", seq=1, to=7, text="receipt")))
+    logout = Inbound(2, 1, topics.uplink("t-b"), encode({
+        **envelope("logout", sid="s", last_seq=3), "x": "receipt"}))
+    presence = Inbound(3, 1, topics.status("t-c"), topics.ONLINE)
+    assert all(map(mqtt._can_wait, (text, logout, presence)))
+    r._handle([text, logout, presence])
+    assert commits.done == [("worker", [1, 2])]
+    commits.gate.set()
+    _wait_for(commits, 2)
+    assert commits.done[1] == ("lane", [3])
+
+
+def test_a_lane_that_is_not_running_takes_nothing(tmp_path: Path) -> None:
+    committed: list[list[int]] = []
+    lane = ReceiptLane(lambda batch: committed.append([i.mid for i in batch]),
+                       mqtt._terminal)
+    assert not lane.offer([_up("t-a", 1, "receipt")])  # never started: the worker's job
+    lane.wait_for(["t-a"])  # returns at once: nothing held
+    lane.stop()
+    assert committed == []
+
+
 def test_only_postgresql_has_a_lane(tmp_path: Path, pg_url: str) -> None:
     cfg = config_mod.load(tmp_path / "home")
     for url, lane in (("sqlite://", False), (pg_url, True)):

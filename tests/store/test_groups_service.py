@@ -6,21 +6,24 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import Integer, bindparam, func, insert, literal, select
+from sqlalchemy.orm import Session
 
 from hr_console.domain.groups import MemberRule, Placement
 from hr_console.domain.groups import is_member as domain_is_member
-from hr_console.services import audit, groups
+from hr_console.services import audit, groups, messaging
 from hr_console.services.errors import Conflict, Invalid, NotFound, ServiceError
 from hr_console.store.db import Store
 from hr_console.store.migrate import upgrade
 from hr_console.store.models import (
     AuditEntry,
+    Downlink,
     Employee,
     Group,
     GroupPerson,
@@ -299,6 +302,44 @@ def test_the_prebuilt_fan_out_feeds_an_insert(org: Org) -> None:
             ).scalars())
     assert [_names(org, m) for m in got.values()] == [
         {"alex", "bea"}, {"ben", "abel"}, {"ana", "alex"}]
+
+
+def test_two_reads_of_one_post_committed_at_once_count_both(org: Org) -> None:
+    """Alex's and Bea's reads of Ana's post, marked by two transactions at once (a relay's
+    worker and its receipts lane, or two relays): the second counts once the first has
+    committed, so Ana's last state says "seen by 2", not two states of "seen by 1"."""
+    cid = str(uuid.uuid4())
+    with org.store.session() as s:
+        gid = _create(s, "fan", rules=[("team", org.a1)], people=[org["bea"]]).id
+        post = Message(client_id=cid, sender_id=org["ana"], recipient_id=None, group_id=gid,
+                       kind="text", body="hi", state="accepted")
+        s.add(post)
+        s.flush()
+        s.add_all([GroupReceipt(message_id=post.id, employee_id=org[name])
+                   for name in ("alex", "bea")])
+    first = Session(org.store.engine)
+    try:
+        messaging.group_reads(first, [(org["alex"], cid)])
+        first.flush()  # Alex's read and Ana's state written, not committed
+        second = threading.Thread(target=_reads_in_own_transaction,
+                                  args=(org.store, org["bea"], cid), daemon=True)
+        second.start()
+        second.join(0.5)
+        assert second.is_alive()  # waits for the first transaction's post (or writer) lock
+        first.commit()
+    finally:
+        first.close()
+    second.join(10)
+    assert not second.is_alive()
+    with org.store.session() as s:
+        states = [d.payload for d in s.execute(select(Downlink).where(
+            Downlink.employee_id == org["ana"], Downlink.kind == "state")).scalars()]
+    assert [(p["seen"], p["members"]) for p in states] == [(2, 2)]
+
+
+def _reads_in_own_transaction(store: Store, reader: int, cid: str) -> None:
+    with store.session() as s:
+        messaging.group_reads(s, [(reader, cid)])
 
 
 def test_members_page(org: Org) -> None:
