@@ -175,6 +175,11 @@ class Store:
             raise
         finally:
             session.close()
+            # What the unit of work kept in it (the relay's batch cache holds the
+            # transaction, and its lazy settings a closure over the session): cycles that
+            # only the garbage collector would free, with the session's whole graph (its
+            # connection, rows, events), at 500 messages a second a 10-20 ms pause a second.
+            session.info.clear()
 
     def dispose(self) -> None:
         self.engine.dispose()
