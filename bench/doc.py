@@ -107,25 +107,23 @@ Reading the misses (2 cores shared by broker, database, relays and load generato
   message, this one (an hour later, same mechanism) 578 msg/s and 1.15 ms. The rows bound
   by CPU (the relay, its load) move with it; Prosody, bound by its disk, much less.
   Each row's ratios are within one run, as always; across runs, compare with care.
-- Latency at a steady rate (figures 2 and 6, p99 ≤ 10 ms at 100 msg/s: met on SQLite,
-  8.55 ms; missed on PostgreSQL, 16.0 ms; 12.9 and 30.4 ms in the previous committed
-  run). Timed in the worker (each text's wait in the inbox and its transaction, wall and
-  CPU): a text's latency is mostly its transaction, and that
-  transaction took the receipts waiting for company along (two or so: about 4 ms of CPU
-  under load against 2.6 to 3 ms alone). Since this run a message goes alone and the
-  receipts go on waiting (docs/architecture.md). Paced runs of old and new code
-  interleaved on one machine state: SQLite p50 3.6 against 6.4 ms early in the session,
-  5.1 to 5.3 against 6.5 to 7.3 later, p99 within the spread (8 to 17 ms for both);
-  PostgreSQL within its spread (p50 7 to 24 ms between identical runs of either). On
-  PostgreSQL a text's transaction is about ten round trips (begin, settings, terminal and
-  session, people, stored ids, rules, the inserts, the seq mark, commit), each waiting for
-  a backend that shares the two cores: 4.4 to 7 ms p50 under load against 2.3 ms on an
-  idle machine. The target needs most of them gone (statements sent together,
-  psycopg's pipeline mode, which SQLAlchemy does not drive). Two relays splitting the
-  terminals did not lower it either (p50 8.6 to 9.8 ms, p99 17 to 26 ms, against 7.9 to
-  9.4 and 16 to 30 for one): the time is in each transaction, not in the queue before it.
-  Tried without effect before: server-side prepared statements from the first use, a
-  0.5 ms GIL switch interval.
+- Latency at a steady rate (figures 2 and 6, p99 ≤ 10 ms at 100 msg/s). Timed in the
+  worker, a text's latency is mostly its own transaction; on PostgreSQL that is about ten
+  round trips (begin, settings, terminal and session, people, stored ids, rules, the
+  inserts, the seq mark, commit), each waiting for a backend that shares the two cores.
+  What moved it, each measured on the paced part alone (20 pairs, median of ten 4-second
+  runs): a message no longer takes the receipts waiting for company into its
+  transaction (an earlier run); on PostgreSQL, receipts are committed beside the worker
+  on a connection of their own (`relay.lane`), 13.6 ms before, 9.1 to 9.7 after; and
+  receipts wait for company in fours instead of sixteens, SQLite 6.9-7.1 against 5.1-5.4
+  ms and PostgreSQL 8.5-8.8 against 6.8-6.9 (the two values taking turns). In the table,
+  PostgreSQL's paced runs come after figure 9's capped runs and a saturated run on the
+  same database, and read higher: alone, with a saturated run first, 7.8 to 10 ms against
+  6.8 to 8.1 on a fresh database; a VACUUM between did not bring it back (not dead rows);
+  what does is not found yet. The structural step left is fewer round trips per text
+  (statements sent together; psycopg's pipeline mode, which SQLAlchemy does not drive).
+  Tried without effect: server-side prepared statements from the first use, a 0.5 or 1 ms
+  GIL switch interval, receipts waiting 50 ms for company (p50 lower, p99 higher).
 - The peer (figure 7): Prosody's throughput is its disk's (a transaction and an fsync per
   archived copy; its CPU ~60 % of a core), and its slixmpp clients cost ~0.25 ms of CPU a
   message against 1.8 to 2.4 ms for the shipped link's farms (a thread or two per
