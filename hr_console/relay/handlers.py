@@ -77,28 +77,30 @@ def error_reply(terminal: str, err: WireError | ServiceError, ref: str | None,
 _MAX_SEQ = 2**53  # relais_wire.envelope's bound on seq
 
 
+def peek(raw: bytes) -> dict[str, Any]:
+    """A payload's JSON object without validating it ({} when it is not one): the relay's
+    cheap looks at an uplink before, or instead of, decoding it."""
+    try:
+        obj = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return {}
+    return obj if isinstance(obj, dict) else {}
+
+
 def _lenient_seq(raw: bytes) -> int | None:
     """The seq of a payload that failed validation, if it can be read at all, so that one bad
     outbox item does not hold back the terminal's later ones."""
-    try:
-        obj = json.loads(raw)
-        seq = obj.get("seq") if isinstance(obj, dict) else None
-        # Bounded like the wire's seq: 2**63 would overflow the column and fail the commit.
-        ok = isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq <= _MAX_SEQ
-        return seq if ok else None
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
+    seq = peek(raw).get("seq")
+    # Bounded like the wire's seq: 2**63 would overflow the column and fail the commit.
+    ok = isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq <= _MAX_SEQ
+    return seq if ok else None
 
 
 def received_ref(raw: bytes) -> str | None:
     """The ``ref`` of what looks like a ``received`` receipt, without validating it (the
     relay's cheap test for receipts of its direct replies); None for anything else."""
-    try:
-        obj = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
-    if not isinstance(obj, dict) or obj.get("type") != "receipt" \
-            or obj.get("status") != "received":
+    obj = peek(raw)
+    if obj.get("type") != "receipt" or obj.get("status") != "received":
         return None
     ref = obj.get("ref")
     return ref if isinstance(ref, str) else None

@@ -50,6 +50,7 @@ from hr_console.relay.handlers import (
     Result,
     error_reply,
     handle_batch,
+    peek,
     received_ref,
 )
 from hr_console.relay.lane import ReceiptLane
@@ -184,13 +185,7 @@ def _terminal(item: Inbound) -> str:
 def _receipt_or_presence(item: Inbound) -> bool:
     """What ``_can_wait`` guesses, checked: a text reading "receipt", or a logout with an
     extra field saying so, is not one (the lane takes only receipts and presence)."""
-    if item.topic.endswith("/status"):
-        return True
-    try:
-        obj = json.loads(item.payload)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return False
-    return isinstance(obj, dict) and obj.get("type") == "receipt"
+    return item.topic.endswith("/status") or peek(item.payload).get("type") == "receipt"
 
 
 def _can_wait(item: Inbound) -> bool:

@@ -78,6 +78,13 @@ def _wait_for(commits: Commits, count: int) -> None:
         time.sleep(0.01)
 
 
+def _then_the_lane_commits(commits: Commits, mids: list[int]) -> None:
+    """Opens the gate: the lane's batch is committed next, after what the worker did."""
+    commits.gate.set()
+    _wait_for(commits, 2)
+    assert commits.done[1] == ("lane", mids)
+
+
 def test_a_text_is_committed_while_receipts_are_being_committed_beside(relay) -> None:
     r, commits = relay
     r._handle([_up("t-a", 1, "receipt"), _up("t-b", 2, "receipt")])
@@ -104,9 +111,7 @@ def test_a_mixed_batch_sends_only_terminals_with_nothing_but_receipts_beside(rel
     r._handle([_up("t-a", 1, "receipt"), _up("t-c", 2, "text"), _up("t-c", 3, "receipt"),
                _up("t-b", 4, "receipt")])
     assert commits.done == [("worker", [2, 3])]  # t-c's text and receipt stay together
-    commits.gate.set()
-    _wait_for(commits, 2)
-    assert commits.done[1] == ("lane", [1, 4])
+    _then_the_lane_commits(commits, [1, 4])
 
 
 def test_while_the_lane_is_busy_the_worker_commits_receipts_itself(relay) -> None:
@@ -114,9 +119,7 @@ def test_while_the_lane_is_busy_the_worker_commits_receipts_itself(relay) -> Non
     r._handle([_up("t-a", 1, "receipt")])
     r._handle([_up("t-b", 2, "receipt")])  # never queued behind the lane
     assert commits.done == [("worker", [2])]
-    commits.gate.set()
-    _wait_for(commits, 2)
-    assert commits.done[1] == ("lane", [1])
+    _then_the_lane_commits(commits, [1])
 
 
 def test_a_receipt_before_its_terminals_login_stays_with_the_worker(relay) -> None:
@@ -125,9 +128,7 @@ def test_a_receipt_before_its_terminals_login_stays_with_the_worker(relay) -> No
     r, commits = relay
     r._handle([_up("t-a", 1, "receipt"), _up("t-a", 2, "login"), _up("t-b", 3, "receipt")])
     assert commits.done == [("worker", [1])]
-    commits.gate.set()
-    _wait_for(commits, 2)
-    assert commits.done[1] == ("lane", [3])
+    _then_the_lane_commits(commits, [3])
 
 
 def test_what_the_lane_holds_at_stop_is_committed(relay) -> None:
@@ -155,9 +156,7 @@ def test_only_receipts_and_presence_go_beside(relay) -> None:
     assert all(map(mqtt._can_wait, (text, logout, presence)))
     r._handle([text, logout, presence])
     assert commits.done == [("worker", [1, 2])]
-    commits.gate.set()
-    _wait_for(commits, 2)
-    assert commits.done[1] == ("lane", [3])
+    _then_the_lane_commits(commits, [3])
 
 
 def test_a_lane_that_is_not_running_takes_nothing(tmp_path: Path) -> None:
