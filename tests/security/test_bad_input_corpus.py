@@ -186,6 +186,11 @@ class RawTerminal:
     """Terminal 1's real credentials on a raw MQTT client: publish, read the replies."""
 
     def __init__(self, system: System, name: str = "kiosk-1") -> None:
+        # The broker takes the username as client id: a running link of that terminal and
+        # this client would keep taking the identity from each other (a reply then reaches
+        # either), so a test stops the link first.
+        assert not any(link.terminal == name and link.connected for link in system.links), \
+            f"stop {name}'s link before taking its password on a raw client"
         self.name = name
         self.inbox: queue.Queue[bytes] = queue.Queue()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=name, protocol=mqtt.MQTTv5)
