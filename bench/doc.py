@@ -135,7 +135,7 @@ Reading the misses (2 cores shared by broker, database, relays and load generato
   (relays 1.2 cores, load 0.3, broker and PostgreSQL the rest), so a round in which the
   database or the broker takes a little more leaves the relays less than their cap
   (throttled in 40 % of periods instead of 95 %): 3/1 has read 1.5 to 2.9 per round
-  across runs (2.22 and 2.25 in this one, 2.34 and 2.62 in the run before). Two
+  across runs (each round's ratio is in the row), hence the median of three rounds. Two
   relays, at 85 % busy, add up (× 1.8 to 2.8 per round).
 - Scale: the 1,000 links live in five generator processes (two threads each, as the kiosk
   link ships), on the same two cores as the relay; links whose network thread is starved
@@ -175,8 +175,8 @@ How the issue-14 rows are measured:
   downlink, a resend of what the relay has not answered) from one thread driving every
   paho client, its outbox in memory; the shipped link's SQLite outbox and threads cost
   about twice its CPU per message, and with three relays taking 1.2 of the two cores that
-  made the load, not the relays, the limit. The runs go in rounds (one relay, two, three,
-  then again), each ratio is taken within its round and the row gives their median: two
+  made the load, not the relays, the limit. The runs go in three rounds (one relay, two,
+  three, then again), each ratio is taken within its round and the row gives their median: two
   back-to-back runs of one capped relay with the same code read 1.5 and 1.75 ms of CPU a
   message on the shared VM, and the last run's one-relay figure, measured first, made a
   3/1 above 3. The uncapped ratio is figure 5 (or 6) on the same database. The share of scheduler
