@@ -782,6 +782,8 @@ def _retract_group(session: Session, msg: Message) -> None:
 
 _MESSAGES = Message.__table__
 _DOWNLINKS = Downlink.__table__
+# A stored message as a batch looks it up: (sender, client id, state, reason).
+Stored = tuple[int, str, str, str | None]
 _INSERT_MESSAGES = insert(_MESSAGES)
 _KNOWN = select(_MESSAGES.c.sender_id, _MESSAGES.c.client_id, _MESSAGES.c.state,
                 _MESSAGES.c.reason).where(_MESSAGES.c.sender_id.in_(bindparam("senders", expanding=True)),
@@ -809,15 +811,20 @@ class Batch:
         self._receipts: dict[tuple[str, int], None] = {}  # (downlink id, employee), in order
         self._reads: dict[tuple[int, str], None] = {}  # (employee, client id), in order
 
-    def prefetch(self, keys: list[tuple[int, str]]) -> None:
-        """Which of these (sender, client id) are stored already: one query for the batch."""
+    def prefetch(self, keys: list[tuple[int, str]], found: list[Stored] | None = None) -> None:
+        """Which of these (sender, client id) are stored already: one query for the batch,
+        or none when the caller has ``found`` them (every stored row among ``keys``, read
+        with the batch's sessions)."""
         keys = [k for k in dict.fromkeys(keys) if k not in self._looked]
         if not keys:
             return
         self._looked.update(keys)
         wanted = set(keys)
-        for sender, cid, state, reason in self.session.execute(_KNOWN, {
-                "senders": sorted({k[0] for k in keys}), "cids": sorted({k[1] for k in keys})}):
+        if found is None:
+            found = self.session.execute(_KNOWN, {
+                "senders": sorted({k[0] for k in keys}),
+                "cids": sorted({k[1] for k in keys})}).tuples().all()
+        for sender, cid, state, reason in found:
             if (sender, cid) in wanted:
                 self._known[(sender, cid)] = (state, reason)
 

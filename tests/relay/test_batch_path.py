@@ -104,6 +104,27 @@ def test_one_batch_keeps_ids_order_and_policy(site: Site) -> None:
     assert sum(m[0] == cid for m in site.messages()) == 1
 
 
+def test_resends_in_a_later_batch_answer_their_stored_states(site: Site) -> None:
+    """The stored ids are read with the batch's terminals and sessions: two resends of one
+    terminal (one accepted, one refused with its reason) beside a new text of it and an
+    uplink of another terminal are answered from the rows stored, and stored once."""
+    accepted = site.text("kiosk-1", 1, "Karim Benali", "bonjour")
+    refused = site.text("kiosk-1", 2, "Thomas Petit", "pas permis")
+    site.relay.feed([accepted, refused])
+    other = site.text("kiosk-2", 1, "Sophie Martin", "salut")
+    sent = site.relay.feed([accepted, other, refused, site.text("kiosk-1", 3, "Karim Benali",
+                                                                 "encore")])
+    states = [(e["msg"], e["state"], e.get("reason")) for e in _to(sent, "kiosk-1", "state")]
+    assert [s[1:] for s in states] == [("accepted", None), ("refused", "not_allowed"),
+                                       ("accepted", None)]
+    assert [s[0] for s in states[:2]] == [accepted[1]["id"], refused[1]["id"]]
+    assert [e["msg"] for e in _to(sent, "kiosk-2", "state")] == [other[1]["id"]]
+    assert [c["text"] for c in _to(sent, "kiosk-2", "text")] == ["encore"]
+    assert [m[0] for m in site.messages()].count(accepted[1]["id"]) == 1
+    assert [m[1:] for m in site.messages()] == [
+        ("accepted", None), ("refused", "not_allowed"), ("held", None), ("accepted", None)]
+
+
 def test_receipts_in_batches_deliver_end_to_end(site: Site) -> None:
     sent = site.relay.feed([site.text("kiosk-1", 1, "Karim Benali", "un"),
                             site.text("kiosk-1", 2, "Karim Benali", "deux")])
