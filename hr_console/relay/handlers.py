@@ -213,19 +213,27 @@ def _prefetch(s: Session, decoded: list[tuple[str, bytes, Envelope | None]],
 
 
 def _terminals_and_sessions(s: Session, names: set[str], sids: set[str], cids: set[str]
-                            ) -> tuple[dict[str, BadgeSession], list[messaging.Stored]]:
-    """``_terminal`` for several names, the badge sessions the uplinks name on those
-    terminals, and which of the client ids ``cids`` their people have stored already, in
-    one query (terminals locked in the order of their ids on PostgreSQL, so that two relays
-    locking overlapping sets cannot deadlock): a text's transaction is a round trip shorter
-    than with the stored ids asked apart. The rows are held for the batch:
-    ``sessions.speaker`` / ``sessions.author`` then find each session in the identity map
-    (a session named on another terminal is read, and refused, by them)."""
+                            ) -> tuple[dict[str, BadgeSession], list[messaging.Stored] | None]:
+    """``_terminal`` for several names and the badge sessions the uplinks name on those
+    terminals, in one query (terminals locked in the order of their ids on PostgreSQL, so
+    that two relays locking overlapping sets cannot deadlock). The rows are held for the
+    batch: ``sessions.speaker`` / ``sessions.author`` then find each session in the
+    identity map (a session named on another terminal is read, and refused, by them).
+
+    On SQLite the same query says which of the client ids ``cids`` their people have
+    stored already (a text's transaction a statement shorter); None: ask apart. Not on
+    PostgreSQL: a statement that waited for a terminal's lock reads the other tables as
+    they were when it began, so a resend whose first copy another relay committed meanwhile
+    would look new (and fail its batch on the unique index); asked after the lock, it is
+    seen."""
     cache = batch_cache(s)
     terminals = cache.setdefault("terminals", {}) if cache is not None else {}
-    # Receipts alone (most batches at a steady rate) skip the join: in process on SQLite
-    # it cost them more than the statement it saves a text.
-    stmt = _TERMINALS_STMTS[(bool(cids), s.get_bind().dialect.name == "sqlite")]
+    sqlite = s.get_bind().dialect.name == "sqlite"
+    # Receipts alone (most batches at a steady rate) skip the join: in process it cost
+    # them more than the statement it saves a text.
+    with_stored = sqlite and bool(cids)
+    stmt = (_WITH_STORED if with_stored else _TERMINALS_AND_SESSIONS) if sqlite \
+        else _TERMINALS_AND_SESSIONS_LOCKED
     for name in names:
         terminals.setdefault(name, None)
     rows: dict[str, BadgeSession] = {}
@@ -238,7 +246,7 @@ def _terminals_and_sessions(s: Session, names: set[str], sids: set[str], cids: s
             if known and known[0] is not None:
                 stored.append((row.employee_id, *known))
     keep(s, *rows.values())
-    return rows, stored
+    return rows, stored if with_stored else None
 
 
 _TERMINALS_AND_SESSIONS = (
@@ -252,11 +260,7 @@ _WITH_STORED = (
     _TERMINALS_AND_SESSIONS.add_columns(_STORED.c.client_id, _STORED.c.state, _STORED.c.reason)
     .outerjoin(_STORED, and_(_STORED.c.sender_id == BadgeSession.employee_id,
                              _STORED.c.client_id.in_(bindparam("cids", expanding=True)))))
-# (with stored ids, SQLite) -> the statement; elsewhere the terminals are locked.
-_TERMINALS_STMTS = {(with_stored, sqlite): stmt if sqlite else stmt.with_for_update(of=Terminal)
-                    for with_stored, stmt in ((False, _TERMINALS_AND_SESSIONS),
-                                              (True, _WITH_STORED))
-                    for sqlite in (False, True)}
+_TERMINALS_AND_SESSIONS_LOCKED = _TERMINALS_AND_SESSIONS.with_for_update(of=Terminal)
 
 
 # How close to its age or idle limit a session is treated as possibly ended (see below).

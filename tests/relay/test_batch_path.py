@@ -7,12 +7,14 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bench.hot_path import DrivenRelay
 from hr_console.services import downlinks, messaging, sessions, settings
@@ -195,3 +197,38 @@ def test_delivered_replaces_an_unsent_approved_state(site: Site) -> None:
         states = s.execute(select(Downlink.payload).where(Downlink.kind == "state")).scalars()
         assert [p["state"] for p in states] == ["delivered"]
     assert [m[1] for m in site.messages()] == ["delivered"]
+
+
+def test_a_resend_that_waited_for_another_relays_lock_sees_its_commit(site: Site) -> None:
+    """Two relays on one terminal (a partition changing hands): relay X stores a text and,
+    before it commits, relay Y takes the kiosk's resend of it and waits for the terminal's
+    lock. Y must answer from X's row, not store it again (on PostgreSQL a statement that
+    waited for a lock reads other tables as they were when it began: the stored ids are
+    asked after the lock there)."""
+    other = Store(site.cfg.database_url)
+    try:
+        x = DrivenRelay(site.cfg, other)
+        reached, go = threading.Event(), threading.Event()
+
+        def hold(_conn: Any) -> None:  # X's commit waits until Y is queued behind it
+            reached.set()
+            assert go.wait(20)
+
+        event.listen(other.engine, "commit", hold)
+        text = site.text("kiosk-1", 1, "Karim Benali", "bonjour")
+        out: dict[str, Sent] = {}
+        first = threading.Thread(target=lambda: out.update(x=x.feed([text])))
+        first.start()
+        assert reached.wait(20)
+        second = threading.Thread(target=lambda: out.update(y=site.relay.feed([text])))
+        second.start()
+        time.sleep(0.5 if site.store.is_sqlite else 1.0)  # Y waits for the lock
+        go.set()
+        first.join(30)
+        second.join(30)
+        assert [(e["state"], e["msg"]) for e in _to(out["y"], "kiosk-1", "state")] == [
+            ("accepted", text[1]["id"])]
+        assert _to(out["y"], "kiosk-1", "error") == []
+        assert [m[1] for m in site.messages()] == ["accepted"]
+    finally:
+        other.dispose()
