@@ -189,7 +189,8 @@ class RawTerminal:
         # The broker takes the username as client id: a running link of that terminal and
         # this client would keep taking the identity from each other (a reply then reaches
         # either), so a test stops the link first.
-        assert not any(link.terminal == name and link.connected for link in system.links), \
+        assert not any(link.terminal == name and link.connected and not link._stop.is_set()
+                       for link in system.links), \
             f"stop {name}'s link before taking its password on a raw client"
         self.name = name
         self.inbox: queue.Queue[bytes] = queue.Queue()
