@@ -156,6 +156,9 @@ def run(system: System, shape: Shape, *, relays: int = 1, paced_too: bool = True
                "partitions_balanced_s": balanced_s, "settled_s": settle(system)}
         out["saturated"] = saturated(system, farms, shape)
         if paced_too:
+            # A steady rate from an idle relay: the saturated run's last receipts and
+            # states are still being committed when its messages have all arrived.
+            out["paced_settled_s"] = settle(system)
             out["paced"] = paced(farms, shape)
         out["relay_rss_mb"] = round(max(r.rss() for r in system.relays) / 2**20, 1)
         if cpu_cap is not None:
