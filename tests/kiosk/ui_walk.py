@@ -37,9 +37,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import collections
 import contextlib
 import dataclasses
 import json
+import logging
 import math
 import os
 import sys
@@ -1190,6 +1192,41 @@ def _rss_kb() -> int:
     return 0
 
 
+class _Records(logging.Handler):
+    """The relay's warnings and errors, kept for a failed walk's report: the relay runs
+    in this process and its log goes nowhere else."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: collections.deque[str] = collections.deque(maxlen=40)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.relativeCreated / 1000:7.1f}s {record.name} "
+                          f"{record.levelname}: {record.getMessage()}")
+
+
+RECORDS = _Records()
+
+
+def _diagnosis(app: Any, d: Driver) -> dict[str, Any]:
+    """What the relay and the kiosk's link were doing when a walk failed."""
+    out: dict[str, Any] = {"relay_log": list(RECORDS.lines)}
+    with contextlib.suppress(Exception):
+        link = app.kiosk.link
+        out["link"] = {"connected": link.connected, "asked": sorted(link._asked),
+                       "pending_login": link._pending_login,
+                       "outbox": link.outbox.pending_count()}
+    with contextlib.suppress(Exception):
+        relay = d.back.system.relays[0]
+        out["relay"] = dataclasses.asdict(relay.counters)
+        out["desk"] = dataclasses.asdict(relay.logins.counters)
+        out["desk_held"] = {t: {"items": len(h.items), "done": h.done, "login": h.login_id,
+                                "started": h.started, "answered": h.answered}
+                            for t, h in relay.logins._held.items()}
+        out["deferred"] = len(relay._deferred)
+    return out
+
+
 async def _drive(app: Any, d: Driver, walks: list[str], t_start: float) -> None:
     try:
         await d.until("the window and the idle screen", lambda: app.root is not None
@@ -1206,6 +1243,7 @@ async def _drive(app: Any, d: Driver, walks: list[str], t_start: float) -> None:
         d.result["ok"] = False
         d.result["error"] = traceback.format_exc()
         d.result["screen"] = app.current if app.sm else None
+        d.result["diagnosis"] = _diagnosis(app, d)
         if d.shots:
             with contextlib.suppress(Exception):
                 app.screenshot(Path(tempfile.gettempdir()) / f"relais-ui-failure-{d.size}.png")
@@ -1215,6 +1253,7 @@ async def _drive(app: Any, d: Driver, walks: list[str], t_start: float) -> None:
 
 def main() -> int:
     args = _parse()
+    logging.getLogger("relais").addHandler(RECORDS)
     width, height = (int(v) for v in args.size.split("x"))
     tmp = Path(tempfile.mkdtemp(prefix="relais-ui-"))
     os.environ.setdefault("KIVY_HOME", str(tmp / "kivy"))
