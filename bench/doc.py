@@ -108,9 +108,9 @@ Reading the misses (2 cores shared by broker, database, relays and load generato
   by CPU (the relay, its load) move with it; Prosody, bound by its disk, much less.
   Each row's ratios are within one run, as always; across runs, compare with care.
 - Latency at a steady rate (figures 2 and 6, p99 ≤ 10 ms at 100 msg/s). Timed in the
-  worker, a text's latency is mostly its own transaction; on PostgreSQL that is nine
-  round trips (begin; terminal and session; people; whether the message is stored
-  already; rules; the message; its copy; the seq mark; commit), each waiting for a
+  worker, a text's latency is mostly its own transaction; on PostgreSQL that is eight
+  round trips (begin; terminal, session and whether the message is stored already;
+  people; rules; the message; its copy; the seq mark; commit), each waiting for a
   backend that shares the two cores.
   What moved it, each measured on the paced part alone (20 pairs, median of ten 4-second
   runs): a message no longer takes the receipts waiting for company into its

@@ -196,57 +196,66 @@ def _batched(env: Envelope) -> bool:
 def _prefetch(s: Session, decoded: list[tuple[str, bytes, Envelope | None]],
               batch: messaging.Batch) -> None:
     """The batch's terminals (locked on PostgreSQL), badge sessions, people and already
-    stored messages: one query each instead of one per uplink."""
+    stored messages: one query for the first two and the last, one for the people."""
     envs = [(name, env) for name, _raw, env in decoded if env is not None and _batched(env)]
     if not envs:
         return
-    rows, stored = _terminals_and_sessions(
+    rows, stored, marks = _terminals_and_sessions(
         s, {name for name, _env in envs}, {env.sid for _name, env in envs if env.sid},
         {env.id for _name, env in envs if env.type in CONTENT_KINDS})
-    senders = {env.sid: rows[env.sid].employee_id for _n, env in envs
-               if env.type in CONTENT_KINDS and env.sid in rows}
-    if senders:
-        people.persons(s, *senders.values(),
-                       *(env.body.to for _n, env in envs if env.type in CONTENT_KINDS))
-        batch.prefetch([(senders[env.sid], env.id) for _n, env in envs
-                        if env.type in CONTENT_KINDS and env.sid in senders], found=stored)
+    texts = [(name, env, rows[env.sid].employee_id) for name, env in envs
+             if env.type in CONTENT_KINDS and env.sid in rows]
+    if not texts:
+        return
+    people.persons(s, *(sender for _n, _e, sender in texts),
+                   *(env.body.to for _n, env, _s in texts))
+    # A text the join did not find is new, unless its terminal's mark is already at or past
+    # its seq: then its first copy may have been committed by another relay while this
+    # query waited for the terminal's lock (on PostgreSQL the mark read is the fresh one,
+    # the messages joined are as they were before the wait). Those few are asked apart.
+    found = {(sender, cid) for sender, cid, _state, _reason in stored}
+    again = [(sender, env.id) for name, env, sender in texts
+             if (sender, env.id) not in found and (env.seq or 0) <= marks.get(name, 0)]
+    batch.prefetch(again)
+    batch.prefetch([(sender, env.id) for _n, env, sender in texts], found=stored)
 
 
 def _terminals_and_sessions(s: Session, names: set[str], sids: set[str], cids: set[str]
-                            ) -> tuple[dict[str, BadgeSession], list[messaging.Stored] | None]:
+                            ) -> tuple[dict[str, BadgeSession], list[messaging.Stored],
+                                       dict[str, int]]:
     """``_terminal`` for several names and the badge sessions the uplinks name on those
     terminals, in one query (terminals locked in the order of their ids on PostgreSQL, so
     that two relays locking overlapping sets cannot deadlock). The rows are held for the
     batch: ``sessions.speaker`` / ``sessions.author`` then find each session in the
     identity map (a session named on another terminal is read, and refused, by them).
 
-    On SQLite the same query says which of the client ids ``cids`` their people have
-    stored already (a text's transaction a statement shorter); None: ask apart. Not on
-    PostgreSQL: a statement that waited for a terminal's lock reads the other tables as
-    they were when it began, so a resend whose first copy another relay committed meanwhile
-    would look new (and fail its batch on the unique index); asked after the lock, it is
-    seen."""
+    The same query says which of the client ids ``cids`` their people have stored already
+    (a text's transaction a statement shorter). On PostgreSQL a statement that waited for a
+    terminal's lock reads that terminal as it is now but the other tables as they were when
+    it began: ``_prefetch`` asks again for what the terminal's mark says may be missing
+    (the marks are returned by terminal name)."""
     cache = batch_cache(s)
     terminals = cache.setdefault("terminals", {}) if cache is not None else {}
     sqlite = s.get_bind().dialect.name == "sqlite"
     # Receipts alone (most batches at a steady rate) skip the join: in process it cost
     # them more than the statement it saves a text.
-    with_stored = sqlite and bool(cids)
-    stmt = (_WITH_STORED if with_stored else _TERMINALS_AND_SESSIONS) if sqlite \
-        else _TERMINALS_AND_SESSIONS_LOCKED
+    stmt = (_WITH_STORED if cids else _TERMINALS_AND_SESSIONS) if sqlite \
+        else (_WITH_STORED_LOCKED if cids else _TERMINALS_AND_SESSIONS_LOCKED)
     for name in names:
         terminals.setdefault(name, None)
     rows: dict[str, BadgeSession] = {}
     stored: list[messaging.Stored] = []
+    marks: dict[str, int] = {}
     params = {"names": sorted(names), "sids": sorted(sids), "cids": sorted(cids)}
     for term, row, *known in s.execute(stmt, params).tuples():
         terminals[term.name] = term
+        marks[term.name] = term.last_seq
         if row is not None:
             rows[row.id] = row
             if known and known[0] is not None:
                 stored.append((row.employee_id, *known))
     keep(s, *rows.values())
-    return rows, stored if with_stored else None
+    return rows, stored, marks
 
 
 _TERMINALS_AND_SESSIONS = (
@@ -261,6 +270,7 @@ _WITH_STORED = (
     .outerjoin(_STORED, and_(_STORED.c.sender_id == BadgeSession.employee_id,
                              _STORED.c.client_id.in_(bindparam("cids", expanding=True)))))
 _TERMINALS_AND_SESSIONS_LOCKED = _TERMINALS_AND_SESSIONS.with_for_update(of=Terminal)
+_WITH_STORED_LOCKED = _WITH_STORED.with_for_update(of=Terminal)
 
 
 # How close to its age or idle limit a session is treated as possibly ended (see below).
