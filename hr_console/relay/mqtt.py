@@ -80,6 +80,7 @@ log = logging.getLogger("relais.relay")
 RESEND_AFTER_S = 5.0  # a downlink not confirmed by then goes out again
 DELIVERY_TICK_S = 0.25
 DEFER_RETRY_S = 0.05
+WORKER_FAILED_PAUSE_S = 0.1  # after a round that failed: a fault that repeats does not spin
 DEFER_MAX_TRIES = 20
 BATCH_MAX = 64  # uplinks committed together when they queue up faster than one at a time
 REPLIES_KEPT = 20_000  # ids of recent direct replies, whose receipts need no transaction
@@ -194,6 +195,14 @@ def _can_wait(item: Inbound) -> bool:
     return item.topic.endswith("/status") or b'"receipt"' in item.payload
 
 
+
+# paho's own log, for the one line that matters: a callback that raised (suppressed, so that
+# its network thread goes on). Its other lines are DEBUG, skipped before they are built.
+_PAHO = logging.getLogger("relais.relay.paho")
+_PAHO.setLevel(logging.ERROR)
+_PAHO.addFilter(lambda record: record.getMessage().startswith("Caught exception"))
+
+
 @dataclass
 class Inbound:
     mid: int
@@ -203,6 +212,7 @@ class Inbound:
     tries: int = 0
     due: float = 0.0
     voice_wait: bool = False  # back from waiting for its clip: not metered again
+    acked: bool = False  # its PUBACK is sent: never twice (the id may be another's by then)
 
 
 @dataclass
@@ -252,6 +262,7 @@ class Relay:
             lambda batch: self._commit(batch, beside=True), _terminal)
         self._lane_settings = _SettingsRows()
         self._counts_lock = threading.Lock()
+        self._ack_lock = threading.Lock()
         # Ids of recent direct replies: added by whoever publishes them (the worker, the
         # login desk), taken by whoever commits their receipts (the worker, the lane).
         self._replies: OrderedDict[str, None] = OrderedDict()
@@ -272,6 +283,10 @@ class Relay:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
+        # A callback that raises would end paho's network thread, and the relay would
+        # read nothing more while its process looks alive: logged and gone past instead.
+        self.client.suppress_exceptions = True
+        self.client.enable_logger(_PAHO)
         # Each start is a new member: a relay restarted under the same account is not
         # mistaken for the one that died and still holds leases until they expire.
         # Badge-ins beside the worker: the PIN's slow hash and the sync never hold up other
@@ -371,8 +386,15 @@ class Relay:
 
     def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
         item = Inbound(message.mid, message.qos, message.topic, message.payload)
+        try:
+            self._arrived(item, message.retain)
+        except Exception:  # never let it hold one of the broker's in-flight slots
+            log.exception("an uplink on %s could not be taken in", item.topic)
+            self._ack(item)
+
+    def _arrived(self, item: Inbound, retain: bool) -> None:
         terminal = topics.terminal_of(item.topic)
-        if message.retain and item.topic.endswith("/up"):
+        if retain and item.topic.endswith("/up"):
             # An uplink kept by the broker (published retained: no kiosk does) reaches every
             # relay that subscribes later, at each restart or partition hand-over: a login
             # kept so badged its person in again there, ending whoever was at the terminal.
@@ -437,7 +459,33 @@ class Relay:
         while not self._stop.is_set():
             # Uplinks held behind a finished login come first: they arrived before anything
             # the inbox gives now.
-            self._handle(self.logins.released() + self._next_batch())
+            items = self.logins.released()
+            try:
+                items += self._next_batch()
+                self._handle(items)
+            except Exception:  # a fault in one round must not stop every terminal's messages
+                log.exception("the worker failed a round of %d uplinks; each alone again",
+                              len(items))
+                self._one_by_one(items)
+
+    def _one_by_one(self, items: list[Inbound]) -> None:
+        """A round that failed outside its transaction: each uplink not answered yet is
+        handled again on its own (a receipt or presence is sent once), and one that fails
+        again is dropped as a broken uplink is (acknowledged; a message is sent again by
+        its kiosk's outbox)."""
+        with self._counts_lock:
+            self.counters.errors += 1
+        for item in items:
+            if item.acked:
+                continue
+            try:
+                self._handle([item])
+            except Exception:
+                log.exception("an uplink on %s failed again; dropped", item.topic)
+                with self._counts_lock:
+                    self.counters.errors += 1
+                self._ack(item)
+        time.sleep(WORKER_FAILED_PAUSE_S)
         if self._company:  # receipts that were waiting for company: committed, not dropped
             held, self._company = self._company, []
             self._handle(held)
@@ -572,8 +620,7 @@ class Relay:
             self._over_rate(topics.terminal_of(item.topic) or "", item)
             return True
         if item.tries == 0:
-            if item.qos > 0:
-                self.client.ack(item.mid, item.qos)
+            self._ack(item)
             item.tries = 1
         item.voice_wait = True
         item.due = time.monotonic() + DEFER_RETRY_S
@@ -658,6 +705,10 @@ class Relay:
 
     def _ack(self, item: Inbound) -> None:
         if item.tries == 0 and item.qos > 0:
+            with self._ack_lock:  # the worker, the desk's and the lane's threads ack
+                if item.acked:
+                    return
+                item.acked = True
             self.client.ack(item.mid, item.qos)
 
     def _over_rate(self, terminal: str, item: Inbound) -> None:
@@ -677,8 +728,7 @@ class Relay:
     def _defer(self, item: Inbound) -> None:
         """An uplink that overtook an earlier one of its terminal waits a little for it (it
         may be committing on another relay); past that, the kiosk's outbox sends it again."""
-        if item.tries == 0 and item.qos > 0:
-            self.client.ack(item.mid, item.qos)  # never hold the broker's in-flight window
+        self._ack(item)  # never hold the broker's in-flight window
         item.tries += 1
         self.counters.deferred += 1
         if item.tries > DEFER_MAX_TRIES:

@@ -81,6 +81,12 @@ ASK_GIVE_UP_S = {"login": 20.0, "sync": 60.0}  # a person waits in front of a lo
 # rate, so a long queue drains in order instead of being refused in bulk.
 RESEND_WINDOW = 8
 
+# paho's own log, for the one line that matters: a callback that raised (suppressed, so that
+# its network thread goes on). Its other lines are DEBUG, skipped before they are built.
+_PAHO = logging.getLogger("relais.link.paho")
+_PAHO.setLevel(logging.ERROR)
+_PAHO.addFilter(lambda record: record.getMessage().startswith("Caught exception"))
+
 
 class TerminalLink:
     def __init__(self, *, terminal: str, password: str, host: str, port: int,
@@ -112,6 +118,10 @@ class TerminalLink:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        # A callback that raises would end paho's network thread: the kiosk, still shown
+        # online, would read nothing more until restarted. Logged and gone past instead.
+        self.client.suppress_exceptions = True
+        self.client.enable_logger(_PAHO)
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -263,11 +273,15 @@ class TerminalLink:
         if self.sid and self.connected:
             self._ask("sync", envelope("sync", sid=self.sid))
 
-    def _ask(self, what: str, env: dict[str, Any]) -> None:
+    def _ask(self, what: str, env: dict[str, Any], *, again: bool = False) -> None:
         """Publish a request the relay answers (a login, a sync) and note it, so that the
-        resend timer sends it again until the answer comes."""
+        resend timer sends it again until the answer comes (``again``: that timer's, unless
+        a newer request took its place meanwhile, a new login or the next session's sync,
+        which would then never be sent again)."""
         now = time.monotonic()
         with self._lock:
+            if again and self._asked.get(what, (None,))[0] is not env:
+                return
             first = self._asked[what][1] if what in self._asked else now
             self._asked[what] = (env, first, now)
         self.client.publish(topics.uplink(self.terminal), encode(env), qos=1)
@@ -298,8 +312,7 @@ class TerminalLink:
         if gave_up:  # the person is told, and badges again; a late answer is ignored
             self._emit(ev.LoginFailed("no_answer", "The server did not answer."))
         for what, env in due:
-            if what in self._asked:
-                self._ask(what, env)
+            self._ask(what, env, again=True)
 
     def cancel_login(self) -> None:
         """The person walked away from the PIN screen, or the UI stopped waiting: the login
@@ -397,7 +410,12 @@ class TerminalLink:
                 self._confirm(env.id)
                 return
             self._seen.add(env.id)
-        self._dispatch(env.type, env.id, body)
+        try:
+            self._dispatch(env.type, env.id, body)
+        except Exception:
+            log.exception("a %s downlink could not be handled", env.type)
+            with self._lock:  # not confirmed: the relay sends it again, and then it is shown
+                self._seen.discard(env.id)
 
     def _login_reply(self, sid: str | None, body: dict[str, Any], ref: str | None) -> None:
         if ref != self._pending_login:

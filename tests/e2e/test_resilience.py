@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from sqlalchemy import select
@@ -67,3 +68,92 @@ def test_kiosk_restart_resends_its_outbox(system, tmp_path) -> None:  # noqa: AN
         time.sleep(0.05)
     assert again.outbox.pending_count() == 0
     assert sid  # the ended session still speaks for what it typed
+
+
+def test_a_worker_round_that_fails_stops_nothing_else(system, monkeypatch) -> None:  # noqa: ANN001
+    """A fault in one of the relay's worker rounds (here injected into the login desk's
+    routing, which every uplink passes) is logged and gone past: the message that round
+    held arrives once the kiosk sends it again, and later ones as usual. Before, the
+    worker's thread ended and the relay, still connected, answered nothing more."""
+    k1, k2 = system.link("kiosk-1", resend_after=0.5), system.link("kiosk-2")
+    system.badge_in(k1, "Sophie Martin")
+    system.badge_in(k2, "Karim Benali")
+    relay = system.relays[0]
+    route, failed = relay.logins.route, []
+
+    def broken(terminal, item):  # noqa: ANN001, ANN202
+        if not failed:
+            failed.append(item)
+            raise RuntimeError("injected fault")
+        return route(terminal, item)
+
+    monkeypatch.setattr(relay.logins, "route", broken)
+    karim = system.employee("Karim Benali")
+    first = k1.send_text(karim, "Pris dans la panne")
+    assert expect(k2, ev.MessageArrived, timeout=30).message["msg"] == first
+    assert failed and relay.counters.errors >= 1
+    second = k1.send_text(karim, "Et le suivant")
+    assert expect(k2, ev.MessageArrived, timeout=30).message["msg"] == second
+    assert all(t.is_alive() for t in relay._threads)
+
+
+def test_a_downlink_the_link_fails_on_leaves_it_listening(system, monkeypatch) -> None:  # noqa: ANN001
+    """A fault while the kiosk's link handles one downlink is logged and gone past: paho's
+    network thread goes on, the next message is read, and the one it failed on, never
+    confirmed, is shown when the relay sends it again. Before, that thread ended and the
+    kiosk, still shown online, read nothing more until restarted."""
+    k1, k2 = system.link("kiosk-1"), system.link("kiosk-2")
+    system.badge_in(k1, "Sophie Martin")
+    system.badge_in(k2, "Karim Benali")
+    dispatch, failed = k2._dispatch, []
+
+    def broken(kind, env_id, body):  # noqa: ANN001, ANN202
+        if kind == "text" and not failed:
+            failed.append(body["msg"])
+            raise RuntimeError("injected fault")
+        return dispatch(kind, env_id, body)
+
+    monkeypatch.setattr(k2, "_dispatch", broken)
+    karim = system.employee("Karim Benali")
+    lost_once = k1.send_text(karim, "Le premier fait tomber le lien")
+    then = k1.send_text(karim, "Le second doit passer")
+    got = [expect(k2, ev.MessageArrived, timeout=30).message["msg"] for _ in range(2)]
+    assert failed == [lost_once]
+    assert got == [then, lost_once]  # the failed one again, after the relay's resend
+    assert k2.client._thread is not None and k2.client._thread.is_alive()
+
+
+class _RacingLock:
+    """The link's lock, which runs ``then`` once, in the test's thread, just after the
+    next time that thread lets it go: a request made at that very moment."""
+
+    def __init__(self, lock, then) -> None:  # noqa: ANN001
+        self.lock, self.then, self.thread = lock, then, threading.get_ident()
+
+    def __enter__(self):  # noqa: ANN204
+        return self.lock.__enter__()
+
+    def __exit__(self, *exc):  # noqa: ANN002, ANN204
+        out = self.lock.__exit__(*exc)
+        if self.then is not None and threading.get_ident() == self.thread:
+            then, self.then = self.then, None
+            then()
+        return out
+
+
+def test_a_login_asked_while_the_last_one_is_sent_again_is_the_one_kept(system) -> None:  # noqa: ANN001
+    """The resend timer picks what is due under the link's lock and sends it after: a new
+    login asked in between (the person badged again) must stay the one that is sent again,
+    not be overwritten by the older one (it would never be sent again, and the person
+    would wait in front of the terminal for nothing)."""
+    system.relays.pop().stop()  # nobody answers: both logins stay asked
+    k1 = system.link("kiosk-1")
+    k1.login(system.demo.badges["Sophie Martin"])
+    env, first, _last = k1._asked["login"]
+    k1._asked["login"] = (env, first - 10, first - 10)  # due to be sent again
+    newer: list[str] = []
+    k1._lock = _RacingLock(k1._lock, lambda: newer.append(
+        k1.login(system.demo.badges["Karim Benali"])))
+    k1._ask_again()
+    assert newer and k1._pending_login == newer[0]
+    assert k1._asked["login"][0]["id"] == newer[0]

@@ -62,7 +62,8 @@ class Walk:
         steps = "\n".join(f"{s['t']:7.1f}s {s['step']}" for s in result.get("steps", [])[-8:])
         assert result.get("ok"), (f"walk at {self.size} failed on screen {result.get('screen')}:"
                                   f"\n{str(result.get('error'))[-1500:]}\nlast steps:\n{steps}"
-                                  f"\nrelay and link:\n{json.dumps(result.get('diagnosis'), indent=1)}")
+                                  f"\nrelay and link:\n{json.dumps(result.get('diagnosis'), indent=1)}"
+                                  f"\nthe walk's log, its end:\n{log[-2500:]}")
         return result
 
     def stop(self) -> None:

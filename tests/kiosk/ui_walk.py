@@ -1213,9 +1213,11 @@ def _diagnosis(app: Any, d: Driver) -> dict[str, Any]:
     out: dict[str, Any] = {"relay_log": list(RECORDS.lines)}
     with contextlib.suppress(Exception):
         link = app.kiosk.link
+        thread = link.client._thread
         out["link"] = {"connected": link.connected, "asked": sorted(link._asked),
                        "pending_login": link._pending_login,
-                       "outbox": link.outbox.pending_count()}
+                       "outbox": link.outbox.pending_count(),
+                       "network_thread": thread is not None and thread.is_alive()}
     with contextlib.suppress(Exception):
         relay = d.back.system.relays[0]
         out["relay"] = dataclasses.asdict(relay.counters)
@@ -1224,6 +1226,9 @@ def _diagnosis(app: Any, d: Driver) -> dict[str, Any]:
                                 "started": h.started, "answered": h.answered}
                             for t, h in relay.logins._held.items()}
         out["deferred"] = len(relay._deferred)
+        out["inbox"] = relay._inbox.qsize()
+        out["desk_ready"], out["desk_busy"] = len(relay.logins._ready), relay.logins._busy
+        out["threads"] = {t.name: t.is_alive() for t in relay._threads}
     return out
 
 
