@@ -462,12 +462,13 @@ class TerminalLink:
             self._emit(ev.Retracted(body.get("msg", ""), int(body.get("from", 0) or 0),
                                     _count(body.get("group"))))
         elif kind == "sync":
-            self._answered("sync")
-            self._emit(ev.Synced(body.get("me", {}), body.get("contacts", []),
-                                 body.get("history", []), body.get("notices", []),
-                                 body.get("quick_replies", []),
-                                 bool(body.get("history_more", False)),
-                                 body["groups"] if isinstance(body.get("groups"), list) else None))
+            synced = ev.Synced(body.get("me", {}), body.get("contacts", []),
+                               body.get("history", []), body.get("notices", []),
+                               body.get("quick_replies", []),
+                               bool(body.get("history_more", False)),
+                               body["groups"] if isinstance(body.get("groups"), list) else None)
+            self._answered("sync")  # once it could be read: else asked again (never resent)
+            self._emit(synced)
         elif kind == "logout":
             self._ended_by_relay(str(body.get("reason") or "relay"))
         elif kind == "error" and body.get("code") in SESSION_GONE:
