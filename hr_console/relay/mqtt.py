@@ -467,6 +467,9 @@ class Relay:
                 log.exception("the worker failed a round of %d uplinks; each alone again",
                               len(items))
                 self._one_by_one(items)
+        if self._company:  # receipts that were waiting for company: committed, not dropped
+            held, self._company = self._company, []
+            self._handle(held)
 
     def _one_by_one(self, items: list[Inbound]) -> None:
         """A round that failed outside its transaction: each uplink not answered yet is
