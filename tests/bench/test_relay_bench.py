@@ -22,7 +22,8 @@ def test_quick_bench_delivers_everything_and_prints_every_figure(tmp_path, monke
     data = json.loads(result.stdout)
     for key in FIGURES:
         assert key in data, key
-    assert data["lost"] == 0
+    # Which figure lost what, when one did (CI once read 1 and said no more).
+    assert data["lost"] == 0, {k: v.get("lost") for k, v in data.items() if isinstance(v, dict)}
     assert data["raw_ceiling"]["lost"] == 0 and data["raw_ceiling"]["throughput_msg_s"] > 0
     rel = data["relay"]
     assert rel["saturated"]["throughput_msg_s"] > 0 and rel["lost"] == 0
