@@ -195,7 +195,6 @@ def _can_wait(item: Inbound) -> bool:
     return item.topic.endswith("/status") or b'"receipt"' in item.payload
 
 
-
 # paho's own log, for the one line that matters: a callback that raised (suppressed, so that
 # its network thread goes on). Its other lines are DEBUG, skipped before they are built.
 _PAHO = logging.getLogger("relais.relay.paho")
@@ -489,9 +488,6 @@ class Relay:
                     self.counters.errors += 1
                 self._ack(item)
         time.sleep(WORKER_FAILED_PAUSE_S)
-        if self._company:  # receipts that were waiting for company: committed, not dropped
-            held, self._company = self._company, []
-            self._handle(held)
 
     def _handle(self, items: list[Inbound]) -> None:
         """A login goes to the desk, and so does whatever its terminal sends behind it
