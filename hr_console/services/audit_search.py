@@ -1,6 +1,9 @@
 """Reading the audit log: filters, pages and a CSV export safe to open in a spreadsheet.
 
-The export is itself audited by the caller (``audit.export``), in the same unit of work.
+The export is itself audited by the caller (``audit.export``) before any of it is sent: its
+size is fixed first (``plan_export``), then its rows are read a chunk at a time while they
+are sent (``export_chunks``), so that a works council's request for years of a large
+organisation's log is neither cut short nor held in memory.
 """
 
 from __future__ import annotations
@@ -9,8 +12,10 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -20,7 +25,9 @@ from hr_console.store.models import AuditEntry, ConsoleUser
 
 # Full-width signs too: spreadsheets in East Asian locales read "＝1+1" as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-EXPORT_MAX_ROWS = 200_000
+# Entries read per transaction while an export is sent: memory stays flat whatever the
+# log's size, and no transaction stays open while a slow client downloads.
+EXPORT_CHUNK = 5_000
 
 
 @dataclass(frozen=True)
@@ -111,21 +118,54 @@ def neutralise(value: object) -> str:
 CSV_HEADER = ("id", "ts_utc", "actor", "action", "target", "detail", "hash")
 
 
-def export_rows(session: Session, f: Filters) -> Iterator[tuple[str, ...]]:
-    stmt = _filtered(select(AuditEntry), f).order_by(AuditEntry.id).limit(EXPORT_MAX_ROWS)
-    for e in session.execute(stmt.execution_options(yield_per=1000)).scalars():
-        detail = json.dumps(e.detail, ensure_ascii=False, sort_keys=True, default=str) if e.detail else ""
-        yield tuple(neutralise(v) for v in (e.id, e.ts.isoformat(timespec="seconds"), e.actor,
-                                             e.action, e.target, detail, e.hash))
+@dataclass(frozen=True)
+class ExportPlan:
+    """What an export will hold, fixed before it is audited and sent: the matching entries
+    up to the log's last one at that moment (``upto``), ``rows`` of them."""
+
+    rows: int
+    upto: int
 
 
-def export_csv(session: Session, f: Filters) -> tuple[str, int]:
-    """The filtered log as CSV text (with a header) and the number of rows."""
+def plan_export(session: Session, f: Filters) -> ExportPlan:
+    upto = session.scalar(select(func.max(AuditEntry.id))) or 0
+    rows = session.scalar(_filtered(select(func.count()).select_from(AuditEntry), f)
+                          .where(AuditEntry.id <= upto)) or 0
+    return ExportPlan(rows, upto)
+
+
+_EXPORTED = (AuditEntry.id, AuditEntry.ts, AuditEntry.actor, AuditEntry.action,
+             AuditEntry.target, AuditEntry.detail, AuditEntry.hash)
+
+
+def _cells(row: Sequence[Any]) -> tuple[str, ...]:
+    entry_id, ts, actor, action, target, detail, digest = row
+    text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str) if detail else ""
+    return tuple(neutralise(v) for v in (entry_id, ts.isoformat(timespec="seconds"), actor,
+                                         action, target, text, digest))
+
+
+def _csv_text(rows: list[tuple[str, ...]]) -> str:
     buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(CSV_HEADER)
-    count = 0
-    for row in export_rows(session, f):
-        writer.writerow(row)
-        count += 1
-    return buf.getvalue(), count
+    csv.writer(buf).writerows(rows)
+    return buf.getvalue()
+
+
+def export_chunks(sessions: Callable[[], AbstractContextManager[Session]], f: Filters,
+                  plan: ExportPlan) -> Iterator[str]:
+    """The export as CSV text (a BOM for spreadsheets, the header, then the entries in the
+    log's order), ``EXPORT_CHUNK`` entries per short transaction of ``sessions()``, walking
+    the ids: an entry written while it is sent is not in it, as ``plan`` said."""
+    yield "\ufeff" + _csv_text([CSV_HEADER])
+    after = 0
+    while after < plan.upto:
+        with sessions() as s:
+            rows = s.execute(_filtered(select(*_EXPORTED), f)
+                             .where(AuditEntry.id > after, AuditEntry.id <= plan.upto)
+                             .order_by(AuditEntry.id).limit(EXPORT_CHUNK)).tuples().all()
+            cells = [_cells(row) for row in rows]
+        if cells:
+            yield _csv_text(cells)
+        if len(rows) < EXPORT_CHUNK:
+            return
+        after = rows[-1][0]

@@ -168,3 +168,51 @@ def test_export_needs_csrf(tmp_path, db_url) -> None:  # noqa: ANN001
             assert not s.execute(select(AuditEntry).where(AuditEntry.action == "audit.export")).first()
     finally:
         strict.app.extensions["relais_store"].dispose()
+
+
+def test_an_export_longer_than_a_chunk_holds_every_entry(console, monkeypatch) -> None:  # noqa: ANN001
+    """The export is read a chunk at a time while it is sent (a large organisation's log
+    does not fit in the console's memory, and was once cut at a fixed row count without a
+    word): every matching entry is in it, in the log's order, and the audit says how many."""
+    monkeypatch.setattr(audit_search, "EXPORT_CHUNK", 7)
+    with console.session() as s:
+        for i in range(30):
+            audit.record(s, "robot", "test.many" if i % 3 else "test.few", f"thing:{i}")
+    resp = console.client("auditor").post("/audit/export.csv", data={"action": "test.many"})
+    assert resp.status_code == 200 and resp.is_streamed
+    rows = _csv(resp)
+    assert rows[0] == list(audit_search.CSV_HEADER)
+    assert [r[4] for r in rows[1:]] == [f"thing:{i}" for i in range(30) if i % 3]
+    assert [int(r[0]) for r in rows[1:]] == sorted(int(r[0]) for r in rows[1:])
+    with console.session() as s:
+        last = s.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).scalar_one()
+    assert last.action == "audit.export" and last.detail["rows"] == 20
+
+
+def test_an_entry_written_while_the_export_is_sent_is_not_in_it(console, monkeypatch) -> None:  # noqa: ANN001
+    """What the audit entry says the export holds is what it holds, even when the log grows
+    while it is being downloaded."""
+    monkeypatch.setattr(audit_search, "EXPORT_CHUNK", 4)
+    with console.session() as s:
+        for i in range(10):
+            audit.record(s, "robot", "test.growing", f"thing:{i}")
+    resp = console.client("hr").post("/audit/export.csv", data={"action": "test.growing"},
+                                     buffered=False)
+    parts = iter(resp.response)
+    head = [next(parts), next(parts)]  # the header, then the first chunk
+    with console.session() as s:
+        audit.record(s, "robot", "test.growing", "thing:late")
+    text = b"".join(p if isinstance(p, bytes) else p.encode() for p in [*head, *parts])
+    resp.close()
+    rows = list(csv.reader(io.StringIO(text.decode("utf-8").lstrip("\ufeff"))))
+    assert [r[4] for r in rows[1:]] == [f"thing:{i}" for i in range(10)]
+    with console.session() as s:
+        exported = s.execute(select(AuditEntry).where(AuditEntry.action == "audit.export")
+                             ).scalar_one()
+    assert exported.detail["rows"] == 10
+
+
+def test_an_export_of_nothing_is_its_header(console) -> None:  # noqa: ANN001
+    rows = _csv(console.client("auditor").post("/audit/export.csv",
+                                               data={"action": "test.nothing.matches"}))
+    assert rows == [list(audit_search.CSV_HEADER)]
