@@ -4,7 +4,7 @@ VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 HOME_DIR  ?= var
-SYS_PKGS  := mosquitto mosquitto-clients xvfb xauth chromium libmtdev1 espeak-ng
+SYS_PKGS  := mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev gcc xvfb xauth chromium libmtdev1 espeak-ng
 # test-long only: the real nginx the deployment guide's test puts in front of the console, and
 # ejabberd for the clustered-broker test (its packaged service is disabled: the test runs
 # private nodes, and the packaged one would want port 1883 and its own epmd).
@@ -35,7 +35,8 @@ venv: $(STAMP) catalogues
 %.mo: %.po | $(STAMP)
 	$(BIN)/pybabel -q compile -i $< -o $@
 
-# OS packages: the broker, its command-line clients (used by the ACL tests), a virtual
+# OS packages: the broker, its command-line clients (used by the ACL tests), what builds its
+# subscription check (a C compiler and Mosquitto's headers: broker_config/plugin.py), a virtual
 # display for the kiosk tests, mtdev for Kivy on touch screens and Debian's Chromium for the browser tests.
 sysdeps:
 	@missing=""; for p in $(SYS_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from broker_config import plugin
 from broker_config.errors import BrokerSettingError, ReloadError
 from broker_config.passwords import is_password_hash
 from relais_wire.topics import ALL_STATUS, ALL_UPLINKS, PREFIX, RELAY_USER_PREFIX, valid_terminal_name
@@ -146,6 +147,11 @@ class BrokerSettings:
         return self.directory / LOG_NAME
 
     @property
+    def plugin_path(self) -> Path:
+        """The subscription check (``broker_config.plugin``), copied here by ``render``."""
+        return self.directory / plugin.NAME
+
+    @property
     def persistence_path(self) -> Path:
         return self.directory / PERSISTENCE_NAME
 
@@ -188,6 +194,9 @@ def render_conf(settings: BrokerSettings) -> str:
         "allow_anonymous false",
         f"password_file {settings.passwd_path}",
         f"acl_file {settings.acl_path}",
+        "# The ACL grants any SUBSCRIBE: a terminal may subscribe to its own downlink topic",
+        "# and nothing else (broker_config.plugin). Server accounts keep their ACL grants.",
+        f"plugin {settings.plugin_path}",
         "",
         f"user {user}",
         f"pid_file {settings.pid_path}",
@@ -357,6 +366,7 @@ def render(
         for path in (settings.directory, settings.log_path, settings.persistence_path):
             with contextlib.suppress(FileNotFoundError):
                 os.chown(path, *owner)
+    plugin.install(settings.directory, owner)
     _write_atomic(settings.passwd_path, passwd, 0o600, owner)
     _write_atomic(settings.acl_path, acl, 0o600, owner)
     _write_atomic(settings.conf_path, conf, 0o600, owner)

@@ -266,6 +266,17 @@ class Sub:
         """Block until the broker acknowledged the subscription."""
         self._wait_for(lambda: self._subscribed, "the SUBACK", timeout)
 
+    @property
+    def suback(self) -> list[int]:
+        """The SUBACK's reason codes, one per topic in order (1: granted QoS 1; 135: not
+        authorised), as ``mosquitto_sub -d`` prints them just after "received SUBACK"."""
+        def line() -> str | None:
+            return next((x for x in self.output if x.startswith("Subscribed (mid: ")), None)
+
+        self._wait_for(lambda: line() is not None, "the SUBACK's reason codes", TIMEOUT)
+        with self._cond:
+            return [int(code) for code in (line() or "").split(":", 2)[2].split(",")]
+
     def wait_messages(self, n: int, timeout: float = TIMEOUT) -> list[tuple[str, str]]:
         """Block until at least ``n`` messages arrived; return them all."""
         self._wait_for(lambda: len(self.messages) >= n, f"{n} message(s)", timeout)

@@ -102,6 +102,11 @@ SETTINGS_ERRORS: dict[str, str] = {
 }
 BROKER_ERRORS: dict[str, str] = {
     "not_installed": N_("mosquitto is not installed (Debian: apt-get install mosquitto)"),
+    # The broker's subscription check, built on this machine (broker_config.plugin).
+    "no_compiler": N_("no C compiler to build the broker's subscription check (Debian: "
+                      "apt-get install gcc mosquitto-dev libmosquitto-dev)"),
+    "plugin_not_built": N_("the broker's subscription check could not be built ({error}): "
+                           "Debian: apt-get install gcc mosquitto-dev libmosquitto-dev"),
     "already_running": N_("broker already running"),
     "no_configuration": N_("no broker configuration at {path}: render it"),
     "runs_already": N_("the broker of {folder} already runs (pid {pid})"),

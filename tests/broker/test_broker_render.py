@@ -56,8 +56,12 @@ def test_render_writes_conf_passwd_and_acl(tmp_path: Path) -> None:
     assert stat.S_IMODE(settings.passwd_path.stat().st_mode) == 0o600
     assert stat.S_IMODE(settings.acl_path.stat().st_mode) == 0o600
     assert stat.S_IMODE(settings.conf_path.stat().st_mode) == 0o600
+    # The subscription check next to them, and named by the conf.
+    assert stat.S_IMODE(settings.plugin_path.stat().st_mode) == 0o600
+    assert f"plugin {settings.plugin_path}" in settings.conf_path.read_text().splitlines()
     # Nothing half-written left behind.
-    assert sorted(p.name for p in settings.directory.iterdir()) == ["acl", "mosquitto.conf", "passwd"]
+    assert sorted(p.name for p in settings.directory.iterdir()) == \
+        ["acl", "mosquitto.conf", "passwd", "relais_subscribe.so"]
 
     assert settings.passwd_path.read_text().splitlines() == [
         f"_relay:{RELAY.password_hash}",
@@ -160,7 +164,8 @@ def test_rendering_again_replaces_the_files(tmp_path: Path) -> None:
     render(settings, [RELAY], [T1])
     assert "t2:" not in settings.passwd_path.read_text()
     assert stat.S_IMODE(settings.passwd_path.stat().st_mode) == 0o600
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["acl", "mosquitto.conf", "passwd"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == \
+        ["acl", "mosquitto.conf", "passwd", "relais_subscribe.so"]
 
 
 @pytest.mark.parametrize(
