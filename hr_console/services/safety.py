@@ -110,6 +110,13 @@ class Raised:
     new: bool  # False: a resend of an alert already stored (nothing sent again)
 
 
+def stored(session: Session, terminal: Terminal, client_id: str) -> SafetyAlert | None:
+    """The alert this terminal's outbox item ``client_id`` raised already, if any."""
+    return session.execute(select(SafetyAlert).where(
+        SafetyAlert.terminal_id == terminal.id, SafetyAlert.client_id == client_id)
+    ).scalar_one_or_none()
+
+
 def raise_alert(session: Session, terminal: Terminal, client_id: str, pictogram: str,
                 text: str = "", employee_id: int | None = None, *,
                 claimed: int | None = None, image: bytes | None = None,
@@ -123,9 +130,7 @@ def raise_alert(session: Session, terminal: Terminal, client_id: str, pictogram:
     caller refused the photo the uplink carried (audited, the alert goes without it)."""
     if pictogram not in ALERT_PICTOGRAMS:
         raise ServiceError("bad_pictogram", "Unknown pictogram.")
-    found = session.execute(select(SafetyAlert).where(
-        SafetyAlert.terminal_id == terminal.id, SafetyAlert.client_id == client_id)
-    ).scalar_one_or_none()
+    found = stored(session, terminal, client_id)
     if found is not None:
         return Raised(found, False)
     media_id = photos.store(session, image).id if image else None

@@ -9,9 +9,11 @@ recipient's badge session from the wrong terminal; a photo that is none refuses 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
+import queue
 import time
 from collections.abc import Iterator
 
@@ -206,3 +208,61 @@ def test_a_photo_needs_someone_badged_in_or_just_gone(system: System) -> None:
         assert [e.detail.get("photo_dropped", False) for e in entries] == [True, True, False]
         assert [a.employee_id for a in alerts] == [None, None, None]  # ended: not believed
     assert _media(system) == 1
+
+
+def test_a_terminals_password_cannot_flood_everyone_with_alerts(system: System) -> None:
+    """The review's attack: with a terminal's password and a session it hosted a month ago,
+    alerts went through at 20 a second, each an urgent notice to acknowledge on every
+    supervisor's and the HR desk's terminals. A terminal's alerts now come a few at once,
+    then one a minute; the rest are answered ``rate_limited`` and stored nowhere, while
+    another terminal's alert goes at once."""
+    from hr_console.relay import alerts
+    from hr_console.store.models import BadgeSession, utcnow
+
+    k1, k2 = _links(system, 2)
+    system.badge_in(k1, "Karim Benali")
+    old_sid = k1.sid
+    k1.logout()
+    with system.store.session() as s:
+        s.get(BadgeSession, old_sid).ended_at = utcnow() - dt.timedelta(days=30)
+    k1.stop()
+    thief = RawTerminal(system, "kiosk-1")
+    try:
+        sent = [envelope("alert", sid=old_sid, pictogram="fire", text=f"fausse alerte {i}")
+                for i in range(30)]
+        for env in sent:
+            thief.client.publish(topics.uplink("kiosk-1"), encode(env), qos=1)
+        ids = {env["id"] for env in sent}
+        answers: dict[str, str] = {}
+        deadline = time.monotonic() + 20
+        while len(answers) < 30 and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                reply = json.loads(thief.inbox.get(timeout=0.5))
+                if reply.get("ref") in ids:  # (the logout's answer, kept for kiosk-1, too)
+                    answers[reply["ref"]] = reply.get("state") or reply.get("code")
+        assert sorted(answers.values()) == \
+            ["accepted"] * alerts.ALERT_BURST + ["rate_limited"] * (30 - alerts.ALERT_BURST)
+        _wait_stored(system, alerts.ALERT_BURST)
+        time.sleep(1.0)  # nothing more comes
+        assert _counts(system)[0] == alerts.ALERT_BURST
+    finally:
+        thief.close()
+    system.badge_in(k2, "Sophie Martin")
+    k2.send_alert("injury")  # another terminal's alert: its own budget
+    _wait_stored(system, alerts.ALERT_BURST + 1)
+
+
+def test_an_alert_over_the_budget_waits_in_the_outbox(system: System) -> None:
+    """An honest terminal past its alerts' budget loses none: the ones over it stay in the
+    kiosk's outbox, which sends them again until the budget lets them through."""
+    from hr_console.relay import alerts
+
+    [k1] = _links(system, 1)
+    system.badge_in(k1, "Karim Benali")
+    ids = [k1.send_alert("fire", f"alerte {i}") for i in range(alerts.ALERT_BURST + 2)]
+    _wait_stored(system, alerts.ALERT_BURST)
+    deadline = time.monotonic() + 10
+    while k1.outbox.pending_count() > 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [item.id for item in k1.outbox.pending()] == ids[-2:]
+    assert _counts(system)[0] == alerts.ALERT_BURST
