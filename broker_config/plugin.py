@@ -11,21 +11,25 @@ accounts keep their ACL grants.
 It is C because Mosquitto loads only C plugins, and Debian ships none that does this alone
 (its dynamic-security plugin would replace the password file and ACL the database renders).
 It is built once per machine and source (``cc``, with Mosquitto's headers: Debian's ``gcc``,
-``mosquitto-dev`` and ``libmosquitto-dev``), cached, and copied next to the broker's other
-files, which the broker reads as their owner.
+``mosquitto-dev`` and ``libmosquitto-dev``), cached where only its user may write, and
+copied next to the broker's other files, which the broker reads as their owner.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
 
 from broker_config.errors import BrokerError
+
+log = logging.getLogger("relais.broker")
 
 SOURCE = Path(__file__).with_name("relais_subscribe.c")
 NAME = "relais_subscribe.so"
@@ -34,11 +38,19 @@ _COMPILE_TIMEOUT_S = 120
 
 def install(directory: Path, owner: tuple[int, int] | None = None) -> Path:
     """The plugin, built for this machine, at ``directory``/``NAME`` (replaced atomically
-    when it differs, readable by ``owner``)."""
-    data = built().read_bytes()
+    when it differs, readable by ``owner``). A build that fails keeps the one installed
+    before: a broker told to take a revoked terminal's files must never lose its
+    subscription check, nor be left unable to reload; with none installed yet it raises."""
     target = directory / NAME
+    try:
+        data = _read(built(directory))
+    except BrokerError as exc:
+        if target.is_file():
+            log.warning("kept the broker's subscription check as it was: %s", exc.message)
+            return target
+        raise
     with contextlib.suppress(OSError):
-        if target.read_bytes() == data:
+        if _read(target) == data:
             return target
     fd, tmp = tempfile.mkstemp(prefix=f".{NAME}.", suffix=".tmp", dir=directory)
     try:
@@ -55,30 +67,37 @@ def install(directory: Path, owner: tuple[int, int] | None = None) -> Path:
     return target
 
 
-def built() -> Path:
-    """The compiled plugin for the current source, from the cache or compiled now."""
+def built(workdir: Path) -> Path:
+    """The compiled plugin for the current source: from this user's cache when it is safe
+    (``_cache_dir``), else compiled now, into that cache or, without one, into ``workdir``
+    (the broker's own folder, private to its owner)."""
     source = SOURCE.read_bytes()
     name = f"relais_subscribe-{hashlib.sha256(source).hexdigest()[:16]}.so"
     cache = _cache_dir()
-    path = cache / name
-    if path.is_file():
+    home = cache if cache is not None else workdir
+    path = home / name
+    if _private(path, directory=False):
         return path
-    compiler = shutil.which("cc") or shutil.which("gcc")
+    compiler = next((c for c in ("/usr/bin/cc", shutil.which("cc"), shutil.which("gcc"))
+                     if c and os.access(c, os.X_OK)), None)
     if compiler is None:
         raise BrokerError("no_compiler", "no C compiler to build the broker's subscription "
                           "check (Debian: apt-get install gcc mosquitto-dev libmosquitto-dev)")
-    fd, tmp = tempfile.mkstemp(prefix=".relais_subscribe.", suffix=".so", dir=cache)
+    fd, tmp = tempfile.mkstemp(prefix=".relais_subscribe.", suffix=".so", dir=home)
     os.close(fd)
     try:
-        done = subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-o", tmp, str(SOURCE)],
-                              capture_output=True, text=True, timeout=_COMPILE_TIMEOUT_S,
-                              check=False)
-        if done.returncode != 0:
-            error = (done.stderr.strip().splitlines() or [f"status {done.returncode}"])[0]
+        try:
+            done = subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-o", tmp, str(SOURCE)],
+                                  capture_output=True, text=True, timeout=_COMPILE_TIMEOUT_S,
+                                  check=False)
+            error = "" if done.returncode == 0 else \
+                (done.stderr.strip().splitlines() or [f"status {done.returncode}"])[0]
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            error = str(exc)
+        if error:
             raise BrokerError("plugin_not_built", "the broker's subscription check could not "
                               f"be built ({error}): Debian: apt-get install gcc mosquitto-dev "
-                              "libmosquitto-dev",
-                              error=error)
+                              "libmosquitto-dev", error=error)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)  # whole or not at all, if two builds race
     finally:
@@ -87,15 +106,34 @@ def built() -> Path:
     return path
 
 
-def _cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/relais`` (else ``~/.cache/relais``); a private temporary folder when
-    that cannot be written (a service user without a home)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    cache = Path(base) / "relais"
+def _cache_dir() -> Path | None:
+    """``$XDG_CACHE_HOME/relais`` (else ``~/.cache/relais``) when it is this user's alone:
+    the broker (root's, if root runs it) loads what is found there, so a folder or a file
+    another user could write or swap is never used. None: build in the broker's folder."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    cache = base / "relais"
     try:
-        cache.mkdir(parents=True, exist_ok=True)
-        if os.access(cache, os.W_OK):
-            return cache
+        base.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _private(base, directory=True):
+            return None
+        cache.mkdir(mode=0o700, exist_ok=True)
     except OSError:
-        pass
-    return Path(tempfile.mkdtemp(prefix="relais-plugin-"))
+        return None
+    return cache if _private(cache, directory=True) else None
+
+
+def _private(path: Path, *, directory: bool) -> bool:
+    """Whether ``path`` is, itself (not through a symbolic link), a folder or a regular file
+    of the current user that nobody else may write."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    kind = stat.S_ISDIR(st.st_mode) if directory else stat.S_ISREG(st.st_mode)
+    return kind and st.st_uid == os.geteuid() and not st.st_mode & 0o022
+
+
+def _read(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as f:
+        return f.read()

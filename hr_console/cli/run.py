@@ -63,6 +63,7 @@ def _rerender(obj: Ctx) -> None:
     """Read relais.toml again, render the broker files from the database and have the
     running broker take them (what ``systemctl reload`` asks of ``relais broker``); one
     line if it could not. Listeners (ports, TLS files) change only with a restart."""
+    from broker_config.errors import BrokerError
     from broker_config.render import ReloadError
     from hr_console.services import broker as broker_svc
 
@@ -76,7 +77,7 @@ def _rerender(obj: Ctx) -> None:
         with store.session() as s:
             broker_svc.apply(s, cfg)
         click.echo(_("broker: configuration reloaded"))
-    except (ReloadError, OSError, ValueError) as exc:
+    except (ReloadError, BrokerError, OSError, ValueError) as exc:
         click.echo(_("broker: reload failed: {error}").format(error=refusal(exc)), err=True)
     finally:
         store.dispose()

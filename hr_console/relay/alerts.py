@@ -7,8 +7,8 @@ may raise alerts (setting ``safety_alert_on_idle``), or when the session it name
 since (kept, as the terminal's alone: an alert is never lost to a logout); a resend of a
 stored alert gets the same answer and sends nothing again. Its optional photo is
 normalised by ``services.safety``; one that is not a photo refuses the alert (an ``error``
-whose code says why), nothing stored. A terminal's alerts are stored a few at once, then
-one a minute (``ALERT_BURST``, ``ALERTS_PER_MINUTE``).
+whose code says why), nothing stored. A terminal's alerts in nobody's name are stored a few
+at once, then one a minute (``ALERT_BURST``, ``ALERTS_PER_MINUTE``).
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ def raised(s: Session, term: Terminal, env: Envelope) -> dict[str, Any]:
     elif not settings.get(s, safety.ON_IDLE_SETTING):
         raise ServiceError("badge_needed",
                            "Badge in to raise a safety alert from this terminal.")
-    if not safety.stored(s, term, env.id) and not _within_budget(s, term):
+    if employee_id is None and not safety.stored(s, term, env.id) \
+            and not _within_budget(s, term):
         raise ServiceError("rate_limited", "Too many alerts: they will be sent again.")
     image = env.body.image if photo_ok else None
     done = safety.raise_alert(s, term, env.id, env.body.pictogram, env.body.text, employee_id,
@@ -65,12 +66,15 @@ def raised(s: Session, term: Terminal, env: Envelope) -> dict[str, Any]:
 
 _ALERT_MARK = b'"type":"alert"'
 
-# Alerts a terminal may raise: a few at once, then one a minute. A real emergency raises
-# one or two; with a terminal's password and any session it ever hosted, alerts were
-# stored at 20 a second, each an urgent notice to acknowledge on every supervisor's and the
-# HR desk's terminals. One over the budget is not lost: it is answered ``rate_limited``
-# (its ref named) and the kiosk's outbox sends it again until it fits. Counted when an alert
-# would be stored, after the wire contract's checks: refused payloads spend none of it.
+# Alerts in nobody's name (from the idle screen, or from a session that has ended) a
+# terminal may raise: a few at once, then one a minute. A terminal's password is all those
+# take, and with it and any session the terminal ever hosted, alerts were stored at 20 a
+# second, each an urgent notice to acknowledge on every supervisor's and the HR desk's
+# terminals. One over the budget is not lost: it is answered ``rate_limited`` (its ref
+# named) and the kiosk's outbox sends it again until it fits. An alert from the person
+# badged in here is never counted nor held back: a thief who keeps the budget spent cannot
+# silence the terminal. Spent when the wire contract's and the session's checks have passed
+# (a photo refused afterwards spends it too), and once per relay process.
 ALERT_BURST = 5
 ALERTS_PER_MINUTE = 1
 _budget = Meter(rate=ALERTS_PER_MINUTE / 60, burst=ALERT_BURST)

@@ -23,22 +23,26 @@ def test_a_kiosks_disk_keeps_none_of_the_messages_once_they_are_sent(system: Sys
     k1, k2 = system.link("kiosk-1", outbox=outbox), system.link("kiosk-2")
     system.badge_in(k1, "Sophie Martin")
     system.badge_in(k2, "Karim Benali")
+    # Something still waiting in the outbox all along (an item the relay has not answered
+    # yet: an offline moment, an alert over its budget) must not keep the others on disk.
+    # Here: sent once, its answer lost, its next try far off.
+    waiting = f"waiting {uuid.uuid4().hex}"
+    item = k1.outbox.add({"id": str(uuid.uuid4()), "type": "text", "text": waiting},
+                         ordered=False)
+    k1.outbox.sent(item.id, now=time.time() + 3600)
     secrets = [f"secret {uuid.uuid4().hex}" for _ in range(5)]
     for text in secrets:
         k1.send_text(system.employee("Karim Benali"), text)
     for text in secrets:
         expect(k2, ev.MessageArrived, lambda e, t=text: e.message.get("text") == t)
     deadline = time.monotonic() + 10
-    while k1.outbox.pending_count() and time.monotonic() < deadline:  # the relay's answers
+    while k1.outbox.pending_count() > 1 and time.monotonic() < deadline:  # the relay's answers
         time.sleep(0.05)
-    assert k1.outbox.pending_count() == 0
-    # While the kiosk runs (its database open), and after it stops.
+    assert [item.payload["text"] for item in k1.outbox.pending()] == [waiting]
+    # While the kiosk runs (its database open), and after it stops; what still waits for
+    # the relay is there, as it must be (never lost).
     disk = _disk(outbox)
-    assert not [t for t in secrets if t.encode() in disk]
+    assert not [t for t in secrets if t.encode() in disk] and waiting.encode() in disk
     k1.stop()
     disk = _disk(outbox)
-    assert not [t for t in secrets if t.encode() in disk]
-    # A message still waiting for the relay is on the disk, as it must be (never lost).
-    k3 = system.link("kiosk-1", outbox=outbox, start=False)
-    k3.outbox.add({"id": str(uuid.uuid4()), "type": "text", "text": "pending"}, ordered=True)
-    assert b"pending" in _disk(outbox)
+    assert not [t for t in secrets if t.encode() in disk] and waiting.encode() in disk

@@ -250,15 +250,24 @@ def test_a_terminals_password_cannot_flood_everyone_with_alerts(system: System) 
     system.badge_in(k2, "Sophie Martin")
     k2.send_alert("injury")  # another terminal's alert: its own budget
     _wait_stored(system, alerts.ALERT_BURST + 1)
+    # The thief keeps kiosk-1's budget spent, yet cannot silence it: someone badged in there
+    # raises an alert at once.
+    k1 = system.link("kiosk-1")
+    system.badge_in(k1, "Julie Moreau", "4321")
+    k1.send_alert("fire")
+    _wait_stored(system, alerts.ALERT_BURST + 2)
 
 
 def test_an_alert_over_the_budget_waits_in_the_outbox(system: System) -> None:
-    """An honest terminal past its alerts' budget loses none: the ones over it stay in the
-    kiosk's outbox, which sends them again until the budget lets them through."""
+    """A terminal past its budget of alerts in nobody's name (here from the idle screen)
+    loses none: the ones over it stay in the kiosk's outbox, which sends them again until
+    the budget lets them through."""
     from hr_console.relay import alerts
+    from hr_console.services import safety, settings
 
+    with system.store.session() as s:
+        settings.put(s, safety.ON_IDLE_SETTING, True)
     [k1] = _links(system, 1)
-    system.badge_in(k1, "Karim Benali")
     ids = [k1.send_alert("fire", f"alerte {i}") for i in range(alerts.ALERT_BURST + 2)]
     _wait_stored(system, alerts.ALERT_BURST)
     deadline = time.monotonic() + 10
