@@ -28,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 from broker_config.errors import BrokerError
+from broker_config.files import write_atomic
 
 log = logging.getLogger("relais.broker")
 
@@ -52,18 +53,7 @@ def install(directory: Path, owner: tuple[int, int] | None = None) -> Path:
     with contextlib.suppress(OSError):
         if _read(target) == data:
             return target
-    fd, tmp = tempfile.mkstemp(prefix=f".{NAME}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            os.fchmod(f.fileno(), 0o600)
-            if owner is not None:
-                os.fchown(f.fileno(), *owner)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomic(target, data, 0o600, owner)
     return target
 
 

@@ -13,7 +13,6 @@ import os
 import re
 import signal
 import socket
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from broker_config import plugin
 from broker_config.errors import BrokerSettingError, ReloadError
+from broker_config.files import write_atomic
 from broker_config.passwords import is_password_hash
 from relais_wire.topics import ALL_STATUS, ALL_UPLINKS, PREFIX, RELAY_USER_PREFIX, valid_terminal_name
 
@@ -311,25 +311,6 @@ def render_acl(server_accounts: Iterable[Account]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_atomic(path: Path, text: str, mode: int, owner: tuple[int, int] | None) -> None:
-    """Write via a temporary file in the same directory and rename, so readers see old or new
-    (with its final mode and owner already set: a reload in between must be able to read it)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fchmod(f.fileno(), mode)
-            if owner is not None:
-                os.fchown(f.fileno(), *owner)
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _broker_owner(settings: BrokerSettings) -> tuple[int, int] | None:
     """Who must own the broker's files: as root with another ``user``, Mosquitto reads them
     (and writes its log, pid and database) after dropping privileges. None = leave as is."""
@@ -367,9 +348,9 @@ def render(
             with contextlib.suppress(FileNotFoundError):
                 os.chown(path, *owner)
     plugin.install(settings.directory, owner)
-    _write_atomic(settings.passwd_path, passwd, 0o600, owner)
-    _write_atomic(settings.acl_path, acl, 0o600, owner)
-    _write_atomic(settings.conf_path, conf, 0o600, owner)
+    write_atomic(settings.passwd_path, passwd, 0o600, owner)
+    write_atomic(settings.acl_path, acl, 0o600, owner)
+    write_atomic(settings.conf_path, conf, 0o600, owner)
 
 
 def read_pid(settings: BrokerSettings) -> int | None:
