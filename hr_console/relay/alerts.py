@@ -51,13 +51,12 @@ def raised(s: Session, term: Terminal, env: Envelope) -> dict[str, Any]:
     elif not settings.get(s, safety.ON_IDLE_SETTING):
         raise ServiceError("badge_needed",
                            "Badge in to raise a safety alert from this terminal.")
-    if employee_id is None and not safety.stored(s, term, env.id) \
-            and not _within_budget(s, term):
-        raise ServiceError("rate_limited", "Too many alerts: they will be sent again.")
     image = env.body.image if photo_ok else None
     done = safety.raise_alert(s, term, env.id, env.body.pictogram, env.body.text, employee_id,
                               claimed=claimed, image=image,
-                              photo_dropped=image is None and env.body.image is not None)
+                              photo_dropped=image is None and env.body.image is not None,
+                              may_store=None if employee_id is not None
+                              else lambda: _within_budget(s, term))
     if env.seq is not None:  # an outbox that numbered it: later items must not wait for it
         term.last_seq = max(term.last_seq, env.seq)
     return {"ref": env.id, "msg": env.id, "state": "accepted",

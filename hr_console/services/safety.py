@@ -27,6 +27,7 @@ import datetime as dt
 import re
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,29 +111,29 @@ class Raised:
     new: bool  # False: a resend of an alert already stored (nothing sent again)
 
 
-def stored(session: Session, terminal: Terminal, client_id: str) -> SafetyAlert | None:
-    """The alert this terminal's outbox item ``client_id`` raised already, if any."""
-    return session.execute(select(SafetyAlert).where(
-        SafetyAlert.terminal_id == terminal.id, SafetyAlert.client_id == client_id)
-    ).scalar_one_or_none()
-
-
 def raise_alert(session: Session, terminal: Terminal, client_id: str, pictogram: str,
                 text: str = "", employee_id: int | None = None, *,
                 claimed: int | None = None, image: bytes | None = None,
-                photo_dropped: bool = False) -> Raised:
+                photo_dropped: bool = False,
+                may_store: Callable[[], bool] | None = None) -> Raised:
     """Store, audit and send one alert. ``employee_id`` None: raised from the idle screen
     (the caller checked the setting allows it), or from a session that has ended since, whose
     person is ``claimed`` (audited, not believed). The wire contract has already checked the
     pictogram and the text; they are checked again for callers other than the relay.
     ``image``: the optional photo, normalised first (``Invalid`` before anything is stored);
     a resend finds the alert stored and stores no second photo. ``photo_dropped``: the
-    caller refused the photo the uplink carried (audited, the alert goes without it)."""
+    caller refused the photo the uplink carried (audited, the alert goes without it).
+    ``may_store``: asked once the alert is known to be new (a resend is answered as before);
+    False refuses it ``rate_limited`` (the relay's budget of alerts in nobody's name)."""
     if pictogram not in ALERT_PICTOGRAMS:
         raise ServiceError("bad_pictogram", "Unknown pictogram.")
-    found = stored(session, terminal, client_id)
+    found = session.execute(select(SafetyAlert).where(
+        SafetyAlert.terminal_id == terminal.id, SafetyAlert.client_id == client_id)
+    ).scalar_one_or_none()
     if found is not None:
         return Raised(found, False)
+    if may_store is not None and not may_store():
+        raise ServiceError("rate_limited", "Too many alerts: they will be sent again.")
     media_id = photos.store(session, image).id if image else None
     site_id = site_of(session, terminal, employee_id)
     to = recipients(session, site_id, exclude=employee_id)
