@@ -353,6 +353,25 @@ def _receipt_in(s: Session, term: Terminal, env: Envelope, batch: messaging.Batc
     return Result()
 
 
+def clip_wanted(s: Session, terminal_name: str, env: Envelope) -> bool:
+    """Whether this voice message's transaction would make its clip: its terminal is
+    active, its session may still speak for it (``sessions.author``: live, or a late item
+    of one that ended) and ``messaging.would_attach``. Read in a snapshot, before the relay
+    spends a process's CPU decoding it (``relay.voices``): a terminal's password read off a
+    kiosk's disk must not buy clips for sessions that ended or people it may not write to.
+    ``author`` may mark an outlived session ended; that is never flushed here, the worker's
+    transaction does it."""
+    term = s.execute(_TERMINAL, {"name": terminal_name}).scalar_one_or_none()
+    if term is None:
+        return False
+    with s.no_autoflush:
+        try:
+            speaker = sessions.author(s, term, env.sid, env.seq or 0, env.id)
+        except ServiceError:
+            return False
+        return messaging.would_attach(s, speaker, env.id, env.body)
+
+
 def _terminal(s: Session, name: str) -> Terminal | None:
     """The active terminal of that name, read (and on PostgreSQL locked) once per batch: the
     lock holds to the end of the transaction, and on SQLite the batch's BEGIN IMMEDIATE

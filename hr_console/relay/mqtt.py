@@ -48,6 +48,7 @@ from hr_console.relay.handlers import (
     Batched,
     Publish,
     Result,
+    clip_wanted,
     error_reply,
     handle_batch,
     peek,
@@ -73,7 +74,7 @@ from hr_console.store import checkpoints
 from hr_console.store.db import Store, batch_cache, open_batch_cache
 from hr_console.store.models import NOTIFY_END, BadgeSession, Downlink, Terminal, utcnow
 from relais_wire import topics
-from relais_wire.envelope import WireError, decode_uplink, encode, envelope
+from relais_wire.envelope import Envelope, WireError, decode_uplink, encode, envelope
 
 log = logging.getLogger("relais.relay")
 
@@ -295,7 +296,7 @@ class Relay:
                                 ack=self._ack, wake_worker=lambda: self._inbox.put(None),
                                 wake_delivery=self._wake.set, db_lock=self._db,
                                 hashers=pin_hashers)
-        self.voices = VoiceDesk(wake=lambda: self._inbox.put(None))
+        self.voices = VoiceDesk(wake=lambda: self._inbox.put(None), wanted=self._clip_wanted)
         # On SQLite the keeper's renewals take turns with the worker on the one write lock;
         # on PostgreSQL they touch no row the worker does, so they need no turn at all.
         self.keeper = PartitionKeeper(store, f"{self.username}/{uuid.uuid4().hex[:8]}",
@@ -625,6 +626,11 @@ class Relay:
         item.due = time.monotonic() + DEFER_RETRY_S
         self._deferred.append(item)
         return True
+
+    def _clip_wanted(self, terminal: str, env: Envelope) -> bool:
+        """``handlers.clip_wanted`` in a snapshot without the write lock."""
+        with self._reader() as r:
+            return clip_wanted(r, terminal, env)
 
     def _admit(self, item: Inbound) -> bool:
         """Decided before any transaction; what is turned away here is done with."""

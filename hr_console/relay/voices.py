@@ -34,7 +34,7 @@ from enum import Enum
 
 from hr_console.relay import helpers
 from hr_console.services import voice
-from relais_wire.envelope import Voice, WireError, decode_uplink
+from relais_wire.envelope import Envelope, Voice, WireError, decode_uplink
 
 log = logging.getLogger("relais.relay.voices")
 
@@ -63,8 +63,12 @@ class Turn(Enum):
 
 
 class VoiceDesk:
-    def __init__(self, wake: Callable[[], None]) -> None:
+    def __init__(self, wake: Callable[[], None],
+                 wanted: Callable[[str, Envelope], bool] | None = None) -> None:
+        """``wanted(terminal, envelope)``: whether the message's transaction would use its
+        clip (not refused before it, ``handlers.clip_wanted``); None: every clip is made."""
         self._wake = wake
+        self._wanted = wanted
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._pending: dict[str, str] = {}  # clip key -> its terminal
@@ -77,6 +81,7 @@ class VoiceDesk:
         self.made = 0
         self.turned_away = 0
         self.killed = 0  # processes that died making a clip (crashed, or past CLIP_CPU_S)
+        self.unwanted = 0  # clips not made: their message is refused before its clip
 
     def turn(self, terminal: str, payload: bytes) -> Turn:
         """What to do with this uplink now; a clip's making is started here. Anything the
@@ -95,6 +100,9 @@ class VoiceDesk:
         k = voice.key(data)
         if voice.prepared.has(k):
             return Turn.GO
+        if k not in self._pending and not self._is_wanted(terminal, env):
+            self.unwanted += 1
+            return Turn.GO  # the batch refuses it before it asks for the clip
         with self._lock:
             if self._crashes.get(k, 0) >= CRASHES_REFUSED:  # refused, then forgotten: again
                 voice.prepared.put(k, _CRASHED)
@@ -122,6 +130,17 @@ class VoiceDesk:
             return Turn.BUSY
         future.add_done_callback(lambda f: self._done(k, serial, pool, f))
         return Turn.WAIT
+
+    def _is_wanted(self, terminal: str, env: Envelope) -> bool:
+        """``wanted``, made whenever it cannot say: a message refused here must be refused
+        by its transaction too, or it would wait for a clip nobody makes."""
+        if self._wanted is None:
+            return True
+        try:
+            return self._wanted(terminal, env)
+        except Exception:
+            log.exception("could not check a voice message before making its clip; made")
+            return True
 
     def _done(self, k: str, serial: int, pool: ProcessPoolExecutor, future: Future) -> None:
         result: voice.Clip | voice.Refusal | None

@@ -625,9 +625,7 @@ def _receive_group(session: Session, speaker: BadgeSession, client_id: str, kind
     if group is None:
         # No row can point at a group that does not exist; answer without storing.
         return Outcome(None, "refused", "group_closed", extra={"group": body.group})
-    reply_to = body.reply_to if body.reply_to and _replies_to(
-        session, group.id, sender_id, body.reply_to) else None
-    refusal = groups.may_post(session, group, sender_id, reply_to=reply_to)
+    reply_to, refusal = _post_refusal(session, group, sender_id, body)
     verdict = _Verdict("refused", refusal) if refusal else _moderate(
         session, sender_id, kind, text, hold, group.moderation_mode)
     if verdict.state == "accepted" and _over_fan_out_budget(session, sender_id, group.id):
@@ -649,6 +647,31 @@ def _receive_group(session: Session, speaker: BadgeSession, client_id: str, kind
                        extra=group_counts(session, again))
     extra = fan_out(session, msg) if msg.state == "accepted" else {"group": group.id}
     return Outcome(msg.id, msg.state, msg.reason, extra=extra)
+
+
+def _post_refusal(session: Session, group: Group, sender_id: int, body: Any
+                  ) -> tuple[str | None, str | None]:
+    """A post's reply target (None unless it names a post the sender can see) and why the
+    sender may not post it now (None: they may)."""
+    reply_to = body.reply_to if body.reply_to and _replies_to(
+        session, group.id, sender_id, body.reply_to) else None
+    return reply_to, groups.may_post(session, group, sender_id, reply_to=reply_to)
+
+
+def would_attach(session: Session, speaker: BadgeSession, client_id: str, body: Any) -> bool:
+    """Whether ``receive`` would make this message's photo or clip: it is not stored already,
+    and neither the contact check nor the group's posting right refuses it. Asked by the
+    relay before it spends a process's CPU on a clip (``relay.voices``): a terminal's
+    password must not buy decoding for messages that will be refused anyway. Only what
+    ``receive`` decides before ``_attached``, so that an uplink it turns down never waits
+    for a clip."""
+    sender_id = speaker.employee_id
+    if find(session, sender_id, client_id) is not None:
+        return False
+    if getattr(body, "group", None) is not None:
+        group = session.get(Group, body.group)
+        return group is not None and _post_refusal(session, group, sender_id, body)[1] is None
+    return people.check(session, sender_id, body.to) is None
 
 
 def _urgent(session: Session, body: Any, group: Group, sender_id: int,
