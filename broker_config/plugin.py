@@ -10,9 +10,10 @@ accounts keep their ACL grants.
 
 It is C because Mosquitto loads only C plugins, and Debian ships none that does this alone
 (its dynamic-security plugin would replace the password file and ACL the database renders).
-It is built once per machine and source (``cc``, with Mosquitto's headers: Debian's ``gcc``,
-``mosquitto-dev`` and ``libmosquitto-dev``), cached where only its user may write, and
-copied next to the broker's other files, which the broker reads as their owner.
+It is built once per machine, source and Mosquitto version (``cc``, with Mosquitto's
+headers: Debian's ``gcc``, ``mosquitto-dev`` and ``libmosquitto-dev``), cached where only
+its user may write, and copied next to the broker's other files, which the broker reads as
+their owner.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import platform
 import shutil
 import stat
 import subprocess
@@ -61,8 +63,7 @@ def built(workdir: Path) -> Path:
     """The compiled plugin for the current source: from this user's cache when it is safe
     (``_cache_dir``), else compiled now, into that cache or, without one, into ``workdir``
     (the broker's own folder, private to its owner)."""
-    source = SOURCE.read_bytes()
-    name = f"relais_subscribe-{hashlib.sha256(source).hexdigest()[:16]}.so"
+    name = f"relais_subscribe-{_build_key()}.so"
     cache = _cache_dir()
     home = cache if cache is not None else workdir
     path = home / name
@@ -94,6 +95,26 @@ def built(workdir: Path) -> Path:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
     return path
+
+
+# The headers the source includes: an upgraded Mosquitto may change the structures and
+# calls the plugin was compiled against.
+HEADERS = ("mosquitto.h", "mosquitto_broker.h", "mosquitto_plugin.h", "mqtt_protocol.h")
+INCLUDE = Path("/usr/include")
+
+
+def _build_key() -> str:
+    """What a cached build was made from: the source, Mosquitto's headers as installed now
+    and the machine's architecture (a home folder shared between machines). A Mosquitto
+    upgrade, or another machine, builds again instead of loading a plugin made for another
+    broker, which could crash the one running."""
+    digest = hashlib.sha256(SOURCE.read_bytes())
+    digest.update(platform.machine().encode())
+    for header in HEADERS:
+        digest.update(header.encode())
+        with contextlib.suppress(OSError):
+            digest.update(hashlib.sha256((INCLUDE / header).read_bytes()).digest())
+    return digest.hexdigest()[:16]
 
 
 def _cache_dir() -> Path | None:

@@ -43,6 +43,25 @@ def test_built_once_then_taken_from_the_cache(cache: Path, tmp_path: Path,
     assert target.read_bytes() == first.read_bytes()
 
 
+def test_an_upgraded_mosquitto_gets_a_plugin_built_for_it(
+        cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plugin compiled against the headers of the Mosquitto that was installed before an
+    upgrade is not taken from the cache for the new one: it is built again."""
+    before = plugin.built(tmp_path)
+    include = tmp_path / "include"
+    include.mkdir()
+    for header in plugin.HEADERS:
+        text = (plugin.INCLUDE / header).read_bytes()
+        (include / header).write_bytes(text + b"\n/* 2.0.99 */\n" if header ==
+                                       "mosquitto_plugin.h" else text)
+    monkeypatch.setattr(plugin, "INCLUDE", include)
+    after = plugin.built(tmp_path)
+    assert after != before and after.parent == cache
+    assert after.read_bytes()[:4] == b"\x7fELF" and before.exists()
+    monkeypatch.setattr(plugin, "INCLUDE", Path("/usr/include"))
+    assert plugin.built(tmp_path) == before  # the same headers: the same build
+
+
 def test_a_cache_another_user_could_write_is_never_used(cache: Path, tmp_path: Path) -> None:
     """The broker loads the file: a planted one (a link to someone's file, or a file in a
     folder others may write) would run as the broker's user, root if root runs it."""
