@@ -216,3 +216,36 @@ def test_an_export_of_nothing_is_its_header(console) -> None:  # noqa: ANN001
     rows = _csv(console.client("auditor").post("/audit/export.csv",
                                                data={"action": "test.nothing.matches"}))
     assert rows == [list(audit_search.CSV_HEADER)]
+
+
+def test_an_export_that_fails_midway_is_a_failed_download(console, monkeypatch) -> None:  # noqa: ANN001
+    """The database lost while the export is sent (its audit entry already committed): the
+    console, served by waitress as in production, ends the transfer unfinished, so the
+    browser reports a failed download instead of saving a file that looks complete."""
+    import requests
+    from sqlalchemy.exc import OperationalError
+
+    from tests.served import served
+    from tests.web.test_hr_desk_confidentiality import _sign_in
+
+    monkeypatch.setattr(audit_search, "EXPORT_CHUNK", 4)
+    with console.session() as s:
+        for i in range(12):
+            audit.record(s, "robot", "test.lost", f"thing:{i}")
+    cells, calls = audit_search._cells, []
+
+    def failing(row):  # noqa: ANN001, ANN202
+        calls.append(row)
+        if len(calls) > 6:  # in the second chunk
+            raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+        return cells(row)
+
+    monkeypatch.setattr(audit_search, "_cells", failing)
+    with served(console.app) as url:
+        web, token = _sign_in(url, "auditor")
+        resp = web.post(f"{url}/audit/export.csv", stream=True, timeout=30,
+                        data={"action": "test.lost", "csrf_token": token})
+        assert resp.status_code == 200  # the headers left before the failure
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            b"".join(resp.iter_content(1024))
+
