@@ -258,6 +258,51 @@ def test_a_terminals_password_cannot_flood_everyone_with_alerts(system: System) 
     _wait_stored(system, alerts.ALERT_BURST + 2)
 
 
+def _forge(thief: RawTerminal, sid: str, n: int, tag: str) -> list[str]:
+    """``n`` alerts in the name of an ended session; their answers, in the order sent."""
+    sent = [envelope("alert", sid=sid, pictogram="fire", text=f"{tag} {i}") for i in range(n)]
+    for env in sent:
+        thief.client.publish(topics.uplink(thief.name), encode(env), qos=1)
+    answers: dict[str, str] = {}
+    deadline = time.monotonic() + 20
+    while len(answers) < n and time.monotonic() < deadline:
+        with contextlib.suppress(queue.Empty):
+            reply = json.loads(thief.inbox.get(timeout=0.5))
+            if reply.get("ref") in {env["id"] for env in sent}:
+                answers[reply["ref"]] = reply.get("state") or reply.get("code")
+    return [answers.get(env["id"], "") for env in sent]
+
+
+def test_the_alert_budget_survives_a_relay_restart(system: System) -> None:
+    """The budget is read from the alerts stored, not kept in a relay's memory: a relay
+    restarted (or another taking the terminal over) does not give the thief a new burst.
+    Once the stored alerts are a minute older, one more fits, and only one."""
+    from hr_console.relay import alerts
+    from hr_console.store.models import BadgeSession, utcnow
+
+    [k1] = _links(system, 1)
+    system.badge_in(k1, "Karim Benali")
+    old_sid = k1.sid
+    k1.logout()
+    with system.store.session() as s:
+        s.get(BadgeSession, old_sid).ended_at = utcnow() - dt.timedelta(days=30)
+    k1.stop()
+    thief = RawTerminal(system, "kiosk-1")
+    try:
+        first = _forge(thief, old_sid, alerts.ALERT_BURST + 2, "avant")
+        assert first == ["accepted"] * alerts.ALERT_BURST + ["rate_limited"] * 2
+        system.relays.pop().stop()
+        system.start_relay()
+        assert _forge(thief, old_sid, 3, "après") == ["rate_limited"] * 3
+        with system.store.session() as s:  # a minute passes
+            for row in s.scalars(select(SafetyAlert)):
+                row.raised_at -= dt.timedelta(seconds=61)
+        assert _forge(thief, old_sid, 3, "plus tard") == ["accepted"] + ["rate_limited"] * 2
+    finally:
+        thief.close()
+    assert _counts(system)[0] == alerts.ALERT_BURST + 1
+
+
 def test_an_alert_over_the_budget_waits_in_the_outbox(system: System) -> None:
     """A terminal past its budget of alerts in nobody's name (here from the idle screen)
     loses none: the ones over it stay in the kiosk's outbox, which sends them again until
