@@ -18,6 +18,13 @@ it (``signal.ITIMER_PROF``, whose signal ends a process that does not catch it, 
 FFmpeg's C code). The process says which clip it is making in a shared slot, so when it
 dies the blame goes to that clip alone: the clips queued behind it are made again in a new
 process, never refused for another's fault.
+
+A clip is made only for a message its transaction would store: ``wanted``
+(``handlers.clip_wanted``) first reads whether the session may speak and the person may be
+written to, so a terminal's password alone buys no decoding. What a session the terminal
+hosted can still send, clips the decoder refuses (never stored, so they spend none of an
+ended session's late items), is bounded per terminal by the CPU they took
+(``REFUSED_CPU_S``): past it, that terminal's clips wait, the others' do not.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -51,6 +60,16 @@ CRASHES_REFUSED = 2
 # a clip; what passes it is taken as a decoder kept busy on purpose.
 CLIP_CPU_S = 30.0
 _CRASHED = ("bad_audio", "the audio cannot be decoded")
+# A terminal whose clips were refused by the decoder (or killed its process) after this much
+# of the process's CPU within the window has its next clips turned away as "rate_limited"
+# until it passes (its kiosk sends them again): a kiosk records what it sends, so only a
+# terminal's password in other hands makes clips FFmpeg refuses, and with a session the
+# terminal hosted it could otherwise have kept the one process busy, 30 s a clip, with
+# clips that are never stored and so spend none of a session's late items. Each refusal
+# counts at least REFUSED_MIN_CPU_S: a stream of cheap ones is bounded too.
+REFUSED_CPU_S = 60.0
+REFUSED_WINDOW_S = 3600.0
+REFUSED_MIN_CPU_S = 1.0
 
 
 class Turn(Enum):
@@ -82,6 +101,9 @@ class VoiceDesk:
         self.turned_away = 0
         self.killed = 0  # processes that died making a clip (crashed, or past CLIP_CPU_S)
         self.unwanted = 0  # clips not made: their message is refused before its clip
+        self.check_failed = 0  # ``wanted`` raised: the clip was made, as before the check
+        # Per terminal, the CPU its refused clips took: (monotonic time, seconds).
+        self._refused: dict[str, deque[tuple[float, float]]] = {}
 
     def turn(self, terminal: str, payload: bytes) -> Turn:
         """What to do with this uplink now; a clip's making is started here. Anything the
@@ -100,9 +122,6 @@ class VoiceDesk:
         k = voice.key(data)
         if voice.prepared.has(k):
             return Turn.GO
-        if k not in self._pending and not self._is_wanted(terminal, env):
-            self.unwanted += 1
-            return Turn.GO  # the batch refuses it before it asks for the clip
         with self._lock:
             if self._crashes.get(k, 0) >= CRASHES_REFUSED:  # refused, then forgotten: again
                 voice.prepared.put(k, _CRASHED)
@@ -111,7 +130,13 @@ class VoiceDesk:
                 return Turn.WAIT
             if terminal in self._pending.values():
                 return Turn.DEFER  # one clip of a terminal at a time; its order holds anyway
-            if len(self._pending) >= MAX_PENDING:
+        # Asked only for a clip about to be made (the worker alone adds to _pending, so
+        # what was read above still holds, or has only become freer).
+        if not self._is_wanted(terminal, env):
+            self.unwanted += 1
+            return Turn.GO  # the batch refuses it before it asks for the clip
+        with self._lock:
+            if len(self._pending) >= MAX_PENDING or self._over_budget(terminal):
                 self.turned_away += 1
                 return Turn.BUSY
             self._pending[k] = terminal
@@ -132,20 +157,43 @@ class VoiceDesk:
         return Turn.WAIT
 
     def _is_wanted(self, terminal: str, env: Envelope) -> bool:
-        """``wanted``, made whenever it cannot say: a message refused here must be refused
-        by its transaction too, or it would wait for a clip nobody makes."""
+        """``wanted``, and True whenever it cannot say (counted in ``check_failed``). A
+        message it turns away goes to its batch; should the batch want the clip after all
+        (what the snapshot read has changed since), the uplink is deferred and asked about
+        again at its next try, so it waits a retry, never for a clip nobody makes."""
         if self._wanted is None:
             return True
         try:
             return self._wanted(terminal, env)
         except Exception:
+            self.check_failed += 1
             log.exception("could not check a voice message before making its clip; made")
             return True
 
+    def _over_budget(self, terminal: str) -> bool:
+        """Whether the terminal's refused clips took ``REFUSED_CPU_S`` of the process's CPU
+        within ``REFUSED_WINDOW_S`` (under ``_lock``)."""
+        spent = self._refused.get(terminal)
+        if not spent:
+            return False
+        horizon = time.monotonic() - REFUSED_WINDOW_S
+        while spent and spent[0][0] < horizon:
+            spent.popleft()
+        return sum(cpu for _at, cpu in spent) >= REFUSED_CPU_S
+
+    def _spend(self, terminal: str, cpu: float) -> None:
+        """A clip of ``terminal`` was refused (or killed its process) after ``cpu`` seconds
+        of CPU, counted at least ``REFUSED_MIN_CPU_S`` (under ``_lock``)."""
+        if len(self._refused) > 10_000:  # a bound, whatever is sent
+            self._refused.clear()
+        spent = self._refused.setdefault(terminal, deque())
+        spent.append((time.monotonic(), max(cpu, REFUSED_MIN_CPU_S)))
+
     def _done(self, k: str, serial: int, pool: ProcessPoolExecutor, future: Future) -> None:
         result: voice.Clip | voice.Refusal | None
+        cpu: float | None = None  # the CPU it took, when the process answered
         try:
-            result = future.result()
+            result, cpu = future.result()
         except CancelledError:  # the pool was shut down under it: made again next time
             result = None
         except Exception as err:  # its process died: FFmpeg crashed, or CLIP_CPU_S passed
@@ -161,6 +209,9 @@ class VoiceDesk:
                         self._crashes.clear()
                     self._crashes[k] = self._crashes.get(k, 0) + 1
                     self.killed += 1
+                    terminal = self._pending.get(k)
+                    if terminal is not None:
+                        self._spend(terminal, CLIP_CPU_S)  # all it may have taken
                 result = _CRASHED if self._crashes.get(k, 0) >= CRASHES_REFUSED else None
             if culprit:
                 log.warning("a voice message's re-encoding process died making it (%s): "
@@ -170,7 +221,9 @@ class VoiceDesk:
             voice.prepared.put(k, result)
             self.made += 1
         with self._lock:
-            self._pending.pop(k, None)
+            terminal = self._pending.pop(k, None)
+            if isinstance(result, tuple) and terminal is not None and cpu is not None:
+                self._spend(terminal, cpu)  # refused by the decoder (a crash was counted)
         self._wake()
 
     def stop(self) -> None:
@@ -198,14 +251,15 @@ def _start(niceness: int, relay: int, making) -> None:  # noqa: ANN001 - a share
     import av  # noqa: F401
 
 
-def _make(serial: int, data: bytes, cpu_s: float) -> voice.Clip | voice.Refusal:
+def _make(serial: int, data: bytes, cpu_s: float) -> tuple[voice.Clip | voice.Refusal, float]:
     """One clip, named in the slot while it is made, within ``cpu_s`` of CPU (past it the
-    kernel's SIGPROF ends the process, C code included)."""
+    kernel's SIGPROF ends the process, C code included), and the CPU it took."""
     if _making_slot is not None:
         _making_slot.value = serial
     signal.setitimer(signal.ITIMER_PROF, cpu_s)
+    start = time.process_time()
     try:
-        return voice.outcome(data)
+        return voice.outcome(data), time.process_time() - start
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0)
         if _making_slot is not None:

@@ -24,16 +24,17 @@ from sqlalchemy import func, select
 from hr_console.store.models import BadgeSession, Message, Terminal, utcnow
 from kiosk_app.link import events as ev
 from relais_wire import topics
-from relais_wire.envelope import b64, encode, envelope
+from relais_wire.envelope import b64, decode_uplink, encode, envelope
 from tests.security.test_bad_input_corpus import RawTerminal
 from tests.system_fixture import System, expect
 from tests.wire.hostile_audio import clip
 
 
-def _voice(sid: str, seq: int, seconds: float, **target: int) -> dict:
+def _voice(sid: str, seq: int, seconds: float, *, tail: bytes = b"", **target: int) -> dict:
+    """A voice uplink; ``tail``: bytes after the clip, which the decoder refuses."""
     return envelope("voice", id=str(uuid.uuid4()), sid=sid, seq=seq,
-                    audio=b64(clip(seconds)), duration_ms=int(seconds * 1000), codec="opus",
-                    **target)
+                    audio=b64(clip(seconds) + tail), duration_ms=int(seconds * 1000),
+                    codec="opus", **target)
 
 
 def _answers(thief: RawTerminal, ids: set[str], timeout: float = 20.0) -> dict[str, str]:
@@ -87,7 +88,7 @@ def test_a_terminals_password_alone_buys_no_clip(system: System) -> None:
     finally:
         thief.close()
     assert sorted(answers.values()) == ["no_session"] * 3 + ["session_ended"] * 6
-    assert (desk.made, desk.unwanted, desk._pool) == (0, 9, None)
+    assert (desk.made, desk.unwanted, desk._pool, desk.check_failed) == (0, 9, None, 0)
     assert _stored(system, ids) == 0
 
     system.badge_in(k2, "Karim Benali")
@@ -118,5 +119,85 @@ def test_a_live_session_buys_no_clip_for_someone_it_may_not_write_to(system: Sys
     finally:
         thief.close()
     assert [answers.get(env["id"]) for env in sent] == ["refused"] * 4
-    assert (desk.made, desk.unwanted, desk._pool) == (0, 4, None)
+    assert (desk.made, desk.unwanted, desk._pool, desk.check_failed) == (0, 4, None, 0)
     assert _stored(system, {env["id"] for env in sent[:3]}) == 3  # refused, kept as texts are
+
+
+def test_clips_the_decoder_refuses_are_bounded_per_terminal(system: System, monkeypatch) -> None:  # noqa: ANN001
+    """The console ended Sophie's session an hour ago while kiosk-1 was offline: what its
+    outbox still holds may come (a late item, held for HR), so a clip in that session's
+    name is decoded. One the decoder refuses is stored nowhere and spends none of the late
+    items, so the same seq served again and again: the thief's junk clips are now counted
+    by the CPU they took, and past the terminal's allowance (lowered here to three
+    refusals' worth) its next clips are turned away "rate_limited". Another terminal's
+    clip is made at once meanwhile."""
+    from hr_console.relay import voices
+    from hr_console.services import sessions
+
+    monkeypatch.setattr(voices, "REFUSED_CPU_S", 3 * voices.REFUSED_MIN_CPU_S)
+    k1, k2 = system.link("kiosk-1"), system.link("kiosk-2")
+    system.badge_in(k1, "Sophie Martin")
+    sid = k1.sid
+    k1.stop()
+    with system.store.session() as s:
+        sessions.end_for_employee(s, system.employee("Sophie Martin"), "deactivated")
+        s.get(BadgeSession, sid).ended_at = utcnow() - dt.timedelta(hours=1)
+        mark = s.get(BadgeSession, sid).end_mark
+    karim = system.employee("Karim Benali")
+    desk = system.relays[0].voices
+    thief = RawTerminal(system, "kiosk-1")
+    try:
+        refused = []
+        for i in range(3):  # one at a time: the same free seq each time
+            env = _voice(sid, mark + 1, 1.0, tail=b"<?php %d ?>" % i, to=karim)
+            thief.client.publish(topics.uplink("kiosk-1"), encode(env), qos=1)
+            refused.append(_answers(thief, {env["id"]}).get(env["id"]))
+        assert refused == ["bad_audio"] * 3
+        turned = [_voice(sid, mark + 1, 1.0, tail=b"<?php %d ?>" % i, to=karim)
+                  for i in range(3, 6)]
+        for env in turned:
+            thief.client.publish(topics.uplink("kiosk-1"), encode(env), qos=1)
+        replies = []  # "rate_limited" names no ref (the kiosk sends its outbox again)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                replies.append(json.loads(thief.inbox.get(timeout=0.2)))
+    finally:
+        thief.close()
+    assert {r.get("code") for r in replies} == {"rate_limited"}
+    assert not {r.get("ref") for r in replies} & {env["id"] for env in turned}
+    assert (desk.made, desk.turned_away, desk.check_failed) == (3, 3, 0)
+
+    system.badge_in(k2, "Karim Benali")
+    honest = k2.send_voice(system.employee("Sophie Martin"), clip(1.5), 1500)
+    expect(k2, ev.StateChanged, lambda e: e.msg == honest and e.state == "held", 60)
+    assert desk.made == 4
+
+
+def test_the_check_before_a_clip_reads_and_never_writes(system: System) -> None:
+    """``handlers.clip_wanted`` runs on the relay's read-only snapshot: a session whose
+    idle clock is due a touch (and the session check touches it) must not make the read
+    try to write (on SQLite a query-only connection refuses it, and the check would fail
+    open, making every clip). It answers, and the session stays as stored."""
+    from hr_console.relay.handlers import clip_wanted
+    from hr_console.relay.logins import read_sessions
+    from hr_console.services import sessions
+
+    k1 = system.link("kiosk-1")
+    system.badge_in(k1, "Sophie Martin")
+    touched = utcnow() - sessions.TOUCH_EVERY * 4
+    with system.store.session() as s:
+        s.get(BadgeSession, k1.sid).last_active_at = touched
+    seq = _next_seq(system, "kiosk-1")
+    allowed = _voice(k1.sid, seq, 1.0, to=system.employee("Karim Benali"))
+    refused = _voice(k1.sid, seq, 1.0, to=system.employee("Thomas Petit"))
+    reader, engine = read_sessions(system.store)
+    try:
+        for env, wanted in ((allowed, True), (refused, False)):
+            with reader() as r:
+                assert clip_wanted(r, "kiosk-1", decode_uplink(encode(env))) is wanted
+    finally:
+        if engine is not None:
+            engine.dispose()
+    with system.store.session() as s:
+        assert s.get(BadgeSession, k1.sid).last_active_at == touched
