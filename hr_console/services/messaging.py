@@ -26,6 +26,7 @@ from hr_console.services import (
     groups,
     notices,
     people,
+    photo_time,
     photos,
     settings,
     shifts,
@@ -106,16 +107,19 @@ def _content(kind: str, body: Any) -> tuple[str, dict | None]:
     raise ServiceError("bad_kind", f"{kind} is not a message kind")
 
 
-def _attached(session: Session, body: Any) -> _Attached | None:
+def _attached(session: Session, body: Any, terminal_id: int | None) -> _Attached | None:
     """A message's photo or clip, made safe, for a message that is not refused. A terminal
     is untrusted: the wire only checked a photo's JPEG magic or a clip's Ogg header and
     their sizes, so the picture is decoded and re-encoded here like a console upload (bombs,
     metadata, trailing polyglot payloads), and the sound too (``voice.clip``), before anyone
     else's screen, speaker or browser gets them. Never for a refused one: a terminal sending
     photos to people it may not write to cost the worker a decode each (about 6 a second,
-    holding the write lock) and the database a stored picture each (226 MB in 35 s)."""
+    holding the write lock) and the database a stored picture each (226 MB in 35 s). A
+    terminal's photos share a budget of the time their making takes (``photo_time``)."""
     if isinstance(body, Photo):
-        return _Attached(photos.normalise(body.image), "image/jpeg")
+        key = f"{session.get_bind().url}|{terminal_id}"
+        return _Attached(photo_time.timed(key, lambda: photos.normalise(body.image)),
+                         "image/jpeg")
     if isinstance(body, Voice):
         clip = voice.clip(session, body.audio)
         return _Attached(clip.data, voice.MIME, clip.duration_ms)
@@ -140,7 +144,8 @@ def receive(session: Session, speaker: BadgeSession, client_id: str, kind: str, 
     if verdict is None:
         # No row can point at a recipient that does not exist; answer without storing.
         return Outcome(None, "refused", "unknown_recipient")
-    media = _attached(session, body) if verdict.state != "refused" else None
+    media = _attached(session, body, speaker.terminal_id) if verdict.state != "refused" \
+        else None
     msg = Message(client_id=client_id, sender_id=sender_id, recipient_id=body.to,
                   terminal_id=speaker.terminal_id, kind=kind, body=text, drawing=drawing,
                   sent_ts=sent_ts, seq=seq, created_at=utcnow(), **verdict.columns())
@@ -637,7 +642,7 @@ def _receive_group(session: Session, speaker: BadgeSession, client_id: str, kind
                   urgent=_urgent(session, body, group, sender_id, refusal),
                   terminal_id=speaker.terminal_id, kind=kind, body=text, drawing=drawing,
                   sent_ts=sent_ts, seq=seq, created_at=utcnow(), **verdict.columns())
-    media = _attached(session, body) if not refusal else None
+    media = _attached(session, body, speaker.terminal_id) if not refusal else None
     if media is not None:
         msg.media_id = _store_media(session, media)
         msg.duration_ms = media.duration_ms
@@ -864,7 +869,8 @@ class Batch:
         verdict = _decide(self.session, sender_id, body.to, kind, text, hold)
         if verdict is None:
             return Outcome(None, "refused", "unknown_recipient")
-        media = _attached(self.session, body) if verdict.state != "refused" else None
+        media = _attached(self.session, body, speaker.terminal_id) \
+            if verdict.state != "refused" else None
         now = utcnow()
         self._messages.append({
             "client_id": client_id, "sender_id": sender_id, "recipient_id": body.to,

@@ -1,0 +1,71 @@
+"""Slow photos bought with a terminal's password, through the real broker and relay.
+
+A terminal's photo is decoded and encoded again inside the relay's transaction, while
+every other terminal's messages wait. A picture within the wire's limits can be made slow
+(a 4000 x 4000 JPEG of one colour in 244 KB: about 300 ms here, against 10 to 25 ms for
+what a kiosk's camera sends), and the meter lets 20 uplinks a second through. With the
+terminal's password and the session open on it, a thief's photos now share a budget of
+that time (``photo_time``, lowered here): past it they are answered ``rate_limited`` with
+their ref (a kiosk's outbox sends them again), and another terminal's photo goes at once.
+"""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+from sqlalchemy import func, select
+
+from hr_console.services import photo_time
+from hr_console.store.models import Message, Terminal
+from kiosk_app.link import events as ev
+from relais_wire import limits, topics
+from relais_wire.envelope import b64, encode, envelope
+from tests.security.test_bad_input_corpus import RawTerminal
+from tests.security.test_voice_attacks import _answers
+from tests.system_fixture import System, expect
+
+
+def _slow_jpeg(shade: int) -> bytes:
+    """4000 x 4000 pixels of one colour: small on the wire, long to decode and shrink."""
+    out = io.BytesIO()
+    Image.new("RGB", (4000, 4000), (shade, 30, 200)).save(out, "JPEG", quality=5)
+    assert len(out.getvalue()) <= limits.MAX_PHOTO_BYTES
+    return out.getvalue()
+
+
+def _small_jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.linear_gradient("L").resize((640, 480)).convert("RGB").save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def test_a_terminals_slow_photos_cannot_hold_the_relay(system: System, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(photo_time, "BURST_S", 0.5)
+    k1, k2 = system.link("kiosk-1"), system.link("kiosk-2")
+    system.badge_in(k1, "Sophie Martin")
+    system.badge_in(k2, "Karim Benali")
+    sid = k1.sid
+    k1.stop()
+    with system.store.session() as s:
+        seq = s.scalar(select(Terminal.last_seq).where(Terminal.name == "kiosk-1")) + 1
+    karim = system.employee("Karim Benali")
+    thief = RawTerminal(system, "kiosk-1")
+    try:
+        sent = [envelope("photo", sid=sid, seq=seq + i, to=karim, caption="",
+                         image=b64(_slow_jpeg(i))) for i in range(8)]
+        for env in sent:
+            thief.client.publish(topics.uplink("kiosk-1"), encode(env), qos=1)
+        answers = _answers(thief, {env["id"] for env in sent}, timeout=60)
+    finally:
+        thief.close()
+    got = [answers.get(env["id"]) for env in sent]
+    made = [a for a in got if a in ("accepted", "held")]
+    assert 1 <= len(made) <= 3 and got.count("rate_limited") == len(sent) - len(made), got
+    with system.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Message)
+                        .where(Message.client_id.in_([env["id"] for env in sent]))) == len(made)
+
+    honest = k2.send_photo(system.employee("Sophie Martin"), _small_jpeg())
+    expect(k2, ev.StateChanged, lambda e: e.msg == honest and e.state in ("accepted", "held"),
+           10)
