@@ -10,6 +10,8 @@ are fuzzed in tests/wire/test_fuzz.py, 1,000 examples each).
 from __future__ import annotations
 
 import base64
+import contextlib
+import datetime as dt
 import io
 import json
 import queue
@@ -34,7 +36,8 @@ from hr_console.relay.meter import Meter
 from hr_console.relay.mqtt import Relay
 from hr_console.services import photos
 from hr_console.services.errors import Invalid
-from hr_console.store.models import BadgeSession, Downlink, Media, Message
+from hr_console.store.models import BadgeSession, Downlink, Media, Message, utcnow
+from kiosk_app.link.client import TerminalLink
 from kiosk_app.media import PhotoError, normalise_photo
 from relais_wire import topics
 from relais_wire.envelope import WireError, decode_uplink, encode, envelope
@@ -206,9 +209,33 @@ class RawTerminal:
         self.client.publish(topics.uplink(self.name), payload, qos=1).wait_for_publish(10)
         return json.loads(self.inbox.get(timeout=timeout))
 
+    def answers(self, ids: set[str], timeout: float = 20.0) -> dict[str, str]:
+        """The answers to the uplinks ``ids`` as they come: each one's state, or its error's
+        code (other replies, a logout kept for the terminal, are passed over)."""
+        got: dict[str, str] = {}
+        deadline = time.monotonic() + timeout
+        while len(got) < len(ids) and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                reply = json.loads(self.inbox.get(timeout=0.5))
+                if reply.get("ref") in ids:
+                    got[reply["ref"]] = reply.get("state") or reply.get("code")
+        return got
+
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def ended_long_ago(system: System, link: TerminalLink, name: str, days: int = 30) -> str:
+    """``name`` badged in on ``link``, logged out ``days`` ago, the link stopped so that its
+    password can be taken by a ``RawTerminal``: that session's id."""
+    system.badge_in(link, name)
+    sid = link.sid
+    link.logout()
+    with system.store.session() as s:
+        s.get(BadgeSession, sid).ended_at = utcnow() - dt.timedelta(days=days)
+    link.stop()
+    return sid
 
 
 def _sophie_on_a_raw_kiosk_1(system: System) -> tuple[str, RawTerminal]:

@@ -22,7 +22,6 @@ from kiosk_app.link import events as ev
 from relais_wire import limits, topics
 from relais_wire.envelope import b64, encode, envelope
 from tests.security.test_bad_input_corpus import RawTerminal
-from tests.security.test_voice_attacks import _answers
 from tests.system_fixture import System, expect
 
 
@@ -56,7 +55,7 @@ def test_a_terminals_slow_photos_cannot_hold_the_relay(system: System, monkeypat
                          image=b64(_slow_jpeg(i))) for i in range(8)]
         for env in sent:
             thief.client.publish(topics.uplink("kiosk-1"), encode(env), qos=1)
-        answers = _answers(thief, {env["id"] for env in sent}, timeout=60)
+        answers = thief.answers({env["id"] for env in sent}, timeout=60)
     finally:
         thief.close()
     got = [answers.get(env["id"]) for env in sent]

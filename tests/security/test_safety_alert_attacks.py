@@ -9,11 +9,9 @@ recipient's badge session from the wrong terminal; a photo that is none refuses 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
 import json
-import queue
 import time
 from collections.abc import Iterator
 
@@ -29,7 +27,7 @@ from kiosk_app.link.api import KioskApi, KioskApiError
 from relais_wire import topics
 from relais_wire.envelope import b64, encode, envelope
 from tests.e2e.test_groups import _links
-from tests.security.test_bad_input_corpus import RawTerminal
+from tests.security.test_bad_input_corpus import RawTerminal, ended_long_ago
 from tests.served import served
 from tests.system_fixture import System, expect
 
@@ -217,30 +215,13 @@ def test_a_terminals_password_cannot_flood_everyone_with_alerts(system: System) 
     then one a minute; the rest are answered ``rate_limited`` and stored nowhere, while
     another terminal's alert goes at once."""
     from hr_console.relay import alerts
-    from hr_console.store.models import BadgeSession, utcnow
 
     k1, k2 = _links(system, 2)
-    system.badge_in(k1, "Karim Benali")
-    old_sid = k1.sid
-    k1.logout()
-    with system.store.session() as s:
-        s.get(BadgeSession, old_sid).ended_at = utcnow() - dt.timedelta(days=30)
-    k1.stop()
+    old_sid = ended_long_ago(system, k1, "Karim Benali")
     thief = RawTerminal(system, "kiosk-1")
     try:
-        sent = [envelope("alert", sid=old_sid, pictogram="fire", text=f"fausse alerte {i}")
-                for i in range(30)]
-        for env in sent:
-            thief.client.publish(topics.uplink("kiosk-1"), encode(env), qos=1)
-        ids = {env["id"] for env in sent}
-        answers: dict[str, str] = {}
-        deadline = time.monotonic() + 20
-        while len(answers) < 30 and time.monotonic() < deadline:
-            with contextlib.suppress(queue.Empty):
-                reply = json.loads(thief.inbox.get(timeout=0.5))
-                if reply.get("ref") in ids:  # (the logout's answer, kept for kiosk-1, too)
-                    answers[reply["ref"]] = reply.get("state") or reply.get("code")
-        assert sorted(answers.values()) == \
+        answers = _forge(thief, old_sid, 30, "fausse alerte")
+        assert sorted(answers) == \
             ["accepted"] * alerts.ALERT_BURST + ["rate_limited"] * (30 - alerts.ALERT_BURST)
         _wait_stored(system, alerts.ALERT_BURST)
         time.sleep(1.0)  # nothing more comes
@@ -263,13 +244,7 @@ def _forge(thief: RawTerminal, sid: str, n: int, tag: str) -> list[str]:
     sent = [envelope("alert", sid=sid, pictogram="fire", text=f"{tag} {i}") for i in range(n)]
     for env in sent:
         thief.client.publish(topics.uplink(thief.name), encode(env), qos=1)
-    answers: dict[str, str] = {}
-    deadline = time.monotonic() + 20
-    while len(answers) < n and time.monotonic() < deadline:
-        with contextlib.suppress(queue.Empty):
-            reply = json.loads(thief.inbox.get(timeout=0.5))
-            if reply.get("ref") in {env["id"] for env in sent}:
-                answers[reply["ref"]] = reply.get("state") or reply.get("code")
+    answers = thief.answers({env["id"] for env in sent})
     return [answers.get(env["id"], "") for env in sent]
 
 
@@ -278,15 +253,9 @@ def test_the_alert_budget_survives_a_relay_restart(system: System) -> None:
     restarted (or another taking the terminal over) does not give the thief a new burst.
     Once the stored alerts are a minute older, one more fits, and only one."""
     from hr_console.relay import alerts
-    from hr_console.store.models import BadgeSession, utcnow
 
     [k1] = _links(system, 1)
-    system.badge_in(k1, "Karim Benali")
-    old_sid = k1.sid
-    k1.logout()
-    with system.store.session() as s:
-        s.get(BadgeSession, old_sid).ended_at = utcnow() - dt.timedelta(days=30)
-    k1.stop()
+    old_sid = ended_long_ago(system, k1, "Karim Benali")
     thief = RawTerminal(system, "kiosk-1")
     try:
         first = _forge(thief, old_sid, alerts.ALERT_BURST + 2, "avant")

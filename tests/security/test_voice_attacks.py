@@ -25,7 +25,7 @@ from hr_console.store.models import BadgeSession, Message, Terminal, utcnow
 from kiosk_app.link import events as ev
 from relais_wire import topics
 from relais_wire.envelope import b64, decode_uplink, encode, envelope
-from tests.security.test_bad_input_corpus import RawTerminal
+from tests.security.test_bad_input_corpus import RawTerminal, ended_long_ago
 from tests.system_fixture import System, expect
 from tests.wire.hostile_audio import clip
 
@@ -35,19 +35,6 @@ def _voice(sid: str, seq: int, seconds: float, *, tail: bytes = b"", **target: i
     return envelope("voice", id=str(uuid.uuid4()), sid=sid, seq=seq,
                     audio=b64(clip(seconds) + tail), duration_ms=int(seconds * 1000),
                     codec="opus", **target)
-
-
-def _answers(thief: RawTerminal, ids: set[str], timeout: float = 20.0) -> dict[str, str]:
-    """Each sent id's answer: its state, or the error's code."""
-    answers: dict[str, str] = {}
-    deadline = time.monotonic() + timeout
-    while len(answers) < len(ids) and time.monotonic() < deadline:
-        with contextlib.suppress(queue.Empty):
-            reply = json.loads(thief.inbox.get(timeout=0.5))
-            ref = reply.get("ref")
-            if ref in ids:
-                answers[ref] = reply.get("state") or reply.get("code")
-    return answers
 
 
 def _next_seq(system: System, name: str) -> int:
@@ -67,12 +54,7 @@ def test_a_terminals_password_alone_buys_no_clip(system: System) -> None:
     of sessions that never were: each is refused with its error, none is decoded, no process is started.
     Karim's clip on another terminal is then made and held as usual."""
     k1, k2 = system.link("kiosk-1"), system.link("kiosk-2")
-    system.badge_in(k1, "Sophie Martin")
-    old_sid = k1.sid
-    k1.logout()
-    with system.store.session() as s:
-        s.get(BadgeSession, old_sid).ended_at = utcnow() - dt.timedelta(days=30)
-    k1.stop()
+    old_sid = ended_long_ago(system, k1, "Sophie Martin")
     karim = system.employee("Karim Benali")
     desk = system.relays[0].voices
     thief = RawTerminal(system, "kiosk-1")
@@ -84,7 +66,7 @@ def test_a_terminals_password_alone_buys_no_clip(system: System) -> None:
         for env in sent:
             thief.client.publish(topics.uplink("kiosk-1"), encode(env), qos=1)
         ids = {env["id"] for env in sent}
-        answers = _answers(thief, ids)
+        answers = thief.answers(ids)
     finally:
         thief.close()
     assert sorted(answers.values()) == ["no_session"] * 3 + ["session_ended"] * 6
@@ -115,7 +97,7 @@ def test_a_live_session_buys_no_clip_for_someone_it_may_not_write_to(system: Sys
         sent.append(_voice(sid, seq + 3, 2.5, group=987_654))
         for env in sent:
             thief.client.publish(topics.uplink("kiosk-1"), encode(env), qos=1)
-        answers = _answers(thief, {env["id"] for env in sent})
+        answers = thief.answers({env["id"] for env in sent})
     finally:
         thief.close()
     assert [answers.get(env["id"]) for env in sent] == ["refused"] * 4
@@ -151,7 +133,7 @@ def test_clips_the_decoder_refuses_are_bounded_per_terminal(system: System, monk
         for i in range(3):  # one at a time: the same free seq each time
             env = _voice(sid, mark + 1, 1.0, tail=b"<?php %d ?>" % i, to=karim)
             thief.client.publish(topics.uplink("kiosk-1"), encode(env), qos=1)
-            refused.append(_answers(thief, {env["id"]}).get(env["id"]))
+            refused.append(thief.answers({env["id"]}).get(env["id"]))
         assert refused == ["bad_audio"] * 3
         turned = [_voice(sid, mark + 1, 1.0, tail=b"<?php %d ?>" % i, to=karim)
                   for i in range(3, 6)]
