@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hr_console.services import audit, downlinks, photos, settings
+from hr_console.services import audit, downlinks, photo_time, photos, settings
 from hr_console.services.errors import NotFound, ServiceError
 from hr_console.store.models import (
     ConsoleUser,
@@ -134,7 +134,15 @@ def raise_alert(session: Session, terminal: Terminal, client_id: str, pictogram:
         return Raised(found, False)
     if may_store is not None and not may_store():
         raise ServiceError("rate_limited", "Too many alerts: they will be sent again.")
-    media_id = photos.store(session, image).id if image else None
+    media_id = None
+    if image:
+        try:  # the terminal's budget of the worker's time for photos (``photo_time``)
+            media_id = photo_time.timed(f"{session.get_bind().url}|{terminal.id}",
+                                        lambda: photos.store(session, image)).id
+        except ServiceError as err:
+            if err.code != "rate_limited":
+                raise  # not a photo: the alert is refused, as before
+            photo_dropped = True  # past it, the alert goes at once without its picture
     site_id = site_of(session, terminal, employee_id)
     to = recipients(session, site_id, exclude=employee_id)
     alert = SafetyAlert(uid=str(uuid.uuid4()), terminal_id=terminal.id, client_id=client_id,

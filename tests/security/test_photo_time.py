@@ -68,3 +68,33 @@ def test_a_terminals_slow_photos_cannot_hold_the_relay(system: System, monkeypat
     honest = k2.send_photo(system.employee("Sophie Martin"), _small_jpeg())
     expect(k2, ev.StateChanged, lambda e: e.msg == honest and e.state in ("accepted", "held"),
            10)
+
+
+def test_a_safety_alerts_slow_photos_are_dropped_never_the_alert(system: System, monkeypatch) -> None:  # noqa: ANN001
+    """An alert's photo is decoded in the worker too. Past the terminal's budget the alert
+    still goes at once, without its picture (audited as dropped): an alert is never held."""
+    from hr_console.store.models import AuditEntry, SafetyAlert
+
+    monkeypatch.setattr(photo_time, "BURST_S", 0.5)
+    k1 = system.link("kiosk-1")
+    system.badge_in(k1, "Sophie Martin")
+    sid = k1.sid
+    k1.stop()
+    thief = RawTerminal(system, "kiosk-1")
+    try:
+        sent = [envelope("alert", sid=sid, pictogram="fire", text=f"alerte {i}",
+                         image=b64(_slow_jpeg(i))) for i in range(6)]
+        for env in sent:
+            thief.client.publish(topics.uplink("kiosk-1"), encode(env), qos=1)
+        answers = thief.answers({env["id"] for env in sent}, timeout=60)
+    finally:
+        thief.close()
+    assert sorted(answers.values()) == ["accepted"] * 6
+    with system.store.session() as s:
+        photos = [a.media_id is not None for a in
+                  s.scalars(select(SafetyAlert).order_by(SafetyAlert.id))]
+        dropped = [e.detail.get("photo_dropped", False) for e in s.scalars(
+            select(AuditEntry).where(AuditEntry.action == "safety.alert")
+            .order_by(AuditEntry.id))]
+    assert 1 <= sum(photos) <= 3 and photos[0] and not any(photos[sum(photos):])
+    assert dropped == [not p for p in photos]
