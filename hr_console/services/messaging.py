@@ -118,7 +118,7 @@ def _attached(session: Session, body: Any, terminal_id: int | None) -> _Attached
     terminal's photos share a budget of the time their making takes (``photo_time``)."""
     if isinstance(body, Photo):
         key = f"{session.get_bind().url}|{terminal_id}"
-        return _Attached(photo_time.timed(key, lambda: photos.normalise(body.image)),
+        return _Attached(photo_time.timed(key, lambda: photos.from_terminal(body.image)),
                          "image/jpeg")
     if isinstance(body, Voice):
         clip = voice.clip(session, body.audio)

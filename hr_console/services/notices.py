@@ -321,7 +321,9 @@ def compose(session: Session, scope: Scope, *, title: str, body: str, target_kin
     if not may_target(session, scope, target_kind, target_ref):
         raise OutOfScope("out_of_scope", "You may only send notices to the teams you supervise.",
                          field="target")
-    media_id = photos.store(session, photo).id if photo else None
+    # A lead's photo comes from a terminal: no larger than a kiosk makes it (``from_terminal``).
+    media_id = photos.store(session, photo, terminal=author_employee_id is not None).id \
+        if photo else None
     return create(session, title=title, body=body, target_kind=target_kind,
                   target_ref=target_ref, urgent=urgent, ack_required=ack_required,
                   valid_from=valid_from, valid_until=valid_until, actor=actor,

@@ -1,17 +1,20 @@
 """Slow photos bought with a terminal's password, through the real broker and relay.
 
 A terminal's photo is decoded and encoded again inside the relay's transaction, while
-every other terminal's messages wait. A picture within the wire's limits can be made slow
-(a 4000 x 4000 JPEG of one colour in 244 KB: about 300 ms here, against 10 to 25 ms for
-what a kiosk's camera sends), and the meter lets 20 uplinks a second through. With the
-terminal's password and the session open on it, a thief's photos now share a budget of
-that time (``photo_time``, lowered here): past it they are answered ``rate_limited`` with
-their ref (a kiosk's outbox sends them again), and another terminal's photo goes at once.
+every other terminal's messages wait. A photo larger than a kiosk makes its photos (4000 x
+4000 of one colour in 244 KB took 300 ms) is now refused from its header; one within the
+kiosk's size can still be made slow (noise that must be encoded again to fit: about 90 ms
+here, against 10 to 25 ms for what a kiosk's camera sends), and the meter lets 20 uplinks a
+second through. With the terminal's password and the session open on it, a thief's photos
+share a budget of that time (``photo_time``, lowered here): past it they are answered
+``rate_limited`` with their ref (a kiosk's outbox sends them again), and another
+terminal's photo goes through.
 """
 
 from __future__ import annotations
 
 import io
+import random
 
 from PIL import Image
 from sqlalchemy import func, select
@@ -25,10 +28,20 @@ from tests.security.test_bad_input_corpus import RawTerminal
 from tests.system_fixture import System, expect
 
 
-def _slow_jpeg(shade: int) -> bytes:
-    """4000 x 4000 pixels of one colour: small on the wire, long to decode and shrink."""
+def _slow_jpeg(seed: int) -> bytes:
+    """1280 x 1280 pixels of noise, as large as a kiosk's photo may be: long to decode and to
+    encode again within the wire's size."""
+    noise = random.Random(seed).randbytes(1280 * 1280 * 3)
     out = io.BytesIO()
-    Image.new("RGB", (4000, 4000), (shade, 30, 200)).save(out, "JPEG", quality=5)
+    Image.frombytes("RGB", (1280, 1280), noise).save(out, "JPEG", quality=14)
+    assert len(out.getvalue()) <= limits.MAX_PHOTO_BYTES
+    return out.getvalue()
+
+
+def _huge_jpeg() -> bytes:
+    """4000 x 4000 pixels of one colour in 244 KB: larger than any kiosk sends."""
+    out = io.BytesIO()
+    Image.new("RGB", (4000, 4000), (120, 30, 200)).save(out, "JPEG", quality=5)
     assert len(out.getvalue()) <= limits.MAX_PHOTO_BYTES
     return out.getvalue()
 
@@ -40,7 +53,7 @@ def _small_jpeg() -> bytes:
 
 
 def test_a_terminals_slow_photos_cannot_hold_the_relay(system: System, monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setattr(photo_time, "BURST_S", 0.5)
+    monkeypatch.setattr(photo_time, "BURST_S", 0.15)
     k1, k2 = system.link("kiosk-1"), system.link("kiosk-2")
     system.badge_in(k1, "Sophie Martin")
     system.badge_in(k2, "Karim Benali")
@@ -51,13 +64,15 @@ def test_a_terminals_slow_photos_cannot_hold_the_relay(system: System, monkeypat
     karim = system.employee("Karim Benali")
     thief = RawTerminal(system, "kiosk-1")
     try:
-        sent = [envelope("photo", sid=sid, seq=seq + i, to=karim, caption="",
+        huge = envelope("photo", sid=sid, seq=seq, to=karim, caption="", image=b64(_huge_jpeg()))
+        sent = [envelope("photo", sid=sid, seq=seq + 1 + i, to=karim, caption="",
                          image=b64(_slow_jpeg(i))) for i in range(8)]
-        for env in sent:
+        for env in [huge, *sent]:
             thief.client.publish(topics.uplink("kiosk-1"), encode(env), qos=1)
-        answers = thief.answers({env["id"] for env in sent}, timeout=60)
+        answers = thief.answers({env["id"] for env in [huge, *sent]}, timeout=60)
     finally:
         thief.close()
+    assert answers[huge["id"]] == "image_too_big_pixels"  # from its header, not decoded
     got = [answers.get(env["id"]) for env in sent]
     made = [a for a in got if a in ("accepted", "held")]
     assert 1 <= len(made) <= 3 and got.count("rate_limited") == len(sent) - len(made), got
@@ -75,7 +90,7 @@ def test_a_safety_alerts_slow_photos_are_dropped_never_the_alert(system: System,
     still goes at once, without its picture (audited as dropped): an alert is never held."""
     from hr_console.store.models import AuditEntry, SafetyAlert
 
-    monkeypatch.setattr(photo_time, "BURST_S", 0.5)
+    monkeypatch.setattr(photo_time, "BURST_S", 0.15)
     k1 = system.link("kiosk-1")
     system.badge_in(k1, "Sophie Martin")
     sid = k1.sid
