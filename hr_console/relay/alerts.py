@@ -72,8 +72,9 @@ _ALERT_MARK = b'"type":"alert"'
 # terminals. One over the budget is not lost: it is answered ``rate_limited`` (its ref
 # named) and the kiosk's outbox sends it again until it fits. An alert from the person
 # badged in here is never counted nor held back: a thief who keeps the budget spent cannot
-# silence the terminal. Spent when the wire contract's and the session's checks have passed
-# (a photo refused afterwards spends it too).
+# silence the terminal. Counted from the alerts stored: a photo refused afterwards leaves
+# none, so spends none of it, but its decoding counts against the terminal's photo time
+# (``services.photo_time``, through ``safety.raise_alert``).
 ALERT_BURST = 5
 ALERTS_PER_MINUTE = 1
 _PERIOD = dt.timedelta(minutes=1) / ALERTS_PER_MINUTE

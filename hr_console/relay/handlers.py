@@ -353,23 +353,26 @@ def _receipt_in(s: Session, term: Terminal, env: Envelope, batch: messaging.Batc
     return Result()
 
 
-def clip_wanted(s: Session, terminal_name: str, env: Envelope) -> bool:
+def clip_wanted(s: Session, terminal_name: str, env: Envelope) -> str | None:
     """Whether this voice message's transaction would make its clip: its terminal is
     active, its session may still speak for it (``sessions.author``: live, or a late item
     of one that ended) and ``messaging.would_attach``. Read in a snapshot, before the relay
     spends a process's CPU decoding it (``relay.voices``): a terminal's password read off a
     kiosk's disk must not buy clips for sessions that ended or people it may not write to.
     ``author`` may mark an outlived session ended; that is never flushed here, the worker's
-    transaction does it."""
+    transaction does it. Returns None, or whose budget the clip is counted in
+    (``messaging.budget_key``)."""
     term = s.execute(_TERMINAL, {"name": terminal_name}).scalar_one_or_none()
     if term is None:
-        return False
+        return None
     with s.no_autoflush:
         try:
             speaker = sessions.author(s, term, env.sid, env.seq or 0, env.id)
         except ServiceError:
-            return False
-        return messaging.would_attach(s, speaker, env.id, env.body)
+            return None
+        if not messaging.would_attach(s, speaker, env.id, env.body):
+            return None
+        return messaging.budget_key(s, speaker)
 
 
 def _terminal(s: Session, name: str) -> Terminal | None:

@@ -212,6 +212,7 @@ class Inbound:
     tries: int = 0
     due: float = 0.0
     voice_wait: bool = False  # back from waiting for its clip: not metered again
+    turned_away: str | None = None  # its clip's key, over its budget (``voice.turned_away``)
     acked: bool = False  # its PUBACK is sent: never twice (the id may be another's by then)
 
 
@@ -608,9 +609,11 @@ class Relay:
         (``relay.voices``), acked like any deferred uplink; its waiting is not counted
         against it (a minute of sound takes longer than the deferral's retries). A second
         clip of the same terminal waits as any deferred uplink does (counted, metered);
-        past the desk's bound the clip is turned away as over the rate."""
-        turn = self.voices.turn(topics.terminal_of(item.topic) or "", item.payload)
-        if turn is Turn.GO:
+        past the desk's bound the clip is turned away as over the rate. One whose budget of
+        refused clips is spent goes to its batch, which answers it ``rate_limited``."""
+        turn, clip_key = self.voices.turn(topics.terminal_of(item.topic) or "", item.payload)
+        item.turned_away = clip_key if turn is Turn.REFUSE else None
+        if turn in (Turn.GO, Turn.REFUSE):
             return False
         if turn is Turn.DEFER:
             self._defer(item)
@@ -627,7 +630,7 @@ class Relay:
         self._deferred.append(item)
         return True
 
-    def _clip_wanted(self, terminal: str, env: Envelope) -> bool:
+    def _clip_wanted(self, terminal: str, env: Envelope) -> str | None:
         """``handlers.clip_wanted`` in a snapshot without the write lock."""
         with self._reader() as r:
             return clip_wanted(r, terminal, env)
@@ -652,6 +655,7 @@ class Relay:
             with contextlib.nullcontext() if beside else self._db, self.store.session() as s:
                 open_batch_cache(s)  # settings, rules, terminals, people: once per batch
                 voice.made_beside(s)  # a clip is never encoded here (relay.voices)
+                voice.turned_away(s, {i.turned_away for i in batch if i.turned_away})
                 (self._lane_settings if beside else self._settings).offer(s)
                 results, done = self._process(s, batch)
                 # Exactly the downlinks this batch queued (another relay's batches claim

@@ -24,7 +24,9 @@ A clip is made only for a message its transaction would store: ``wanted``
 written to, so a terminal's password alone buys no decoding. What a session the terminal
 hosted can still send, clips the decoder refuses (never stored, so they spend none of an
 ended session's late items), is bounded per terminal by the CPU they took
-(``REFUSED_CPU_S``): past it, that terminal's clips wait, the others' do not.
+(``REFUSED_CPU_S``), apart for the person badged in and for late items of sessions that
+ended: past it, such clips are answered ``rate_limited`` by their batch (the terminal's
+mark moves, its later messages do not wait) and the kiosk sends them again.
 """
 
 from __future__ import annotations
@@ -79,18 +81,23 @@ class Turn(Enum):
     WAIT = "wait"  # its clip is being made: wait for it, free
     DEFER = "defer"  # its terminal has another clip being made: wait as any deferred uplink
     BUSY = "busy"  # too many clips being made: turned away, the kiosk sends it again
+    # Its budget of refused clips is spent (REFUSED_CPU_S): answered rate_limited by its
+    # batch (``voice.turned_away``), which moves the terminal's mark.
+    REFUSE = "refuse"
 
 
 class VoiceDesk:
     def __init__(self, wake: Callable[[], None],
-                 wanted: Callable[[str, Envelope], bool] | None = None) -> None:
-        """``wanted(terminal, envelope)``: whether the message's transaction would use its
-        clip (not refused before it, ``handlers.clip_wanted``); None: every clip is made."""
+                 wanted: Callable[[str, Envelope], str | None] | None = None) -> None:
+        """``wanted(terminal, envelope)``: None when the message's transaction would not use
+        its clip (refused before it), else the budget it is counted in
+        (``handlers.clip_wanted``); no ``wanted``: every clip is made, counted by terminal."""
         self._wake = wake
         self._wanted = wanted
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._pending: dict[str, str] = {}  # clip key -> its terminal
+        self._budget_of: dict[str, str] = {}  # clip key -> the budget it is counted in
         self._crashes: dict[str, int] = {}  # clip key -> processes it killed
         # Which clip the process is making (its serial; 0: none), written by the process:
         # one process, so one slot.
@@ -102,44 +109,50 @@ class VoiceDesk:
         self.killed = 0  # processes that died making a clip (crashed, or past CLIP_CPU_S)
         self.unwanted = 0  # clips not made: their message is refused before its clip
         self.check_failed = 0  # ``wanted`` raised: the clip was made, as before the check
-        # Per terminal, the CPU its refused clips took: (monotonic time, seconds).
+        # Per budget (``wanted``'s), the CPU its refused clips took: (monotonic time, seconds).
         self._refused: dict[str, deque[tuple[float, float]]] = {}
 
-    def turn(self, terminal: str, payload: bytes) -> Turn:
-        """What to do with this uplink now; a clip's making is started here. Anything the
-        wire refuses goes on, to be refused by the batch as usual."""
+    def turn(self, terminal: str, payload: bytes) -> tuple[Turn, str | None]:
+        """What to do with this uplink now, and its clip's key (for ``Turn.REFUSE``); a
+        clip's making is started here. Anything the wire refuses goes on, to be refused by
+        the batch as usual."""
         # A glance first: a voice message says so, or hides it in a \u escape (the kiosk
         # writes UTF-8 and never escapes a letter; an attacker may, "\u0076oice").
         if b'"voice"' not in payload and b"\\u" not in payload:
-            return Turn.GO
+            return Turn.GO, None
         try:
             env = decode_uplink(payload)
         except WireError:
-            return Turn.GO
+            return Turn.GO, None
         if not isinstance(env.body, Voice):
-            return Turn.GO
+            return Turn.GO, None
         data = env.body.audio
         k = voice.key(data)
         if voice.prepared.has(k):
-            return Turn.GO
+            return Turn.GO, None
         with self._lock:
             if self._crashes.get(k, 0) >= CRASHES_REFUSED:  # refused, then forgotten: again
                 voice.prepared.put(k, _CRASHED)
-                return Turn.GO
+                return Turn.GO, None
             if k in self._pending:
-                return Turn.WAIT
+                return Turn.WAIT, None
             if terminal in self._pending.values():
-                return Turn.DEFER  # one clip of a terminal at a time; its order holds anyway
+                return Turn.DEFER, None  # one clip of a terminal at a time; its order holds anyway
         # Asked only for a clip about to be made (the worker alone adds to _pending, so
         # what was read above still holds, or has only become freer).
-        if not self._is_wanted(terminal, env):
+        budget = self._is_wanted(terminal, env)
+        if budget is None:
             self.unwanted += 1
-            return Turn.GO  # the batch refuses it before it asks for the clip
+            return Turn.GO, None  # the batch refuses it before it asks for the clip
         with self._lock:
-            if len(self._pending) >= MAX_PENDING or self._over_budget(terminal):
+            if self._over_budget(budget):
                 self.turned_away += 1
-                return Turn.BUSY
+                return Turn.REFUSE, k
+            if len(self._pending) >= MAX_PENDING:
+                self.turned_away += 1
+                return Turn.BUSY, None
             self._pending[k] = terminal
+            self._budget_of[k] = budget
             self._serial += 1
             serial = self._serial
             pool = self._pool = self._pool or ProcessPoolExecutor(
@@ -150,30 +163,31 @@ class VoiceDesk:
         except (RuntimeError, BrokenProcessPool):  # stopping, or a process died: anew next time
             with self._lock:
                 self._pending.pop(k, None)
+                self._budget_of.pop(k, None)
                 if self._pool is pool:
                     self._pool = None
-            return Turn.BUSY
+            return Turn.BUSY, None
         future.add_done_callback(lambda f: self._done(k, serial, pool, f))
-        return Turn.WAIT
+        return Turn.WAIT, None
 
-    def _is_wanted(self, terminal: str, env: Envelope) -> bool:
+    def _is_wanted(self, terminal: str, env: Envelope) -> str | None:
         """``wanted``, and True whenever it cannot say (counted in ``check_failed``). A
         message it turns away goes to its batch; should the batch want the clip after all
         (what the snapshot read has changed since), the uplink is deferred and asked about
         again at its next try, so it waits a retry, never for a clip nobody makes."""
         if self._wanted is None:
-            return True
+            return terminal
         try:
             return self._wanted(terminal, env)
         except Exception:
             self.check_failed += 1
             log.exception("could not check a voice message before making its clip; made")
-            return True
+            return terminal
 
-    def _over_budget(self, terminal: str) -> bool:
-        """Whether the terminal's refused clips took ``REFUSED_CPU_S`` of the process's CPU
-        within ``REFUSED_WINDOW_S`` (under ``_lock``)."""
-        spent = self._refused.get(terminal)
+    def _over_budget(self, budget: str) -> bool:
+        """Whether the refused clips counted in ``budget`` took ``REFUSED_CPU_S`` of the
+        process's CPU within ``REFUSED_WINDOW_S`` (under ``_lock``)."""
+        spent = self._refused.get(budget)
         if not spent:
             return False
         horizon = time.monotonic() - REFUSED_WINDOW_S
@@ -181,12 +195,12 @@ class VoiceDesk:
             spent.popleft()
         return sum(cpu for _at, cpu in spent) >= REFUSED_CPU_S
 
-    def _spend(self, terminal: str, cpu: float) -> None:
-        """A clip of ``terminal`` was refused (or killed its process) after ``cpu`` seconds
-        of CPU, counted at least ``REFUSED_MIN_CPU_S`` (under ``_lock``)."""
+    def _spend(self, budget: str, cpu: float) -> None:
+        """A clip counted in ``budget`` was refused (or killed its process) after ``cpu``
+        seconds of CPU, counted at least ``REFUSED_MIN_CPU_S`` (under ``_lock``)."""
         if len(self._refused) > 10_000:  # a bound, whatever is sent
             self._refused.clear()
-        spent = self._refused.setdefault(terminal, deque())
+        spent = self._refused.setdefault(budget, deque())
         spent.append((time.monotonic(), max(cpu, REFUSED_MIN_CPU_S)))
 
     def _done(self, k: str, serial: int, pool: ProcessPoolExecutor, future: Future) -> None:
@@ -209,9 +223,9 @@ class VoiceDesk:
                         self._crashes.clear()
                     self._crashes[k] = self._crashes.get(k, 0) + 1
                     self.killed += 1
-                    terminal = self._pending.get(k)
-                    if terminal is not None:
-                        self._spend(terminal, CLIP_CPU_S)  # all it may have taken
+                    budget = self._budget_of.get(k)
+                    if budget is not None:
+                        self._spend(budget, CLIP_CPU_S)  # all it may have taken
                 result = _CRASHED if self._crashes.get(k, 0) >= CRASHES_REFUSED else None
             if culprit:
                 log.warning("a voice message's re-encoding process died making it (%s): "
@@ -221,9 +235,10 @@ class VoiceDesk:
             voice.prepared.put(k, result)
             self.made += 1
         with self._lock:
-            terminal = self._pending.pop(k, None)
-            if isinstance(result, tuple) and terminal is not None and cpu is not None:
-                self._spend(terminal, cpu)  # refused by the decoder (a crash was counted)
+            self._pending.pop(k, None)
+            budget = self._budget_of.pop(k, None)
+            if isinstance(result, tuple) and budget is not None and cpu is not None:
+                self._spend(budget, cpu)  # refused by the decoder (a crash was counted)
         self._wake()
 
     def stop(self) -> None:

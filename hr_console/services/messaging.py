@@ -107,7 +107,16 @@ def _content(kind: str, body: Any) -> tuple[str, dict | None]:
     raise ServiceError("bad_kind", f"{kind} is not a message kind")
 
 
-def _attached(session: Session, body: Any, terminal_id: int | None) -> _Attached | None:
+def budget_key(session: Session, speaker: BadgeSession) -> str:
+    """Whose share of the relay's time a terminal's photo or clip is counted in: its
+    terminal's, one for the person badged in there and one for late items of sessions that
+    ended (what a terminal's password alone can send), so that a thief spending the one
+    never holds the other back."""
+    side = "live" if speaker.ended_at is None else "late"
+    return f"{session.get_bind().url}|{speaker.terminal_id}|{side}"
+
+
+def _attached(session: Session, body: Any, speaker: BadgeSession) -> _Attached | None:
     """A message's photo or clip, made safe, for a message that is not refused. A terminal
     is untrusted: the wire only checked a photo's JPEG magic or a clip's Ogg header and
     their sizes, so the picture is decoded and re-encoded here like a console upload (bombs,
@@ -117,7 +126,7 @@ def _attached(session: Session, body: Any, terminal_id: int | None) -> _Attached
     holding the write lock) and the database a stored picture each (226 MB in 35 s). A
     terminal's photos share a budget of the time their making takes (``photo_time``)."""
     if isinstance(body, Photo):
-        key = f"{session.get_bind().url}|{terminal_id}"
+        key = budget_key(session, speaker)
         return _Attached(photo_time.timed(key, lambda: photos.from_terminal(body.image)),
                          "image/jpeg")
     if isinstance(body, Voice):
@@ -144,7 +153,7 @@ def receive(session: Session, speaker: BadgeSession, client_id: str, kind: str, 
     if verdict is None:
         # No row can point at a recipient that does not exist; answer without storing.
         return Outcome(None, "refused", "unknown_recipient")
-    media = _attached(session, body, speaker.terminal_id) if verdict.state != "refused" \
+    media = _attached(session, body, speaker) if verdict.state != "refused" \
         else None
     msg = Message(client_id=client_id, sender_id=sender_id, recipient_id=body.to,
                   terminal_id=speaker.terminal_id, kind=kind, body=text, drawing=drawing,
@@ -642,7 +651,7 @@ def _receive_group(session: Session, speaker: BadgeSession, client_id: str, kind
                   urgent=_urgent(session, body, group, sender_id, refusal),
                   terminal_id=speaker.terminal_id, kind=kind, body=text, drawing=drawing,
                   sent_ts=sent_ts, seq=seq, created_at=utcnow(), **verdict.columns())
-    media = _attached(session, body, speaker.terminal_id) if not refusal else None
+    media = _attached(session, body, speaker) if not refusal else None
     if media is not None:
         msg.media_id = _store_media(session, media)
         msg.duration_ms = media.duration_ms
@@ -869,7 +878,7 @@ class Batch:
         verdict = _decide(self.session, sender_id, body.to, kind, text, hold)
         if verdict is None:
             return Outcome(None, "refused", "unknown_recipient")
-        media = _attached(self.session, body, speaker.terminal_id) \
+        media = _attached(self.session, body, speaker) \
             if verdict.state != "refused" else None
         now = utcnow()
         self._messages.append({

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from hr_console.services.errors import Invalid
+from hr_console.services.errors import Invalid, ServiceError
 from relais_wire import audio
 from relais_wire.errors import WireError
 
@@ -104,9 +104,22 @@ class _Prepared:
 prepared = _Prepared()
 
 
+_TURNED_AWAY = "voice.turned_away"  # a session's info key: clips over their terminal's budget
+
+
+def turned_away(session: Session, keys: set[str]) -> None:
+    """These clips are not made now (their terminal's refused clips took their share of
+    the voice process, ``relay.voices``): their messages are answered ``rate_limited`` by
+    this transaction, which moves their terminal's mark, so that its later messages do not
+    wait for them; the kiosk's outbox sends them again."""
+    session.info[_TURNED_AWAY] = keys
+
+
 def clip(session: Session, data: bytes) -> Clip:
     """The clip for a terminal's bytes: prepared ahead when the relay did, else made now
     (``NotReady`` in the relay's worker instead, see ``made_beside``)."""
+    if key(data) in session.info.get(_TURNED_AWAY, ()):
+        raise ServiceError("rate_limited", "Too many voice messages: they will be sent again.")
     ready = prepared.get(key(data))
     if ready is None:
         if session.info.get(_BESIDE):
