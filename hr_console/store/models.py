@@ -490,7 +490,9 @@ class SafetyAlert(Base):
     recipient_ids: Mapped[list | None] = mapped_column(JSON)
     __table_args__ = (UniqueConstraint("terminal_id", "client_id"),
                       # The dashboard's open alerts, newest first.
-                      Index("ix_safety_alerts_open", "handled_at", "raised_at"))
+                      Index("ix_safety_alerts_open", "handled_at", "raised_at"),
+                      # the relay's budget of alerts in nobody's name (migration 0015)
+                      Index("ix_safety_alerts_terminal_raised", "terminal_id", "raised_at"))
 
 
 class LegalHold(Base):
