@@ -171,7 +171,8 @@ class VoiceDesk:
         return Turn.WAIT, None
 
     def _is_wanted(self, terminal: str, env: Envelope) -> str | None:
-        """``wanted``, and True whenever it cannot say (counted in ``check_failed``). A
+        """``wanted``, and the terminal's own budget whenever it cannot say (the clip is
+        made, counted in ``check_failed``). A
         message it turns away goes to its batch; should the batch want the clip after all
         (what the snapshot read has changed since), the uplink is deferred and asked about
         again at its next try, so it waits a retry, never for a clip nobody makes."""
