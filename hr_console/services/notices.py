@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from hr_console.domain import reminders as reminder_rules
-from hr_console.services import audit, downlinks, photos
+from hr_console.services import audit, downlinks, photo_time, photos
 from hr_console.services.errors import Invalid, NotFound, ServiceError
 from hr_console.services.notice_view import copy_fields, wire_view
 from hr_console.services.paging import Numbered, pages_for
@@ -313,17 +313,21 @@ def compose(session: Session, scope: Scope, *, title: str, body: str, target_kin
             valid_from: dt.datetime | None = None, valid_until: dt.datetime | None = None,
             photo: bytes | None = None, actor: str, user_id: int | None = None,
             uid: str | None = None, author_employee_id: int | None = None,
-            remind_every_min: int | None = None) -> Notice:
+            remind_every_min: int | None = None, photo_budget: str | None = None) -> Notice:
     """A console user's notice, or a team lead's from a terminal (``author_employee_id``,
-    services.floor_notices): their scope checked, the photo normalised and kept."""
+    services.floor_notices): their scope checked, the photo normalised and kept (a lead's
+    within ``photo_budget``, their terminal's share of the relay's time, ``photo_time``)."""
     if target_kind not in TARGETS:
         raise Invalid("bad_target", f"A notice targets one of {', '.join(TARGETS)}.", field="target")
     if not may_target(session, scope, target_kind, target_ref):
         raise OutOfScope("out_of_scope", "You may only send notices to the teams you supervise.",
                          field="target")
     # A lead's photo comes from a terminal: no larger than a kiosk makes it (``from_terminal``).
-    media_id = photos.store(session, photo, terminal=author_employee_id is not None).id \
-        if photo else None
+    media_id = None
+    if photo:
+        def store() -> int:
+            return photos.store(session, photo, terminal=author_employee_id is not None).id
+        media_id = photo_time.timed(photo_budget, store) if photo_budget else store()
     return create(session, title=title, body=body, target_kind=target_kind,
                   target_ref=target_ref, urgent=urgent, ack_required=ack_required,
                   valid_from=valid_from, valid_until=valid_until, actor=actor,

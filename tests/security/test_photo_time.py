@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import random
+import time
 
 from PIL import Image
 from sqlalchemy import func, select
@@ -113,3 +114,30 @@ def test_a_safety_alerts_slow_photos_are_dropped_never_the_alert(system: System,
             .order_by(AuditEntry.id))]
     assert 1 <= sum(photos) <= 3 and photos[0] and not any(photos[sum(photos):])
     assert dropped == [not p for p in photos]
+
+
+def test_a_leads_slow_notice_photos_wait_their_turn(system: System, monkeypatch) -> None:  # noqa: ANN001
+    """A team lead's notice from a terminal carries a photo decoded in the worker too: past
+    the terminal's share a notice is answered ``rate_limited`` and stays in the kiosk's
+    outbox, which sends it again once the share allows: late, never lost, and meanwhile it
+    does not hold everyone's messages."""
+    from tests.e2e.test_supervisor_broadcast import team_id
+
+    monkeypatch.setattr(photo_time, "BURST_S", 0.15)
+    k1 = system.link("kiosk-1")
+    system.badge_in(k1, "Sophie Martin")  # she leads the Atelier team
+    atelier = team_id(system, "Atelier")
+    items = [k1.send_broadcast(atelier, f"Consigne {i}", image=_slow_jpeg(i)) for i in range(4)]
+    limited: set[str] = set()
+    done: set[str] = set()
+    deadline = time.monotonic() + 90
+    while done != set(items) and time.monotonic() < deadline:
+        event = expect(k1, (ev.StateChanged, ev.ErrorReceived),
+                       lambda e: getattr(e, "msg", None) in items or getattr(e, "ref", None)
+                       in items, 90)
+        if isinstance(event, ev.ErrorReceived):
+            assert event.code == "rate_limited", event
+            limited.add(event.ref)
+        elif event.state == "accepted":
+            done.add(event.msg)
+    assert limited and done == set(items) and k1.outbox.pending_count() == 0
