@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hr_console.domain import reminders as reminder_rules
-from hr_console.services import notices
+from hr_console.services import notices, photo_time
 from hr_console.services.errors import NotFound, ServiceError
 from hr_console.store.models import (
     AuditEntry,
@@ -127,7 +127,7 @@ def broadcast(session: Session, employee_id: int, terminal: str, client_id: str,
         photo=image, actor=actor(employee_id, terminal), uid=client_id,
         valid_until=utcnow() + BROADCAST_VALID,
         author_employee_id=employee_id,
-        photo_budget=f"{session.get_bind().url}|{terminal}|lead",
+        photo_budget=photo_time.key(session, terminal, "lead"),
         # The terminal's form asks no interval: an urgent notice repeats as the console's does.
         remind_every_min=remind_every if remind_every is not None
         else reminder_rules.default_every(urgent))

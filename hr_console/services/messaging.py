@@ -108,12 +108,10 @@ def _content(kind: str, body: Any) -> tuple[str, dict | None]:
 
 
 def budget_key(session: Session, speaker: BadgeSession) -> str:
-    """Whose share of the relay's time a terminal's photo or clip is counted in: its
-    terminal's, one for the person badged in there and one for late items of sessions that
-    ended (what a terminal's password alone can send), so that a thief spending the one
-    never holds the other back."""
-    side = "live" if speaker.ended_at is None else "late"
-    return f"{session.get_bind().url}|{speaker.terminal_id}|{side}"
+    """Whose share of the relay's time a terminal's photo or clip is counted in
+    (``photo_time.key``): the person badged in there, or late items of sessions that ended."""
+    return photo_time.key(session, speaker.terminal_id,
+                          "live" if speaker.ended_at is None else "late")
 
 
 def _attached(session: Session, body: Any, speaker: BadgeSession) -> _Attached | None:

@@ -23,6 +23,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from sqlalchemy.orm import Session
+
 from hr_console.services.errors import ServiceError
 
 BURST_S = 3.0  # a bucket's size: a dozen honest photos sent at once, a few slow ones
@@ -35,6 +37,14 @@ _lock = threading.Lock()
 _buckets: dict[str, tuple[float, float]] = {}  # key -> (seconds left, when last counted)
 
 
+def key(session: Session, terminal: int | str, side: str) -> str:
+    """A bucket's name: the database (several homes run relays in one process in tests and
+    the bench), the terminal, and whose share it is ("live": the person badged in; "late":
+    late items of sessions that ended, what a terminal's password alone can send; "lead": a
+    team lead's notices), so that a thief spending one never holds another back."""
+    return f"{session.get_bind().url}|{terminal}|{side}"
+
+
 def _level(key: str, now: float) -> float:
     left, stamp = _buckets.get(key, (BURST_S, now))
     return min(BURST_S, left + (now - stamp) * PER_MINUTE_S / 60)
@@ -42,13 +52,11 @@ def _level(key: str, now: float) -> float:
 
 def timed(key: str, make: Callable[[], T]) -> T:
     """``make()`` (a photo's normalisation) if ``key``'s bucket holds any time, its duration
-    then taken out of it; else ``rate_limited``. ``key`` names the database and the
-    terminal (several homes run relays in one process in tests and the bench)."""
-    now = time.monotonic()
-    with _lock:
-        if _level(key, now) <= 0:
-            raise ServiceError("rate_limited", "Too many photos: they will be sent again.")
+    then taken out of it; else ``rate_limited``. ``key``: the bucket (``key()``)."""
     start = time.monotonic()
+    with _lock:
+        if _level(key, start) <= 0:
+            raise ServiceError("rate_limited", "Too many photos: they will be sent again.")
     try:
         return make()
     finally:

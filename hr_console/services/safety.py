@@ -137,8 +137,8 @@ def raise_alert(session: Session, terminal: Terminal, client_id: str, pictogram:
     media_id = None
     if image:
         try:  # the terminal's budget of the worker's time for photos (``photo_time``)
-            side = "live" if employee_id is not None else "late"  # messaging.budget_key's
-            media_id = photo_time.timed(f"{session.get_bind().url}|{terminal.id}|{side}",
+            side = "live" if employee_id is not None else "late"
+            media_id = photo_time.timed(photo_time.key(session, terminal.id, side),
                                         lambda: photos.store(session, image)).id
         except ServiceError as err:
             if err.code != "rate_limited":
