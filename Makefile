@@ -124,10 +124,12 @@ screenshots-kiosk: sysdeps venv
 	$(BIN)/pytest tests/kiosk/test_listen_walk.py  # kiosk-*-listen-*.png
 	$(BIN)/pytest tests/kiosk/test_voice_walk.py  # kiosk-*-voice-*.png
 	$(BIN)/pytest tests/kiosk/test_alert_walk.py  # build/screenshots/kiosk-alert/
+	$(BIN)/pytest tests/kiosk/test_many_walk.py  # build/screenshots/kiosk-many/
 	mkdir -p docs/screenshots/kiosk
 	rm -f docs/screenshots/kiosk/kiosk-*.png
 	cp build/screenshots/kiosk/* docs/screenshots/kiosk/
 	cp build/screenshots/kiosk-alert/kiosk-*-alert-photo.png docs/screenshots/kiosk/
+	cp build/screenshots/kiosk-many/kiosk-*-many-*.png docs/screenshots/kiosk/
 	$(BIN)/python -c "from pathlib import Path; from tests.kiosk.test_ui_walk import write_index; \
 		write_index(Path('docs/screenshots/kiosk'))"
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kiosk_app import sitetime
+from kiosk_app.ui.name_index import name_key
 
 # States of a message this person sent, in the order they can move forward. A late or
 # repeated report never moves a message back (a "delivered" after a "read" is ignored).
@@ -566,7 +567,7 @@ class Session:
         out = [self.conversation(cid) for cid in talked]
         out.sort(key=lambda c: -(c.last.ts if c.last else 0))
         quiet = sorted((c for cid, c in self.contacts.items() if cid not in talked and c.allowed),
-                       key=lambda c: c.name.lower())
+                       key=lambda c: name_key(c.name))
         return out + [Conversation([], contact=c) for c in quiet]
 
     def group_conversation(self, group_id: int) -> GroupConversation:
@@ -578,7 +579,7 @@ class Session:
     def group_conversations(self) -> list[GroupConversation]:
         """Groups with an urgent unread post first, then by last activity."""
         out = [self.group_conversation(gid) for gid in self.groups]
-        out.sort(key=lambda c: (not c.group.urgent_unread, -c.last_ts, c.group.name.lower()))
+        out.sort(key=lambda c: (not c.group.urgent_unread, -c.last_ts, name_key(c.group.name)))
         return out
 
     def threads(self) -> list[Conversation | GroupConversation]:
@@ -604,12 +605,12 @@ class Session:
 
     def postable_groups(self) -> list[Group]:
         return sorted((g for g in self.groups.values() if g.can_post),
-                      key=lambda g: g.name.lower())
+                      key=lambda g: name_key(g.name))
 
     def off_shift_contacts(self) -> list[Contact]:
         """Whom this person may write to once their shift starts: listed greyed, no compose."""
         return sorted((c for c in self.contacts.values() if c.off_shift and not c.allowed),
-                      key=lambda c: c.name.lower())
+                      key=lambda c: name_key(c.name))
 
     def off_shift_pending(self) -> bool:
         """The off-shift notice is to be accepted before anything else is shown."""
@@ -658,7 +659,7 @@ class Session:
         return "urgent" if self.first_pending() else ""
 
     def allowed_contacts(self) -> list[Contact]:
-        return sorted((c for c in self.contacts.values() if c.allowed), key=lambda c: c.name.lower())
+        return sorted((c for c in self.contacts.values() if c.allowed), key=lambda c: name_key(c.name))
 
     def unread_total(self) -> int:
         direct = sum(1 for m in self.messages.values() if not m.mine and not m.read and not m.group)

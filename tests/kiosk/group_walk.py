@@ -215,9 +215,9 @@ async def _live(d: Any, lang: str, person: str, colleague: str) -> None:
         await d.tap(d.screen("urgent").ids.ack, "urgent notice read")
     await d.until("home", lambda: app.current == "home")
     await d.until("the live group on Home", lambda: gid in k.session.groups, present=True)
-    row = await d.until("its row", lambda: next(
-        (w for w in d.walk_widgets(d.screen("home").ids.list)
-         if type(w).__name__ == "ConversationRow" and w.group_id == gid), None), present=True)
+    home = d.screen("home").ids.list
+    await d.until("its row", lambda: any(r["group_id"] == gid for r in home.data), present=True)
+    row = await d.recycled(home, "the live group", group_id=gid)
     d.check(c + "home_row", [row.name, row.unread])
     await d.tap(row, "the live group")
     await d.until("live group", lambda: app.current == "conversation" and conv.group_id == gid)
@@ -316,23 +316,23 @@ async def _walk(d: Any, lang: str, person: str) -> None:  # noqa: PLR0915 - one 
         # Home: groups with their unread counts and last post.
         await d.tap(conv.ids.back, "back to Home")
         await d.until("home", lambda: app.current == "home")
-        rows = [w for w in d.walk_widgets(d.screen("home").ids.list)
-                if type(w).__name__ == "ConversationRow"]
-        line = next(r for r in rows if r.group_id == LINE3)
+        rows = d.screen("home").ids.list.data  # in the order shown
+        line = await d.recycled(d.screen("home").ids.list, "LINE3", group_id=LINE3)
         d.check(c + "home_line3", [line.name, line.unread, line.preview])
-        d.check(c + "home_groups", [r.group_id for r in sorted(rows, key=lambda r: -r.y)
-                                     if r.group_id])
+        d.check(c + "home_groups", [r["group_id"] for r in rows if r["group_id"]])
         await d.shot("group-home")
 
-        # New message: the groups one may post in, below the people.
+        # New message: the groups one may post in, above the people.
         await d.tap(d.screen("home").ids.new_message, "New message")
         await d.until("contacts", lambda: app.current == "contacts")
-        d.check(c + "contacts_groups", sorted(b.text for b in
-                                              d.screen("contacts").ids.groups.children))
+        cells = d.screen("contacts").ids.grid.data
+        d.check(c + "contacts_groups", [cell["text"].split("\n")[0] for cell in cells
+                                        if cell["group_id"]])
+        d.check(c + "contacts_groups_first", [bool(cell["group_id"]) for cell in cells])
         await d.shot("group-contacts")
         await d.tap(d.button(d.t("Back")), "Back")
         await d.until("home", lambda: app.current == "home")
-        line = d.find(lambda w: type(w).__name__ == "ConversationRow" and w.group_id == LINE3)
+        line = await d.recycled(d.screen("home").ids.list, "LINE3", group_id=LINE3)
 
         # The line's conversation: authors, the photo the sync left on the console.
         await d.tap(line, "the line's group")
@@ -415,7 +415,7 @@ async def _walk(d: Any, lang: str, person: str) -> None:  # noqa: PLR0915 - one 
         # Offline first: the banner changes the layout, which a slow frame may still be
         # settling when the finger comes down.
         await d.offline()
-        safety = d.find(lambda w: type(w).__name__ == "ConversationRow" and w.group_id == SAFETY)
+        safety = await d.recycled(d.screen("home").ids.list, "SAFETY", group_id=SAFETY)
         await d.tap(safety, "the safety group")
         await d.until("safety group", lambda: app.current == "conversation"
                       and conv.group_id == SAFETY)
@@ -453,7 +453,7 @@ async def _walk(d: Any, lang: str, person: str) -> None:  # noqa: PLR0915 - one 
         # A group closed by HR: read only, no compose bar, no Reply, a line saying so.
         await d.tap(conv.ids.back, "back to Home")
         await d.until("home", lambda: app.current == "home")
-        stock = d.find(lambda w: type(w).__name__ == "ConversationRow" and w.group_id == STOCK)
+        stock = await d.recycled(d.screen("home").ids.list, "STOCK", group_id=STOCK)
         await d.tap(stock, "the closed group")
         await d.until("closed group", lambda: app.current == "conversation"
                       and conv.group_id == STOCK)
@@ -508,6 +508,8 @@ def check_groups(checks: dict[str, Any]) -> None:
         assert name == NAMES[lang][LINE3] and unread == 3 and preview.startswith("Claire Dubois: ")
         assert set(c["home_groups"]) == {LINE3, SAFETY, STOCK}
         assert c["contacts_groups"] == [NAMES[lang][LINE3]]  # the only one open to her posts
+        first = c["contacts_groups_first"]  # groups, then people: never a group among them
+        assert first == sorted(first, reverse=True) and first[0] and not first[-1], first
         assert c["authors"] == ["Claire Dubois", "Karim Benali"]
         assert c["subtitle"] == want["members"] and c["compose_to"] == want["to"]
         width, height, opacity, word, on = c["urgent_toggle"]

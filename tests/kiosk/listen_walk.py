@@ -107,8 +107,8 @@ async def _walk(d: Any, lang: str) -> None:
     await d.until("the message on Home", lambda: k.session.conversation(
         back.employee(sender)).last is not None, 20)
 
-    row = d.find(lambda w: w.__class__.__name__ == "ConversationRow"
-                 and w.contact_id == back.employee(sender))
+    row = await d.recycled(d.screen("home").ids.list, "the sender's row",
+                           contact_id=back.employee(sender))
     await d.tap(row, "the conversation")
     await d.until("conversation", lambda: app.current == "conversation")
     listen = d.button(d.t("Listen"), d.screen("conversation"))

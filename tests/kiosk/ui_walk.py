@@ -337,6 +337,25 @@ class Driver:
                 raise WalkFailed(f"{w} is hidden")
             node = node.parent
 
+    async def recycled(self, rv: Any, what: str, **fields: Any) -> Any:
+        """The widget showing the row of RecycleView ``rv`` whose data has these ``fields``,
+        scrolled into view first: a recycled list makes widgets only for the rows in view."""
+        index = next((i for i, row in enumerate(rv.data)
+                      if all(row.get(k) == v for k, v in fields.items())), None)
+        if index is None:
+            raise WalkFailed(f"no such row: {what} on {self.app.current}")
+        for _ in range(5):
+            view = rv.view_adapter.get_visible_view(index)
+            if view is not None:
+                return view
+            content, where = rv.children[0].height, rv.layout_manager.view_opts[index]
+            hidden = content - rv.height
+            if hidden > 0:  # the row's centre in the middle of the view
+                middle = where["pos"][1] + where["size"][1] / 2 - rv.height / 2
+                rv.scroll_y = max(0.0, min(1.0, middle / hidden))
+            await self.frames(3)
+        raise WalkFailed(f"row {what} never came into view on {self.app.current}")
+
     async def scroll_into_view(self, w: Any) -> None:
         from kivy.uix.scrollview import ScrollView
 
@@ -635,8 +654,8 @@ async def walk_fr(d: Driver) -> None:
         "Sophie Martin", urgent))
     d.check("home_unread", k.session.unread_total())
     await d.shot("home")
-    row = d.find(lambda w: w.__class__.__name__ == "ConversationRow"
-                 and w.contact_id == back.employee("Karim Benali"))
+    row = await d.recycled(d.screen("home").ids.list, "Karim's row",
+                           contact_id=back.employee("Karim Benali"))
     d.check("home_row_unread", row.unread)
     await d.tap(row, "Karim's conversation")
     await d.until("conversation", lambda: app.current == "conversation")
@@ -742,7 +761,8 @@ async def walk_fr(d: Driver) -> None:
     await d.tap(d.screen("conversation").ids.back, "Retour")
     await d.tap(d.screen("home").ids.new_message, "Nouveau message")
     await d.until("contacts", lambda: app.current == "contacts")
-    d.check("contacts", sorted(b.text.split("\n")[0] for b in d.screen("contacts").ids.grid.children))
+    d.check("contacts", sorted(c["text"].split("\n")[0] for c in d.screen("contacts").ids.grid.data
+                               if c["contact_id"]))
     await d.shot("contacts")
     await d.tap(d.button(d.t("Back")), "Retour")
     await d.tap(d.screen("home").ids.notices, "Avis")
@@ -805,7 +825,7 @@ async def walk_offline(d: Driver) -> None:
     await d.offline()
     await d.shot("offline")
     karim = back.employee("Karim Benali")
-    await d.tap(d.find(lambda w: w.__class__.__name__ == "ConversationRow" and w.contact_id == karim),
+    await d.tap(await d.recycled(d.screen("home").ids.list, "Karim's row", contact_id=karim),
                 "Karim's conversation")
     await d.until("conversation", lambda: app.current == "conversation")
     await d.tap(d.screen("conversation").ids.replies.children[-2], "quick reply (offline)")
@@ -849,7 +869,7 @@ async def walk_offline(d: Driver) -> None:
     await d.tap(d.button(d.t("Back")), "Retour")
     await d.tap(d.screen("notices").ids.get("back") or d.button(d.t("Back")), "Retour")
     await d.until("home", lambda: app.current == "home")
-    await d.tap(d.find(lambda w: w.__class__.__name__ == "ConversationRow" and w.contact_id == karim),
+    await d.tap(await d.recycled(d.screen("home").ids.list, "Karim's row", contact_id=karim),
                 "Karim's conversation")
     await d.tap(d.screen("conversation").ids.replies.children[-3], "quick reply before leaving")
     last_id = next(m.id for m in reversed(list(k.session.messages.values())) if m.mine)
@@ -933,8 +953,8 @@ async def walk_en(d: Driver) -> None:
     await d.shot("home")
 
     # A quick reply: Amina's team is moderated, so it waits for HR, then HR approves.
-    await d.tap(d.find(lambda w: w.__class__.__name__ == "ConversationRow"
-                       and w.contact_id == thomas), "Thomas's conversation")
+    await d.tap(await d.recycled(d.screen("home").ids.list, "Thomas's row", contact_id=thomas),
+                "Thomas's conversation")
     await d.until("conversation", lambda: app.current == "conversation")
     await d.tap(d.screen("conversation").ids.replies.children[-1], "quick reply")
     d.check("en_taps_badge_to_quick_reply", app.taps - taps0)
@@ -1023,8 +1043,8 @@ async def walk_en(d: Driver) -> None:
     await d.until("home", lambda: app.current == "home")
     await d.tap(d.screen("home").ids.new_message, "New message")
     await d.until("contacts", lambda: app.current == "contacts")
-    d.check("en_contacts", sorted(b.text.split("\n")[0]
-                                  for b in d.screen("contacts").ids.grid.children))
+    d.check("en_contacts", sorted(c["text"].split("\n")[0]
+                                  for c in d.screen("contacts").ids.grid.data if c["contact_id"]))
     await d.shot("contacts")
     await d.tap(d.button(d.t("Back")), "Back")
     await d.tap(d.screen("home").ids.notices, "Notices")
@@ -1046,8 +1066,8 @@ async def walk_en(d: Driver) -> None:
     # Offline: the banner, a quick reply waits in the outbox, leaves when the link is back.
     await d.offline()
     await d.shot("offline")
-    await d.tap(d.find(lambda w: w.__class__.__name__ == "ConversationRow"
-                       and w.contact_id == thomas), "Thomas's conversation")
+    await d.tap(await d.recycled(d.screen("home").ids.list, "Thomas's row", contact_id=thomas),
+                "Thomas's conversation")
     await d.tap(d.screen("conversation").ids.replies.children[-2], "quick reply (offline)")
     late = next(m for m in reversed(list(k.session.messages.values())) if m.mine)
     d.check("en_offline_state", late.state)
@@ -1095,8 +1115,7 @@ async def walk_bench(d: Driver) -> None:
     await d.badge(back.badge("Thomas Petit"))
     await d.until("home", lambda: app.current == "home")
     lucas = back.employee("Lucas Bernard")
-    await d.tap(d.find(lambda w: w.__class__.__name__ == "ConversationRow"
-                       and w.contact_id == lucas))
+    await d.tap(await d.recycled(d.screen("home").ids.list, "Lucas's row", contact_id=lucas))
     await d.tap(d.screen("conversation").ids.drawing)
     await d.until("drawing", lambda: app.current == "drawing")
     await _draw_something(d)
@@ -1174,10 +1193,18 @@ async def walk_voice(d: Driver) -> None:
     await walk(d)
 
 
+async def walk_many(d: Driver) -> None:
+    """A worker who may write to 160 people, in French and English (tests/kiosk/many_walk.py)."""
+    from tests.kiosk.many_walk import walk_many as walk
+
+    await walk(d)
+
+
 WALKS = {"fr": walk_fr, "offline": walk_offline, "en": walk_en, "groups": walk_groups,
          "bench": walk_bench, "alert": walk_alert, "supervisor": walk_supervisor,
          "offshift": walk_offshift, "reminder": walk_reminder, "alert_idle": walk_alert_idle,
-         "charter": walk_charter, "listen": walk_listen, "voice": walk_voice}
+         "charter": walk_charter, "listen": walk_listen, "voice": walk_voice,
+         "many": walk_many}
 # Walks that read the console's kiosk API: the console is served for them (tests.served).
 WITH_CONSOLE = frozenset({"supervisor", "alert_idle", "alert"})
 

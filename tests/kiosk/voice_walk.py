@@ -128,8 +128,8 @@ async def _walk(d: Any, lang: str) -> None:
     await d.until("home", lambda: app.current == "home" and k.session is not None, 30)
     await d.until("their clip here", lambda: k.session.messages.get(theirs) is not None, 20)
 
-    row = d.find(lambda w: w.__class__.__name__ == "ConversationRow"
-                 and w.contact_id == back.employee(sender))
+    row = await d.recycled(d.screen("home").ids.list, "the sender's row",
+                           contact_id=back.employee(sender))
     await d.tap(row, "the conversation")
     await d.until("conversation", lambda: app.current == "conversation")
     conv = d.screen("conversation")

@@ -4,9 +4,10 @@ The person's name and "Terminer" are in the top bar above every screen."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 
@@ -17,6 +18,10 @@ from kiosk_app.ui.session import Conversation, GroupConversation, Message
 
 
 class ConversationRow(ButtonBehavior, BoxLayout):
+    """One row of Home's list. Rows are recycled (only those in view exist as widgets, so
+    Home costs the same with 3 contacts or 300): every field comes from the row's data,
+    ``open`` included, and each row's data gives them all."""
+
     contact_id = NumericProperty(0)
     group_id = NumericProperty(0)  # a workgroup's row
     name = StringProperty("")
@@ -25,6 +30,11 @@ class ConversationRow(ButtonBehavior, BoxLayout):
     unread = NumericProperty(0)
     hr = BooleanProperty(False)
     urgent = BooleanProperty(False)  # a group with an urgent post not yet read
+    open = ObjectProperty(None, allownone=True)  # what a touch on the row does
+
+    def on_release(self) -> None:
+        if self.open is not None:
+            self.open()
 
 
 def preview(msg: Message | None) -> str:
@@ -60,29 +70,26 @@ class HomeScreen(KioskScreen):
         self.refresh()
 
     def refresh(self) -> None:
-        box = self.ids.list
-        box.clear_widgets()
         if self.session is None:
+            self.ids.list.data = []
             return
         conversations = self.session.threads()
         self.empty = not conversations
-        for conv in conversations:
-            box.add_widget(self._row(conv))
+        self.ids.list.data = [self._row(conv) for conv in conversations]
         self.notices_todo = self.session.notices_to_do()
         self.lead = bool(self.session.leads)
 
-    def _row(self, conv: Conversation | GroupConversation) -> ConversationRow:
+    def _row(self, conv: Conversation | GroupConversation) -> dict[str, Any]:
         if isinstance(conv, GroupConversation):
             return self._group_row(conv)
-        last = conv.last
-        stamp = tr.stamp(last.when, sitetime.now()) if last else ""
-        row = ConversationRow(contact_id=conv.contact.id, name=conv.contact.name or "?",
-                              preview=preview(last), stamp=stamp,
-                              unread=conv.unread, hr=conv.contact.hr)
-        row.bind(on_release=lambda r: self.nav.go("conversation", contact_id=r.contact_id))
-        return row
+        last, contact_id = conv.last, conv.contact.id
+        return {"contact_id": contact_id, "group_id": 0, "name": conv.contact.name or "?",
+                "preview": preview(last),
+                "stamp": tr.stamp(last.when, sitetime.now()) if last else "",
+                "unread": conv.unread, "hr": conv.contact.hr, "urgent": False,
+                "open": partial(self.nav.go, "conversation", contact_id=contact_id)}
 
-    def _group_row(self, conv: GroupConversation) -> ConversationRow:
+    def _group_row(self, conv: GroupConversation) -> dict[str, Any]:
         """The last post held here, or the one the sync summed up when it is newer."""
         group, last = conv.group, conv.last
         if last is not None and last.ts >= group.last_ts:
@@ -91,13 +98,12 @@ class HomeScreen(KioskScreen):
             text, when = sync_preview(group.last), sitetime.from_timestamp(group.last_ts)
         else:
             text, when = tr._("No messages yet"), None
-        row = ConversationRow(group_id=group.id, name=group.name or "?", preview=text,
-                              stamp=tr.stamp(when, sitetime.now()) if when else "",
-                              unread=conv.unread, urgent=group.urgent_unread)
-        row.bind(on_release=lambda r: self.nav.go("conversation", group_id=r.group_id))
-        return row
+        return {"contact_id": 0, "group_id": group.id, "name": group.name or "?",
+                "preview": text, "stamp": tr.stamp(when, sitetime.now()) if when else "",
+                "unread": conv.unread, "hr": False, "urgent": group.urgent_unread,
+                "open": partial(self.nav.go, "conversation", group_id=group.id)}
 
     def clear(self) -> None:
-        self.ids.list.clear_widgets()
+        self.ids.list.data = []
         self.notices_todo = 0
         self.lead = False

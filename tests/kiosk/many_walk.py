@@ -1,0 +1,131 @@
+"""A worker who may write to 160 people, on the real kiosk App (tests/kiosk/ui_walk.py,
+``--walks many``) against the real broker and relay, in French and English.
+
+At a real site a worker writes to their team, a paired team, supervisors and HR: in a
+``relais gen-data`` organisation of 10,000 the median is 45 people and the largest lists
+160. Such a person badges in: Home and "New message" list everyone (Home's quiet contacts
+too), yet make widgets only for the rows in view; "New message" shows initial ranges, and
+a touch on the last range brings its first name into view; a touch on that name opens the
+conversation with that person. Screenshots are named ``many-...``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SHOTS = ("many-home", "many-contacts", "many-jump")
+TEAM_SIZE = 160
+# Names as a French site has them: accented initials must sort among their letter.
+FIRST = ("Élodie", "Karim", "Lucas", "Amina", "Thomas", "Julie", "Nadia", "Olivier", "Pierre",
+         "Sophie", "Bruno", "Chloé", "David", "Fatou", "Hugo", "Inès", "Yanis", "Zoé", "Mehdi",
+         "Rose", "Victor", "Wassim", "Gaëlle", "Quentin", "Émile", "Ursule", "Xavier")
+LAST = ("Martin", "Bernard", "Dubois", "Petit", "Moreau", "Benali", "Diallo", "Leroy", "Roux",
+        "Garcia", "Lambert", "Fontaine")
+WHO = {"fr": "Karim Benali", "en": "Amina Diallo"}  # Atelier and Logistique: both may write
+
+
+def _prepare(back: Any) -> None:
+    """A team "Expédition" of 160 that Atelier and Logistique may write to."""
+    from sqlalchemy import select
+
+    from hr_console.services import directory
+    from hr_console.store.models import Site, Team
+
+    system = back.system
+    with system.store.session() as s:
+        site = s.execute(select(Site).where(Site.name == "demo")).scalar_one()
+        team = directory.team(s, "Expédition", site)
+        for i in range(TEAM_SIZE):
+            name = f"{FIRST[i % len(FIRST)]} {LAST[(i * 7) % len(LAST)]} {i:03d}"
+            directory.employee(s, name, pepper=system.cfg.badge_pepper, team_row=team)
+        for sender in ("Atelier", "Logistique"):
+            sender_id = s.execute(select(Team.id).where(Team.name == sender)).scalar_one()
+            directory.contact_rule(s, "team", sender_id, "team", team.id, allow_reply=True)
+
+
+async def walk_many(d: Any) -> None:
+    _prepare(d.back)
+    for lang in ("fr", "en"):
+        await _walk(d, lang)
+
+
+def _views(rv: Any) -> int:
+    """How many rows of a recycled list exist as widgets."""
+    return len(rv.children[0].children)
+
+
+async def _walk(d: Any, lang: str) -> None:
+    from tests.kiosk.ui_walk import _t
+
+    app, back = d.app, d.back
+    d.lang, d.t = lang, _t(lang)
+    seen: dict[str, Any] = {}
+    await d.badge(back.badge(WHO[lang]))
+    await d.until("Home", lambda: app.current == "home", 30)
+    home = d.screen("home").ids.list
+    await d.until("everyone listed", lambda: len(home.data) >= TEAM_SIZE, 20, present=True)
+    await d.shot("many-home")
+    seen["home"] = [len(home.data), _views(home)]
+
+    await d.tap(d.button(d.t("New message")), "New message")
+    await d.until("the contacts", lambda: app.current == "contacts")
+    screen = d.screen("contacts")
+    grid = screen.ids.grid
+    await d.until("initial ranges", lambda: screen.ids.jumps.children)
+    await d.shot("many-contacts")
+    cells = grid.data
+    names = [c["text"].split("\n")[0] for c in cells if c["contact_id"]]
+    jumps = list(reversed(screen.ids.jumps.children))  # left to right
+    seen.update(contacts=[len(names), _views(grid)], jumps=[j.text for j in jumps],
+                sorted_names=names == sorted(names, key=_key))
+    # The last range: its first name comes into view, and opens its conversation.
+    last = jumps[-1]
+    letter = last.text.split("–")[0]
+    index = next(i for i, c in enumerate(cells)
+                 if c["contact_id"] and _initial(c["text"]) == letter)
+    await d.tap(last, f"the range {last.text}")
+    await d.frames(4)
+    view = grid.view_adapter.get_visible_view(index)
+    seen["jumped_to"] = view is not None and view.contact_id == cells[index]["contact_id"]
+    seen["in_view"] = view is not None and _inside(view, grid)
+    await d.shot("many-jump")
+    await d.tap(view, "the range's first name")
+    await d.until("conversation", lambda: app.current == "conversation")
+    seen["opened"] = d.screen("conversation").contact_id == cells[index]["contact_id"]
+    seen["last_letter"] = letter
+    d.check(f"{lang}_many", seen)
+    await d.badge(back.badge(WHO[lang]))  # the same badge again: logout
+    await d.until("logged out", lambda: app.kiosk.session is None and app.current == "idle")
+
+
+def _key(name: str) -> str:
+    from kiosk_app.ui.name_index import name_key
+
+    return name_key(name)
+
+
+def _initial(text: str) -> str:
+    from kiosk_app.ui.name_index import initial
+
+    return initial(text)
+
+
+def _inside(w: Any, rv: Any) -> bool:
+    x, y = w.to_window(*w.center)
+    left, bottom = rv.to_window(rv.x, rv.y)
+    return left <= x <= left + rv.width and bottom <= y <= bottom + rv.height
+
+
+def check_many(checks: dict[str, Any]) -> None:
+    """What the walk saw, in both languages."""
+    for lang in ("fr", "en"):
+        seen = checks[f"{lang}_many"]
+        rows, views = seen["home"]
+        assert rows >= TEAM_SIZE and views <= 20, seen  # every row listed, a screenful made
+        listed, views = seen["contacts"]
+        assert listed >= TEAM_SIZE and views <= 40, seen
+        assert seen["sorted_names"] is True, seen
+        assert 2 <= len(seen["jumps"]) <= 6, seen
+        assert seen["jumps"][0].startswith("A") and seen["jumps"][-1].endswith("Z"), seen
+        assert seen["jumped_to"] is True and seen["in_view"] is True, seen
+        assert seen["opened"] is True, seen
