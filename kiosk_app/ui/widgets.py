@@ -27,6 +27,7 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.image import Image
 from kivy.uix.label import Label
+from kivy.uix.recycleview import RecycleView
 from kivy.uix.widget import Widget
 
 from kiosk_app import media
@@ -67,6 +68,46 @@ class LevelBar(Widget):
 
     value = NumericProperty(0.0)
     colour = ColorProperty(theme.SUCCESS)
+
+
+DOWN_ON = "relais.row"  # what a touch came down on in a recycled list (its ``ud`` key)
+
+
+class RecycledList(RecycleView):
+    """A recycled list (Home, New message) whose rows open conversations. A new message
+    re-binds the widgets under a finger to other rows, and the list passes a touch on to a
+    row only once it knows the touch is not a scroll (a quarter of a second later): so it
+    notes which person or group was under the finger when it came down (``DOWN_ON``), and
+    a row opens only that one (``RecycledRow``)."""
+
+    def on_touch_down(self, touch: Any) -> bool:
+        if self.collide_point(*touch.pos) and self.layout_manager is not None:
+            x, y = self.to_local(*touch.pos)  # the rows scroll: they live in the list's frame
+            for row in self.layout_manager.children:
+                if isinstance(row, RecycledRow) and row.collide_point(x, y):
+                    touch.ud[DOWN_ON] = row.shows()
+                    break
+        return super().on_touch_down(touch)
+
+
+class RecycledRow:
+    """A row of a ``RecycledList`` that opens a conversation: its ``open`` and the person
+    or group it shows come from the row's data. A touch opens only what it came down on:
+    if the row shows someone else by the time the finger lifts, the touch does nothing (as
+    a rebuilt list's lost touch did), never someone else's conversation."""
+
+    contact_id = NumericProperty(0)
+    group_id = NumericProperty(0)
+    open = ObjectProperty(None, allownone=True)
+
+    def shows(self) -> tuple[int, int]:
+        return (self.contact_id, self.group_id)
+
+    def on_release(self) -> None:
+        touch = getattr(self, "last_touch", None)
+        came_down_on = touch.ud.get(DOWN_ON) if touch is not None else None
+        if self.open is not None and came_down_on == self.shows():
+            self.open()
 
 
 class IconButton(ButtonBehavior, AnchorLayout):

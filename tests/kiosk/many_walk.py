@@ -22,6 +22,7 @@ FIRST = ("Élodie", "Karim", "Lucas", "Amina", "Thomas", "Julie", "Nadia", "Oliv
 LAST = ("Martin", "Bernard", "Dubois", "Petit", "Moreau", "Benali", "Diallo", "Leroy", "Roux",
         "Garcia", "Lambert", "Fontaine")
 WHO = {"fr": "Karim Benali", "en": "Amina Diallo"}  # Atelier and Logistique: both may write
+LEAD = {"fr": "Sophie Martin", "en": "Thomas Petit"}  # their leads, whose messages go at once
 
 
 def _prepare(back: Any) -> None:
@@ -66,6 +67,7 @@ async def _walk(d: Any, lang: str) -> None:
     await d.until("everyone listed", lambda: len(home.data) >= TEAM_SIZE, 20, present=True)
     await d.shot("many-home")
     seen["home"] = [len(home.data), _views(home)]
+    seen["touch_kept"] = await _touch_during_a_message(d, lang)
 
     await d.tap(d.button(d.t("New message")), "New message")
     await d.until("the contacts", lambda: app.current == "contacts")
@@ -96,6 +98,32 @@ async def _walk(d: Any, lang: str) -> None:
     d.check(f"{lang}_many", seen)
     await d.badge(back.badge(WHO[lang]))  # the same badge again: logout
     await d.until("logged out", lambda: app.kiosk.session is None and app.current == "idle")
+
+
+async def _touch_during_a_message(d: Any, lang: str) -> list[Any]:
+    """A finger comes down on Home's first row; the lead's message arrives, which puts the
+    lead's conversation in that row; the finger lifts: nothing opens (the row it came down
+    on is not there any more), least of all the lead's conversation."""
+    from kivy.tests.common import UnitTestTouch
+
+    app, back = d.app, d.back
+    home = d.screen("home").ids.list
+    lead = back.employee(LEAD[lang])
+    first = home.data[0]["contact_id"]
+    x, y = home.view_adapter.get_visible_view(0).to_window(
+        *home.view_adapter.get_visible_view(0).center)
+    touch = UnitTestTouch(x, y)
+    touch.touch_down()
+    await d.frames(1)
+    back.other_badge_in(LEAD[lang])
+    back.send_from_other(WHO[lang], text="Quai 2 : palettes à reprendre.")
+    await d.until("the lead's message on top", lambda: home.data[0]["contact_id"] == lead, 20)
+    await d.frames(3)
+    under = home.view_adapter.get_visible_view(0)
+    touch.touch_up()
+    await d.frames(3)
+    back.other.logout()
+    return [first != lead, under is not None and under.contact_id == lead, app.current]
 
 
 def _key(name: str) -> str:
@@ -129,3 +157,5 @@ def check_many(checks: dict[str, Any]) -> None:
         assert seen["jumps"][0].startswith("A") and seen["jumps"][-1].endswith("Z"), seen
         assert seen["jumped_to"] is True and seen["in_view"] is True, seen
         assert seen["opened"] is True, seen
+        # The row under the finger changed to the lead's: the touch opened nothing.
+        assert seen["touch_kept"] == [True, True, "home"], seen

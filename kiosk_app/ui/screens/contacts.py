@@ -15,32 +15,25 @@ from functools import partial
 from typing import Any
 
 from kivy.metrics import dp
-from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty
+from kivy.properties import BooleanProperty, NumericProperty
 
 from kiosk_app.ui import theme
 from kiosk_app.ui.i18n import tr
 from kiosk_app.ui.name_index import JUMPS_MAX, initial, jump_ranges
 from kiosk_app.ui.screens.base import KioskScreen
 from kiosk_app.ui.screens.offshift import short_reason
-from kiosk_app.ui.widgets import IconButton
+from kiosk_app.ui.widgets import IconButton, RecycledRow
 
 CELL = 76  # dp, a button's height in the grid (as before the grid was recycled)
 SPACING = 8  # dp, between buttons (the grid's spacing in contacts.kv)
 JUMP_WIDTH = 84  # dp, room for one initial range ("A–D") without shortening it
 
 
-class ContactButton(IconButton):
+class ContactButton(RecycledRow, IconButton):
     """One recycled cell: a group, a contact, or a contact greyed until their shift
     (``open`` None: a touch does nothing). Every field comes from the cell's data."""
 
-    contact_id = NumericProperty(0)
-    group_id = NumericProperty(0)
     off_shift = BooleanProperty(False)
-    open = ObjectProperty(None, allownone=True)
-
-    def on_release(self) -> None:
-        if self.open is not None:
-            self.open()
 
 
 class ContactsScreen(KioskScreen):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 
@@ -15,26 +15,20 @@ from kiosk_app import sitetime
 from kiosk_app.ui.i18n import tr
 from kiosk_app.ui.screens.base import KioskScreen
 from kiosk_app.ui.session import Conversation, GroupConversation, Message
+from kiosk_app.ui.widgets import RecycledRow
 
 
-class ConversationRow(ButtonBehavior, BoxLayout):
-    """One row of Home's list. Rows are recycled (only those in view exist as widgets, so
-    Home costs the same with 3 contacts or 300): every field comes from the row's data,
-    ``open`` included, and each row's data gives them all."""
+class ConversationRow(RecycledRow, ButtonBehavior, BoxLayout):
+    """One row of Home's list, recycled (only the rows in view exist as widgets, so Home
+    costs the same with 3 contacts or 300): every field comes from the row's data, and
+    each row's data gives them all."""
 
-    contact_id = NumericProperty(0)
-    group_id = NumericProperty(0)  # a workgroup's row
     name = StringProperty("")
     preview = StringProperty("")
     stamp = StringProperty("")
     unread = NumericProperty(0)
     hr = BooleanProperty(False)
     urgent = BooleanProperty(False)  # a group with an urgent post not yet read
-    open = ObjectProperty(None, allownone=True)  # what a touch on the row does
-
-    def on_release(self) -> None:
-        if self.open is not None:
-            self.open()
 
 
 def preview(msg: Message | None) -> str:
