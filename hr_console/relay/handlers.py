@@ -359,12 +359,13 @@ def clip_wanted(s: Session, terminal_name: str, env: Envelope) -> str | None:
     of one that ended) and ``messaging.would_attach``. Read in a snapshot, before the relay
     spends a process's CPU decoding it (``relay.voices``): a terminal's password read off a
     kiosk's disk must not buy clips for sessions that ended or people it may not write to.
-    ``author`` may mark an outlived session ended; that is never flushed here, the worker's
-    transaction does it. Returns None, or whose budget the clip is counted in
+    ``author`` may end an outlived session; here only in memory (``sessions.READ_ONLY``),
+    the worker's transaction does it. Returns None, or whose budget the clip is counted in
     (``messaging.budget_key``)."""
     term = s.execute(_TERMINAL, {"name": terminal_name}).scalar_one_or_none()
     if term is None:
         return None
+    s.info[sessions.READ_ONLY] = True
     with s.no_autoflush:
         try:
             speaker = sessions.author(s, term, env.sid, env.seq or 0, env.id)

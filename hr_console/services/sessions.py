@@ -17,11 +17,12 @@ import datetime as dt
 import functools
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import and_, case, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hr_console.domain.throttle import TERMINAL_LOGINS
 from hr_console.services import audit, downlinks, groups, reminders, settings, throttle
@@ -53,6 +54,10 @@ LATE_ITEMS_MAX = 20
 # write on for a week in the person's name (the relay's own mark is no guard: the terminal
 # moves it with any seq it sends, even refused).
 DECLARED_FLUSH = dt.timedelta(minutes=15)
+# A session's ``info`` key: its transaction is read and never written (the relay's look at
+# an uplink before its batch, ``relay.handlers.clip_wanted``); an outlived session is then
+# ended in memory only, as the batch will end it.
+READ_ONLY = "relais.read_only"
 # The idle clock is written at most this often (not once per uplink).
 TOUCH_EVERY = dt.timedelta(seconds=30)
 
@@ -235,16 +240,10 @@ def _locked(employee: Employee) -> ServiceError | None:
 def _open(session: Session, terminal: Terminal, employee: Employee,
           declared_seq: int | None, login_ref: str | None = None) -> LoginResult:
     now = utcnow()
-    ended = [
-        _end(session, row, "replaced", notify=False)  # the relay tells them with this login
-        for row in session.execute(
-            select(BadgeSession).where(
-                BadgeSession.ended_at.is_(None),
-                (BadgeSession.terminal_id == terminal.id)
-                | (BadgeSession.employee_id == employee.id),
-            )
-        ).scalars()
-    ]
+    ended = _end_all(session, session.execute(select(BadgeSession).where(
+        BadgeSession.ended_at.is_(None),
+        (BadgeSession.terminal_id == terminal.id) | (BadgeSession.employee_id == employee.id),
+    )).scalars().all(), "replaced", notify=False)  # the relay tells them with this login
     if declared_seq is not None:
         _close_windows(session, terminal, declared_seq, {e.session_id for e in ended})
     sid = str(uuid.uuid4())
@@ -353,15 +352,40 @@ def suspended_terminals(session: Session) -> list[Terminal]:
 # --- ending ---------------------------------------------------------------------------------
 
 
-def _end(session: Session, row: BadgeSession, reason: str, *, notify: bool = True) -> Ended:
+def _end(session: Session, row: BadgeSession, reason: str, *, notify: bool = True
+         ) -> Ended | None:
     """End one open session. ``end_mark`` keeps where its terminal's outbox stood, which
-    bounds what may still arrive for it; ``notify`` leaves the relay a logout to send."""
+    bounds what may still arrive for it; ``notify`` leaves the relay a logout to send.
+
+    The first end wins: ``row`` was read open, perhaps before another transaction (the
+    console, the relay's logout or clock) committed an end of its own, which a plain write
+    would overwrite (a logout written over HR's deactivation made the end "declared", so
+    the thief's late items were vouched for). So the end is one conditional UPDATE; if it
+    finds the session ended already, ``row`` is read again and None returned. In a
+    transaction that is never written (``READ_ONLY``) the end is made in memory only, for
+    what the caller reads next."""
     terminal = row.terminal
-    row.ended_at = utcnow()
-    row.end_reason = reason
-    row.end_mark = terminal.last_seq or 0
-    row.notify_end = notify
+    values = {"ended_at": utcnow(), "end_reason": reason, "end_mark": terminal.last_seq or 0,
+              "notify_end": notify}
+    if session.info.get(READ_ONLY):
+        for key, value in values.items():
+            setattr(row, key, value)
+        return Ended(row.id, terminal.name, row.employee_id)
+    ended = session.execute(
+        update(BadgeSession).where(BadgeSession.id == row.id, BadgeSession.ended_at.is_(None))
+        .values(**values).execution_options(synchronize_session=False)).rowcount
+    if not ended:
+        session.refresh(row)
+        return None
+    for key, value in values.items():
+        set_committed_value(row, key, value)
     return Ended(row.id, terminal.name, row.employee_id)
+
+
+def _end_all(session: Session, rows: Iterable[BadgeSession], reason: str, *,
+             notify: bool = True) -> list[Ended]:
+    return [e for e in (_end(session, row, reason, notify=notify) for row in rows)
+            if e is not None]
 
 
 def end_for_employee(session: Session, employee_id: int, reason: str) -> list[Ended]:
@@ -369,14 +393,14 @@ def end_for_employee(session: Session, employee_id: int, reason: str) -> list[En
     session they have open ends now, and its terminal is told."""
     rows = session.execute(select(BadgeSession).where(
         BadgeSession.employee_id == employee_id, BadgeSession.ended_at.is_(None))).scalars().all()
-    return [_end(session, row, reason) for row in rows]
+    return _end_all(session, rows, reason)
 
 
 def end_on_terminal(session: Session, terminal: Terminal, reason: str, *,
                     notify: bool = False) -> list[Ended]:
     rows = session.execute(select(BadgeSession).where(
         BadgeSession.terminal_id == terminal.id, BadgeSession.ended_at.is_(None))).scalars().all()
-    return [_end(session, row, reason, notify=notify) for row in rows]
+    return _end_all(session, rows, reason, notify=notify)
 
 
 def badge_out(session: Session, terminal: Terminal, sid: str, last_seq: int | None = None,
@@ -387,9 +411,9 @@ def badge_out(session: Session, terminal: Terminal, sid: str, last_seq: int | No
     row = session.get(BadgeSession, sid)
     if row is None or row.terminal_id != terminal.id:
         return False
-    was_open = row.ended_at is None
-    if was_open:
-        _end(session, row, reason, notify=False)
+    # Open as read, and still open when ended (``_end``: the console may have ended it
+    # meanwhile, and then this logout is the terminal's word after the end).
+    was_open = row.ended_at is None and _end(session, row, reason, notify=False) is not None
     if last_seq is not None and row.closed_seq is None:
         # The end declared with the logout that makes it (``vouched``). Said of a session
         # the server had ended already (the console, its age or idle limit, another
@@ -557,10 +581,8 @@ def expire_due(session: Session) -> int:
         or_(BadgeSession.started_at <= now - lim.max_age,
             func.coalesce(BadgeSession.last_active_at, BadgeSession.started_at) <= now - lim.idle),
     )).scalars().all()
-    for row in rows:
-        reason = _expiry_reason(row, now, lim) or "expired"
-        _end(session, row, reason)
-    return len(rows)
+    return sum(_end(session, row, _expiry_reason(row, now, lim) or "expired") is not None
+               for row in rows)
 
 
 @dataclass(frozen=True)
