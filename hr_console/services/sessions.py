@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, case, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from hr_console.domain.throttle import TERMINAL_LOGINS
 from hr_console.services import audit, downlinks, groups, reminders, settings, throttle
@@ -240,12 +239,24 @@ def _locked(employee: Employee) -> ServiceError | None:
 def _open(session: Session, terminal: Terminal, employee: Employee,
           declared_seq: int | None, login_ref: str | None = None) -> LoginResult:
     now = utcnow()
-    ended = _end_all(session, session.execute(select(BadgeSession).where(
-        BadgeSession.ended_at.is_(None),
-        (BadgeSession.terminal_id == terminal.id) | (BadgeSession.employee_id == employee.id),
-    )).scalars().all(), "replaced", notify=False)  # the relay tells them with this login
+    lim = limits(session)
+    # The relay tells their terminals with this login. What this badge-in declares vouches
+    # for the sessions it replaces, not for one past its age or idle limit: that one ended
+    # at its limit, whether or not the relay's round has ended it yet.
+    ended: list[Ended] = []
+    replaced: set[str] = set()
+    for row in session.execute(select(BadgeSession).where(
+            BadgeSession.ended_at.is_(None),
+            (BadgeSession.terminal_id == terminal.id) | (BadgeSession.employee_id == employee.id),
+    )).scalars().all():
+        outlived = _expiry_reason(row, now, lim)
+        end = _end(session, row, outlived or "replaced", notify=False)
+        if end is not None:
+            ended.append(end)
+            if outlived is None:
+                replaced.add(end.session_id)
     if declared_seq is not None:
-        _close_windows(session, terminal, declared_seq, {e.session_id for e in ended})
+        _close_windows(session, terminal, declared_seq, replaced)
     sid = str(uuid.uuid4())
     mark = declared_seq if declared_seq is not None else terminal.last_seq or 0
     session.add(BadgeSession(id=sid, employee_id=employee.id, terminal_id=terminal.id,
@@ -371,14 +382,15 @@ def _end(session: Session, row: BadgeSession, reason: str, *, notify: bool = Tru
         for key, value in values.items():
             setattr(row, key, value)
         return Ended(row.id, terminal.name, row.employee_id)
+    session.flush()  # nothing of the row's pending is lost to the read below (no_autoflush)
     ended = session.execute(
         update(BadgeSession).where(BadgeSession.id == row.id, BadgeSession.ended_at.is_(None))
         .values(**values).execution_options(synchronize_session=False)).rowcount
+    # Read again either way: this end, or the one that came first. Expired, not set: a
+    # savepoint rolled back after the end would otherwise leave the row ended in memory.
+    session.expire(row, list(values))
     if not ended:
-        session.refresh(row)
         return None
-    for key, value in values.items():
-        set_committed_value(row, key, value)
     return Ended(row.id, terminal.name, row.employee_id)
 
 
@@ -412,8 +424,14 @@ def badge_out(session: Session, terminal: Terminal, sid: str, last_seq: int | No
     if row is None or row.terminal_id != terminal.id:
         return False
     # Open as read, and still open when ended (``_end``: the console may have ended it
-    # meanwhile, and then this logout is the terminal's word after the end).
-    was_open = row.ended_at is None and _end(session, row, reason, notify=False) is not None
+    # meanwhile, and then this logout is the terminal's word after the end). One past its
+    # age or idle limit ended at that limit, whether or not the relay's round has ended it
+    # yet: the logout comes after that end, and vouches for nothing.
+    was_open = False
+    if row.ended_at is None:
+        outlived = _expiry_reason(row, utcnow(), limits(session))
+        ended = _end(session, row, outlived or reason, notify=False)
+        was_open = ended is not None and outlived is None
     if last_seq is not None and row.closed_seq is None:
         # The end declared with the logout that makes it (``vouched``). Said of a session
         # the server had ended already (the console, its age or idle limit, another
