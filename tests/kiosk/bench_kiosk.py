@@ -224,10 +224,11 @@ def markdown(per_size: dict[str, list[dict[str, Any]]], alone: dict[str, list[in
         "the largest list of someone in a `relais gen-data` organisation of 10,000 (teams of "
         "40, a paired team, supervisors, the HR desk). Each redraw is the screen's refresh "
         "plus one frame, median of five, in a kiosk process of its own fed the session a sync "
-        "would give. Both lists are recycled (only the rows in view are widgets); when they "
-        "were built whole, on the same machine, Home took 155 / 865 / 2,839 ms and New "
-        "message 131 / 604 / 3,429 ms at 1280x800: seconds of a frozen screen at each "
-        "message for the largest list.",
+        "would give. Both lists are recycled (only the rows in view are widgets); built "
+        "whole, as before 2026-12-06 (the same probe on that code, the same hour, same "
+        "machine), Home took 54 / 508 / 2,090 ms at 800x480 and 101 / 524 / 2,065 ms at "
+        "1280x800, New message 42 / 549 / 1,685 and 78 / 679 / 2,063 ms: two seconds of a "
+        "frozen screen at each message for the largest list.",
     ]
     return "\n".join(lines)
 
