@@ -98,6 +98,15 @@ def _idle_for_an_hour(store: Store, sid: str) -> None:
             last_active_at=utcnow() - dt.timedelta(hours=1)))
 
 
+def _how_it_ended(store: Store, sid: str) -> tuple[Any, ...]:
+    """Why, whether the terminal's word came after the end, up to which seq, and whether
+    late items are vouched for or held for HR."""
+    with store.session() as s:
+        row = s.get_one(BadgeSession, sid)
+        return (row.end_reason, row.closed_late, row.closed_seq, sessions.vouched(row),
+                sessions.needs_review(row))
+
+
 def test_a_logout_after_the_idle_limit_vouches_for_nothing(tmp_path: Path,
                                                            db_url: str) -> None:
     store, sid, _demo, _cfg = _badged_in(tmp_path, db_url)
@@ -106,11 +115,7 @@ def test_a_logout_after_the_idle_limit_vouches_for_nothing(tmp_path: Path,
         with store.session() as s:
             terminal = sessions.terminal_by_name(s, "kiosk-1")
             was_open = sessions.badge_out(s, terminal, sid, last_seq=900)
-        with store.session() as s:
-            row = s.get_one(BadgeSession, sid)
-            seen = (was_open, row.end_reason, row.closed_late, row.closed_seq,
-                    sessions.vouched(row), sessions.needs_review(row))
-        assert seen == (False, "idle", True, 900, False, True)
+        assert (was_open, *_how_it_ended(store, sid)) == (False, "idle", True, 900, False, True)
     finally:
         store.dispose()
 
@@ -124,10 +129,7 @@ def test_a_badge_in_after_the_idle_limit_vouches_for_nothing(tmp_path: Path,
             terminal = sessions.terminal_by_name(s, "kiosk-1")
             result = sessions.badge_in(s, terminal, demo.badges["Julie Moreau"], "4321",
                                        cfg.badge_pepper, declared_seq=900)
-        with store.session() as s:
-            row = s.get_one(BadgeSession, sid)
-            seen = ([e.session_id for e in result.ended], row.end_reason, row.closed_late,
-                    row.closed_seq, sessions.vouched(row), sessions.needs_review(row))
-        assert seen == ([sid], "idle", True, 900, False, True)
+        assert ([e.session_id for e in result.ended], *_how_it_ended(store, sid)) == (
+            [sid], "idle", True, 900, False, True)
     finally:
         store.dispose()
