@@ -24,8 +24,6 @@ from kiosk_app.ui.screens.base import KioskScreen
 from kiosk_app.ui.screens.offshift import short_reason
 from kiosk_app.ui.widgets import IconButton, RecycledRow
 
-CELL = 76  # dp, a button's height in the grid (as before the grid was recycled)
-SPACING = 8  # dp, between buttons (the grid's spacing in contacts.kv)
 JUMP_WIDTH = 84  # dp, room for one initial range ("A–D") without shortening it
 
 
@@ -37,8 +35,9 @@ class ContactButton(RecycledRow, IconButton):
 
 
 class ContactsScreen(KioskScreen):
+    CELL = 76  # dp, a cell's height in the grid (contacts.kv reads it, as the jumps do)
+    SPACING = 8  # dp, between cells
     cols = NumericProperty(3)
-    fits = BooleanProperty(True)  # the whole list is in view: no jumps shown
 
     def __init__(self, **kwargs: Any) -> None:
         self._shown: list[tuple[str, int]] = []  # the jumps on screen: (label, cell index)
@@ -94,12 +93,12 @@ class ContactsScreen(KioskScreen):
         view (the greyed ones, listed after them in an order of their own, are not
         indexed). Rebuilt only when the ranges change, not at every message."""
         rows = -(-len(cells) // max(1, int(self.cols)))
-        self.fits = rows * dp(CELL + SPACING) <= self.ids.grid.height
+        fits = rows * dp(self.CELL + self.SPACING) <= self.ids.grid.height
         people = [(i, initial(c["text"])) for i, c in enumerate(cells)
                   if c["contact_id"] and not c["off_shift"]]
         box = self.ids.jumps
         most = min(JUMPS_MAX, int(box.width // dp(JUMP_WIDTH + 6)))  # as fit beside the title
-        wanted = [] if self.fits or len(people) < 2 or most < 2 else [
+        wanted = [] if fits or len(people) < 2 or most < 2 else [
             (label, people[first][0])
             for label, first in jump_ranges([letter for _i, letter in people], most)]
         if wanted == self._shown:
@@ -118,7 +117,7 @@ class ContactsScreen(KioskScreen):
         row = index // max(1, int(self.cols))
         hidden = self.ids.cells.height - grid.height
         if hidden > 0:
-            grid.scroll_y = max(0.0, min(1.0, 1 - row * dp(CELL + SPACING) / hidden))
+            grid.scroll_y = max(0.0, min(1.0, 1 - row * dp(self.CELL + self.SPACING) / hidden))
 
     def clear(self) -> None:
         self.ids.grid.data = []

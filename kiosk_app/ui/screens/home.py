@@ -31,6 +31,12 @@ class ConversationRow(RecycledRow, ButtonBehavior, BoxLayout):
     urgent = BooleanProperty(False)  # a group with an urgent post not yet read
 
 
+# Every field of a row: a recycled widget keeps whatever its last row's data set, so each
+# row's data starts from all of them.
+ROW: dict[str, Any] = {"contact_id": 0, "group_id": 0, "name": "", "preview": "", "stamp": "",
+                       "unread": 0, "hr": False, "urgent": False, "open": None}
+
+
 def preview(msg: Message | None) -> str:
     if msg is None:
         return tr._("No messages yet")
@@ -77,10 +83,10 @@ class HomeScreen(KioskScreen):
         if isinstance(conv, GroupConversation):
             return self._group_row(conv)
         last, contact_id = conv.last, conv.contact.id
-        return {"contact_id": contact_id, "group_id": 0, "name": conv.contact.name or "?",
+        return {**ROW, "contact_id": contact_id, "name": conv.contact.name or "?",
                 "preview": preview(last),
                 "stamp": tr.stamp(last.when, sitetime.now()) if last else "",
-                "unread": conv.unread, "hr": conv.contact.hr, "urgent": False,
+                "unread": conv.unread, "hr": conv.contact.hr,
                 "open": partial(self.nav.go, "conversation", contact_id=contact_id)}
 
     def _group_row(self, conv: GroupConversation) -> dict[str, Any]:
@@ -92,9 +98,9 @@ class HomeScreen(KioskScreen):
             text, when = sync_preview(group.last), sitetime.from_timestamp(group.last_ts)
         else:
             text, when = tr._("No messages yet"), None
-        return {"contact_id": 0, "group_id": group.id, "name": group.name or "?",
-                "preview": text, "stamp": tr.stamp(when, sitetime.now()) if when else "",
-                "unread": conv.unread, "hr": False, "urgent": group.urgent_unread,
+        return {**ROW, "group_id": group.id, "name": group.name or "?", "preview": text,
+                "stamp": tr.stamp(when, sitetime.now()) if when else "",
+                "unread": conv.unread, "urgent": group.urgent_unread,
                 "open": partial(self.nav.go, "conversation", group_id=group.id)}
 
     def clear(self) -> None:
