@@ -194,7 +194,7 @@ def copy_database(source: str, target: str, batch: int = BATCH) -> tuple[int, in
                     raise CopyError(_("the audit log does not verify on the copy (entry "
                                       "{entry}: {problem}); check the source with `relais "
                                       "audit verify`").format(entry=check.first_bad_id,
-                                                              problem=check.problem))
+                                                              problem=check.problem_in(_)))
         except SQLAlchemyError as exc:
             raise CopyError(_("the copy failed: {error}").format(error=_first_line(exc))) from None
         return len(tables), rows

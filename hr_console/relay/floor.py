@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hr_console.services import floor_notices, sessions
+from hr_console.services import audit, floor_notices, sessions
 from hr_console.store.models import Terminal
 from relais_wire.envelope import Envelope
 
@@ -27,7 +27,8 @@ def broadcast(s: Session, term: Terminal, env: Envelope) -> dict[str, Any]:
     b = env.body
     sent = floor_notices.broadcast(
         s, speaker.employee_id, term.name, env.id, team=b.team, title=b.title, text=b.text,
-        image=b.image, shift=b.shift, urgent=b.urgent, ack=b.ack, remind_every=b.remind_every)
+        image=b.image, shift=b.shift, urgent=b.urgent, ack=b.ack, remind_every=b.remind_every,
+        audit_chain=audit.terminal_chain(term.id))
     return {"ref": env.id, "msg": env.id, "state": "accepted", "notice": sent.notice.uid,
             "members": sent.audience}
 
@@ -36,6 +37,7 @@ def remind(s: Session, term: Terminal, env: Envelope) -> dict[str, Any]:
     """The one-tap reminder of notice ``ref``; the fields of the ``state`` reply (``members``:
     how many were reminded). Raises ``ServiceError``."""
     speaker = sessions.speaker(s, term, env.sid)
-    count = floor_notices.remind(s, speaker.employee_id, term.name, env.body.ref)
+    count = floor_notices.remind(s, speaker.employee_id, term.name, env.body.ref,
+                                 audit.terminal_chain(term.id))
     return {"ref": env.id, "msg": env.id, "state": "accepted", "notice": env.body.ref,
             "members": count}

@@ -60,6 +60,7 @@ from hr_console.relay.meter import Meter
 from hr_console.relay.partitions import PartitionKeeper
 from hr_console.relay.voices import Turn, VoiceDesk
 from hr_console.services import (
+    audit,
     downlinks,
     notices,
     reminders,
@@ -94,6 +95,7 @@ LANE_BATCH_MAX = 16  # batches up to this size while the worker keeps up: receip
 RATE_WARNING_S = 1.0  # at most one rate_limited error per terminal per second
 EXPIRY_CHECK_S = 15.0  # how often open badge sessions are checked against their age and idle limits
 NOTICE_CHECK_S = 5.0  # how often scheduled notices are looked at
+AUDIT_SEAL_S = 60.0  # how often main seals the terminals' audit chains that grew (services.audit)
 REMIND_CHECK_S = 15.0  # how often reminders due are looked for (intervals are 5 min or more)
 PURGE_EVERY_H = 24  # default period of the retention purge (relais.toml: purge_every_hours)
 PURGE_CHECK_S = 300.0  # how often a relay asks whether the purge is due
@@ -311,6 +313,8 @@ class Relay:
         # Its own account: one relay's password neither logs in as another nor forges a terminal.
         # A home without it raises config.SettingsError (a ValueError), said by the caller.
         self.client.username_pw_set(self.username, self.cfg.server_password(self.username))
+        with self.store.session() as s:  # not in a batch, where they would hold main's head
+            audit.open_terminal_chains(s, self.username)
         self.keeper.round()  # its partitions before it connects: subscribed on connection
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 0
@@ -783,6 +787,7 @@ class Relay:
 
     def _deliver(self) -> None:
         last_notice_check = last_expiry_check = last_remind_check = 0.0
+        last_seal = time.monotonic()  # not at once: what the first minute audits is sealed then
         while not self._stop.is_set():
             self._wake.wait(DELIVERY_TICK_S)
             self._wake.clear()
@@ -799,6 +804,9 @@ class Relay:
                 if chores and now - last_notice_check > NOTICE_CHECK_S:
                     last_notice_check = now
                     self._publish_scheduled()
+                if chores and now - last_seal > AUDIT_SEAL_S:
+                    last_seal = now
+                    self._seal_audit()
                 if not (chores and (now - last_expiry_check > EXPIRY_CHECK_S
                                     or now - last_remind_check > self.remind_check_s)) \
                         and not self._owed(owned, chores):
@@ -845,6 +853,21 @@ class Relay:
         except Exception:
             log.exception("publishing scheduled notices failed; trying again in %.0f s",
                           NOTICE_CHECK_S)
+
+    def _seal_audit(self) -> None:
+        """Main's seal of the terminals' audit chains that grew (``audit.seal``), in a
+        transaction of its own once a snapshot says one did. A failure is logged and tried
+        again at the next check; deliveries go on."""
+        try:
+            with self._reader() as r:
+                if not audit.unsealed(r):
+                    return
+            with self._db if self.store.is_sqlite else contextlib.nullcontext(), \
+                    self.store.session() as s:
+                audit.seal(s, f"relay:{self.username}")
+        except Exception:
+            log.exception("sealing the audit chains failed; trying again in %.0f s",
+                          AUDIT_SEAL_S)
 
     def _owed(self, owned: frozenset[int], chores: bool) -> bool:
         """Whether a delivery round would find anything: a downlink due for a terminal of

@@ -134,6 +134,7 @@ def accept(session: Session, terminal: Terminal, row: BadgeSession, version: int
     except IntegrityError:
         return False
     audit.record(session, f"employee:{row.employee_id}", ACCEPTED, target(version),
+                 chain=audit.terminal_chain(terminal.id),
                  terminal=terminal.name, employee=row.employee_id, version=version,
                  uplink=client_id)
     return True

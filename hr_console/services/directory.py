@@ -148,6 +148,7 @@ def terminal(session: Session, name: str, site_row: Site | None, actor: str = "s
     creds = _new_credentials(row)
     session.flush()
     audit.record(session, actor, "terminal.create", f"terminal:{row.id}", name=name)
+    audit.open_chain(session, audit.terminal_chain(row.id), actor)
     return row, creds
 
 

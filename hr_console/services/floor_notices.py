@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hr_console.domain import reminders as reminder_rules
-from hr_console.services import notices, photo_time
+from hr_console.services import audit, notices, photo_time
 from hr_console.services.errors import NotFound, ServiceError
 from hr_console.store.models import (
     AuditEntry,
@@ -93,8 +93,8 @@ def _audience(session: Session, notice: Notice) -> int:
 
 def broadcast(session: Session, employee_id: int, terminal: str, client_id: str, *, team: int,
               title: str, text: str = "", image: bytes | None = None, shift: int | None = None,
-              urgent: bool = False, ack: bool = False,
-              remind_every: int | None = None) -> Sent:
+              urgent: bool = False, ack: bool = False, remind_every: int | None = None,
+              audit_chain: str = audit.MAIN) -> Sent:
     """A lead's notice to ``team`` (one they lead) or to ``shift`` (one of that team's),
     published at once. Raises ``ServiceError``: ``not_a_lead`` (they lead no team),
     ``out_of_scope`` (a team or shift they do not lead), ``duplicate_id`` (the id names
@@ -130,7 +130,7 @@ def broadcast(session: Session, employee_id: int, terminal: str, client_id: str,
         photo_budget=photo_time.key(session, terminal, "lead"),
         # The terminal's form asks no interval: an urgent notice repeats as the console's does.
         remind_every_min=remind_every if remind_every is not None
-        else reminder_rules.default_every(urgent))
+        else reminder_rules.default_every(urgent), audit_chain=audit_chain)
     return Sent(notice, _audience(session, notice), True)
 
 
@@ -148,7 +148,8 @@ def _visible(session: Session, employee_id: int, uid: str) -> tuple[notices.Scop
     return sc, notice
 
 
-def remind(session: Session, employee_id: int, terminal: str, uid: str) -> int:
+def remind(session: Session, employee_id: int, terminal: str, uid: str,
+           audit_chain: str = audit.MAIN) -> int:
     """The one-tap reminder: those who have not acknowledged (or seen) notice ``uid`` get it
     again. Only its author or a lead of its team; returns how many are reminded."""
     sc, notice = _visible(session, employee_id, uid)
@@ -156,7 +157,7 @@ def remind(session: Session, employee_id: int, terminal: str, uid: str) -> int:
         AuditEntry.action == "notice.remind", AuditEntry.target == f"notice:{notice.id}")).scalar()
     if last is not None and utcnow() - last < REMIND_GAP:
         raise ServiceError("too_soon", "This notice was reminded less than two minutes ago.")
-    return notices.remind(session, sc, notice.id, actor(employee_id, terminal))
+    return notices.remind(session, sc, notice.id, actor(employee_id, terminal), audit_chain)
 
 
 def _view(summary: notices.Summary, employee_id: int) -> dict[str, Any]:

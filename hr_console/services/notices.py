@@ -261,11 +261,12 @@ def create(session: Session, *, title: str, body: str, target_kind: str,
            actor: str = "system", user_id: int | None = None,
            media_id: int | None = None, uid: str | None = None,
            author_employee_id: int | None = None,
-           remind_every_min: int | None = None) -> Notice:
+           remind_every_min: int | None = None, audit_chain: str = audit.MAIN) -> Notice:
     """A new notice; published at once unless ``valid_from`` lies in the future (then the
     relay's ``publish_due`` sends it when its time comes). Urgent implies acknowledgement.
     ``uid``: the id a terminal chose (its uplink's), so a resend finds the notice stored;
-    ``author_employee_id``: the team lead who sent it from a terminal."""
+    ``author_employee_id``: the team lead who sent it from a terminal, ``audit_chain`` that
+    terminal's (services.audit)."""
     title = _text(title, "title", TITLE_MAX).strip()
     body = _text(body, "body", BODY_MAX, allow_empty=True)
     check_target(session, target_kind, target_ref)
@@ -283,7 +284,8 @@ def create(session: Session, *, title: str, body: str, target_kind: str,
     session.add(notice)
     session.flush()
     extra = {"author_employee": author_employee_id} if author_employee_id is not None else {}
-    audit.record(session, actor, "notice.create", f"notice:{notice.id}", **extra, title=title,
+    audit.record(session, actor, "notice.create", f"notice:{notice.id}", chain=audit_chain,
+                 **extra, title=title,
                  to=f"{target_kind}:{target_ref}", urgent=notice.urgent,
                  ack_required=notice.ack_required, photo=media_id is not None,
                  remind_every_min=remind_every_min,
@@ -313,7 +315,8 @@ def compose(session: Session, scope: Scope, *, title: str, body: str, target_kin
             valid_from: dt.datetime | None = None, valid_until: dt.datetime | None = None,
             photo: bytes | None = None, actor: str, user_id: int | None = None,
             uid: str | None = None, author_employee_id: int | None = None,
-            remind_every_min: int | None = None, photo_budget: str | None = None) -> Notice:
+            remind_every_min: int | None = None, photo_budget: str | None = None,
+            audit_chain: str = audit.MAIN) -> Notice:
     """A console user's notice, or a team lead's from a terminal (``author_employee_id``,
     services.floor_notices): their scope checked, the photo normalised and kept (a lead's
     within ``photo_budget``, their terminal's share of the relay's time, ``photo_time``)."""
@@ -332,7 +335,8 @@ def compose(session: Session, scope: Scope, *, title: str, body: str, target_kin
                   target_ref=target_ref, urgent=urgent, ack_required=ack_required,
                   valid_from=valid_from, valid_until=valid_until, actor=actor,
                   user_id=user_id, media_id=media_id, uid=uid,
-                  author_employee_id=author_employee_id, remind_every_min=remind_every_min)
+                  author_employee_id=author_employee_id, remind_every_min=remind_every_min,
+                  audit_chain=audit_chain)
 
 
 def publish(session: Session, notice: Notice) -> int:
@@ -702,9 +706,11 @@ def _people(session: Session, where: Any, total: int, page: int, per_page: int) 
     return PeoplePage(people, total, page if per_page else 1, per_page)
 
 
-def remind(session: Session, scope: Scope, notice_id: int, actor: str) -> int:
+def remind(session: Session, scope: Scope, notice_id: int, actor: str,
+           audit_chain: str = audit.MAIN) -> int:
     """Send the notice again to those who have not acknowledged it (not seen it, when no
-    acknowledgement is asked). Returns how many people are reminded."""
+    acknowledgement is asked). Returns how many people are reminded. ``audit_chain``: a
+    lead's terminal's (services.audit)."""
     notice = get_actionable(session, scope, notice_id)
     if status(notice) != "active":
         raise Invalid("not_current", "Only a notice that kiosks are showing can be reminded.")
@@ -722,8 +728,8 @@ def remind(session: Session, scope: Scope, notice_id: int, actor: str) -> int:
     # it); the audit line names them only while a list is something to read: reminding a
     # notice to everyone wrote 50,000 ids, 300 KB, into one line the audit page shows whole.
     named = {"employees": ids} if len(ids) <= AUDIT_NAMES_MAX else {}
-    audit.record(session, actor, "notice.remind", f"notice:{notice.id}", count=len(ids),
-                 **named)
+    audit.record(session, actor, "notice.remind", f"notice:{notice.id}", chain=audit_chain,
+                 count=len(ids), **named)
     return len(ids)
 
 

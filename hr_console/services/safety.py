@@ -154,6 +154,7 @@ def raise_alert(session: Session, terminal: Terminal, client_id: str, pictogram:
     session.flush()
     actor = f"employee:{employee_id}" if employee_id is not None else f"terminal:{terminal.name}"
     audit.record(session, actor, "safety.alert", f"safety_alert:{alert.id}",
+                 chain=audit.terminal_chain(terminal.id),
                  terminal=terminal.name, employee=employee_id, site=site_id,
                  pictogram=pictogram, text=alert.text, recipients=to,
                  photo=media_id is not None,

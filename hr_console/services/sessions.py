@@ -122,7 +122,8 @@ def badge_in(session: Session, terminal: Terminal, badge: str, pin: str | None,
     stored = _hash_to_check(pin_always, employee)
     right = verify(stored, pin or "") if stored is not None else True
     if employee is None:
-        audit.record(session, f"terminal:{terminal.name}", "badge.unknown")
+        audit.record(session, f"terminal:{terminal.name}", "badge.unknown",
+                     chain=audit.terminal_chain(terminal.id))
         _terminal_failed(session, terminal)
         if pin_always:
             raise ServiceError("bad_credentials", "Badge or PIN not recognised.")
@@ -305,18 +306,21 @@ def _terminal_failed(session: Session, terminal: Terminal) -> None:
     if TERMINAL_LOGINS.suspends(standing.failures) and terminal.logins_suspended_at is None:
         terminal.logins_suspended_at = utcnow()
         audit.record(session, f"terminal:{terminal.name}", "terminal.logins_suspended",
-                     f"terminal:{terminal.id}", name=terminal.name, failures=standing.failures)
+                     f"terminal:{terminal.id}", chain=audit.terminal_chain(terminal.id),
+                     name=terminal.name, failures=standing.failures)
 
 
 def _badge_failed(session: Session, employee: Employee, terminal: Terminal) -> None:
-    audit.record(session, f"terminal:{terminal.name}", "badge.wrong_pin", f"employee:{employee.id}")
+    audit.record(session, f"terminal:{terminal.name}", "badge.wrong_pin", f"employee:{employee.id}",
+                 chain=audit.terminal_chain(terminal.id))
     employee.failed_logins = (employee.failed_logins or 0) + 1
     if employee.failed_logins >= int(settings.get(session, "badge_max_failures")):
         minutes = int(settings.get(session, "badge_lock_minutes"))
         employee.locked_until = utcnow() + dt.timedelta(minutes=minutes)
         employee.failed_logins = 0
         audit.record(session, f"terminal:{terminal.name}", "badge.locked",
-                     f"employee:{employee.id}", minutes=minutes)
+                     f"employee:{employee.id}", chain=audit.terminal_chain(terminal.id),
+                     minutes=minutes)
 
 
 def resume_logins(session: Session, terminal: Terminal, actor: str) -> bool:

@@ -141,6 +141,7 @@ def accepted_notice(session: Session, terminal: Terminal, row: BadgeSession, cli
         return False
     state = status_of(session, row.employee_id)
     audit.record(session, f"employee:{row.employee_id}", NOTICE_ACTION, target,
+                 chain=audit.terminal_chain(terminal.id),
                  terminal=terminal.name, employee=row.employee_id, uplink=client_id,
                  off_shift=state.off_shift,
                  next_start=state.next_start.isoformat(timespec="minutes") if state.next_start

@@ -113,7 +113,7 @@ def database_key(session: Session) -> str:
     """Which database a session reads (its URL, password hidden): the key of what a process
     remembers per database (the dashboard's figures, the audit chain's state, notice counts),
     so that homes or tests sharing a process never see each other's."""
-    return session.get_bind().url.render_as_string(hide_password=True)
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
 
 
 def batch_cache(session: Session) -> dict[str, Any] | None:

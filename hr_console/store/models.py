@@ -415,10 +415,17 @@ class ModerationDecision(Base):
 
 
 class AuditEntry(Base):
-    """Append-only; each entry's hash covers the previous one, so edits are detectable."""
+    """Append-only; each entry's hash covers the previous one of its chain, so edits are
+    detectable. ``chain`` is ``main`` (the console's and everyone's) or one terminal's
+    (``terminal:ID``, what the relays audit for it): a relay appends to its terminals' chains
+    only, so two relays never wait on one head (services.audit). ``pos`` counts from 1 in each
+    chain; ``id`` orders the whole log."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_chain_pos", "chain", "pos", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
+    chain: Mapped[str] = mapped_column(String(40), default="main", server_default="main")
+    pos: Mapped[int] = mapped_column(Integer)
     ts: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(120))
     action: Mapped[str] = mapped_column(String(60), index=True)
@@ -426,6 +433,19 @@ class AuditEntry(Base):
     detail: Mapped[dict | None] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """Where each audit chain ends (entries, last entry's id and hash), written in the same
+    transaction as each entry: a chain whose last entries were cut is still a valid chain, its
+    head says it is short. The row is also the lock that serialises one chain's appends."""
+
+    __tablename__ = "audit_heads"
+    chain: Mapped[str] = mapped_column(String(40), primary_key=True)
+    entries: Mapped[int] = mapped_column(Integer)
+    last_id: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    sealed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # in main
 
 
 class Throttle(Base):

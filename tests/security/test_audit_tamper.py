@@ -3,7 +3,8 @@
 Every case edits the database directly (as someone with database access would), runs the
 real command, and then puts the original rows back for the next case. Altering any column,
 deleting any row (first, middle, the tail, all of them), reordering rows (ids swapped or
-contents swapped) and removing the anchor must each make the command fail with a reason.
+contents swapped), removing a chain's head, moving an entry to another chain and deleting a
+terminal's chain whole must each make the command fail with a reason.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, delete, insert, select, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
 from broker_config.ports import free_port
 from hr_console.cli import main
 from hr_console.config import load
-from hr_console.services.audit import ANCHOR_KEY
-from hr_console.store.models import AuditEntry, Setting
+from hr_console.services import audit
+from hr_console.store.db import make_engine
+from hr_console.store.models import AuditEntry, AuditHead, Terminal
 from tests.security import reporting
 
 
@@ -36,25 +39,56 @@ def home(tmp_path: Path, db_url: str) -> Path:
     h = tmp_path / "home"
     assert relais(h, "--db-url", db_url, "--mqtt-port", str(free_port()), "init").exit_code == 0
     assert relais(h, "demo-data", "--password", "tamper-pw-1").exit_code == 0
+    engine = make_engine(load(h).database_url)
+    try:  # what relays audit for two terminals, each in its chain, between console entries
+        with Session(engine) as s, s.begin():
+            first, second = s.scalars(select(Terminal.id).order_by(Terminal.id).limit(2))
+            for i in range(5):
+                audit.record(s, "terminal:T", "badge.unknown",
+                             chain=audit.terminal_chain(first if i % 2 else second))
+            audit.seal(s, "relay:test")  # as the relay does every minute
+            audit.record(s, "terminal:T", "badge.unknown", chain=audit.terminal_chain(second))
+    finally:
+        engine.dispose()
     for i in range(3):  # a few entries with details, from the console-user use case
         result = relais(h, "user", "add", f"user{i}", "--role", "hr", "--password", "long-enough-1")
         assert result.exit_code == 0, result.output
     return h
 
 
-AUDIT, SETTINGS = AuditEntry.__table__, Setting.__table__
+AUDIT, HEADS = AuditEntry.__table__, AuditHead.__table__
 
 
 def _rows(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(select(AUDIT).order_by(AUDIT.c.id))]
 
 
-def _restore(engine: Engine, rows: list[dict[str, Any]], anchor: Any) -> None:
+def _restore(engine: Engine, rows: list[dict[str, Any]], heads: list[dict[str, Any]]) -> None:
     with engine.begin() as conn:
         conn.execute(delete(AUDIT))
         conn.execute(insert(AUDIT), rows)
-        conn.execute(delete(SETTINGS).where(SETTINGS.c.key == ANCHOR_KEY))
-        conn.execute(insert(SETTINGS).values(key=ANCHOR_KEY, value=anchor))
+        conn.execute(delete(HEADS))
+        conn.execute(insert(HEADS), heads)
+
+
+def _terminal_chain(conn: Connection) -> str:
+    """The first terminal's chain that holds entries."""
+    return conn.execute(select(AUDIT.c.chain).where(AUDIT.c.chain != audit.MAIN)
+                        .order_by(AUDIT.c.chain).limit(1)).scalar_one()
+
+
+def _in_terminal_chain(statement: str) -> Callable[[Connection, int], None]:
+    """``statement`` run with ``:chain``, a terminal's chain."""
+    return lambda conn, _n: conn.execute(text(statement), {"chain": _terminal_chain(conn)})
+
+
+def _move_to_main(conn: Connection, _n: int) -> None:
+    """A terminal's last entry becomes the main chain's next one."""
+    chain = _terminal_chain(conn)
+    top = conn.execute(text("SELECT MAX(pos) FROM audit_log WHERE chain = 'main'")).scalar()
+    conn.execute(text("UPDATE audit_log SET chain = 'main', pos = :p WHERE chain = :c AND pos = "
+                      "(SELECT MAX(pos) FROM audit_log WHERE chain = :c)"),
+                 {"p": top + 1, "c": chain})
 
 
 def _swap_ids(conn: Connection, a: int, b: int) -> None:
@@ -84,6 +118,22 @@ def _sql(statement: str, **params: Any) -> Callable[[Connection, int], None]:
     return lambda conn, _n: conn.execute(text(statement), params)
 
 
+def _cut_and_rewind(keep: int) -> Callable[[Connection, int], None]:
+    """A terminal's chain cut to its first ``keep`` entries, its head rewound to match: a
+    valid chain, no hash to compute. Only main's seal says it was longer."""
+    def tamper(conn: Connection, _n: int) -> None:
+        chain = _terminal_chain(conn)
+        conn.execute(text("DELETE FROM audit_log WHERE chain = :c AND pos > :k"),
+                     {"c": chain, "k": keep})
+        last = conn.execute(text("SELECT id, hash FROM audit_log WHERE chain = :c AND pos = :k"),
+                            {"c": chain, "k": keep}).first()
+        conn.execute(text("UPDATE audit_heads SET entries = :k, last_id = :i, hash = :h "
+                          "WHERE chain = :c"),
+                     {"k": keep, "i": last.id if last else 0,
+                      "h": last.hash if last else audit.GENESIS, "c": chain})
+    return tamper
+
+
 # name -> how to tamper (given the connection and the number of entries)
 CASES: dict[str, Callable[[Connection, int], None]] = {
     "alter actor": _sql("UPDATE audit_log SET actor = 'mallory' WHERE id = 5"),
@@ -111,7 +161,25 @@ CASES: dict[str, Callable[[Connection, int], None]] = {
     "reorder: swap two ids": lambda conn, _n: _swap_ids(conn, 6, 9),
     "reorder: swap the last two ids": lambda conn, n: _swap_ids(conn, n - 1, n),
     "reorder: swap two rows' contents": lambda conn, _n: _swap_contents(conn, 12, 13),
-    "delete the anchor": _sql("DELETE FROM settings WHERE key = :k", k=ANCHOR_KEY),
+    "delete the main chain's head": _sql("DELETE FROM audit_heads WHERE chain = 'main'"),
+    "alter a terminal chain's entry": _in_terminal_chain(
+        "UPDATE audit_log SET action = 'badge.ok' WHERE chain = :chain AND pos = 1"),
+    "delete a terminal chain's first entry": _in_terminal_chain(
+        "DELETE FROM audit_log WHERE chain = :chain AND pos = 1"),
+    "delete a terminal chain's last entry": _in_terminal_chain(
+        "DELETE FROM audit_log WHERE chain = :chain AND pos = "
+        "(SELECT MAX(pos) FROM audit_log WHERE chain = :chain)"),
+    "delete a terminal chain's head": _in_terminal_chain(
+        "DELETE FROM audit_heads WHERE chain = :chain"),
+    "delete a terminal's chain whole, head included": lambda conn, _n: [
+        conn.execute(text(f"DELETE FROM {table} WHERE chain = :c"), {"c": chain})
+        for chain in [_terminal_chain(conn)] for table in ("audit_log", "audit_heads")],
+    "move a terminal's entry into the main chain": _move_to_main,
+    "delete a sealed terminal entry and rewind its chain's head": _cut_and_rewind(1),
+    "empty a terminal's chain and its head": _cut_and_rewind(0),
+    "delete every terminal's chain whole, heads included": lambda conn, _n: [
+        conn.execute(text(f"DELETE FROM {table} WHERE chain <> 'main'"))
+        for table in ("audit_log", "audit_heads")],
 }
 
 
@@ -121,8 +189,7 @@ def test_every_kind_of_tampering_is_detected(home: Path, db_url: str) -> None:
     try:
         with engine.connect() as conn:
             rows = _rows(conn)
-            anchor = conn.execute(select(SETTINGS.c.value)
-                                  .where(SETTINGS.c.key == ANCHOR_KEY)).scalar_one()
+            heads = [dict(r._mapping) for r in conn.execute(select(HEADS))]
         n = len(rows)
         assert n >= 25
         clean = relais(home, "audit", "verify")
@@ -135,7 +202,7 @@ def test_every_kind_of_tampering_is_detected(home: Path, db_url: str) -> None:
             if result.exit_code == 0 or "NOT intact" not in result.output:
                 missed.append(name)
             reasons[name] = result.output.strip().splitlines()[-1]
-            _restore(engine, rows, anchor)
+            _restore(engine, rows, heads)
             assert relais(home, "audit", "verify").exit_code == 0, f"restore after {name!r}"
     finally:
         engine.dispose()
@@ -147,10 +214,11 @@ def test_every_kind_of_tampering_is_detected(home: Path, db_url: str) -> None:
          ("detected by `relais audit verify`", len(CASES) - len(missed)),
          ("missed", len(missed))],
         "Tried: " + "; ".join(CASES) + ". The chain catches edits, gaps and reordering; the "
-        "anchor (entry count and last hash, a settings row written in the same transaction as "
-        "each entry) catches a cut tail. Someone who can write the database can still rewrite "
-        "the chain and the anchor together: export the log regularly to keep a copy out of "
-        "their reach.")
+        "head of each chain (entry count and last hash, written in the same transaction as "
+        "each entry) catches a cut tail; a terminal's chain is registered in the main one, so "
+        "deleting it whole, head included, is caught too. Someone who can write the database "
+        "can still rewrite the chains and their heads together: export the log regularly to "
+        "keep a copy out of their reach.")
 
 
 def test_the_installed_command_fails_on_a_cut_tail(home: Path) -> None:

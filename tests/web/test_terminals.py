@@ -108,7 +108,9 @@ def test_enrol_shows_credentials_once(console) -> None:  # noqa: ANN001
         assert password not in text(later) and code not in text(later)
         assert "quai-3" in text(later)
     entries = audit_actions(console, since)
-    assert [(a, t) for _x, a, t, _d in entries] == [("terminal.create", f"terminal:{row.id}")]
+    # Created, and its audit chain opened (what the relays audit for it goes there).
+    assert [(a, t) for _x, a, t, _d in entries] == [("terminal.create", f"terminal:{row.id}"),
+                                                     ("audit.chain_opened", f"terminal:{row.id}")]
     assert password not in str(entries) and code not in str(entries)
     # The list shows the pending enrolment code, site and state.
     listing = text(c.get("/terminals/"))

@@ -60,6 +60,10 @@ ACTIONS = {
     "console_user.create": _l("Console user added"),
     "settings.change": _l("Setting changed"),
     "retention.purge": _l("Old messages purged"),
+    "audit.chain_opened": _l("A terminal's audit chain began"),
+    "audit.chains_sealed": _l("Terminals' audit chains sealed where they had come to"),
+    "audit.head_rebuilt": _l("An audit chain's head was missing and was rebuilt from its last "
+                             "entry"),
     "audit.export": _l("Audit log exported (CSV)"),
     "data.generate": _l("Benchmark data generated"),
     "person.export": _l("Access request: a person's data exported"),

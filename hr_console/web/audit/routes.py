@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from hr_console.services import audit, audit_search
+from hr_console.store.db import read_snapshot
 from hr_console.store.models import utcnow
 from hr_console.web.audit.forms import ExportForm, FilterForm
 from hr_console.web.audit.labels import action_label, detail_label
 from hr_console.web.auth import roles_required
 from hr_console.web.auth.roles import ADMIN, AUDITOR, HR
-from hr_console.web.db import uow
+from hr_console.web.db import store, uow
 from hr_console.web.moderation.fmt import local
 
 bp = Blueprint("audit", __name__, template_folder="templates", url_prefix="/audit")
@@ -53,6 +53,7 @@ def index():  # noqa: ANN201
     with uow() as s:
         actors, actions = audit_search.choices(s)
         result = audit_search.search(s, f, page=page, per_page=PER_PAGE)
+    with read_snapshot(store()) as s:  # entries, heads and openings read in one snapshot
         chain, walked_at = audit.WATCH.check(s)
     form.action.choices = [("", _("every action"))] + sorted(
         ((a, action_label(a)) for a in actions), key=lambda c: c[1].lower())
@@ -61,18 +62,9 @@ def index():  # noqa: ANN201
                               "date_to": f.date_to.isoformat() if f.date_to else ""})
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("audit/index.html", form=form, export=export, result=result, chain=chain,
-                           walked_at=walked_at, problem=_problem(chain.problem), local=local,
+                           walked_at=walked_at, problem=chain.problem_in(_), local=local,
                            args=args, actors=actors,
                            action_label=action_label, detail_label=detail_label)
-
-
-def _problem(text: str) -> str:
-    """``audit.verify`` explains in English; the page says it in the reader's language."""
-    missing = re.fullmatch(r"entry (\d+) is missing", text or "")
-    if missing:
-        return _("entry %(n)s is missing", n=missing.group(1))
-    return {"chain broken (deleted or reordered)": _("chain broken (an entry was deleted or moved)"),
-            "content altered": _("content altered")}.get(text, text)
 
 
 @bp.post("/export.csv")
