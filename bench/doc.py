@@ -204,6 +204,13 @@ How the issue-14 rows are measured:
   clip's own length); figure 11a's in-process batch path driven once with texts and once
   with 10-second clips re-encoded beforehand (as the voice desk does beside the worker),
   worker CPU per delivered message, voice against text.
+- **13, audit chains** (bench/audit_chains.py, PostgreSQL, in process): three relays, each a
+  thread with its own connection, audit one event per transaction for their terminal
+  (`audit.record`, as a wrong PIN or an accepted charter does) and hold the transaction
+  20 ms more before committing (the rest of a batch), while the console appends to main
+  now and then. Run twice with the same code: every relay on main's head (the one chain
+  the log was) and each on its terminal's chain. The ratio is audited transactions a
+  second, the second layout's over the first's.
 """
 
 
@@ -503,9 +510,30 @@ def _voice_row(result: dict) -> tuple[str, str, str]:
             f" ms for a text (× {_v(relay['voice_over_text'])})", "")
 
 
+def _audit_row(result: dict) -> tuple[str, str, str]:
+    title = "13. Relays auditing at once (bench/audit_chains.py, PostgreSQL)"
+    fig = result.get("audit_chains") or {"skipped": "not run"}
+    if (why := _skip(fig)) is not None:
+        return (title, why, "")
+
+    def side(f: dict) -> str:
+        return (f"{_v(f['per_s'])} audited transactions/s, the head waited for p50 "
+                f"{_v(f['wait_ms']['p50'])} ms, p99 {_v(f['wait_ms']['p99'])} ms (the "
+                f"console's appends p50 {_v(f['console_wait_ms']['p50'])} ms, at most "
+                f"{_v(f['console_wait_ms']['max'])} ms)")
+
+    one, own = fig["one_chain"], fig["per_terminal"]
+    return (title,
+            f"{one['relays']} relays, each transaction holding {_v(fig['hold_ms'])} ms after "
+            f"its append: on one chain {side(one)}; a chain per terminal {side(own)}; "
+            f"× {_v(fig['ratio_per_s'])}; the log verified afterwards: "
+            f"{'intact' if fig['verified'] else 'NOT intact'}, {fig['entries']} entries in "
+            f"{fig['chains']} chains", "")
+
+
 def _new_rows(result: dict) -> list[tuple[str, str, str]]:
     return [_peer_row(result), *_badge_rows(result), _capped_row(result), _shift_row(result),
-            *_group_rows(result), _voice_row(result)]
+            *_group_rows(result), _voice_row(result), _audit_row(result)]
 
 
 def render(result: dict, notes: str = "") -> str:

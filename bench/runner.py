@@ -442,6 +442,21 @@ def _voice(say: Callable[[str], None]) -> dict:
         return {"skipped": f"failed: {exc}"}
 
 
+def _audit_chains(pg_url: str | None, say: Callable[[str], None]) -> dict:
+    """Figure 13 (bench/audit_chains.py): in process on PostgreSQL, a few seconds."""
+    if not pg_url:
+        return {"skipped": "PostgreSQL not reachable"}
+    from bench import audit_chains
+
+    url = pg_create(pg_url)
+    try:
+        return audit_chains.run(url, say=say)
+    except Exception as exc:  # noqa: BLE001 - one figure's failure must not lose the run's
+        return {"skipped": f"failed: {exc}"}
+    finally:
+        pg_drop(pg_url)
+
+
 def run(*, quick: bool = False, long: bool = False, pg_url: str | None = None,
         profile: Path | None = None, say: Callable[[str], None] = print) -> dict:
     plan = QUICK if quick else LONG if long else Plan()
@@ -462,8 +477,10 @@ def run(*, quick: bool = False, long: bool = False, pg_url: str | None = None,
     badge_in = timed("badge_in", lambda: _badge_in(plan, pg_url, say))
     groups = timed("groups", lambda: _groups(plan, say))
     voices = timed("voice", lambda: _voice(say))
+    audited = timed("audit_chains", lambda: _audit_chains(pg_url, say))
     result = assemble(sq, pg, name, peer, badge_in, groups)
     result["voice"] = voices
+    result["audit_chains"] = audited
     result["seconds"] = round(time.monotonic() - started, 1)
     result["seconds_by_part"] = parts
     result["seconds_sqlite_by_figure"] = sq.get("seconds", {})
