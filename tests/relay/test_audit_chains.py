@@ -12,6 +12,8 @@ serialises its appends, and the log verifies whole once everyone committed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from hr_console.config import Settings
 from hr_console.services import audit, sessions
 from hr_console.services.errors import ServiceError
 from hr_console.store.db import Store
@@ -32,15 +35,31 @@ def _unknown_badge(s: Session, terminal: str, pepper: str) -> None:
         sessions.badge_in(s, sessions.terminal_by_name(s, terminal), "no-such-badge", None, pepper)
 
 
+@contextmanager
+def _home(tmp_path: Path, url: str) -> Iterator[tuple[Store, Settings]]:
+    """The demo's home on ``url`` and a store on it, disposed after."""
+    cfg, _demo = prepared_home(tmp_path, url)
+    store = Store(cfg.database_url)
+    try:
+        yield store, cfg
+    finally:
+        store.dispose()
+
+
+def _badges(store: Store, cfg: Settings, times: int) -> None:
+    """``times`` unknown badges at kiosk-1, each in its own transaction (a batch's)."""
+    for _ in range(times):
+        with store.session() as s:
+            _unknown_badge(s, "kiosk-1", cfg.badge_pepper)
+
+
 def _impatient(s: Session) -> Session:
     s.execute(text("SET LOCAL lock_timeout = '1s'"))
     return s
 
 
 def test_two_relays_and_the_console_audit_without_waiting(tmp_path: Path, pg_url: str) -> None:
-    cfg, _demo = prepared_home(tmp_path, pg_url)
-    store = Store(cfg.database_url)
-    try:
+    with _home(tmp_path, pg_url) as (store, cfg):
         with store.session() as relay_a:  # audited for kiosk-1, not committed yet
             _unknown_badge(relay_a, "kiosk-1", cfg.badge_pepper)
             with store.session() as relay_b:
@@ -60,42 +79,30 @@ def test_two_relays_and_the_console_audit_without_waiting(tmp_path: Path, pg_url
         assert sorted(chains) == sorted([(audit.MAIN, audit.OPENED)] * 2
                                         + [(one, "badge.unknown"), (two, "badge.unknown")])
         assert result.ok and result.chains == 3, result.problem
-    finally:
-        store.dispose()
 
 
 def test_a_chain_goes_on_after_a_rolled_back_append(tmp_path: Path, db_url: str) -> None:
     """An append rolled back (the batch failed) leaves no hole: the chain's next entry takes
     its place."""
-    cfg, _demo = prepared_home(tmp_path, db_url)
-    store = Store(cfg.database_url)
-    try:
+    with _home(tmp_path, db_url) as (store, cfg):
         with pytest.raises(RuntimeError), store.session() as s:
             _unknown_badge(s, "kiosk-1", cfg.badge_pepper)
             raise RuntimeError("the batch failed")
-        for _ in range(2):
-            with store.session() as s:
-                _unknown_badge(s, "kiosk-1", cfg.badge_pepper)
+        _badges(store, cfg, 2)
         with store.session() as s:
             result = audit.verify(s)
             positions = s.execute(select(AuditEntry.pos).where(
                 AuditEntry.chain.like("terminal:%")).order_by(AuditEntry.pos)).scalars().all()
         assert result.ok and result.chains == 2, result.problem
         assert positions == [1, 2]
-    finally:
-        store.dispose()
 
 
 def test_a_head_deleted_is_rebuilt_and_says_so(tmp_path: Path, db_url: str) -> None:
     """Someone deletes a terminal chain's last entry and its head: ``verify`` fails until the
     chain's next entry, which rebuilds the head from the chain's end and says so in main, so
     the cut is still there to read."""
-    cfg, _demo = prepared_home(tmp_path, db_url)
-    store = Store(cfg.database_url)
-    try:
-        for _ in range(3):
-            with store.session() as s:
-                _unknown_badge(s, "kiosk-1", cfg.badge_pepper)
+    with _home(tmp_path, db_url) as (store, cfg):
+        _badges(store, cfg, 3)
         with store.session() as s:
             chain = audit.terminal_chain(sessions.terminal_by_name(s, "kiosk-1").id)
             s.execute(delete(AuditEntry).where(AuditEntry.chain == chain, AuditEntry.pos == 3))
@@ -110,16 +117,12 @@ def test_a_head_deleted_is_rebuilt_and_says_so(tmp_path: Path, db_url: str) -> N
                 AuditEntry.chain == audit.MAIN, AuditEntry.action == audit.REBUILT)).all()
         assert result.ok, result.problem
         assert [(t, d["entries"]) for t, d in said] == [(chain, 2)]
-    finally:
-        store.dispose()
 
 
 def test_terminals_without_a_chain_get_one_before_any_batch(tmp_path: Path, db_url: str) -> None:
     """Terminals of an older version or of ``gen-data`` have no chain: a relay opens theirs
     as it starts, in a transaction of its own, and finds nothing to do the next time."""
-    cfg, _demo = prepared_home(tmp_path, db_url)
-    store = Store(cfg.database_url)
-    try:
+    with _home(tmp_path, db_url) as (store, cfg):
         with store.session() as s:
             s.execute(insert(Terminal), [{"name": f"old-{i}"} for i in range(3)])
         with store.session() as s:
@@ -131,17 +134,13 @@ def test_terminals_without_a_chain_get_one_before_any_batch(tmp_path: Path, db_u
             terminals = set(s.execute(select(Terminal.id)).scalars())
         assert result.ok, result.problem
         assert heads == {audit.MAIN} | {audit.terminal_chain(t) for t in terminals}
-    finally:
-        store.dispose()
 
 
 def test_main_seals_without_waiting_for_a_batch(tmp_path: Path, pg_url: str) -> None:
     """The relay's seal takes main's head, and a terminal's head only if it is free: a batch
     that holds kiosk-1's chain open does not hold the seal up, and its entry is sealed the
     next time. A chain cut below its seal (its head rewound) then fails ``verify``."""
-    cfg, _demo = prepared_home(tmp_path, pg_url)
-    store = Store(cfg.database_url)
-    try:
+    with _home(tmp_path, pg_url) as (store, cfg):
         with store.session() as s:
             _unknown_badge(s, "kiosk-2", cfg.badge_pepper)
         with store.session() as batch:
@@ -165,8 +164,6 @@ def test_main_seals_without_waiting_for_a_batch(tmp_path: Path, pg_url: str) -> 
         with store.session() as s:
             result = audit.verify(s)
         assert (result.ok, result.reason) == (False, "sealed_cut")
-    finally:
-        store.dispose()
 
 
 @pytest.mark.parametrize("after", ["sealed again", "grown and sealed again", "reopened"])
@@ -174,12 +171,8 @@ def test_a_cut_stays_seen_after_the_next_seal(tmp_path: Path, db_url: str, after
     """A terminal's chain sealed at 4 entries, then cut to 2 with its head rewound (or
     deleted whole): whatever the relays do next (seal it again, audit past 4 and seal,
     reopen it at their start), main's first seal still says how far it went."""
-    cfg, _demo = prepared_home(tmp_path, db_url)
-    store = Store(cfg.database_url)
-    try:
-        for _ in range(4):
-            with store.session() as s:
-                _unknown_badge(s, "kiosk-1", cfg.badge_pepper)
+    with _home(tmp_path, db_url) as (store, cfg):
+        _badges(store, cfg, 4)
         with store.session() as s:
             assert audit.seal(s, "relay:test") == 1
             chain = audit.terminal_chain(sessions.terminal_by_name(s, "kiosk-1").id)
@@ -204,16 +197,12 @@ def test_a_cut_stays_seen_after_the_next_seal(tmp_path: Path, db_url: str, after
         want = {"sealed again": "sealed_back", "grown and sealed again": "sealed_differs",
                 "reopened": "reopened"}[after]
         assert (result.ok, result.reason) == (False, want), result.problem
-    finally:
-        store.dispose()
 
 
 def test_the_seal_does_not_wait_for_main(tmp_path: Path, pg_url: str) -> None:
     """The console holds main's head (a long action): the relay's seal skips this minute
     instead of stopping its deliveries behind it."""
-    cfg, _demo = prepared_home(tmp_path, pg_url)
-    store = Store(cfg.database_url)
-    try:
+    with _home(tmp_path, pg_url) as (store, cfg):
         with store.session() as s:
             _unknown_badge(s, "kiosk-1", cfg.badge_pepper)
         with store.session() as console:
@@ -222,5 +211,3 @@ def test_the_seal_does_not_wait_for_main(tmp_path: Path, pg_url: str) -> None:
                 assert audit.seal(_impatient(chores), "relay:test") == 0
         with store.session() as chores:
             assert audit.seal(chores, "relay:test") == 1
-    finally:
-        store.dispose()
