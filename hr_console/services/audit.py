@@ -83,12 +83,20 @@ def open_terminal_chains(session: Session, actor: str) -> int:
     """Open the chain of every terminal that has none (made before chains existed, or by
     ``gen-data``), at a relay's start in a transaction of its own: so no batch of theirs
     holds main's head. Two queries when there is nothing to do. Returns how many opened."""
-    have = set(session.execute(select(AuditHead.chain)).scalars())
-    ids = session.execute(select(Terminal.id).order_by(Terminal.id)).scalars()
-    wanting = [c for c in map(terminal_chain, ids) if c not in have]
-    for chain in wanting:
+    def wanting() -> list[str]:
+        have = set(session.execute(select(AuditHead.chain)).scalars())
+        ids = session.execute(select(Terminal.id).order_by(Terminal.id)).scalars()
+        return [c for c in map(terminal_chain, ids) if c not in have]
+
+    if not wanting():
+        return 0
+    # Main's head first, then a fresh look: another relay starting at once may have opened
+    # them while this one waited (on PostgreSQL each read sees what committed before it).
+    _locked_head(session, MAIN) or _open(session, MAIN, actor)
+    chains = wanting()
+    for chain in chains:
         _open(session, chain, actor)
-    return len(wanting)
+    return len(chains)
 
 
 def _open(session: Session, chain: str, actor: str) -> AuditHead:

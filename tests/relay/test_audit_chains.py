@@ -12,6 +12,7 @@ serialises its appends, and the log verifies whole once everyone committed.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -211,3 +212,31 @@ def test_the_seal_does_not_wait_for_main(tmp_path: Path, pg_url: str) -> None:
                 assert audit.seal(_impatient(chores), "relay:test") == 0
         with store.session() as chores:
             assert audit.seal(chores, "relay:test") == 1
+
+
+def test_two_relays_starting_at_once_open_each_chain_once(tmp_path: Path, pg_url: str) -> None:
+    """After an upgrade both relays start and find the same terminals without a chain: the
+    second waits for the first's main head, looks again, and opens nothing (before, it went
+    through every chain again, holding each terminal's head until its start committed)."""
+    with _home(tmp_path, pg_url) as (store, _cfg):
+        with store.session() as s:
+            s.execute(insert(Terminal), [{"name": f"old-{i}"} for i in range(5)])
+        second: list[int] = []
+        with store.session() as first:
+            assert audit.open_terminal_chains(first, "relay-1") == 5
+            waiting = threading.Thread(target=lambda: second.append(_open_all(store)))
+            waiting.start()
+            waiting.join(0.5)
+            assert waiting.is_alive()  # on main's head, held by the first start
+        waiting.join(30)
+        assert second == [0]
+        with store.session() as s:
+            opened = s.execute(select(AuditEntry.target).where(
+                AuditEntry.action == audit.OPENED)).scalars().all()
+            assert audit.verify(s).ok
+        assert len(opened) == len(set(opened))
+
+
+def _open_all(store: Store) -> int:
+    with store.session() as s:
+        return audit.open_terminal_chains(s, "relay-2")
