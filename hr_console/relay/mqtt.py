@@ -31,6 +31,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -837,37 +838,33 @@ class Relay:
                 log.exception("delivery round failed; retrying")
                 time.sleep(0.5)
 
-    def _publish_scheduled(self) -> None:
-        """Scheduled notices whose time has come, in a transaction of their own, and only
-        once a snapshot read without any lock says one is due. A notice to everyone writes
-        50,000 receipts and copies: on PostgreSQL that no longer holds up the worker's
-        batches (the worker's lock is taken on SQLite only, whose one writer they would wait
-        for anyway). A failure is logged and tried again at the next check; deliveries go on."""
-        try:
-            with self._reader() as r:
-                if not notices.any_due(r):
-                    return
-            with self._db if self.store.is_sqlite else contextlib.nullcontext(), \
-                    self.store.session() as s:
-                notices.publish_due(s)
-        except Exception:
-            log.exception("publishing scheduled notices failed; trying again in %.0f s",
-                          NOTICE_CHECK_S)
-
-    def _seal_audit(self) -> None:
-        """Main's seal of the terminals' audit chains that grew (``audit.seal``), in a
-        transaction of its own once a snapshot says one did. A failure is logged and tried
+    def _chore(self, due: Callable[[Session], bool], run: Callable[[Session], object],
+               what: str, again_s: float) -> None:
+        """One of the home's chores, in a transaction of its own, and only once a snapshot
+        read without any lock says it has something to do (``due``). On PostgreSQL its
+        writes no longer hold up the worker's batches (the worker's lock is taken on SQLite
+        only, whose one writer they would wait for anyway). A failure is logged and tried
         again at the next check; deliveries go on."""
         try:
             with self._reader() as r:
-                if not audit.unsealed(r):
+                if not due(r):
                     return
             with self._db if self.store.is_sqlite else contextlib.nullcontext(), \
                     self.store.session() as s:
-                audit.seal(s, f"relay:{self.username}")
+                run(s)
         except Exception:
-            log.exception("sealing the audit chains failed; trying again in %.0f s",
-                          AUDIT_SEAL_S)
+            log.exception("%s failed; trying again in %.0f s", what, again_s)
+
+    def _publish_scheduled(self) -> None:
+        """Scheduled notices whose time has come (a notice to everyone writes 50,000
+        receipts and copies)."""
+        self._chore(notices.any_due, notices.publish_due, "publishing scheduled notices",
+                    NOTICE_CHECK_S)
+
+    def _seal_audit(self) -> None:
+        """Main's seal of the terminals' audit chains that grew (``audit.seal``)."""
+        self._chore(audit.unsealed, lambda s: audit.seal(s, f"relay:{self.username}"),
+                    "sealing the audit chains", AUDIT_SEAL_S)
 
     def _owed(self, owned: frozenset[int], chores: bool) -> bool:
         """Whether a delivery round would find anything: a downlink due for a terminal of

@@ -70,6 +70,11 @@ def _locked_head(session: Session, chain: str, *, wait: bool = True) -> AuditHea
     return session.execute(stmt).scalar_one_or_none()
 
 
+def _head(session: Session, chain: str, actor: str) -> AuditHead:
+    """``chain``'s head, locked, opened first if it has none."""
+    return _locked_head(session, chain) or _open(session, chain, actor)
+
+
 def open_chain(session: Session, chain: str, actor: str) -> None:
     """Open ``chain`` now, registered in main, if it is not yet: when a terminal is created
     (the console holds main's head for that anyway), so that a relay's batch never has to.
@@ -92,7 +97,7 @@ def open_terminal_chains(session: Session, actor: str) -> int:
         return 0
     # Main's head first, then a fresh look: another relay starting at once may have opened
     # them while this one waited (on PostgreSQL each read sees what committed before it).
-    _locked_head(session, MAIN) or _open(session, MAIN, actor)
+    _head(session, MAIN, actor)
     chains = wanting()
     for chain in chains:
         _open(session, chain, actor)
@@ -104,7 +109,7 @@ def _open(session: Session, chain: str, actor: str) -> AuditHead:
     main), or one whose head was deleted (it goes on after its last entry; ``verify`` said
     the head was missing until now)."""
     if chain != MAIN:  # main's head first, as ``seal`` takes it, then the new head's key
-        _locked_head(session, MAIN) or _open(session, MAIN, actor)
+        _head(session, MAIN, actor)
     last = session.execute(select(AuditEntry.pos, AuditEntry.id, AuditEntry.hash)
                            .where(AuditEntry.chain == chain)
                            .order_by(AuditEntry.pos.desc()).limit(1)).first()
@@ -129,7 +134,7 @@ def record(session: Session, actor: str, action: str, target: str | None = None,
            chain: str = MAIN, **detail: Any) -> AuditEntry:
     """Append one entry to ``chain`` in the caller's transaction (so it commits with the
     action)."""
-    head = _locked_head(session, chain) or _open(session, chain, actor)
+    head = _head(session, chain, actor)
     entry = AuditEntry(chain=chain, pos=head.entries + 1, ts=utcnow(), actor=actor,
                        action=action, target=target, detail=detail or None,
                        prev_hash=head.hash, hash="")

@@ -23,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from hr_console.config import Settings
+from hr_console.relay.mqtt import Relay
 from hr_console.services import audit, sessions
 from hr_console.services.errors import ServiceError
 from hr_console.store.db import Store
@@ -240,3 +241,23 @@ def test_two_relays_starting_at_once_open_each_chain_once(tmp_path: Path, pg_url
 def _open_all(store: Store) -> int:
     with store.session() as s:
         return audit.open_terminal_chains(s, "relay-2")
+
+
+def test_the_relay_s_chore_seals_what_grew(tmp_path: Path, db_url: str) -> None:
+    """The relay's chore (every minute, run here at once) seals kiosk-1's chain, in its own
+    transaction, and finds nothing to do the next time."""
+    with _home(tmp_path, db_url) as (store, cfg):
+        _badges(store, cfg, 2)
+        relay = Relay(cfg, store, purge_every=None, pin_hashers=0)
+        try:
+            relay._seal_audit()
+            relay._seal_audit()
+        finally:
+            relay.logins.stop()
+            relay.voices.stop()
+        with store.session() as s:
+            seals = s.execute(select(AuditEntry.actor, AuditEntry.detail).where(
+                AuditEntry.action == audit.SEALED)).all()
+            chain = audit.terminal_chain(sessions.terminal_by_name(s, "kiosk-1").id)
+            assert not audit.unsealed(s) and audit.verify(s).ok
+        assert [(a, list(d["heads"])) for a, d in seals] == [(f"relay:{relay.username}", [chain])]
