@@ -341,6 +341,18 @@ def _per_message(run: dict) -> str:
     return f", {10 * load / thr:.2f} ms a message" if load and thr else ""
 
 
+def _slowest(texts: dict | None) -> str:
+    """Where the slowest 1 % of the paced texts spent their time (``bench.traced_relay``)."""
+    if not texts or not texts.get("n"):
+        return ""
+    slow = texts["slowest_1pc"]
+    return (f"; the slowest 1 % of texts ({slow['n']} of {texts['n']}) took "
+            f"{_v(slow['whole_ms'])} ms on average: to the relay {_v(slow['to_relay_ms'])}, "
+            f"in its queue {_v(slow['queue_ms'])}, in their transaction "
+            f"{_v(slow['transaction_ms'])} (p50 of all texts {_v(texts['transaction_ms']['p50'])}), "
+            f"on to the recipient {_v(slow['to_recipient_ms'])}")
+
+
 def _lean(rel: dict) -> str:
     """Figure 2's loop again with bench.lean_farm's load: the relay given more of the cores."""
     lean = rel.get("lean_load")
@@ -552,7 +564,8 @@ def render(result: dict, notes: str = "") -> str:
          f"{_v(rel['saturated']['relay_cpu_ms_per_message'])} ms CPU per message); "
          f"p50 {_v(rel['paced']['p50_ms'])} ms, "
          f"p99 {_v(rel['paced']['p99_ms'])} ms at {rel['paced']['paced_rate']:g} msg/s "
-         f"(× {_v(rel['p99_ratio_to_raw'])} raw p99){_lean(rel)}",
+         f"(× {_v(rel['p99_ratio_to_raw'])} raw p99){_slowest(rel['paced'].get('texts'))}"
+         f"{_lean(rel)}",
          f"throughput ≥ 0.6 × raw: {_met(result, 'relay_throughput_ratio')}; "
          f"p99 ≤ 10 ms: {_met(result, 'relay_p99_ms')}"),
         (f"3. Shift-change burst ({burst['terminals']} terminals × 5 messages in 1 s)",
@@ -578,7 +591,8 @@ def render(result: dict, notes: str = "") -> str:
             "6. PostgreSQL (figures 2 and 5)",
             f"relay {_v(pg['relay_throughput_msg_s'])} msg/s "
             f"(× {_v(r['relay_throughput_msg_s'])} SQLite), p50 {_v(pg['relay_p50_ms'])} ms, "
-            f"p99 {_v(pg['relay_p99_ms'])} ms; with the lean load one relay "
+            f"p99 {_v(pg['relay_p99_ms'])} ms{_slowest(pg.get('relay_texts'))}; "
+            "with the lean load one relay "
             f"{_v((six['postgresql_detail']['relay'].get('lean_load') or {}).get('throughput_msg_s'))}"
             f" msg/s, two relays {_v(pg['two_relays_throughput_msg_s'])} msg/s "
             f"(× {_v(six['postgresql_detail']['two_relays']['throughput_ratio_to_one'])} one)",

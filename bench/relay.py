@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import psutil
 
+from bench import traced_relay
 from bench.load import Farms
 from bench.stats import latency_ms, summary
 from bench.system import System, terminal_name
@@ -122,12 +123,13 @@ def _delivered_between(farms: Farms, run: str, start: float, end: float) -> int:
 
 
 def paced(farms: Farms, shape: Shape) -> dict:
-    p50, p99, lost = [], [], 0
+    p50, p99, lost, run_ids = [], [], 0, []
     pairs = pair_indices(shape.paced_pairs)
     per_pair = max(1, round(shape.paced_rate * shape.paced_seconds / len(pairs)))
     interval = len(pairs) / shape.paced_rate
     for _ in range(shape.runs):
         run = farms.run_id("paced")
+        run_ids.append(run)
         plan = [[terminal_name(a), terminal_name(b), per_pair, j / shape.paced_rate, interval]
                 for j, (a, b) in enumerate(pairs)]
         sent = farms.send(run, plan, at=time.monotonic() + 0.3)
@@ -138,7 +140,7 @@ def paced(farms: Farms, shape: Shape) -> dict:
         lost += len(sent) - done.delivered
     return summary({"p50_ms": p50, "p99_ms": p99},
                    extra={"lost": lost, "paced_rate": shape.paced_rate,
-                          "paced_pairs": shape.paced_pairs})
+                          "paced_pairs": shape.paced_pairs, "run_ids": run_ids})
 
 
 def run(system: System, shape: Shape, *, relays: int = 1, paced_too: bool = True,
@@ -150,6 +152,7 @@ def run(system: System, shape: Shape, *, relays: int = 1, paced_too: bool = True
     balanced_s = system.wait_balanced()
     indices = list(range(1, 2 * max(shape.pairs, shape.paced_pairs) + 1))
     farms = Farms(system, indices, shape.processes, f"relay{relays}", shape.farm)
+    arrivals: dict[str, tuple[float, float]] = {}
     try:
         login_s = farms.login()
         out = {"relays": relays, "login_seconds": round(login_s, 2),
@@ -160,6 +163,8 @@ def run(system: System, shape: Shape, *, relays: int = 1, paced_too: bool = True
             # states are still being committed when its messages have all arrived.
             out["paced_settled_s"] = settle(system)
             out["paced"] = paced(farms, shape)
+            if system.trace_dir is not None:  # bench.traced_relay: where the time went
+                arrivals = traced_relay.arrivals(farms, out["paced"]["run_ids"])
         out["relay_rss_mb"] = round(max(r.rss() for r in system.relays) / 2**20, 1)
         if cpu_cap is not None:
             out["cpu_cap"] = cpu_cap
@@ -167,5 +172,8 @@ def run(system: System, shape: Shape, *, relays: int = 1, paced_too: bool = True
         out["lost"] = out["saturated"]["lost"] + (out["paced"]["lost"] if paced_too else 0)
     finally:
         farms.close()
-        system.stop_relays()
+        system.stop_relays()  # a traced relay writes its rows as it stops
+    if arrivals and system.trace_dir is not None:
+        out["paced"]["texts"] = traced_relay.legs(traced_relay.read_rows(system.trace_dir),
+                                                  arrivals)
     return out

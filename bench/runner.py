@@ -245,7 +245,8 @@ def _sqlite_figures(plan: Plan, say: Callable[[str], None], profile: Path | None
                                      paced_seconds=plan.raw_paced_seconds)
         say(f"raw ceiling: {out['raw_ceiling']['throughput_msg_s']} msg/s")
         mark("raw")
-        out["relay"] = relay.run(system, plan.relay)
+        with system.traced():  # where the paced texts' time went (bench.traced_relay)
+            out["relay"] = relay.run(system, plan.relay)
         say(f"relay: {out['relay']['saturated']['throughput_msg_s']} msg/s, "
             f"p99 {out['relay']['paced']['p99_ms']} ms")
         # The same loop with bench.lean_farm's load: what the relay does when the load
@@ -301,7 +302,8 @@ def _pg_figures(plan: Plan, admin_url: str, say: Callable[[str], None]) -> dict:
         # history and receipts the earlier ones left, which a relay held to 40 % of a core
         # takes tens of seconds over (the measured runs start once the relays are idle).
         capped = {**_capped(system, plan, say), "database": "postgresql"}
-        one = relay.run(system, plan.relay)
+        with system.traced():
+            one = relay.run(system, plan.relay)
         say(f"PostgreSQL relay: {one['saturated']['throughput_msg_s']} msg/s, "
             f"p99 {one['paced']['p99_ms']} ms")
         one["lean_load"] = relay.run(system, replace(plan.relay, farm=LEAN),
@@ -331,6 +333,7 @@ def _side(figs: dict) -> dict:
     return {"relay_throughput_msg_s": figs["relay"]["saturated"]["throughput_msg_s"],
             "relay_p50_ms": figs["relay"]["paced"]["p50_ms"],
             "relay_p99_ms": figs["relay"]["paced"]["p99_ms"],
+            "relay_texts": figs["relay"]["paced"].get("texts"),
             "two_relays_throughput_msg_s": figs["two_relays"]["saturated"]["throughput_msg_s"]}
 
 

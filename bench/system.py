@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -152,6 +153,7 @@ class System:
         self.db_url = db_url
         self.count = terminals
         self.profile_dir = profile_dir
+        self.trace_dir: Path | None = None  # set by traced()
         self.cfg: Settings | None = None
         self.org = Bench()
         self.broker: BrokerProcess | None = None
@@ -185,6 +187,10 @@ class System:
             out = self.profile_dir / f"relay-{instance}-{int(time.time())}"
             cmd = [sys.executable, "-m", "bench.profiled_relay", "--home",
                    str(self.home), "--instance", str(instance), "--out", str(out)]
+        elif self.trace_dir is not None:
+            out = self.trace_dir / f"relay-{instance}-{time.time_ns()}.json"
+            cmd = [sys.executable, "-m", "bench.traced_relay", "--home", str(self.home),
+                   "--instance", str(instance), "--out", str(out)]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
                                 env=child_env())
         log.close()
@@ -207,6 +213,18 @@ class System:
         relay = RelayProcess(instance, proc, psutil.Process(proc.pid), cap)
         self.relays.append(relay)
         return relay
+
+    @contextlib.contextmanager
+    def traced(self) -> Iterator[Path]:
+        """Relays started inside run as ``bench.traced_relay`` (unless profiled), each
+        writing its uplinks' times in the folder yielded as it stops; removed afterwards."""
+        folder = Path(tempfile.mkdtemp(prefix="trace-", dir=self.tmp))
+        self.trace_dir = folder
+        try:
+            yield folder
+        finally:
+            self.trace_dir = None
+            shutil.rmtree(folder, ignore_errors=True)
 
     def wait_balanced(self, timeout: float = 30.0) -> float | None:
         """Seconds until the running relays own every partition between them, none more

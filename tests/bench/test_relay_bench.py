@@ -28,6 +28,10 @@ def test_quick_bench_delivers_everything_and_prints_every_figure(tmp_path, monke
     rel = data["relay"]
     assert rel["saturated"]["throughput_msg_s"] > 0 and rel["lost"] == 0
     assert {"p50_ms", "p99_ms"} <= rel["paced"].keys()
+    # Figure 2's relay ran traced: every paced text's way is cut into its legs.
+    texts = rel["paced"]["texts"]
+    assert texts["n"] == 15 * len(rel["paced"]["runs_p99_ms"])  # the quick plan's 15 a run
+    assert texts["slowest_1pc"]["n"] >= 1
     # Figure 2's loop again with the lean load: it delivers everything too.
     assert rel["lean_load"]["throughput_msg_s"] > 0 and rel["lean_load"]["lost"] == 0
     assert {"throughput_ratio_to_raw", "p50_ratio_to_raw", "p99_ratio_to_raw"} <= rel.keys()
