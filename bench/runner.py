@@ -333,7 +333,6 @@ def _side(figs: dict) -> dict:
     return {"relay_throughput_msg_s": figs["relay"]["saturated"]["throughput_msg_s"],
             "relay_p50_ms": figs["relay"]["paced"]["p50_ms"],
             "relay_p99_ms": figs["relay"]["paced"]["p99_ms"],
-            "relay_texts": figs["relay"]["paced"].get("texts"),
             "two_relays_throughput_msg_s": figs["two_relays"]["saturated"]["throughput_msg_s"]}
 
 

@@ -7,8 +7,9 @@ the sum; this splits the relay's part in two. Times are ``time.monotonic()``, th
 clock in every process of the machine, so the harness can cut the rows to its own runs.
 
 An uplink counts at its first commit (one deferred and committed again later is not
-counted twice); the kind is read with ``json.loads``, a little CPU the real relay does not
-spend.
+counted twice). What the measured run pays is a clock read, a dict entry and a tuple per
+uplink (about a microsecond against the ~1.4 ms a delivered message costs); kinds and
+tags are read from the kept payloads when the relay stops.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class TracedRelay(Relay):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._arrivals: dict[tuple[int, str], float] = {}
-        self.rows: list[dict[str, Any]] = []
+        self._kept: list[tuple[bytes, float, float, float, int, bool]] = []
 
     def _arrived(self, item: Inbound, retain: bool) -> None:
         self._arrivals[(item.mid, item.topic)] = time.monotonic()
@@ -61,10 +62,16 @@ class TracedRelay(Relay):
         end = time.monotonic()
         for item in batch:
             arrived = self._arrivals.pop((item.mid, item.topic), None)
-            if arrived is not None:
-                kind, tag = _kind_and_tag(item.payload)
-                self.rows.append({"kind": kind, "tag": tag, "arrived": arrived, "start": start,
-                                  "end": end, "batch": len(batch), "beside": beside})
+            if arrived is not None:  # read when written out: no parsing in the measured run
+                self._kept.append((item.payload, arrived, start, end, len(batch), beside))
+
+    def rows(self) -> list[dict[str, Any]]:
+        out = []
+        for payload, arrived, start, end, size, beside in self._kept:
+            kind, tag = _kind_and_tag(payload)
+            out.append({"kind": kind, "tag": tag, "arrived": arrived, "start": start,
+                        "end": end, "batch": size, "beside": beside})
+        return out
 
 
 def summarise(rows: list[dict[str, Any]], since: float = 0.0) -> dict[str, Any]:
@@ -146,7 +153,7 @@ def main() -> None:
     print(f"relay {relay.username} connected", flush=True)
     stop.wait()
     relay.stop()
-    Path(args.out).write_text(json.dumps({"rows": relay.rows}), encoding="utf-8")
+    Path(args.out).write_text(json.dumps({"rows": relay.rows()}), encoding="utf-8")
     store.dispose()
 
 

@@ -138,3 +138,31 @@ def test_the_badge_in_row_gives_a_notice_to_everyone_per_person_against_a_1_1_me
     assert "250 ms (SQLite's one writer held as long), 25.51 µs a person" in row
     assert f"(× {round(0.02551 / one, 3):g} a delivered 1:1 message)" in row
     assert "notice" not in _row(_rendered(None), "8. Badge-in")  # a result without it
+
+
+def _texts(whole: float) -> dict:
+    """``bench.traced_relay.legs`` of figure 2's or 6's paced texts."""
+    ms = {"p50": 3.0, "p99": whole}
+    return {"n": 1200, "to_relay_ms": ms, "queue_ms": ms, "transaction_ms": ms,
+            "to_recipient_ms": ms, "whole_ms": ms,
+            "slowest_1pc": {"n": 12, "in_a_batch": 2, "to_relay_ms": 1.5, "queue_ms": 2.5,
+                            "transaction_ms": 9.0, "to_recipient_ms": 3.0, "whole_ms": whole}}
+
+
+def test_figures_2_and_6_say_where_their_slowest_texts_spent_their_time():
+    from bench.doc import render
+    from bench.runner import assemble
+
+    sq, pg = _sq(), _sq()
+    sq["relay"]["paced"] = {**sq["relay"]["paced"], "texts": _texts(16.0)}
+    pg["relay"]["paced"] = {**pg["relay"]["paced"], "texts": _texts(24.0)}
+    pg["capped"] = {"skipped": "not in this test"}
+    result = assemble(sq, pg, "test", badge_in=_badge_in(), groups=None)
+    result["seconds"] = 1.0
+    text = render(result)
+    two, six = _row(text, "2. Relay"), _row(text, "6. PostgreSQL")
+    assert "the slowest 1 % of texts (12 of 1200) took 16 ms" in two
+    assert "the slowest 1 % of texts (12 of 1200) took 24 ms" in six
+    assert "in their transaction 9 (p50 of all texts 3)" in six
+    # A run without the trace (a profiled relay) says nothing of it.
+    assert "slowest" not in _row(_rendered(None), "2. Relay")
