@@ -7,20 +7,20 @@ the relay stops (SIGTERM), next to ``--out``.
 
 from __future__ import annotations
 
-import argparse
-import signal
-import threading
 from pathlib import Path
 
 from pyinstrument import Profiler
 
-from hr_console import config as config_mod
+from bench.relay_process import serve
+from hr_console.config import Settings
 from hr_console.relay.mqtt import Relay
 from hr_console.store.db import Store
 
 
 class ProfiledRelay(Relay):
-    out: Path
+    def __init__(self, cfg: Settings, store: Store, *, instance: int, out: Path) -> None:
+        super().__init__(cfg, store, instance=instance)
+        self.out = out
 
     def _profiled(self, name: str, target) -> None:  # noqa: ANN001
         profiler = Profiler(interval=0.0005)
@@ -38,27 +38,10 @@ class ProfiledRelay(Relay):
     def _deliver(self) -> None:
         self._profiled("deliverer", super()._deliver)
 
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--home", required=True)
-    parser.add_argument("--instance", type=int, default=1)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args()
-    cfg = config_mod.load(args.home)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_a: stop.set())
-    store = Store(cfg.database_url)
-    relay = ProfiledRelay(cfg, store, instance=args.instance)
-    relay.out = Path(args.out)
-    relay.start()
-    print(f"relay {relay.username} connected", flush=True)
-    stop.wait()
-    relay.stop()
-    for thread in relay._threads:  # let each profiler write its report
-        thread.join()
-    store.dispose()
+    def write(self, _out: Path) -> None:
+        for thread in self._threads:  # each profiler writes its report as its thread ends
+            thread.join()
 
 
 if __name__ == "__main__":
-    main()
+    serve(ProfiledRelay)

@@ -14,19 +14,16 @@ tags are read from the kept payloads when the relay stops.
 
 from __future__ import annotations
 
-import argparse
 import json
-import signal
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from bench.farm import parse_text
 from bench.load import Farms
+from bench.relay_process import serve
 from bench.stats import latency_ms, percentile
-from hr_console import config as config_mod
-from hr_console.cli.common import settle_heap
+from hr_console.config import Settings
 from hr_console.relay.mqtt import Inbound, Relay
 from hr_console.store.db import Store
 
@@ -47,8 +44,8 @@ def _kind_and_tag(payload: bytes) -> tuple[str, str | None]:
 class TracedRelay(Relay):
     """The relay, with its uplinks' times kept in memory until it stops."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, cfg: Settings, store: Store, *, instance: int, out: Path) -> None:
+        super().__init__(cfg, store, instance=instance)
         self._arrivals: dict[tuple[int, str], float] = {}
         self._kept: list[tuple[bytes, float, float, float, int, bool]] = []
 
@@ -64,6 +61,9 @@ class TracedRelay(Relay):
             arrived = self._arrivals.pop((item.mid, item.topic), None)
             if arrived is not None:  # read when written out: no parsing in the measured run
                 self._kept.append((item.payload, arrived, start, end, len(batch), beside))
+
+    def write(self, out: Path) -> None:
+        out.write_text(json.dumps({"rows": self.rows()}), encoding="utf-8")
 
     def rows(self) -> list[dict[str, Any]]:
         out = []
@@ -137,25 +137,5 @@ def arrivals(farms: Farms, run_ids: list[str]) -> dict[str, tuple[float, float]]
             for tag, sent, at in answer["arrivals"]}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--home", required=True)
-    parser.add_argument("--instance", type=int, default=1)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args()
-    cfg = config_mod.load(args.home)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_a: stop.set())
-    store = Store(cfg.database_url, wal_autocheckpoint=False)  # as `relais relay` opens it
-    relay = TracedRelay(cfg, store, instance=args.instance)
-    relay.start()
-    settle_heap()  # as `relais relay` does: full collections would be most of the tail
-    print(f"relay {relay.username} connected", flush=True)
-    stop.wait()
-    relay.stop()
-    Path(args.out).write_text(json.dumps({"rows": relay.rows()}), encoding="utf-8")
-    store.dispose()
-
-
 if __name__ == "__main__":
-    main()
+    serve(TracedRelay)
