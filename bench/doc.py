@@ -127,12 +127,12 @@ Reading the misses (2 cores shared by broker, database, relays and load generato
   `python -m bench.relay_tail --pg URL --saturate-first 15` does figure 6's paced part
   alone after as many saturated runs as precede it in `make bench`. Measured with it
   (PostgreSQL, one hour): fresh, the terminals' p99 8.2 ms (runs 18.0, 7.8, 8.2), a
-  text's transaction p50 3.8 / p99 9.2 ms; after 15 saturated runs, 13.6 to 30 ms, the
+  text's transaction p50 3.8 / p99 9.2 ms; after 15 saturated runs, 13.6 to 23.7 ms (runs up to 31), the
   slowest 1 % taking 20 to 31 ms: 10.5 to 15 in their transaction, 2.6 to 10 in the
   relay's queue, 3.3 to 7 on to the recipient, 1.4 to 3.5 to the relay. In those slow
   transactions the worker's lock was never waited for (at most 0.04 ms), no garbage
   collection ran (16 ms in all over 1,200 texts), their statements took 2 to 10 ms in
-  all, and the thread's own CPU was 4 to 7 ms against 1.8 to 3.7 for a median one: the
+  all, and the thread's own CPU was 3.5 to 7.4 ms against 1.8 to 3.7 for a median one: the
   rest is the relay's other threads and the machine's other processes on two cores. In
   process, alone (`bench.hot_path`, batches of one), the same transaction is 2.3 ms, of
   which 1.5 ms the relay's CPU. What is left: less CPU per text in the relay (its ORM
