@@ -71,14 +71,12 @@ def main() -> None:
                         help="the load's process: bench.farm (the shipped link) or bench.lean_farm")
     args = parser.parse_args()
     shape = replace(Shape(), runs=args.runs, farm=args.farm)
-    if args.pg is None:
-        print(json.dumps(measure(None, shape, saturate_first=args.saturate_first), indent=2))
-        return
-    url = pg_create(args.pg)
+    url = pg_create(args.pg) if args.pg else None
     try:
         print(json.dumps(measure(url, shape, saturate_first=args.saturate_first), indent=2))
     finally:
-        pg_drop(args.pg)
+        if args.pg:
+            pg_drop(args.pg)
 
 
 if __name__ == "__main__":

@@ -183,13 +183,10 @@ class System:
         log = (self.tmp / f"relay-{instance}.log").open("ab")
         cmd = [sys.executable, "-m", "hr_console.cli", "--home", str(self.home), "relay",
                "--instance", str(instance)]
-        if self.profile_dir is not None:
-            out = self.profile_dir / f"relay-{instance}-{int(time.time())}"
-            cmd = [sys.executable, "-m", "bench.profiled_relay", "--home",
-                   str(self.home), "--instance", str(instance), "--out", str(out)]
-        elif self.trace_dir is not None:
-            out = self.trace_dir / f"relay-{instance}-{time.time_ns()}.json"
-            cmd = [sys.executable, "-m", "bench.traced_relay", "--home", str(self.home),
+        variant = self._variant(instance)
+        if variant is not None:  # bench.relay_process.serve's arguments
+            module, out = variant
+            cmd = [sys.executable, "-m", module, "--home", str(self.home),
                    "--instance", str(instance), "--out", str(out)]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
                                 env=child_env())
@@ -213,6 +210,15 @@ class System:
         relay = RelayProcess(instance, proc, psutil.Process(proc.pid), cap)
         self.relays.append(relay)
         return relay
+
+    def _variant(self, instance: int) -> tuple[str, Path] | None:
+        """The bench variant of ``relais relay`` to start, and where it writes: profiled
+        (``relais bench --profile``) before traced (``traced()``); None: the command."""
+        if self.profile_dir is not None:
+            return "bench.profiled_relay", self.profile_dir / f"relay-{instance}-{int(time.time())}"
+        if self.trace_dir is not None:
+            return "bench.traced_relay", self.trace_dir / f"relay-{instance}-{time.time_ns()}.json"
+        return None
 
     @contextlib.contextmanager
     def traced(self) -> Iterator[Path]:

@@ -6,10 +6,12 @@ busy with another batch) and the transaction that stores it. The load generators
 the sum; this splits the relay's part in two. Times are ``time.monotonic()``, the same
 clock in every process of the machine, so the harness can cut the rows to its own runs.
 
-An uplink counts at its first commit (one deferred and committed again later is not
-counted twice). What the measured run pays is a clock read, a dict entry and a tuple per
-uplink (about a microsecond against the ~1.4 ms a delivered message costs); kinds and
-tags are read from the kept payloads when the relay stops.
+Only what the worker or the receipts lane commits is traced (a login goes to the login
+desk, a refused uplink is answered at once); an uplink counts at its first commit (one
+deferred and committed again later is not counted twice). What the measured run pays is
+a clock read, a dict entry and a tuple per uplink (about a microsecond against the
+~1.4 ms a delivered message costs); kinds and tags are read from the kept payloads when
+the relay stops.
 """
 
 from __future__ import annotations
