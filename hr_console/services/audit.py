@@ -233,6 +233,10 @@ PROBLEMS = {
     "sealed_differs": N_("entry {n} of {chain} is not the one main sealed"),
     "sealed_back": N_("main sealed {chain} at {want} entries, later at {got}: it was cut"),
     "reopened": N_("{chain} was opened twice: it had been deleted"),
+    "anchor_differs": N_("entry {n} of the main chain is not the one anchored by {anchor}: "
+                         "the log was rewritten up to there"),
+    "anchor_beyond": N_("the main chain holds {got} entries, but the anchor {anchor} was "
+                        "noted at entry {want}: its later entries were deleted"),
 }
 
 _ENTRY = select(AuditEntry.id, AuditEntry.ts, AuditEntry.actor, AuditEntry.action,
@@ -316,6 +320,63 @@ class _Walk:
         return Verification(True, self.entries, last_id=self.last_id, heads=self.heads,
                             chains=len(self.heads), opened=self.opened, sealed=self.sealed,
                             sealed_by=self.sealed_by)
+
+
+ANCHOR_HEX = 16  # hex digits of an anchor's hash: 64 bits, short enough to copy by hand
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Where main had come to: its entry count and last hash, as ``POS:HASH``. The chains
+    catch any edit made without recomputing the hashes; someone who can write the database
+    and knows how they are computed (the code is open) can recompute every one, and
+    ``verify`` then finds a valid log. An anchor noted outside the database (the works
+    council report prints one, ``relais audit verify`` shows it) settles that: main's
+    entry at ``pos`` must still have that hash, and since each hash covers every entry
+    before it, and main's seals the terminals' chains, nothing up to it can have been
+    rewritten or cut. A few hex digits suffice: a forged log matching them by chance is one
+    try in 2**64."""
+
+    pos: int
+    digest: str
+
+    def __str__(self) -> str:
+        return f"{self.pos}:{self.digest[:ANCHOR_HEX]}"
+
+    @classmethod
+    def parse(cls, text: str) -> Anchor:
+        """An anchor as written down (``1234:9f3a2c718b0e44d1``; spaces and case ignored).
+        Raises ``ValueError`` for anything else (the callers say how one is written)."""
+        pos, sep, digest = "".join(text.split()).lower().partition(":")
+        if not sep or not pos.isdigit() or not 1 <= int(pos) < 10**12 \
+                or not ANCHOR_HEX <= len(digest) <= 64 \
+                or any(ch not in "0123456789abcdef" for ch in digest):
+            raise ValueError(f"not an anchor: {text[:80]!r}")
+        return cls(int(pos), digest)
+
+
+def anchor_of(result: Verification) -> Anchor | None:
+    """Where main ends in a good verification (None: a log with no entry yet)."""
+    if not result.ok or MAIN not in result.heads:
+        return None
+    return Anchor(*result.heads[MAIN])
+
+
+def check_anchor(session: Session, anchor: Anchor) -> Verification | None:
+    """None if main's entry ``anchor.pos`` has the anchor's hash, else why not. Only
+    meaningful once ``verify`` found the log intact: that proves each entry's hash follows
+    from those before it, so this one entry's hash vouches for all of them."""
+    row = session.execute(select(AuditEntry.id, AuditEntry.hash).where(
+        AuditEntry.chain == MAIN, AuditEntry.pos == anchor.pos)).first()
+    if row is None:
+        got = session.scalar(select(func.count()).select_from(AuditEntry)
+                             .where(AuditEntry.chain == MAIN))
+        return Verification(False, 0, None, "anchor_beyond",
+                            {"anchor": str(anchor), "want": anchor.pos, "got": got or 0})
+    if not row.hash.startswith(anchor.digest):
+        return Verification(False, 0, row.id, "anchor_differs",
+                            {"anchor": str(anchor), "n": anchor.pos})
+    return None
 
 
 def verify(session: Session, since: Verification | None = None) -> Verification:

@@ -9,6 +9,7 @@ terminal's chain whole must each make the command fail with a reason.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from hr_console.config import load
 from hr_console.services import audit
 from hr_console.store.db import make_engine
 from hr_console.store.models import AuditEntry, AuditHead, Terminal
-from tests.security import reporting
+from tests.security import forgery, reporting
 
 
 def relais(home: Path, *args: str) -> Any:
@@ -217,8 +218,9 @@ def test_every_kind_of_tampering_is_detected(home: Path, db_url: str) -> None:
         "head of each chain (entry count and last hash, written in the same transaction as "
         "each entry) catches a cut tail; a terminal's chain is registered in the main one, so "
         "deleting it whole, head included, is caught too. Someone who can write the database "
-        "can still rewrite the chains and their heads together: export the log regularly to "
-        "keep a copy out of their reach.")
+        "can still rewrite the chains and their heads together: an anchor noted before "
+        "(`relais audit verify` shows it, the works council report prints it) catches that, "
+        "as test_a_log_forged_consistently_fails_an_anchor_noted_before shows.")
 
 
 def test_the_installed_command_fails_on_a_cut_tail(home: Path) -> None:
@@ -237,3 +239,48 @@ def test_the_installed_command_fails_on_a_cut_tail(home: Path) -> None:
     assert bad.returncode != 0
     assert "NOT intact" in bad.stderr and "deleted" in bad.stderr, bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def _anchor(output: str) -> str:
+    found = re.search(r"anchor now: (\d+:[0-9a-f]{16})", output)
+    assert found, output
+    return found.group(1)
+
+
+@pytest.mark.parametrize("attack", ["rewrite an entry, every hash recomputed",
+                                    "cut main's newest entries, head rewound"])
+def test_a_log_forged_consistently_fails_an_anchor_noted_before(home: Path, attack: str) -> None:
+    """The attacker can write the database and has read the code: what they leave is a valid
+    log (the plain command says intact, the limit the chains alone have), and the anchor
+    noted before fails, with the real command and the reason in one line."""
+    noted = _anchor(relais(home, "audit", "verify").output)
+    engine = create_engine(load(home).database_url)
+    try:
+        with engine.begin() as conn:
+            top = conn.execute(text("SELECT MAX(pos) FROM audit_log WHERE chain = 'main'")).scalar()
+            if attack.startswith("rewrite"):
+                forgery.rewrite_main(conn, 2, "mallory")
+            else:
+                forgery.cut_main(conn, top - 2)
+    finally:
+        engine.dispose()
+    plain = relais(home, "audit", "verify")
+    assert plain.exit_code == 0 and "intact" in plain.output, plain.output
+    assert _anchor(plain.output) != noted
+    checked = relais(home, "audit", "verify", "--anchor", noted)
+    assert checked.exit_code == 1
+    assert "NOT intact" in checked.output, checked.output
+    reason = "rewritten up to there" if attack.startswith("rewrite") else \
+        f"was noted at entry {top}: its later entries were deleted"
+    assert reason in checked.output and len(checked.output.strip().splitlines()) == 1
+
+
+def test_an_anchor_that_holds_and_one_that_cannot_be_read(home: Path) -> None:
+    noted = _anchor(relais(home, "audit", "verify").output)
+    relais(home, "user", "add", "later", "--role", "hr", "--password", "long-enough-1")
+    ok = relais(home, "audit", "verify", "--anchor", noted, "--anchor", noted.upper())
+    assert ok.exit_code == 0 and f"anchor {noted} holds" in ok.output, ok.output
+    assert _anchor(ok.output) != noted  # the log went on: a new anchor to note
+    for bad in ("12", "12:abc", "x:0123456789abcdef", "0:0123456789abcdef", "3:0123456789abcdeg"):
+        refused = relais(home, "audit", "verify", "--anchor", bad)
+        assert refused.exit_code == 2 and "16 hexadecimal digits" in refused.output, refused.output

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from hr_console.services import audit, audit_search
 from hr_console.services.audit_search import neutralise
 from hr_console.store.models import AuditEntry
+from tests.security import forgery
 from tests.web_fixture import PASSWORD, ROLES, make_console
 
 READERS = {"admin", "hr", "auditor"}
@@ -249,3 +250,41 @@ def test_an_export_that_fails_midway_is_a_failed_download(console, monkeypatch) 
         with pytest.raises(requests.exceptions.ChunkedEncodingError):
             b"".join(resp.iter_content(1024))
 
+
+
+def _shown_anchor(page: str) -> str:
+    found = re.search(r'<code id="audit-anchor">(\d+:[0-9a-f]{16})</code>', page)
+    assert found, page
+    return found.group(1)
+
+
+def test_an_anchor_noted_from_the_page_catches_a_log_rewritten_with_its_hashes(console) -> None:  # noqa: ANN001
+    """An auditor notes the anchor the page shows; someone who can write the database then
+    rewrites an entry and recomputes every hash after it. The chain still reads intact (it
+    is, by its own hashes); the noted anchor, checked on the page, does not hold."""
+    c = console.client("auditor")
+    c.post("/auth/language", data={"language": "en", "next": "/audit/"})
+    noted = _shown_anchor(c.get("/audit/").get_data(as_text=True))
+    with console.session() as s:
+        audit.record(s, "robot", "test.thing", "thing:later")
+    page = c.get(f"/audit/?anchor={noted}").get_data(as_text=True)
+    assert f"Anchor {noted} holds" in page and 'class="card chain ok"' in page
+    assert _shown_anchor(page) != noted
+    with console.session() as s:
+        forgery.rewrite_main(s.connection(), 2, "mallory")
+    page = c.get(f"/audit/?anchor={noted}").get_data(as_text=True)
+    assert 'class="card chain ok"' in page  # the forgery is a valid chain
+    assert "Anchor NOT found:" in page and "the log was rewritten up to there" in page
+    assert f"Anchor {noted} holds" not in page
+
+
+def test_an_anchor_that_cannot_be_read_is_said_so_in_french_too(console) -> None:  # noqa: ANN001
+    c = console.client("hr")
+    c.post("/auth/language", data={"language": "en", "next": "/audit/"})
+    page = c.get("/audit/?anchor=12:nothex").get_data(as_text=True)
+    assert "This is not an anchor" in page and 'value="12:nothex"' in page
+    c.post("/auth/language", data={"language": "fr", "next": "/audit/"})
+    page = c.get("/audit/?anchor=12:nothex").get_data(as_text=True)
+    assert "Ce n&#39;est pas une ancre" in page and "Ancre actuelle" in page
+    page = c.get("/audit/?anchor=99999:0123456789abcdef").get_data(as_text=True)
+    assert "Ancre NON retrouvée" in page and "ses entrées suivantes ont été supprimées" in page

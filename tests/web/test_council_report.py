@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -334,3 +335,17 @@ def test_a_reading_under_way_is_answered_503_at_once(console: Any, monkeypatch: 
     assert first["status"] == 200
     assert client.get(f"/council/report.csv?{query}&min=7").status_code == 200
     assert len(calls) == 1  # every threshold from the one reading
+
+
+def test_the_report_carries_the_audit_logs_anchor(console: Any, month: dict[str, Any]) -> None:
+    """What the council keeps (the printout, the CSV) holds where the audit log had come to,
+    the same anchor the audit page and `relais audit verify` show, to check later."""
+    client = console.client("hr")
+    client.post("/auth/language", data={"language": "en", "next": "/council/"})
+    page, printable, table = _everything(console, "hr", f"month={month['month']}")
+    audit_page = client.get("/audit/").get_data(as_text=True)
+    anchor = re.search(r'<code id="audit-anchor">(\d+:[0-9a-f]{16})</code>', audit_page).group(1)
+    assert f"Audit log anchor at that time: {anchor}." in printable
+    assert f"Audit log anchor now: {anchor} " in page
+    rows = list(csv.reader(io.StringIO(table.lstrip("\ufeff"))))
+    assert ["period", "Audit log anchor", "", anchor] in rows

@@ -53,18 +53,36 @@ def index():  # noqa: ANN201
     with uow() as s:
         actors, actions = audit_search.choices(s)
         result = audit_search.search(s, f, page=page, per_page=PER_PAGE)
+    noted, anchor_problem = _noted_anchor(request.args.get("anchor", ""))
     with read_snapshot(store()) as s:  # entries, heads and openings read in one snapshot
         chain, walked_at = audit.WATCH.check(s)
+        if noted is not None and chain.ok:
+            failed = audit.check_anchor(s, noted)
+            anchor_problem = failed.problem_in(_) if failed is not None else None
     form.action.choices = [("", _("every action"))] + sorted(
         ((a, action_label(a)) for a in actions), key=lambda c: c[1].lower())
     export = ExportForm(data={"actor": f.actor, "action": f.action, "target": f.target,
                               "date_from": f.date_from.isoformat() if f.date_from else "",
                               "date_to": f.date_to.isoformat() if f.date_to else ""})
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    args = {k: v for k, v in request.args.items() if k not in ("page", "anchor") and v}
     return render_template("audit/index.html", form=form, export=export, result=result, chain=chain,
                            walked_at=walked_at, problem=chain.problem_in(_), local=local,
+                           anchor=audit.anchor_of(chain), noted=noted,
+                           noted_text=request.args.get("anchor", "")[:100],
+                           anchor_problem=anchor_problem,
                            args=args, actors=actors,
                            action_label=action_label, detail_label=detail_label)
+
+
+def _noted_anchor(text: str) -> tuple[audit.Anchor | None, str | None]:
+    """The anchor a reader typed to check (none asked: both None), or why it cannot be read."""
+    if not text.strip():
+        return None, None
+    try:
+        return audit.Anchor.parse(text[:100]), None
+    except ValueError:
+        return None, _("This is not an anchor: write its entry number, a colon and at least "
+                       "16 hexadecimal digits, as shown above (1234:9f3a2c718b0e44d1).")
 
 
 @bp.post("/export.csv")

@@ -26,6 +26,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from hr_console.domain import council
+from hr_console.services import audit
 from hr_console.services import council_report as cr
 from hr_console.services.employees_io import neutralise
 from hr_console.store.db import read_snapshot
@@ -241,8 +242,18 @@ def _charts(report: cr.Report) -> dict[str, str]:
     return out
 
 
+def _audit_anchor() -> audit.Anchor | None:
+    """Where the audit log had come to when the report was made (None: not intact): the
+    council keeps it with the report, and can later check that nothing recorded up to then
+    was rewritten (``services.audit.Anchor``)."""
+    with read_snapshot(store()) as s:
+        chain, _walked = audit.WATCH.check(s)
+    return audit.anchor_of(chain)
+
+
 def _context(report: cr.Report, ask: Ask) -> dict[str, Any]:
     return {"r": report, "ask": ask, "charts": _charts(report), "duration": duration,
+            "anchor": _audit_anchor(),
             "team_label": team_label, "reason_label": reason_label, "word_label": word_label,
             "month_label": month_label(report), "percent": percent,
             "outcome_labels": OUTCOME_LABELS, "cause_labels": CAUSE_LABELS,
@@ -375,7 +386,9 @@ def download():  # noqa: ANN201
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([_("section"), _("item"), _("team"), _("value")])
-    for row in csv_rows(report):
+    anchor = _audit_anchor()
+    for row in [*csv_rows(report),
+                ["period", _("Audit log anchor"), "", str(anchor) if anchor else _("not intact")]]:
         writer.writerow([neutralise(v) if isinstance(v, str) else v for v in row])
     where = f"-site{ask.site_id}" if ask.site_id else ""
     resp = Response("\ufeff" + out.getvalue(), mimetype="text/csv")
