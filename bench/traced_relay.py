@@ -28,10 +28,14 @@ from bench.stats import latency_ms, percentile
 from hr_console.config import Settings
 from hr_console.relay.mqtt import Inbound, Relay
 from hr_console.store.db import Store
+from relais_wire import topics
 
 
 def _kind_and_tag(payload: bytes) -> tuple[str, str | None]:
-    """The uplink's type, and the load's tag of a bench text (``bench.farm.message_text``)."""
+    """The uplink's type ("presence" for a terminal's online/offline), and the load's tag of
+    a bench text (``bench.farm.message_text``)."""
+    if payload in (topics.ONLINE, topics.OFFLINE):
+        return "presence", None
     try:
         obj = json.loads(payload)
     except ValueError:

@@ -4,9 +4,12 @@ in the relay cut into its queue and its transaction. Speed is not asserted here
 
 from __future__ import annotations
 
+import json
+
 from bench import relay_tail
+from bench.farm import message_text
 from bench.relay import Shape
-from bench.traced_relay import summarise
+from bench.traced_relay import _kind_and_tag, summarise
 
 QUICK = Shape(runs=2, pairs=3, window=1, seconds=1.0, paced_pairs=3, paced_rate=15.0,
               paced_seconds=1.0, processes=1)
@@ -48,3 +51,13 @@ def test_summarise_splits_the_wait_from_the_transaction():
     assert got["text"]["transaction_ms"] == {"p50": 5.0, "p99": 5.0}
     assert got["text"]["in_relay_ms"] == {"p50": 7.0, "p99": 7.0}
     assert got["receipt"]["beside"] == 1 and got["receipt"]["alone"] == 0
+
+
+def test_kinds_are_read_from_the_kept_payloads():
+    """Presence is a word, not JSON: named so, not "?" (the farms' goodbyes after a run)."""
+    assert _kind_and_tag(b"offline") == ("presence", None)
+    assert _kind_and_tag(b"online") == ("presence", None)
+    text = message_text("t7", 12.5)
+    assert _kind_and_tag(json.dumps({"type": "text", "text": text}).encode()) == ("text", "t7")
+    assert _kind_and_tag(b'{"type": "receipt"}') == ("receipt", None)
+    assert _kind_and_tag(b"\xff") == ("?", None)
