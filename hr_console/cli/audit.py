@@ -20,14 +20,14 @@ def _anchors(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ..
         return [Anchor.parse(v) for v in values]
     except ValueError:
         raise click.BadParameter(_("write an anchor as its entry number, a colon and at "
-                                   "least 16 hexadecimal digits, as `relais audit verify` "
-                                   "shows it: 1234:9f3a2c718b0e44d1")) from None
+                                   "least 20 hexadecimal digits, as `relais audit verify` "
+                                   "shows it: 1234:9f3a2c718b0e44d1c07a")) from None
 
 
 @audit.command("verify", help=_l("Check that no audit entry was altered, deleted or reordered."))
 @click.option("--anchor", "anchors", multiple=True, callback=_anchors, metavar="POS:HASH",
               help=_l("An anchor noted earlier (shown by this command and in the works "
-                      "council report): fails if the log was rewritten or cut up to it, "
+                      "council report): fails if what it covers was rewritten or cut, "
                       "even with every hash recomputed. Can be given several times."))
 @click.pass_obj
 def audit_verify(obj: Ctx, anchors: list) -> None:
@@ -58,8 +58,16 @@ def audit_verify(obj: Ctx, anchors: list) -> None:
     now = audit_svc.anchor_of(result)
     if now is not None:
         click.echo(_("anchor now: {anchor} (note it outside this server: `--anchor {anchor}` "
-                     "later fails if anything up to here is rewritten, even by someone who "
+                     "later fails if anything it covers is rewritten, even by someone who "
                      "can write the database)").format(anchor=now))
+        if result.unsealed:
+            click.echo(ngettext(
+                "{n} entry of the terminals' chains is not sealed in main yet: this anchor "
+                "does not cover it; one noted after the next seal (a running relay seals "
+                "every minute) does",
+                "{n} entries of the terminals' chains are not sealed in main yet: this anchor "
+                "does not cover them; one noted after the next seal (a running relay seals "
+                "every minute) does", result.unsealed).format(n=result.unsealed))
 
 
 def register(main: click.Group) -> None:

@@ -201,6 +201,8 @@ class Verification:
     # chain -> {entries: last hash} of every seal in main, and the id of its newest seal
     sealed: dict[str, dict[int, str]] = field(default_factory=dict)
     sealed_by: dict[str, int] = field(default_factory=dict)
+    # entries of the terminals' chains that main has not sealed yet: no anchor covers them
+    unsealed: int = 0
 
     @property
     def problem(self) -> str:
@@ -233,6 +235,8 @@ PROBLEMS = {
     "sealed_differs": N_("entry {n} of {chain} is not the one main sealed"),
     "sealed_back": N_("main sealed {chain} at {want} entries, later at {got}: it was cut"),
     "reopened": N_("{chain} was opened twice: it had been deleted"),
+    "seal_mark": N_("the head of {chain} says main sealed it at {got} entries, main's seals "
+                    "say {want}: it would never be sealed again"),
     "anchor_differs": N_("entry {n} of the main chain is not the one anchored by {anchor}: "
                          "the log was rewritten up to there"),
     "anchor_beyond": N_("the main chain holds {got} entries, but the anchor {anchor} was "
@@ -317,12 +321,25 @@ class _Walk:
             if got < want:
                 return self.bad(self.sealed_by[chain], "sealed_cut", chain=chain, want=want,
                                 got=got)
+        unsealed = 0
+        for chain, head in sorted(heads.items()):
+            if chain == MAIN:
+                continue
+            # ``seal`` goes by the head's mark: one set past main's seals would keep the
+            # chain's next entries out of every seal, and so out of every anchor. Below them
+            # is harmless (a rebuilt head starts at 0): the next seal goes as far as the chain.
+            want = max(self.sealed.get(chain, {0: ""}))
+            if head.sealed > want:
+                return self.bad(head.last_id, "seal_mark", chain=chain, got=head.sealed,
+                                want=want)
+            unsealed += max(0, head.entries - want)
         return Verification(True, self.entries, last_id=self.last_id, heads=self.heads,
                             chains=len(self.heads), opened=self.opened, sealed=self.sealed,
-                            sealed_by=self.sealed_by)
+                            sealed_by=self.sealed_by, unsealed=unsealed)
 
 
-ANCHOR_HEX = 16  # hex digits of an anchor's hash: 64 bits, short enough to copy by hand
+ANCHOR_HEX = 20  # hex digits of an anchor's hash: 80 bits, still short enough to copy by hand
+_POS_MAX = 2**31 - 1  # the column's range (an integer on PostgreSQL)
 
 
 @dataclass(frozen=True)
@@ -333,9 +350,10 @@ class Anchor:
     ``verify`` then finds a valid log. An anchor noted outside the database (the works
     council report prints one, ``relais audit verify`` shows it) settles that: main's
     entry at ``pos`` must still have that hash, and since each hash covers every entry
-    before it, and main's seals the terminals' chains, nothing up to it can have been
-    rewritten or cut. A few hex digits suffice: a forged log matching them by chance is one
-    try in 2**64."""
+    before it, nothing of main up to it can have been rewritten or cut, nor any entry of a
+    terminal's chain that main had sealed by then (``unsealed`` counts those it had not:
+    the next seal, within a minute while a relay runs, brings them under the next anchor).
+    Twenty hex digits: a forged log that keeps them is one try in 2**80."""
 
     pos: int
     digest: str
@@ -345,10 +363,10 @@ class Anchor:
 
     @classmethod
     def parse(cls, text: str) -> Anchor:
-        """An anchor as written down (``1234:9f3a2c718b0e44d1``; spaces and case ignored).
+        """An anchor as written down (``1234:9f3a2c718b0e44d1c07a``; spaces and case ignored).
         Raises ``ValueError`` for anything else (the callers say how one is written)."""
         pos, sep, digest = "".join(text.split()).lower().partition(":")
-        if not sep or not pos.isdigit() or not 1 <= int(pos) < 10**12 \
+        if not sep or not pos.isdigit() or len(pos) > 10 or not 1 <= int(pos) <= _POS_MAX \
                 or not ANCHOR_HEX <= len(digest) <= 64 \
                 or any(ch not in "0123456789abcdef" for ch in digest):
             raise ValueError(f"not an anchor: {text[:80]!r}")

@@ -133,17 +133,17 @@ def test_a_home_made_and_used_in_french_then_in_english(tmp_path: Path) -> None:
     assert fr.exit_code == 1 and fr.output == "Erreur : aucune borne nommée 't9'\n"
     fr = relais(FRENCH, "--home", str(home), "audit", "verify")
     assert re.fullmatch(r"journal d'audit intact : \d+ entrées dans \d+ chaînes?\n"
-                        r"ancre actuelle : \d+:[0-9a-f]{16} \(notez-la hors de ce serveur : .*\)\n",
+                        r"ancre actuelle : \d+:[0-9a-f]{20} \(relevez-la hors de ce serveur : .*\)\n",
                         fr.output), fr.output
     en = relais(ENGLISH, "--home", str(home), "audit", "verify")
     assert re.fullmatch(r"audit log intact: \d+ entries in \d+ chains?\n"
-                        r"anchor now: \d+:[0-9a-f]{16} \(note it outside this server: .*\)\n",
+                        r"anchor now: \d+:[0-9a-f]{20} \(note it outside this server: .*\)\n",
                         en.output), en.output
     anchor = en.output.split("anchor now: ")[1].split()[0]
     fr = relais(FRENCH, "--home", str(home), "audit", "verify", "--anchor", anchor)
     assert f"l'ancre {anchor} tient" in fr.output, fr.output
     fr = relais(FRENCH, "--home", str(home), "audit", "verify", "--anchor", "1:zz")
-    assert fr.exit_code == 2 and "au moins 16 chiffres hexadécimaux" in fr.output, fr.output
+    assert fr.exit_code == 2 and "au moins 20 chiffres hexadécimaux" in fr.output, fr.output
     en = relais(ENGLISH, "--home", str(home), "site", "timezone", "Usine Sud")
     assert en.output == "site 'Usine Sud': shifts read in the installation's time zone\n"
     fr = relais(FRENCH, "--home", str(home), "site", "timezone", "Usine Sud")

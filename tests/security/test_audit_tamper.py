@@ -178,6 +178,10 @@ CASES: dict[str, Callable[[Connection, int], None]] = {
     "move a terminal's entry into the main chain": _move_to_main,
     "delete a sealed terminal entry and rewind its chain's head": _cut_and_rewind(1),
     "empty a terminal's chain and its head": _cut_and_rewind(0),
+    # ``seal`` goes by it: set past main's seals, the chain is never sealed again, and its
+    # later entries are under no anchor (found by a review of the anchors).
+    "set a terminal head's seal mark past main's seals": _sql(
+        "UPDATE audit_heads SET sealed = 1000000000 WHERE chain <> 'main'"),
     "delete every terminal's chain whole, heads included": lambda conn, _n: [
         conn.execute(text(f"DELETE FROM {table} WHERE chain <> 'main'"))
         for table in ("audit_log", "audit_heads")],
@@ -242,7 +246,7 @@ def test_the_installed_command_fails_on_a_cut_tail(home: Path) -> None:
 
 
 def _anchor(output: str) -> str:
-    found = re.search(r"anchor now: (\d+:[0-9a-f]{16})", output)
+    found = re.search(r"anchor now: (\d+:[0-9a-f]{20})", output)
     assert found, output
     return found.group(1)
 
@@ -281,6 +285,8 @@ def test_an_anchor_that_holds_and_one_that_cannot_be_read(home: Path) -> None:
     ok = relais(home, "audit", "verify", "--anchor", noted, "--anchor", noted.upper())
     assert ok.exit_code == 0 and f"anchor {noted} holds" in ok.output, ok.output
     assert _anchor(ok.output) != noted  # the log went on: a new anchor to note
-    for bad in ("12", "12:abc", "x:0123456789abcdef", "0:0123456789abcdef", "3:0123456789abcdeg"):
+    assert "1 entry of the terminals' chains is not sealed in main yet" in ok.output  # the fixture's last
+    for bad in ("12", "12:abc", "x:0123456789abcdef0123", "0:0123456789abcdef0123",
+                "3:0123456789abcdef012g", "3:0123456789abcdef", "3000000000:0123456789abcdef0123"):
         refused = relais(home, "audit", "verify", "--anchor", bad)
-        assert refused.exit_code == 2 and "16 hexadecimal digits" in refused.output, refused.output
+        assert refused.exit_code == 2 and "20 hexadecimal digits" in refused.output, refused.output

@@ -253,7 +253,7 @@ def test_an_export_that_fails_midway_is_a_failed_download(console, monkeypatch) 
 
 
 def _shown_anchor(page: str) -> str:
-    found = re.search(r'<code id="audit-anchor">(\d+:[0-9a-f]{16})</code>', page)
+    found = re.search(r'<code id="audit-anchor">(\d+:[0-9a-f]{20})</code>', page)
     assert found, page
     return found.group(1)
 
@@ -286,5 +286,21 @@ def test_an_anchor_that_cannot_be_read_is_said_so_in_french_too(console) -> None
     c.post("/auth/language", data={"language": "fr", "next": "/audit/"})
     page = c.get("/audit/?anchor=12:nothex").get_data(as_text=True)
     assert "Ce n&#39;est pas une ancre" in page and "Ancre actuelle" in page
-    page = c.get("/audit/?anchor=99999:0123456789abcdef").get_data(as_text=True)
+    page = c.get("/audit/?anchor=99999:0123456789abcdef0123").get_data(as_text=True)
     assert "Ancre NON retrouvée" in page and "ses entrées suivantes ont été supprimées" in page
+
+
+def test_an_anchor_is_checked_against_the_whole_log_not_the_pages_quick_look(console, monkeypatch) -> None:  # noqa: ANN001
+    """The page's usual view checks only the newest entries between whole walks (an entry
+    altered in place shows within ``full_every``); asked to check an anchor, it walks the
+    whole log first, so an anchor never holds for a log that does not."""
+    monkeypatch.setattr(audit, "WATCH", audit.ChainWatch(full_every=3600))
+    c = console.client("auditor")
+    c.post("/auth/language", data={"language": "en", "next": "/audit/"})
+    noted = _shown_anchor(c.get("/audit/").get_data(as_text=True))
+    with console.session() as s:
+        s.execute(update(AuditEntry).where(AuditEntry.id == 2).values(actor="mallory"))
+    assert 'class="card chain ok"' in c.get("/audit/").get_data(as_text=True)  # not walked yet
+    page = c.get(f"/audit/?anchor={noted}").get_data(as_text=True)
+    assert 'class="card chain broken"' in page and f"Anchor {noted} holds" not in page
+    assert "The chain is broken: no anchor can vouch for it." in page

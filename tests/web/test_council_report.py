@@ -344,7 +344,7 @@ def test_the_report_carries_the_audit_logs_anchor(console: Any, month: dict[str,
     client.post("/auth/language", data={"language": "en", "next": "/council/"})
     page, printable, table = _everything(console, "hr", f"month={month['month']}")
     audit_page = client.get("/audit/").get_data(as_text=True)
-    anchor = re.search(r'<code id="audit-anchor">(\d+:[0-9a-f]{16})</code>', audit_page).group(1)
+    anchor = re.search(r'<code id="audit-anchor">(\d+:[0-9a-f]{20})</code>', audit_page).group(1)
     assert f"Audit log anchor at that time: {anchor}." in printable
     assert f"Audit log anchor now: {anchor} " in page
     rows = list(csv.reader(io.StringIO(table.lstrip("\ufeff"))))
