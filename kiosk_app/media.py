@@ -101,8 +101,11 @@ def _decode(img: Image.Image, target: int) -> Image.Image:
                 img = ImageOps.exif_transpose(img)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise PhotoError("too_many_pixels", str(exc)) from None
-    except (OSError, ValueError, SyntaxError, EOFError, IndexError) as exc:
-        raise PhotoError("damaged", str(exc)) from None
+    # Hostile bytes make Pillow's decoders raise nearly anything, counting frames above all
+    # (fuzzing found struct.error from a GIF cut inside a frame's header and TypeError from
+    # a TIFF whose second directory is garbage): all of it is a damaged photo, said clearly.
+    except Exception as exc:
+        raise PhotoError("damaged", f"{type(exc).__name__}: {exc}") from None
     return _to_rgb(img)
 
 
