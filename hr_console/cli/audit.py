@@ -37,11 +37,8 @@ def audit_verify(obj: Ctx, anchors: list) -> None:
     store = obj.store()
     try:  # one snapshot (entries, heads, openings agree), and no lock a relay would wait on
         with read_snapshot(store) as s:
-            result = audit_svc.verify(s)
-            for anchor in anchors if result.ok else ():
-                result = audit_svc.check_anchor(s, anchor) or result
-                if not result.ok:
-                    break
+            walked, failed = audit_svc.verify_anchored(s, anchors)
+            result = failed or walked
     finally:
         store.dispose()
     if not result.ok and result.first_bad_id is None:
@@ -55,19 +52,19 @@ def audit_verify(obj: Ctx, anchors: list) -> None:
                         result.chains).format(entries=result.entries, chains=result.chains))
     for anchor in anchors:
         click.echo(_("anchor {anchor} holds").format(anchor=anchor))
-    now = audit_svc.anchor_of(result)
+    now = audit_svc.anchor_of(walked)
     if now is not None:
         click.echo(_("anchor now: {anchor} (note it outside this server: `--anchor {anchor}` "
                      "later fails if anything it covers is rewritten, even by someone who "
                      "can write the database)").format(anchor=now))
-        if result.unsealed:
+        if walked.unsealed:
             click.echo(ngettext(
                 "{n} entry of the terminals' chains is not sealed in main yet: this anchor "
                 "does not cover it; one noted after the next seal (a running relay seals "
                 "every minute) does",
                 "{n} entries of the terminals' chains are not sealed in main yet: this anchor "
                 "does not cover them; one noted after the next seal (a running relay seals "
-                "every minute) does", result.unsealed).format(n=result.unsealed))
+                "every minute) does", walked.unsealed).format(n=walked.unsealed))
 
 
 def register(main: click.Group) -> None:

@@ -397,6 +397,20 @@ def check_anchor(session: Session, anchor: Anchor) -> Verification | None:
     return None
 
 
+def verify_anchored(session: Session, anchors: list[Anchor]
+                    ) -> tuple[Verification, Verification | None]:
+    """The whole log walked (never ``since``: an anchor holds only in a log whose every
+    hash was just recomputed, ``check_anchor``'s condition kept here for every caller),
+    then each anchor checked: the walk's result, and why the first anchor that fails does
+    (None: all hold, or the log is not intact and no anchor can vouch for it)."""
+    result = verify(session)
+    for anchor in anchors if result.ok else ():
+        failed = check_anchor(session, anchor)
+        if failed is not None:
+            return result, failed
+    return result, None
+
+
 def verify(session: Session, since: Verification | None = None) -> Verification:
     """Walk every chain and check that each ends at its head and that main opened each.
     ``since``: a good verification of an earlier state of this log; if its newest entry is

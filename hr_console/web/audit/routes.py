@@ -57,10 +57,8 @@ def index():  # noqa: ANN201
     with read_snapshot(store()) as s:  # entries, heads and openings read in one snapshot
         if noted is None:
             chain, walked_at = audit.WATCH.check(s)
-        else:  # an anchor vouches only for a log whose every hash was just recomputed
-            chain, walked_at = audit.verify(s), utcnow()
-        if noted is not None and chain.ok:
-            failed = audit.check_anchor(s, noted)
+        else:
+            (chain, failed), walked_at = audit.verify_anchored(s, [noted]), utcnow()
             anchor_problem = failed.problem_in(_) if failed is not None else None
     form.action.choices = [("", _("every action"))] + sorted(
         ((a, action_label(a)) for a in actions), key=lambda c: c[1].lower())
