@@ -120,7 +120,17 @@ Reading the misses (2 cores shared by broker, database, relays and load generato
   ms and PostgreSQL 8.5-8.8 against 6.8-6.9 (the two values taking turns). In the table,
   PostgreSQL's paced runs come after figure 9's capped runs and a saturated run on the
   same database, and read higher: alone, with a saturated run first, 7.8 to 10 ms against
-  6.8 to 8.1 on a fresh database; a VACUUM between did not bring it back (not dead rows).
+  6.8 to 8.1 on a fresh database. Dead rows were part of it: this machine's PostgreSQL
+  runs without autovacuum, and the deliverer's look for anything owed (four times a
+  second) walked every downlink deleted since the database was made, as a bitmap scan
+  per badged-in person: 80,000 dead rows, 15 to 30 ms of the database's CPU per look,
+  after the saturated runs. It now looks by plain index scans (`downlinks.any_due`),
+  which mark the dead entries they meet, and the next look skips them: after 15
+  saturated runs (`bench.relay_tail`, same hour) the p99 went from 16.9 ms to 11.9 and
+  13.9 ms, as with a VACUUM between (11.5 and 13.7 ms). What is left after the
+  saturated runs is the planner's, with no statistics ever taken: some batches'
+  terminal read joins the stored messages by a scan of the whole table (a VACUUM
+  ANALYZE between brought the p99 to 10.1 ms).
   Figures 2 and 6 now run their relay traced (`bench.traced_relay`: each uplink's arrival,
   its transaction's start and commit, joined on the text's tag with where the load saw it
   arrive), and the row says where the slowest 1 % of texts spent their time.

@@ -39,7 +39,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from hr_console.config import Settings
@@ -74,7 +74,7 @@ from hr_console.services import (
 from hr_console.services.errors import ServiceError
 from hr_console.store import checkpoints
 from hr_console.store.db import Store, batch_cache, open_batch_cache
-from hr_console.store.models import NOTIFY_END, BadgeSession, Downlink, Terminal, utcnow
+from hr_console.store.models import NOTIFY_END, BadgeSession, Terminal, utcnow
 from relais_wire import topics
 from relais_wire.envelope import Envelope, WireError, decode_uplink, encode, envelope
 
@@ -117,18 +117,10 @@ def purge_period(cfg: Settings) -> dt.timedelta | None:
     return dt.timedelta(hours=hours) if hours > 0 else None
 
 
-# The deliverer's look before it takes the lock: the conditions of ``downlinks.claim_due``
-# and ``sessions.claim_end_notices``, one row at most.
-_OWED = (
-    select(Downlink.id)
-    .join(BadgeSession, and_(BadgeSession.employee_id == Downlink.employee_id,
-                             BadgeSession.ended_at.is_(None)))
-    .join(Terminal, Terminal.id == BadgeSession.terminal_id)
-    .where(Downlink.confirmed_at.is_(None),
-           or_(Downlink.sent_at.is_(None), Downlink.sent_at < bindparam("cutoff")),
-           Terminal.partition.in_(bindparam("parts", expanding=True)))
-    .limit(1))
+# The deliverer's look before it takes the lock, for a logout owed
+# (``sessions.claim_end_notices``); ``downlinks.any_due`` for what is owed.
 _ENDS = select(BadgeSession.id).where(NOTIFY_END).limit(1)
+_AUTOVACUUM = text("SHOW autovacuum")
 
 class RelayError(ServiceError, RuntimeError):
     """The relay could not start: a ``RuntimeError`` as before, with a service error's
@@ -316,6 +308,11 @@ class Relay:
         self.client.username_pw_set(self.username, self.cfg.server_password(self.username))
         with self.store.session() as s:  # not in a batch, where they would hold main's head
             audit.open_terminal_chains(s, self.username)
+            if not self.store.is_sqlite and s.scalar(_AUTOVACUUM) == "off":
+                log.warning("PostgreSQL's autovacuum is off: the tables Relais writes all the "
+                            "time keep their dead rows and get no planner statistics, and "
+                            "every message slows down as they grow; turn it back on (its "
+                            "default), see docs/deploy.md")
         self.keeper.round()  # its partitions before it connects: subscribed on connection
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 0
@@ -872,9 +869,7 @@ class Relay:
         the chores, a logout owed (``sessions.claim_end_notices``). Read in a snapshot
         without the write lock; whatever commits after it is seen by the next round."""
         with self._reader() as r:
-            if owned and r.execute(_OWED, {
-                    "cutoff": utcnow() - dt.timedelta(seconds=RESEND_AFTER_S),
-                    "parts": sorted(owned)}).first() is not None:
+            if downlinks.any_due(r, resend_after=RESEND_AFTER_S, partitions=owned):
                 return True
             return chores and r.execute(_ENDS).first() is not None
 
