@@ -624,7 +624,7 @@ def render(result: dict, notes: str = "") -> str:
             f"{_v((six['postgresql_detail']['relay'].get('lean_load') or {}).get('throughput_msg_s'))}"
             f" msg/s, two relays {_v(pg['two_relays_throughput_msg_s'])} msg/s "
             f"(× {_v(six['postgresql_detail']['two_relays']['throughput_ratio_to_one'])} one)",
-            ""))
+            f"p99 ≤ 10 ms: {'met' if pg['relay_p99_ms'] <= 10 else '**missed**'}"))
     else:
         rows.append(("6. PostgreSQL (figures 2 and 5)", "not measured in this run (no PostgreSQL)", ""))
     rows += _new_rows(result)
