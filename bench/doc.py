@@ -125,7 +125,8 @@ Reading the misses (2 cores shared by broker, database, relays and load generato
   second) walked every downlink deleted since the database was made, as a bitmap scan
   per badged-in person: 80,000 dead rows, 15 to 30 ms of the database's CPU per look,
   after the saturated runs. It now looks by plain index scans (`downlinks.any_due`),
-  which mark the dead entries they meet, and the next look skips them: after 15
+  which mark the dead entries they meet (one entry per row: migration 0017), and the
+  next look skips them: after 15
   saturated runs (`bench.relay_tail`, same hour) the p99 went from 16.9 ms to 11.9 and
   13.9 ms, as with a VACUUM between (11.5 and 13.7 ms). What is left after the
   saturated runs is the planner's, with no statistics ever taken: some batches'

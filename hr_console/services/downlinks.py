@@ -32,7 +32,6 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    text,
     true,
     update,
 )
@@ -248,9 +247,11 @@ _ANY_DUE = (
 # dead row. As the planner likes to run this look (a bitmap scan per person, or one scan
 # of the whole table, by its statistics of the moment), every look visits every such row:
 # 80,000 of them after a busy quarter of an hour, 15 to 30 ms of the database's CPU four
-# times a second. A plain index scan marks the entries it finds dead as it goes, so that a
-# look pays only for the rows that died since the one before; the two settings below
-# (for the look's own transaction) leave the planner no other way.
+# times a second. A plain index scan marks the entries it finds dead as it goes (one entry
+# per row: migration 0017), so that a look pays only for the rows that died since the one
+# before, once no transaction older than their deletion is still open (a long report or a
+# backup holds them until it ends; VACUUM is what removes them). The settings below, for
+# the look's own transaction, leave the planner no other way.
 _FIRST_DUE = (select(Downlink.id)
               .where(Downlink.employee_id == BadgeSession.employee_id, _DUE)
               .limit(1).lateral("first_due"))
@@ -262,8 +263,8 @@ _ANY_DUE_BY_INDEX = (
     .where(BadgeSession.ended_at.is_(None),
            Terminal.partition.in_(bindparam("parts", expanding=True)))
     .limit(1))
-_INDEX_SCANS = (text("SET LOCAL enable_bitmapscan = off"),
-                text("SET LOCAL enable_seqscan = off"))
+_INDEX_SCANS = select(func.set_config("enable_bitmapscan", "off", true()),
+                      func.set_config("enable_seqscan", "off", true()))  # SET LOCAL, both
 
 
 def any_due(session: Session, *, resend_after: float, partitions: Collection[int]) -> bool:
@@ -275,8 +276,7 @@ def any_due(session: Session, *, resend_after: float, partitions: Collection[int
         return False
     stmt = _ANY_DUE
     if session.get_bind().dialect.name != "sqlite":
-        for setting in _INDEX_SCANS:
-            session.execute(setting)
+        session.execute(_INDEX_SCANS)
         stmt = _ANY_DUE_BY_INDEX
     cutoff = utcnow() - dt.timedelta(seconds=resend_after)
     return session.execute(stmt, {"cutoff": cutoff, "parts": sorted(partitions)}

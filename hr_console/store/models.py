@@ -358,7 +358,9 @@ class Downlink(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    __table_args__ = (Index("ix_downlinks_pending", "employee_id", "confirmed_at"),
+    # One entry per row on PostgreSQL, never a posting list: see migration 0017.
+    __table_args__ = (Index("ix_downlinks_pending", "employee_id", "confirmed_at",
+                            postgresql_with={"deduplicate_items": "off"}),
                       # a notice's or a message's copies, without reading every row
                       Index("ix_downlinks_kind_ref", "kind", "ref"))
 
