@@ -175,6 +175,11 @@ class Outgoing:
 Withheld = Callable[[], Collection[int]]
 
 
+# What the sweep takes: never confirmed, and never sent or sent before ``cutoff``.
+_DUE = and_(Downlink.confirmed_at.is_(None),
+            or_(Downlink.sent_at.is_(None), Downlink.sent_at < bindparam("cutoff")))
+
+
 def claim_due(session: Session, *, resend_after: float, limit: int = 500,
               employee_id: int | None = None,
               partitions: Collection[int] | None = None,
@@ -200,8 +205,7 @@ def claim_due(session: Session, *, resend_after: float, limit: int = 500,
                                  BadgeSession.ended_at.is_(None)))
         .join(Terminal, Terminal.id == BadgeSession.terminal_id)
         .outerjoin(Notice, and_(Downlink.kind == "notice", Notice.uid == Downlink.ref))
-        .where(Downlink.confirmed_at.is_(None),
-               or_(Downlink.sent_at.is_(None), Downlink.sent_at < cutoff))
+        .where(_DUE)
         .order_by(Downlink.created_at)
         .limit(limit)
     )
@@ -211,7 +215,7 @@ def claim_due(session: Session, *, resend_after: float, limit: int = 500,
         if not partitions:
             return []
         stmt = stmt.where(Terminal.partition.in_(sorted(partitions)))
-    rows = session.execute(stmt, {"now": now}).all()
+    rows = session.execute(stmt, {"now": now, "cutoff": cutoff}).all()
     ended = [r[0] for r in rows if r[5]]
     if ended:
         session.execute(delete(Downlink).where(Downlink.id.in_(ended)))
@@ -222,18 +226,15 @@ def claim_due(session: Session, *, resend_after: float, limit: int = 500,
     # longer matches (its sent_at is now, past the cutoff), and RETURNING says which matched.
     claimed = set(session.execute(
         update(Downlink)
-        .where(Downlink.id.in_([r[0] for r in rows]), Downlink.confirmed_at.is_(None),
-               or_(Downlink.sent_at.is_(None), Downlink.sent_at < cutoff))
+        .where(Downlink.id.in_([r[0] for r in rows]), _DUE)
         .values(sent_at=now, attempts=Downlink.attempts + 1)
-        .returning(Downlink.id)
+        .returning(Downlink.id), {"cutoff": cutoff}
     ).scalars())
     rows = _withhold(session, [r for r in rows if r[0] in claimed], withheld)
     return _outgoing(session, rows)
 
 
-# ``claim_due``'s conditions, one row at most (``any_due``).
-_DUE = and_(Downlink.confirmed_at.is_(None),
-            or_(Downlink.sent_at.is_(None), Downlink.sent_at < bindparam("cutoff")))
+# ``claim_due``'s, one row at most (``any_due``).
 _ANY_DUE = (
     select(Downlink.id)
     .join(BadgeSession, and_(BadgeSession.employee_id == Downlink.employee_id,
