@@ -232,3 +232,76 @@ def test_a_resend_that_waited_for_another_relays_lock_sees_its_commit(site: Site
         assert [m[1] for m in site.messages()] == ["accepted"]
     finally:
         other.dispose()
+
+
+def _stored_before(site: Site, count: int) -> None:
+    """``count`` earlier messages between the two badged-in people: the rows a batch's
+    read must not walk to find its own."""
+    from hr_console.store.models import utcnow
+
+    sophie, karim = (site.demo.employees[n] for n in ("Sophie Martin", "Karim Benali"))
+    rows = [{"client_id": f"old-{i}", "sender_id": (sophie, karim)[i % 2],
+             "recipient_id": (karim, sophie)[i % 2], "kind": "text", "body": "avant",
+             "state": ("accepted", "delivered")[i // 2 % 2], "moderation": "none",
+             "created_at": utcnow()} for i in range(count)]
+    with site.store.session() as s:
+        s.execute(Message.__table__.insert(), rows)
+
+
+@pytest.mark.parametrize("statistics", ["none", "taken"])
+def test_a_batch_finds_its_messages_by_their_key(site: Site, db_url: str, statistics: str
+                                                 ) -> None:
+    """On PostgreSQL a batch finds its messages through their unique (sender, client id), a
+    lookup each, whatever statistics the planner holds: the texts already stored (resends,
+    read with the batch's terminals) and the messages its receipts deliver. Counted in
+    blocks of the messages table each statement fetches, beside 20,000 earlier messages
+    (half of them still deliverable): with no statistics (a new database, or autovacuum
+    off), an IN list of client ids was joined by reading the whole table, and the receipts'
+    update walked every deliverable message through the state index."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("the plans at stake are PostgreSQL's")
+    _stored_before(site, 20_000)
+    if statistics == "taken":
+        with site.store.engine.connect() as c:
+            c.exec_driver_sql("ANALYZE messages")
+            c.commit()
+    watched = ("SELECT terminals.id", "UPDATE messages")
+    reads: dict[str, list[int]] = {w: [] for w in watched}
+
+    def fetched(conn: Any) -> int:
+        return conn.connection.dbapi_connection.execute(
+            "SELECT pg_stat_get_xact_blocks_fetched('messages'::regclass)").fetchone()[0]
+
+    def before(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith(watched):
+            conn.info["blocks"] = fetched(conn)
+
+    def after(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        for w in watched:
+            if statement.startswith(w):
+                reads[w].append(fetched(conn) - conn.info.pop("blocks"))
+
+    texts = [site.text(("kiosk-1", "kiosk-2")[i % 2], i // 2 + 1,
+                       ("Karim Benali", "Sophie Martin")[i % 2], f"n° {i}") for i in range(40)]
+    sent = site.relay.feed(texts)
+    copies = [(k, c) for k in ("kiosk-1", "kiosk-2") for c in _to(sent, k, "text")]
+    assert len(copies) >= 10  # the others wait for the window (downlinks.WINDOW)
+    fresh = site.text("kiosk-1", 21, "Karim Benali", "neuf")
+    event.listen(site.store.engine, "before_cursor_execute", before)
+    event.listen(site.store.engine, "after_cursor_execute", after)
+    try:  # resent, as an outbox does, beside a new one and the copies' receipts
+        sent = site.relay.feed([*texts[:20], fresh,
+                                *(site.receipt(k, c["id"]) for k, c in copies)])
+    finally:
+        event.remove(site.store.engine, "before_cursor_execute", before)
+        event.remove(site.store.engine, "after_cursor_execute", after)
+    answered = {e["msg"]: e["state"] for e in _to(sent, "kiosk-1", "state")
+                + _to(sent, "kiosk-2", "state") if "ref" in e}  # direct answers
+    assert set(answered) == {env["id"] for _t, env in [*texts[:20], fresh]}
+    assert set(answered.values()) <= {"accepted", "held"}  # as stored before the receipts
+    new = [m for m in site.messages() if not m[0].startswith("old-")]
+    assert len(new) == 41  # the resent ones stored once
+    assert sorted(m[0] for m in new if m[1] == "delivered") == sorted(c["msg"] for _k, c in copies)
+    # A lookup and a fetch a text; a lookup, the row and where its new version goes a copy.
+    assert all(reads.values()) and max(reads["SELECT terminals.id"]) <= 2 * 21, reads
+    assert max(reads["UPDATE messages"]) <= 10 * len(copies), reads
