@@ -120,7 +120,35 @@ def purge_period(cfg: Settings) -> dt.timedelta | None:
 # The deliverer's look before it takes the lock, for a logout owed
 # (``sessions.claim_end_notices``); ``downlinks.any_due`` for what is owed.
 _ENDS = select(BadgeSession.id).where(NOTIFY_END).limit(1)
-_AUTOVACUUM = text("SHOW autovacuum")
+# What keeps autovacuum from Relais's tables: off for the server, its statistics not
+# collected (autovacuum then never starts), or tables of our schema with it turned off.
+_AUTOVACUUM = text(
+    "SELECT current_setting('autovacuum'), current_setting('track_counts'),"
+    " (SELECT string_agg(c.relname, ', ' ORDER BY c.relname)"
+    "  FROM pg_class c CROSS JOIN unnest(c.reloptions) AS o(opt)"
+    "  WHERE c.relnamespace = CAST(current_schema() AS regnamespace) AND c.relkind = 'r'"
+    "  AND split_part(o.opt, '=', 1) = 'autovacuum_enabled'"
+    "  AND NOT CAST(split_part(o.opt, '=', 2) AS boolean))")
+
+
+def _without_autovacuum(s: Session) -> str | None:
+    """The relay's start-up line when PostgreSQL's autovacuum cannot reach Relais's tables:
+    every delivered message leaves a dead row, and the planner gets no statistics."""
+    server, counts, tables = s.execute(_AUTOVACUUM).one()
+    effect = ("keep their dead rows and get no planner statistics, and every message slows "
+              "down as they grow")
+    if server == "off":
+        return (f"PostgreSQL's autovacuum is off: the tables Relais writes all the time "
+                f"{effect}; turn it back on (its default), see docs/deploy.md")
+    if counts == "off":
+        return (f"PostgreSQL's track_counts is off, so autovacuum never runs: the tables "
+                f"Relais writes all the time {effect}; turn it back on (its default), see "
+                f"docs/deploy.md")
+    if tables:
+        return (f"PostgreSQL's autovacuum is off for these tables: {tables}; they {effect}; "
+                f"turn it back on (ALTER TABLE … RESET (autovacuum_enabled)), see "
+                f"docs/deploy.md")
+    return None
 
 class RelayError(ServiceError, RuntimeError):
     """The relay could not start: a ``RuntimeError`` as before, with a service error's
@@ -308,11 +336,9 @@ class Relay:
         self.client.username_pw_set(self.username, self.cfg.server_password(self.username))
         with self.store.session() as s:  # not in a batch, where they would hold main's head
             audit.open_terminal_chains(s, self.username)
-            if not self.store.is_sqlite and s.scalar(_AUTOVACUUM) == "off":
-                log.warning("PostgreSQL's autovacuum is off: the tables Relais writes all the "
-                            "time keep their dead rows and get no planner statistics, and "
-                            "every message slows down as they grow; turn it back on (its "
-                            "default), see docs/deploy.md")
+            said = None if self.store.is_sqlite else _without_autovacuum(s)
+            if said:
+                log.warning(said)
         self.keeper.round()  # its partitions before it connects: subscribed on connection
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 0
