@@ -150,6 +150,7 @@ def _without_autovacuum(s: Session) -> str | None:
                 f"docs/deploy.md")
     return None
 
+
 class RelayError(ServiceError, RuntimeError):
     """The relay could not start: a ``RuntimeError`` as before, with a service error's
     ``code`` and ``detail`` so that the command line says it in its user's language."""
