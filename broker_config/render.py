@@ -22,6 +22,7 @@ from broker_config import plugin
 from broker_config.errors import BrokerSettingError, ReloadError
 from broker_config.files import write_atomic
 from broker_config.passwords import is_password_hash
+from relais_wire.limits import MAX_DOWNLINK_BYTES, PACKET_HEADROOM_BYTES
 from relais_wire.topics import ALL_STATUS, ALL_UPLINKS, PREFIX, RELAY_USER_PREFIX, valid_terminal_name
 
 # Server accounts (relay, console) are told apart from terminals by the leading "_", which a
@@ -41,7 +42,9 @@ MEMORY_LIMIT_BYTES = 512 * 1024 * 1024
 # broker drops, and the outbox's and the relay's resends bring the rest (decision 2).
 MAX_QUEUED_BYTES = 32 * 1024 * 1024
 MAX_INFLIGHT_MESSAGES = 100
-MAX_PACKET_SIZE = 1024 * 1024  # payloads up to ~512 KB (photos) plus headroom
+# Uplinks up to ~512 KB (photos); downlinks up to relais_wire.limits.MAX_DOWNLINK_BYTES, which
+# the relay never exceeds, plus room for the topic and properties (1 MiB).
+MAX_PACKET_SIZE = MAX_DOWNLINK_BYTES + PACKET_HEADROOM_BYTES
 # Seconds between snapshots (and one at a clean stop). Each save rewrites the whole database
 # while the broker, single-threaded, serves nobody: saved every 1,000 changes, 1,000 kiosks
 # reconnecting after a restart set off 38 saves in a minute, and 55 of them were dropped for

@@ -2,7 +2,11 @@
 (which refuses anything beyond them). One number, one place."""
 
 MAX_PAYLOAD_BYTES = 512 * 1024  # one uplink envelope, photo included (base64)
-MAX_DOWNLINK_BYTES = 2 * MAX_PAYLOAD_BYTES  # one downlink; the broker's packet limit is above it
+# One downlink. The broker's packet limit (broker_config.render.MAX_PACKET_SIZE) is this
+# plus room for the topic and properties: a bigger one would make the broker drop the
+# connection that sent it, the relay's, and paho would send it again on every reconnect.
+MAX_DOWNLINK_BYTES = 2 * MAX_PAYLOAD_BYTES - 16 * 1024
+PACKET_HEADROOM_BYTES = 16 * 1024
 SYNC_HISTORY_BYTES = 384 * 1024  # the history inside a badge-in sync; older pages via the API
 MAX_TEXT_CHARS = 1000
 MAX_CAPTION_CHARS = 200

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from hr_console.config import Settings
-from hr_console.relay import alerts, floor
+from hr_console.relay import alerts, floor, sync_fit
 from hr_console.services import (
     charter,
     downlinks,
@@ -479,7 +479,7 @@ def sync_reply(s: Session, terminal: str, sid: str, employee_id: int, ref: str) 
     # The shift state is read once, when on-shift-only rules or the off-shift notice need it.
     contacts, shift = people.contacts_and_shift(
         s, employee_id, need_shift=bool(settings.get(s, "off_shift_notice")))
-    return _reply(
+    reply = _reply(
         terminal, "sync", sid, ref=ref,
         me={"id": employee_id, "name": me.name if me else "", "language": me.language if me else "fr",
             "leads": floor_notices.leads(s, employee_id),  # the teams a lead broadcasts to
@@ -493,6 +493,8 @@ def sync_reply(s: Session, terminal: str, sid: str, employee_id: int, ref: str) 
         notices=notices.for_employee(s, employee_id),
         quick_replies=settings.get(s, "quick_replies"),
     )
+    # One packet, whatever the company's size or the notices posted (relay.sync_fit).
+    return Publish(terminal, sync_fit.fit(reply.payload))
 
 
 # How long a terminal's message may wait for an earlier seq that has not arrived: longer

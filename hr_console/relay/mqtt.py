@@ -77,6 +77,7 @@ from hr_console.store.db import Store, batch_cache, open_batch_cache
 from hr_console.store.models import NOTIFY_END, BadgeSession, Terminal, utcnow
 from relais_wire import topics
 from relais_wire.envelope import Envelope, WireError, decode_uplink, encode, envelope
+from relais_wire.limits import MAX_DOWNLINK_BYTES
 
 log = logging.getLogger("relais.relay")
 
@@ -149,6 +150,22 @@ def _without_autovacuum(s: Session) -> str | None:
                 f"turn it back on (ALTER TABLE … RESET (autovacuum_enabled)), see "
                 f"docs/deploy.md")
     return None
+
+
+def _within_packet(reply: Publish) -> bytes:
+    """The downlink's bytes, or a short ``too_large`` error in its place: the broker drops
+    the connection that sends a packet over its limit (the relay's, for every terminal), and
+    paho would send it again on each reconnect. What the relay builds is cut to fit
+    (``relay.sync_fit``, the history's budget, the wire's limits); this is the last guard."""
+    data = encode(reply.payload)
+    if len(data) <= MAX_DOWNLINK_BYTES:
+        return data
+    payload = reply.payload
+    log.error("a %s downlink to %s is %d bytes, over the %d one packet takes: an error sent "
+              "in its place", payload.get("type"), reply.terminal, len(data), MAX_DOWNLINK_BYTES)
+    return encode(envelope("error", sid=payload.get("sid"), ref=payload.get("ref") or payload.get("msg"),
+                           code="too_large",
+                           message=f"the answer was {len(data)} bytes, over {MAX_DOWNLINK_BYTES}"))
 
 
 class RelayError(ServiceError, RuntimeError):
@@ -804,7 +821,7 @@ class Relay:
                 self._replies[reply.payload["id"]] = None
                 if len(self._replies) > REPLIES_KEPT:
                     self._replies.popitem(last=False)
-            self.client.publish(reply.topic, encode(reply.payload), qos=1)
+            self.client.publish(reply.topic, _within_packet(reply), qos=1)
             with self._counts_lock:
                 self.counters.published += 1
 

@@ -1,0 +1,51 @@
+"""``relay.sync_fit``: what a sync keeps when it would not fit one packet."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hr_console.relay.sync_fit import fit
+from relais_wire.envelope import encode, envelope
+
+
+def _sync(contacts: int, notices: int, history: list[dict] | None = None) -> dict:
+    return envelope("sync", sid="d5c3b0f8-8a0e-4c1e-9c55-6f4f3c1b2a10", me={"id": 1},
+                    history=history or [], groups=[], quick_replies=[],
+                    notices=[{"uid": f"n{i}", "title": f"Note {i}", "text": "é" * 300}
+                             for i in range(notices)],
+                    contacts=[{"id": i, "name": f"Personne {i:05d}", "team": "Atelier",
+                               "hr": i == contacts - 1} for i in range(2, contacts + 2)])
+
+
+def test_a_sync_that_fits_is_left_as_it_is() -> None:
+    sync = _sync(50, 5)
+    assert fit(sync) is sync
+
+
+def test_the_hr_desk_and_the_people_of_the_history_are_kept_in_the_syncs_order() -> None:
+    sync = _sync(2000, 0, history=[{"msg": "a", "from": 1, "to": 1500}])
+    out = fit(sync, limit=20_000)
+    ids = [c["id"] for c in out["contacts"]]
+    assert len(encode(out)) <= 20_000 and out["contacts_more"] == 2000 - len(ids)
+    assert 1500 in ids and 1999 in ids, "the history's person and the HR desk (1999)"
+    assert ids == sorted(ids), "kept in the sync's own order"
+    assert "notices_more" not in out
+
+
+def test_notices_keep_their_share_and_the_newest_first() -> None:
+    out = fit(_sync(2000, 200), limit=40_000)
+    assert len(encode(out)) <= 40_000
+    kept = [n["uid"] for n in out["notices"]]
+    assert kept == [f"n{i}" for i in range(len(kept))] and out["notices_more"] == 200 - len(kept)
+    assert len(encode(out["notices"])) >= 40_000 // 5 and out["contacts"]
+
+
+@given(st.integers(0, 3000), st.integers(0, 300), st.integers(3_000, 200_000))
+def test_whatever_the_sizes_it_fits_and_counts_what_it_left_out(contacts: int, notices: int,
+                                                                limit: int) -> None:
+    sync = _sync(contacts, notices)
+    out = fit(sync, limit=limit)
+    assert len(encode(out)) <= limit
+    assert len(out["contacts"]) + out.get("contacts_more", 0) == contacts
+    assert len(out["notices"]) + out.get("notices_more", 0) == notices
