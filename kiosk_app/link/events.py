@@ -47,6 +47,9 @@ class Synced:
     # The person's workgroups: {id, name, description, can_post, read_only, members_reply,
     # members, unread, last, urgent_unread}; None when the relay sent no such list.
     groups: list[dict[str, Any]] | None = None
+    # The people the relay left out of ``contacts`` so that the sync fits one packet (the HR
+    # desk of a large company may answer everyone): they can still be answered.
+    contacts_more: int = 0
 
 
 @dataclass(frozen=True)

@@ -288,6 +288,9 @@ class Session:
         self.name = str(employee.get("name") or "")
         self.language = str(employee.get("language") or "fr")
         self.contacts: dict[int, Contact] = {}
+        # People the sync left out (it fits one packet): someone outside the list who writes
+        # may be answered; the relay refuses what the rules do not allow.
+        self.contacts_more = 0
         self.messages: dict[str, Message] = {}
         self.notices: dict[str, Notice] = {}
         self.quick_replies: list[dict[str, Any]] = []
@@ -313,8 +316,10 @@ class Session:
     def apply_sync(self, me: dict[str, Any], contacts: list[dict[str, Any]],
                    history: list[dict[str, Any]], notices: list[dict[str, Any]],
                    quick_replies: list[dict[str, Any]],
-                   groups: list[dict[str, Any]] | None = None) -> None:
+                   groups: list[dict[str, Any]] | None = None, *,
+                   contacts_more: int = 0) -> None:
         self.me_id = int(me.get("id") or self.me_id)
+        self.contacts_more = max(0, contacts_more)
         self.name = str(me.get("name") or self.name)
         self.language = str(me.get("language") or self.language)
         if "leads" in me:  # a sync without it (an older relay) keeps what is known
@@ -324,8 +329,8 @@ class Session:
         self.opens, self.opens_day = _word(me.get("from")), _word(me.get("from_day"))
         self.off_shift_notice = str(me.get("off_shift_notice") or "") if self.off_shift else ""
         self._charter_from(me)
-        for c in self.contacts.values():
-            c.allowed = False
+        for c in self.contacts.values():  # the list says again who may be written to
+            c.allowed = self.contacts_more > 0  # unless it could not list everyone
             c.off_shift = False
         for c in contacts:
             cid = int(c["id"])
@@ -381,7 +386,7 @@ class Session:
         other = recipient if mine else sender
         if other and other not in self.contacts:
             name = "" if mine else str(item.get("from_name") or "")
-            self.contacts[other] = Contact(other, name, allowed=False)
+            self.contacts[other] = Contact(other, name, allowed=self.contacts_more > 0)
         state = str(item.get("state") or "")
         known = self.messages.get(msg_id)
         if known is not None:

@@ -80,6 +80,15 @@ async def _walk(d: Any, lang: str) -> None:
     jumps = list(reversed(screen.ids.jumps.children))  # left to right
     seen.update(contacts=[len(names), _views(grid)], jumps=[j.text for j in jumps],
                 sorted_names=names == sorted(names, key=_key))
+    # A sync cut to one packet (the HR desk of a large company) says how many it left out,
+    # last in the list, on a cell that opens nothing and is in no initial range.
+    app.kiosk.session.contacts_more = 1234
+    screen.refresh()
+    tail = grid.data[-1]
+    seen["more"] = [tail["text"], tail["contact_id"], tail["open"] is None,
+                    [j.text for j in reversed(screen.ids.jumps.children)] == seen["jumps"]]
+    app.kiosk.session.contacts_more = 0
+    screen.refresh()
     # The last range: its first name comes into view, and opens its conversation.
     last = jumps[-1]
     letter = last.text.split("–")[0]
@@ -157,5 +166,8 @@ def check_many(checks: dict[str, Any]) -> None:
         assert seen["jumps"][0].startswith("A") and seen["jumps"][-1].endswith("Z"), seen
         assert seen["jumped_to"] is True and seen["in_view"] is True, seen
         assert seen["opened"] is True, seen
+        more = {"fr": "1234 autres personnes ne sont pas dans cette liste",
+                "en": "1234 more people are not listed here"}[lang]
+        assert seen["more"][0].startswith(more) and seen["more"][1:] == [0, True, True], seen
         # The row under the finger changed to the lead's: the touch opened nothing.
         assert seen["touch_kept"] == [True, True, "home"], seen

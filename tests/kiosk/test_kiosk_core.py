@@ -56,6 +56,27 @@ def test_home_lists_allowed_contacts_and_unread() -> None:
     assert s.acknowledge("n1") and s.urgent_pending() == []
 
 
+def test_someone_a_cut_contact_list_left_out_can_be_answered() -> None:
+    """The HR desk of a large company: the sync lists whom it could (one packet) and says
+    how many it left out; whoever writes from outside the list may be answered (the relay
+    judges), where a complete list makes such a conversation read-only."""
+    me = {"id": 1, "name": "Claire Dubois", "language": "fr"}
+    listed = [{"id": 2, "name": "Karim Benali"}]
+    late = {"msg": "m9", "from": 4000, "from_name": "Inès Roy", "to": 1, "kind": "text",
+            "text": "Bonjour", "sent_ts": 1_700_000_000_000, "state": "delivered"}
+    cut = Session("sid-1", me)
+    cut.apply_sync(me, listed, [], [], [], contacts_more=12_000)
+    whole = Session("sid-2", me)
+    whole.apply_sync(me, listed, [], [], [])
+    for s in (cut, whole):
+        s.add_message(dict(late))
+    assert cut.contacts_more == 12_000 and cut.conversation(4000).contact.allowed
+    assert whole.contacts_more == 0 and not whole.conversation(4000).contact.allowed
+    # A later sync that lists everyone again says who may be written to.
+    cut.apply_sync(me, listed, [], [], [])
+    assert not cut.conversation(4000).contact.allowed and cut.contacts[2].allowed
+
+
 def test_retract_and_clear_forget_everything() -> None:
     s = _session()
     assert s.retract("m1") and "m1" not in s.messages

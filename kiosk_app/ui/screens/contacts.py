@@ -77,6 +77,12 @@ class ContactsScreen(KioskScreen):
             cells.append(self._cell(
                 f"{contact.name}\n{short_reason(contact.opens, contact.opens_day)}", "clock",
                 theme.DIVIDER, theme.TEXT, contact_id=contact.id, off_shift=True))
+        if self.session.contacts_more:  # the sync could not list everyone (one packet)
+            more = self.session.contacts_more
+            cells.append(self._cell(tr.ngettext(
+                "{n} more person is not listed here: answer them when they write.",
+                "{n} more people are not listed here: answer them when they write.",
+                more).format(n=more), "person", theme.DIVIDER, theme.TEXT, off_shift=True))
         self.ids.grid.data = cells
         self._jumps(cells)
 
