@@ -5,14 +5,23 @@ limit: the relay's, for every terminal, again on each reconnect (paho sends it a
 history has its own budget (``messaging.sync_history``); the notices and the contact list
 had none, and both grow with the company: the HR desk's contacts are everyone (about
 90 bytes a person, a megabyte past 11,000 people), and a team lead may post many long
-notices. So what does not fit is left out, the most useful kept:
+notices. So what does not fit is left out, the most useful kept, and counted:
 
-- notices: urgent first, then newest (their order in the sync); the kiosk's notices
-  screen lists them all over the kiosk API. ``notices_more`` counts those left out;
-- contacts: the HR desk, then the people of the history shown, then the sync's order
-  (those kept stay in that order). ``contacts_more`` counts those left out.
+- notices: those still owed (to acknowledge, or due a reminder at badge-in), then those
+  not seen yet, then the others, each in the sync's order (urgent first, then newest);
+  ``notices_more`` counts those left out. One left out comes back in a later sync, once
+  the person has acknowledged or seen those before it;
+- contacts: the HR desk, then the people of the history shown, then the sync's order;
+  ``contacts_more`` counts those left out. The kiosk lets its person answer anyone who
+  writes from outside the list (the relay judges each message as always) and says how many
+  people are not listed;
+- the history, only when the rest leaves too little room for the two: its oldest
+  messages go first, as ``history_more`` says (the kiosk API's history pages have them).
 
-The notices keep at least a quarter of what the two may take, the contacts the rest.
+The notices keep at least a quarter of the room the two share, the contacts the rest; the
+two lists keep the sync's order. The groups list is not cut: a person in some hundreds of
+groups would still overflow, and the relay's publishing then sends ``too_large`` instead
+(``Relay._publish``), which keeps the connection.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from typing import Any
 from relais_wire.envelope import encode
 from relais_wire.limits import MAX_DOWNLINK_BYTES
 
-# Room left for the two counts added when something is cut, and the sid's own growth.
+# Room left for the counts added when something is cut, and the sid's own growth.
 _SLACK = 256
 
 
@@ -40,6 +49,22 @@ def _within(items: list[Any], room: int) -> list[Any]:
         out.append(item)
         used += size
     return out
+
+
+def _chosen(items: list[Any], ranked: list[Any], room: int) -> list[Any]:
+    """The items of ``ranked`` (the same items, most useful first) that fit ``room``, in
+    the order of ``items``."""
+    keep = {id(item) for item in _within(ranked, room)}
+    return [item for item in items if id(item) in keep]
+
+
+def _by_need(notices: list[dict]) -> list[dict]:
+    """Owed first (to acknowledge, or a reminder at badge-in), then not seen, then the rest."""
+    def need(n: dict) -> int:
+        if n.get("reminder") or (n.get("ack_required") and not n.get("acknowledged")):
+            return 0
+        return 1 if not n.get("seen") else 2
+    return sorted(notices, key=need)
 
 
 def _by_use(contacts: list[dict], history: list[dict]) -> list[dict]:
@@ -60,13 +85,21 @@ def fit(payload: dict[str, Any], limit: int = MAX_DOWNLINK_BYTES) -> dict[str, A
         return payload
     notices: list[Any] = payload.get("notices") or []
     contacts: list[Any] = payload.get("contacts") or []
+    history: list[Any] = list(payload.get("history") or [])
     rest = {k: v for k, v in payload.items() if k not in ("notices", "contacts")}
     room = limit - len(encode({**rest, "notices": [], "contacts": []})) - _SLACK
+    if room < limit // 4 and history:  # oldest first: cut from the front
+        need = limit // 4 - room
+        drop = 0
+        while drop < len(history) and need > 0:
+            need -= _size(history[drop]) + 1
+            drop += 1
+        room += sum(_size(item) + 1 for item in history[:drop])
+        rest.update(history=history[drop:], history_more=True)
     notices_room = max(room // 4, room - _size(contacts))
-    kept_notices = _within(notices, max(2, notices_room))
-    chosen = {id(c) for c in _within(_by_use(contacts, payload.get("history") or []),
-                                     max(2, room - _size(kept_notices)))}
-    kept_contacts = [c for c in contacts if id(c) in chosen]  # in the sync's own order
+    kept_notices = _chosen(notices, _by_need(notices), max(2, notices_room))
+    kept_contacts = _chosen(contacts, _by_use(contacts, rest.get("history") or []),
+                            max(2, room - _size(kept_notices)))
     out = {**rest, "notices": kept_notices, "contacts": kept_contacts}
     if len(kept_notices) < len(notices):
         out["notices_more"] = len(notices) - len(kept_notices)

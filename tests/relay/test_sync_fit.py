@@ -41,11 +41,37 @@ def test_notices_keep_their_share_and_the_newest_first() -> None:
     assert len(encode(out["notices"])) >= 40_000 // 5 and out["contacts"]
 
 
-@given(st.integers(0, 3000), st.integers(0, 300), st.integers(3_000, 200_000))
-def test_whatever_the_sizes_it_fits_and_counts_what_it_left_out(contacts: int, notices: int,
-                                                                limit: int) -> None:
-    sync = _sync(contacts, notices)
+def test_a_notice_still_owed_is_kept_before_newer_ones() -> None:
+    """A lead's many new notices cannot push out an older one the person must acknowledge."""
+    sync = _sync(10, 200)
+    sync["notices"][-1].update(ack_required=True, reminder=True)  # the oldest
+    for n in sync["notices"][:100]:
+        n["seen"] = True
+    out = fit(sync, limit=40_000)
+    kept = [n["uid"] for n in out["notices"]]
+    assert kept[-1] == "n199" and out["notices_more"] > 0
+    assert kept[:-1] == [f"n{i}" for i in range(100, 100 + len(kept) - 1)], "then the unseen"
+
+
+def test_a_full_history_gives_up_its_oldest_for_the_lists() -> None:
+    history = [{"msg": f"m{i}", "from": 2, "to": 1, "kind": "text", "text": "x" * 900}
+               for i in range(40)]  # oldest first, 37 KB
+    out = fit(_sync(2000, 10, history=history), limit=40_000)
+    kept = [m["msg"] for m in out["history"]]
+    assert len(encode(out)) <= 40_000 and out["history_more"] is True
+    assert 0 < len(kept) < 40 and kept == [f"m{i}" for i in range(40 - len(kept), 40)]
+    assert len(encode(out["contacts"])) + len(encode(out["notices"])) >= 40_000 // 4 - 600
+
+
+@given(st.integers(0, 3000), st.integers(0, 300), st.integers(0, 60),
+       st.integers(3_000, 200_000))
+def test_whatever_the_sizes_it_fits_and_counts_what_it_left_out(
+        contacts: int, notices: int, messages: int, limit: int) -> None:
+    history = [{"msg": f"m{i}", "from": 2 + i, "to": 1, "text": "é" * 500}
+               for i in range(messages)]
+    sync = _sync(contacts, notices, history=history)
     out = fit(sync, limit=limit)
     assert len(encode(out)) <= limit
     assert len(out["contacts"]) + out.get("contacts_more", 0) == contacts
     assert len(out["notices"]) + out.get("notices_more", 0) == notices
+    assert out["history"] == history[len(history) - len(out["history"]):]
