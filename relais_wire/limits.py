@@ -17,6 +17,7 @@ PIN_MAX_DIGITS = 8
 MAX_REASON_CHARS = 300
 MAX_NOTICE_TITLE_CHARS = 120  # a notice, from the console or a team lead's terminal
 MAX_NOTICE_BODY_CHARS = 4000
+MAX_LEAD_NOTICES_PER_HOUR = 20  # a team lead's notices from terminals (the console's: no bound)
 REMIND_EVERY_MIN = (5, 1440)  # minutes between a notice's reminders while badged in
 MAX_CHARTER_SECTION_CHARS = 1500  # one section of the messaging charter, in one language
 

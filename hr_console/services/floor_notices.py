@@ -36,6 +36,7 @@ from hr_console.store.models import (
     Team,
     utcnow,
 )
+from relais_wire.limits import MAX_LEAD_NOTICES_PER_HOUR
 
 _UID = re.compile(r"[0-9a-fA-F-]{36}")
 LIST_MAX = 50  # a kiosk's "my notices": the latest, newest first
@@ -43,6 +44,10 @@ PEOPLE_MAX = 500  # names shown per notice; the counts are always whole
 # A lead's notice has no end date on the terminal's form: it is shown for a day (the console
 # sets longer ones), so that what a lead sends cannot pile up reminders for ever.
 BROADCAST_VALID = dt.timedelta(hours=24)
+# A lead posts a handful of notices a shift. Without a bound, a stolen terminal and one
+# lead's badge could fill every team mate's notices (each current for a day) with long ones:
+# the badge-in sync then has to leave most out (relay.sync_fit), HR's among them.
+LEAD_NOTICES_WINDOW = dt.timedelta(hours=1)
 # Between two of a lead's reminders of one notice: a resend whose answer was lost, or taps in
 # a row, must not put the notice full screen again before everyone who missed it.
 REMIND_GAP = dt.timedelta(minutes=2)
@@ -116,6 +121,7 @@ def broadcast(session: Session, employee_id: int, terminal: str, client_id: str,
     if team not in sc.teams:
         raise notices.OutOfScope("out_of_scope", "You may only send notices to the teams you "
                                  "lead.", field="team")
+    _within_hourly_bound(session, employee_id)
     if shift is not None:
         row = session.get(Shift, shift)
         if row is None or row.team_id != team:
@@ -132,6 +138,17 @@ def broadcast(session: Session, employee_id: int, terminal: str, client_id: str,
         remind_every_min=remind_every if remind_every is not None
         else reminder_rules.default_every(urgent), audit_chain=audit_chain)
     return Sent(notice, _audience(session, notice), True)
+
+
+def _within_hourly_bound(session: Session, employee_id: int) -> None:
+    """``too_many_notices`` once this lead has sent ``MAX_LEAD_NOTICES_PER_HOUR`` in the last
+    hour (from any terminal; a resend of one of them is found before this)."""
+    since = utcnow() - LEAD_NOTICES_WINDOW
+    sent = session.scalar(select(func.count()).select_from(Notice).where(
+        Notice.author_employee_id == employee_id, Notice.created_at > since)) or 0
+    if sent >= MAX_LEAD_NOTICES_PER_HOUR:
+        raise ServiceError("too_many_notices", f"{MAX_LEAD_NOTICES_PER_HOUR} notices an hour at "
+                           "most from a terminal: wait before sending the next one.")
 
 
 def _visible(session: Session, employee_id: int, uid: str) -> tuple[notices.Scope, Notice]:

@@ -2,8 +2,9 @@
 connection that sent it, the relay's, and paho sends it again on every reconnect: every
 terminal cut off for as long as the cause lasts, a relay restart included. Two causes were
 found by an attacker's review, both in the badge-in sync, which had a budget for its history
-only: a team lead's long notices posted from a stolen terminal, and the HR desk's contact
-list past about 11,000 employees (everyone may write to the HR desk, who may answer).
+only: many long notices (a team lead's from a stolen terminal, bounded per hour since, and
+HR's), and the HR desk's contact list past about 11,000 employees (everyone may write to
+the HR desk, who may answer).
 
 Each test drives the real broker and relay with a terminal's real password and asserts what
 came back (one packet, the rest counted), that the relay never lost its connection, and that
@@ -21,11 +22,16 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from hr_console.relay.handlers import Publish
+from hr_console.services import notices
 from hr_console.store.models import Employee, Team
 from kiosk_app.link import events as ev
 from relais_wire import topics
 from relais_wire.envelope import encode, envelope
-from relais_wire.limits import MAX_DOWNLINK_BYTES, MAX_NOTICE_BODY_CHARS
+from relais_wire.limits import (
+    MAX_DOWNLINK_BYTES,
+    MAX_LEAD_NOTICES_PER_HOUR,
+    MAX_NOTICE_BODY_CHARS,
+)
 from tests.e2e.test_supervisor_broadcast import team_id
 from tests.security.test_bad_input_corpus import RawTerminal
 from tests.system_fixture import System, expect
@@ -69,28 +75,35 @@ def _still_answered(system: System) -> None:
     expect(k2, ev.StateChanged, lambda e: e.msg == msg and e.state in ("accepted", "held"))
 
 
-def test_a_leads_long_notices_leave_the_team_mates_sync_one_packet(system: System) -> None:
+def test_long_notices_leave_a_team_mates_sync_one_packet(system: System) -> None:
+    """A lead posts all a terminal allows in an hour, the longest notices there are, and HR
+    posts more from the console (no bound there): 1.1 MB of current notices for Lucas."""
+    body = "\U0001F600" * MAX_NOTICE_BODY_CHARS  # 16 KB: four bytes a character
+    team = team_id(system, "Logistique")
     raw = RawTerminal(system, "kiosk-1")  # kiosk-1's password, a lead's badge
     try:
         lead = _badge_in(raw, system, "Thomas Petit")[0]
-        team = team_id(system, "Logistique")
-        body = "\U0001F600" * MAX_NOTICE_BODY_CHARS  # 16 KB: four bytes a character
         posted = [envelope("broadcast", sid=lead["sid"], team=team, title=f"Note {i}", text=body)
-                  for i in range(70)]  # 1.1 MB of current notices for Lucas
+                  for i in range(MAX_LEAD_NOTICES_PER_HOUR)]
         for env in posted:
             raw.client.publish(topics.uplink("kiosk-1"), encode(env), qos=1)
             time.sleep(0.06)  # under the terminal's 20 uplinks a second
         got = raw.answers({e["id"] for e in posted}, timeout=60)
         assert set(got.values()) == {"accepted"} and len(got) == len(posted)
+        titles = [f"Note {i}" for i in range(len(posted))]
+        with system.store.session() as s:
+            for i in range(len(posted), 70):
+                notices.create(s, title=f"Note {i}", body=body, target_kind="team",
+                               target_ref=team, actor="hr")
+                titles.append(f"Note {i}")
         lost = _watch_disconnects(system)
         sync, size = _badge_in(raw, system, "Lucas Bernard")  # a team mate, same terminal
     finally:
         raw.close()
     assert size <= MAX_DOWNLINK_BYTES
     shown = [n["title"] for n in sync["notices"]]
-    assert 0 < len(shown) < len(posted) and sync["notices_more"] == len(posted) - len(shown)
-    assert shown == [f"Note {i}" for i in range(len(posted) - 1, len(posted) - 1 - len(shown), -1)], \
-        "the newest notices are kept"
+    assert 0 < len(shown) < len(titles) and sync["notices_more"] == len(titles) - len(shown)
+    assert shown == titles[::-1][:len(shown)], "the newest notices are kept"
     assert sync["contacts"] and "contacts_more" not in sync
     _still_answered(system)
     assert lost == []

@@ -7,12 +7,14 @@ a relay that was idle."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from hr_console.services import notices
 from hr_console.store.models import AuditEntry, Downlink, Notice
@@ -21,6 +23,7 @@ from kiosk_app.link import events as ev
 from kiosk_app.link.api import API_PREFIX, SESSION_HEADER
 from relais_wire import topics
 from relais_wire.envelope import encode, envelope
+from relais_wire.limits import MAX_LEAD_NOTICES_PER_HOUR
 from tests.e2e.test_groups import _links, _terminals
 from tests.e2e.test_supervisor_broadcast import jpeg, stored, team_id
 from tests.security.test_bad_input_corpus import RawTerminal
@@ -201,3 +204,38 @@ def test_a_safety_alerts_id_cannot_be_taken_for_a_broadcast(system: System) -> N
     with system.store.session() as s:
         assert s.scalar(select(func.count()).select_from(Notice).where(Notice.uid == uid)) == 0
         assert s.scalar(select(func.count()).select_from(Downlink).where(others)) == owed
+
+
+def test_a_leads_notices_from_terminals_are_bounded_per_hour(system: System) -> None:
+    """A stolen terminal and a lead's badge cannot fill the team's notices (each current for a
+    day, each up to 16 KB): past MAX_LEAD_NOTICES_PER_HOUR in an hour, from any terminal, the
+    next is refused with its code and nothing is stored; a resend of one already taken is
+    still answered; once the hour has passed the lead may post again."""
+    raw = RawTerminal(system, "kiosk-2")
+    try:
+        login = envelope("login", badge=system.demo.badges["Thomas Petit"])
+        sid = raw.ask(encode(login))["sid"]
+        team = team_id(system, "Logistique")
+        sent = [envelope("broadcast", sid=sid, team=team, title=f"Note {i}")
+                for i in range(MAX_LEAD_NOTICES_PER_HOUR)]
+        for env in sent:
+            raw.client.publish(topics.uplink("kiosk-2"), encode(env), qos=1)
+            time.sleep(0.06)  # under the terminal's 20 uplinks a second
+        assert set(raw.answers({e["id"] for e in sent}, timeout=60).values()) == {"accepted"}
+        before = stored(system)
+        one_more = envelope("broadcast", sid=sid, team=team, title="Note de trop")
+        assert _answer(raw, one_more) == "too_many_notices"
+        assert stored(system) == before
+        assert _answer(raw, sent[-1]) == "accepted"  # a resend whose answer was lost
+        with system.store.session() as s:  # an hour and a minute later
+            s.execute(update(Notice).values(created_at=Notice.created_at - dt.timedelta(minutes=61)))
+        assert _answer(raw, one_more) == "accepted"
+        assert stored(system) == (before[0] + 1, before[1] + 1)
+    finally:
+        raw.close()
+
+
+def _answer(raw: RawTerminal, env: dict) -> str:
+    """The state, or the error's code, the relay answers to ``env``."""
+    raw.client.publish(topics.uplink(raw.name), encode(env), qos=1)
+    return raw.answers({env["id"]}).get(env["id"], "no answer")

@@ -27,6 +27,7 @@ STEPS = ("form", "target", "title", "text", "sent")
 
 def refusal(code: str | None) -> str:
     """Why the server did not take a lead's broadcast or reminder, in the person's words."""
+    many = tr._("{n} notices an hour at most: wait a little before the next one.")
     known = {
         "not_a_lead": tr._("Only a team lead can send a notice from a terminal."),
         "out_of_scope": tr._("You can only send notices to the teams you lead."),
@@ -37,6 +38,7 @@ def refusal(code: str | None) -> str:
         "image_too_large": tr._("This photo cannot be sent."),
         "image_too_big_pixels": tr._("This photo cannot be sent."),
         "empty": tr._("The title is empty."),
+        "too_many_notices": many.format(n=limits.MAX_LEAD_NOTICES_PER_HOUR),
     }
     return known.get(code or "", tr._("The server refused it ({code}).").format(code=code or "?"))
 
