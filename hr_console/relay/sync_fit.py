@@ -15,8 +15,9 @@ notices. So what does not fit is left out, the most useful kept, and counted:
   ``contacts_more`` counts those left out. The kiosk lets its person answer anyone who
   writes from outside the list (the relay judges each message as always) and says how many
   people are not listed;
-- the history, only when the rest leaves too little room for the two: its oldest
-  messages go first, as ``history_more`` says (the kiosk API's history pages have them).
+- the history, only when the rest leaves the two lists less than they need (a quarter of
+  the limit at most): its oldest messages go first, and ``history_more`` says so (the kiosk
+  API's history pages serve them; the kiosk does not fetch those pages yet).
 
 The notices keep at least a quarter of the room the two share, the contacts the rest; the
 two lists keep the sync's order. The groups list is not cut: a person in some hundreds of
@@ -88,8 +89,9 @@ def fit(payload: dict[str, Any], limit: int = MAX_DOWNLINK_BYTES) -> dict[str, A
     history: list[Any] = list(payload.get("history") or [])
     rest = {k: v for k, v in payload.items() if k not in ("notices", "contacts")}
     room = limit - len(encode({**rest, "notices": [], "contacts": []})) - _SLACK
-    if room < limit // 4 and history:  # oldest first: cut from the front
-        need = limit // 4 - room
+    wanted = min(limit // 4, _size(notices) + _size(contacts))  # what the two lists ask
+    if room < wanted and history:  # the oldest first: cut from the front
+        need = wanted - room
         drop = 0
         while drop < len(history) and need > 0:
             need -= _size(history[drop]) + 1

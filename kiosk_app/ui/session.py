@@ -330,7 +330,7 @@ class Session:
         self.off_shift_notice = str(me.get("off_shift_notice") or "") if self.off_shift else ""
         self._charter_from(me)
         for c in self.contacts.values():  # the list says again who may be written to
-            c.allowed = self.contacts_more > 0  # unless it could not list everyone
+            c.allowed = False
             c.off_shift = False
         for c in contacts:
             cid = int(c["id"])
@@ -346,7 +346,7 @@ class Session:
         for g in listed:
             self._group_from(g)
         for item in history:
-            self.add_message(item)
+            self.add_message(item, from_sync=True)
         for g in listed:  # the relay's counts, less the unread posts held here
             group = self.groups[_int(g["id"])]
             held = sum(1 for m in self.messages.values()
@@ -373,8 +373,9 @@ class Session:
         self.groups[gid] = group
         return group
 
-    def add_message(self, item: dict[str, Any]) -> Message | None:
-        """A message from the sync's history or one just delivered. Returns it if new."""
+    def add_message(self, item: dict[str, Any], *, from_sync: bool = False) -> Message | None:
+        """A message from the sync's history (``from_sync``) or one just delivered. Returns
+        it if new."""
         msg_id = str(item.get("msg") or "")
         if not msg_id:
             return None
@@ -386,7 +387,11 @@ class Session:
         other = recipient if mine else sender
         if other and other not in self.contacts:
             name = "" if mine else str(item.get("from_name") or "")
-            self.contacts[other] = Contact(other, name, allowed=self.contacts_more > 0)
+            # Someone who writes from outside a cut list may be answered (the relay judges).
+            # Not someone of the sync's own history: a cut list names those first, so one
+            # missing from it is one the rules leave out (someone who left, say).
+            self.contacts[other] = Contact(other, name,
+                                           allowed=self.contacts_more > 0 and not from_sync and not mine)
         state = str(item.get("state") or "")
         known = self.messages.get(msg_id)
         if known is not None:

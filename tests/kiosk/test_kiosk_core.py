@@ -72,9 +72,30 @@ def test_someone_a_cut_contact_list_left_out_can_be_answered() -> None:
         s.add_message(dict(late))
     assert cut.contacts_more == 12_000 and cut.conversation(4000).contact.allowed
     assert whole.contacts_more == 0 and not whole.conversation(4000).contact.allowed
-    # A later sync that lists everyone again says who may be written to.
+    # A later sync says again who may be written to: someone it does not list (removed by
+    # HR, or its list cut) is not, whoever wrote earlier.
+    cut.apply_sync(me, [{"id": 5, "name": "Léa Morel"}], [], [], [], contacts_more=12_000)
+    assert not cut.conversation(4000).contact.allowed and not cut.contacts[2].allowed
     cut.apply_sync(me, listed, [], [], [])
     assert not cut.conversation(4000).contact.allowed and cut.contacts[2].allowed
+
+
+def test_a_cut_lists_history_and_shifts_still_say_who_cannot_be_written_to() -> None:
+    """A cut list names the people of the history first: one of them missing from it is
+    someone the rules leave out (someone who left), and stays read-only; so does a contact
+    listed as off shift, even when they write."""
+    me = {"id": 1, "name": "Claire Dubois", "language": "fr"}
+    left = {"msg": "m1", "from": 1, "to": 4000, "kind": "text", "text": "Au revoir",
+            "sent_ts": 1_700_000_000_000, "state": "read"}
+    later = {"id": 6, "name": "Paul Girard", "off_shift": True, "from": "06:00"}
+    s = Session("sid-1", me)
+    s.apply_sync(me, [{"id": 2, "name": "Karim Benali"}, later], [left], [], [],
+                 contacts_more=12_000)
+    assert not s.conversation(4000).contact.allowed
+    assert 4000 not in {c.id for c in s.allowed_contacts()}
+    s.add_message({"msg": "m2", "from": 6, "to": 1, "kind": "text", "text": "Bonjour",
+                   "sent_ts": 1_700_000_001_000, "state": "delivered"})
+    assert not s.contacts[6].allowed and s.contacts[6].off_shift
 
 
 def test_retract_and_clear_forget_everything() -> None:

@@ -63,6 +63,14 @@ def test_a_full_history_gives_up_its_oldest_for_the_lists() -> None:
     assert len(encode(out["contacts"])) + len(encode(out["notices"])) >= 40_000 // 4 - 600
 
 
+def test_the_history_gives_up_no_more_than_the_lists_need() -> None:
+    history = [{"msg": f"m{i}", "from": 2, "to": 1, "kind": "text", "text": "x" * 900}
+               for i in range(40)]  # 37 KB
+    out = fit(_sync(3, 1, history=history), limit=30_000)
+    assert out["history_more"] is True and len(out["contacts"]) == 3 and len(out["notices"]) == 1
+    assert 30_000 - 2_500 < len(encode(out)) <= 30_000, "a few messages cut, not a quarter"
+
+
 @given(st.integers(0, 3000), st.integers(0, 300), st.integers(0, 60),
        st.integers(3_000, 200_000))
 def test_whatever_the_sizes_it_fits_and_counts_what_it_left_out(
