@@ -320,6 +320,20 @@ class KioskApi:
         before}``; pass ``before`` back to get the page before it."""
         return _json(self._get("/history", sid, before=before, limit=limit, **{"with": with_id}))
 
+    def find_contacts(self, sid: str, q: str) -> tuple[list[dict[str, Any]], int]:
+        """People the badged-in person may write to whose name holds ``q``, as the sync
+        lists contacts (``{id, name, team, hr}``, ``off_shift`` and ``from`` when only their
+        shift opens them), the first few by name, and how many match in all. For a contact
+        list the sync had to cut (``contacts_more``). Entries of another shape are dropped."""
+        data = _json(self._get("/contacts", sid, q=q))
+        items = data.get("contacts") if isinstance(data, dict) else None
+        total = data.get("total") if isinstance(data, dict) else None
+        if not isinstance(items, list) or not isinstance(total, int):
+            raise KioskApiError("bad_response", "The search answer lacks its contacts.")
+        found = [c for c in items if isinstance(c, dict) and isinstance(c.get("id"), int)
+                 and c["id"] > 0 and isinstance(c.get("name"), str)]
+        return found, max(total, len(found))
+
     def media(self, sid: str, msg: str) -> bytes:
         """The JPEG of a photo message the badged-in person sent or received."""
         resp = self._get(f"/media/{quote(msg, safe='')}", sid)

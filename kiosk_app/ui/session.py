@@ -358,6 +358,24 @@ class Session:
         self.quick_replies = [q for q in quick_replies if isinstance(q, dict)]
         self.synced = True
 
+    def add_found(self, found: list[dict[str, Any]]) -> list[Contact]:
+        """People a name search found (the kiosk API's ``/contacts``, entries as the sync's):
+        they may be written to from now on, as if the sync had listed them (greyed with when,
+        if only their shift opens them). A re-sync says again who may, as for the listed.
+        Returns them in the search's order."""
+        out = []
+        for c in found:
+            cid = _int(c.get("id"))
+            if cid <= 0 or cid == self.me_id:
+                continue
+            later = bool(c.get("off_shift"))
+            contact = Contact(cid, str(c.get("name") or ""), str(c.get("team") or ""),
+                              bool(c.get("hr")), allowed=not later, off_shift=later,
+                              opens=_word(c.get("from")), opens_day=_word(c.get("from_day")))
+            self.contacts[cid] = contact
+            out.append(contact)
+        return out
+
     def _group_from(self, g: dict[str, Any]) -> Group:
         gid = _int(g["id"])
         group = self.groups.get(gid) or Group(gid, "")

@@ -6,14 +6,16 @@ At a real site a worker writes to their team, a paired team, supervisors and HR:
 160. Such a person badges in: Home and "New message" list everyone (Home's quiet contacts
 too), yet make widgets only for the rows in view; "New message" shows initial ranges, and
 a touch on the last range brings its first name into view; a touch on that name opens the
-conversation with that person. Screenshots are named ``many-...``.
+conversation with that person. A list cut as the sync cuts a large company's HR desk's
+opens "Find someone by name", which asks the console's kiosk API. Screenshots are named
+``many-...``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-SHOTS = ("many-home", "many-contacts", "many-jump")
+SHOTS = ("many-home", "many-contacts", "many-jump", "many-find")
 TEAM_SIZE = 160
 # Names as a French site has them: accented initials must sort among their letter.
 FIRST = ("Élodie", "Karim", "Lucas", "Amina", "Thomas", "Julie", "Nadia", "Olivier", "Pierre",
@@ -81,11 +83,11 @@ async def _walk(d: Any, lang: str) -> None:
     seen.update(contacts=[len(names), _views(grid)], jumps=[j.text for j in jumps],
                 sorted_names=names == sorted(names, key=_key))
     # A sync cut to one packet (the HR desk of a large company) says how many it left out,
-    # last in the list, on a cell that opens nothing and is in no initial range.
+    # last in the list, on a cell that is in no initial range (it opens Find: _find_by_name).
     app.kiosk.session.contacts_more = 1234
     screen.refresh()
     tail = grid.data[-1]
-    seen["more"] = [tail["text"], tail["contact_id"], tail["open"] is None,
+    seen["more"] = [tail["text"], tail["contact_id"], tail["open"] is not None,
                     [j.text for j in reversed(screen.ids.jumps.children)] == seen["jumps"]]
     app.kiosk.session.contacts_more = 0
     screen.refresh()
@@ -104,9 +106,46 @@ async def _walk(d: Any, lang: str) -> None:
     await d.until("conversation", lambda: app.current == "conversation")
     seen["opened"] = d.screen("conversation").contact_id == cells[index]["contact_id"]
     seen["last_letter"] = letter
+    seen["find"] = await _find_by_name(d)
     d.check(f"{lang}_many", seen)
     await d.badge(back.badge(WHO[lang]))  # the same badge again: logout
     await d.until("logged out", lambda: app.kiosk.session is None and app.current == "idle")
+
+
+async def _find_by_name(d: Any) -> dict[str, Any]:
+    """A list cut as the sync cuts the HR desk's: the Zoé are not in it, and its last cell
+    says so. A touch on that cell opens Find; "zoe" typed on the big keys (no accent) finds
+    them through the console's kiosk API (the real one, on the walk's database), and a
+    touch on one opens a conversation with them that may be written in."""
+    app = d.app
+    session = app.kiosk.session
+    left_out = {c.id for c in session.contacts.values() if "zoe" in _key(c.name)}
+    for cid in left_out:
+        del session.contacts[cid]
+    session.contacts_more = len(left_out)
+    await d.tap(d.screen("conversation").ids.back, "Back")
+    await d.tap(d.button(d.t("New message")), "New message")
+    await d.until("the contacts", lambda: app.current == "contacts")
+    grid = d.screen("contacts").ids.grid
+    listed = {c["contact_id"] for c in grid.data}
+    await d.tap(await d.recycled(grid, "the cell of those not listed", contact_id=0,
+                                 group_id=0), "those not listed")
+    await d.until("Find", lambda: app.current == "find")
+    find = d.screen("find")
+    for ch in "zoe":
+        await d.tap(d.key(find.ids.keyboard, ch), f"key {ch}")
+    await d.until("people found", lambda: find.searched == "zoe" and find.ids.grid.data, 15)
+    await d.frames(3)
+    await d.shot("many-find")
+    found = [c["contact_id"] for c in find.ids.grid.data]
+    seen = {"left_out": len(left_out), "none_listed": not (left_out & listed),
+            "found_them": sorted(found) == sorted(left_out), "note": find.note,
+            "query": find.ids.display.text}
+    await d.tap(await d.recycled(find.ids.grid, "a Zoé", contact_id=found[0]), "a Zoé")
+    await d.until("conversation", lambda: app.current == "conversation")
+    conv = d.screen("conversation")
+    seen["opened"] = conv.contact_id == found[0] and conv.can_write
+    return seen
 
 
 async def _touch_during_a_message(d: Any, lang: str) -> list[Any]:
@@ -169,5 +208,10 @@ def check_many(checks: dict[str, Any]) -> None:
         more = {"fr": "1234 autres personnes ne sont pas dans cette liste",
                 "en": "1234 more people are not listed here"}[lang]
         assert seen["more"][0].startswith(more) and seen["more"][1:] == [0, True, True], seen
+        find = seen["find"]
+        assert find["left_out"] >= 5 and find["none_listed"] and find["found_them"], seen
+        assert find["note"] == {"fr": f"{find['left_out']} personnes trouvées.",
+                                "en": f"{find['left_out']} people found."}[lang], seen
+        assert find["query"] == "zoe|" and find["opened"] is True, seen
         # The row under the finger changed to the lead's: the touch opened nothing.
         assert seen["touch_kept"] == [True, True, "home"], seen

@@ -137,6 +137,19 @@ def test_history_pages_media_and_notices(served: Served) -> None:
         assert bad.value.code == "bad_cursor"
 
 
+def test_find_contacts_by_name(served: Served) -> None:
+    console = served.console
+    sid = _badge_in(console, "kiosk-1", "Karim Benali")
+    with _api(served) as api:
+        found, total = api.find_contacts(sid, "sophie")
+        assert [(c["name"], c["team"]) for c in found] == [("Sophie Martin", "Atelier")]
+        assert total == 1
+        assert api.find_contacts(sid, "thomas") == ([], 0)  # Logistique: not his to write to
+        with pytest.raises(KioskApiError) as bad:
+            api.find_contacts(sid, " ")
+        assert bad.value.code == "bad_request" and bad.value.status == 400
+
+
 def test_errors_are_clear(served: Served) -> None:
     sid = _badge_in(served.console, "kiosk-2", "Thomas Petit")
     with _api(served, "kiosk-1") as api:  # Thomas's session is on kiosk-2

@@ -98,6 +98,23 @@ def test_a_cut_lists_history_and_shifts_still_say_who_cannot_be_written_to() -> 
     assert not s.contacts[6].allowed and s.contacts[6].off_shift
 
 
+def test_someone_found_by_name_may_be_written_to() -> None:
+    """A name search (kiosk API ``/contacts``) gives people the cut list left out: they
+    may be written to, greyed if only their shift opens them; never oneself."""
+    me = {"id": 1, "name": "Claire Dubois", "language": "fr"}
+    s = Session("sid-1", me)
+    s.apply_sync(me, [{"id": 2, "name": "Karim Benali"}], [], [], [], contacts_more=12_000)
+    found = s.add_found([{"id": 4000, "name": "Inès Roy", "team": "Expédition", "hr": False},
+                         {"id": 4001, "name": "Paul Girard", "off_shift": True, "from": "06:00"},
+                         {"id": 1, "name": "Claire Dubois"}, {"id": "x", "name": "?"}])
+    assert [c.id for c in found] == [4000, 4001]
+    assert s.conversation(4000).contact.allowed and s.contacts[4000].team == "Expédition"
+    assert not s.contacts[4001].allowed and s.contacts[4001].opens == "06:00"
+    assert [c.id for c in s.allowed_contacts()] == [4000, 2]  # by name: Inès, Karim
+    assert [c.id for c in s.off_shift_contacts()] == [4001]
+    assert 1 not in s.contacts
+
+
 def test_retract_and_clear_forget_everything() -> None:
     s = _session()
     assert s.retract("m1") and "m1" not in s.messages

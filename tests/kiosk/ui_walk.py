@@ -1206,7 +1206,7 @@ WALKS = {"fr": walk_fr, "offline": walk_offline, "en": walk_en, "groups": walk_g
          "charter": walk_charter, "listen": walk_listen, "voice": walk_voice,
          "many": walk_many}
 # Walks that read the console's kiosk API: the console is served for them (tests.served).
-WITH_CONSOLE = frozenset({"supervisor", "alert_idle", "alert"})
+WITH_CONSOLE = frozenset({"supervisor", "alert_idle", "alert", "many"})
 
 
 # --- running ------------------------------------------------------------------------------------

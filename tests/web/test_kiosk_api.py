@@ -316,7 +316,7 @@ def test_inactive_terminal_with_a_hash_is_still_unauthorised(console) -> None:  
 def test_sessions_must_be_open_and_on_this_terminal(console) -> None:  # noqa: ANN001
     karim = _badge_in(console, "kiosk-1", "Karim Benali")
     sophie = _badge_in(console, "kiosk-2", "Sophie Martin")
-    for path in ("/notices", f"/history?with={console.demo.employees['Sophie Martin']}",
+    for path in ("/notices", "/contacts?q=a", f"/history?with={console.demo.employees['Sophie Martin']}",
                  f"/media/{uuid.uuid4()}"):
         # kiosk-1 cannot read with Sophie's session from kiosk-2 ...
         _assert_unauthorised(console.client().get(API + path, headers=_auth(console, "kiosk-1", sophie)))

@@ -14,7 +14,14 @@ from flask_limiter.util import get_remote_address
 from sqlalchemy.orm import Session
 
 from broker_config.render import ReloadError
-from hr_console.services import conversations, enrolment, floor_notices, notices, safety
+from hr_console.services import (
+    conversations,
+    enrolment,
+    floor_notices,
+    notices,
+    people,
+    safety,
+)
 from hr_console.services import settings as settings_svc
 from hr_console.services.errors import NotFound, ServiceError
 from hr_console.store.models import BadgeSession, Terminal
@@ -250,6 +257,23 @@ def history(s: Session, _term: Terminal, sess: BadgeSession) -> Response:
     page = conversations.page(s, sess.employee_id, other, before=before, limit=limit)
     return jsonify({"with": other, "messages": page.messages, "more": page.more,
                     "before": page.cursor})
+
+
+@bp.get("/contacts")
+@auth_limit
+@terminal_required(badge=True)
+def find_contacts(s: Session, _term: Terminal, sess: BadgeSession) -> Response:
+    """People the badged-in person may write to whose name holds ``q``: the first
+    ``people.FOUND_SHOWN`` by name, as the sync lists contacts, and how many match. For a
+    list the sync had to cut (``contacts_more``); nobody else is ever named."""
+    q = (request.args.get("q") or "").strip()
+    if not q:
+        raise ApiError(400, "bad_request", "The parameter 'q' is required.", field="q")
+    if len(q) > people.MAX_FIND_CHARS:
+        raise ApiError(400, "bad_request",
+                       f"Search for at most {people.MAX_FIND_CHARS} characters.", field="q")
+    found, total = people.find_contacts(s, sess.employee_id, q)
+    return jsonify({"contacts": found, "total": total})
 
 
 @bp.get("/media/<msg>")

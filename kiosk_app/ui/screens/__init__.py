@@ -16,6 +16,7 @@ SCREENS = [
     ("offshift", "offshift", "OffShiftScreen"),
     ("home", "home", "HomeScreen"),
     ("contacts", "contacts", "ContactsScreen"),
+    ("find", "find", "FindScreen"),  # by name, when the sync had to cut the contact list
     ("conversation", "conversation", "ConversationScreen"),
     ("compose", "compose", "ComposeScreen"),
     ("photos", "photos", "PhotosScreen"),

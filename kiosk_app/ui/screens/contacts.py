@@ -7,7 +7,8 @@ At a real site a worker may write to a hundred people or more (their team, a pai
 supervisors, HR). The buttons are recycled (only those in view exist as widgets: the screen
 opens as fast with 160 contacts as with 3) and, when the list is longer than a screen, a
 row of initial ranges ("A–D", "E–K", …) jumps to the names a gloved finger is looking for
-instead of scrolling through them all."""
+instead of scrolling through them all. When the badge-in sync had to cut the list (one
+packet), its last cell says how many are missing and opens "Find someone by name"."""
 
 from __future__ import annotations
 
@@ -80,9 +81,10 @@ class ContactsScreen(KioskScreen):
         if self.session.contacts_more:  # the sync could not list everyone (one packet)
             more = self.session.contacts_more
             cells.append(self._cell(tr.ngettext(
-                "{n} more person is not listed here: answer them when they write.",
-                "{n} more people are not listed here: answer them when they write.",
-                more).format(n=more), "person", theme.DIVIDER, theme.TEXT, off_shift=True))
+                "{n} more person is not listed here: find them by name.",
+                "{n} more people are not listed here: find them by name.",
+                more).format(n=more), "zoom", theme.PRIMARY_DARK, theme.ON_DARK,
+                action=partial(self.nav.go, "find")))
         self.ids.grid.data = cells
         self._jumps(cells)
 

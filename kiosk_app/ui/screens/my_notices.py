@@ -3,18 +3,15 @@ they lead, each with how many have read and confirmed it; one tap reminds those 
 not, and opening one shows who has and who has not, by name.
 
 Read from the console's kiosk API (``/my-notices``, as the badged-in person) off the UI
-thread; an answer that comes after the person left, or for an older request, is dropped.
+thread (``reading.ReadingScreen``).
 The reminder goes through the link's outbox (``TerminalLink.send_remind``) like any uplink.
 Without a kiosk API in the terminal's config the screen says the list is not available.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
-from kivy.clock import Clock
 from kivy.properties import (
     BooleanProperty,
     DictProperty,
@@ -25,12 +22,10 @@ from kivy.properties import (
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 
-from kiosk_app.link.api import KioskApi, KioskApiError
+from kiosk_app.link.api import KioskApiError
 from kiosk_app.ui.i18n import tr
-from kiosk_app.ui.screens.base import KioskScreen
 from kiosk_app.ui.screens.broadcast import refusal
-
-FETCH_TIMEOUT = 5.0
+from kiosk_app.ui.screens.reading import ReadingScreen
 
 
 def pending(notice: dict[str, Any]) -> int:
@@ -74,10 +69,8 @@ class PersonLine(BoxLayout):
     done = BooleanProperty(False)
 
 
-class MyNoticesScreen(KioskScreen):
+class MyNoticesScreen(ReadingScreen):
     mode = StringProperty("list")  # list | detail
-    loading = BooleanProperty(False)
-    failed = StringProperty("")  # why the list could not be read, translated
     empty = BooleanProperty(False)
     notice = DictProperty({})  # the opened one, as the API answered
     # What the .kv shows of it (a rule on ``notice.get(...)`` would not follow it).
@@ -88,52 +81,17 @@ class MyNoticesScreen(KioskScreen):
     people = ListProperty([])
     remind_id = StringProperty("")
     remind_note = StringProperty("")  # the reminder's outcome, translated
-    generation = NumericProperty(0)  # bumped by every request: older answers are dropped
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._api: KioskApi | None = None
         self._rows: list[dict[str, Any]] = []
 
-    # --- reading the console ----------------------------------------------------------------
+    def no_api(self) -> str:
+        return tr._("This terminal cannot show your notices: ask IT.")
 
-    def api(self) -> KioskApi | None:
-        cfg = self.kiosk.config if self.kiosk else None
-        if self._api is None and cfg is not None and cfg.api_url:
-            self._api = KioskApi(cfg.api_url, cfg.terminal, cfg.password, timeout=FETCH_TIMEOUT,
-                                 ca_file=cfg.tls_ca)
-        return self._api
-
-    def _fetch(self, call: Callable[[KioskApi, str], Any], done: Callable[[Any], None]) -> None:
-        api, session = self.api(), self.session
-        if session is None:
-            return
-        if api is None:
-            self.failed = tr._("This terminal cannot show your notices: ask IT.")
-            return
-        self.generation += 1
-        gen, sid = self.generation, session.sid
-        self.loading, self.failed = True, ""
-
-        def work() -> None:
-            try:
-                result, error = call(api, sid), None
-            except KioskApiError as exc:
-                result, error = None, exc
-            Clock.schedule_once(lambda _dt: self._arrived(gen, sid, done, result, error))
-
-        threading.Thread(target=work, name="my-notices", daemon=True).start()
-
-    def _arrived(self, gen: int, sid: str, done: Callable[[Any], None], result: Any,
-                 error: KioskApiError | None) -> None:
-        if gen != self.generation or self.session is None or self.session.sid != sid:
-            return  # an older request, or the person left meanwhile
-        self.loading = False
-        if error is not None:
-            self.failed = refusal(error.code) if error.code == "not_found" \
-                else tr._("Your notices could not be read: try again in a moment.")
-            return
-        done(result)
+    def unreadable(self, error: KioskApiError) -> str:
+        return refusal(error.code) if error.code == "not_found" \
+            else tr._("Your notices could not be read: try again in a moment.")
 
     # --- the list -------------------------------------------------------------------------
 
@@ -149,7 +107,7 @@ class MyNoticesScreen(KioskScreen):
         if self.mode == "detail" and self.notice.get("uid"):
             self.open_notice(self.notice["uid"])
         else:
-            self._fetch(lambda api, sid: api.my_notices(sid), self._listed)
+            self.fetch(lambda api, sid: api.my_notices(sid), self._listed)
 
     def _listed(self, items: list[dict[str, Any]]) -> None:
         self._rows = items
@@ -168,7 +126,7 @@ class MyNoticesScreen(KioskScreen):
 
     def open_notice(self, uid: str) -> None:
         self.mode = "detail"
-        self._fetch(lambda api, sid: api.my_notice(sid, uid), self._opened)
+        self.fetch(lambda api, sid: api.my_notice(sid, uid), self._opened)
 
     def _opened(self, data: dict[str, Any]) -> None:
         self.notice = data
@@ -214,7 +172,7 @@ class MyNoticesScreen(KioskScreen):
             self.nav.go("broadcast")
 
     def clear(self) -> None:
-        self.generation += 1  # whatever is on its way is for nobody now
+        self.forget()
         self.mode = "list"
         self.notice = {}
         self.heading = ""
@@ -222,8 +180,8 @@ class MyNoticesScreen(KioskScreen):
         self.left = 0
         self.people = []
         self._rows = []
-        self.loading = self.empty = False
-        self.failed = self.remind_id = self.remind_note = ""
+        self.empty = False
+        self.remind_id = self.remind_note = ""
         for name in ("list", "people"):
             if name in self.ids:
                 self.ids[name].clear_widgets()
