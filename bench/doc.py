@@ -327,7 +327,7 @@ def _badge_rows(result: dict) -> list[tuple[str, str, str]]:
                 f"{_v(f['desk_without_pin_ms']['p99'])} ms (inline in the worker "
                 f"{_v(f['worker_inline_without_pin_ms']['p50'])} ms; with a PIN "
                 f"{_v(f['desk_with_pin_ms']['p50'])} ms, of which scrypt "
-                f"{_v(f['pin_check_ms']['p50'])} ms)")
+                f"{_v(f['pin_check_ms']['p50'])} ms)" + _hr_desk_part(f))
         ratio = figs.get("p50_ratio_largest_to_smallest")
         tail = (f"; largest ÷ smallest × {_v(ratio)}" if ratio is not None
                 and len(sizes) > 1 else "")
@@ -336,6 +336,21 @@ def _badge_rows(result: dict) -> list[tuple[str, str, str]]:
                      "; ".join(parts) + tail,
                      f"≤ 50 ms: {_met(result, 'badge_in_ms')}" if db == "sqlite" else ""))
     return rows
+
+
+def _hr_desk_part(f: dict) -> str:
+    """The HR desk, whose contacts are everyone: her badge-in, what her one-packet sync
+    lists and only counts, and the kiosk's name search of her contacts, against a worker's
+    badge-in at the same size."""
+    desk = f.get("hr_desk")
+    if not desk or not desk["search_ms"]["p50"]:
+        return ""
+    ratio = _ratio(desk["search_ms"]["p50"], f["desk_without_pin_ms"]["p50"])
+    return (f"; the HR desk (everyone's contact): badge-in {_v(desk['badge_in_ms']['p50'])} ms, "
+            f"{desk['contacts_listed']:,} contacts listed and {desk['contacts_more']:,} "
+            f"counted in a {desk['sync_bytes']:,} B sync; a name search of her contacts p50 "
+            f"{_v(desk['search_ms']['p50'])} ms, p99 {_v(desk['search_ms']['p99'])} ms "
+            f"(× {_v(ratio)} a worker's badge-in)")
 
 
 def _notice_part(result: dict, notice: dict | None, db: str) -> str:

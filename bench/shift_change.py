@@ -285,7 +285,45 @@ def _populate(store: Any, pepper: str, employees: int) -> dict[str, Any]:
     prefix = gen.badge_first[:-6]
     people = [(f"{prefix}{k:06d}", emp_id, bool(has_pin))
               for k, (emp_id, active, has_pin, hr) in enumerate(rows) if active and not hr]
-    return {"rules": gen.rules, "messages": gen.messages, "people": people}
+    desks = [(f"{prefix}{k:06d}", emp_id, bool(has_pin))
+             for k, (emp_id, active, has_pin, hr) in enumerate(rows) if active and hr]
+    return {"rules": gen.rules, "messages": gen.messages, "people": people, "desks": desks}
+
+
+def hr_desk_figures(store: Any, through_desk: Any, published: list[Any],
+                    desk: tuple[str, int, bool], *, searches: int = 30,
+                    seed: int = 15) -> dict[str, Any]:
+    """The HR desk, whom everyone may write to and who may answer everyone: her badge-in
+    (server time, the sync's size, how many contacts it lists and how many it only counts,
+    relay.sync_fit), and the kiosk's name search of her contacts (``people.find_contacts``,
+    each in its own session as the kiosk API runs it), three letters of someone's name."""
+    from hr_console.services import people
+    from hr_console.store.models import Employee, search_key
+
+    published.clear()
+    runs = through_desk([desk] * 3)
+    syncs = [p.payload for p in published if p.payload["type"] == "sync"]
+    with store.session() as s:
+        names = list(s.execute(select(Employee.search_name).where(Employee.active.is_(True))
+                               .order_by(Employee.id)).scalars())
+    rnd = random.Random(seed)
+    words = []
+    for name in rnd.sample(names, min(searches, len(names))):
+        start = rnd.randrange(max(1, len(name) - 2))
+        words.append(search_key(name)[start:start + 3])
+    took, found = [], []
+    for q in words:
+        t = time.perf_counter()
+        with store.session() as s:
+            _hits, total = people.find_contacts(s, desk[1], q)
+        took.append((time.perf_counter() - t) * 1000)
+        found.append(total)
+    last = syncs[-1] if syncs else {}
+    return {"badge_in_ms": _ms([t.server for t in runs if t.outcome == "ok"]),
+            "sync_bytes": len(encode(last)) if last else None,  # as the wire sends it
+            "contacts_listed": len(last.get("contacts", [])),
+            "contacts_more": last.get("contacts_more", 0),
+            "search_ms": _ms(took), "search_matches_p50": statistics.median(found) if found else 0}
 
 
 def badge_in_at_scale(db_url: str | None, employees: int, *, logins: int = 40,
@@ -342,11 +380,16 @@ def badge_in_at_scale(db_url: str | None, employees: int, *, logins: int = 40,
             with store.session() as s:
                 settings.put(s, "pin_always", True)
             pin_always = [t for t in through_desk(with_pin) if t.outcome == "ok"]
+            with store.session() as s:
+                settings.put(s, "pin_always", False)
+            sync_sizes = [len(json.dumps(p.payload)) for p in published
+                          if p.payload["type"] == "sync"]
+            hr_desk = hr_desk_figures(store, through_desk, published, org["desks"][0]) \
+                if org["desks"] else None
             notice = notice_to_everyone(store)
         finally:
             desk.stop()
             store.dispose()
-        sync_sizes = [len(json.dumps(p.payload)) for p in published if p.payload["type"] == "sync"]
         return {
             "database": "postgresql" if db_url else "sqlite", "employees": employees,
             "rules": org["rules"], "messages": org["messages"], "built_s": round(built_s, 1),
@@ -362,6 +405,7 @@ def badge_in_at_scale(db_url: str | None, employees: int, *, logins: int = 40,
             "worker_inline_with_pin_ms": _ms(old_pin),
             "sync_bytes": _ms([float(n) for n in sync_sizes]),
             "notice_to_everyone": notice,
+            "hr_desk": hr_desk,
         }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

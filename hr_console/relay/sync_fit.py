@@ -89,7 +89,8 @@ def fit(payload: dict[str, Any], limit: int = MAX_DOWNLINK_BYTES) -> dict[str, A
     history: list[Any] = list(payload.get("history") or [])
     rest = {k: v for k, v in payload.items() if k not in ("notices", "contacts")}
     room = limit - len(encode({**rest, "notices": [], "contacts": []})) - _SLACK
-    wanted = min(limit // 4, _size(notices) + _size(contacts))  # what the two lists ask
+    contacts_size = _size(contacts)  # once: 70 ms for the HR desk's 49,000 contacts
+    wanted = min(limit // 4, _size(notices) + contacts_size)  # what the two lists ask
     if room < wanted and history:  # the oldest first: cut from the front
         need = wanted - room
         drop = 0
@@ -98,7 +99,7 @@ def fit(payload: dict[str, Any], limit: int = MAX_DOWNLINK_BYTES) -> dict[str, A
             drop += 1
         room += sum(_size(item) + 1 for item in history[:drop])
         rest.update(history=history[drop:], history_more=True)
-    notices_room = max(room // 4, room - _size(contacts))
+    notices_room = max(room // 4, room - contacts_size)
     kept_notices = _chosen(notices, _by_need(notices), max(2, notices_room))
     kept_contacts = _chosen(contacts, _by_use(contacts, rest.get("history") or []),
                             max(2, room - _size(kept_notices)))
