@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import multiprocessing
 import os
 import threading
@@ -81,6 +82,13 @@ HELD_MAX = 64  # uplinks of one terminal held behind its login (its outbox resen
 # unanswered: a kiosk still waiting asks again (every 2 s at first, then less often).
 SYNC_RATE = 0.5
 SYNC_BURST = 3.0
+# Badge-ins per terminal: a queue of people at a shift change, then one every four seconds
+# (a person badging in, reading and leaving takes longer). Each opens a session and builds a
+# sync (the HR desk's is 0.7 s at 50,000 employees); an attacker's review made 185 in 10 s
+# from one terminal with a badge and its password. One past it is answered ``wait``, which
+# the kiosk shows with its countdown; nothing is written and no miss is counted.
+LOGIN_RATE = 0.25
+LOGIN_BURST = 20.0
 READ_MMAP_BYTES = 256 * 2**20
 DB_TRIES = 3  # a login whose transaction fails on the database is tried again this often
 
@@ -140,6 +148,7 @@ class DeskCounters:
     repeats: int = 0  # sync requests asked again while one was on its way (one answer)
     superseded: int = 0  # logins a newer one of their terminal replaced before they began
     throttled: int = 0  # sync requests past SYNC_RATE, acked unanswered
+    throttled_logins: int = 0  # badge-ins past LOGIN_RATE, answered ``wait``
 
 
 def read_sessions(store: Store) -> tuple[sessionmaker[Session], Engine | None]:
@@ -214,6 +223,7 @@ class LoginDesk:
         self.timings: deque[Timing] = deque(maxlen=TIMINGS_KEPT)
         self.counters = DeskCounters()
         self._sync_meter = Meter(rate=SYNC_RATE, burst=SYNC_BURST)
+        self._login_meter = Meter(rate=LOGIN_RATE, burst=LOGIN_BURST)
         self._busy = 0
 
     # --- the worker's side ------------------------------------------------------------------
@@ -413,6 +423,16 @@ class LoginDesk:
                     read_s += time.monotonic() - t0
                     self.counters.replayed += 1
                     self._opened(terminal, item, env, again, read_s, 0.0, 0.0, started, routed)
+                    return
+                wait = self._login_meter.wait(terminal) if attempt == 0 else 0.0
+                if wait > 0:  # past the terminal's badge-ins (LOGIN_RATE): nothing written
+                    read_s += time.monotonic() - t0
+                    seconds = math.ceil(wait)
+                    self.counters.throttled_logins += 1
+                    self._refuse(terminal, item, env, ServiceError(
+                        "wait", f"Too many badge-ins on this terminal: wait {seconds} s.",
+                        wait=seconds))
+                    self._timed("wait", read_s, hash_s, write_s, 0.0, started, routed)
                     return
                 try:
                     stored = sessions.pin_to_check(s, term, body.badge, body.pin, pepper)

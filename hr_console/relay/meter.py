@@ -26,6 +26,15 @@ class Meter:
         with self._lock:  # the relay's network thread and its worker both ask
             return self._take(key, time.monotonic() if now is None else now)
 
+    def wait(self, key: str, now: float | None = None) -> float:
+        """``allow``, saying instead how long until it would: 0.0 when allowed (and taken),
+        else the seconds until the next token."""
+        with self._lock:
+            now = time.monotonic() if now is None else now
+            if self._take(key, now):
+                return 0.0
+            return (1 - self._buckets[key].tokens) / self.rate
+
     def _take(self, key: str, now: float) -> bool:
         bucket = self._buckets.get(key)
         if bucket is None:

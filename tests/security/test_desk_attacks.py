@@ -5,7 +5,9 @@ terminal's password (found by the issue 14 review; each test failed before its f
   the desk, or one terminal's flood of its own person's logins puts a scrypt and a sync in
   the worker's batch for every one, holding every other terminal's messages up;
 - a refusal is replayed only to the very same login (terminal, id and badge);
-- a login the person gave up on never opens their session later on a kiosk they left.
+- a login the person gave up on never opens their session later on a kiosk they left;
+- one terminal's badge-ins, each a session and a sync, are bounded (``LOGIN_RATE``), and
+  no other terminal's are.
 """
 
 from __future__ import annotations
@@ -16,6 +18,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+
+from hr_console.relay import logins
+from hr_console.services import sessions
+from hr_console.store.models import BadgeSession, Terminal, Throttle
 from kiosk_app.link import events as ev
 from relais_wire import topics
 from relais_wire.envelope import encode, envelope
@@ -64,6 +71,37 @@ def test_a_refusal_is_replayed_only_to_the_same_login(system: System, rogue_on) 
     assert a.ask("login", msg_id=same, badge="999999")["code"] == "bad_badge"  # replayed
     other = b.ask("login", msg_id=same, badge=system.demo.badges["Sophie Martin"])
     assert other["ok"] is True  # another terminal and badge: checked, not kiosk-1's answer
+
+
+def test_one_terminals_badge_ins_are_bounded_and_no_other_terminal_is(
+        system: System, rogue_on) -> None:  # noqa: ANN001, F811
+    """Whoever holds kiosk-1's password and a badge badges in again and again, each time
+    as soon as answered (the review made 185 in 10 s: a session and a sync each). A queue
+    of people at a shift change gets in; past it kiosk-1 is answered ``wait`` with the
+    seconds to wait, which opens nothing and counts no miss; kiosk-2 is not held up."""
+    rogue, other = rogue_on("kiosk-1"), rogue_on("kiosk-2")
+    badge = system.demo.badges["Sophie Martin"]
+    desk = system.relays[0].logins.counters
+    began = time.monotonic()
+    answers = [rogue.ask("login", badge=badge) for _ in range(int(logins.LOGIN_BURST) + 12)]
+    took = time.monotonic() - began
+    opened = [a for a in answers if a.get("ok") is True]
+    waits = [a for a in answers if a.get("code") == "wait"]
+    assert len(opened) + len(waits) == len(answers), answers
+    assert logins.LOGIN_BURST <= len(opened) <= logins.LOGIN_BURST + 1 + took * logins.LOGIN_RATE
+    assert len(waits) >= 12 - 1 - took * logins.LOGIN_RATE and desk.throttled_logins == len(waits)
+    assert all(1 <= a["wait"] <= 1 / logins.LOGIN_RATE for a in waits), waits
+    assert not any(a.get("sid") for a in waits)  # no session
+    with system.store.session() as s:
+        term = s.execute(select(Terminal).where(Terminal.name == "kiosk-1")).scalar_one()
+        assert s.get(Throttle, sessions.throttle_key(term)) is None  # no miss counted
+        sessions_opened = s.scalar(select(func.count()).select_from(BadgeSession)
+                                   .where(BadgeSession.terminal_id == term.id))
+    assert sessions_opened == len(opened)
+    # Another terminal badges in at once, and kiosk-1 again once its wait is over.
+    assert other.ask("login", badge=system.demo.badges["Karim Benali"])["ok"] is True
+    time.sleep(waits[-1]["wait"])
+    assert rogue.ask("login", badge=badge)["ok"] is True
 
 
 def test_a_login_given_up_on_never_opens_later(tmp_path: Path, db_url: str) -> None:
