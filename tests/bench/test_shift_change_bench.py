@@ -40,3 +40,7 @@ def test_badge_in_at_scale_measures_desk_and_worker_paths(tmp_path: Path) -> Non
     notice = out["notice_to_everyone"]  # every active employee reached, three runs timed
     assert 250 <= notice["reached"] <= 300 and len(notice["runs_ms"]) == 3
     assert notice["median_ms"] > 0 and notice["per_person_us"] > 0
+    desk = out["hr_desk"]  # everyone's contact: every active employee listed, none counted
+    assert desk["badge_in_ms"]["n"] == 3 and desk["search_ms"]["n"] == 30
+    assert 240 <= desk["contacts_listed"] < 300 and desk["contacts_more"] == 0
+    assert desk["sync_bytes"] > 0 and desk["search_matches_p50"] >= 1
