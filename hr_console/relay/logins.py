@@ -82,11 +82,12 @@ HELD_MAX = 64  # uplinks of one terminal held behind its login (its outbox resen
 # unanswered: a kiosk still waiting asks again (every 2 s at first, then less often).
 SYNC_RATE = 0.5
 SYNC_BURST = 3.0
-# Badge-ins per terminal: a queue of people at a shift change, then one every four seconds
-# (a person badging in, reading and leaving takes longer). Each opens a session and builds a
-# sync (the HR desk's is 0.7 s at 50,000 employees); an attacker's review made 185 in 10 s
-# from one terminal with a badge and its password. One past it is answered ``wait``, which
-# the kiosk shows with its countdown; nothing is written and no miss is counted.
+# Badge-ins that open a session, per terminal: a queue of people at a shift change, then one
+# every four seconds (a person badging in, reading and leaving takes longer). Each opens a
+# session and builds a sync (the HR desk's is 0.7 s at 50,000 employees); an attacker's
+# review made 185 in 10 s from one terminal with a badge and its password. A login past it
+# is answered ``wait``, which the kiosk shows with its countdown; nothing is written and no
+# miss is counted. Misses are not counted here: the throttle has its own, longer waits.
 LOGIN_RATE = 0.25
 LOGIN_BURST = 20.0
 READ_MMAP_BYTES = 256 * 2**20
@@ -424,8 +425,10 @@ class LoginDesk:
                     self.counters.replayed += 1
                     self._opened(terminal, item, env, again, read_s, 0.0, 0.0, started, routed)
                     return
+                # Past the terminal's badge-ins (LOGIN_RATE): nothing written. Only those
+                # that open a session count; misses have the throttle's own waits.
                 wait = self._login_meter.wait(terminal) if attempt == 0 else 0.0
-                if wait > 0:  # past the terminal's badge-ins (LOGIN_RATE): nothing written
+                if wait > 0:
                     read_s += time.monotonic() - t0
                     seconds = math.ceil(wait)
                     self.counters.throttled_logins += 1
@@ -467,6 +470,7 @@ class LoginDesk:
                         # Before the commit: no claim that sees the new session can miss
                         # that its sync is not out yet (``downlinks._withhold``).
                         self._hold(res.employee_id)
+                        self._login_meter.spend(terminal)  # one login of this terminal's
             except sessions.StaleCheck:
                 write_s += time.monotonic() - t2
                 self.counters.stale += 1

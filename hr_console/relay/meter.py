@@ -27,20 +27,28 @@ class Meter:
             return self._take(key, time.monotonic() if now is None else now)
 
     def wait(self, key: str, now: float | None = None) -> float:
-        """``allow``, saying instead how long until it would: 0.0 when allowed (and taken),
-        else the seconds until the next token."""
+        """Seconds until ``key`` has a token (0.0: it has one now), none taken: for a cost
+        known only afterwards, paid with ``spend``."""
         with self._lock:
-            now = time.monotonic() if now is None else now
-            if self._take(key, now):
-                return 0.0
-            return (1 - self._buckets[key].tokens) / self.rate
+            bucket = self._filled(key, time.monotonic() if now is None else now)
+            return 0.0 if bucket.tokens >= 1 else (1 - bucket.tokens) / self.rate
 
-    def _take(self, key: str, now: float) -> bool:
+    def spend(self, key: str, now: float | None = None) -> None:
+        """One token of ``key`` used (none left: none owed)."""
+        with self._lock:
+            bucket = self._filled(key, time.monotonic() if now is None else now)
+            bucket.tokens = max(0.0, bucket.tokens - 1)
+
+    def _filled(self, key: str, now: float) -> Bucket:
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = Bucket(self.burst, now)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
         bucket.stamp = now
+        return bucket
+
+    def _take(self, key: str, now: float) -> bool:
+        bucket = self._filled(key, now)
         if bucket.tokens >= 1:
             bucket.tokens -= 1
             return True
