@@ -9,6 +9,10 @@ MAX_DOWNLINK_BYTES = 2 * MAX_PAYLOAD_BYTES - 16 * 1024
 PACKET_HEADROOM_BYTES = 16 * 1024
 SYNC_HISTORY_BYTES = 384 * 1024  # the history inside a badge-in sync; older pages via the API
 MAX_TEXT_CHARS = 1000
+# A name searched from the kiosk (the kiosk API's /contacts), folded (case and accents off):
+# fewer letters would name half the company, more are no name.
+MIN_FIND_CHARS = 2
+MAX_FIND_CHARS = 60
 MAX_CAPTION_CHARS = 200
 MAX_ALERT_CHARS = 200  # a safety alert's few words beside its pictogram
 MAX_BADGE_CHARS = 64

@@ -11,6 +11,7 @@ from hr_console.domain.shifts import Status
 from hr_console.services import shifts
 from hr_console.store.db import batch_cache, cached, keep
 from hr_console.store.models import ContactRule, Employee, Team, search_key
+from relais_wire import limits
 
 
 def person(session: Session, employee_id: int) -> Person | None:
@@ -152,7 +153,6 @@ def _rules_about(session: Session, me: Person, supervised: list[int], *,
 
 
 FOUND_SHOWN = 30  # people a name search gives back at most: type more to narrow it
-MAX_FIND_CHARS = 60  # of the name searched; a longer one is cut
 
 _TEAM = aliased(Team, name="their_team")  # a person's team, beside the teams of the WHERE
 TEAM_NAME = _TEAM.name
@@ -245,9 +245,11 @@ def find_contacts(session: Session, employee_id: int, named: str, *,
     accents aside), as that list gives them, and how many match in all.
 
     A sync lists at most what one packet holds (relay.sync_fit): the HR desk of a company
-    of 16,000 finds the others by name from her kiosk (the kiosk API's ``/contacts``)."""
-    named = named.strip()[:MAX_FIND_CHARS]
-    if not named:
+    of 16,000 finds the others by name from her kiosk (the kiosk API's ``/contacts``).
+    Fewer than ``MIN_FIND_CHARS`` letters once folded (a lone accent is none) find nobody:
+    they would match everyone, at the price of a walk through all her contacts."""
+    named = named.strip()[:limits.MAX_FIND_CHARS]
+    if len(search_key(named)) < limits.MIN_FIND_CHARS:
         return [], 0
     found, _state, total = _contacts(session, employee_id, named=named, limit=limit)
     return found, total or 0

@@ -14,7 +14,10 @@ from hypothesis import strategies as st
 
 from hr_console.services import directory, people
 from hr_console.store.models import search_key
+from hr_console.web.extensions import limiter
+from relais_wire import limits
 from tests.web.test_kiosk_api import API, _assert_unauthorised, _auth, _badge_in
+from tests.web_fixture import make_console
 
 # Names as a French site has them, some sharing parts, accents in both places.
 FIRST = ("Élodie", "Karim", "Lucas", "Amina", "Zoé", "Chloé", "Inès", "Gaëlle", "Émile",
@@ -61,8 +64,8 @@ def test_the_hr_desk_finds_by_name_whom_she_may_answer(console: Any) -> None:
     assert all(c["team"] == "Expédition" and c["hr"] is False for c in body["contacts"])
 
     # More than a screen's worth: the first FOUND_SHOWN by name, and how many in all.
-    body = _find(console, sid, "0").get_json()  # "Élodie Martin 000" to "… 109"
-    matching = [c for c in listed if "0" in c["name"]]
+    body = _find(console, sid, "ar").get_json()  # Martin, Karim, Garçon, ...
+    matching = [c for c in listed if "ar" in search_key(c["name"])]
     assert body["total"] == len(matching) > people.FOUND_SHOWN
     assert body["contacts"] == matching[:people.FOUND_SHOWN]
 
@@ -71,7 +74,7 @@ def test_the_hr_desk_finds_by_name_whom_she_may_answer(console: Any) -> None:
         [c for c in listed if "lefevre" in search_key(c["name"])][:people.FOUND_SHOWN]
     assert _find(console, sid, "n'diaye 0").get_json()["total"] == \
         sum("n'diaye 0" in search_key(c["name"]) for c in listed) > 0
-    for wild in ("%", "_", "\\", "%0%"):
+    for wild in ("%%", "__", "\\\\", "%0%", "a%", "_0"):
         assert _find(console, sid, wild).get_json() == {"contacts": [], "total": 0}, wild
     assert _find(console, sid, "nobody by that name").get_json() == {"contacts": [], "total": 0}
 
@@ -105,27 +108,67 @@ def test_a_search_needs_a_badge_session_and_a_sensible_name(console: Any) -> Non
     _assert_unauthorised(_find(console, sid, "elodie", terminal="kiosk-2"))
     other = _badge_in(console, "kiosk-2", "Karim Benali")
     _assert_unauthorised(_find(console, other, "elodie"))
-    for q, status in (("", 400), ("   ", 400), ("x" * (people.MAX_FIND_CHARS + 1), 400)):
+    # Nothing, one letter, a lone accent (folded: nothing, which would match everyone),
+    # more than a name.
+    for q in ("", "   ", "e", " é ", "\u0301", "\u0301\u0301", "x" * (limits.MAX_FIND_CHARS + 1)):
         resp = _find(console, sid, q)
-        assert resp.status_code == status, q
+        assert resp.status_code == 400, q
         assert resp.get_json()["code"] == "bad_request" and resp.get_json()["field"] == "q"
-    assert _find(console, sid, "e" * people.MAX_FIND_CHARS).status_code == 200
+    assert _find(console, sid, "e" * limits.MAX_FIND_CHARS).status_code == 200
+    assert _find(console, sid, "ee").status_code == 200
 
 
 @settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(q=st.text(alphabet="aeéilonrtuxLMÉ'-0123 %_", min_size=1, max_size=6))
+@given(q=st.text(alphabet="aeéilonrtuxLMÉ'-0123 %_\u0301æı", min_size=1, max_size=6))
 def test_a_search_is_the_contact_list_filtered(console: Any, q: str) -> None:
     """Whatever is typed: the entries of the contact list whose folded name holds the
     folded words, in the list's order, the first FOUND_SHOWN of them, and their count."""
     with console.session() as s:
-        hired = people.find_contacts(s, _desk(console), "0")[1]
+        hired = people.find_contacts(s, _desk(console), "00")[1]
     if not hired:
         _hire(console)  # once: the examples share the console
     with console.session() as s:
         listed = people.contact_list(s, _desk(console))
         found, total = people.find_contacts(s, _desk(console), q)
     words = search_key(q.strip())
-    expected = [c for c in listed if words in search_key(c["name"])] if words else []
+    expected = [c for c in listed if words in search_key(c["name"])] \
+        if len(words) >= limits.MIN_FIND_CHARS else []
     assert total == len(expected)
     assert found == expected[:people.FOUND_SHOWN]
+
+
+def test_letters_a_keyboard_lacks_are_found_as_typed(console: Any) -> None:
+    """æ, œ, ø, ł, ı have no accent to take off: they are spelt as one types them without
+    those keys (the kiosk's French keyboard has none of them)."""
+    with console.session() as s:
+        team = directory.team(s, "Expédition", directory.site_by_name(s, "demo"))
+        for name in ("Lætitia Yıldız", "Œdipe Ørsted", "Łukasz Đorđević"):
+            directory.employee(s, name, pepper=console.cfg.badge_pepper, team_row=team)
+    sid = _badge_in(console, "kiosk-1", "Claire Dubois (RH)")
+    for typed, name in (("laetitia", "Lætitia Yıldız"), ("YILDIZ", "Lætitia Yıldız"),
+                        ("lætitia", "Lætitia Yıldız"), ("oedipe", "Œdipe Ørsted"),
+                        ("orsted", "Œdipe Ørsted"), ("lukasz dordevic", "Łukasz Đorđević")):
+        found = _find(console, sid, typed).get_json()["contacts"]
+        assert [c["name"] for c in found] == [name], typed
+
+
+def test_searches_are_bounded_per_terminal(tmp_path: Any, db_url: str) -> None:
+    """Each of the HR desk's searches walks her contacts: ten in ten seconds per terminal,
+    within the kiosk API's calls; the eleventh is answered 429 and names nobody."""
+    limited = make_console(tmp_path, db_url, RATELIMIT_ENABLED=True)
+    try:
+        limiter.reset()
+        sid = _badge_in(limited, "kiosk-1", "Claire Dubois (RH)")
+        for _ in range(10):
+            assert _find(limited, sid, "sophie").status_code == 200
+        resp = _find(limited, sid, "sophie")
+        assert resp.status_code == 429 and resp.get_json()["code"] == "rate_limited"
+        assert "contacts" not in resp.get_json()
+        other = _badge_in(limited, "kiosk-2", "Karim Benali")  # another terminal: its own
+        assert _find(limited, other, "sophie", terminal="kiosk-2").status_code == 200
+        notices = limited.client().get(f"{API}/notices", headers=_auth(limited, "kiosk-1", sid))
+        assert notices.status_code == 200  # the terminal's other calls go on
+    finally:
+        limiter.reset()
+        limited.app.extensions["relais_store"].dispose()
