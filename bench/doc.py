@@ -343,7 +343,7 @@ def _hr_desk_part(f: dict) -> str:
     lists and only counts, and the kiosk's name search of her contacts, against a worker's
     badge-in at the same size."""
     desk = f.get("hr_desk")
-    if not desk or not desk["search_ms"]["p50"]:
+    if not desk or not desk["search_ms"]["p50"] or not desk["sync_bytes"]:
         return ""
     ratio = _ratio(desk["search_ms"]["p50"], f["desk_without_pin_ms"]["p50"])
     return (f"; the HR desk (everyone's contact): badge-in {_v(desk['badge_in_ms']['p50'])} ms, "

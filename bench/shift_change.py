@@ -299,7 +299,7 @@ def hr_desk_figures(store: Any, through_desk: Any, published: list[Any],
     relay.sync_fit), and the kiosk's name search of her contacts (``people.find_contacts``,
     each in its own session as the kiosk API runs it), three letters of someone's name."""
     from hr_console.services import people
-    from hr_console.store.models import Employee, search_key
+    from hr_console.store.models import Employee
 
     published.clear()
     runs = through_desk([desk] * 3)
@@ -309,9 +309,11 @@ def hr_desk_figures(store: Any, through_desk: Any, published: list[Any],
                                .order_by(Employee.id)).scalars())
     rnd = random.Random(seed)
     words = []
-    for name in rnd.sample(names, min(searches, len(names))):
+    for k, name in enumerate(rnd.sample(names, min(searches, len(names)))):
         start = rnd.randrange(max(1, len(name) - 2))
-        words.append(search_key(name)[start:start + 3])
+        # Three letters of a name (folded already); one search in three matches nobody,
+        # the slowest: every contact is looked at and none ends the walk early.
+        words.append(name[start:start + 3] if k % 3 else "qxz")
     took, found = [], []
     for q in words:
         t = time.perf_counter()

@@ -74,6 +74,10 @@ class Translator(EventDispatcher):
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return catalogue(self.lang).ngettext(singular, plural, n)
 
+    def number(self, n: int) -> str:
+        """A count as each language writes it: "37 131" (a no-break space), "37,131"."""
+        return f"{n:,}".replace(",", "\u00a0" if self.lang == "fr" else ",")
+
     # Times and dates as people read them in each language.
     @staticmethod
     def time(when: dt.datetime) -> str:

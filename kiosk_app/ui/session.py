@@ -281,6 +281,15 @@ def _int(value: Any) -> int:
         return 0
 
 
+def _contact(c: dict[str, Any]) -> Contact:
+    """A contact as the sync (or a name search) gives it: writable, or greyed with when
+    their shift opens them."""
+    later = bool(c.get("off_shift"))
+    return Contact(_int(c["id"]), str(c.get("name") or ""), str(c.get("team") or ""),
+                   bool(c.get("hr")), allowed=not later, off_shift=later,
+                   opens=_word(c.get("from")), opens_day=_word(c.get("from_day")))
+
+
 class Session:
     def __init__(self, sid: str, employee: dict[str, Any]) -> None:
         self.sid = sid
@@ -310,6 +319,7 @@ class Session:
         self.read_urgent_aloud = False  # HR's setting: urgent notices spoken when they open
         self.sent_notices: dict[str, SentNotice] = {}
         self.synced = False
+        self.syncs = 0  # syncs applied: an answer asked for before the last one is stale
 
     # --- from the link ------------------------------------------------------------------
 
@@ -333,12 +343,8 @@ class Session:
             c.allowed = False
             c.off_shift = False
         for c in contacts:
-            cid = int(c["id"])
-            later = bool(c.get("off_shift"))
-            self.contacts[cid] = Contact(cid, str(c.get("name", "")), str(c.get("team") or ""),
-                                         bool(c.get("hr")), allowed=not later, off_shift=later,
-                                         opens=_word(c.get("from")),
-                                         opens_day=_word(c.get("from_day")))
+            if _int(c.get("id")) > 0:
+                self.contacts[_int(c["id"])] = _contact(c)
         listed = [g for g in (groups or []) if isinstance(g, dict) and _int(g.get("id")) > 0]
         if groups is not None:  # a sync without the key (an older relay) keeps what is known
             self.groups = {gid: g for gid, g in self.groups.items()
@@ -357,6 +363,7 @@ class Session:
             self.add_notice(n)
         self.quick_replies = [q for q in quick_replies if isinstance(q, dict)]
         self.synced = True
+        self.syncs += 1
 
     def add_found(self, found: list[dict[str, Any]]) -> list[Contact]:
         """People a name search found (the kiosk API's ``/contacts``, entries as the sync's):
@@ -365,14 +372,9 @@ class Session:
         Returns them in the search's order."""
         out = []
         for c in found:
-            cid = _int(c.get("id"))
-            if cid <= 0 or cid == self.me_id:
+            if _int(c.get("id")) <= 0 or _int(c.get("id")) == self.me_id:
                 continue
-            later = bool(c.get("off_shift"))
-            contact = Contact(cid, str(c.get("name") or ""), str(c.get("team") or ""),
-                              bool(c.get("hr")), allowed=not later, off_shift=later,
-                              opens=_word(c.get("from")), opens_day=_word(c.get("from_day")))
-            self.contacts[cid] = contact
+            contact = self.contacts[_int(c["id"])] = _contact(c)
             out.append(contact)
         return out
 

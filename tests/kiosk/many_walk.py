@@ -145,7 +145,33 @@ async def _find_by_name(d: Any) -> dict[str, Any]:
     await d.until("conversation", lambda: app.current == "conversation")
     conv = d.screen("conversation")
     seen["opened"] = conv.contact_id == found[0] and conv.can_write
+    # HR takes back the rule that let this team write to Expédition; the next sync says so,
+    # and Find no longer offers them.
+    _forbid_expedition(d.back, session.me_id)
+    await d.tap(conv.ids.back, "Back")
+    await d.tap(d.button(d.t("New message")), "New message")
+    await d.tap(await d.recycled(d.screen("contacts").ids.grid, "those not listed",
+                                 contact_id=0, group_id=0), "those not listed")
+    await d.until("Find again", lambda: app.current == "find")
+    seen["kept"] = sorted(c["contact_id"] for c in find.ids.grid.data) == sorted(left_out)
+    app.kiosk.link.request_sync()
+    await d.until("taken off", lambda: not find.ids.grid.data, 15)
+    seen["after_sync"] = find.note
     return seen
+
+
+def _forbid_expedition(back: Any, me: int) -> None:
+    from sqlalchemy import delete, select
+
+    from hr_console.store.models import ContactRule, Employee, Team
+
+    with back.system.store.session() as s:
+        mine = s.execute(select(Employee.team_id).where(Employee.id == me)).scalar_one()
+        expedition = s.execute(select(Team.id).where(Team.name == "Expédition")).scalar_one()
+        gone = s.execute(delete(ContactRule).where(
+            ContactRule.sender_kind == "team", ContactRule.sender_ref == mine,
+            ContactRule.recipient_kind == "team", ContactRule.recipient_ref == expedition))
+        assert gone.rowcount == 1
 
 
 async def _touch_during_a_message(d: Any, lang: str) -> list[Any]:
@@ -205,13 +231,17 @@ def check_many(checks: dict[str, Any]) -> None:
         assert seen["jumps"][0].startswith("A") and seen["jumps"][-1].endswith("Z"), seen
         assert seen["jumped_to"] is True and seen["in_view"] is True, seen
         assert seen["opened"] is True, seen
-        more = {"fr": "1234 autres personnes ne sont pas dans cette liste",
-                "en": "1234 more people are not listed here"}[lang]
+        more = {"fr": "1\u00a0234 autres personnes ne sont pas dans cette liste",
+                "en": "1,234 more people are not listed here"}[lang]
         assert seen["more"][0].startswith(more) and seen["more"][1:] == [0, True, True], seen
         find = seen["find"]
         assert find["left_out"] >= 5 and find["none_listed"] and find["found_them"], seen
         assert find["note"] == {"fr": f"{find['left_out']} personnes trouvées.",
                                 "en": f"{find['left_out']} people found."}[lang], seen
         assert find["query"] == "zoe|" and find["opened"] is True, seen
+        assert find["kept"] is True, seen  # back in Find: the same people, still writable
+        assert find["after_sync"] == {"fr": "Personne à qui vous pouvez écrire n’a « zoe » dans "
+                                            "son nom.",
+                                      "en": "Nobody you may write to has a name with “zoe”."}[lang]
         # The row under the finger changed to the lead's: the touch opened nothing.
         assert seen["touch_kept"] == [True, True, "home"], seen

@@ -35,6 +35,26 @@ class ContactButton(RecycledRow, IconButton):
     off_shift = BooleanProperty(False)
 
 
+def _cell(text: str, icon: str, bg: Any, fg: Any, *, contact_id: int = 0, group_id: int = 0,
+          off_shift: bool = False, action: Any = None) -> dict[str, Any]:
+    return {"text": text, "icon": icon, "bg_color": bg, "fg_color": fg,
+            "contact_id": contact_id, "group_id": group_id, "off_shift": off_shift,
+            "open": action}
+
+
+def contact_cell(contact: Any, nav: Any) -> dict[str, Any]:
+    """A person's cell (here and in "Find someone by name"): a touch opens the conversation;
+    greyed but readable when only their shift opens them (a disabled button's words fade to
+    30 %: dark words on grey), and nothing done on a touch, so no compose opens."""
+    if contact.allowed:
+        return _cell(contact.name + (f"\n{contact.team}" if contact.team else ""), "person",
+                     theme.PRIMARY_DARK if contact.hr else theme.PRIMARY, theme.ON_DARK,
+                     contact_id=contact.id,
+                     action=partial(nav.go, "conversation", contact_id=contact.id))
+    return _cell(f"{contact.name}\n{short_reason(contact.opens, contact.opens_day)}", "clock",
+                 theme.DIVIDER, theme.TEXT, contact_id=contact.id, off_shift=True)
+
+
 class ContactsScreen(KioskScreen):
     CELL = 76  # dp, a cell's height in the grid (contacts.kv reads it, as the jumps do)
     SPACING = 8  # dp, between cells
@@ -62,39 +82,31 @@ class ContactsScreen(KioskScreen):
             return
         cells: list[dict[str, Any]] = []
         for group in self.session.postable_groups():
-            cells.append(self._cell(f"{group.name}\n{tr._('Group')}", "message", theme.SUCCESS,
+            cells.append(_cell(f"{group.name}\n{tr._('Group')}", "message", theme.SUCCESS,
                                     theme.ON_DARK, group_id=group.id,
                                     action=partial(self.nav.go, "conversation",
                                                    group_id=group.id)))
-        for contact in self.session.allowed_contacts():
-            cells.append(self._cell(
-                contact.name + (f"\n{contact.team}" if contact.team else ""), "person",
-                theme.PRIMARY_DARK if contact.hr else theme.PRIMARY, theme.ON_DARK,
-                contact_id=contact.id,
-                action=partial(self.nav.go, "conversation", contact_id=contact.id)))
-        # Greyed but readable (a disabled button's words fade to 30 %): dark words on grey,
-        # and nothing done on a touch, so no compose opens.
-        for contact in self.session.off_shift_contacts():
-            cells.append(self._cell(
-                f"{contact.name}\n{short_reason(contact.opens, contact.opens_day)}", "clock",
-                theme.DIVIDER, theme.TEXT, contact_id=contact.id, off_shift=True))
+        cells += [contact_cell(c, self.nav) for c in self.session.allowed_contacts()]
+        cells += [contact_cell(c, self.nav) for c in self.session.off_shift_contacts()]
         if self.session.contacts_more:  # the sync could not list everyone (one packet)
-            more = self.session.contacts_more
-            cells.append(self._cell(tr.ngettext(
-                "{n} more person is not listed here: find them by name.",
-                "{n} more people are not listed here: find them by name.",
-                more).format(n=more), "zoom", theme.PRIMARY_DARK, theme.ON_DARK,
-                action=partial(self.nav.go, "find")))
+            cells.append(self._more(self.session.contacts_more))
         self.ids.grid.data = cells
         self._jumps(cells)
 
-    @staticmethod
-    def _cell(text: str, icon: str, bg: Any, fg: Any, *, contact_id: int = 0,
-              group_id: int = 0, off_shift: bool = False, action: Any = None
-              ) -> dict[str, Any]:
-        return {"text": text, "icon": icon, "bg_color": bg, "fg_color": fg,
-                "contact_id": contact_id, "group_id": group_id, "off_shift": off_shift,
-                "open": action}
+    def _more(self, more: int) -> dict[str, Any]:
+        """The last cell of a cut list: it opens "Find someone by name", or, on a terminal
+        with no kiosk API to search, says they can be answered when they write."""
+        cfg = self.kiosk.config if self.kiosk else None
+        if cfg is None or not cfg.api_url:
+            return _cell(tr.ngettext(
+                "{n} more person is not listed here: answer them when they write.",
+                "{n} more people are not listed here: answer them when they write.",
+                more).format(n=tr.number(more)), "person", theme.DIVIDER, theme.TEXT, off_shift=True)
+        return _cell(tr.ngettext(
+            "{n} more person is not listed here: find them by name.",
+            "{n} more people are not listed here: find them by name.",
+            more).format(n=tr.number(more)), "zoom", theme.PRIMARY_DARK, theme.ON_DARK,
+            action=partial(self.nav.go, "find"))
 
     def _jumps(self, cells: list[dict[str, Any]]) -> None:
         """The initial ranges of the people one may write to, when they do not all fit in

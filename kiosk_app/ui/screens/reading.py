@@ -1,6 +1,6 @@
 """Screens that read the console's kiosk API as the badged-in person (a lead's notices, a
-name search): off the UI thread, one request at a time in effect; an answer that comes
-after the person left, or for an older request, is dropped."""
+name search): off the UI thread; only the answer to the latest request is shown, one that
+comes after the person left, or for an older request, is dropped."""
 
 from __future__ import annotations
 
