@@ -9,12 +9,13 @@ notices. So what does not fit is left out, the most useful kept, and counted:
 
 - notices: those still owed (to acknowledge, or due a reminder at badge-in), then those
   not seen yet, then the others, each in the sync's order (urgent first, then newest);
-  ``notices_more`` counts those left out. One left out comes back in a later sync, once
-  the person has acknowledged or seen those before it;
+  ``notices_more`` counts those left out, which the kiosk then reads from the kiosk
+  API's ``/notices``. One left out comes back in a later sync, once the person has
+  acknowledged or seen those before it;
 - contacts: the HR desk, then the people of the history shown, then the sync's order;
   ``contacts_more`` counts those left out. The kiosk lets its person answer anyone who
-  writes from outside the list (the relay judges each message as always) and says how many
-  people are not listed;
+  writes from outside the list (the relay judges each message as always), says how many
+  people are not listed, and finds them by name (the kiosk API's ``/contacts``);
 - the history, only when the rest leaves the two lists less than they need (a quarter of
   the limit at most): its oldest messages go first, and ``history_more`` says so (the kiosk
   API's history pages serve them; the kiosk does not fetch those pages yet).

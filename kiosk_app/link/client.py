@@ -467,7 +467,8 @@ class TerminalLink:
                                body.get("quick_replies", []),
                                bool(body.get("history_more", False)),
                                body["groups"] if isinstance(body.get("groups"), list) else None,
-                               _count(body.get("contacts_more")) or 0)
+                               _count(body.get("contacts_more")) or 0,
+                               _count(body.get("notices_more")) or 0)
             self._answered("sync")  # once it could be read: else asked again (never resent)
             self._emit(synced)
         elif kind == "logout":

@@ -50,6 +50,8 @@ class Synced:
     # The people the relay left out of ``contacts`` so that the sync fits one packet (the HR
     # desk of a large company may answer everyone): they can still be answered.
     contacts_more: int = 0
+    # Notices left out of it for the same reason: the kiosk API's /notices lists them all.
+    notices_more: int = 0
 
 
 @dataclass(frozen=True)

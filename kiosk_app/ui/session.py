@@ -300,6 +300,7 @@ class Session:
         # People the sync left out (it fits one packet): someone outside the list who writes
         # may be answered; the relay refuses what the rules do not allow.
         self.contacts_more = 0
+        self.notices_more = 0  # notices the sync left out, for the same reason
         self.messages: dict[str, Message] = {}
         self.notices: dict[str, Notice] = {}
         self.quick_replies: list[dict[str, Any]] = []
@@ -327,9 +328,10 @@ class Session:
                    history: list[dict[str, Any]], notices: list[dict[str, Any]],
                    quick_replies: list[dict[str, Any]],
                    groups: list[dict[str, Any]] | None = None, *,
-                   contacts_more: int = 0) -> None:
+                   contacts_more: int = 0, notices_more: int = 0) -> None:
         self.me_id = int(me.get("id") or self.me_id)
         self.contacts_more = max(0, contacts_more)
+        self.notices_more = max(0, notices_more)
         self.name = str(me.get("name") or self.name)
         self.language = str(me.get("language") or self.language)
         if "leads" in me:  # a sync without it (an older relay) keeps what is known

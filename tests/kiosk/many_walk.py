@@ -107,6 +107,8 @@ async def _walk(d: Any, lang: str) -> None:
     seen["opened"] = d.screen("conversation").contact_id == cells[index]["contact_id"]
     seen["last_letter"] = letter
     seen["find"] = await _find_by_name(d)
+    if lang == "fr":
+        seen["notices"] = await _all_notices(d)
     d.check(f"{lang}_many", seen)
     await d.badge(back.badge(WHO[lang]))  # the same badge again: logout
     await d.until("logged out", lambda: app.kiosk.session is None and app.current == "idle")
@@ -157,6 +159,39 @@ async def _find_by_name(d: Any) -> dict[str, Any]:
     app.kiosk.link.request_sync()
     await d.until("taken off", lambda: not find.ids.grid.data, 15)
     seen["after_sync"] = find.note
+    return seen
+
+
+NOTICES = 70  # of 16 KB each: more than one packet holds
+
+
+async def _all_notices(d: Any) -> dict[str, Any]:
+    """More notices than a sync holds (70 long ones to the team): the sync says how many it
+    left out, and Notices reads them all from the console's kiosk API."""
+    from sqlalchemy import select
+
+    from hr_console.services import notices
+    from hr_console.store.models import Team
+
+    app = d.app
+    session = app.kiosk.session
+    with d.back.system.store.session() as s:
+        atelier = s.execute(select(Team.id).where(Team.name == "Atelier")).scalar_one()
+        for i in range(NOTICES):
+            notices.create(s, title=f"Consigne {i:02d}", body="🦺" * 4000, target_kind="team",
+                           target_ref=atelier, actor="hr")
+    app.kiosk.link.request_sync()
+    await d.until("a sync with notices left out", lambda: session.notices_more > 0, 20)
+    seen = {"synced": len(session.notices), "left_out": session.notices_more}
+    await d.tap(d.button(d.t("Back")), "Back")  # Find, then New message
+    await d.until("New message", lambda: app.current == "contacts")
+    await d.tap(d.button(d.t("Back")), "Back")
+    await d.until("Home", lambda: app.current == "home")
+    await d.tap(d.screen("home").ids.notices, "Notices")
+    await d.until("every notice", lambda: len(d.screen("notices").ids.list.children)
+                  >= NOTICES, 20)
+    seen.update(listed=len(d.screen("notices").ids.list.children),
+                still_more=session.notices_more)
     return seen
 
 
@@ -240,6 +275,10 @@ def check_many(checks: dict[str, Any]) -> None:
                                 "en": f"{find['left_out']} people found."}[lang], seen
         assert find["query"] == "zoe|" and find["opened"] is True, seen
         assert find["kept"] is True, seen  # back in Find: the same people, still writable
+        if lang == "fr":
+            told = seen["notices"]  # the sync held some, counted the others; all listed
+            assert told["left_out"] > 0 and told["synced"] + told["left_out"] >= NOTICES, seen
+            assert told["listed"] >= NOTICES and told["still_more"] == 0, seen
         assert find["after_sync"] == {"fr": "Personne à qui vous pouvez écrire n’a « zoe » dans "
                                             "son nom.",
                                       "en": "Nobody you may write to has a name with “zoe”."}[lang]

@@ -1,4 +1,8 @@
-"""Notices: the current ones for this person, urgent first, with what is left to do."""
+"""Notices: the current ones for this person, urgent first, with what is left to do.
+
+A badge-in sync fits one packet: when a person has more notices than it could carry (a
+lead's many long ones), it says how many it left out (``notices_more``) and this screen
+reads them all from the console's kiosk API (``/notices``, as the sync lists them)."""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 
-from kiosk_app.ui.screens.base import KioskScreen
+from kiosk_app.link.api import KioskApiError
+from kiosk_app.ui.i18n import tr
+from kiosk_app.ui.screens.reading import ReadingScreen
 
 
 class NoticeRow(ButtonBehavior, BoxLayout):
@@ -18,11 +24,28 @@ class NoticeRow(ButtonBehavior, BoxLayout):
     todo = StringProperty("")  # "ack", "new" or ""
 
 
-class NoticesScreen(KioskScreen):
+class NoticesScreen(ReadingScreen):
     empty = BooleanProperty(False)
+    more = StringProperty("")  # what is said of the notices the sync left out, translated
 
     def show(self, **_: Any) -> None:
         self.refresh()
+        if self.session is not None and self.session.notices_more and not self.loading:
+            self.fetch(lambda api, sid: api.notices(sid), self._all)
+
+    def _all(self, items: list[dict[str, Any]]) -> None:
+        if self.session is None:
+            return
+        for item in items:
+            self.session.add_notice(item)
+        self.session.notices_more = 0
+        self.refresh()
+
+    def no_api(self) -> str:
+        return ""  # said by ``more``: they come with a later badge-in
+
+    def unreadable(self, error: KioskApiError) -> str:
+        return tr._("Some notices could not be read: try again in a moment.")
 
     def refresh(self) -> None:
         box = self.ids.list
@@ -31,6 +54,10 @@ class NoticesScreen(KioskScreen):
             return
         notices = self.session.notice_list()
         self.empty = not notices
+        left = self.session.notices_more
+        self.more = "" if not left or self.api() is not None else tr.ngettext(
+            "{n} more notice will come with a later badge-in.",
+            "{n} more notices will come with a later badge-in.", left).format(n=left)
         for n in notices:
             todo = "ack" if n.needs_ack else ("" if n.seen else "new")
             row = NoticeRow(uid=n.id, title=n.title, urgent=n.urgent, todo=todo)
@@ -38,4 +65,6 @@ class NoticesScreen(KioskScreen):
             box.add_widget(row)
 
     def clear(self) -> None:
+        self.forget()
+        self.more = ""
         self.ids.list.clear_widgets()
