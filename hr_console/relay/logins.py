@@ -86,9 +86,12 @@ SYNC_BURST = 3.0
 # every four seconds (a person badging in, reading and leaving takes longer). Each opens a
 # session and builds a sync (the HR desk's is 0.7 s at 50,000 employees); an attacker's
 # review made 185 in 10 s from one terminal with a badge and its password. A login past it
-# is answered ``wait``, which the kiosk shows with its countdown; nothing is written and no
-# miss is counted. Misses are not counted here: the throttle has its own, longer waits.
+# is answered ``busy`` with the seconds, which the kiosk shows with its countdown; nothing
+# is written and no miss is counted. Misses are not counted here: the throttle has its own, longer waits.
 LOGIN_RATE = 0.25
+# Refusals that write nothing and count no miss, and whose wait runs out: a login sent again
+# is decided again rather than answered the same (a stale wait, replayed).
+UNCOUNTED = frozenset({"wait", "busy"})
 LOGIN_BURST = 20.0
 READ_MMAP_BYTES = 256 * 2**20
 DB_TRIES = 3  # a login whose transaction fails on the database is tried again this often
@@ -149,7 +152,7 @@ class DeskCounters:
     repeats: int = 0  # sync requests asked again while one was on its way (one answer)
     superseded: int = 0  # logins a newer one of their terminal replaced before they began
     throttled: int = 0  # sync requests past SYNC_RATE, acked unanswered
-    throttled_logins: int = 0  # badge-ins past LOGIN_RATE, answered ``wait``
+    throttled_logins: int = 0  # badge-ins past LOGIN_RATE, answered ``busy``
 
 
 def read_sessions(store: Store) -> tuple[sessionmaker[Session], Engine | None]:
@@ -433,9 +436,9 @@ class LoginDesk:
                     seconds = math.ceil(wait)
                     self.counters.throttled_logins += 1
                     self._refuse(terminal, item, env, ServiceError(
-                        "wait", f"Too many badge-ins on this terminal: wait {seconds} s.",
+                        "busy", f"This terminal is busy: try again in {seconds} s.",
                         wait=seconds))
-                    self._timed("wait", read_s, hash_s, write_s, 0.0, started, routed)
+                    self._timed("busy", read_s, hash_s, write_s, 0.0, started, routed)
                     return
                 try:
                     stored = sessions.pin_to_check(s, term, body.badge, body.pin, pepper)
@@ -567,10 +570,11 @@ class LoginDesk:
                 held.answered = True
 
     def _refuse(self, terminal: str, item: Any, env: Envelope, err: ServiceError) -> None:
-        with self._lock:
-            self._refusals[_refusal_key(terminal, env)] = err
-            while len(self._refusals) > REFUSALS_KEPT:
-                self._refusals.popitem(last=False)
+        if err.code not in UNCOUNTED:  # those cost nothing to decide again, and expire
+            with self._lock:
+                self._refusals[_refusal_key(terminal, env)] = err
+                while len(self._refusals) > REFUSALS_KEPT:
+                    self._refusals.popitem(last=False)
         self._answered(terminal)
         self._publish([Publish(terminal, envelope(
             "login", sid=None, ref=env.id, ok=False, code=err.code, message=err.message,

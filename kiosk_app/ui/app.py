@@ -178,8 +178,8 @@ class KioskApp(App):
             self.go("pin", error="" if code == "pin_required" else code)
         elif code == "locked":
             self.go("locked", until=until)
-        elif code == "wait":
-            self.go("idle", message="wait", wait=int(kiosk.login_wait))
+        elif code in ("wait", "busy"):  # a throttled guess, or a terminal badged too often
+            self.go("idle", message=code, wait=int(kiosk.login_wait))
         else:
             known = ("bad_badge", "offline", "suspended")
             self.go("idle", message=code if code in known else "error")

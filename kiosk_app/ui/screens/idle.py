@@ -30,10 +30,12 @@ MESSAGES = {
     "error": N_("Something went wrong. Please present your badge again."),
     "ended": N_("You were logged out: your session was closed. Present your badge again."),
     "wait": N_("Too many attempts on this terminal. Try again in {seconds} s."),
+    "busy": N_("This terminal is busy. Try again in {seconds} s."),
     "suspended": N_("This terminal no longer accepts badges. Ask HR or your supervisor."),
     "alert_refused": N_("Alert NOT sent: badge in first, then press Danger / accident."),
 }
-# How long a message stays (s); "wait" stays until its countdown ends.
+COUNTED_DOWN = ("wait", "busy")  # shown until their countdown ends
+# How long a message stays (s).
 SHOWN_S = {"suspended": 60, "alert_refused": 60}
 SHOWN_DEFAULT_S = 12
 
@@ -50,7 +52,7 @@ class IdleScreen(KioskScreen):
     clock = StringProperty("")
     today = StringProperty("")
     notice_key = StringProperty("")  # a key of MESSAGES, shown under the invitation
-    wait_left = NumericProperty(0)  # the "wait" message's countdown (s)
+    wait_left = NumericProperty(0)  # a "wait" or "busy" message's countdown (s)
     board = ListProperty([])  # site notices anyone may read: [{uid, title, urgent, excerpt}]
     board_hidden = NumericProperty(0)  # notices that did not fit on the screen
     alert_on = BooleanProperty(False)  # the safety alert button without a badge-in
@@ -122,11 +124,11 @@ class IdleScreen(KioskScreen):
 
     def say(self, key: str, *, wait: int = 0) -> None:
         self.notice_key = key if key in MESSAGES else ""
-        self.wait_left = max(0, int(wait)) if key == "wait" else 0
+        self.wait_left = max(0, int(wait)) if key in COUNTED_DOWN else 0
         if self._hide is not None:
             self._hide.cancel()
             self._hide = None
-        if self.notice_key == "wait":
+        if self.notice_key in COUNTED_DOWN:
             self._hide = Clock.schedule_interval(self._count_down, 1)
         elif self.notice_key:
             shown = SHOWN_S.get(self.notice_key, SHOWN_DEFAULT_S)
