@@ -7,7 +7,6 @@ decision 2): the relay and the console read and write here, and the broker only 
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 
 from sqlalchemy import (
     JSON,
@@ -30,25 +29,17 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from hr_console.domain.partitions import partition_of
+from relais_wire.names import fold
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-# Letters Unicode does not decompose into a base and an accent, spelt as a keyboard without
-# them types them: "laetitia" finds Lætitia, "yildiz" Yıldız (the kiosk's French keys have
-# no æ, œ nor ı). A change here needs a migration that folds the stored names again.
-SEARCH_LETTERS = str.maketrans({"æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "ı": "i",
-                                "đ": "d", "ð": "d", "þ": "th"})
-
-
 def search_key(text: str | None) -> str:
-    """Lower case without accents: what a name is searched by ('Élodie' finds 'elodie',
-    'Lætitia' 'laetitia')."""
-    decomposed = unicodedata.normalize("NFKD", (text or "").casefold())
-    return "".join(ch for ch in decomposed
-                   if not unicodedata.combining(ch)).translate(SEARCH_LETTERS)
+    """What a name is searched by (``relais_wire.names.fold``: 'Élodie' finds 'elodie',
+    'Lætitia' 'laetitia'); a change there needs a migration that folds stored names again."""
+    return fold(text)
 
 
 def _search_default(context) -> str:  # noqa: ANN001 - SQLAlchemy's execution context

@@ -143,6 +143,16 @@ async def _find_by_name(d: Any) -> dict[str, Any]:
     seen = {"left_out": len(left_out), "none_listed": not (left_out & listed),
             "found_them": sorted(found) == sorted(left_out), "note": find.note,
             "query": find.ids.display.text}
+    # More letters narrow that whole answer on the kiosk: the console is not asked again.
+    asked = _count_searches(find)
+    for ch in " roux":
+        await d.tap(d.key(find.ids.keyboard, ch), f"key {ch}")
+    await d.until("narrowed", lambda: find.searched == "zoe roux", 10)
+    seen["narrowed"] = [c["text"].split("\n")[0] for c in find.ids.grid.data]
+    for _ in " roux":
+        await d.tap(d.key(find.ids.keyboard, "⌫"), "key ⌫")
+    await d.until("widened", lambda: find.searched == "zoe", 10)
+    seen["asked_again"] = asked[0]
     await d.tap(await d.recycled(find.ids.grid, "a Zoé", contact_id=found[0]), "a Zoé")
     await d.until("conversation", lambda: app.current == "conversation")
     conv = d.screen("conversation")
@@ -193,6 +203,19 @@ async def _all_notices(d: Any) -> dict[str, Any]:
     seen.update(listed=len(d.screen("notices").ids.list.children),
                 still_more=session.notices_more)
     return seen
+
+
+def _count_searches(find: Any) -> list[int]:
+    """How many times the screen asks the console from now on (``[n]``, kept up to date)."""
+    api = find.api()
+    asked, real = [0], api.find_contacts
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        asked[0] += 1
+        return real(*args, **kwargs)
+
+    api.find_contacts = counted
+    return asked
 
 
 def _forbid_expedition(back: Any, me: int) -> None:
@@ -274,6 +297,8 @@ def check_many(checks: dict[str, Any]) -> None:
         assert find["note"] == {"fr": f"{find['left_out']} personnes trouvées.",
                                 "en": f"{find['left_out']} people found."}[lang], seen
         assert find["query"] == "zoe|" and find["opened"] is True, seen
+        assert len(find["narrowed"]) >= 1 and find["asked_again"] == 0, seen
+        assert all(n.startswith("Zoé Roux") for n in find["narrowed"]), seen
         assert find["kept"] is True, seen  # back in Find: the same people, still writable
         if lang == "fr":
             told = seen["notices"]  # the sync held some, counted the others; all listed

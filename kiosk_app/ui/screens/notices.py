@@ -29,23 +29,32 @@ class NoticesScreen(ReadingScreen):
     more = StringProperty("")  # what is said of the notices the sync left out, translated
 
     def show(self, **_: Any) -> None:
+        self.failed = ""
         self.refresh()
-        if self.session is not None and self.session.notices_more and not self.loading:
-            self.fetch(lambda api, sid: api.notices(sid), self._all)
 
-    def _all(self, items: list[dict[str, Any]]) -> None:
+    def _read_the_rest(self) -> None:
+        """Once per sync that left notices out, while the screen is shown (a failure waits
+        for the screen to be opened again)."""
+        session = self.session
+        if session is None or not session.notices_more or self.loading or self.failed:
+            return
+        syncs = session.syncs
+        self.fetch(lambda api, sid: api.notices(sid), lambda items: self._all(syncs, items))
+
+    def _all(self, syncs: int, items: list[dict[str, Any]]) -> None:
         if self.session is None:
             return
         for item in items:
             self.session.add_notice(item)
-        self.session.notices_more = 0
+        if self.session.syncs == syncs:  # a newer sync's count is its own
+            self.session.notices_more = 0
         self.refresh()
 
     def no_api(self) -> str:
         return ""  # said by ``more``: they come with a later badge-in
 
     def unreadable(self, error: KioskApiError) -> str:
-        return tr._("Some notices could not be read: try again in a moment.")
+        return tr._("Some notices could not be loaded: try again in a moment.")
 
     def refresh(self) -> None:
         box = self.ids.list
@@ -56,8 +65,9 @@ class NoticesScreen(ReadingScreen):
         self.empty = not notices
         left = self.session.notices_more
         self.more = "" if not left or self.api() is not None else tr.ngettext(
-            "{n} more notice will come with a later badge-in.",
-            "{n} more notices will come with a later badge-in.", left).format(n=left)
+            "{n} more notice will be shown the next time you badge in.",
+            "{n} more notices will be shown the next time you badge in.", left).format(n=left)
+        self._read_the_rest()
         for n in notices:
             todo = "ack" if n.needs_ack else ("" if n.seen else "new")
             row = NoticeRow(uid=n.id, title=n.title, urgent=n.urgent, todo=todo)
