@@ -87,12 +87,12 @@ SYNC_BURST = 3.0
 # session and builds a sync (the HR desk's is 0.7 s at 50,000 employees); an attacker's
 # review made 185 in 10 s from one terminal with a badge and its password. A login past it
 # is answered ``busy`` with the seconds, which the kiosk shows with its countdown; nothing
-# is written and no miss is counted. Misses are not counted here: the throttle has its own, longer waits.
+# is written and no miss is counted. Misses do not spend it: the throttle has its own waits.
 LOGIN_RATE = 0.25
+LOGIN_BURST = 20.0
 # Refusals that write nothing and count no miss, and whose wait runs out: a login sent again
 # is decided again rather than answered the same (a stale wait, replayed).
 UNCOUNTED = frozenset({"wait", "busy"})
-LOGIN_BURST = 20.0
 READ_MMAP_BYTES = 256 * 2**20
 DB_TRIES = 3  # a login whose transaction fails on the database is tried again this often
 

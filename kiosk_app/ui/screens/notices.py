@@ -66,7 +66,7 @@ class NoticesScreen(ReadingScreen):
         left = self.session.notices_more
         self.more = "" if not left or self.api() is not None else tr.ngettext(
             "{n} more notice will be shown the next time you badge in.",
-            "{n} more notices will be shown the next time you badge in.", left).format(n=left)
+            "{n} more notices will be shown the next time you badge in.", left).format(n=tr.number(left))
         self._read_the_rest()
         for n in notices:
             todo = "ack" if n.needs_ack else ("" if n.seen else "new")
