@@ -74,7 +74,7 @@ run: sysdeps venv
 test: sysdeps venv
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 test-long: sysdeps-long venv
 	$(BIN)/pytest -m long

@@ -1,8 +1,13 @@
 """Fixtures shared by the whole suite; each lives in a module named for what it starts."""
 
 import os
+from typing import Any
 
+import pytest
+
+from tests import suite_plan
 from tests.broker_fixture import broker  # noqa: F401  (a real Mosquitto, see tests/broker_fixture.py)
+from tests.clean_tree import tree
 from tests.system_fixture import db_url, pg_url, system  # noqa: F401  (a whole installation)
 from tests.web_fixture import console  # noqa: F401  (the console on a real database)
 
@@ -11,3 +16,27 @@ from tests.web_fixture import console  # noqa: F401  (the console on a real data
 # or a CI machine in French, must not fail it. LANGUAGE, the first variable gettext reads,
 # changes nothing else (encodings, number formats) for the processes the tests start.
 os.environ["LANGUAGE"] = "C"
+
+
+# --- `make test` runs the suite in two processes (tests/suite_plan.py) -----------------------
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    return suite_plan.scheduler(config, log) if config.getvalue("dist") == "loadfile" else None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if tree.parallel(session.config) and not tree.worker(session.config):
+        session.config.stash[tree.BEFORE] = tree.state()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The clean-tree check of a shared run, once both processes are done."""
+    config = session.config
+    if not tree.parallel(config) or tree.worker(config) or tree.BEFORE not in config.stash:
+        return
+    problem = tree.left_dirty(config.stash[tree.BEFORE], tree.state())
+    if problem is not None:
+        config.get_terminal_writer().line(f"clean tree check FAILED: {problem}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -428,8 +428,16 @@ class LoginDesk:
                     self.counters.replayed += 1
                     self._opened(terminal, item, env, again, read_s, 0.0, 0.0, started, routed)
                     return
-                # Past the terminal's badge-ins (LOGIN_RATE): nothing written. Only those
-                # that open a session count; misses have the throttle's own waits.
+                try:
+                    stored = sessions.pin_to_check(s, term, body.badge, body.pin, pepper)
+                except ServiceError as err:  # refused before any check: nothing to write
+                    read_s += time.monotonic() - t0
+                    self._refuse(terminal, item, env, err)
+                    self._timed(err.code, read_s, hash_s, write_s, 0.0, started, routed)
+                    return
+                # Past the terminal's badge-ins (LOGIN_RATE): nothing written, after the refusals
+                # above (a suspended terminal hears so, not that it is busy). Only logins that
+                # open a session count; misses have the throttle's own waits.
                 wait = self._login_meter.wait(terminal) if attempt == 0 else 0.0
                 if wait > 0:
                     read_s += time.monotonic() - t0
@@ -439,13 +447,6 @@ class LoginDesk:
                         "busy", f"This terminal is busy: try again in {seconds} s.",
                         wait=seconds))
                     self._timed("busy", read_s, hash_s, write_s, 0.0, started, routed)
-                    return
-                try:
-                    stored = sessions.pin_to_check(s, term, body.badge, body.pin, pepper)
-                except ServiceError as err:  # refused before any check: nothing to write
-                    read_s += time.monotonic() - t0
-                    self._refuse(terminal, item, env, err)
-                    self._timed(err.code, read_s, hash_s, write_s, 0.0, started, routed)
                     return
             t1 = time.monotonic()
             read_s += t1 - t0
@@ -473,7 +474,6 @@ class LoginDesk:
                         # Before the commit: no claim that sees the new session can miss
                         # that its sync is not out yet (``downlinks._withhold``).
                         self._hold(res.employee_id)
-                        self._login_meter.spend(terminal)  # one login of this terminal's
             except sessions.StaleCheck:
                 write_s += time.monotonic() - t2
                 self.counters.stale += 1
@@ -483,6 +483,9 @@ class LoginDesk:
                     self._release(res.employee_id)  # not committed: nothing to hold back
                 raise
             write_s += time.monotonic() - t2
+            if isinstance(res, sessions.LoginResult):
+                # Spent once committed: a login retried after a database error spends once.
+                self._login_meter.spend(terminal)
             break
         assert res is not None  # the last try checks in the transaction: never stale
         if isinstance(res, ServiceError):

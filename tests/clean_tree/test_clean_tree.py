@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.clean_tree.tree import BEFORE, state
+from tests.clean_tree.tree import BEFORE, left_dirty, state
 
 
 def test_the_tests_leave_the_working_tree_as_they_found_it(request: pytest.FixtureRequest) -> None:
@@ -17,9 +17,5 @@ def test_the_tests_leave_the_working_tree_as_they_found_it(request: pytest.Fixtu
     after = state()
     if before is None or after is None:
         pytest.skip("not a git checkout (or git is missing): no working tree to compare")
-    if not before.status:
-        assert after.status == (), ("the tests left the tree dirty (write to build/ instead, "
-                                    f"or ignore the file): {list(after.status)}")
-    else:
-        changed = sorted(set(after.contents) ^ set(before.contents))
-        assert after == before, f"the tests changed these paths of the working tree: {changed}"
+    problem = left_dirty(before, after)
+    assert problem is None, problem

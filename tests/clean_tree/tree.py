@@ -1,5 +1,9 @@
 """What git sees of the working tree: ``git status --porcelain`` and, for every path it
-lists, the content, so that a test rewriting a file someone was already editing is seen."""
+lists, the content, so that a test rewriting a file someone was already editing is seen.
+
+Run in one process, the check is the test run last (tests/clean_tree); run by two (``make
+test``: tests/suite_plan.py), it is the main process's, before and after both: a test given
+out last may still run beside another's last one."""
 
 from __future__ import annotations
 
@@ -41,3 +45,27 @@ def state() -> Tree | None:
         digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "absent"
         contents.append((entry[3:], digest))
     return Tree(status=tuple(entries), contents=tuple(contents))
+
+
+def left_dirty(before: Tree | None, after: Tree | None) -> str | None:
+    """What the tests did to the tree (None: nothing, or no git checkout to compare)."""
+    if before is None or after is None:
+        return None
+    if not before.status:
+        if after.status:
+            return ("the tests left the tree dirty (write to build/ instead, or ignore the "
+                    f"file): {list(after.status)}")
+        return None
+    if after != before:
+        changed = sorted(set(after.contents) ^ set(before.contents))
+        return f"the tests changed these paths of the working tree: {changed}"
+    return None
+
+
+def parallel(config: pytest.Config) -> bool:
+    """Whether pytest-xdist shares this run between processes (``-n``)."""
+    return bool(getattr(config.option, "numprocesses", None))
+
+
+def worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")

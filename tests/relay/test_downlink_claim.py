@@ -5,6 +5,7 @@ On SQLite and PostgreSQL, without a broker."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -213,6 +214,15 @@ def test_the_deliverers_look_walks_a_dead_row_once(home, db_url: str, statistics
             assert not downlinks.any_due(s, resend_after=60, partitions=parts)
             return s.scalar(select(fetched)) - before
 
-    first, second, third = (blocks_read_by_a_look() for _ in range(3))
+    first = blocks_read_by_a_look()
     assert first >= 50  # the rows are there to walk: the test can fail
-    assert second <= 5 and third <= 5, (first, second, third)
+    # PostgreSQL marks an index entry dead only once no transaction that began before the
+    # delete runs anywhere on the server (another test's, in a parallel run): look again
+    # for a while until it can have, then twice more.
+    looks = [blocks_read_by_a_look()]
+    deadline = time.monotonic() + 30
+    while looks[-1] > 5 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        looks.append(blocks_read_by_a_look())
+    looks += [blocks_read_by_a_look(), blocks_read_by_a_look()]
+    assert max(looks[-3:]) <= 5, (first, looks)

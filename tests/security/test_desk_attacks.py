@@ -7,7 +7,7 @@ terminal's password (found by the issue 14 review; each test failed before its f
 - a refusal is replayed only to the very same login (terminal, id and badge);
 - a login the person gave up on never opens their session later on a kiosk they left;
 - one terminal's badge-ins, each a session and a sync, are bounded (``LOGIN_RATE``, answered
-  ``busy``), and no other terminal's are.
+  ``busy``), and no other terminal's are; a suspended one hears that it is suspended.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from hr_console.relay import logins
 from hr_console.services import sessions
-from hr_console.store.models import BadgeSession, Terminal, Throttle
+from hr_console.store.models import BadgeSession, Terminal, Throttle, utcnow
 from kiosk_app.link import events as ev
 from relais_wire import topics
 from relais_wire.envelope import encode, envelope
@@ -112,6 +112,14 @@ def test_one_terminals_badge_ins_are_bounded_and_no_other_terminal_is(
     assert first["code"] == "busy"
     time.sleep(first["wait"])
     assert rogue.ask("login", msg_id=again, badge=badge)["ok"] is True
+    # Past its bound again, then suspended: the terminal hears that it is suspended, not
+    # that it is busy (a kiosk would count down to nothing).
+    while rogue.ask("login", badge=badge).get("ok"):
+        pass
+    with system.store.session() as s:
+        s.execute(select(Terminal).where(Terminal.name == "kiosk-1")).scalar_one() \
+            .logins_suspended_at = utcnow()
+    assert rogue.ask("login", badge=badge)["code"] == "suspended"
 
 
 def test_a_login_given_up_on_never_opens_later(tmp_path: Path, db_url: str) -> None:
