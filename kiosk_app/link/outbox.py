@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     state TEXT NOT NULL DEFAULT 'pending'
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(state, next_try);
+CREATE INDEX IF NOT EXISTS outbox_queue ON outbox(state, created);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
@@ -97,13 +98,19 @@ class Outbox:
         keeps a long queue (after a long time offline) within that budget: the next items
         go once the relay has answered these."""
         now = time.time() if now is None else now
+        # Chosen and cut by SQLite: a queue that grew offline is not read and parsed whole
+        # twice a second.
         with self._lock:
+            head = self._db.execute("SELECT next_try FROM outbox WHERE state='pending' "
+                                    "ORDER BY created, rowid LIMIT 1").fetchone()
+            if head is None:
+                return []
+            fresh = "AND attempts=0 " if not all_pending and head[0] > now else ""
             rows = self._db.execute(
-                "SELECT id, seq, sid, kind, payload, attempts, next_try FROM outbox "
-                "WHERE state='pending' ORDER BY created, rowid").fetchall()
-        if rows and not all_pending and rows[0][6] > now:
-            rows = [r for r in rows if r[5] == 0]
-        return [Item(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows[:limit]]
+                "SELECT id, seq, sid, kind, payload, attempts FROM outbox "
+                f"WHERE state='pending' {fresh}ORDER BY created, rowid LIMIT ?",
+                (-1 if limit is None else limit,)).fetchall()
+        return [Item(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
 
     def sent(self, item_id: str, now: float | None = None) -> None:
         now = time.time() if now is None else now

@@ -711,6 +711,12 @@ class Session:
     def notices_to_do(self) -> int:
         return sum(1 for n in self.notices.values() if n.needs_ack or not n.seen)
 
+    def notices_to_do_more(self) -> bool:
+        """Whether notices a cut sync left out may be to do as well: the relay keeps those
+        to do first, so only when every notice it kept is (Home then says "3+")."""
+        return self.notices_more > 0 and all(n.needs_ack or not n.seen
+                                             for n in self.notices.values())
+
     def clear(self) -> None:
         """Privacy on a shared screen: forget everything about this person."""
         for msg in self.messages.values():

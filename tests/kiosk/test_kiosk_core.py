@@ -115,6 +115,21 @@ def test_someone_found_by_name_may_be_written_to() -> None:
     assert 1 not in s.contacts
 
 
+def test_home_says_when_notices_left_out_may_be_to_do_too() -> None:
+    """A cut sync keeps the notices to do first: only when all it kept are to do may those
+    it left out be too (Home's badge says "2+"), and once they are read it is exact."""
+    me = {"id": 1, "name": "Luc Petit", "language": "fr"}
+    owed = [{"notice": f"n{i}", "title": "Consigne", "ack_required": True} for i in range(2)]
+    s = Session("sid-1", me)
+    s.apply_sync(me, [], [], owed, [], notices_more=70)
+    assert s.notices_to_do() == 2 and s.notices_to_do_more()
+    done = {"notice": "n9", "title": "Vu", "seen": True}
+    s.apply_sync(me, [], [], [*owed, done], [], notices_more=70)
+    assert s.notices_to_do() == 2 and not s.notices_to_do_more()  # the rest is done too
+    s.apply_sync(me, [], [], owed, [])
+    assert not s.notices_to_do_more()  # nothing left out
+
+
 def test_retract_and_clear_forget_everything() -> None:
     s = _session()
     assert s.retract("m1") and "m1" not in s.messages
