@@ -18,7 +18,7 @@ notices. So what does not fit is left out, the most useful kept, and counted:
   people are not listed, and finds them by name (the kiosk API's ``/contacts``);
 - the history, only when the rest leaves the two lists less than they need (a quarter of
   the limit at most): its oldest messages go first, and ``history_more`` says so (the kiosk
-  API's history pages serve them; the kiosk does not fetch those pages yet).
+  API's history pages serve them: the kiosk's "Earlier messages" in each conversation).
 
 The notices keep at least a quarter of the room the two share, the contacts the rest; the
 two lists keep the sync's order. The groups list is not cut: a person in some hundreds of

@@ -314,11 +314,16 @@ class KioskApi:
                      params={k: v for k, v in params.items() if v is not None},
                      timeout=self.timeout, verify=self._verify)
 
-    def history(self, sid: str, with_id: int, before: str | None = None,
-                limit: int | None = None) -> dict[str, Any]:
-        """One page of the conversation with ``with_id``: ``{messages (oldest first), more,
-        before}``; pass ``before`` back to get the page before it."""
-        return _json(self._get("/history", sid, before=before, limit=limit, **{"with": with_id}))
+    def history(self, sid: str, with_id: int = 0, before: str | None = None,
+                limit: int | None = None, *, group: int = 0) -> dict[str, Any]:
+        """One page of the conversation with ``with_id`` (or of the workgroup ``group``):
+        ``{messages (oldest first), more, before}``; pass ``before`` back to get the page
+        before it."""
+        where = {"group": group} if group else {"with": with_id}
+        data = _json(self._get("/history", sid, before=before, limit=limit, **where))
+        if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
+            raise KioskApiError("bad_response", "The history answer lacks its messages.")
+        return data
 
     def find_contacts(self, sid: str, q: str) -> tuple[list[dict[str, Any]], int]:
         """People the badged-in person may write to whose name holds ``q``, as the sync

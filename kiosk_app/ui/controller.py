@@ -179,7 +179,7 @@ class Kiosk(EventDispatcher):
             before = {g.id for g in s.groups.values() if g.urgent_unread}
             s.apply_sync(event.me, event.contacts, event.history, event.notices, event.quick_replies,
                          event.groups, contacts_more=event.contacts_more,
-                         notices_more=event.notices_more)
+                         notices_more=event.notices_more, history_more=event.history_more)
             if first and (s.urgent_pending() or s.urgent_group()):
                 self.sounds.play("urgent")  # the urgent notice or post is the first thing shown
             elif first and s.first_pending():

@@ -301,6 +301,12 @@ class Session:
         # may be answered; the relay refuses what the rules do not allow.
         self.contacts_more = 0
         self.notices_more = 0  # notices the sync left out, for the same reason
+        # The sync's history left older messages out (its last messages, all conversations
+        # together, fit one packet): any conversation may have earlier ones, read a page at a
+        # time from the kiosk API. Per conversation, where its next page starts (None: no
+        # page before what is held).
+        self.history_more = False
+        self._earlier: dict[tuple[int, int], str | None] = {}
         self.messages: dict[str, Message] = {}
         self.notices: dict[str, Notice] = {}
         self.quick_replies: list[dict[str, Any]] = []
@@ -328,8 +334,10 @@ class Session:
                    history: list[dict[str, Any]], notices: list[dict[str, Any]],
                    quick_replies: list[dict[str, Any]],
                    groups: list[dict[str, Any]] | None = None, *,
-                   contacts_more: int = 0, notices_more: int = 0) -> None:
+                   contacts_more: int = 0, notices_more: int = 0,
+                   history_more: bool = False) -> None:
         self.me_id = int(me.get("id") or self.me_id)
+        self.history_more = history_more
         self.contacts_more = max(0, contacts_more)
         self.notices_more = max(0, notices_more)
         self.name = str(me.get("name") or self.name)
@@ -366,6 +374,32 @@ class Session:
         self.quick_replies = [q for q in quick_replies if isinstance(q, dict)]
         self.synced = True
         self.syncs += 1
+
+    def may_have_earlier(self, contact_id: int = 0, group_id: int = 0) -> bool:
+        """Whether a conversation may have messages before those held ("Earlier messages")."""
+        key = (0, group_id) if group_id else (contact_id, 0)
+        return self._earlier[key] is not None if key in self._earlier else self.history_more
+
+    def earlier_cursor(self, contact_id: int = 0, group_id: int = 0) -> str | None:
+        """The kiosk API's ``before`` for a conversation's next earlier page: where the last
+        page ended, else its oldest message held (None: from its newest)."""
+        key = (0, group_id) if group_id else (contact_id, 0)
+        if self._earlier.get(key):
+            return self._earlier[key]
+        conv = self.group_conversation(group_id) if group_id else self.conversation(contact_id)
+        return conv.messages[0].id if conv.messages else None
+
+    def add_earlier(self, page: dict[str, Any], contact_id: int = 0, group_id: int = 0) -> int:
+        """A page of earlier messages (the kiosk API's ``/history``): held like the sync's
+        history, and where the next page starts. Returns how many were new here."""
+        key = (0, group_id) if group_id else (contact_id, 0)
+        items = page.get("messages") if isinstance(page.get("messages"), list) else []
+        added = sum(1 for item in items if isinstance(item, dict)
+                    and self.add_message(item, from_sync=True) is not None)
+        cursor = page.get("before")
+        more = page.get("more") is True and isinstance(cursor, str) and bool(cursor)
+        self._earlier[key] = cursor if more else None
+        return added
 
     def add_found(self, found: list[dict[str, Any]]) -> list[Contact]:
         """People a name search found (the kiosk API's ``/contacts``, entries as the sync's):
@@ -719,6 +753,7 @@ class Session:
 
     def clear(self) -> None:
         """Privacy on a shared screen: forget everything about this person."""
+        self._earlier.clear()
         for msg in self.messages.values():
             msg.text = msg.caption = msg.from_name = ""
             msg.image = msg.audio = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SHOTS = ("many-home", "many-contacts", "many-jump", "many-find")
+SHOTS = ("many-home", "many-contacts", "many-jump", "many-find", "many-earlier")
 TEAM_SIZE = 160
 # Names as a French site has them: accented initials must sort among their letter.
 FIRST = ("Élodie", "Karim", "Lucas", "Amina", "Thomas", "Julie", "Nadia", "Olivier", "Pierre",
@@ -44,6 +44,32 @@ def _prepare(back: Any) -> None:
         for sender in ("Atelier", "Logistique"):
             sender_id = s.execute(select(Team.id).where(Team.name == sender)).scalar_one()
             directory.contact_rule(s, "team", sender_id, "team", team.id, allow_reply=True)
+    _seed_a_long_conversation(back)
+
+
+EARLIER = 215  # messages of one conversation: more than a sync's history holds (200)
+LONG_TALK = {"fr": "Julie Moreau", "en": "Lucas Bernard"}  # WHO's teammates
+
+
+def _seed_a_long_conversation(back: Any) -> None:
+    """A month of messages between each WHO and a teammate, read long ago, before the
+    walk's badge-in."""
+    import datetime as dt
+    import uuid
+
+    from hr_console.store.models import Message, utcnow
+
+    start = utcnow() - dt.timedelta(days=30)
+    pairs = [(back.employee(WHO[lang]), back.employee(LONG_TALK[lang])) for lang in WHO]
+    with back.system.store.session() as s:
+        for i in range(2 * EARLIER):
+            me, other = pairs[i % 2]
+            sender, recipient = (me, other) if i % 4 < 2 else (other, me)
+            when = start + dt.timedelta(minutes=10 * i)
+            s.add(Message(client_id=str(uuid.uuid4()), sender_id=sender, recipient_id=recipient,
+                          kind="text", body=f"Message {i // 2:03d}", state="read", created_at=when,
+                          delivered_at=when, read_at=when,
+                          sent_ts=int(when.replace(tzinfo=dt.UTC).timestamp() * 1000)))
 
 
 async def walk_many(d: Any) -> None:
@@ -109,6 +135,7 @@ async def _walk(d: Any, lang: str) -> None:
     seen["find"] = await _find_by_name(d)
     if lang == "fr":
         seen["notices"] = await _all_notices(d)
+    seen["earlier"] = await _earlier_messages(d, lang)
     d.check(f"{lang}_many", seen)
     await d.badge(back.badge(WHO[lang]))  # the same badge again: logout
     await d.until("logged out", lambda: app.kiosk.session is None and app.current == "idle")
@@ -203,6 +230,50 @@ async def _all_notices(d: Any) -> dict[str, Any]:
     seen.update(listed=len(d.screen("notices").ids.list.children),
                 still_more=session.notices_more)
     return seen
+
+
+async def _earlier_messages(d: Any, lang: str) -> dict[str, Any]:
+    """A conversation longer than the sync's history: "Earlier messages" reads the rest
+    from the console's kiosk API, a page at a time, and goes once all is here; the message
+    that was at the top stays in view."""
+    app, back = d.app, d.back
+    session = app.kiosk.session
+    other = back.employee(LONG_TALK[lang])
+
+    def held() -> list[str]:
+        return [m.text for m in session.conversation(other).messages]
+
+    while app.current != "home":  # from Notices (fr) or the conversation Find opened (en)
+        await d.tap(d.button(d.t("Back")), "Back")
+        await d.frames(2)
+    row = await d.recycled(d.screen("home").ids.list, "the teammate's row", contact_id=other)
+    await d.tap(row, "the long conversation")
+    await d.until("the conversation", lambda: app.current == "conversation")
+    conv = d.screen("conversation")
+    before = held()
+    seen = {"history_more": session.history_more, "before": len(before),
+            "button": [conv.earlier, conv.ids.earlier.opacity, conv.ids.earlier.text]}
+    top = conv._order[0]
+    await d.tap(conv.ids.earlier, "Earlier messages")
+    await d.until("the earlier page", lambda: not conv.loading and len(held()) > len(before), 15)
+    await d.frames(3)
+    await d.shot("many-earlier")
+    after = held()
+    row = conv._bubbles[top][0]
+    scroll = conv.ids.scroll
+    seen.update(after=len(after), first=after[0], shown=len(conv._order), gone=conv.earlier,
+                same_end=after[-len(before):] == before,
+                top_in_view=_within_view(row, scroll))
+    await d.tap(d.button(d.t("Back")), "Back")
+    await d.until("Home", lambda: app.current == "home")
+    return seen
+
+
+def _within_view(widget: Any, scroll: Any) -> bool:
+    """Whether some of ``widget`` shows in the ScrollView ``scroll`` (window coordinates)."""
+    low, high = widget.to_window(0, widget.y)[1], widget.to_window(0, widget.top)[1]
+    bottom, top = scroll.to_window(0, scroll.y)[1], scroll.to_window(0, scroll.top)[1]
+    return low < top and high > bottom
 
 
 def _count_searches(find: Any) -> list[int]:
@@ -304,6 +375,13 @@ def check_many(checks: dict[str, Any]) -> None:
             told = seen["notices"]  # the sync held some, counted the others; all listed
             assert told["left_out"] > 0 and told["synced"] + told["left_out"] >= NOTICES, seen
             assert told["listed"] >= NOTICES and told["still_more"] == 0, seen
+        early = seen["earlier"]  # the sync held 200 messages; a touch brought the rest
+        assert early["history_more"] is True and early["before"] < EARLIER, seen
+        assert early["button"] == [True, 1, {"fr": "Messages plus anciens",
+                                             "en": "Earlier messages"}[lang]], seen
+        assert early["after"] >= EARLIER and early["first"] == "Message 000", seen
+        assert early["shown"] == early["after"] and early["same_end"] is True, seen
+        assert early["gone"] is False and early["top_in_view"] is True, seen
         assert find["after_sync"] == {"fr": "Personne à qui vous pouvez écrire n’a « zoe » dans "
                                             "son nom.",
                                       "en": "Nobody you may write to has a name with “zoe”."}[lang]

@@ -15,7 +15,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from broker_config.ports import free_port
-from hr_console.services import directory, notices, sessions
+from hr_console.services import directory, groups, notices, sessions
 from hr_console.store.models import Media, Message, Team, utcnow
 from kiosk_app.link.api import KioskApi, KioskApiError, enrol
 from tests.served import served as serving
@@ -118,6 +118,10 @@ def test_history_pages_media_and_notices(served: Served) -> None:
         atelier = s.execute(select(Team.id).where(Team.name == "Atelier")).scalar_one()
         n = notices.create(s, title="Inventaire", body="Samedi 8h", target_kind="team",
                            target_ref=atelier, ack_required=True, actor="hr")
+        logistique = s.execute(select(Team.id).where(Team.name == "Logistique")).scalar_one()
+        atelier_group = groups.create(s, name="Atelier", rules=[("team", atelier)], actor="hr").id
+        logistique_group = groups.create(s, name="Quai", rules=[("team", logistique)],
+                                         actor="hr").id
     sid = _badge_in(console, "kiosk-1", "Karim Benali")
     sophie = console.demo.employees["Sophie Martin"]
     with _api(served) as api:
@@ -135,6 +139,11 @@ def test_history_pages_media_and_notices(served: Served) -> None:
         with pytest.raises(KioskApiError) as bad:
             api.history(sid, sophie, before="nope")
         assert bad.value.code == "bad_cursor"
+        # A workgroup's pages ("Earlier messages" in a group): his team's, not another's.
+        assert api.history(sid, group=atelier_group)["messages"] == []
+        with pytest.raises(KioskApiError) as other:
+            api.history(sid, group=logistique_group)
+        assert other.value.code == "not_member" and other.value.status == 404
 
 
 def test_find_contacts_by_name(served: Served) -> None:

@@ -130,6 +130,36 @@ def test_home_says_when_notices_left_out_may_be_to_do_too() -> None:
     assert not s.notices_to_do_more()  # nothing left out
 
 
+def test_earlier_messages_come_a_page_at_a_time_while_the_sync_left_some_out() -> None:
+    """A sync whose history left older messages out offers "Earlier messages" in every
+    conversation; a page starts before the oldest held, the next where the last ended, and
+    once the console says there is nothing before, none is offered there again."""
+    me = {"id": 1, "name": "Karim Benali", "language": "fr"}
+
+    def text(i: int) -> dict:
+        return {"msg": f"m{i}", "from": 2 if i % 2 else 1, "to": 1 if i % 2 else 2,
+                "kind": "text", "text": f"n°{i}", "sent_ts": 1_700_000_000_000 + i * 60_000,
+                "state": "read"}
+
+    s = Session("sid-1", me)
+    s.apply_sync(me, [{"id": 2, "name": "Julie Moreau"}], [text(i) for i in range(40, 50)],
+                 [], [])
+    assert not s.may_have_earlier(2)  # the sync held everything
+    s.apply_sync(me, [{"id": 2, "name": "Julie Moreau"}], [text(i) for i in range(40, 50)],
+                 [], [], history_more=True)
+    assert s.may_have_earlier(2) and s.may_have_earlier(group_id=7)
+    assert s.earlier_cursor(2) == "m40" and s.earlier_cursor(3) is None
+    assert s.add_earlier({"messages": [text(i) for i in range(10, 41)], "more": True,
+                          "before": "m10"}, 2) == 30  # m40 was held already
+    assert s.earlier_cursor(2) == "m10" and s.may_have_earlier(2)
+    assert [m.text for m in s.conversation(2).messages][:2] == ["n°10", "n°11"]
+    s.add_earlier({"messages": [text(i) for i in range(10)], "more": False, "before": None}, 2)
+    assert not s.may_have_earlier(2) and len(s.conversation(2).messages) == 50
+    assert s.may_have_earlier(3)  # another conversation is its own
+    s.clear()
+    assert s.may_have_earlier(2)  # forgotten with the person (a new sync says again)
+
+
 def test_retract_and_clear_forget_everything() -> None:
     s = _session()
     assert s.retract("m1") and "m1" not in s.messages

@@ -17,10 +17,11 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
 from kiosk_app import sitetime, voice
+from kiosk_app.link.api import KioskApiError
 from kiosk_app.ui import theme
 from kiosk_app.ui.i18n import N_, tr
-from kiosk_app.ui.screens.base import KioskScreen
 from kiosk_app.ui.screens.offshift import may_write_from, when
+from kiosk_app.ui.screens.reading import ReadingScreen
 from kiosk_app.ui.session import Message
 from kiosk_app.ui.widgets import (
     Bubble,
@@ -47,6 +48,8 @@ STATES: dict[str, tuple[str, str, tuple]] = {
     "error": ("warning", N_("Not sent"), theme.DANGER),
 }
 # Reasons the relay gives as codes; HR's own reasons are shown as written.
+EARLIER_PAGE = 30  # messages a touch on "Earlier messages" brings
+
 REASONS = {
     "not_allowed": N_("you may not write to this person"),
     "unknown_recipient": N_("this person no longer exists"),
@@ -98,7 +101,7 @@ def group_note(group: Any) -> str:
     return tr._("You can read this group but not post in it.")
 
 
-class ConversationScreen(KioskScreen):
+class ConversationScreen(ReadingScreen):
     contact_id = NumericProperty(0)
     group_id = NumericProperty(0)  # a workgroup's posts instead of a person's messages
     contact_name = StringProperty("")
@@ -110,6 +113,7 @@ class ConversationScreen(KioskScreen):
     urgent_toggle = BooleanProperty(False)  # a group where this person may ask for urgent
     urgent = BooleanProperty(False)  # the next post is asked for urgent (one post only)
     can_record = BooleanProperty(False)  # the terminal has a microphone: a Voice button
+    earlier = BooleanProperty(False)  # "Earlier messages": the sync's history left some out
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -118,6 +122,7 @@ class ConversationScreen(KioskScreen):
         self._waiting: dict[str, tuple[Bubble, KLabel]] = {}  # photos asked of the console
         self._clips: dict[str, tuple[IconButton, Widget, KLabel]] = {}  # voice messages shown
         self._clip_ticker: Any = None
+        self._keep_in_view: str | None = None  # a page came: the message to show, not the end
 
     def show(self, contact_id: int = 0, group_id: int = 0, urgent: bool | None = None,
              **_: Any) -> None:
@@ -125,6 +130,7 @@ class ConversationScreen(KioskScreen):
         when the person comes back without sending); ``None`` keeps the toggle as it is."""
         if (contact_id, group_id) != (self.contact_id, self.group_id):
             self._reset()
+            self.forget()  # a page asked for in the conversation left is not this one's
             self.urgent = False
         if urgent is not None:
             self.urgent = bool(urgent)
@@ -178,6 +184,8 @@ class ConversationScreen(KioskScreen):
                 added = True
             else:
                 self._update(msg)
+        self.earlier = self.session.may_have_earlier(self.contact_id, self.group_id) \
+            and self.api() is not None
         if added:
             Clock.schedule_once(lambda _dt: self._to_bottom(), 0)
         if conv.unread and self.manager and self.manager.current == self.name:
@@ -394,8 +402,39 @@ class ConversationScreen(KioskScreen):
         _row, state = self._bubbles[msg.id]
         state.icon, state.text, state.color = state_view(msg)
 
+    def load_earlier(self) -> None:
+        """The conversation's page before what is held, from the kiosk API; once it is
+        here, the message that was at the top stays in view, the earlier ones above it."""
+        if self.session is None or self.loading:
+            return
+        contact, group = self.contact_id, self.group_id
+        before = self.session.earlier_cursor(contact, group)
+        top = self._order[0] if self._order else None
+        self.fetch(lambda api, sid: api.history(sid, contact, before, EARLIER_PAGE, group=group),
+                   lambda page: self._earlier_came(contact, group, top, page))
+
+    def _earlier_came(self, contact: int, group: int, top: str | None,
+                      page: dict[str, Any]) -> None:
+        if self.session is None:
+            return
+        self.session.add_earlier(page, contact, group)
+        if (contact, group) == (self.contact_id, self.group_id):
+            self._keep_in_view = top
+            self.refresh()
+
+    def no_api(self) -> str:
+        return ""  # the button is shown only with the kiosk API
+
+    def unreadable(self, error: KioskApiError) -> str:
+        return tr._("Earlier messages could not be loaded: try again in a moment.")
+
     def _to_bottom(self) -> None:
-        scroll = self.ids.scroll
+        scroll, keep = self.ids.scroll, self._keep_in_view
+        self._keep_in_view = None
+        if keep in self._bubbles:
+            self.ids.bubbles.do_layout()  # the rows' places, before the view goes to one
+            scroll.scroll_to(self._bubbles[keep][0], padding=dp(40), animate=False)
+            return
         scroll.scroll_y = 0 if self.ids.bubbles.height > scroll.height else 1
 
     @staticmethod
@@ -448,6 +487,8 @@ class ConversationScreen(KioskScreen):
 
     def clear(self) -> None:
         self._reset()
+        self.forget()
+        self.earlier = False
         self.ids.replies.clear_widgets()
         self.contact_id = self.group_id = 0
         self.urgent = self.urgent_toggle = False
