@@ -10,6 +10,7 @@ free there now stays free unless something asks for it by number.
 
 from __future__ import annotations
 
+import os
 import random
 import socket
 from collections.abc import Collection
@@ -23,6 +24,10 @@ _LINUX_DEFAULT = (32768, 60999)
 # node ports 30000-32767).
 _SPAN = (20000, 24999)
 _TRIES = 200
+# "k/n": this process draws only from the k-th of n equal parts of its span (counted from
+# 0), so that n processes started side by side (the test suite's two) never pick the same
+# port between choosing it and binding it. Inherited by the processes it starts.
+SHARE_ENV = "RELAIS_PORT_SHARE"
 _given: set[int] = set()  # handed out by this process: two calls never answer the same port
 
 
@@ -59,6 +64,22 @@ def _bindable(port: int) -> bool:
     return True
 
 
+def shared(span: tuple[int, int] | None, share: str | None = None) -> tuple[int, int] | None:
+    """``span``'s part for this process (``SHARE_ENV``); the whole span without one."""
+    share = os.environ.get(SHARE_ENV) if share is None else share
+    if span is None or not share:
+        return span
+    try:
+        k, n = (int(x) for x in share.split("/"))
+    except ValueError:
+        return span
+    size = (span[1] - span[0] + 1) // n if 0 <= k < n else 0
+    if size < 1:
+        return span
+    low = span[0] + k * size
+    return low, low + size - 1
+
+
 def _kernel_choice() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -73,7 +94,7 @@ def free_port(rng: random.Random | None = None, span: tuple[int, int] | None = N
 
     ``span``: the ports to draw from instead; when there is no room anywhere, the
     kernel's own choice, as before."""
-    low, high = span or quiet_span() or (0, -1)
+    low, high = span or shared(quiet_span()) or (0, -1)
     draw = rng or random.SystemRandom()
     if high >= low:
         for _ in range(_TRIES):

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from broker_config import ports
 from tests import suite_plan
 from tests.broker_fixture import broker  # noqa: F401  (a real Mosquitto, see tests/broker_fixture.py)
 from tests.clean_tree import tree
@@ -16,6 +17,11 @@ from tests.web_fixture import console  # noqa: F401  (the console on a real data
 # or a CI machine in French, must not fail it. LANGUAGE, the first variable gettext reads,
 # changes nothing else (encodings, number formats) for the processes the tests start.
 os.environ["LANGUAGE"] = "C"
+# Two processes running the suite side by side (tests/suite_plan.py) draw free ports from
+# two halves of the span, they and what they start: never the same port picked by both.
+if os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw"):
+    os.environ[ports.SHARE_ENV] = (f"{int(os.environ['PYTEST_XDIST_WORKER'][2:])}/"
+                                   f"{os.environ.get('PYTEST_XDIST_WORKER_COUNT', '2')}")
 
 
 # --- `make test` runs the suite in two processes (tests/suite_plan.py) -----------------------

@@ -26,6 +26,20 @@ def test_the_span_steers_clear_of_the_ephemeral_range_wherever_the_machine_puts_
     assert quiet_span((1024, 65535)) is None  # no room: the kernel's choice, as before
 
 
+def test_processes_side_by_side_draw_from_their_own_part_of_the_span(monkeypatch) -> None:  # noqa: ANN001
+    """The suite's two processes (``RELAIS_PORT_SHARE``, set by tests/conftest.py for
+    what they start too) never pick the same port; a share that makes no sense is none."""
+    assert ports.shared((20000, 24999), "0/2") == (20000, 22499)
+    assert ports.shared((20000, 24999), "1/2") == (22500, 24999)
+    assert ports.shared((20000, 24999), "") == (20000, 24999)
+    for odd in ("2/2", "x/2", "1/0", "0/9999"):
+        assert ports.shared((20000, 24999), odd) == (20000, 24999), odd
+    assert ports.shared(None, "0/2") is None
+    monkeypatch.setenv(ports.SHARE_ENV, "1/2")
+    low, high = ports.shared(quiet_span())
+    assert all(low <= p <= high for p in free_ports(20))
+
+
 def test_ports_promised_to_other_listeners_are_not_chosen() -> None:
     """At ``init`` the terminals' port (18883 by default) is not listening yet: the relay
     port drawn then must not be it."""
