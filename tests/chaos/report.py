@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from bench.report import machine, replace_section
@@ -20,8 +21,8 @@ _DATA = re.compile(r"<!-- chaos-data (.*?) -->", re.DOTALL)
 _ORDER = ("chaos", "chaos-two-relays", "netloss", "scale-out-pg")
 
 
-def _load() -> dict[str, Any]:
-    text = reliability().read_text(encoding="utf-8") if reliability().exists() else ""
+def _load(path: Path) -> dict[str, Any]:
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
     found = _DATA.search(text)
     if not found:
         return {}
@@ -82,10 +83,11 @@ def _render(data: dict[str, Any]) -> str:
 
 def record(scenario: str, variant: str, outcome: dict[str, Any], *, relays: str,
            seconds: float) -> None:
-    data = _load()
-    data[f"{scenario}/{variant}"] = {
-        **{k: v for k, v in outcome.items() if k != "unknown_recipients"},
-        "relays": relays, "seconds": seconds,
-        "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    }
-    replace_section(reliability(), "chaos", _render(data))
+    with reliability() as path:
+        data = _load(path)
+        data[f"{scenario}/{variant}"] = {
+            **{k: v for k, v in outcome.items() if k != "unknown_recipients"},
+            "relays": relays, "seconds": seconds,
+            "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        }
+        replace_section(path, "chaos", _render(data))

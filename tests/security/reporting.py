@@ -17,4 +17,5 @@ def write(section: str, title: str, rows: list[tuple[str, object]], notes: str =
     lines += [f"| {what} | {value} |" for what, value in rows]
     if notes:
         lines += ["", notes.strip()]
-    replace_section(reliability(), section, "\n".join(lines))
+    with reliability() as path:
+        replace_section(path, section, "\n".join(lines))
