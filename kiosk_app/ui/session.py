@@ -21,6 +21,7 @@ from kiosk_app.ui.name_index import name_key
 # repeated report never moves a message back (a "delivered" after a "read" is ignored).
 _RANK = {"outbox": 0, "accepted": 1, "held": 1, "approved": 2, "delivered": 3, "read": 4}
 FINAL = frozenset({"refused", "rejected", "retracted", "error"})
+EARLIER_MOST = 60  # messages taken from one page of earlier ones (the kiosk asks for 30)
 
 
 @dataclass
@@ -307,6 +308,7 @@ class Session:
         # page before what is held).
         self.history_more = False
         self._earlier: dict[tuple[int, int], str | None] = {}
+        self._from_newest: set[tuple[int, int]] = set()
         self.messages: dict[str, Message] = {}
         self.notices: dict[str, Notice] = {}
         self.quick_replies: list[dict[str, Any]] = []
@@ -386,20 +388,47 @@ class Session:
         key = (0, group_id) if group_id else (contact_id, 0)
         if self._earlier.get(key):
             return self._earlier[key]
+        if key in self._from_newest:
+            return None
         conv = self.group_conversation(group_id) if group_id else self.conversation(contact_id)
         return conv.messages[0].id if conv.messages else None
 
     def add_earlier(self, page: dict[str, Any], contact_id: int = 0, group_id: int = 0) -> int:
         """A page of earlier messages (the kiosk API's ``/history``): held like the sync's
-        history, and where the next page starts. Returns how many were new here."""
+        history, as read, and where the next page starts. Only the page's messages of this
+        very conversation are taken, at most ``EARLIER_MOST``. Returns how many were new."""
         key = (0, group_id) if group_id else (contact_id, 0)
         items = page.get("messages") if isinstance(page.get("messages"), list) else []
-        added = sum(1 for item in items if isinstance(item, dict)
-                    and self.add_message(item, from_sync=True) is not None)
+        added = 0
+        for item in items[-EARLIER_MOST:]:
+            if isinstance(item, dict) and self._of(item, contact_id, group_id) and \
+                    self.add_message(item, from_sync=True, earlier=True) is not None:
+                added += 1
         cursor = page.get("before")
         more = page.get("more") is True and isinstance(cursor, str) and bool(cursor)
         self._earlier[key] = cursor if more else None
+        self._from_newest.discard(key)
         return added
+
+    def _of(self, item: dict[str, Any], contact_id: int, group_id: int) -> bool:
+        """Whether a page's message belongs to the conversation it was asked for."""
+        if group_id:
+            return _int(item.get("group")) == group_id
+        sender, recipient = _int(item.get("from")), _int(item.get("to"))
+        return not _int(item.get("group")) and {sender, recipient} == {self.me_id, contact_id}
+
+    def no_earlier(self, contact_id: int = 0, group_id: int = 0) -> None:
+        """The console has no page for this conversation (a group left since the sync)."""
+        self._earlier[(0, group_id) if group_id else (contact_id, 0)] = None
+
+    def earlier_from_newest(self, contact_id: int = 0, group_id: int = 0) -> bool:
+        """The console knows no message held here as the place to start (one it never
+        stored): the next page is asked from the newest. False if it was already."""
+        key = (0, group_id) if group_id else (contact_id, 0)
+        if key in self._from_newest:
+            return False
+        self._from_newest.add(key)
+        return True
 
     def add_found(self, found: list[dict[str, Any]]) -> list[Contact]:
         """People a name search found (the kiosk API's ``/contacts``, entries as the sync's):
@@ -429,9 +458,11 @@ class Session:
         self.groups[gid] = group
         return group
 
-    def add_message(self, item: dict[str, Any], *, from_sync: bool = False) -> Message | None:
+    def add_message(self, item: dict[str, Any], *, from_sync: bool = False,
+                    earlier: bool = False) -> Message | None:
         """A message from the sync's history (``from_sync``) or one just delivered. Returns
-        it if new."""
+        it if new. ``earlier``: from a page of older messages, held as read (it counts in
+        no unread number, and asks for no read receipt: the relay's counts stay its own)."""
         msg_id = str(item.get("msg") or "")
         if not msg_id:
             return None
@@ -439,7 +470,7 @@ class Session:
         mine = sender == self.me_id
         gid = _int(item.get("group"))
         if gid:
-            return self._add_post(item, msg_id, gid, sender, mine)
+            return self._add_post(item, msg_id, gid, sender, mine, earlier)
         other = recipient if mine else sender
         if other and other not in self.contacts:
             name = "" if mine else str(item.get("from_name") or "")
@@ -463,13 +494,13 @@ class Session:
             drawing=item.get("drawing") if isinstance(item.get("drawing"), dict) else None,
             **_clip_fields(item),
             state=state, reason=item.get("reason"),
-            read=(not mine and state == "read"),
+            read=(not mine and (state == "read" or earlier)),
         )
         self.messages[msg_id] = msg
         return msg
 
     def _add_post(self, item: dict[str, Any], msg_id: str, gid: int, sender: int,
-                  mine: bool) -> Message | None:
+                  mine: bool, earlier: bool = False) -> Message | None:
         """A group post: never a contact (a member sees others only as authors of posts)."""
         group = self.groups.get(gid)
         if group is None:  # a group the last sync did not list: read only until the next one
@@ -492,7 +523,8 @@ class Session:
             image=_image(item.get("image")), has_image=bool(item.get("has_image")),
             drawing=item.get("drawing") if isinstance(item.get("drawing"), dict) else None,
             **_clip_fields(item),
-            state=state, reason=item.get("reason"), read=(not mine and state == "read"),
+            state=state, reason=item.get("reason"),
+            read=(not mine and (state == "read" or earlier)),
             group=gid, from_name=str(item.get("from_name") or ""),
             urgent=bool(item.get("urgent")),
             reply_to=str(reply_to) if isinstance(reply_to, str) and reply_to else None,
@@ -754,6 +786,7 @@ class Session:
     def clear(self) -> None:
         """Privacy on a shared screen: forget everything about this person."""
         self._earlier.clear()
+        self._from_newest.clear()
         for msg in self.messages.values():
             msg.text = msg.caption = msg.from_name = ""
             msg.image = msg.audio = None

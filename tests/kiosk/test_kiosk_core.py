@@ -156,8 +156,38 @@ def test_earlier_messages_come_a_page_at_a_time_while_the_sync_left_some_out() -
     s.add_earlier({"messages": [text(i) for i in range(10)], "more": False, "before": None}, 2)
     assert not s.may_have_earlier(2) and len(s.conversation(2).messages) == 50
     assert s.may_have_earlier(3)  # another conversation is its own
-    s.clear()
-    assert s.may_have_earlier(2)  # forgotten with the person (a new sync says again)
+    # Held as read (no unread count, no read receipt asked): the relay's numbers stay its own.
+    assert all(m.read for m in s.conversation(2).messages if not m.mine)
+
+
+def test_a_page_of_earlier_messages_keeps_to_its_conversation() -> None:
+    """Only the page's messages of the conversation asked for are taken (not another
+    person's, nor a group's; a group post counts in no unread number and makes no group
+    urgent); a place the console does not know is asked again from the newest, once; a
+    group left since the sync offers no page."""
+    me = {"id": 1, "name": "Karim Benali", "language": "fr"}
+    s = Session("sid-1", me)
+    s.apply_sync(me, [{"id": 2, "name": "Julie Moreau"}], [], [], [],
+                 [{"id": 7, "name": "Ligne 3", "can_post": True, "unread": 4,
+                   "urgent_unread": False}], history_more=True)
+    stray = [{"msg": "x1", "from": 3, "to": 1, "kind": "text", "text": "autre"},
+             {"msg": "x2", "from": 2, "to": 1, "group": 7, "kind": "text", "text": "groupe"},
+             {"msg": "x3", "from": 2, "to": 1, "kind": "text", "text": "oui"}, "x", 5]
+    assert s.add_earlier({"messages": stray, "more": False}, 2) == 1
+    assert [m.text for m in s.conversation(2).messages] == ["oui"] and 3 not in s.contacts
+    post = {"msg": "p1", "from": 2, "group": 7, "kind": "text", "text": "vieux",
+            "urgent": True, "state": "approved"}
+    assert s.add_earlier({"messages": [post], "more": True, "before": "p1"}, group_id=7) == 1
+    group = s.groups[7]
+    assert group.unread == 4 and not group.urgent_unread
+    assert s.earlier_cursor(group_id=7) == "p1"
+    assert s.earlier_from_newest(group_id=7) and s.earlier_cursor(group_id=7) == "p1"
+    s.add_earlier({"messages": [], "more": True, "before": "p0"}, group_id=7)
+    assert s.earlier_cursor(group_id=7) == "p0"
+    assert s.earlier_cursor(4) is None and s.earlier_from_newest(4)
+    assert s.earlier_cursor(4) is None and not s.earlier_from_newest(4)  # once
+    s.no_earlier(group_id=7)
+    assert not s.may_have_earlier(group_id=7)
 
 
 def test_retract_and_clear_forget_everything() -> None:

@@ -417,16 +417,30 @@ class ConversationScreen(ReadingScreen):
                       page: dict[str, Any]) -> None:
         if self.session is None:
             return
-        self.session.add_earlier(page, contact, group)
+        try:
+            added = self.session.add_earlier(page, contact, group)
+        except (ValueError, OverflowError, TypeError):  # numbers no message has
+            self.failed = self.unreadable(KioskApiError("bad_response", "unreadable page"))
+            return
         if (contact, group) == (self.contact_id, self.group_id):
-            self._keep_in_view = top
+            self._keep_in_view = top if added else None
             self.refresh()
 
     def no_api(self) -> str:
         return ""  # the button is shown only with the kiosk API
 
     def unreadable(self, error: KioskApiError) -> str:
-        return tr._("Earlier messages could not be loaded: try again in a moment.")
+        session, contact, group = self.session, self.contact_id, self.group_id
+        if session is not None and error.code == "not_member":  # left the group since
+            session.no_earlier(contact, group)
+            Clock.schedule_once(lambda _dt: self.refresh(), 0)
+            return ""
+        if session is not None and error.code == "bad_cursor" and \
+                session.earlier_from_newest(contact, group):
+            # The oldest message held is one the console never stored: from the newest.
+            Clock.schedule_once(lambda _dt: self.load_earlier(), 0)
+            return ""
+        return tr._("Not loaded: touch to try again")
 
     def _to_bottom(self) -> None:
         scroll, keep = self.ids.scroll, self._keep_in_view
@@ -489,6 +503,7 @@ class ConversationScreen(ReadingScreen):
         self._reset()
         self.forget()
         self.earlier = False
+        self._keep_in_view = None
         self.ids.replies.clear_widgets()
         self.contact_id = self.group_id = 0
         self.urgent = self.urgent_toggle = False
