@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import random
 import socket
+from collections import OrderedDict
 from collections.abc import Collection
 from pathlib import Path
 
@@ -28,7 +29,12 @@ _TRIES = 200
 # 0), so that n processes started side by side (the test suite's two) never pick the same
 # port between choosing it and binding it. Inherited by the processes it starts.
 SHARE_ENV = "RELAIS_PORT_SHARE"
-_given: set[int] = set()  # handed out by this process: two calls never answer the same port
+# Handed out by this process, most recent last: two calls close together never answer the
+# same port (one is chosen, then bound a moment later). Only the latest are kept: a process
+# that chooses ports all day (the test suite) would otherwise use its span up, and then get
+# the kernel's choice, from the ephemeral range.
+_given: OrderedDict[int, None] = OrderedDict()
+_GIVEN_KEPT = 512
 
 
 def ephemeral_range(path: Path = _RANGE_FILE) -> tuple[int, int]:
@@ -100,12 +106,18 @@ def free_port(rng: random.Random | None = None, span: tuple[int, int] | None = N
         for _ in range(_TRIES):
             port = draw.randint(low, high)
             if port not in _given and port not in avoid and _bindable(port):
-                _given.add(port)
-                return port
+                return _give(port)
     port = _kernel_choice()
     while port in avoid:
         port = _kernel_choice()
-    _given.add(port)
+    return _give(port)
+
+
+def _give(port: int) -> int:
+    _given[port] = None
+    _given.move_to_end(port)
+    while len(_given) > _GIVEN_KEPT:
+        _given.popitem(last=False)
     return port
 
 

@@ -40,6 +40,17 @@ def test_processes_side_by_side_draw_from_their_own_part_of_the_span(monkeypatch
     assert all(low <= p <= high for p in free_ports(20))
 
 
+def test_a_process_choosing_ports_all_day_stays_in_its_span(monkeypatch) -> None:  # noqa: ANN001
+    """Only the latest ports given are kept from being given again (a test process gives
+    thousands): it never runs out of its span and falls back to the kernel's choice, from
+    the ephemeral range (seen: the suite's second process, late in a run)."""
+    monkeypatch.setattr(ports, "_GIVEN_KEPT", 40)
+    low = quiet_span()[0]
+    chosen = [free_port(span=(low, low + 99)) for _ in range(300)]
+    assert all(low <= p <= low + 99 for p in chosen)
+    assert all(len(set(chosen[i:i + 40])) == 40 for i in range(0, 260, 20))  # none twice soon
+
+
 def test_ports_promised_to_other_listeners_are_not_chosen() -> None:
     """At ``init`` the terminals' port (18883 by default) is not listening yet: the relay
     port drawn then must not be it."""
@@ -61,7 +72,7 @@ def test_an_outgoing_connections_source_port_is_never_chosen() -> None:
 def test_a_port_in_use_is_skipped() -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-        ports._given.discard(port)
+        ports._given.pop(port, None)
         # Only the taken port and its neighbour to draw from: the taken one is never answered.
         got = {free_port(random.Random(seed), span=(port, port + 1)) for seed in range(3)}
         assert port not in got
