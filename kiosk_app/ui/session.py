@@ -24,6 +24,11 @@ FINAL = frozenset({"refused", "rejected", "retracted", "error"})
 EARLIER_MOST = 60  # messages taken from one page of earlier ones (the kiosk asks for 30)
 
 
+def _conversation_key(contact_id: int, group_id: int) -> tuple[int, int]:
+    """A person's conversation or a workgroup's, as the earlier pages are kept."""
+    return (0, group_id) if group_id else (contact_id, 0)
+
+
 @dataclass
 class Contact:
     id: int
@@ -379,13 +384,13 @@ class Session:
 
     def may_have_earlier(self, contact_id: int = 0, group_id: int = 0) -> bool:
         """Whether a conversation may have messages before those held ("Earlier messages")."""
-        key = (0, group_id) if group_id else (contact_id, 0)
+        key = _conversation_key(contact_id, group_id)
         return self._earlier[key] is not None if key in self._earlier else self.history_more
 
     def earlier_cursor(self, contact_id: int = 0, group_id: int = 0) -> str | None:
         """The kiosk API's ``before`` for a conversation's next earlier page: where the last
         page ended, else its oldest message held (None: from its newest)."""
-        key = (0, group_id) if group_id else (contact_id, 0)
+        key = _conversation_key(contact_id, group_id)
         if self._earlier.get(key):
             return self._earlier[key]
         if key in self._from_newest:
@@ -397,7 +402,7 @@ class Session:
         """A page of earlier messages (the kiosk API's ``/history``): held like the sync's
         history, as read, and where the next page starts. Only the page's messages of this
         very conversation are taken, at most ``EARLIER_MOST``. Returns how many were new."""
-        key = (0, group_id) if group_id else (contact_id, 0)
+        key = _conversation_key(contact_id, group_id)
         items = page.get("messages") if isinstance(page.get("messages"), list) else []
         added = 0
         for item in items[-EARLIER_MOST:]:
@@ -419,12 +424,12 @@ class Session:
 
     def no_earlier(self, contact_id: int = 0, group_id: int = 0) -> None:
         """The console has no page for this conversation (a group left since the sync)."""
-        self._earlier[(0, group_id) if group_id else (contact_id, 0)] = None
+        self._earlier[_conversation_key(contact_id, group_id)] = None
 
     def earlier_from_newest(self, contact_id: int = 0, group_id: int = 0) -> bool:
         """The console knows no message held here as the place to start (one it never
         stored): the next page is asked from the newest. False if it was already."""
-        key = (0, group_id) if group_id else (contact_id, 0)
+        key = _conversation_key(contact_id, group_id)
         if key in self._from_newest:
             return False
         self._from_newest.add(key)

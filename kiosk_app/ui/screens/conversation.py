@@ -47,9 +47,8 @@ STATES: dict[str, tuple[str, str, tuple]] = {
     "retracted": ("retracted", N_("Withdrawn by HR"), theme.DANGER),
     "error": ("warning", N_("Not sent"), theme.DANGER),
 }
-# Reasons the relay gives as codes; HR's own reasons are shown as written.
 EARLIER_PAGE = 30  # messages a touch on "Earlier messages" brings
-
+# Reasons the relay gives as codes; HR's own reasons are shown as written.
 REASONS = {
     "not_allowed": N_("you may not write to this person"),
     "unknown_recipient": N_("this person no longer exists"),

@@ -62,8 +62,7 @@ def sync_preview(last: dict[str, Any]) -> str:
 
 
 class HomeScreen(KioskScreen):
-    notices_todo = NumericProperty(0)
-    notices_badge = StringProperty("")  # "3", or "3+" while a cut sync's rest is unread
+    notices_badge = StringProperty("")  # notices to do: "3", or "3+" while a cut sync's rest is unread
     empty = BooleanProperty(False)
     lead = BooleanProperty(False)  # leads a team: "Broadcast to my team" (screens/broadcast)
 
@@ -77,7 +76,7 @@ class HomeScreen(KioskScreen):
         conversations = self.session.threads()
         self.empty = not conversations
         self.ids.list.data = [self._row(conv) for conv in conversations]
-        self.notices_todo = todo = self.session.notices_to_do()
+        todo = self.session.notices_to_do()
         more = "+" if self.session.notices_to_do_more() else ""
         self.notices_badge = f"{tr.number(todo)}{more}" if todo or more else ""
         self.lead = bool(self.session.leads)
@@ -108,6 +107,5 @@ class HomeScreen(KioskScreen):
 
     def clear(self) -> None:
         self.ids.list.data = []
-        self.notices_todo = 0
         self.notices_badge = ""
         self.lead = False
