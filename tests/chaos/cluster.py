@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -47,6 +48,17 @@ def _stop(proc: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def _outbox_head(path: Path, most: int = 10) -> list[tuple[Any, ...]]:
+    """What a terminal's outbox still holds, oldest first: why a sender is still waiting."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            rows = db.execute("SELECT seq, attempts, next_try FROM outbox WHERE state='pending' "
+                              "ORDER BY created, rowid LIMIT ?", (most,)).fetchall()
+    except sqlite3.Error as exc:
+        return [("unreadable", str(exc))]
+    return [(seq, attempts, round(next_try - time.time(), 1)) for seq, attempts, next_try in rows]
 
 
 def _kill(proc: subprocess.Popen[bytes] | None) -> None:
@@ -205,9 +217,12 @@ class Cluster:
     def progress(self) -> str:
         rows = self._rows()
         states = Counter(r["state"] for r in rows)
+        waiting = [len(self._unseen_states(m)) for m in self.members]
+        heads = {m.terminal: _outbox_head(m.outbox) for m, n in zip(self.members, waiting,
+                                                                       strict=True) if n}
         return (f"typed {[self.typed(m) for m in self.members]} of {[m.count for m in self.members]}, "
-                f"stored {dict(states)}, senders still waiting "
-                f"{[len(self._unseen_states(m)) for m in self.members]}")
+                f"stored {dict(states)}, senders still waiting {waiting}"
+                + (f"; their outboxes (seq, attempts, next try in s): {heads}" if heads else ""))
 
     # --- the end -----------------------------------------------------------------------
 
