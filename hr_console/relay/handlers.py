@@ -454,7 +454,7 @@ def _off_shift(s: Session, term: Terminal, env: Envelope) -> dict[str, Any]:
 def _login(s: Session, cfg: Settings, term: Terminal, env: Envelope) -> Result:
     try:
         res = sessions.badge_in(s, term, env.body.badge, env.body.pin, cfg.badge_pepper,
-                                declared_seq=env.body.last_seq)
+                                declared_seq=env.body.last_seq, login_ref=env.id)
     except ServiceError as err:
         return Result([_reply(term.name, "login", None, ref=env.id, ok=False, code=err.code,
                               message=err.message, until=err.detail.get("until"),

@@ -483,7 +483,9 @@ class LoginDesk:
                     self._release(res.employee_id)  # not committed: nothing to hold back
                 raise
             write_s += time.monotonic() - t2
-            if isinstance(res, sessions.LoginResult):
+            if isinstance(res, sessions.LoginResult) and res.replayed:
+                self.counters.replayed += 1  # committed meanwhile by another relay or thread
+            elif isinstance(res, sessions.LoginResult):
                 # Spent once committed: a login retried after a database error spends once.
                 self._login_meter.spend(terminal)
             break

@@ -85,6 +85,7 @@ class LoginResult:
     name: str
     language: str
     ended: list[Ended]  # sessions closed by this badge-in (other terminal, previous person)
+    replayed: bool = False  # the session this same login opened before (its answer was lost)
 
 
 def terminal_by_name(session: Session, name: str) -> Terminal | None:
@@ -117,7 +118,17 @@ def badge_in(session: Session, terminal: Terminal, badge: str, pin: str | None,
     ``verify`` checks a PIN against its slow hash. The relay's login desk runs that check
     outside any transaction (``pin_to_check`` tells which hash, ``Verdict`` replays it
     here), so the transaction that opens the session stays short. ``login_ref``: the login
-    uplink's id, kept on the session for ``replayed_login``."""
+    uplink's id, kept on the session for ``replayed_login``.
+
+    The caller holds the terminal's row (``FOR UPDATE`` on PostgreSQL, the write lock on
+    SQLite): a login sent again that another relay (a partition changing hands) or another
+    desk thread has just committed is seen here and answered with its session, never
+    opened a second time. A second session would replace the first, and what the kiosk
+    typed in the first after its answer would be refused as a session that ended."""
+    if login_ref:
+        again = replayed_login(session, terminal, login_ref, badge, pepper)
+        if again is not None:
+            return again
     pin_always, employee = _who(session, terminal, badge, pin, pepper, lock=True)
     stored = _hash_to_check(pin_always, employee)
     right = verify(stored, pin or "") if stored is not None else True
@@ -171,7 +182,7 @@ def replayed_login(session: Session, terminal: Terminal, login_ref: str, badge: 
     bs, employee = row
     if employee.badge_hash != badge_hash(pepper, badge) or not employee.active:
         return None
-    return LoginResult(bs.id, employee.id, employee.name, employee.language, [])
+    return LoginResult(bs.id, employee.id, employee.name, employee.language, [], replayed=True)
 
 
 def pin_to_check(session: Session, terminal: Terminal, badge: str, pin: str | None,

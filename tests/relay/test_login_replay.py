@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import json
 import queue
+import threading
 import time
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from hr_console.services import sessions
 from hr_console.store.models import BadgeSession, Employee
+from hr_console.store.models import Terminal as TerminalRow
 from kiosk_app.link import events as ev
 from relais_wire import topics
 from relais_wire.envelope import encode, envelope
@@ -103,3 +107,44 @@ def test_a_badge_in_while_no_relay_listens_is_answered_when_one_does(system: Sys
     assert expect(link, ev.LoginOk, timeout=15).employee["name"] == "Karim Benali"
     assert expect(link, ev.Synced, timeout=15).contacts
     assert _open_sessions(system, "Karim Benali") == 1
+
+
+def test_a_login_two_relays_handle_at_once_is_one_session(system: System) -> None:
+    """While a partition changes hands both relays may hear a kiosk's login and its resend.
+    The second waits on the terminal's row (the lock every badge-in takes) until the first
+    commits, then answers the session the first opened. It used to open another one, which
+    replaced the first: what the kiosk typed after its answer was refused as a session that
+    had ended, and left its outbox (a scale-out run lost four messages so)."""
+    badge, pepper = system.demo.badges["Sophie Martin"], system.cfg.badge_pepper
+    ref = envelope("login", badge=badge, pin=None, last_seq=0)["id"]
+    opened: dict[str, sessions.LoginResult] = {}
+    holding = threading.Event()
+
+    def locked(s: Session) -> TerminalRow:
+        return s.execute(select(TerminalRow).where(TerminalRow.name == "kiosk-1")
+                         .with_for_update()).scalar_one()
+
+    def first_relay() -> None:
+        with system.store.session() as s:
+            opened["first"] = sessions.badge_in(s, locked(s), badge, None, pepper,
+                                                declared_seq=0, login_ref=ref)
+            holding.set()
+            time.sleep(1.0)  # the other relay's badge-in waits for this commit meanwhile
+
+    thread = threading.Thread(target=first_relay)
+    thread.start()
+    assert holding.wait(15)
+    with system.store.session() as s:
+        second = sessions.badge_in(s, locked(s), badge, None, pepper, declared_seq=0,
+                                   login_ref=ref)
+    thread.join(15)
+    first = opened["first"]
+    assert not first.replayed and second.replayed
+    assert second.session_id == first.session_id and second.ended == []
+    assert _open_sessions(system, "Sophie Martin") == 1
+    with system.store.session() as s:  # a new login (another id) is a new badge-in
+        again = sessions.badge_in(s, locked(s), badge, None, pepper, declared_seq=0,
+                                  login_ref=envelope("login", badge=badge, pin=None,
+                                                     last_seq=0)["id"])
+    assert not again.replayed and again.session_id != first.session_id
+    assert [e.session_id for e in again.ended] == [first.session_id]
