@@ -23,6 +23,7 @@ from pathlib import Path
 
 from kivy.event import EventDispatcher
 from kivy.properties import ObjectProperty, StringProperty
+from kivy.weakproxy import WeakProxy
 
 from kiosk_app.ui import pocompile
 
@@ -68,8 +69,31 @@ class Translator(EventDispatcher):
     def switch(self, lang: str) -> None:
         lang = lang if lang in LANGUAGES else "fr"
         translations = catalogue(lang)
-        self.lang = lang
-        self._ = _keeping_empty(translations.gettext)
+        self._forget_the_gone()
+        for name, value in (("lang", lang), ("_", _keeping_empty(translations.gettext))):
+            try:
+                setattr(self, name, value)
+            except ReferenceError:  # a row went while the labels were told: once again
+                self._forget_the_gone()
+                self.property(name).dispatch(self)
+
+    def _forget_the_gone(self) -> None:
+        """Unbind the ``.kv`` rules of widgets that no longer exist.
+
+        Rows made and dropped all day (notices, the board, keys) bind their labels to
+        ``tr._``. Kivy unbinds a widget's rules when it is freed, yet now and then (a
+        busy kiosk, the garbage collector's timing) a rule outlived its widget. Told of a
+        new language it raised ``ReferenceError``, which stopped the telling half way and,
+        at a badge-in, the badge-in itself: the kiosk stayed on its idle screen (CI saw
+        it). Such rules are found by their target, a weak proxy that no longer answers."""
+        for name in ("lang", "_"):
+            for _fn, largs, _kwargs, _is_ref, uid in self.get_property_observers(name, args=True):
+                rule = largs[0] if largs and isinstance(largs[0], (tuple, list)) else ()
+                if rule and isinstance(rule[0], WeakProxy):
+                    try:
+                        rule[0].__ref__()  # a proxy whose widget is gone raises
+                    except ReferenceError:
+                        self.unbind_uid(name, uid)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return catalogue(self.lang).ngettext(singular, plural, n)

@@ -67,3 +67,45 @@ def test_an_empty_text_stays_empty_in_both_languages() -> None:
         tr = Translator(lang)
         assert tr._("") == ""
         assert tr._("Back") != ""
+
+
+def test_a_rule_that_outlived_its_widget_does_not_stop_a_language_switch() -> None:
+    """Rows made and dropped all day bind their labels to ``tr._`` through their ``.kv``
+    rules. When such a rule outlived its widget, a badge-in's switch of language raised
+    ``ReferenceError`` half way and the kiosk stayed on its idle screen (CI saw it). Here a
+    real rule is bound to a widget that is then freed while its binding stays, as Kivy now
+    and then leaves it: the switch goes through and the living labels are told."""
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    import gc
+
+    from kivy.lang import Builder
+    from kivy.lang import builder as kv
+
+    from kiosk_app.ui.i18n import Translator, catalogue
+
+    tr = Translator("en")
+    kv.global_idmap["tr_under_test"] = tr
+    rule_text = "<RowUnderTest@Label>:\n    text: tr_under_test._('Back')\n"
+    Builder.load_string(rule_text, filename="row_under_test.kv")
+    try:
+        from kivy.factory import Factory
+
+        living = Factory.RowUnderTest()
+        gone = Factory.RowUnderTest()
+        (fn, largs, _kw, _ref, _uid), *_ = [o for o in tr.get_property_observers("_", args=True)
+                                            if o[1] and o[1][0][0] is not None
+                                            and o[1][0][0].__ref__() is gone]
+        stale = (gone.proxy_ref, *largs[0][1:])
+        del gone
+        gc.collect()  # its own bindings go with it...
+        tr.fbind("_", fn, stale)  # ...but one stays, as Kivy sometimes leaves it
+        with pytest.raises(ReferenceError):
+            tr.property("_").dispatch(tr)  # what stopped the badge-in
+        tr.fbind("_", fn, stale)  # (Kivy sets aside one that raised: another one, as before)
+        tr.switch("fr")
+        assert living.text == catalogue("fr").gettext("Back") != "Back" and tr.lang == "fr"
+        tr.switch("en")
+        assert living.text == "Back"
+    finally:
+        Builder.unload_file("row_under_test.kv")
+        del kv.global_idmap["tr_under_test"]

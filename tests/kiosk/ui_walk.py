@@ -1228,8 +1228,11 @@ class _Records(logging.Handler):
         self.lines: collections.deque[str] = collections.deque(maxlen=40)
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(f"{record.relativeCreated / 1000:7.1f}s {record.name} "
-                          f"{record.levelname}: {record.getMessage()}")
+        line = (f"{record.relativeCreated / 1000:7.1f}s {record.name} "
+                f"{record.levelname}: {record.getMessage()}")
+        if record.exc_info:  # the cause, which the walk's log may have cut (CI shows its end)
+            line += "\n" + "".join(traceback.format_exception(*record.exc_info))[-2500:]
+        self.lines.append(line)
 
 
 RECORDS = _Records()
