@@ -267,9 +267,11 @@ class Kiosk(EventDispatcher):
         self._badge_hash = self._hash(badge) if badge else None
         self.session = Session(event.sid, event.employee)
         self.person = self.session.name
-        tr.switch(self.session.language)
-        self.watch.touch()
-        self.dispatch("on_logged_in")
+        try:
+            tr.switch(self.session.language)
+        finally:  # whatever a label made of it (logged), the badge-in goes on to its screens
+            self.watch.touch()
+            self.dispatch("on_logged_in")
 
     # --- logout -----------------------------------------------------------------------------
 

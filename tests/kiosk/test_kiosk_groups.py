@@ -306,3 +306,27 @@ def test_the_link_sends_to_a_person_or_a_group_never_both(tmp_path: Path) -> Non
         assert both["group"] == LINE3 and "to" not in both  # the group wins, never both
     finally:
         link.outbox.close()
+
+
+def test_a_label_failing_at_the_language_switch_does_not_stop_a_badge_in(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A .kv rule raising while the labels learn the person's language (CI once saw one)
+    is logged; the badge-in still reaches its screens, and the sync that follows is shown."""
+    from kiosk_app.ui import controller
+
+    f = Fed(tmp_path)
+    logged_in: list[bool] = []
+    f.k.bind(on_logged_in=lambda _k: logged_in.append(True))
+
+    def broken(_lang: str) -> None:
+        raise ReferenceError("weakly-referenced object no longer exists")
+
+    monkeypatch.setattr(controller.tr, "switch", broken)
+    try:
+        f.login()
+        assert logged_in == [True]
+        monkeypatch.undo()
+        f.sync(groups_sync())
+        assert f.k.session.synced and f.k.person == "Sophie Martin"
+    finally:
+        f.k.link.outbox.close()
