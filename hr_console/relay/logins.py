@@ -426,6 +426,9 @@ class LoginDesk:
                 if again is not None:  # its answer was lost: the same session again
                     read_s += time.monotonic() - t0
                     self.counters.replayed += 1
+                    # Its sync goes again too, and ``_opened`` releases what it holds: held
+                    # here, or another badge-in of this person under way lost its hold.
+                    self._hold(again.employee_id)
                     self._opened(terminal, item, env, again, read_s, 0.0, 0.0, started, routed)
                     return
                 try:

@@ -20,6 +20,7 @@ import gettext
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from kivy.event import EventDispatcher
 from kivy.properties import ObjectProperty, StringProperty
@@ -58,6 +59,24 @@ def _keeping_empty(get: Callable[[str], str]) -> Callable[[str], str]:
     return tr
 
 
+def _answers(target: Any) -> bool:
+    """False for a weak proxy whose object is gone; True for anything else."""
+    if type(target) is not WeakProxy:
+        return True
+    try:
+        target.__ref__()
+    except ReferenceError:
+        return False
+    return True
+
+
+def _roots(idmap: Any) -> tuple[Any, ...]:
+    """The widgets a rule's expression may read besides its target: ``root`` and ``self``."""
+    if type(idmap) is not dict:
+        return ()
+    return tuple(idmap[k] for k in ("root", "self") if k in idmap)
+
+
 class Translator(EventDispatcher):
     lang = StringProperty("fr")
     _ = ObjectProperty(None)
@@ -67,33 +86,52 @@ class Translator(EventDispatcher):
         self.switch(lang)
 
     def switch(self, lang: str) -> None:
+        """Every label in ``lang``, whatever rule outlived its widget (a badge-in, a sync and
+        a logout switch)."""
         lang = lang if lang in LANGUAGES else "fr"
         translations = catalogue(lang)
         self._forget_the_gone()
-        for name, value in (("lang", lang), ("_", _keeping_empty(translations.gettext))):
-            try:
-                setattr(self, name, value)
-            except ReferenceError:  # a row went while the labels were told: once again
-                self._forget_the_gone()
-                self.property(name).dispatch(self)
+        self._tell("lang", lang)
+        self._tell("_", _keeping_empty(translations.gettext))
 
-    def _forget_the_gone(self) -> None:
-        """Unbind the ``.kv`` rules of widgets that no longer exist.
+    def _tell(self, name: str, value: Any) -> None:
+        """Set ``name`` and tell its rules, past any rule whose widget is gone.
 
         Rows made and dropped all day (notices, the board, keys) bind their labels to
-        ``tr._``. Kivy unbinds a widget's rules when it is freed, yet now and then (a
-        busy kiosk, the garbage collector's timing) a rule outlived its widget. Told of a
-        new language it raised ``ReferenceError``, which stopped the telling half way and,
-        at a badge-in, the badge-in itself: the kiosk stayed on its idle screen (CI saw
-        it). Such rules are found by their target, a weak proxy that no longer answers."""
+        ``tr._``. Kivy unbinds a widget's rules when it is freed, yet now and then (a busy
+        kiosk, the garbage collector's timing) one outlived its widget, and telling it the
+        new language raised ``ReferenceError``: the telling stopped half way and, at a
+        badge-in, so did the badge-in, the kiosk left on its idle screen (CI saw it)."""
+        try:
+            setattr(self, name, value)
+            return
+        except ReferenceError:
+            pass
+        # The value is set; its rules are told again one by one, past those that raise,
+        # which are unbound (those told before the one that raised are told twice: the same).
+        value = getattr(self, name)
+        for fn, largs, kwargs, is_ref, uid in list(self.get_property_observers(name, args=True)):
+            call = fn() if is_ref else fn  # a bound method is held weakly
+            if call is None:
+                continue
+            try:
+                call(*largs, self, value, **(kwargs or {}))
+            except ReferenceError:
+                self.unbind_uid(name, uid)
+
+    def _forget_the_gone(self) -> None:
+        """Unbind the ``.kv`` rules whose widget, or whose rule's root, no longer exists
+        (found by their weak proxies, which no longer answer)."""
         for name in ("lang", "_"):
             for _fn, largs, _kwargs, _is_ref, uid in self.get_property_observers(name, args=True):
-                rule = largs[0] if largs and isinstance(largs[0], (tuple, list)) else ()
-                if rule and isinstance(rule[0], WeakProxy):
-                    try:
-                        rule[0].__ref__()  # a proxy whose widget is gone raises
-                    except ReferenceError:
-                        self.unbind_uid(name, uid)
+                try:
+                    rule = largs[0] if largs and type(largs[0]) in (tuple, list) else ()
+                    gone = len(rule) == 5 and any(
+                        not _answers(p) for p in (rule[0], *_roots(rule[4])))
+                except ReferenceError:
+                    gone = True
+                if gone:
+                    self.unbind_uid(name, uid)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return catalogue(self.lang).ngettext(singular, plural, n)

@@ -106,6 +106,17 @@ def test_a_rule_that_outlived_its_widget_does_not_stop_a_language_switch() -> No
         assert living.text == catalogue("fr").gettext("Back") != "Back" and tr.lang == "fr"
         tr.switch("en")
         assert living.text == "Back"
+        # One whose gone widget only its expression reads: found only by telling it, which
+        # raises; Kivy sets it aside, and the switch tells the others again.
+        other = Factory.RowUnderTest()
+        unseen = (living.proxy_ref, "text", compile("gone_one.text", "<rule>", "eval"),
+                  largs[0][3], {"gone_one": other.proxy_ref})
+        del other
+        gc.collect()
+        tr.fbind("_", fn, unseen)
+        later = Factory.RowUnderTest()  # told after the one that raises
+        tr.switch("fr")
+        assert later.text == living.text == catalogue("fr").gettext("Back")
     finally:
         Builder.unload_file("row_under_test.kv")
         del kv.global_idmap["tr_under_test"]

@@ -61,6 +61,13 @@ class Terminal:
         self.client.loop_stop()
 
 
+def _wait(cond: Any, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "not within the time"
+        time.sleep(0.02)
+
+
 def _open_sessions(system: System, name: str) -> int:
     with system.store.session() as s:
         return s.scalar(select(func.count()).select_from(BadgeSession).where(
@@ -80,6 +87,30 @@ def test_the_same_login_twice_is_one_session(system: System) -> None:
                                     pin=None, last_seq=0))
         assert other["ok"] and other["sid"] != first["sid"]  # a new badge-in: new session
         assert _open_sessions(system, "Sophie Martin") == 1
+    finally:
+        term.close()
+
+
+def test_a_login_answered_again_leaves_another_badge_in_s_hold_alone(system: System) -> None:
+    """Until a badge-in's sync is out, the relay holds that person's downlinks back (the
+    desk's ``withheld``). A login sent again is answered with its session and its sync
+    again; it used to release a hold it never took, the hold of another badge-in of the
+    same person still under way, whose downlinks could then overtake its sync."""
+    term = Terminal(system, "kiosk-1")
+    desk = system.relays[0].logins
+    sophie = system.employee("Sophie Martin")
+    try:
+        env = envelope("login", badge=system.demo.badges["Sophie Martin"], pin=None, last_seq=0)
+        first = term.login(env)
+        done = len(desk.timings)  # a login's timing is kept once its sync is out, released
+        _wait(lambda: len(desk.timings) > done)
+        desk._hold(sophie)  # another badge-in of hers, its sync not out yet
+        again = term.login(env)
+        assert first["sid"] == again["sid"] and desk.counters.replayed >= 1
+        _wait(lambda: len(desk.timings) > done + 1)
+        assert sophie in desk.withheld()
+        desk._release(sophie)
+        assert sophie not in desk.withheld()
     finally:
         term.close()
 
