@@ -25,6 +25,8 @@ LAST = ("Martin", "Bernard", "Dubois", "Petit", "Moreau", "Benali", "Diallo", "L
         "Garcia", "Lambert", "Fontaine")
 WHO = {"fr": "Karim Benali", "en": "Amina Diallo"}  # Atelier and Logistique: both may write
 LEAD = {"fr": "Sophie Martin", "en": "Thomas Petit"}  # their leads, whose messages go at once
+PINS = {"Julie Moreau": "4321"}  # the demo's one PIN
+CLIP_S = 20  # the teammate's voice message, in seconds
 
 
 def _prepare(back: Any) -> None:
@@ -243,6 +245,8 @@ async def _earlier_messages(d: Any, lang: str) -> dict[str, Any]:
     def held() -> list[str]:
         return [m.text for m in session.conversation(other).messages]
 
+    # The teammate's newest message is a voice clip, playing while the page comes.
+    voice = await _a_voice_message(d, lang)
     while app.current != "home":  # from Notices (fr) or the conversation Find opened (en)
         await d.tap(d.button(d.t("Back")), "Back")
         await d.frames(2)
@@ -254,9 +258,21 @@ async def _earlier_messages(d: Any, lang: str) -> dict[str, Any]:
     seen = {"history_more": session.history_more, "before": len(before),
             "button": [conv.earlier, conv.ids.earlier.opacity, conv.ids.earlier.text]}
     top = conv._order[0]
+    clips = app.kiosk.clips
+    await d.tap(conv._clips[voice][0], "Play")
+    await d.until("the clip playing", lambda: clips.msg_id == voice and clips.position > 1, 10)
+    conv.play(voice)  # what its button does: at 1280x800 beside CI a tap took 20 s
+    paused_at = clips.position
     await d.tap(conv.ids.earlier, "Earlier messages")
     await d.until("the earlier page", lambda: not conv.loading and len(held()) > len(before), 15)
     await d.frames(3)
+    # The bubbles were built again above and under the paused clip: its bar and time still
+    # say where it stands (a new bar said 0 and the time its length; playing, it said Play
+    # while the sound went on). Paused, not playing: a loaded machine took 40 s for a tap,
+    # longer than the clip.
+    button, bar, length = conv._clips[voice]
+    seen["clip"] = [clips.paused, button.icon, abs(bar.value - paused_at / CLIP_S) < 0.01,
+                    length.text.startswith(voice_clock(paused_at) + " /")]
     await d.shot("many-earlier")
     after = held()
     row = conv._bubbles[top][0]
@@ -267,6 +283,27 @@ async def _earlier_messages(d: Any, lang: str) -> dict[str, Any]:
     await d.tap(d.button(d.t("Back")), "Back")
     await d.until("Home", lambda: app.current == "home")
     return seen
+
+
+def voice_clock(seconds: float) -> str:
+    from kiosk_app.voice import clock
+
+    return clock(seconds)
+
+
+async def _a_voice_message(d: Any, lang: str) -> str:
+    """A clip from the teammate at another terminal, approved by HR (voice is
+    held by default), here once it arrived."""
+    from tests.wire.hostile_audio import clip
+
+    back, session = d.back, d.app.kiosk.session
+    teammate = LONG_TALK[lang]
+    back.system.badge_in(back.other, teammate, PINS.get(teammate))
+    sent = back.other.send_voice(back.employee(WHO[lang]), clip(float(CLIP_S)), CLIP_S * 1000)
+    await d.until("the clip stored", lambda: sent in back.message_states(teammate), 20)
+    back.approve_held()
+    await d.until("the clip here", lambda: session.messages.get(sent) is not None, 20)
+    return sent
 
 
 def _within_view(widget: Any, scroll: Any) -> bool:
@@ -382,6 +419,7 @@ def check_many(checks: dict[str, Any]) -> None:
         assert early["after"] >= EARLIER and early["first"] == "Message 000", seen
         assert early["shown"] == early["after"] and early["same_end"] is True, seen
         assert early["gone"] is False and early["top_in_view"] is True, seen
+        assert early["clip"] == [True, "play", True, True], seen
         assert find["after_sync"] == {"fr": "Personne à qui vous pouvez écrire n’a « zoe » dans "
                                             "son nom.",
                                       "en": "Nobody you may write to has a name with “zoe”."}[lang]

@@ -174,7 +174,8 @@ class ConversationScreen(ReadingScreen):
             return
         conv = self._conversation()
         ids = [m.id for m in conv.messages]
-        if ids[:len(self._order)] != self._order:
+        rebuilt = ids[:len(self._order)] != self._order  # earlier messages came above
+        if rebuilt:
             self._reset()
         added = False
         for msg in conv.messages:
@@ -183,6 +184,8 @@ class ConversationScreen(ReadingScreen):
                 added = True
             else:
                 self._update(msg)
+        if rebuilt:
+            self._resume_clip()
         self.earlier = self.session.may_have_earlier(self.contact_id, self.group_id) \
             and self.api() is not None
         if added:
@@ -356,6 +359,16 @@ class ConversationScreen(ReadingScreen):
         if self.kiosk is None:
             return
         if not self.kiosk.play_clip(msg_id, lambda m=msg_id: self.play(m)):
+            return
+        if self._clip_ticker is None:
+            self._clip_ticker = Clock.schedule_interval(self._clip_tick, 0.1)
+        self._clip_tick(0)
+
+    def _resume_clip(self) -> None:
+        """A clip still playing under bubbles built again keeps its Pause button and bar
+        (it said Play while its sound went on)."""
+        player = self.kiosk.clips if self.kiosk else None
+        if player is None or player.msg_id not in self._clips:
             return
         if self._clip_ticker is None:
             self._clip_ticker = Clock.schedule_interval(self._clip_tick, 0.1)
