@@ -477,8 +477,12 @@ def sync_reply(s: Session, terminal: str, sid: str, employee_id: int, ref: str) 
     history, more = messaging.sync_history(s, employee_id, SYNC_HISTORY_BYTES,
                                            mine={g.id for g in mine})
     # The shift state is read once, when on-shift-only rules or the off-shift notice need it.
-    contacts, shift = people.contacts_and_shift(
-        s, employee_id, need_shift=bool(settings.get(s, "off_shift_notice")))
+    # The people of the history shown come first in the list (relay.sync_fit), wherever
+    # their names fall: read with the list's head, the rest counted.
+    talked = {who for item in history for key in ("from", "to")
+              if isinstance(who := item.get(key), int)}
+    contacts, shift, left_out = people.sync_contacts(
+        s, employee_id, first=talked, need_shift=bool(settings.get(s, "off_shift_notice")))
     reply = _reply(
         terminal, "sync", sid, ref=ref,
         me={"id": employee_id, "name": me.name if me else "", "language": me.language if me else "fr",
@@ -487,7 +491,7 @@ def sync_reply(s: Session, terminal: str, sid: str, employee_id: int, ref: str) 
             **charter.for_sync(s, employee_id, me.language if me else "fr"),
             # The terminal reads an urgent notice aloud when it opens (kiosk_app.speech).
             "read_urgent_aloud": bool(settings.get(s, "read_urgent_aloud"))},
-        contacts=contacts,
+        contacts=contacts, **({"contacts_more": left_out} if left_out else {}),
         history=history, history_more=more,
         groups=groups.for_sync(s, employee_id, mine),
         notices=notices.for_employee(s, employee_id),

@@ -13,7 +13,8 @@ notices. So what does not fit is left out, the most useful kept, and counted:
   API's ``/notices``. One left out comes back in a later sync, once the person has
   acknowledged or seen those before it;
 - contacts: the HR desk, then the people of the history shown, then the sync's order;
-  ``contacts_more`` counts those left out. The kiosk lets its person answer anyone who
+  ``contacts_more`` counts those left out, added to those the relay did not read
+  (``people.sync_contacts``: a head of 2,000 by name). The kiosk lets its person answer anyone who
   writes from outside the list (the relay judges each message as always), says how many
   people are not listed, and finds them by name (the kiosk API's ``/contacts``);
 - the history, only when the rest leaves the two lists less than they need (a quarter of
@@ -107,6 +108,7 @@ def fit(payload: dict[str, Any], limit: int = MAX_DOWNLINK_BYTES) -> dict[str, A
     out = {**rest, "notices": kept_notices, "contacts": kept_contacts}
     if len(kept_notices) < len(notices):
         out["notices_more"] = len(notices) - len(kept_notices)
-    if len(kept_contacts) < len(contacts):
-        out["contacts_more"] = len(contacts) - len(kept_contacts)
+    if len(kept_contacts) < len(contacts):  # added to those the relay did not read
+        out["contacts_more"] = int(payload.get("contacts_more") or 0) \
+            + len(contacts) - len(kept_contacts)
     return out

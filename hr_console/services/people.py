@@ -186,6 +186,23 @@ def _reached(query: Select, who: Reach) -> Select | None:
     return query.where(or_(*anyone)) if anyone else None
 
 
+def _with_first(session: Session, who: Reach, columns: tuple, rows: list[Row],
+                first: set[int]) -> list[Row]:
+    """``rows`` (the head by name) and after them the people of ``first`` and the HR desk
+    that ``who`` admits and the head left out: a few more rows, one indexed query."""
+    wanted = or_(Employee.id.in_(sorted(first)), Employee.is_hr_desk.is_(True)) if first \
+        else Employee.is_hr_desk.is_(True)
+    query = _reached(select(*columns).select_from(Employee)
+                     .outerjoin(_TEAM, _TEAM.id == Employee.team_id), who)
+    if query is None:
+        return rows
+    held = {row[0] for row in rows}
+    # Outside the head, so after all of it in the same order: appended, in that order.
+    return [*rows, *(row for row in session.execute(query.where(wanted)
+                                                     .order_by(Employee.name, Employee.id))
+                     if row[0] not in held)]
+
+
 def reach_of(session: Session, me: Person, *, towards_me: bool = False,
              supervised: list[int] | None = None) -> Reach:
     """Whom ``me`` may write to (or, ``towards_me``, who may write to ``me``) as sets.
@@ -263,8 +280,25 @@ def contacts_and_shift(session: Session, employee_id: int, *, need_shift: bool =
     return found, state
 
 
+SYNC_CONTACTS_MOST = 2000  # a sync's contact list, at most: the rest are found by name
+
+
+def sync_contacts(session: Session, employee_id: int, *, first: set[int],
+                  need_shift: bool = False, most: int = SYNC_CONTACTS_MOST
+                  ) -> tuple[list[dict], Status | None, int]:
+    """``contacts_and_shift`` for a badge-in's sync: the first ``most`` by name, with the
+    people of ``first`` (those of the history shown) and the HR desk wherever they fall,
+    by name, and how many were left out. Everyone's contact, the HR desk of a company of
+    50,000 had all of them built and encoded at each badge-in (a second on a slow machine)
+    to keep the 13,800 one packet holds; nobody scrolls those on a kiosk, and her kiosk
+    finds the others by name (the kiosk API's ``/contacts``), as it does for the rest."""
+    found, state, total = _contacts(session, employee_id, need_shift=need_shift, limit=most,
+                                    first=first)
+    return found, state, max(0, (total or 0) - len(found))
+
+
 def _contacts(session: Session, employee_id: int, *, need_shift: bool = False,
-              named: str = "", limit: int | None = None
+              named: str = "", limit: int | None = None, first: set[int] | None = None
               ) -> tuple[list[dict], Status | None, int | None]:
     me = person(session, employee_id)
     if me is None:
@@ -277,9 +311,11 @@ def _contacts(session: Session, employee_id: int, *, need_shift: bool = False,
     now: Reach | None = None
     if state is not None and state.off_shift and any(r.on_shift_only for r in about):
         now = reach(me, off_shift_rules(about), supervised)
-    rows, total = people_reached(session, reach(me, about, supervised),
-                                 (Employee.id, Employee.name, Employee.is_hr_desk, TEAM_NAME,
-                                  Employee.team_id), limit=limit, named=named)
+    who = reach(me, about, supervised)
+    columns = (Employee.id, Employee.name, Employee.is_hr_desk, TEAM_NAME, Employee.team_id)
+    rows, total = people_reached(session, who, columns, limit=limit, named=named)
+    if first is not None and limit is not None and len(rows) >= limit:
+        rows = _with_first(session, who, columns, rows, first)
     later = shifts.opening(state) if now is not None and state is not None else {}
     out = []
     for i, name, hr, team_name, team_id in rows:

@@ -83,3 +83,12 @@ def test_whatever_the_sizes_it_fits_and_counts_what_it_left_out(
     assert len(out["contacts"]) + out.get("contacts_more", 0) == contacts
     assert len(out["notices"]) + out.get("notices_more", 0) == notices
     assert out["history"] == history[len(history) - len(out["history"]):]
+
+
+def test_contacts_the_relay_did_not_read_are_counted_with_those_cut() -> None:
+    """The relay reads a head of the contact list (people.sync_contacts) and counts the
+    rest in ``contacts_more``: kept as it is when nothing more is cut, added to otherwise."""
+    small = {**_sync(50, 0), "contacts_more": 30_000}
+    assert fit(small)["contacts_more"] == 30_000
+    out = fit({**_sync(2000, 0), "contacts_more": 30_000}, limit=20_000)
+    assert out["contacts_more"] == 30_000 + 2000 - len(out["contacts"])
