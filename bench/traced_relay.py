@@ -112,7 +112,12 @@ def legs(rows: list[dict[str, Any]], arrivals: dict[str, tuple[float, float]]
     spent their time: the mean of each leg over them, and how many shared their
     transaction with other uplinks."""
     ways = []
-    for r in rows:
+    first: dict[str, dict[str, Any]] = {}
+    for r in rows:  # a text its outbox sent again is handled twice: its first handling
+        tag = r.get("tag")
+        if tag in arrivals and (tag not in first or r["arrived"] < first[tag]["arrived"]):
+            first[tag] = r
+    for r in first.values():
         if r.get("tag") in arrivals:
             sent, at = arrivals[r["tag"]]
             ways.append({"to_relay": r["arrived"] - sent, "queue": r["start"] - r["arrived"],

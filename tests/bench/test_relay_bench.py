@@ -79,3 +79,17 @@ def test_quick_bench_delivers_everything_and_prints_every_figure(tmp_path, monke
     shift = data["shift_change"]
     if "skipped" not in shift:
         assert shift["desk"]["pair_lost"] == 0 and shift["desk"]["synced"] == 8
+
+
+def test_a_text_handled_twice_is_one_way() -> None:
+    """A text its outbox sent again (no answer in time on a loaded machine) reaches the
+    traced relay twice: its way is its first handling, not a sixteenth text of fifteen
+    (CI once counted 16)."""
+    from bench.traced_relay import legs
+
+    rows = [{"tag": "t1", "arrived": 1.0, "start": 1.1, "end": 1.2, "batch": 1},
+            {"tag": "t1", "arrived": 4.0, "start": 4.1, "end": 4.2, "batch": 1},
+            {"tag": "t2", "arrived": 2.0, "start": 2.1, "end": 2.3, "batch": 2}]
+    out = legs(rows, {"t1": (0.9, 1.3), "t2": (1.9, 2.4)})
+    assert out["n"] == 2
+    assert out["to_relay_ms"] == {"p50": 100.0, "p99": 100.0}  # not the resend's 3.1 s
