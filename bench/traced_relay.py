@@ -117,12 +117,11 @@ def legs(rows: list[dict[str, Any]], arrivals: dict[str, tuple[float, float]]
         tag = r.get("tag")
         if tag in arrivals and (tag not in first or r["arrived"] < first[tag]["arrived"]):
             first[tag] = r
-    for r in first.values():
-        if r.get("tag") in arrivals:
-            sent, at = arrivals[r["tag"]]
-            ways.append({"to_relay": r["arrived"] - sent, "queue": r["start"] - r["arrived"],
-                         "transaction": r["end"] - r["start"], "to_recipient": at - r["end"],
-                         "whole": at - sent, "batch": r["batch"]})
+    for tag, r in first.items():
+        sent, at = arrivals[tag]
+        ways.append({"to_relay": r["arrived"] - sent, "queue": r["start"] - r["arrived"],
+                     "transaction": r["end"] - r["start"], "to_recipient": at - r["end"],
+                     "whole": at - sent, "batch": r["batch"]})
     if not ways:
         return {"n": 0}
     out: dict[str, Any] = {"n": len(ways)}

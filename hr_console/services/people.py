@@ -186,14 +186,19 @@ def _reached(query: Select, who: Reach) -> Select | None:
     return query.where(or_(*anyone)) if anyone else None
 
 
+def _reached_with_team(columns: tuple, who: Reach) -> Select | None:
+    """``columns`` of the people ``who`` admits, their team joined (``TEAM_NAME``)."""
+    return _reached(select(*columns).select_from(Employee)
+                    .outerjoin(_TEAM, _TEAM.id == Employee.team_id), who)
+
+
 def _with_first(session: Session, who: Reach, columns: tuple, rows: list[Row],
                 first: set[int]) -> list[Row]:
     """``rows`` (the head by name) and after them the people of ``first`` and the HR desk
     that ``who`` admits and the head left out: a few more rows, one indexed query."""
     wanted = or_(Employee.id.in_(sorted(first)), Employee.is_hr_desk.is_(True)) if first \
         else Employee.is_hr_desk.is_(True)
-    query = _reached(select(*columns).select_from(Employee)
-                     .outerjoin(_TEAM, _TEAM.id == Employee.team_id), who)
+    query = _reached_with_team(columns, who)
     if query is None:
         return rows
     held = {row[0] for row in rows}
@@ -219,8 +224,7 @@ def people_reached(session: Session, who: Reach, columns: tuple, *,
     """The people ``who`` admits, by name: ``columns`` of the first ``limit`` of them (all
     when None), and how many there are when a limit is given (one COUNT). ``named``: only
     those whose name holds it, case and accents aside (``search_name``)."""
-    query = _reached(select(*columns).select_from(Employee)
-                     .outerjoin(_TEAM, _TEAM.id == Employee.team_id), who)
+    query = _reached_with_team(columns, who)
     if query is None:
         return [], 0 if limit is not None else None
     name_part = Employee.search_name.contains(search_key(named), autoescape=True) \

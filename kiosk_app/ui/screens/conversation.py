@@ -360,16 +360,17 @@ class ConversationScreen(ReadingScreen):
             return
         if not self.kiosk.play_clip(msg_id, lambda m=msg_id: self.play(m)):
             return
-        if self._clip_ticker is None:
-            self._clip_ticker = Clock.schedule_interval(self._clip_tick, 0.1)
-        self._clip_tick(0)
+        self._show_clip()
 
     def _resume_clip(self) -> None:
         """A clip still playing under bubbles built again keeps its Pause button and bar
         (it said Play while its sound went on)."""
         player = self.kiosk.clips if self.kiosk else None
-        if player is None or player.msg_id not in self._clips:
-            return
+        if player is not None and player.msg_id in self._clips:
+            self._show_clip()
+
+    def _show_clip(self) -> None:
+        """The clip's button, bar and time follow it from now on."""
         if self._clip_ticker is None:
             self._clip_ticker = Clock.schedule_interval(self._clip_tick, 0.1)
         self._clip_tick(0)
