@@ -24,6 +24,7 @@ from sqlalchemy import func, insert, select
 from hr_console.services import broker as broker_service
 from hr_console.services import conversations, directory, groups, messaging, retention, settings
 from hr_console.services.errors import NotFound
+from hr_console.store.db import read_snapshot
 from hr_console.store.models import (
     Downlink,
     Employee,
@@ -440,7 +441,10 @@ def test_relay_killed_mid_fan_out_loses_and_duplicates_nothing(bare: System,
         posts = [_post(k1, gid, f"relève {n:02d}") for n in range(80)]
 
         def stored() -> int:
-            with system.store.session() as s:
+            # A snapshot read: the store's own session begins IMMEDIATE on SQLite and waits
+            # for the relay's write lock, which the relay's next batch kept winning until
+            # it had stored all 80 (CI: "80 of 80" when it was killed).
+            with read_snapshot(system.store) as s:
                 return s.scalar(select(func.count()).select_from(Message)
                                 .where(Message.client_id.in_(posts))) or 0
 
