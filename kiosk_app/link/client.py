@@ -106,6 +106,10 @@ class TerminalLink:
         self._lock = threading.RLock()
         self._connected = threading.Event()
         self._stop = threading.Event()
+        # Set by a (re)connection: the resend thread sends the whole outbox at once. One
+        # thread sends, and stop() waits for it before closing the outbox (a thread started
+        # per connection outlived stop() and read a closed outbox).
+        self._reconnected = threading.Event()
         self._timer: threading.Thread | None = None
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=terminal,
                                   protocol=mqtt.MQTTv5)
@@ -144,6 +148,7 @@ class TerminalLink:
     def stop(self) -> None:
         """A clean stop: the broker keeps the session and the outbox keeps what is unsent."""
         self._stop.set()
+        self._reconnected.set()  # wakes the resend thread, which sees the stop
         if self._connected.is_set():
             info = self.client.publish(topics.status(self.terminal), topics.OFFLINE, qos=1,
                                        retain=True)
@@ -347,8 +352,15 @@ class TerminalLink:
             self.client.publish(topics.uplink(self.terminal), encode(env), qos=1)
 
     def _resend_loop(self) -> None:
-        while not self._stop.wait(0.5):
-            if self.connected:
+        while not self._stop.is_set():
+            reconnected = self._reconnected.wait(0.5)
+            if reconnected:
+                self._reconnected.clear()
+            if self._stop.is_set() or not self.connected:
+                continue
+            if reconnected:
+                self._flush(all_pending=True)
+            else:
                 self._ask_again()
                 self._flush(all_pending=False)
 
@@ -377,7 +389,7 @@ class TerminalLink:
         self._connected.set()
         self._emit(ev.LinkUp())
         self.outbox.make_all_due()  # then the resend timer drains the queue from its head
-        threading.Thread(target=self._flush, kwargs={"all_pending": True}, daemon=True).start()
+        self._reconnected.set()
         if self.sid:
             self.request_sync()
 

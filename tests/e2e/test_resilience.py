@@ -157,3 +157,29 @@ def test_a_login_asked_while_the_last_one_is_sent_again_is_the_one_kept(system) 
     k1._ask_again()
     assert newer and k1._pending_login == newer[0]
     assert k1._asked["login"][0]["id"] == newer[0]
+
+
+def test_a_link_stopped_while_it_sends_its_outbox_closes_it_after(system, monkeypatch) -> None:  # noqa: ANN001
+    """A connection sends the whole outbox at once; a stop that comes meanwhile (the kiosk
+    shut down right after the network came back) waits for that sending before it closes
+    the outbox, instead of closing it under a thread that then reads a closed database
+    (seen as an unhandled thread exception in CI)."""
+    errors: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
+    k1 = system.link("kiosk-1", start=False)
+    reading = threading.Event()
+    due = k1.outbox.due
+
+    def slow_due(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        reading.set()
+        time.sleep(0.3)  # the outbox read a long queue takes on a slow terminal
+        return due(*args, **kwargs)
+
+    k1.outbox.due = slow_due
+    k1.start()
+    assert k1.wait_connected(10)
+    assert reading.wait(5), "a connection sends the outbox"
+    k1.stop()
+    time.sleep(0.5)  # the longest a sending thread left behind would take to fail
+    assert errors == []
+    assert not [t for t in threading.enumerate() if t.name == "link-resend"]
