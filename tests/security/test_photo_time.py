@@ -28,6 +28,11 @@ from relais_wire.envelope import b64, encode, envelope
 from tests.security.test_bad_input_corpus import RawTerminal
 from tests.system_fixture import System, expect
 
+# A budget one slow photo spends whole on any machine (75 ms here, 90 on a slower VM; the
+# huge one's header check, 0.3 ms, hardly touches it): exactly one gets in. With 0.15 s, two
+# or three did, and four would have on a machine twice as fast.
+ONE_PHOTO_S = 0.01
+
 
 def _slow_jpeg(seed: int) -> bytes:
     """1280 x 1280 pixels of noise, as large as a kiosk's photo may be: long to decode and to
@@ -54,7 +59,7 @@ def _small_jpeg() -> bytes:
 
 
 def test_a_terminals_slow_photos_cannot_hold_the_relay(system: System, monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setattr(photo_time, "BURST_S", 0.15)
+    monkeypatch.setattr(photo_time, "BURST_S", ONE_PHOTO_S)
     monkeypatch.setattr(photo_time, "PER_MINUTE_S", 0.0)  # no refill: the count is the budget's
     k1, k2 = system.link("kiosk-1"), system.link("kiosk-2")
     system.badge_in(k1, "Sophie Martin")
@@ -77,7 +82,7 @@ def test_a_terminals_slow_photos_cannot_hold_the_relay(system: System, monkeypat
     assert answers[huge["id"]] == "image_too_big_pixels"  # from its header, not decoded
     got = [answers.get(env["id"]) for env in sent]
     made = [a for a in got if a in ("accepted", "held")]
-    assert 1 <= len(made) <= 3 and got.count("rate_limited") == len(sent) - len(made), got
+    assert len(made) == 1 and got.count("rate_limited") == len(sent) - 1, got
     with system.store.session() as s:
         assert s.scalar(select(func.count()).select_from(Message)
                         .where(Message.client_id.in_([env["id"] for env in sent]))) == len(made)
@@ -92,7 +97,7 @@ def test_a_safety_alerts_slow_photos_are_dropped_never_the_alert(system: System,
     still goes at once, without its picture (audited as dropped): an alert is never held."""
     from hr_console.store.models import AuditEntry, SafetyAlert
 
-    monkeypatch.setattr(photo_time, "BURST_S", 0.15)
+    monkeypatch.setattr(photo_time, "BURST_S", ONE_PHOTO_S)
     # No refill while the six are handled: on a loaded machine three seconds between two
     # alerts refilled the bucket, and a later alert kept its photo (CI saw it).
     monkeypatch.setattr(photo_time, "PER_MINUTE_S", 0.0)
@@ -116,7 +121,7 @@ def test_a_safety_alerts_slow_photos_are_dropped_never_the_alert(system: System,
         dropped = [e.detail.get("photo_dropped", False) for e in s.scalars(
             select(AuditEntry).where(AuditEntry.action == "safety.alert")
             .order_by(AuditEntry.id))]
-    assert 1 <= sum(photos) <= 3 and photos[0] and not any(photos[sum(photos):])
+    assert photos == [True] + [False] * 5
     assert dropped == [not p for p in photos]
 
 
@@ -127,7 +132,7 @@ def test_a_leads_slow_notice_photos_wait_their_turn(system: System, monkeypatch)
     does not hold everyone's messages."""
     from tests.e2e.test_supervisor_broadcast import team_id
 
-    monkeypatch.setattr(photo_time, "BURST_S", 0.15)
+    monkeypatch.setattr(photo_time, "BURST_S", ONE_PHOTO_S)
     k1 = system.link("kiosk-1")
     system.badge_in(k1, "Sophie Martin")  # she leads the Atelier team
     atelier = team_id(system, "Atelier")
