@@ -376,7 +376,7 @@ class TerminalLink:
             try:
                 self._on_event(event)
             except Exception:
-                log.exception("event handler failed on %r", event)
+                log.exception("event handler failed on %s", type(event).__name__)  # not its content
 
     # --- paho callbacks (network thread) ------------------------------------------------
 

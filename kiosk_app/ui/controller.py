@@ -139,7 +139,7 @@ class Kiosk(EventDispatcher):
             try:
                 self._handle(event)
             except Exception:  # one bad event must not stop the kiosk
-                log.exception("kiosk could not handle %r", event)
+                log.exception("kiosk could not handle %s", type(event).__name__)  # not its content
         if not self._stopped:
             self.outbox_count = self.link.outbox.pending_count()
 

@@ -183,3 +183,24 @@ def test_a_link_stopped_while_it_sends_its_outbox_closes_it_after(system, monkey
     time.sleep(0.5)  # the longest a sending thread left behind would take to fail
     assert errors == []
     assert not [t for t in threading.enumerate() if t.name == "link-resend"]
+
+
+def test_an_event_the_kiosk_fails_on_is_logged_without_what_it_holds(system, caplog) -> None:  # noqa: ANN001
+    """A kiosk's log stays on a shared terminal's disk: an event its screens fail on is
+    named there by its kind, never with the person, contacts and history it carries (it
+    was logged whole, a badge-in's sync with everyone's name in it)."""
+    def broken(event: ev.Event) -> None:
+        if isinstance(event, (ev.LoginOk, ev.Synced)):
+            raise RuntimeError("injected fault")
+
+    k1 = system.link("kiosk-1", on_event=broken)
+    want = {"event handler failed on LoginOk", "event handler failed on Synced"}
+    with caplog.at_level("ERROR", logger="relais"):
+        system.badge_in(k1, "Sophie Martin")  # the handler runs just after the event is queued
+        deadline = time.monotonic() + 10
+        while {r.getMessage() for r in caplog.records} != want and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert {r.getMessage() for r in caplog.records if r.exc_info} == want
+    text = caplog.text
+    for name in ("Sophie", "Karim", "Martin"):
+        assert name not in text
