@@ -8,7 +8,8 @@ since (kept, as the terminal's alone: an alert is never lost to a logout); a res
 stored alert gets the same answer and sends nothing again. Its optional photo is
 normalised by ``services.safety``; one that is not a photo refuses the alert (an ``error``
 whose code says why), nothing stored. A terminal's alerts in nobody's name are stored a few
-at once, then one a minute (``ALERT_BURST``, ``ALERTS_PER_MINUTE``).
+at once, then one a minute (``ALERT_BURST``, ``ALERTS_PER_MINUTE``); the person's badged in
+there, a few at once, then a few a minute, on a budget of their own (``LIVE_ALERT_BURST``).
 """
 
 from __future__ import annotations
@@ -55,8 +56,7 @@ def raised(s: Session, term: Terminal, env: Envelope) -> dict[str, Any]:
     done = safety.raise_alert(s, term, env.id, env.body.pictogram, env.body.text, employee_id,
                               claimed=claimed, image=image,
                               photo_dropped=image is None and env.body.image is not None,
-                              may_store=None if employee_id is not None
-                              else lambda: _within_budget(s, term))
+                              may_store=lambda: _within_budget(s, term, employee_id))
     if env.seq is not None:  # an outbox that numbered it: later items must not wait for it
         term.last_seq = max(term.last_seq, env.seq)
     return {"ref": env.id, "msg": env.id, "state": "accepted",
@@ -70,32 +70,44 @@ _ALERT_MARK = b'"type":"alert"'
 # take, and with it and any session the terminal ever hosted, alerts were stored at 20 a
 # second, each an urgent notice to acknowledge on every supervisor's and the HR desk's
 # terminals. One over the budget is not lost: it is answered ``rate_limited`` (its ref
-# named) and the kiosk's outbox sends it again until it fits. An alert from the person
-# badged in here is never counted nor held back: a thief who keeps the budget spent cannot
-# silence the terminal. Counted from the alerts stored: a photo refused afterwards leaves
-# none, so spends none of it, but its decoding counts against the terminal's photo time
-# (``services.photo_time``, through ``safety.raise_alert``).
+# named) and the kiosk's outbox sends it again until it fits. Counted from the alerts
+# stored: a photo refused afterwards leaves none, so spends none of it, but its decoding
+# counts against the terminal's photo time (``services.photo_time``, through
+# ``safety.raise_alert``).
 ALERT_BURST = 5
 ALERTS_PER_MINUTE = 1
-_PERIOD = dt.timedelta(minutes=1) / ALERTS_PER_MINUTE
+# The person badged in here has a budget of their own: a thief who keeps the terminal's
+# spent cannot silence them. A person in danger raises one alert, or a few, never more than
+# a few a minute; one who learnt a live session's id (the terminal's password reads its
+# downlinks) sent alerts in that person's name at the meter's 20 a second, each an urgent
+# notice on every supervisor's terminal, until the kiosk's logout.
+LIVE_ALERT_BURST = 5
+LIVE_ALERTS_PER_MINUTE = 3
 _HORIZON = dt.timedelta(hours=1)
-_HISTORY = ALERT_BURST + int(_HORIZON / _PERIOD)  # the most the budget allows in _HORIZON
 
 
-def _within_budget(s: Session, term: Terminal) -> bool:
-    """A token bucket (``ALERT_BURST``, one per ``_PERIOD``) read from the terminal's stored
-    alerts in nobody's name, not kept in a relay's memory: a relay restarted, or another
-    taking the terminal's partition over, starts from what is stored, and a batch tried
-    again uplink by uplink spends nothing twice (its first try was rolled back). The batch
-    holds the terminal's row (locked on PostgreSQL, SQLite's one writer), so two alerts of
-    one terminal are never counted at once. The new alert fits when, for every k-th latest
-    one, k + 1 alerts fit in the burst and what the time since the k-th has earned."""
+def _within_budget(s: Session, term: Terminal, employee_id: int | None) -> bool:
+    """A token bucket read from the terminal's stored alerts in nobody's name
+    (``employee_id`` None: ``ALERT_BURST``, ``ALERTS_PER_MINUTE``) or in this person's
+    (``LIVE_ALERT_BURST``, ``LIVE_ALERTS_PER_MINUTE``), not kept in a relay's memory: a
+    relay restarted, or another taking the terminal's partition over, starts from what is
+    stored, and a batch tried again uplink by uplink spends nothing twice (its first try was
+    rolled back). The batch holds the terminal's row (locked on PostgreSQL, SQLite's one
+    writer), so two alerts of one terminal are never counted at once. The new alert fits
+    when, for every k-th latest one, k + 1 alerts fit in the burst and what the time since
+    the k-th has earned."""
+    if employee_id is None:
+        burst, per_minute, whose = ALERT_BURST, ALERTS_PER_MINUTE, SafetyAlert.employee_id.is_(None)
+    else:
+        burst, per_minute = LIVE_ALERT_BURST, LIVE_ALERTS_PER_MINUTE
+        whose = SafetyAlert.employee_id == employee_id
+    period = dt.timedelta(minutes=1) / per_minute
     now = utcnow()
     latest = s.scalars(select(SafetyAlert.raised_at).where(
-        SafetyAlert.terminal_id == term.id, SafetyAlert.employee_id.is_(None),
-        SafetyAlert.raised_at > now - _HORIZON)
-        .order_by(SafetyAlert.raised_at.desc()).limit(_HISTORY)).all()
-    return all(k + 1 <= ALERT_BURST + (now - at) / _PERIOD for k, at in enumerate(latest, 1))
+        SafetyAlert.terminal_id == term.id, whose, SafetyAlert.raised_at > now - _HORIZON)
+        .order_by(SafetyAlert.raised_at.desc())
+        .limit(burst + int(_HORIZON / period))).all()  # the most the budget allows in _HORIZON
+    return all(k + 1 <= burst + (now - at) / period for k, at in enumerate(latest, 1))
 
 
 def meter_key(terminal: str, payload: bytes) -> str:

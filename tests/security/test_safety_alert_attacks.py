@@ -239,6 +239,39 @@ def test_a_terminals_password_cannot_flood_everyone_with_alerts(system: System) 
     _wait_stored(system, alerts.ALERT_BURST + 2)
 
 
+def test_a_live_sessions_id_cannot_flood_everyone_with_alerts(system: System) -> None:
+    """A review's attack: the terminal's password reads its downlinks, so a thief can learn
+    the id of the session of someone badged in there, and alerts in that person's name were
+    never counted: 20 a second, each an urgent notice on every supervisor's terminal, until
+    the kiosk's logout. The person's alerts now come a few at once, then a few a minute;
+    the rest are answered ``rate_limited`` (a kiosk's outbox sends them again), while the
+    terminal's own budget, in nobody's name, stays whole."""
+    from hr_console.relay import alerts
+
+    k1, k2 = _links(system, 2)
+    system.badge_in(k1, "Karim Benali")
+    system.badge_in(k2, "Sophie Martin")
+    live_sid = k1.sid
+    k1.stop()  # a clean stop: Karim's session stays open, the thief takes the terminal's name
+    thief = RawTerminal(system, "kiosk-1")
+    try:
+        answers = _forge(thief, live_sid, 30, "fausse alerte")
+        burst = alerts.LIVE_ALERT_BURST
+        assert answers == ["accepted"] * burst + ["rate_limited"] * (30 - burst)
+        _wait_stored(system, burst)
+        with system.store.session() as s:
+            assert {a.employee_id for a in s.scalars(select(SafetyAlert))} == \
+                {system.employee("Karim Benali")}
+            for row in s.scalars(select(SafetyAlert)):  # a third of a minute passes
+                row.raised_at -= dt.timedelta(seconds=61 / alerts.LIVE_ALERTS_PER_MINUTE)
+        assert _forge(thief, live_sid, 3, "plus tard") == ["accepted"] + ["rate_limited"] * 2
+    finally:
+        thief.close()
+    assert _counts(system)[0] == burst + 1
+    k2.send_alert("injury")  # another person's alert, on another terminal: at once
+    _wait_stored(system, burst + 2)
+
+
 def _forge(thief: RawTerminal, sid: str, n: int, tag: str) -> list[str]:
     """``n`` alerts in the name of an ended session; their answers, in the order sent."""
     sent = [envelope("alert", sid=sid, pictogram="fire", text=f"{tag} {i}") for i in range(n)]
