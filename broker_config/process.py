@@ -13,9 +13,10 @@ from pathlib import Path
 from types import TracebackType
 
 from broker_config.errors import BrokerError
-from broker_config.render import BrokerSettings, read_pid
+from broker_config.render import BrokerSettings, _log_since, _log_size, read_pid
 
 _POLL = 0.05
+_RUNNING = b" running\n"  # Mosquitto's "mosquitto version 2.0.11 running", once its signals are set
 _TAIL_BYTES = 4000
 
 
@@ -134,6 +135,7 @@ class BrokerProcess:
         except OSError:
             pid_text = None
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_from = _log_size(self.settings.log_path)
         with self.log_path.open("ab") as out:
             self._proc = subprocess.Popen(
                 [mosquitto_executable(), "-c", str(self.settings.conf_path)],
@@ -148,8 +150,12 @@ class BrokerProcess:
         # Mosquitto opens its listeners in the conf's order, the relay's plain loopback one
         # last (render_conf): once it accepts, every listener is open. Probing the terminals'
         # listener instead would make a TLS one log "unexpected eof" at every start.
+        # And once it says it runs: it opens its listeners before it sets its signal
+        # handlers, so a reload (SIGHUP) sent as soon as a port accepts was lost, or killed
+        # it (a test restarting the broker and reloading it at once, under load in CI).
         deadline = time.monotonic() + timeout
-        while not _accepts("127.0.0.1", self.settings.relay_port):
+        while not (_accepts("127.0.0.1", self.settings.relay_port)
+                   and _RUNNING in _log_since(self.settings.log_path, log_from)):
             if self._proc.poll() is not None:
                 code = self._proc.returncode
                 self._proc = None
