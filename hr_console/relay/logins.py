@@ -503,7 +503,10 @@ class LoginDesk:
                 read_s: float, hash_s: float, write_s: float, started: float,
                 routed: float) -> None:
         """After the commit (or for a login sent again): the logouts of the sessions it
-        replaced, the login, the ack, then the sync built in a read transaction."""
+        replaced, the login, the ack, then the sync built in a read transaction. A login
+        sent again gets its sync within the terminal's ``SYNC_RATE``, as a sync request
+        does: the same envelope sent in a loop for two minutes built the HR desk's sync
+        each time (a review); past it the kiosk, answered, asks for its sync itself."""
         self._answered(terminal)
         self._publish([*(Publish(e.terminal, envelope("logout", sid=e.session_id,
                                                       reason="replaced"))
@@ -514,6 +517,11 @@ class LoginDesk:
                                      "language": res.language}))])
         self._ack(item)
         self.counters.logins += 1
+        if res.replayed and not self._sync_meter.allow(terminal):
+            self.counters.throttled += 1
+            self._release(res.employee_id)
+            self._timed("ok", read_s, hash_s, write_s, 0.0, started, routed)
+            return
         t3 = time.monotonic()
         try:
             with self._reading() as s:

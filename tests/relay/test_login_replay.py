@@ -32,6 +32,7 @@ class Terminal:
     def __init__(self, system: System, name: str) -> None:
         self.name = name
         self.answers: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.passed: list[dict[str, Any]] = []  # what ``login`` read past, waiting for its answer
         creds = system.demo.terminals[name]
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=name,
                                   protocol=mqtt.MQTTv5)
@@ -54,6 +55,7 @@ class Terminal:
                 continue
             if answer["type"] == "login" and answer.get("ref") == env["id"]:
                 return answer
+            self.passed.append(answer)
         raise AssertionError("no answer to the login")
 
     def close(self) -> None:
@@ -113,6 +115,32 @@ def test_a_login_answered_again_leaves_another_badge_in_s_hold_alone(system: Sys
         assert sophie in desk.withheld()
         desk._release(sophie)
         assert sophie not in desk.withheld()
+    finally:
+        term.close()
+
+
+def test_a_login_sent_in_a_loop_gets_its_sync_within_the_sync_rate(system: System) -> None:
+    """A login sent again is answered with its session each time, but its sync goes within
+    the terminal's sync budget, as a sync request's does: the same envelope sent in a loop
+    (two minutes long, a review found) built the HR desk's whole sync each time."""
+    from hr_console.relay import logins
+
+    term = Terminal(system, "kiosk-1")
+    try:
+        env = envelope("login", badge=system.demo.badges["Sophie Martin"], pin=None, last_seq=0)
+        sid = term.login(env)["sid"]  # the first: its sync, whatever the budget
+        started = time.monotonic()
+        sent = 12
+        for _ in range(sent):  # each once the last is answered (logins queued up are one)
+            assert term.login(env)["sid"] == sid
+        time.sleep(1.0)  # the last one's sync, if it has one
+        while not term.answers.empty():
+            term.passed.append(term.answers.get())
+        syncs = sum(a["type"] == "sync" for a in term.passed)
+        # The first login's sync, then the burst and what the rate earned meanwhile.
+        earned = logins.SYNC_BURST + logins.SYNC_RATE * (time.monotonic() - started)
+        assert 1 <= syncs <= 1 + earned, (syncs, earned)
+        assert syncs < sent
     finally:
         term.close()
 
