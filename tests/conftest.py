@@ -1,6 +1,9 @@
 """Fixtures shared by the whole suite; each lives in a module named for what it starts."""
 
+import atexit
 import os
+import shutil
+import tempfile
 from typing import Any
 
 import pytest
@@ -17,6 +20,12 @@ from tests.web_fixture import console  # noqa: F401  (the console on a real data
 # or a CI machine in French, must not fail it. LANGUAGE, the first variable gettext reads,
 # changes nothing else (encodings, number formats) for the processes the tests start.
 os.environ["LANGUAGE"] = "C"
+# Kivy writes its config.ini and logs under KIVY_HOME (~/.kivy by default) at its first
+# import: each process of the suite, and what it starts, gets one of its own, never the
+# developer's, never one both processes write at once.
+if "KIVY_HOME" not in os.environ:
+    os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="relais-kivy-")
+    atexit.register(shutil.rmtree, os.environ["KIVY_HOME"], True)
 # Two processes running the suite side by side (tests/suite_plan.py) draw free ports from
 # two halves of the span, they and what they start: never the same port picked by both.
 if os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw"):
