@@ -22,10 +22,12 @@ from tests.web_fixture import console  # noqa: F401  (the console on a real data
 os.environ["LANGUAGE"] = "C"
 # Kivy writes its config.ini and logs under KIVY_HOME (~/.kivy by default) at its first
 # import: each process of the suite, and what it starts, gets one of its own, never the
-# developer's, never one both processes write at once.
-if "KIVY_HOME" not in os.environ:
-    os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="relais-kivy-")
-    atexit.register(shutil.rmtree, os.environ["KIVY_HOME"], True)
+# developer's, never one both processes write at once. The processes xdist starts inherit
+# the environment of the one that loaded this first: one inherited from it is replaced.
+if os.environ.get("KIVY_HOME") in (None, os.environ.get("RELAIS_SUITE_KIVY_HOME")):
+    _kivy_home = tempfile.mkdtemp(prefix="relais-kivy-")
+    os.environ["KIVY_HOME"] = os.environ["RELAIS_SUITE_KIVY_HOME"] = _kivy_home
+    atexit.register(shutil.rmtree, _kivy_home, True)
 # Two processes running the suite side by side (tests/suite_plan.py) draw free ports from
 # two halves of the span, they and what they start: never the same port picked by both.
 if os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw"):

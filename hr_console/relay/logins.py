@@ -151,7 +151,8 @@ class DeskCounters:
     dropped: int = 0  # uplinks past HELD_MAX behind a login (the kiosk sends them again)
     repeats: int = 0  # sync requests asked again while one was on its way (one answer)
     superseded: int = 0  # logins a newer one of their terminal replaced before they began
-    throttled: int = 0  # sync requests past SYNC_RATE, acked unanswered
+    throttled: int = 0  # sync requests past SYNC_RATE, acked unanswered; logins answered
+    # again past it, answered without their sync
     throttled_logins: int = 0  # badge-ins past LOGIN_RATE, answered ``busy``
 
 
@@ -520,7 +521,7 @@ class LoginDesk:
         if res.replayed and not self._sync_meter.allow(terminal):
             self.counters.throttled += 1
             self._release(res.employee_id)
-            self._timed("ok", read_s, hash_s, write_s, 0.0, started, routed)
+            self._timed("no_sync", read_s, hash_s, write_s, 0.0, started, routed)
             return
         t3 = time.monotonic()
         try:

@@ -124,7 +124,8 @@ def raise_alert(session: Session, terminal: Terminal, client_id: str, pictogram:
     a resend finds the alert stored and stores no second photo. ``photo_dropped``: the
     caller refused the photo the uplink carried (audited, the alert goes without it).
     ``may_store``: asked once the alert is known to be new (a resend is answered as before);
-    False refuses it ``rate_limited`` (the relay's budget of alerts in nobody's name)."""
+    False refuses it ``rate_limited`` (the relay's budgets of alerts: the terminal's in
+    nobody's name, the person's badged in there)."""
     if pictogram not in ALERT_PICTOGRAMS:
         raise ServiceError("bad_pictogram", "Unknown pictogram.")
     found = session.execute(select(SafetyAlert).where(

@@ -182,7 +182,7 @@ def test_a_link_stopped_while_it_sends_its_outbox_closes_it_after(system, monkey
     k1.stop()
     time.sleep(0.5)  # the longest a sending thread left behind would take to fail
     assert errors == []
-    assert not [t for t in threading.enumerate() if t.name == "link-resend"]
+    assert k1._timer is not None and not k1._timer.is_alive()
 
 
 def test_an_event_the_kiosk_fails_on_is_logged_without_what_it_holds(system, caplog) -> None:  # noqa: ANN001
