@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 
 from broker_config.errors import BrokerError
-from broker_config.render import BrokerSettings, _log_since, _log_size, read_pid
+from broker_config.render import BrokerSettings, log_since, log_size, read_pid
 
 _POLL = 0.05
 _RUNNING = b" running\n"  # Mosquitto's "mosquitto version 2.0.11 running", once its signals are set
@@ -135,7 +135,7 @@ class BrokerProcess:
         except OSError:
             pid_text = None
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log_from = _log_size(self.settings.log_path)
+        log_from = log_size(self.settings.log_path)
         with self.log_path.open("ab") as out:
             self._proc = subprocess.Popen(
                 [mosquitto_executable(), "-c", str(self.settings.conf_path)],
@@ -155,7 +155,7 @@ class BrokerProcess:
         # it (a test restarting the broker and reloading it at once, under load in CI).
         deadline = time.monotonic() + timeout
         while not (_accepts("127.0.0.1", self.settings.relay_port)
-                   and _RUNNING in _log_since(self.settings.log_path, log_from)):
+                   and _RUNNING in log_since(self.settings.log_path, log_from)):
             if self._proc.poll() is not None:
                 code = self._proc.returncode
                 self._proc = None

@@ -386,14 +386,14 @@ _RELOAD_MARK = b"Reloading config."
 _RELOAD_WAIT = 5.0
 
 
-def _log_size(path: Path) -> int:
+def log_size(path: Path) -> int:
     try:
         return path.stat().st_size
     except OSError:
         return 0
 
 
-def _log_since(path: Path, offset: int) -> bytes:
+def log_since(path: Path, offset: int) -> bytes:
     try:
         with path.open("rb") as f:
             if f.seek(0, os.SEEK_END) < offset:
@@ -418,7 +418,7 @@ def _await_log(path: Path, offset: int, pid: int, needle: bytes, timeout: float)
     """The log past ``offset`` once it holds ``needle``; None if the broker dies or time runs out."""
     deadline = time.monotonic() + timeout
     while True:
-        text = _log_since(path, offset)
+        text = log_since(path, offset)
         if needle in text:
             return text
         if time.monotonic() >= deadline or not _alive(pid):
@@ -443,7 +443,7 @@ def _reload_errors(settings: BrokerSettings, offset: int, pid: int, timeout: flo
         if probe is not None:
             port = probe.getsockname()[1]
             _await_log(settings.log_path, offset, pid, f"127.0.0.1:{port} ".encode(), timeout)
-        text = _log_since(settings.log_path, offset).decode("utf-8", "replace")
+        text = log_since(settings.log_path, offset).decode("utf-8", "replace")
     finally:
         if probe is not None:
             probe.close()
@@ -470,7 +470,7 @@ def reload(settings: BrokerSettings, *, wait: float = _RELOAD_WAIT) -> bool:
     pid = read_pid(settings)
     if pid is None:
         return False
-    offset = _log_size(settings.log_path)
+    offset = log_size(settings.log_path)
     try:
         os.kill(pid, signal.SIGHUP)
     except ProcessLookupError:

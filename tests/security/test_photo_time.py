@@ -29,8 +29,8 @@ from tests.security.test_bad_input_corpus import RawTerminal
 from tests.system_fixture import System, expect
 
 # A budget one slow photo spends whole on any machine (75 ms here, 90 on a slower VM):
-# exactly one gets in. With 0.15 s, two
-# or three did, and four would have on a machine twice as fast.
+# exactly one gets in. With 0.15 s, two or three did, and four would have on a machine
+# twice as fast.
 ONE_PHOTO_S = 0.01
 
 
