@@ -46,7 +46,9 @@ driver of the relay's batches, no broker):
   transaction). Bound: a change the console commits is applied by every batch that begins
   after the commit, i.e. within one batch (well under a second); the console itself always
   reads fresh. Tested in tests/relay/test_batch_cache.py (keywords and a contact rule
-  changed from the console, seen by the very next message).
+  changed from the console, seen by the very next message). Since migration 0019 the
+  relay keeps people, rules and settings from one batch to the next while the database's
+  policy epoch stays the same, under the same bound (docs/architecture.md).
 - Contact check: both people and their teams in one query (and kept in the session, so
   the moderation mode and the recipient's copy need no more), the contact rules once per
   batch; the terminal row (locked once per batch on PostgreSQL) and the badge sessions

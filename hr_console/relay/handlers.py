@@ -28,6 +28,7 @@ from hr_console.services import (
     messaging,
     notices,
     people,
+    remembered,
     sessions,
     settings,
     shifts,
@@ -35,7 +36,14 @@ from hr_console.services import (
 )
 from hr_console.services.errors import ServiceError
 from hr_console.store.db import Store, batch_cache, keep
-from hr_console.store.models import BadgeSession, Employee, Message, Terminal, utcnow
+from hr_console.store.models import (
+    BadgeSession,
+    Employee,
+    Message,
+    PolicyEpoch,
+    Terminal,
+    utcnow,
+)
 from relais_wire import topics
 from relais_wire.envelope import CONTENT_KINDS, Envelope, WireError, decode_uplink, envelope
 from relais_wire.limits import SYNC_HISTORY_BYTES
@@ -230,7 +238,9 @@ def _terminals_and_sessions(s: Session, names: set[str], sids: set[str],
     batch: ``sessions.speaker`` / ``sessions.author`` then find each session in the
     identity map (a session named on another terminal is read, and refused, by them).
 
-    The same query says which of the texts ``texts`` (session id, client id) their people
+    It also reads the policy epoch, from which on the batch uses what its relay remembers
+    of people, rules and settings (``services.remembered``). The same query says which of
+    the texts ``texts`` (session id, client id) their people
     have stored already (a text's transaction a statement shorter). On PostgreSQL a
     statement that waited for a terminal's lock reads that terminal as it is now but the
     other tables as they were when it began: ``_prefetch`` asks again for what the
@@ -251,7 +261,8 @@ def _terminals_and_sessions(s: Session, names: set[str], sids: set[str],
     params = {"names": sorted(names), "sids": sorted(sids),
               "cids": sorted({cid for _sid, cid in pairs}),
               "text_sids": [sid for sid, _cid in pairs], "text_cids": [cid for _sid, cid in pairs]}
-    for term, row, *known in s.execute(stmt, params).tuples():
+    found = s.execute(stmt, params).all()
+    for term, row, _epoch, *known in found:
         terminals[term.name] = term
         marks[term.name] = term.last_seq
         if row is not None:
@@ -259,11 +270,16 @@ def _terminals_and_sessions(s: Session, names: set[str], sids: set[str],
             if known and known[0] is not None:
                 stored.append((row.employee_id, *known))
     keep(s, *rows.values())
+    if found:  # the policy epoch came with the rows: what the relay remembers may serve
+        remembered.arm(s, found[0][2])
     return rows, stored, marks
 
 
+# The policy epoch (migration 0019) beside every row: one value, read once by the database.
+_EPOCH = (select(PolicyEpoch.n).where(PolicyEpoch.id == 1).scalar_subquery()
+          .label("policy_epoch"))
 _TERMINALS_AND_SESSIONS = (
-    select(Terminal, BadgeSession)
+    select(Terminal, BadgeSession, _EPOCH)
     .outerjoin(BadgeSession, and_(BadgeSession.terminal_id == Terminal.id,
                                   BadgeSession.id.in_(bindparam("sids", expanding=True))))
     .where(Terminal.name.in_(bindparam("names", expanding=True)), Terminal.active.is_(True))

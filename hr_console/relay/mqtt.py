@@ -72,6 +72,7 @@ from hr_console.services import (
     voice,
 )
 from hr_console.services.errors import ServiceError
+from hr_console.services.remembered import Remembered, remembered
 from hr_console.store import checkpoints
 from hr_console.store.db import Store, batch_cache, open_batch_cache
 from hr_console.store.models import NOTIFY_END, BadgeSession, Terminal, utcnow
@@ -193,11 +194,12 @@ class _LazySettings(dict):
 
 
 class _SettingsRows:
-    """Settings read in every batch's transaction, as before, but as the rows' raw text in
-    one driver-level statement (8 us on SQLite, where building and running the ORM's took
-    0.4 ms of CPU, a tenth of a small batch); decoded again only when the text differs from
-    the last batch's. Nothing is kept that the database did not just say: a change the
-    console committed is seen by the next batch, as ``services.settings`` documents."""
+    """Settings read in a batch's transaction as the rows' raw text in one driver-level
+    statement (8 us on SQLite, where building and running the ORM's took 0.4 ms of CPU, a
+    tenth of a small batch); decoded again only when the text differs from the last
+    batch's. None read at all by a batch that read the policy epoch while the relay
+    remembers them read at the same epoch (``services.remembered``). Either way a change
+    the console committed is seen by the next batch, as ``services.settings`` documents."""
 
     def __init__(self) -> None:
         self._raw: list | None = None
@@ -209,6 +211,15 @@ class _SettingsRows:
             cache[settings._CACHE_KEY] = _LazySettings(lambda: self._read(s))
 
     def _read(self, s: Session) -> dict:
+        kept = remembered(s)
+        if kept is not None and kept.settings is not None:
+            return kept.settings  # read in an earlier batch at the same policy epoch
+        values = self._read_rows(s)
+        if kept is not None:
+            kept.settings = values
+        return values
+
+    def _read_rows(self, s: Session) -> dict:
         cur = s.connection().connection.driver_connection.execute(_SETTINGS_ROWS)
         try:
             raw = sorted((k, v) for k, v in cur.fetchall() if k in settings.DEFAULTS)
@@ -298,11 +309,15 @@ class Relay:
         # terminal names): on SQLite a deferred WAL snapshot, which never blocks the worker.
         self._reader, self._read_engine = read_sessions(store)
         self._settings = _SettingsRows()
+        # People, rules and settings from one batch to the next (services.remembered): the
+        # worker's, and the lane's below.
+        self._memory = Remembered()
         # On PostgreSQL, batches of receipts alone are committed beside the worker, so that
         # a text never waits for them (relay.lane); its own settings rows, its own counts.
         self._lane: ReceiptLane[Inbound] | None = None if store.is_sqlite else ReceiptLane(
             lambda batch: self._commit(batch, beside=True), _terminal)
         self._lane_settings = _SettingsRows()
+        self._lane_memory = Remembered()
         self._counts_lock = threading.Lock()
         self._ack_lock = threading.Lock()
         # Ids of recent direct replies: added by whoever publishes them (the worker, the
@@ -697,9 +712,10 @@ class Relay:
         """One transaction for the batch; if it fails as a whole (a lost connection, a
         deadlock between relays), each uplink is tried again in its own. ``beside``: the
         receipts lane's, which does not take turns with the deliverer (PostgreSQL only)."""
+        kept = self._lane_memory if beside else self._memory
         try:
             with contextlib.nullcontext() if beside else self._db, self.store.session() as s:
-                open_batch_cache(s)  # settings, rules, terminals, people: once per batch
+                open_batch_cache(s, kept)  # settings, rules, terminals, people: once per batch
                 voice.made_beside(s)  # a clip is never encoded here (relay.voices)
                 voice.turned_away(s, {i.turned_away for i in batch if i.turned_away})
                 (self._lane_settings if beside else self._settings).offer(s)
@@ -715,6 +731,7 @@ class Relay:
                                                    employee_id=r.due_for,
                                                    withheld=self.logins.withheld)
         except Exception:
+            kept.forget()  # what it read could include its own writes, rolled back
             if len(batch) > 1:
                 log.warning("a batch of %d uplinks failed; handling them one by one", len(batch))
                 for item in batch:

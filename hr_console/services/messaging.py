@@ -42,7 +42,6 @@ from hr_console.store.models import (
     Media,
     Message,
     ModerationDecision,
-    Team,
     utcnow,
 )
 from relais_wire.envelope import (
@@ -219,10 +218,9 @@ def _moderate(session: Session, sender_id: int, kind: str, text: str, hold: bool
     """Moderation of a message allowed to go: ``mode`` (a group's), else the sender's usual
     one (employee, team, default); the keyword filter and media held apply either way."""
     if mode is None:
-        sender = session.get(Employee, sender_id)
+        sender = people.profile(session, sender_id)
         assert sender is not None
-        team_mode = session.get(Team, sender.team_id).moderation_mode if sender.team_id else None
-        mode = effective_mode(sender.moderation_mode, team_mode,
+        mode = effective_mode(sender.moderation_mode, sender.team_moderation_mode,
                               settings.get(session, "default_moderation"))
     hits = keyword_hits(text, settings.get(session, "keywords")) if text else []
     routing = route("pre" if hold else mode, hits, kind,
@@ -894,7 +892,7 @@ class Batch:
     def _copy(self, sender_id: int, recipient_id: int, client_id: str, kind: str, text: str,
               drawing: dict | None, media: _Attached | None, sent_ts: int) -> None:
         """The recipient's copy, as ``wire_view`` shows an accepted message."""
-        sender = self.session.get(Employee, sender_id)
+        sender = people.profile(self.session, sender_id)
         view: dict[str, Any] = {"msg": client_id, "from": sender_id,
                                 "from_name": sender.name if sender else "", "to": recipient_id,
                                 "sent_ts": sent_ts, "state": "accepted"}

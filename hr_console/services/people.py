@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, aliased
 from hr_console.domain.policy import Person, Reach, Rule, RuleIndex, off_shift_rules, reach
 from hr_console.domain.shifts import Status
 from hr_console.services import shifts
+from hr_console.services.remembered import Profile, remembered, rules_by_person
 from hr_console.store.db import batch_cache, cached, keep
 from hr_console.store.models import ContactRule, Employee, Team, search_key
 from relais_wire import limits
@@ -30,22 +31,44 @@ _PERSONS = (select(Employee, Team).outerjoin(Team, Team.id == Employee.team_id)
 
 
 def persons(session: Session, *ids: int) -> dict[int, Person]:
-    """Several people (and their teams) in one query. The rows stay in the session, so
-    that a later ``session.get(Employee, id)`` or ``session.get(Team, id)`` of the same
-    unit of work costs no query (for the rest of the batch, in the relay)."""
+    """Several people (and their teams) in one query, or none for those the relay remembers
+    (``services.remembered``). The rows read stay in the session, so that a later
+    ``session.get(Employee, id)`` or ``session.get(Team, id)`` of the same unit of work costs
+    no query (for the rest of the batch, in the relay); the message path reads what else it
+    needs of a person through ``profile``."""
     out: dict[int, Person] = {}
     cache = batch_cache(session)
     known = cache.setdefault("persons", {}) if cache is not None else {}
+    kept = remembered(session)
+    if kept is not None:
+        known.update((i, kept.people[i]) for i in ids if i not in known and i in kept.people)
     missing = [i for i in dict.fromkeys(ids) if i not in known]
     if missing:
         for emp, team in session.execute(_PERSONS, {"ids": missing}).tuples():
             keep(session, emp, team)
             known[emp.id] = Person(emp.id, emp.team_id, team.supervisor_id if team else None,
                                    emp.is_hr_desk, emp.active)
+            if kept is not None:
+                kept.people[emp.id] = known[emp.id]
+                kept.profiles[emp.id] = Profile(emp.name, emp.moderation_mode,
+                                                team.moderation_mode if team else None)
     for i in ids:
         if i in known:
             out[i] = known[i]
     return out
+
+
+def profile(session: Session, employee_id: int) -> Profile | None:
+    """A person's name and moderation modes: remembered by the relay, else from the session
+    (no query in a batch that read them with ``persons``)."""
+    kept = remembered(session)
+    if kept is not None and employee_id in kept.profiles:
+        return kept.profiles[employee_id]
+    emp = session.get(Employee, employee_id)
+    if emp is None:
+        return None
+    team = session.get(Team, emp.team_id) if emp.team_id is not None else None
+    return Profile(emp.name, emp.moderation_mode, team.moderation_mode if team else None)
 
 
 # What a ``policy.Rule`` is made of, in its fields' order.
@@ -98,7 +121,17 @@ def _index_for(session: Session, *people: Person) -> RuleIndex:
     wanted = {p.id: p for p in known.values() if p.id not in covered}
     wanted.update({p.id: p for p in people if p.id not in covered})
     rules = cache.setdefault("rules_subset", {})
-    rules.update(_rules_of(session, list(wanted.values())))
+    kept = remembered(session)
+    if kept is not None:  # the relay's, from an earlier batch at the same epoch
+        for pid in [pid for pid in wanted if pid in kept.rules]:
+            rules.update(kept.rules[pid])
+            covered.add(pid)
+            del wanted[pid]
+    if wanted:
+        found = _rules_of(session, list(wanted.values()))
+        rules.update(found)
+        if kept is not None:
+            kept.rules.update(rules_by_person(found, list(wanted.values())))
     covered.update(wanted)
     index = cache["rules_subset_index"] = RuleIndex(rules[i] for i in sorted(rules))
     return index

@@ -96,7 +96,7 @@ def _sqlite_setup(engine: Engine, *, autocheckpoint: bool = True) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def open_batch_cache(session: Session) -> None:
+def open_batch_cache(session: Session, remembered: object | None = None) -> None:
     """Let the services of this session's *current transaction* remember what they read
     (settings, contact rules, terminals, people, badge sessions) instead of asking again.
 
@@ -105,8 +105,10 @@ def open_batch_cache(session: Session) -> None:
     would see. A console change committed before a batch begins is seen by that batch (the
     cache never outlives the transaction it was filled in: a new transaction, or a
     savepoint, starts it over). The console does not open one: it reads everything fresh.
+    ``remembered``: the relay's ``services.remembered.Remembered``, which the batch uses
+    once it has read the policy epoch (``remembered.arm``).
     """
-    session.info[_BATCH] = {"_tx": None, "_keep": []}
+    session.info[_BATCH] = {"_tx": None, "_keep": [], "_remembered": remembered}
 
 
 def database_key(session: Session) -> str:

@@ -488,6 +488,17 @@ class Setting(Base):
     value: Mapped[dict | list | str | int | bool | None] = mapped_column(JSON)
 
 
+class PolicyEpoch(Base):
+    """One row (id 1), raised by the database's triggers in every transaction that changes
+    people, teams, contact rules or settings as the relay reads them (migration 0019): the
+    relay keeps what it read of those from one batch to the next while it stays the same
+    (``services.remembered``). Created by the first change; no row reads as 0."""
+
+    __tablename__ = "policy_epoch"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
 class SafetyAlert(Base):
     """A safety alert raised at a terminal (services.safety): past moderation and contact
     rules, sent at once as an urgent notice; open until HR or a supervisor marks it handled.

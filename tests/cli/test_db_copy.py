@@ -36,13 +36,15 @@ def _tables(url: str) -> list[str]:
 
 
 def _contents(url: str) -> dict[str, list[tuple]]:
-    """Every row of every table, as the application reads it, in key order."""
+    """Every row of every table, as the application reads it, in key order; the policy
+    epoch's one row apart: the copy's own commit raises it on the target (its triggers see
+    the people and rules arrive), which a relay then reads as a change, as it should."""
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
             return {t.name: [tuple(r) for r in conn.execute(
                 select(t).order_by(*t.primary_key.columns))]
-                for t in Base.metadata.sorted_tables}
+                for t in Base.metadata.sorted_tables if t.name != "policy_epoch"}
     finally:
         engine.dispose()
 

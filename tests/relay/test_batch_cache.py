@@ -1,13 +1,17 @@
 """The relay reads settings, contact rules, terminals and people once per batch
-(``store.db.open_batch_cache``): a change the console commits is seen by the next batch, on
-SQLite and PostgreSQL, and never lingers past the transaction it was read in."""
+(``store.db.open_batch_cache``), and keeps people, rules and settings for the next batches
+while the policy epoch stays the same (``services.remembered``): a change the console
+commits is seen by the next batch, on SQLite and PostgreSQL, and never lingers past the
+transaction it was read in."""
 
 from __future__ import annotations
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
-from hr_console.services import directory, people, settings
+from hr_console.services import directory, people, remembered, settings
+from hr_console.services.remembered import Remembered
 from hr_console.store.db import batch_cache, open_batch_cache
+from hr_console.store.models import Employee, PolicyEpoch
 from kiosk_app.link import events as ev
 from tests.system_fixture import expect
 
@@ -84,3 +88,86 @@ def test_cache_ends_with_its_transaction(system) -> None:  # noqa: ANN001
         assert batch_cache(s) is None
     with system.store.session() as s:  # the console never opens one
         assert batch_cache(s) is None
+
+
+def _console(system, change) -> None:  # noqa: ANN001
+    """``change(session)`` committed as the console does, in its own transaction."""
+    with system.store.session() as s:
+        change(s)
+
+
+def _employee(s, system, name):  # noqa: ANN001, ANN202
+    return s.get(Employee, system.employee(name))
+
+
+def test_what_the_relay_remembers_follows_every_console_change(system) -> None:  # noqa: ANN001
+    """The relay keeps people, rules and settings from one batch to the next
+    (``services.remembered``): each console change below is applied to the very next
+    message all the same, on SQLite and PostgreSQL."""
+    k1, k2 = system.link("kiosk-1"), system.link("kiosk-2")
+    system.badge_in(k1, "Sophie Martin")  # a team lead, unmoderated
+    system.badge_in(k2, "Karim Benali")
+    karim, thomas = system.employee("Karim Benali"), system.employee("Thomas Petit")
+
+    def arrived_from(text: str) -> str:
+        return expect(k2, ev.MessageArrived, lambda e: e.message.get("text") == text
+                      ).message["from_name"]
+
+    for n in range(3):  # remembered from the second on
+        _state(k1, k1.send_text(karim, f"bonjour {n}"), "accepted")
+        assert arrived_from(f"bonjour {n}") == "Sophie Martin"
+
+    _console(system, lambda s: setattr(_employee(s, system, "Sophie Martin"),
+                                       "moderation_mode", "pre"))
+    _state(k1, k1.send_text(karim, "relue avant"), "held")
+    _console(system, lambda s: setattr(_employee(s, system, "Sophie Martin"),
+                                       "moderation_mode", None))
+    _console(system, lambda s: setattr(_employee(s, system, "Sophie Martin").team,
+                                       "moderation_mode", "pre"))
+    _state(k1, k1.send_text(karim, "relue par l'équipe"), "held")
+    _console(system, lambda s: setattr(_employee(s, system, "Sophie Martin").team,
+                                       "moderation_mode", "none"))
+    _state(k1, k1.send_text(karim, "plus relue"), "accepted")
+
+    _console(system, lambda s: setattr(_employee(s, system, "Sophie Martin"),
+                                       "name", "Sophie Martin-Roux"))
+    _state(k1, k1.send_text(karim, "nouveau nom"), "accepted")
+    assert arrived_from("nouveau nom") == "Sophie Martin-Roux"
+
+    _console(system, lambda s: setattr(_employee(s, system, "Karim Benali"), "active", False))
+    assert _state(k1, k1.send_text(karim, "parti"), "refused").reason is not None
+    _console(system, lambda s: setattr(_employee(s, system, "Karim Benali"), "active", True))
+    _state(k1, k1.send_text(karim, "revenu"), "accepted")
+
+    assert _state(k1, k1.send_text(thomas, "autre équipe"), "refused").reason == "not_allowed"
+    _console(system, lambda s: setattr(_employee(s, system, "Sophie Martin"), "team_id",
+                                       _employee(s, system, "Thomas Petit").team_id))
+    # Logistique's own rule lets it go; her new team's moderation (the default) holds it
+    _state(k1, k1.send_text(thomas, "même équipe"), "held")
+
+
+def test_a_batch_at_the_same_epoch_reads_no_people_nor_rules(system) -> None:  # noqa: ANN001
+    """What a relay's batch remembers serves the next batches until the console changes
+    something, and only batches that read the epoch use it."""
+    store = system.store
+    sophie, karim = system.employee("Sophie Martin"), system.employee("Karim Benali")
+    kept = Remembered()
+
+    def batch(*, armed: bool = True) -> list[str]:
+        with store.session() as s:
+            open_batch_cache(s, kept)
+            if armed:
+                remembered.arm(s, s.execute(select(PolicyEpoch.n)).scalar())
+            seen = _count_queries(store, s)
+            assert people.check(s, sophie, karim) is None
+            assert people.profile(s, sophie).name == "Sophie Martin"
+            return [q for q in seen if "FROM employees" in q or "contact_rules" in q
+                    or "FROM teams" in q]
+
+    assert len(batch()) == 2  # people, their rules
+    assert batch() == []
+    assert len(batch(armed=False)) == 2  # no epoch read: read as before
+    with store.session() as s:
+        directory.contact_rule(s, "person", sophie, "person", karim)
+    assert len(batch()) == 2
+    assert batch() == []
