@@ -72,7 +72,7 @@ from hr_console.services import (
     voice,
 )
 from hr_console.services.errors import ServiceError
-from hr_console.services.remembered import Remembered, remembered
+from hr_console.services.remembered import Remembered, remembered, watched
 from hr_console.store import checkpoints
 from hr_console.store.db import Store, batch_cache, open_batch_cache
 from hr_console.store.models import NOTIFY_END, BadgeSession, Terminal, utcnow
@@ -311,13 +311,13 @@ class Relay:
         self._settings = _SettingsRows()
         # People, rules and settings from one batch to the next (services.remembered): the
         # worker's, and the lane's below.
-        self._memory = Remembered()
+        self._memory: Remembered | None = Remembered()
         # On PostgreSQL, batches of receipts alone are committed beside the worker, so that
         # a text never waits for them (relay.lane); its own settings rows, its own counts.
         self._lane: ReceiptLane[Inbound] | None = None if store.is_sqlite else ReceiptLane(
             lambda batch: self._commit(batch, beside=True), _terminal)
         self._lane_settings = _SettingsRows()
-        self._lane_memory = Remembered()
+        self._lane_memory: Remembered | None = Remembered()
         self._counts_lock = threading.Lock()
         self._ack_lock = threading.Lock()
         # Ids of recent direct replies: added by whoever publishes them (the worker, the
@@ -372,6 +372,11 @@ class Relay:
             said = None if self.store.is_sqlite else _without_autovacuum(s)
             if said:
                 log.warning(said)
+            if not watched(s):
+                log.warning("the triggers that raise the policy epoch are not all in place "
+                            "(a table rebuilt without them?): people, rules and settings are "
+                            "read again in every batch")
+                self._memory = self._lane_memory = None
         self.keeper.round()  # its partitions before it connects: subscribed on connection
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 0
@@ -731,7 +736,8 @@ class Relay:
                                                    employee_id=r.due_for,
                                                    withheld=self.logins.withheld)
         except Exception:
-            kept.forget()  # what it read could include its own writes, rolled back
+            if kept is not None:
+                kept.forget()  # what it read could include its own writes, rolled back
             if len(batch) > 1:
                 log.warning("a batch of %d uplinks failed; handling them one by one", len(batch))
                 for item in batch:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, aliased
 from hr_console.domain.policy import Person, Reach, Rule, RuleIndex, off_shift_rules, reach
 from hr_console.domain.shifts import Status
 from hr_console.services import shifts
-from hr_console.services.remembered import Profile, remembered, rules_by_person
+from hr_console.services.remembered import Profile, remembered
 from hr_console.store.db import batch_cache, cached, keep
 from hr_console.store.models import ContactRule, Employee, Team, search_key
 from relais_wire import limits
@@ -123,15 +123,17 @@ def _index_for(session: Session, *people: Person) -> RuleIndex:
     rules = cache.setdefault("rules_subset", {})
     kept = remembered(session)
     if kept is not None:  # the relay's, from an earlier batch at the same epoch
-        for pid in [pid for pid in wanted if pid in kept.rules]:
-            rules.update(kept.rules[pid])
-            covered.add(pid)
-            del wanted[pid]
+        for person in list(wanted.values()):
+            theirs = kept.rules_of(person)
+            if theirs is not None:
+                rules.update(theirs)
+                covered.add(person.id)
+                del wanted[person.id]
     if wanted:
         found = _rules_of(session, list(wanted.values()))
         rules.update(found)
         if kept is not None:
-            kept.rules.update(rules_by_person(found, list(wanted.values())))
+            kept.learn_rules(found, list(wanted.values()))
     covered.update(wanted)
     index = cache["rules_subset_index"] = RuleIndex(rules[i] for i in sorted(rules))
     return index

@@ -18,7 +18,7 @@ from hr_console import config as config_mod
 from hr_console.cli.db import copy_database
 from hr_console.services import notices
 from hr_console.store.db import Store
-from hr_console.store.models import Base, Message, Setting
+from hr_console.store.models import Base, Message, PolicyEpoch, Setting
 from kiosk_app.link import events as ev
 from tests.cli.test_backup import _one_line_error, _rows, _sign_in, relais
 from tests.cli.test_up import _read_until, _stop
@@ -45,6 +45,15 @@ def _contents(url: str) -> dict[str, list[tuple]]:
             return {t.name: [tuple(r) for r in conn.execute(
                 select(t).order_by(*t.primary_key.columns))]
                 for t in Base.metadata.sorted_tables if t.name != "policy_epoch"}
+    finally:
+        engine.dispose()
+
+
+def _epoch(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(PolicyEpoch.n)).scalar_one()
     finally:
         engine.dispose()
 
@@ -100,6 +109,7 @@ def test_a_sqlite_site_moves_to_postgresql_and_works_there(system, pg_url: str, 
     assert _counts(pg_url) == before
     assert _rows(pg_url) == _rows(sqlite_url)  # ids, bodies, photo bytes, audit hashes
     assert _contents(pg_url) == _contents(sqlite_url)
+    assert _epoch(pg_url) > _epoch(sqlite_url) > 0  # a relay on the copy reads all afresh
     assert config_mod.load(home).database_url == pg_url
     done = relais(home, "audit", "verify")
     assert done.returncode == 0 and "audit log intact" in done.stdout, done.stderr

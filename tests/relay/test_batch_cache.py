@@ -6,9 +6,9 @@ transaction it was read in."""
 
 from __future__ import annotations
 
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
-from hr_console.services import directory, people, remembered, settings
+from hr_console.services import directory, messaging, people, remembered, settings
 from hr_console.services.remembered import Remembered
 from hr_console.store.db import batch_cache, open_batch_cache
 from hr_console.store.models import Employee, PolicyEpoch
@@ -144,6 +144,71 @@ def test_what_the_relay_remembers_follows_every_console_change(system) -> None: 
                                        _employee(s, system, "Thomas Petit").team_id))
     # Logistique's own rule lets it go; her new team's moderation (the default) holds it
     _state(k1, k1.send_text(thomas, "même équipe"), "held")
+
+    assert _state(k2, k2.send_text(thomas, "au chef d'à côté"), "refused").reason == "not_allowed"
+    _console(system, lambda s: setattr(_employee(s, system, "Karim Benali").team,
+                                       "supervisor_id", thomas))
+    # Atelier's rule to its supervisor now reaches Thomas (Atelier unmoderated since above)
+    _state(k2, k2.send_text(thomas, "au nouveau chef"), "accepted")
+
+
+def test_the_relay_reads_rules_again_only_after_a_change(system) -> None:  # noqa: ANN001
+    """Through the relay itself: its batches at the same epoch read no contact rule, and
+    the first batch after a console change does."""
+    k1, k2 = system.link("kiosk-1"), system.link("kiosk-2")
+    system.badge_in(k1, "Sophie Martin")
+    system.badge_in(k2, "Karim Benali")
+    karim = system.employee("Karim Benali")
+    seen: list[str] = []
+    event.listen(system.store.engine, "before_cursor_execute",
+                 lambda _conn, _cur, stmt, *_a: seen.append(stmt))
+    _state(k1, k1.send_text(karim, "une"), "accepted")
+    seen.clear()
+    for n in range(3):
+        _state(k1, k1.send_text(karim, f"encore {n}"), "accepted")
+    assert not [q for q in seen if "contact_rules" in q]
+    with system.store.session() as s:
+        directory.contact_rule(s, "person", karim, "person", system.employee("Thomas Petit"))
+    seen.clear()
+    _state(k1, k1.send_text(karim, "après"), "accepted")
+    assert [q for q in seen if "contact_rules" in q]
+
+
+def test_a_failed_batch_forgets_what_it_read(system, monkeypatch) -> None:  # noqa: ANN001
+    """A batch rolled back may have read its own writes: the relay forgets everything, and
+    the message still goes (the kiosk sends it again)."""
+    relay = system.relays[0]
+    k1 = system.link("kiosk-1")
+    system.badge_in(k1, "Sophie Martin")
+    karim = system.employee("Karim Benali")
+    _state(k1, k1.send_text(karim, "avant"), "accepted")
+    assert relay._memory.people  # remembered
+    forgot, flush, failed = [], messaging.Batch.flush, []
+
+    def forget(self) -> None:  # noqa: ANN001
+        forgot.append(self)
+        Remembered.forget.__wrapped__(self)
+
+    def flush_once(self) -> None:  # noqa: ANN001
+        if not failed:
+            failed.append(True)
+            raise RuntimeError("the database broke mid-batch")
+        flush(self)
+
+    forget.__wrapped__ = Remembered.forget  # type: ignore[attr-defined]
+    monkeypatch.setattr(Remembered, "forget", forget)
+    monkeypatch.setattr(messaging.Batch, "flush", flush_once)
+    _state(k1, k1.send_text(karim, "pendant"), "accepted")
+    assert failed and relay._memory in forgot
+
+
+def test_a_relay_without_the_triggers_remembers_nothing(system) -> None:  # noqa: ANN001
+    with system.store.session() as s:
+        s.execute(text("DROP TRIGGER policy_epoch_contact_rules_delete" if system.store.is_sqlite
+                       else "ALTER TABLE contact_rules DISABLE TRIGGER policy_epoch_truncate"))
+    relay = system.start_relay(2)
+    assert relay._memory is None and relay._lane_memory is None
+    assert system.relays[0]._memory is not None  # started before, with them in place
 
 
 def test_a_batch_at_the_same_epoch_reads_no_people_nor_rules(system) -> None:  # noqa: ANN001

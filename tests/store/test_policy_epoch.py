@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import delete, select, text, update
 
 from hr_console.services import settings
+from hr_console.services.remembered import watched
 from hr_console.store.db import Store
-from hr_console.store.models import ContactRule, Employee, PolicyEpoch, Team, utcnow
+from hr_console.store.models import ContactRule, Employee, PolicyEpoch, Setting, Team, utcnow
 from tests.system_fixture import prepared_home
 
 
@@ -54,6 +55,9 @@ RAISING: dict[str, Callable] = {
     "rule changed": lambda s: s.execute(update(ContactRule).values(allow_reply=False)),
     "rule removed": lambda s: s.execute(delete(ContactRule)),
     "setting changed": lambda s: settings.put(s, "keywords", ["zorglub"]),
+    "setting added": lambda s: settings.put(s, "read_urgent_aloud", True),
+    "setting removed": lambda s: s.execute(delete(Setting).where(
+        Setting.key == "read_urgent_aloud")),
     "by hand, in SQL": lambda s: s.execute(text("UPDATE employees SET active = false")),
 }
 
@@ -81,7 +85,28 @@ def test_other_changes_leave_it_alone(store: Store) -> None:
     assert _epoch(store) == before
 
 
+def test_emptying_a_table_raises_it(store: Store) -> None:
+    """TRUNCATE on PostgreSQL (which row triggers never see), DELETE without WHERE on both."""
+    for table in ("contact_rules", "settings"):
+        before = _epoch(store)
+        with store.session() as s:
+            s.execute(text(f"DELETE FROM {table}" if store.is_sqlite else f"TRUNCATE {table}"))
+        assert _epoch(store) > before, table
+
+
+def test_a_missing_trigger_is_noticed(store: Store) -> None:
+    """A tool that rebuilds a table may drop its triggers: the relay then remembers
+    nothing (``services.remembered.watched``, checked as it starts)."""
+    with store.session() as s:
+        assert watched(s)
+        s.execute(text("DROP TRIGGER policy_epoch_settings_update" if store.is_sqlite
+                       else "ALTER TABLE settings DISABLE TRIGGER policy_epoch"))
+        assert not watched(s)
+
+
 def test_a_change_rolled_back_leaves_it_alone(store: Store) -> None:
+    """The epoch moves with the changes' own transaction (a sequence, which takes no lock,
+    would move even for a change never committed, and before a commit a relay could read)."""
     before = _epoch(store)
     with pytest.raises(RuntimeError), store.session() as s:
         _someone(s).active = False

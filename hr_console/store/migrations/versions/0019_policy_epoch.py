@@ -16,14 +16,18 @@ command, a hand-typed statement):
 - teams: added, removed, or their supervisor or moderation mode changed;
 - contact_rules and settings: any change.
 
-The row is created by the first change (an upsert), so that a database copied by ``relais db
-copy`` gets its source's row and no other; no row reads as 0.
+The row is created by the first change (an upsert), so that ``relais db copy`` can copy
+its source's row into the new database (whose own triggers then raise it past the source's,
+as the people and rules arrive); no row reads as 0.
 
 PostgreSQL: deferred constraint triggers, raising it once per transaction at its commit (a
 transaction-local setting remembers it did): the row's lock is taken last and held only
 while committing, so two console transactions never wait on each other for it mid-way, and
-an import of 50,000 employees raises it once. SQLite: a trigger per row and event (SQLite
-has no others); its single writer takes no lock on top.
+an import of 50,000 employees raises it once; a statement trigger for TRUNCATE, which row
+triggers never see. SQLite: a trigger per row and event (SQLite has no others; it empties
+a table with triggers row by row); its single writer takes no lock on top. The relay
+checks that every one is in place before it remembers anything
+(``services.remembered.watched``): a tool that rebuilds a table may drop its triggers.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -70,6 +74,8 @@ def upgrade() -> None:
             op.execute(f"CREATE CONSTRAINT TRIGGER policy_epoch AFTER INSERT OR DELETE OR "
                        f"{_update_of(columns)} ON {table} DEFERRABLE INITIALLY DEFERRED "
                        f"FOR EACH ROW EXECUTE FUNCTION relais_policy_changed()")
+            op.execute(f"CREATE TRIGGER policy_epoch_truncate AFTER TRUNCATE ON {table} "
+                       f"FOR EACH STATEMENT EXECUTE FUNCTION relais_policy_changed()")
         return
     for table, columns in WATCHED.items():
         for event in ('INSERT', 'DELETE', _update_of(columns)):
@@ -82,6 +88,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == 'postgresql':
         for table in WATCHED:
             op.execute(f"DROP TRIGGER policy_epoch ON {table}")
+            op.execute(f"DROP TRIGGER policy_epoch_truncate ON {table}")
         op.execute("DROP FUNCTION relais_policy_changed()")
     else:
         for table in WATCHED:
