@@ -240,8 +240,8 @@ def _terminals_and_sessions(s: Session, names: set[str], sids: set[str],
 
     It also reads the policy epoch, from which on the batch uses what its relay remembers
     of people, rules and settings (``services.remembered``). The same query says which of
-    the texts ``texts`` (session id, client id) their people
-    have stored already (a text's transaction a statement shorter). On PostgreSQL a
+    the texts ``texts`` (session id, client id) their people have stored already (a text's
+    transaction a statement shorter). On PostgreSQL a
     statement that waited for a terminal's lock reads that terminal as it is now but the
     other tables as they were when it began: ``_prefetch`` asks again for what the
     terminal's mark says may be missing (the marks are returned by terminal name)."""
@@ -271,7 +271,7 @@ def _terminals_and_sessions(s: Session, names: set[str], sids: set[str],
                 stored.append((row.employee_id, *known))
     keep(s, *rows.values())
     if found:  # the policy epoch came with the rows: what the relay remembers may serve
-        remembered.arm(s, found[0][2])
+        remembered.arm(s, found[0].policy_epoch)
     return rows, stored, marks
 
 

@@ -104,7 +104,7 @@ def arm(session: Session, epoch: int | None) -> None:
     uses what its relay remembers (if ``open_batch_cache`` was given a ``Remembered``)."""
     cache = batch_cache(session)
     kept = cache.get("_remembered") if cache is not None else None
-    if cache is None or kept is None:
+    if kept is None:
         return
     kept.at(epoch or 0)
     cache[_ARMED] = kept

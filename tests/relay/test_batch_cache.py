@@ -183,11 +183,11 @@ def test_a_failed_batch_forgets_what_it_read(system, monkeypatch) -> None:  # no
     karim = system.employee("Karim Benali")
     _state(k1, k1.send_text(karim, "avant"), "accepted")
     assert relay._memory.people  # remembered
-    forgot, flush, failed = [], messaging.Batch.flush, []
+    forgot, forget_now, flush, failed = [], Remembered.forget, messaging.Batch.flush, []
 
     def forget(self) -> None:  # noqa: ANN001
         forgot.append(self)
-        Remembered.forget.__wrapped__(self)
+        forget_now(self)
 
     def flush_once(self) -> None:  # noqa: ANN001
         if not failed:
@@ -195,7 +195,6 @@ def test_a_failed_batch_forgets_what_it_read(system, monkeypatch) -> None:  # no
             raise RuntimeError("the database broke mid-batch")
         flush(self)
 
-    forget.__wrapped__ = Remembered.forget  # type: ignore[attr-defined]
     monkeypatch.setattr(Remembered, "forget", forget)
     monkeypatch.setattr(messaging.Batch, "flush", flush_once)
     _state(k1, k1.send_text(karim, "pendant"), "accepted")
